@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn all_eleven_repeated_digit_numbers_are_refused() {
         for d in 0..=9u8 {
-            let raw: String = std::iter::repeat(char::from(b'0' + d)).take(11).collect();
+            let raw: String = std::iter::repeat_n(char::from(b'0' + d), 11).collect();
             assert_eq!(Cpf::parse(&raw), Err(CpfError::RepeatedDigits), "{raw}");
         }
     }

@@ -59,7 +59,7 @@ proptest! {
 
     #[test]
     fn cpf_round_trips_through_every_form(cpf in cpf_strategy()) {
-        prop_assert_eq!(Cpf::parse(&cpf.to_string()), Ok(cpf.clone()));
+        prop_assert_eq!(Cpf::parse(&format!("{cpf}")), Ok(cpf.clone()));
         prop_assert_eq!(Cpf::parse(cpf.digits()), Ok(cpf.clone()));
         prop_assert_eq!(Cpf::parse(&format!("000{}", cpf.digits())), Ok(cpf.clone()));
         prop_assert_eq!(classify_cpf_cnpj(&format!("000{}", cpf.digits())), Ok(Document::Cpf(cpf.clone())));
@@ -82,7 +82,7 @@ proptest! {
 
     #[test]
     fn cnpj_round_trips_and_refuses_check_digit_corruption(cnpj in cnpj_strategy(), pos in 12usize..14, delta in 1u8..10) {
-        prop_assert_eq!(Cnpj::parse(&cnpj.to_string()), Ok(cnpj.clone()));
+        prop_assert_eq!(Cnpj::parse(&format!("{cnpj}")), Ok(cnpj.clone()));
         let mut d: Vec<u8> = cnpj.digits().bytes().collect();
         d[pos] = b'0' + (d[pos] - b'0' + delta) % 10;
         let corrupted = String::from_utf8(d).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -102,7 +102,7 @@ proptest! {
     #[test]
     fn cep_round_trips(n in 1u32..100_000_000) {
         let cep = Cep::parse(&format!("{n:08}")).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(Cep::parse(&cep.to_string()), Ok(cep));
+        prop_assert_eq!(Cep::parse(&format!("{cep}")), Ok(cep));
     }
 
     #[test]
@@ -118,7 +118,7 @@ proptest! {
     fn email_round_trips(local in "[a-z][a-z0-9._]{0,15}[a-z0-9]", domain in "[a-z]{3,10}", tld in "(com|com\\.br|net|org)") {
         let raw = format!("{local}@{domain}.{tld}");
         if let Ok(email) = Email::parse(&raw) {
-            prop_assert_eq!(Email::parse(&email.to_string()), Ok(email.clone()));
+            prop_assert_eq!(Email::parse(&format!("{email}")), Ok(email.clone()));
             prop_assert_eq!(Email::parse(&raw.to_uppercase()), Ok(email));
         }
     }

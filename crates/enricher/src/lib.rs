@@ -1,1 +1,11 @@
-pub fn y() {}
+//! c2s-enrich: turns Contact2Sale leads into known people.
+//!
+//! This crate is the service (library + the `c2s-enrich` binary). The domain
+//! vocabulary (CPF, phones, …) lives in the `brazil` crate.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod embedded_pg;
+pub mod telemetry;
+pub mod testing;

@@ -1,0 +1,195 @@
+//! Command-line interface: one subcommand per job an operator runs.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+use crate::config::{mask_database_url, Config};
+use crate::db::{self, Database};
+use crate::embedded_pg::EmbeddedPostgres;
+
+/// c2s-enrich — turns Contact2Sale leads into known people.
+///
+/// Without DATABASE_URL (or DB_URL) every command uses a private PostgreSQL
+/// cluster under ./.c2s-enrich/pg, started on demand with the PostgreSQL
+/// binaries installed on this machine.
+#[derive(Debug, Parser)]
+#[command(name = "c2s-enrich", version, propagate_version = true)]
+pub struct Cli {
+    /// Optional TOML configuration file (environment variables override it).
+    #[arg(long, global = true, env = "C2S_ENRICH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the database migrations (or revert some with --down).
+    Migrate(MigrateArgs),
+    /// Print the database URL (password masked) so you can `psql` into it.
+    ///
+    /// For the embedded cluster the server is started if needed and left
+    /// running; stop it with `c2s-enrich db-stop`.
+    DbUrl(DbUrlArgs),
+    /// Stop the embedded PostgreSQL cluster if it is running.
+    DbStop,
+    /// The main job on an embedded default: migrate, then report the database state.
+    Demo,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// Revert every migration newer than VERSION (0 reverts all that can be reverted).
+    #[arg(long, value_name = "VERSION")]
+    pub down: Option<i64>,
+    /// Only list the migrations and whether each is applied.
+    #[arg(long, conflicts_with = "down")]
+    pub status: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DbUrlArgs {
+    /// Print the password in clear (for scripts feeding psql).
+    #[arg(long)]
+    pub show_password: bool,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Migrate(args) => migrate(&config, &args).await,
+        Command::DbUrl(args) => db_url(&config, &args).await,
+        Command::DbStop => db_stop(&config).await,
+        Command::Demo => demo(&config).await,
+    }
+}
+
+async fn migrate(config: &Config, args: &MigrateArgs) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let result = migrate_with(&database, args).await;
+    database.close().await?;
+    result
+}
+
+async fn migrate_with(database: &Database, args: &MigrateArgs) -> anyhow::Result<()> {
+    let pool = &database.pool;
+    if args.status {
+        return print_status(pool).await;
+    }
+    match args.down {
+        Some(target) => {
+            tracing::info!(target, database = %database.masked_url(), "reverting migrations");
+            db::migrate_down(pool, target).await?;
+        }
+        None => {
+            tracing::info!(database = %database.masked_url(), "applying migrations");
+            db::migrate_up(pool).await?;
+        }
+    }
+    print_status(pool).await
+}
+
+async fn print_status(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for m in db::migration_status(pool).await? {
+        let state = if m.applied { "applied" } else { "pending" };
+        writeln!(out, "{:>4}  {:<8} {}", m.version, state, m.description)?;
+    }
+    Ok(())
+}
+
+async fn db_url(config: &Config, args: &DbUrlArgs) -> anyhow::Result<()> {
+    let url = match &config.database.url {
+        Some(url) => url.clone(),
+        None => {
+            let pg = db::start_embedded(&config.database).await?;
+            db::ensure_database(&pg.url("postgres"), db::EMBEDDED_DATABASE).await?;
+            let url = pg.url(db::EMBEDDED_DATABASE);
+            eprintln!(
+                "embedded PostgreSQL is running (data: {}); stop it with `c2s-enrich db-stop`",
+                pg.data_dir().display()
+            );
+            pg.detach();
+            url
+        }
+    };
+    let shown = if args.show_password {
+        url.expose_secret().to_owned()
+    } else {
+        mask_database_url(&url)
+    };
+    println!("{shown}");
+    Ok(())
+}
+
+async fn db_stop(config: &Config) -> anyhow::Result<()> {
+    if config.database.url.is_some() {
+        anyhow::bail!("DATABASE_URL is set: there is no embedded PostgreSQL to stop");
+    }
+    let options = db::embedded_options(&config.database);
+    let stopped = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+        match EmbeddedPostgres::attach(&options)? {
+            Some(pg) => {
+                pg.stop()?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    })
+    .await
+    .context("db-stop task")??;
+    eprintln!(
+        "{}",
+        if stopped {
+            "embedded PostgreSQL stopped"
+        } else {
+            "embedded PostgreSQL was not running"
+        }
+    );
+    Ok(())
+}
+
+async fn demo(config: &Config) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let result = demo_with(&database).await;
+    database.close().await?;
+    result
+}
+
+async fn demo_with(database: &Database) -> anyhow::Result<()> {
+    let pool = &database.pool;
+    println!("c2s-enrich demo");
+    println!("database: {}", database.masked_url());
+    if let Some(pg) = database.embedded() {
+        println!(
+            "embedded PostgreSQL: {} (port {})",
+            pg.data_dir().display(),
+            pg.port()
+        );
+    }
+    db::migrate_up(pool).await?;
+    println!("\nmigrations:");
+    print_status(pool).await?;
+    let schemas: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname IN ('core', 'ref', 'enrich') ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    let server: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(pool)
+        .await?;
+    println!(
+        "\nPostgreSQL {server}; schemas present: {}",
+        schemas.join(", ")
+    );
+    println!(
+        "The customer tables, data-quality report and the enrichment pipeline arrive with the next issues; \
+         this command will then run a full enrichment against the provider sandbox."
+    );
+    Ok(())
+}

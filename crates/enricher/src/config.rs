@@ -1,0 +1,495 @@
+//! Configuration: defaults < optional TOML file < environment, validated once.
+//!
+//! Environment variable names are the users' own (see the README's table).
+//! Secrets are [`SecretString`]s: their `Debug` prints `[REDACTED]` and nothing
+//! here ever formats their value.
+
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// A configuration problem, naming the variable (or file key) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{variable}: {message}")]
+    Invalid { variable: String, message: String },
+    #[error("cannot read config file {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    FileSyntax { path: PathBuf, message: String },
+    #[error("missing provider credentials: {0} (required by this command)")]
+    MissingCredentials(String),
+}
+
+fn invalid(variable: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        variable: variable.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (default on a terminal).
+    Pretty,
+    /// One JSON object per line (production).
+    Json,
+}
+
+/// Where the customer database is.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `DATABASE_URL` / `DB_URL`; `None` means the embedded PostgreSQL.
+    pub url: Option<SecretString>,
+    /// Data directory of the embedded PostgreSQL (`C2S_ENRICH_PG_DIR`).
+    pub embedded_dir: PathBuf,
+    /// Whether `embedded_dir` was chosen by the user (no silent relocation then).
+    pub embedded_dir_explicit: bool,
+    /// OS user that runs the embedded PostgreSQL when we are root (`C2S_ENRICH_PG_USER`).
+    pub embedded_user: String,
+    /// Pool size (`DB_MAX_CONNECTIONS`).
+    pub max_connections: u32,
+}
+
+/// A provider's endpoint and credentials.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub base_url: String,
+    pub user: Option<String>,
+    pub secret: Option<SecretString>,
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub port: u16,
+    pub c2s: ProviderConfig,
+    pub diretrix: ProviderConfig,
+    pub work_api: ProviderConfig,
+    pub webhook_secret: Option<SecretString>,
+    pub google_ads_webhook_key: Option<SecretString>,
+    /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).
+    pub income_factor: Decimal,
+    /// Longest note posted on a lead (`C2S_MESSAGE_MAX_CHARS`, default 5000).
+    pub message_max_chars: usize,
+    /// Longest lead description sent to C2S (`C2S_DESCRIPTION_MAX_LENGTH`, default 4000).
+    pub description_max_chars: usize,
+    pub log_format: LogFormat,
+}
+
+/// The optional TOML file: every key optional, same meaning as the variables.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    embedded_pg_dir: Option<PathBuf>,
+    embedded_pg_user: Option<String>,
+    db_max_connections: Option<u32>,
+    port: Option<u16>,
+    c2s_base_url: Option<String>,
+    c2s_token: Option<String>,
+    diretrix_base_url: Option<String>,
+    diretrix_user: Option<String>,
+    diretrix_pass: Option<String>,
+    work_api_base_url: Option<String>,
+    work_api: Option<String>,
+    webhook_secret: Option<String>,
+    google_ads_webhook_key: Option<String>,
+    income_factor: Option<String>,
+    c2s_message_max_chars: Option<usize>,
+    c2s_description_max_length: Option<usize>,
+    log_format: Option<String>,
+}
+
+/// Reads one layer value: environment first, then the file, then nothing.
+struct Layers<'a> {
+    file: FileConfig,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Layers<'_> {
+    fn env(&self, name: &str) -> Option<String> {
+        (self.env)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn text(&self, name: &str, file: Option<String>) -> Option<String> {
+        self.env(name).or(file.filter(|v| !v.trim().is_empty()))
+    }
+
+    fn number<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        file: Option<T>,
+    ) -> Result<Option<T>, ConfigError> {
+        match self.env(name) {
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| invalid(name, format!("expected a whole number, got {raw:?}"))),
+            None => Ok(file),
+        }
+    }
+}
+
+impl Config {
+    /// Loads from the process environment and, if given, a TOML file.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(file, &|name| std::env::var(name).ok())
+    }
+
+    /// Loads with an explicit environment (tests pass a map).
+    pub fn load_with(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file = match file {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let layers = Layers { file, env };
+        Self::from_layers(layers)
+    }
+
+    fn from_layers(mut l: Layers<'_>) -> Result<Self, ConfigError> {
+        let f = std::mem::take(&mut l.file);
+        let database_url = database_url(&l, f.database_url)?;
+        let explicit_dir = l
+            .env("C2S_ENRICH_PG_DIR")
+            .map(PathBuf::from)
+            .or(f.embedded_pg_dir);
+        let max_connections = l
+            .number("DB_MAX_CONNECTIONS", f.db_max_connections)?
+            .unwrap_or(10);
+        if max_connections == 0 {
+            return Err(invalid("DB_MAX_CONNECTIONS", "must be at least 1"));
+        }
+        let database = DatabaseConfig {
+            url: database_url,
+            embedded_dir_explicit: explicit_dir.is_some(),
+            embedded_dir: explicit_dir.unwrap_or_else(|| PathBuf::from(".c2s-enrich/pg")),
+            embedded_user: l
+                .text("C2S_ENRICH_PG_USER", f.embedded_pg_user)
+                .unwrap_or_else(|| "postgres".into()),
+            max_connections,
+        };
+        let c2s = ProviderConfig {
+            base_url: base_url(
+                &l,
+                "C2S_BASE_URL",
+                f.c2s_base_url,
+                "https://api.contact2sale.com",
+            )?,
+            user: None,
+            secret: l.text("C2S_TOKEN", f.c2s_token).map(SecretString::from),
+        };
+        let diretrix = ProviderConfig {
+            base_url: base_url(
+                &l,
+                "DIRETRIX_BASE_URL",
+                f.diretrix_base_url,
+                "https://api.diretrix.com.br",
+            )?,
+            user: l.text("DIRETRIX_USER", f.diretrix_user),
+            secret: l
+                .text("DIRETRIX_PASS", f.diretrix_pass)
+                .map(SecretString::from),
+        };
+        let work_api = ProviderConfig {
+            base_url: base_url(
+                &l,
+                "WORK_API_BASE_URL",
+                f.work_api_base_url,
+                "https://completa.workbuscas.com/api",
+            )?,
+            user: None,
+            secret: l.text("WORK_API", f.work_api).map(SecretString::from),
+        };
+        let income_factor = match l.text("INCOME_FACTOR", f.income_factor) {
+            Some(raw) => raw
+                .trim()
+                .parse::<Decimal>()
+                .ok()
+                .filter(|d| *d > Decimal::ZERO && *d <= Decimal::from(100))
+                .ok_or_else(|| {
+                    invalid(
+                        "INCOME_FACTOR",
+                        format!("expected a decimal in (0, 100] such as 1.9, got {raw:?}"),
+                    )
+                })?,
+            None => Decimal::new(19, 1),
+        };
+        let message_max_chars = l
+            .number("C2S_MESSAGE_MAX_CHARS", f.c2s_message_max_chars)?
+            .unwrap_or(5000);
+        if message_max_chars < 200 {
+            return Err(invalid("C2S_MESSAGE_MAX_CHARS", "must be at least 200"));
+        }
+        let description_max_chars = l
+            .number("C2S_DESCRIPTION_MAX_LENGTH", f.c2s_description_max_length)?
+            .unwrap_or(4000);
+        if description_max_chars < 100 {
+            return Err(invalid(
+                "C2S_DESCRIPTION_MAX_LENGTH",
+                "must be at least 100",
+            ));
+        }
+        let log_format = match l.text("LOG_FORMAT", f.log_format).as_deref().map(str::trim) {
+            None | Some("pretty") | Some("text") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("expected \"json\" or \"pretty\", got {other:?}"),
+                ))
+            }
+        };
+        Ok(Self {
+            database,
+            port: l.number("PORT", f.port)?.unwrap_or(8080),
+            c2s,
+            diretrix,
+            work_api,
+            webhook_secret: l
+                .text("WEBHOOK_SECRET", f.webhook_secret)
+                .map(SecretString::from),
+            google_ads_webhook_key: l
+                .text("GOOGLE_ADS_WEBHOOK_KEY", f.google_ads_webhook_key)
+                .map(SecretString::from),
+            income_factor,
+            message_max_chars,
+            description_max_chars,
+            log_format,
+        })
+    }
+
+    /// For commands that call providers: fails naming every missing credential.
+    pub fn require_provider_credentials(&self) -> Result<(), ConfigError> {
+        let mut missing = Vec::new();
+        if self.c2s.secret.is_none() {
+            missing.push("C2S_TOKEN");
+        }
+        if self.diretrix.user.is_none() {
+            missing.push("DIRETRIX_USER");
+        }
+        if self.diretrix.secret.is_none() {
+            missing.push("DIRETRIX_PASS");
+        }
+        if self.work_api.secret.is_none() {
+            missing.push("WORK_API");
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::MissingCredentials(missing.join(", ")))
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::FileSyntax {
+        path: path.to_owned(),
+        // toml's message quotes the offending line, which may hold a secret: keep
+        // only the first line of the message (kind and position).
+        message: e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("syntax error")
+            .to_owned(),
+    })
+}
+
+fn database_url(l: &Layers<'_>, file: Option<String>) -> Result<Option<SecretString>, ConfigError> {
+    let url = match (l.env("DATABASE_URL"), l.env("DB_URL")) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(invalid(
+                "DATABASE_URL",
+                "DATABASE_URL and DB_URL are both set and differ; set only one",
+            ))
+        }
+        (Some(a), _) | (None, Some(a)) => Some(a),
+        (None, None) => file.filter(|v| !v.trim().is_empty()),
+    };
+    match url {
+        Some(u) if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) => {
+            Err(invalid(
+                "DATABASE_URL",
+                "must start with postgres:// or postgresql://",
+            ))
+        }
+        other => Ok(other.map(SecretString::from)),
+    }
+}
+
+fn base_url(
+    l: &Layers<'_>,
+    name: &str,
+    file: Option<String>,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let url = l.text(name, file).unwrap_or_else(|| default.to_owned());
+    let url = url.trim().trim_end_matches('/').to_owned();
+    if !(url.starts_with("http://") || url.starts_with("https://"))
+        || url.contains(char::is_whitespace)
+    {
+        return Err(invalid(name, "must be an http:// or https:// URL"));
+    }
+    Ok(url)
+}
+
+/// `postgres://user:***@host:port/db` — the URL with its password hidden.
+pub fn mask_database_url(url: &SecretString) -> String {
+    let raw = url.expose_secret();
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return "<invalid database URL>".to_owned();
+    };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let path = path.split('?').next().unwrap_or_default();
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    format!("{scheme}://{authority}/{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)], file: Option<&Path>) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Config::load_with(file, &move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_credentials_and_no_database() {
+        let c = load(&[], None).expect("defaults are valid");
+        assert!(c.database.url.is_none());
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.income_factor, Decimal::new(19, 1));
+        assert_eq!(c.message_max_chars, 5000);
+        assert_eq!(c.work_api.base_url, "https://completa.workbuscas.com/api");
+        let err = c
+            .require_provider_credentials()
+            .expect_err("no credentials");
+        assert_eq!(
+            err.to_string(),
+            "missing provider credentials: C2S_TOKEN, DIRETRIX_USER, DIRETRIX_PASS, WORK_API (required by this command)"
+        );
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c2s.toml");
+        std::fs::write(
+            &path,
+            "port = 9000\nincome_factor = \"2.5\"\nc2s_token = \"from-file\"\n",
+        )
+        .expect("write");
+        let c = load(&[("PORT", "9100")], Some(&path)).expect("valid");
+        assert_eq!(c.port, 9100);
+        assert_eq!(c.income_factor, Decimal::new(25, 1));
+        assert!(c.c2s.secret.is_some());
+    }
+
+    #[test]
+    fn invalid_values_are_reported_with_the_variable_name() {
+        let cases = [
+            ("PORT", "eighty", "PORT: expected a whole number"),
+            ("INCOME_FACTOR", "-1", "INCOME_FACTOR: expected a decimal"),
+            ("LOG_FORMAT", "xml", "LOG_FORMAT: expected"),
+            ("C2S_BASE_URL", "ftp://x", "C2S_BASE_URL: must be an http"),
+            (
+                "DATABASE_URL",
+                "mysql://x",
+                "DATABASE_URL: must start with postgres",
+            ),
+            (
+                "DB_MAX_CONNECTIONS",
+                "0",
+                "DB_MAX_CONNECTIONS: must be at least 1",
+            ),
+        ];
+        for (var, value, expected) in cases {
+            let err = load(&[(var, value)], None).expect_err(var).to_string();
+            assert!(err.starts_with(expected), "{var}: {err}");
+        }
+    }
+
+    #[test]
+    fn db_url_is_accepted_and_a_conflict_with_database_url_is_refused() {
+        let c = load(&[("DB_URL", "postgres://u:p@h/db")], None).expect("valid");
+        assert!(c.database.url.is_some());
+        let err = load(
+            &[
+                ("DB_URL", "postgres://a/x"),
+                ("DATABASE_URL", "postgres://b/y"),
+            ],
+            None,
+        )
+        .expect_err("conflict");
+        assert!(err.to_string().contains("both set and differ"));
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output_or_file_errors() {
+        let c = load(
+            &[
+                ("C2S_TOKEN", "tok-SECRET-1"),
+                ("DIRETRIX_PASS", "pass-SECRET-2"),
+            ],
+            None,
+        )
+        .expect("valid");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "c2s_token = tok-SECRET-3\n").expect("write");
+        let err = load(&[], Some(&path)).expect_err("bad toml").to_string();
+        assert!(!err.contains("SECRET"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "prot = 1\n").expect("write");
+        assert!(load(&[], Some(&path)).is_err());
+    }
+
+    #[test]
+    fn database_urls_are_masked() {
+        let url = SecretString::from("postgres://app:s3cret@db.example:5432/core?sslmode=require");
+        assert_eq!(
+            mask_database_url(&url),
+            "postgres://app:***@db.example:5432/core"
+        );
+        let url = SecretString::from("postgres://postgres@127.0.0.1:5432/test");
+        assert_eq!(
+            mask_database_url(&url),
+            "postgres://postgres@127.0.0.1:5432/test"
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Opening the customer database (configured or embedded) and migrating it.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+use crate::config::{mask_database_url, DatabaseConfig};
+use crate::embedded_pg::{EmbeddedOptions, EmbeddedPgError, EmbeddedPostgres};
+
+/// Name of the service's database inside the embedded cluster.
+pub const EMBEDDED_DATABASE: &str = "c2s_enrich";
+
+/// The migrations, embedded in the binary at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Why the database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedPgError),
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("invalid database URL {url}: {source}")]
+    Url { url: String, source: sqlx::Error },
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("background task failed: {0}")]
+    Join(String),
+}
+
+/// An open database: the pool, and the embedded server if we run one (kept
+/// alive as long as this value lives).
+#[derive(Debug)]
+pub struct Database {
+    pub pool: PgPool,
+    url: SecretString,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connects to `DATABASE_URL`, or starts the embedded cluster when unset.
+    pub async fn open(config: &DatabaseConfig) -> Result<Self, DbError> {
+        let (url, embedded) = match &config.url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let pg = start_embedded(config).await?;
+                ensure_database(&pg.url("postgres"), EMBEDDED_DATABASE).await?;
+                (pg.url(EMBEDDED_DATABASE), Some(pg))
+            }
+        };
+        let pool = connect_pool(&url, config.max_connections).await?;
+        Ok(Self {
+            pool,
+            url,
+            embedded,
+        })
+    }
+
+    /// The URL with its password masked.
+    pub fn masked_url(&self) -> String {
+        mask_database_url(&self.url)
+    }
+
+    /// The embedded server, if one is in use.
+    pub fn embedded(&self) -> Option<&EmbeddedPostgres> {
+        self.embedded.as_ref()
+    }
+
+    /// Closes the pool, then stops the embedded server if we started it.
+    pub async fn close(self) -> Result<(), DbError> {
+        self.pool.close().await;
+        if let Some(pg) = self.embedded {
+            tokio::task::spawn_blocking(move || drop(pg))
+                .await
+                .map_err(|e| DbError::Join(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Starts (or attaches to) the embedded cluster described by `config`.
+pub async fn start_embedded(config: &DatabaseConfig) -> Result<EmbeddedPostgres, DbError> {
+    let options = embedded_options(config);
+    tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&options))
+        .await
+        .map_err(|e| DbError::Join(e.to_string()))?
+        .map_err(DbError::from)
+}
+
+/// The embedded cluster's options as configured.
+pub fn embedded_options(config: &DatabaseConfig) -> EmbeddedOptions {
+    EmbeddedOptions {
+        data_dir: config.embedded_dir.clone(),
+        allow_relocation: !config.embedded_dir_explicit,
+        user: config.embedded_user.clone(),
+        settings: Vec::new(),
+    }
+}
+
+fn connect_options(url: &SecretString) -> Result<PgConnectOptions, DbError> {
+    url.expose_secret()
+        .parse::<PgConnectOptions>()
+        .map(|o| o.log_statements(tracing::log::LevelFilter::Trace))
+        .map_err(|source| DbError::Url {
+            url: mask_database_url(url),
+            source,
+        })
+}
+
+/// A pool on `url`, checked with one connection before returning.
+pub async fn connect_pool(url: &SecretString, max_connections: u32) -> Result<PgPool, DbError> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(connect_options(url)?)
+        .await
+        .map_err(|source| DbError::Connect {
+            url: mask_database_url(url),
+            source,
+        })
+}
+
+/// Creates `database` on the server of `admin_url` unless it exists.
+pub async fn ensure_database(admin_url: &SecretString, database: &str) -> Result<(), DbError> {
+    let mut conn = sqlx::PgConnection::connect_with(&connect_options(admin_url)?)
+        .await
+        .map_err(|source| DbError::Connect {
+            url: mask_database_url(admin_url),
+            source,
+        })?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(database)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        // Identifiers cannot be bound; `database` is one of our constants or a
+        // generated test name, quoted all the same.
+        let created = sqlx::query(&format!(
+            "CREATE DATABASE \"{}\"",
+            database.replace('"', "\"\"")
+        ))
+        .execute(&mut conn)
+        .await;
+        match created {
+            Ok(_) => {}
+            // Another process created it between our check and our CREATE.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// One applied or pending migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    pub version: i64,
+    pub description: String,
+    pub applied: bool,
+}
+
+/// Applies every pending migration.
+pub async fn migrate_up(pool: &PgPool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Reverts every migration newer than `target` (`0` reverts them all).
+pub async fn migrate_down(pool: &PgPool, target: i64) -> Result<(), DbError> {
+    MIGRATOR.undo(pool, target).await?;
+    Ok(())
+}
+
+/// Lists the embedded migrations and whether each is applied.
+pub async fn migration_status(pool: &PgPool) -> Result<Vec<MigrationStatus>, DbError> {
+    let table_exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
+            .fetch_one(pool)
+            .await?;
+    let applied: Vec<i64> = if table_exists {
+        sqlx::query_scalar(
+            "SELECT version FROM public._sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(pool)
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| MigrationStatus {
+            version: m.version,
+            description: m.description.to_string(),
+            applied: applied.contains(&m.version),
+        })
+        .collect())
+}

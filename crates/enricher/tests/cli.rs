@@ -1,0 +1,97 @@
+//! The `c2s-enrich` binary as an operator runs it.
+
+use std::process::Command;
+
+use c2s_enrich::testing::TestDb;
+use secrecy::ExposeSecret;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_c2s-enrich"));
+    for var in [
+        "DATABASE_URL",
+        "DB_URL",
+        "LOG_FORMAT",
+        "RUST_LOG",
+        "C2S_ENRICH_CONFIG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in [&[][..], &["migrate"], &["db-url"], &["db-stop"], &["demo"]] {
+        let out = bin().args(sub).arg("--help").output().expect("run");
+        assert!(out.status.success(), "{sub:?} --help failed");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage: c2s-enrich"),
+            "{sub:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_variable_is_reported_by_name_with_exit_code_2() {
+    let out = bin()
+        .env("PORT", "eighty")
+        .arg("migrate")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PORT: expected a whole number"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_with_database_url_applies_migrations_and_logs_json_without_the_password() {
+    let test = TestDb::empty().await.expect("test database");
+    let url = test.url().expose_secret().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .env("DATABASE_URL", &url)
+            .env("LOG_FORMAT", "json")
+            .arg("migrate")
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied"));
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v.get("level").is_some(), "{line}");
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&test.pool)
+        .await
+        .expect("migrations table");
+    assert!(count >= 1);
+}
+
+#[test]
+fn db_url_masks_the_password_unless_asked() {
+    // With DATABASE_URL set, db-url only prints: the server need not exist.
+    let url = "postgres://app:hunter2@db.example:5432/core?sslmode=require";
+    let out = bin()
+        .env("DATABASE_URL", url)
+        .arg("db-url")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "postgres://app:***@db.example:5432/core"
+    );
+    let out = bin()
+        .env("DATABASE_URL", url)
+        .args(["db-url", "--show-password"])
+        .output()
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), url);
+}
