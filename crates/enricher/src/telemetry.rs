@@ -1,6 +1,8 @@
 //! Logging: human-readable on a terminal, JSON with `LOG_FORMAT=json`; `RUST_LOG`
 //! filters (default `info`, with sqlx's per-statement logs kept at `warn`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogFormat;
@@ -10,7 +12,10 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     // A second init (tests) keeps the first subscriber: ignoring the error is right.
     let _ = match format {
         LogFormat::Json => builder
