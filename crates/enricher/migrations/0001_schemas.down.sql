@@ -1,3 +1,3 @@
--- Only the service's own schema is dropped: `core` and `ref` hold the users' data
--- on a legacy database and are never dropped by a down migration.
-DROP SCHEMA IF EXISTS enrich CASCADE;
+-- Schemas are never dropped by a down migration: `core` and `ref` hold the users'
+-- data on a legacy database, and `enrich` holds the migration ledger itself.
+COMMENT ON SCHEMA enrich IS NULL;

@@ -40,6 +40,21 @@ pub enum Command {
     DbStop,
     /// The main job on an embedded default: migrate, then report the database state.
     Demo,
+    /// Rows the hardening archived (duplicates, orphans, invalid phones).
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Count archived rows per table and reason.
+    List,
+    /// Put archived rows back (needs the unique keys reverted: `migrate --down 4`).
+    Restore {
+        /// Only rows archived for this reason (duplicate, duplicate_e164, orphan, invalid_phone).
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,6 +65,10 @@ pub struct MigrateArgs {
     /// Only list the migrations and whether each is applied.
     #[arg(long, conflicts_with = "down")]
     pub status: bool,
+    /// How long one statement may wait for a table lock before giving way to
+    /// traffic and retrying (milliseconds).
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub lock_timeout_ms: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +85,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::DbUrl(args) => db_url(&config, &args).await,
         Command::DbStop => db_stop(&config).await,
         Command::Demo => demo(&config).await,
+        Command::Archive(cmd) => archive(&config, &cmd).await,
     }
 }
 
@@ -81,14 +101,18 @@ async fn migrate_with(database: &Database, args: &MigrateArgs) -> anyhow::Result
     if args.status {
         return print_status(pool).await;
     }
+    let options = crate::migrate::MigrateOptions {
+        lock_timeout: std::time::Duration::from_millis(args.lock_timeout_ms.max(1)),
+        ..Default::default()
+    };
     match args.down {
         Some(target) => {
             tracing::info!(target, database = %database.masked_url(), "reverting migrations");
-            db::migrate_down(pool, target).await?;
+            crate::migrate::down(pool, target, &options).await?;
         }
         None => {
             tracing::info!(database = %database.masked_url(), "applying migrations");
-            db::migrate_up(pool).await?;
+            crate::migrate::up(pool, &options).await?;
         }
     }
     print_status(pool).await
@@ -98,9 +122,34 @@ async fn print_status(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     for m in db::migration_status(pool).await? {
         let state = if m.applied { "applied" } else { "pending" };
-        writeln!(out, "{:>4}  {:<8} {}", m.version, state, m.description)?;
+        writeln!(out, "{:>4}  {:<8} {}", m.version, state, m.name)?;
     }
     Ok(())
+}
+
+async fn archive(config: &Config, cmd: &ArchiveCommand) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let result = async {
+        match cmd {
+            ArchiveCommand::List => {
+                let rows = crate::archive::summary(&database.pool).await?;
+                if rows.is_empty() {
+                    println!("the archive is empty");
+                }
+                for r in rows {
+                    println!("{:<28} {:<15} {:>8}", r.source_table, r.reason, r.rows);
+                }
+            }
+            ArchiveCommand::Restore { reason } => {
+                let report = crate::archive::restore(&database.pool, reason.as_deref()).await?;
+                println!("restored {} rows", report.restored);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
 }
 
 async fn db_url(config: &Config, args: &DbUrlArgs) -> anyhow::Result<()> {

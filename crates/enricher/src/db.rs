@@ -12,9 +12,6 @@ use crate::embedded_pg::{EmbeddedOptions, EmbeddedPgError, EmbeddedPostgres};
 /// Name of the service's database inside the embedded cluster.
 pub const EMBEDDED_DATABASE: &str = "c2s_enrich";
 
-/// The migrations, embedded in the binary at compile time.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
 /// Why the database could not be opened or migrated.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -25,7 +22,7 @@ pub enum DbError {
     #[error("invalid database URL {url}: {source}")]
     Url { url: String, source: sqlx::Error },
     #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(#[from] crate::migrate::MigrateError),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("background task failed: {0}")]
@@ -157,48 +154,21 @@ pub async fn ensure_database(admin_url: &SecretString, database: &str) -> Result
     Ok(())
 }
 
-/// One applied or pending migration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationStatus {
-    pub version: i64,
-    pub description: String,
-    pub applied: bool,
-}
+pub use crate::migrate::MigrationStatus;
 
-/// Applies every pending migration.
+/// Applies every pending migration (default runner settings).
 pub async fn migrate_up(pool: &PgPool) -> Result<(), DbError> {
-    MIGRATOR.run(pool).await?;
+    crate::migrate::up(pool, &Default::default()).await?;
     Ok(())
 }
 
 /// Reverts every migration newer than `target` (`0` reverts them all).
 pub async fn migrate_down(pool: &PgPool, target: i64) -> Result<(), DbError> {
-    MIGRATOR.undo(pool, target).await?;
+    crate::migrate::down(pool, target, &Default::default()).await?;
     Ok(())
 }
 
-/// Lists the embedded migrations and whether each is applied.
+/// Lists the known migrations and whether each is applied.
 pub async fn migration_status(pool: &PgPool) -> Result<Vec<MigrationStatus>, DbError> {
-    let table_exists: bool =
-        sqlx::query_scalar("SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
-            .fetch_one(pool)
-            .await?;
-    let applied: Vec<i64> = if table_exists {
-        sqlx::query_scalar(
-            "SELECT version FROM public._sqlx_migrations WHERE success ORDER BY version",
-        )
-        .fetch_all(pool)
-        .await?
-    } else {
-        Vec::new()
-    };
-    Ok(MIGRATOR
-        .iter()
-        .filter(|m| m.migration_type.is_up_migration())
-        .map(|m| MigrationStatus {
-            version: m.version,
-            description: m.description.to_string(),
-            applied: applied.contains(&m.version),
-        })
-        .collect())
+    Ok(crate::migrate::status(pool).await?)
 }

@@ -3,9 +3,12 @@
 //! This crate is the service (library + the `c2s-enrich` binary). The domain
 //! vocabulary (CPF, phones, …) lives in the `brazil` crate.
 
+pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod embedded_pg;
+pub mod hardening;
+pub mod migrate;
 pub mod telemetry;
 pub mod testing;

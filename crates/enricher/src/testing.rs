@@ -18,6 +18,8 @@ use sqlx::{Connection, PgPool};
 use crate::db::{self, DbError};
 use crate::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
+pub mod legacy;
+
 const PREFIX: &str = "c2s_test_";
 const LOCAL_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 

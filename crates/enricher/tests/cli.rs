@@ -21,7 +21,16 @@ fn bin() -> Command {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in [&[][..], &["migrate"], &["db-url"], &["db-stop"], &["demo"]] {
+    for sub in [
+        &[][..],
+        &["migrate"],
+        &["db-url"],
+        &["db-stop"],
+        &["demo"],
+        &["archive"],
+        &["archive", "list"],
+        &["archive", "restore"],
+    ] {
         let out = bin().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?} --help failed");
         assert!(
@@ -67,7 +76,7 @@ async fn migrate_with_database_url_applies_migrations_and_logs_json_without_the_
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         assert!(v.get("level").is_some(), "{line}");
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.schema_migrations")
         .fetch_one(&test.pool)
         .await
         .expect("migrations table");

@@ -1,50 +1,156 @@
-//! Migrations against a real PostgreSQL: up, idempotent re-run, down, up again.
+//! Migrations on an empty database: the hardened schema in one go, idempotent
+//! re-runs, a full down/up round trip, and the runner's safety rails.
 
-use c2s_enrich::db;
+use c2s_enrich::migrate::{self, MigrateOptions};
 use c2s_enrich::testing::TestDb;
 
-async fn schemas(pool: &sqlx::PgPool) -> Vec<String> {
-    sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname IN ('core','ref','enrich') ORDER BY 1")
-        .fetch_all(pool)
+async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(pool)
         .await
-        .expect("query schemas")
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+const CORE_TABLES: [&str; 9] = [
+    "entities",
+    "entity_profiles",
+    "entity_financials",
+    "entity_phones",
+    "entity_emails",
+    "addresses",
+    "entity_addresses",
+    "entity_relationships",
+    "properties",
+];
+
 #[tokio::test]
-async fn migrating_an_empty_database_creates_the_schemas_and_rerunning_is_a_no_op() {
+async fn an_empty_database_gets_the_whole_hardened_schema_and_rerunning_is_a_no_op() {
     let test = TestDb::empty().await.expect("test database");
-    db::migrate_up(&test.pool).await.expect("first run");
-    assert_eq!(schemas(&test.pool).await, ["core", "enrich", "ref"]);
-    let status = db::migration_status(&test.pool).await.expect("status");
-    assert!(status.iter().all(|m| m.applied), "{status:?}");
+    let pool = &test.pool;
+    let applied = migrate::up(pool, &MigrateOptions::default())
+        .await
+        .expect("first run");
+    assert_eq!(applied.len(), migrate::MIGRATIONS.len());
 
-    db::migrate_up(&test.pool)
+    for t in CORE_TABLES {
+        assert_eq!(count(pool, &format!("SELECT count(*) FROM pg_tables WHERE schemaname = 'core' AND tablename = '{t}'")).await, 1, "{t}");
+    }
+    assert!(count(pool, "SELECT count(*) FROM ref.street_type_catalog").await >= 21);
+    assert!(count(pool, "SELECT count(*) FROM ref.property_types").await >= 10);
+    assert!(count(pool, "SELECT count(*) FROM ref.relationship_types").await >= 14);
+    assert_eq!(count(pool, "SELECT count(*) FROM pg_constraint WHERE connamespace = 'core'::regnamespace AND NOT convalidated").await, 0);
+    assert!(count(pool, "SELECT count(*) FROM pg_constraint WHERE connamespace = 'core'::regnamespace AND contype = 'f'").await >= 11);
+
+    let again = migrate::up(pool, &MigrateOptions::default())
         .await
-        .expect("second run is a no-op");
-    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-        .fetch_one(&test.pool)
-        .await
-        .expect("count");
-    assert_eq!(applied as usize, status.len());
+        .expect("second run");
+    assert!(again.is_empty(), "nothing left to apply: {again:?}");
+    let status = migrate::status(pool).await.expect("status");
+    assert!(status.iter().all(|m| m.applied), "{status:?}");
 }
 
 #[tokio::test]
-async fn migrating_down_removes_only_the_service_schema_and_up_restores_it() {
+async fn the_constraints_refuse_what_the_hardening_forbids() {
     let test = TestDb::migrated().await.expect("test database");
-    sqlx::query("CREATE TABLE core.users_own (id int)")
-        .execute(&test.pool)
+    let pool = &test.pool;
+    let bad = [
+        "INSERT INTO core.addresses (zip_code) VALUES ('1144')",
+        "INSERT INTO core.addresses (state) VALUES ('sp')",
+        "INSERT INTO core.addresses (state) VALUES ('XX')",
+        "INSERT INTO core.addresses (street_type) VALUES ('AVENIDA')",
+        "INSERT INTO core.entity_phones (entity_id, phone) VALUES (gen_random_uuid(), '11987654321')",
+    ];
+    for sql in bad {
+        assert!(
+            sqlx::query(sql).execute(pool).await.is_err(),
+            "accepted: {sql}"
+        );
+    }
+    sqlx::query("INSERT INTO core.entities (entity_id, national_id) VALUES ('00000000-0000-0000-0000-000000000001', '52998224725')")
+        .execute(pool)
         .await
-        .expect("user table");
-
-    db::migrate_down(&test.pool, 0).await.expect("down to 0");
-    assert_eq!(
-        schemas(&test.pool).await,
-        ["core", "ref"],
-        "users' schemas are never dropped"
+        .expect("person");
+    let phone = "INSERT INTO core.entity_phones (entity_id, phone, phone_e164) VALUES ('00000000-0000-0000-0000-000000000001', '11987654321', '+5511987654321')";
+    sqlx::query(phone).execute(pool).await.expect("first phone");
+    assert!(
+        sqlx::query(phone).execute(pool).await.is_err(),
+        "duplicate phone accepted"
     );
-    let status = db::migration_status(&test.pool).await.expect("status");
-    assert!(status.iter().all(|m| !m.applied), "{status:?}");
+    assert!(sqlx::query("INSERT INTO core.entity_phones (entity_id, phone, phone_e164) VALUES ('00000000-0000-0000-0000-000000000001', '1187654321', '5511987654321')")
+        .execute(pool).await.is_err(), "non-E.164 accepted");
+}
 
-    db::migrate_up(&test.pool).await.expect("up again");
-    assert_eq!(schemas(&test.pool).await, ["core", "enrich", "ref"]);
+#[tokio::test]
+async fn a_full_down_and_up_round_trip_keeps_the_users_tables() {
+    let test = TestDb::migrated().await.expect("test database");
+    let pool = &test.pool;
+    let opts = MigrateOptions::default();
+    sqlx::query("INSERT INTO core.entities (national_id, name) VALUES ('52998224725', 'HELENA')")
+        .execute(pool)
+        .await
+        .expect("a person");
+    let reverted = migrate::down(pool, 0, &opts).await.expect("down to 0");
+    assert_eq!(reverted.len(), migrate::MIGRATIONS.len());
+    assert_eq!(
+        count(pool, "SELECT count(*) FROM core.entities").await,
+        1,
+        "users' data survives"
+    );
+    assert_eq!(count(pool, "SELECT count(*) FROM pg_constraint WHERE connamespace = 'core'::regnamespace AND conname ~ '^(fk|chk|uq)_'").await, 0);
+    assert!(migrate::status(pool)
+        .await
+        .expect("status")
+        .iter()
+        .all(|m| !m.applied));
+    migrate::up(pool, &opts).await.expect("up again");
+    assert!(migrate::status(pool)
+        .await
+        .expect("status")
+        .iter()
+        .all(|m| m.applied));
+}
+
+#[tokio::test]
+async fn an_edited_migration_or_an_unknown_one_stops_the_runner() {
+    let test = TestDb::migrated().await.expect("test database");
+    let pool = &test.pool;
+    sqlx::query("UPDATE enrich.schema_migrations SET checksum = 42 WHERE version = 3")
+        .execute(pool)
+        .await
+        .expect("tamper");
+    let err = migrate::up(pool, &MigrateOptions::default())
+        .await
+        .expect_err("edited");
+    assert!(
+        err.to_string()
+            .contains("migration 3 (core_tables) was edited"),
+        "{err}"
+    );
+    sqlx::query("DELETE FROM enrich.schema_migrations WHERE version = 3")
+        .execute(pool)
+        .await
+        .expect("untamper");
+    sqlx::query("INSERT INTO enrich.schema_migrations (version, name, checksum, duration_ms) VALUES (9999, 'future', 0, 0)")
+        .execute(pool).await.expect("future");
+    let err = migrate::up(pool, &MigrateOptions::default())
+        .await
+        .expect_err("unknown");
+    assert!(err.to_string().contains("migration 9999"), "{err}");
+}
+
+#[tokio::test]
+async fn an_interrupted_concurrent_index_build_is_dropped_and_rebuilt() {
+    let test = TestDb::migrated().await.expect("test database");
+    let pool = &test.pool;
+    // Simulate a build killed half-way: the index exists but is marked invalid.
+    sqlx::query("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'core.idx_entity_phones_e164'::regclass")
+        .execute(pool).await.expect("mark invalid");
+    sqlx::query("DELETE FROM enrich.schema_migrations WHERE version >= 11")
+        .execute(pool)
+        .await
+        .expect("forget");
+    migrate::up(pool, &MigrateOptions::default())
+        .await
+        .expect("re-run");
+    assert_eq!(count(pool, "SELECT count(*) FROM pg_index WHERE indexrelid = 'core.idx_entity_phones_e164'::regclass AND indisvalid").await, 1);
 }

@@ -1,0 +1,2 @@
+-- The customer tables hold the users' data: a down migration never drops them.
+SELECT 1;

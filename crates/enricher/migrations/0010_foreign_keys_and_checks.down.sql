@@ -1,0 +1,16 @@
+ALTER TABLE core.entity_profiles DROP CONSTRAINT IF EXISTS fk_entity_profiles_entity;
+ALTER TABLE core.entity_financials DROP CONSTRAINT IF EXISTS fk_entity_financials_entity;
+ALTER TABLE core.entity_phones DROP CONSTRAINT IF EXISTS fk_entity_phones_entity;
+ALTER TABLE core.entity_emails DROP CONSTRAINT IF EXISTS fk_entity_emails_entity;
+ALTER TABLE core.entity_addresses DROP CONSTRAINT IF EXISTS fk_entity_addresses_entity;
+ALTER TABLE core.entity_addresses DROP CONSTRAINT IF EXISTS fk_entity_addresses_address;
+ALTER TABLE core.entity_relationships DROP CONSTRAINT IF EXISTS fk_entity_relationships_source;
+ALTER TABLE core.entity_relationships DROP CONSTRAINT IF EXISTS fk_entity_relationships_target;
+ALTER TABLE core.entity_relationships DROP CONSTRAINT IF EXISTS fk_relationship_type;
+ALTER TABLE core.properties DROP CONSTRAINT IF EXISTS fk_property_type_ref;
+ALTER TABLE core.addresses DROP CONSTRAINT IF EXISTS fk_street_type_catalog;
+ALTER TABLE core.addresses DROP CONSTRAINT IF EXISTS chk_addresses_zip_code;
+ALTER TABLE core.addresses DROP CONSTRAINT IF EXISTS chk_addresses_state_uf;
+ALTER TABLE core.entity_phones DROP CONSTRAINT IF EXISTS chk_entity_phones_e164;
+ALTER TABLE core.entity_addresses DROP CONSTRAINT IF EXISTS chk_entity_addresses_confidence;
+ALTER TABLE core.entity_financials DROP CONSTRAINT IF EXISTS chk_entity_financials_risk_score;

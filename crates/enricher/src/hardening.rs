@@ -1,0 +1,95 @@
+//! Rust steps of the hardening migrations (see `migrate.rs`).
+
+use std::time::Duration;
+
+use brazil::PhoneBr;
+use sqlx::{Connection, PgConnection};
+use uuid::Uuid;
+
+use crate::migrate::futures_hook::HookFuture;
+
+const BATCH: i64 = 2000;
+
+/// Fills `phone_e164` for every phone that lacks a valid one (migration 7).
+pub fn backfill_e164(conn: &mut PgConnection) -> HookFuture<'_> {
+    Box::pin(async move {
+        let mut after = Uuid::nil();
+        let (mut filled, mut archived) = (0u64, 0u64);
+        loop {
+            let batch = match backfill_batch(conn, after).await {
+                Ok(b) => b,
+                // Gave way to traffic under lock_timeout: wait, then retry the batch.
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let Some(last) = batch.last_id else { break };
+            after = last;
+            filled += batch.filled;
+            archived += batch.archived;
+        }
+        tracing::info!(filled, archived, "phone_e164 back-fill done");
+        Ok(())
+    })
+}
+
+struct BatchResult {
+    last_id: Option<Uuid>,
+    filled: u64,
+    archived: u64,
+}
+
+async fn backfill_batch(conn: &mut PgConnection, after: Uuid) -> Result<BatchResult, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        r"SELECT id, phone FROM core.entity_phones
+           WHERE id > $1 AND (phone_e164 IS NULL OR phone_e164 !~ '^\+55[1-9][1-9][0-9]{8,9}$')
+           ORDER BY id LIMIT $2 FOR UPDATE",
+    )
+    .bind(after)
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    let last_id = rows.last().map(|(id, _)| *id);
+    let (mut ids, mut e164s, mut invalid) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, phone) in rows {
+        match PhoneBr::parse(&phone) {
+            Ok(p) => {
+                ids.push(id);
+                e164s.push(p.e164());
+            }
+            Err(_) => invalid.push(id),
+        }
+    }
+    let filled = sqlx::query(
+        "UPDATE core.entity_phones p
+            SET metadata = coalesce(p.metadata, '{}'::jsonb) || jsonb_build_object('legacy',
+                    coalesce(p.metadata->'legacy', '{}'::jsonb) || jsonb_build_object('phone_e164', p.phone_e164)),
+                phone_e164 = u.e164,
+                updated_at = now()
+           FROM unnest($1::uuid[], $2::text[]) AS u(id, e164)
+          WHERE p.id = u.id",
+    )
+    .bind(&ids)
+    .bind(&e164s)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let archived = sqlx::query(
+        "WITH moved AS (DELETE FROM core.entity_phones p WHERE p.id = ANY($1) RETURNING p.*)
+         INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
+         SELECT 'core.entity_phones', id::text, 'invalid_phone', to_jsonb(moved) FROM moved",
+    )
+    .bind(&invalid)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(BatchResult {
+        last_id,
+        filled,
+        archived,
+    })
+}

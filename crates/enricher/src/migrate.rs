@@ -1,0 +1,468 @@
+//! The migration runner.
+//!
+//! Why not `sqlx::migrate!`: the hardening of a live legacy database needs
+//! statements that cannot share a transaction (`CREATE INDEX CONCURRENTLY`,
+//! `VALIDATE CONSTRAINT` after `NOT VALID`, updates committed batch by batch),
+//! retries when `lock_timeout` makes a statement give way to traffic, and steps
+//! written in Rust (E.164 back-fill with the `brazil` parser). sqlx runs a
+//! no-transaction migration as one multi-statement query, which PostgreSQL
+//! executes as one implicit transaction. See docs/adr/0003-migrations.md.
+//!
+//! Script format (`migrations/NNNN_name.{up,down}.sql`):
+//! - by default the whole file runs in one transaction;
+//! - a first line `-- c2s:no-transaction` makes each part between `-- step`
+//!   lines its own autocommitted statement; a part starting with
+//!   `-- c2s:repeat` runs again until it changes no row (batched updates);
+//! - `CREATE INDEX CONCURRENTLY IF NOT EXISTS name` first drops an invalid
+//!   index of that name left by an interrupted build.
+//!
+//! Every statement runs with `lock_timeout` (default 1 s): a statement that
+//! would queue behind traffic fails fast instead of blocking it, and is retried.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+/// A Rust step run after a migration's SQL (up direction only).
+type Hook = for<'c> fn(&'c mut PgConnection) -> futures_hook::HookFuture<'c>;
+
+pub(crate) mod futures_hook {
+    use std::future::Future;
+    use std::pin::Pin;
+
+    /// The future a hook returns.
+    pub type HookFuture<'c> = Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
+}
+
+/// One migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    up: &'static str,
+    down: Option<&'static str>,
+    hook: Option<Hook>,
+}
+
+macro_rules! migration {
+    ($version:literal, $prefix:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            up: include_str!(concat!("../migrations/", $prefix, "_", $name, ".up.sql")),
+            down: Some(include_str!(concat!(
+                "../migrations/",
+                $prefix,
+                "_",
+                $name,
+                ".down.sql"
+            ))),
+            hook: None,
+        }
+    };
+}
+
+/// Every migration, in order.
+pub static MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001", "schemas"),
+    migration!(2, "0002", "reference_tables"),
+    migration!(3, "0003", "core_tables"),
+    migration!(4, "0004", "service_tables"),
+    migration!(5, "0005", "deduplicate"),
+    migration!(6, "0006", "normalize_addresses"),
+    Migration {
+        hook: Some(crate::hardening::backfill_e164),
+        ..migration!(7, "0007", "phone_e164")
+    },
+    migration!(8, "0008", "prepare_keys"),
+    migration!(9, "0009", "unique_keys"),
+    migration!(10, "0010", "foreign_keys_and_checks"),
+    migration!(11, "0011", "performance_indexes"),
+    migration!(12, "0012", "analyze"),
+];
+
+/// Why migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("migration {version} ({name}) failed at step {step}: {source}")]
+    Step {
+        version: i64,
+        name: &'static str,
+        step: usize,
+        source: sqlx::Error,
+    },
+    #[error("migration {version} ({name}) was edited after it was applied (checksum differs); add a new migration instead")]
+    Changed { version: i64, name: String },
+    #[error("the database has migration {0}, which this binary does not know: it was migrated by a newer version")]
+    Unknown(i64),
+    #[error("migration {0} has no down path")]
+    Irreversible(i64),
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+}
+
+/// Runner settings.
+#[derive(Debug, Clone)]
+pub struct MigrateOptions {
+    /// How long a statement may wait for a lock before giving way (and retrying).
+    pub lock_timeout: Duration,
+    /// How many times a statement that gave way is retried.
+    pub max_lock_retries: u32,
+}
+
+impl Default for MigrateOptions {
+    fn default() -> Self {
+        Self {
+            lock_timeout: Duration::from_secs(1),
+            max_lock_retries: 60,
+        }
+    }
+}
+
+/// One migration's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    pub version: i64,
+    pub name: String,
+    pub applied: bool,
+}
+
+const LOCK_KEY: i64 = 0x00c2_5e2c_0001;
+
+/// Applies every pending migration.
+pub async fn up(pool: &PgPool, options: &MigrateOptions) -> Result<Vec<i64>, MigrateError> {
+    let mut conn = session(pool, options).await?;
+    let result = up_locked(&mut conn, options).await;
+    release(conn).await;
+    result
+}
+
+async fn up_locked(
+    conn: &mut PgConnection,
+    options: &MigrateOptions,
+) -> Result<Vec<i64>, MigrateError> {
+    let applied = applied(conn).await?;
+    for (version, checksum) in &applied {
+        match MIGRATIONS.iter().find(|m| m.version == *version) {
+            None => return Err(MigrateError::Unknown(*version)),
+            Some(m) if checksum != &fnv(m.up) => {
+                return Err(MigrateError::Changed {
+                    version: m.version,
+                    name: m.name.to_owned(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    let mut done = Vec::new();
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
+    {
+        let started = Instant::now();
+        tracing::info!(version = m.version, name = m.name, "applying migration");
+        run_script(conn, m, m.up, options).await?;
+        if let Some(hook) = m.hook {
+            hook(conn)
+                .await
+                .map_err(|source| step_error(m, usize::MAX, source))?;
+        }
+        sqlx::query("INSERT INTO enrich.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(fnv(m.up))
+            .bind(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX))
+            .execute(&mut *conn)
+            .await?;
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            ms = started.elapsed().as_millis() as u64,
+            "migration applied"
+        );
+        done.push(m.version);
+    }
+    Ok(done)
+}
+
+/// Reverts every applied migration newer than `target`, newest first.
+pub async fn down(
+    pool: &PgPool,
+    target: i64,
+    options: &MigrateOptions,
+) -> Result<Vec<i64>, MigrateError> {
+    let mut conn = session(pool, options).await?;
+    let result = down_locked(&mut conn, target, options).await;
+    release(conn).await;
+    result
+}
+
+async fn down_locked(
+    conn: &mut PgConnection,
+    target: i64,
+    options: &MigrateOptions,
+) -> Result<Vec<i64>, MigrateError> {
+    let applied = applied(conn).await?;
+    let mut done = Vec::new();
+    for (version, _) in applied.iter().rev().filter(|(v, _)| *v > target) {
+        let m = MIGRATIONS
+            .iter()
+            .find(|m| m.version == *version)
+            .ok_or(MigrateError::Unknown(*version))?;
+        let script = m.down.ok_or(MigrateError::Irreversible(m.version))?;
+        tracing::info!(version = m.version, name = m.name, "reverting migration");
+        run_script(conn, m, script, options).await?;
+        sqlx::query("DELETE FROM enrich.schema_migrations WHERE version = $1")
+            .bind(m.version)
+            .execute(&mut *conn)
+            .await?;
+        done.push(m.version);
+    }
+    Ok(done)
+}
+
+/// Lists every known migration and whether it is applied.
+pub async fn status(pool: &PgPool) -> Result<Vec<MigrationStatus>, MigrateError> {
+    let exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('enrich.schema_migrations') IS NOT NULL")
+            .fetch_one(pool)
+            .await?;
+    let applied: Vec<i64> = if exists {
+        sqlx::query_scalar("SELECT version FROM enrich.schema_migrations ORDER BY version")
+            .fetch_all(pool)
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(MIGRATIONS
+        .iter()
+        .map(|m| MigrationStatus {
+            version: m.version,
+            name: m.name.to_owned(),
+            applied: applied.contains(&m.version),
+        })
+        .collect())
+}
+
+/// A dedicated session holding the migration lock, with `lock_timeout` set.
+async fn session(pool: &PgPool, options: &MigrateOptions) -> Result<PgConnection, MigrateError> {
+    let mut conn = pool.acquire().await?.detach();
+    conn.execute(
+        format!(
+            "SET lock_timeout = '{}ms'",
+            options.lock_timeout.as_millis()
+        )
+        .as_str(),
+    )
+    .await?;
+    conn.execute("SET statement_timeout = 0").await?;
+    // Another migrator (a second replica starting) waits here for us to finish.
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(LOCK_KEY)
+        .execute(&mut conn)
+        .await?;
+    sqlx::raw_sql(
+        "CREATE SCHEMA IF NOT EXISTS enrich;
+         CREATE TABLE IF NOT EXISTS enrich.schema_migrations (
+             version bigint PRIMARY KEY,
+             name text NOT NULL,
+             checksum bigint NOT NULL,
+             duration_ms bigint NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .execute(&mut conn)
+    .await?;
+    Ok(conn)
+}
+
+async fn release(mut conn: PgConnection) {
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(LOCK_KEY)
+        .execute(&mut conn)
+        .await;
+    let _ = conn.close().await;
+}
+
+async fn applied(conn: &mut PgConnection) -> Result<Vec<(i64, i64)>, MigrateError> {
+    Ok(
+        sqlx::query_as("SELECT version, checksum FROM enrich.schema_migrations ORDER BY version")
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+fn step_error(m: &Migration, step: usize, source: sqlx::Error) -> MigrateError {
+    MigrateError::Step {
+        version: m.version,
+        name: m.name,
+        step,
+        source,
+    }
+}
+
+async fn run_script(
+    conn: &mut PgConnection,
+    m: &Migration,
+    script: &'static str,
+    options: &MigrateOptions,
+) -> Result<(), MigrateError> {
+    if !script.trim_start().starts_with("-- c2s:no-transaction") {
+        exec_retrying(conn, options, m, 0, script, true).await?;
+        return Ok(());
+    }
+    for (i, step) in steps(script).into_iter().enumerate() {
+        if let Some(index) = concurrent_index_name(step) {
+            drop_invalid_index(conn, index)
+                .await
+                .map_err(|e| step_error(m, i + 1, e))?;
+        }
+        let repeat = step.trim_start().starts_with("-- c2s:repeat");
+        loop {
+            let affected = exec_retrying(conn, options, m, i + 1, step, false).await?;
+            if !repeat || affected == 0 {
+                break;
+            }
+            tracing::debug!(version = m.version, step = i + 1, affected, "batch done");
+        }
+    }
+    Ok(())
+}
+
+/// Runs `sql` (in a transaction when asked), retrying while it fails because a
+/// lock was not granted in time or a deadlock chose it as the victim.
+async fn exec_retrying(
+    conn: &mut PgConnection,
+    options: &MigrateOptions,
+    m: &Migration,
+    step: usize,
+    sql: &str,
+    transactional: bool,
+) -> Result<u64, MigrateError> {
+    let mut attempt = 0;
+    loop {
+        let result = if transactional {
+            exec_in_transaction(conn, sql).await
+        } else {
+            sqlx::raw_sql(sql)
+                .execute(&mut *conn)
+                .await
+                .map(|r| r.rows_affected())
+        };
+        match result {
+            Ok(n) => return Ok(n),
+            Err(e) if is_lock_conflict(&e) && attempt < options.max_lock_retries => {
+                attempt += 1;
+                tracing::warn!(
+                    version = m.version,
+                    step,
+                    attempt,
+                    "statement gave way to traffic (lock timeout); retrying"
+                );
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10)))).await;
+            }
+            Err(e) => return Err(step_error(m, step, e)),
+        }
+    }
+}
+
+async fn exec_in_transaction(conn: &mut PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let n = sqlx::raw_sql(sql).execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    Ok(n)
+}
+
+fn is_lock_conflict(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("55P03" | "40P01")))
+}
+
+fn steps(script: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in script.split_inclusive('\n') {
+        if line.trim() == "-- step" {
+            out.push(&script[start..offset]);
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    out.push(&script[start..]);
+    out.into_iter().filter(|s| has_sql(s)).collect()
+}
+
+fn has_sql(part: &str) -> bool {
+    part.lines().any(|l| {
+        let t = l.trim();
+        !t.is_empty() && !t.starts_with("--")
+    })
+}
+
+/// The index name in `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS name`.
+fn concurrent_index_name(step: &str) -> Option<&str> {
+    let upper = step.to_ascii_uppercase();
+    let marker = "INDEX CONCURRENTLY IF NOT EXISTS ";
+    let at = upper.find(marker)? + marker.len();
+    step[at..].split_whitespace().next()
+}
+
+async fn drop_invalid_index(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    let invalid: Option<String> = sqlx::query_scalar(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_index i ON i.indexrelid = c.oid
+          WHERE c.relname = $1 AND NOT i.indisvalid",
+    )
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(qualified) = invalid {
+        tracing::warn!(index = %qualified, "dropping invalid index left by an interrupted build");
+        sqlx::raw_sql(&format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// FNV-1a 64 of a script, as a stable checksum.
+fn fnv(text: &str) -> i64 {
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_split_on_step_lines_and_skip_comment_only_parts() {
+        let s = "-- c2s:no-transaction\n-- header\n-- step\nSELECT 1;\n-- step\n-- c2s:repeat\nUPDATE t SET x = 1;\n";
+        let parts = steps(s);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].trim(), "SELECT 1;");
+        assert!(parts[1].contains("c2s:repeat"));
+    }
+
+    #[test]
+    fn concurrent_index_names_are_found() {
+        assert_eq!(
+            concurrent_index_name(
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS uq_x ON core.t (a)"
+            ),
+            Some("uq_x")
+        );
+        assert_eq!(
+            concurrent_index_name("create index concurrently if not exists idx_y on t(a)"),
+            Some("idx_y")
+        );
+        assert_eq!(concurrent_index_name("CREATE INDEX idx_z ON t (a)"), None);
+    }
+
+    #[test]
+    fn versions_are_increasing_and_unique() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+    }
+}
