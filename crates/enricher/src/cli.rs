@@ -40,6 +40,12 @@ pub enum Command {
     DbStop,
     /// The main job on an embedded default: migrate, then report the database state.
     Demo,
+    /// Data-quality report; exits non-zero when a hard check fails.
+    Dq {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rows the hardening archived (duplicates, orphans, invalid phones).
     #[command(subcommand)]
     Archive(ArchiveCommand),
@@ -86,6 +92,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::DbStop => db_stop(&config).await,
         Command::Demo => demo(&config).await,
         Command::Archive(cmd) => archive(&config, &cmd).await,
+        Command::Dq { json } => dq(&config, json).await,
     }
 }
 
@@ -123,6 +130,22 @@ async fn print_status(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     for m in db::migration_status(pool).await? {
         let state = if m.applied { "applied" } else { "pending" };
         writeln!(out, "{:>4}  {:<8} {}", m.version, state, m.name)?;
+    }
+    Ok(())
+}
+
+async fn dq(config: &Config, json: bool) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let report = crate::dq::run(&database.pool).await;
+    database.close().await?;
+    let report = report.context("data-quality checks (has `c2s-enrich migrate` run?)")?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    if !report.passed() {
+        anyhow::bail!("data-quality: hard checks failed");
     }
     Ok(())
 }
@@ -236,9 +259,11 @@ async fn demo_with(database: &Database) -> anyhow::Result<()> {
         "\nPostgreSQL {server}; schemas present: {}",
         schemas.join(", ")
     );
+    println!("\nData quality:\n");
+    print!("{}", crate::dq::run(pool).await?);
     println!(
-        "The customer tables, data-quality report and the enrichment pipeline arrive with the next issues; \
-         this command will then run a full enrichment against the provider sandbox."
+        "\nThe enrichment pipeline arrives with the next issues; this command will then run a full \
+         enrichment against the provider sandbox."
     );
     Ok(())
 }
