@@ -7,6 +7,7 @@ pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod dq;
 pub mod embedded_pg;
 pub mod hardening;
