@@ -1,4 +1,5 @@
 -- ref.relationship_types existed in production before us and is kept.
+DROP FUNCTION IF EXISTS enrich.address_hash(text, text, text, text, text, text, text);
 DROP FUNCTION IF EXISTS enrich.normalize_street_type(text);
 DROP FUNCTION IF EXISTS enrich.normalize_uf(text);
 DROP FUNCTION IF EXISTS enrich.normalize_cep(text);

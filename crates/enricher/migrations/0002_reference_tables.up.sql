@@ -116,3 +116,13 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         (SELECT c.code FROM ref.street_type_catalog c WHERE c.code = enrich.normalize_text(raw)),
         (SELECT a.code FROM ref.street_type_aliases a WHERE a.alias = enrich.normalize_text(raw)))
 $$;
+
+-- The key that makes one address one row: its normalised parts (the
+-- neighbourhood is left out: providers spell it differently for the same place).
+CREATE OR REPLACE FUNCTION enrich.address_hash(street_type text, street text, number text, complement text,
+                                               city text, state text, zip_code text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT md5(concat_ws('|', enrich.normalize_street_type(street_type), enrich.normalize_text(street),
+                         enrich.normalize_text(number), enrich.normalize_text(complement), enrich.normalize_text(city),
+                         enrich.normalize_uf(state), enrich.normalize_cep(zip_code)))
+$$;

@@ -12,5 +12,6 @@ pub mod dq;
 pub mod embedded_pg;
 pub mod hardening;
 pub mod migrate;
+pub mod store;
 pub mod telemetry;
 pub mod testing;

@@ -161,13 +161,22 @@ impl Dossier {
         if !raw.is_object() {
             return Err(DossierError::NotAnObject);
         }
-        let basics = field(&raw, "DadosBasicos").filter(|v| v.is_object()).ok_or(DossierError::MissingBasics)?;
-        let cpf_text = text(basics, "cpf").ok_or(DossierError::InvalidCpf(brazil::CpfError::Empty))?;
+        let basics = field(&raw, "DadosBasicos")
+            .filter(|v| v.is_object())
+            .ok_or(DossierError::MissingBasics)?;
+        let cpf_text =
+            text(basics, "cpf").ok_or(DossierError::InvalidCpf(brazil::CpfError::Empty))?;
         let cpf = Cpf::parse_padding(&cpf_text).map_err(DossierError::InvalidCpf)?;
-        let name = text(basics, "nome").map(|n| n.to_uppercase()).ok_or(DossierError::MissingName)?;
+        let name = text(basics, "nome")
+            .map(|n| n.to_uppercase())
+            .ok_or(DossierError::MissingName)?;
         let mut dropped = Vec::new();
-        let economics = field(&raw, "DadosEconomicos").cloned().unwrap_or(Value::Null);
-        let power = field(&economics, "poderAquisitivo").cloned().unwrap_or(Value::Null);
+        let economics = field(&raw, "DadosEconomicos")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let power = field(&economics, "poderAquisitivo")
+            .cloned()
+            .unwrap_or(Value::Null);
         let score = field(&economics, "score").cloned().unwrap_or(Value::Null);
         let income_raw = text(&economics, "renda");
         let income = income_raw.as_deref().and_then(|r| match Money::parse(r) {
@@ -186,10 +195,15 @@ impl Dossier {
             risk_band: text(&score, "scoreCSBAFaixaRisco"),
         };
         let obito = field(basics, "obito").cloned().unwrap_or(Value::Null);
-        let situacao = field(basics, "situacaoCadastral").cloned().unwrap_or(Value::Null);
+        let situacao = field(basics, "situacaoCadastral")
+            .cloned()
+            .unwrap_or(Value::Null);
         Ok(Self {
             birth_date: date_br(text(basics, "dataNascimento")),
-            sex: text(basics, "sexo").and_then(|s| s.chars().next()).map(|c| c.to_ascii_uppercase()).filter(|c| matches!(c, 'F' | 'M')),
+            sex: text(basics, "sexo")
+                .and_then(|s| s.chars().next())
+                .map(|c| c.to_ascii_uppercase())
+                .filter(|c| matches!(c, 'F' | 'M')),
             mother_name: meaningful(text(basics, "nomeMae")),
             father_name: meaningful(text(basics, "nomePai")),
             nationality: text(basics, "nacionalidade"),
@@ -216,7 +230,9 @@ impl Dossier {
 fn phones(raw: &Value, dropped: &mut Vec<String>) -> Vec<DossierPhone> {
     let mut out: Vec<DossierPhone> = Vec::new();
     for (i, item) in list(raw, "telefones").iter().enumerate() {
-        let Some(number) = text(item, "telefone") else { continue };
+        let Some(number) = text(item, "telefone") else {
+            continue;
+        };
         let phone = match PhoneBr::parse(&number) {
             Ok(p) => p,
             Err(e) => {
@@ -247,7 +263,9 @@ fn phones(raw: &Value, dropped: &mut Vec<String>) -> Vec<DossierPhone> {
 fn emails(raw: &Value, dropped: &mut Vec<String>) -> Vec<DossierEmail> {
     let mut out: Vec<DossierEmail> = Vec::new();
     for (i, item) in list(raw, "emails").iter().enumerate() {
-        let Some(address) = text(item, "email") else { continue };
+        let Some(address) = text(item, "email") else {
+            continue;
+        };
         match Email::parse(&address) {
             Ok(email) if !out.iter().any(|e| e.email == email) => out.push(DossierEmail {
                 email,
@@ -302,7 +320,9 @@ fn relatives(raw: &Value, own: &Cpf, dropped: &mut Vec<String>) -> Vec<Relative>
 fn companies(raw: &Value, dropped: &mut Vec<String>) -> Vec<CompanyLink> {
     let mut out: Vec<CompanyLink> = Vec::new();
     for (i, item) in list(raw, "empresas").iter().enumerate() {
-        let Some(cnpj_text) = text(item, "cnpj") else { continue };
+        let Some(cnpj_text) = text(item, "cnpj") else {
+            continue;
+        };
         let cnpj = match Cnpj::parse(&cnpj_text) {
             Ok(c) => c,
             Err(e) => {
@@ -328,7 +348,8 @@ mod tests {
     use super::*;
 
     fn fixture() -> Value {
-        serde_json::from_str(include_str!("../../../../fixtures/work_api_cpf.json")).expect("fixture")
+        serde_json::from_str(include_str!("../../../../fixtures/work_api_cpf.json"))
+            .expect("fixture")
     }
 
     #[test]
@@ -343,14 +364,30 @@ mod tests {
         assert_eq!(d.deceased, Some(false));
         assert_eq!(d.phones.len(), 4);
         assert!(d.phones[0].whatsapp);
-        assert!(!d.phones.iter().find(|p| p.phone.national() == "13991237788").expect("inactive").active);
+        assert!(
+            !d.phones
+                .iter()
+                .find(|p| p.phone.national() == "13991237788")
+                .expect("inactive")
+                .active
+        );
         assert_eq!(d.emails.len(), 3);
-        assert_eq!(d.emails[0].email.as_str(), "helena.costa@exemplo-advocacia.com.br");
+        assert_eq!(
+            d.emails[0].email.as_str(),
+            "helena.costa@exemplo-advocacia.com.br"
+        );
         assert_eq!(d.addresses.len(), 4);
         assert_eq!(d.relatives.len(), 2);
-        assert_eq!(d.companies.len(), 3, "same CNPJ with two relation kinds stays twice");
+        assert_eq!(
+            d.companies.len(),
+            3,
+            "same CNPJ with two relation kinds stays twice"
+        );
         assert_eq!(d.financial.credit_score, Some(941));
-        assert_eq!(d.financial.risk_score(), Some(rust_decimal::Decimal::new(1, 1)));
+        assert_eq!(
+            d.financial.risk_score(),
+            Some(rust_decimal::Decimal::new(1, 1))
+        );
         assert!(d.dropped.is_empty(), "{:?}", d.dropped);
     }
 
@@ -367,15 +404,27 @@ mod tests {
         assert_eq!(d.phones.len(), 1);
         assert!(d.emails.is_empty() && d.addresses.is_empty() && d.companies.is_empty());
         assert_eq!(d.dropped.len(), 2, "{:?}", d.dropped);
-        assert!(d.dropped.iter().all(|r| !r.contains("98765")), "no personal data in reasons");
+        assert!(
+            d.dropped.iter().all(|r| !r.contains("98765")),
+            "no personal data in reasons"
+        );
     }
 
     #[test]
     fn an_invalid_own_cpf_or_an_error_body_is_refused() {
         let bad = serde_json::json!({"DadosBasicos": {"nome": "X", "cpf": "52998224726"}});
-        assert!(matches!(Dossier::from_work_api(bad), Err(DossierError::InvalidCpf(_))));
+        assert!(matches!(
+            Dossier::from_work_api(bad),
+            Err(DossierError::InvalidCpf(_))
+        ));
         let not_found = serde_json::json!({"status": 404, "statusMsg": "Not found"});
-        assert_eq!(Dossier::from_work_api(not_found).err(), Some(DossierError::MissingBasics));
-        assert_eq!(Dossier::from_work_api(serde_json::json!([1])).err(), Some(DossierError::NotAnObject));
+        assert_eq!(
+            Dossier::from_work_api(not_found).err(),
+            Some(DossierError::MissingBasics)
+        );
+        assert_eq!(
+            Dossier::from_work_api(serde_json::json!([1])).err(),
+            Some(DossierError::NotAnObject)
+        );
     }
 }

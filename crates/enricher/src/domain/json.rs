@@ -7,7 +7,11 @@ use serde_json::{Map, Value};
 pub(crate) fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
     let map: &Map<String, Value> = obj.as_object()?;
     map.get(key)
-        .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+        .or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
         .filter(|v| !v.is_null())
 }
 
@@ -23,7 +27,9 @@ pub(crate) fn text(obj: &Value, key: &str) -> Option<String> {
 
 /// The array under `key`, or an empty slice.
 pub(crate) fn list<'a>(obj: &'a Value, key: &str) -> &'a [Value] {
-    field(obj, key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    field(obj, key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 /// `"SIM"`, `"S"`, `true` → true; `"NAO"`, `"NÃO"`, `false` → false.

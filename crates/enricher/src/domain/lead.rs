@@ -40,8 +40,17 @@ mod tests {
 
     #[test]
     fn only_32_hex_characters_are_lead_ids() {
-        assert_eq!(LeadId::parse("358F62821DC6CFA7CFBDA19E670D6392").map(|l| l.0), Ok("358f62821dc6cfa7cfbda19e670d6392".into()));
-        for bad in ["", "358f62821dc6cfa7cfbda19e670d639", "../../leads", "358f62821dc6cfa7cfbda19e670d639g", "358f62821dc6cfa7cfbda19e670d6392/x"] {
+        assert_eq!(
+            LeadId::parse("358F62821DC6CFA7CFBDA19E670D6392").map(|l| l.0),
+            Ok("358f62821dc6cfa7cfbda19e670d6392".into())
+        );
+        for bad in [
+            "",
+            "358f62821dc6cfa7cfbda19e670d639",
+            "../../leads",
+            "358f62821dc6cfa7cfbda19e670d639g",
+            "358f62821dc6cfa7cfbda19e670d6392/x",
+        ] {
             assert_eq!(LeadId::parse(bad), Err(LeadIdError), "{bad}");
         }
     }

@@ -1,0 +1,3 @@
+//! Everything that writes the customer database. SQL lives here.
+
+pub mod dossier;
