@@ -317,12 +317,21 @@ async fn run_script(
                 .map_err(|e| step_error(m, i + 1, e))?;
         }
         let repeat = step.trim_start().starts_with("-- c2s:repeat");
+        let (mut batches, mut total) = (0u64, 0u64);
         loop {
             let affected = exec_retrying(conn, options, m, i + 1, step, false).await?;
             if !repeat || affected == 0 {
                 break;
             }
-            tracing::debug!(version = m.version, step = i + 1, affected, "batch done");
+            batches += 1;
+            total += affected;
+            // Progress for long back-fills on big tables, without flooding small runs.
+            if batches % 20 == 0 {
+                tracing::info!(version = m.version, step = i + 1, batches, rows = total, "still working");
+            }
+        }
+        if total > 0 {
+            tracing::info!(version = m.version, step = i + 1, batches, rows = total, "step done");
         }
     }
     Ok(())
