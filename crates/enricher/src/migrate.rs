@@ -327,11 +327,23 @@ async fn run_script(
             total += affected;
             // Progress for long back-fills on big tables, without flooding small runs.
             if batches % 20 == 0 {
-                tracing::info!(version = m.version, step = i + 1, batches, rows = total, "still working");
+                tracing::info!(
+                    version = m.version,
+                    step = i + 1,
+                    batches,
+                    rows = total,
+                    "still working"
+                );
             }
         }
         if total > 0 {
-            tracing::info!(version = m.version, step = i + 1, batches, rows = total, "step done");
+            tracing::info!(
+                version = m.version,
+                step = i + 1,
+                batches,
+                rows = total,
+                "step done"
+            );
         }
     }
     Ok(())
