@@ -55,3 +55,192 @@ mod tests {
         }
     }
 }
+
+/// A C2S lead, read tolerantly: every attribute may be null, empty or missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lead {
+    pub id: LeadId,
+    pub internal_id: Option<String>,
+    pub customer_name: Option<String>,
+    /// The customer's phone as sent: `phone`, else `phone2`, else `phone_global`.
+    pub phone: Option<String>,
+    /// Every non-empty phone field, in that order (for fallbacks).
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    pub seller_id: Option<String>,
+    pub seller_name: Option<String>,
+    pub product: Option<String>,
+    pub source: Option<String>,
+    pub status: Option<String>,
+    pub description: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// Why a payload is not a lead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeadError {
+    #[error("lead has no id")]
+    MissingId,
+    #[error(transparent)]
+    BadId(#[from] LeadIdError),
+    #[error("payload is not a JSON object")]
+    NotAnObject,
+}
+
+impl Lead {
+    /// Reads a lead object (`{"id", "attributes": {...}}`), the shape of
+    /// `GET /integration/leads/{id}`'s `data` and of webhook deliveries.
+    pub fn from_json(obj: &serde_json::Value) -> Result<Self, LeadError> {
+        use super::json::{field, text};
+        if !obj.is_object() {
+            return Err(LeadError::NotAnObject);
+        }
+        let id = text(obj, "id").ok_or(LeadError::MissingId)?;
+        let id = LeadId::parse(&id)?;
+        let empty = serde_json::Value::Null;
+        let attrs = field(obj, "attributes").unwrap_or(&empty);
+        let customer = field(attrs, "customer").unwrap_or(&empty);
+        let seller = field(attrs, "seller").unwrap_or(&empty);
+        let nested = |section: &str, key: &str| field(attrs, section).and_then(|s| text(s, key));
+        let phones: Vec<String> = ["phone", "phone2", "phone_global"].iter().filter_map(|k| text(customer, k)).collect();
+        Ok(Self {
+            id,
+            internal_id: text(obj, "internal_id"),
+            customer_name: text(customer, "name"),
+            phone: phones.first().cloned(),
+            phones,
+            email: text(customer, "email"),
+            seller_id: text(seller, "id"),
+            seller_name: text(seller, "name"),
+            product: nested("product", "description"),
+            source: nested("lead_source", "name"),
+            status: nested("lead_status", "alias"),
+            description: text(attrs, "description"),
+            created_at: text(attrs, "created_at"),
+            updated_at: text(attrs, "updated_at"),
+        })
+    }
+}
+
+/// What a webhook delivery asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookAction {
+    OnCreateLead,
+    OnUpdateLead,
+    OnCloseLead,
+}
+
+impl HookAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnCreateLead => "on_create_lead",
+            Self::OnUpdateLead => "on_update_lead",
+            Self::OnCloseLead => "on_close_lead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "on_create_lead" => Some(Self::OnCreateLead),
+            "on_update_lead" => Some(Self::OnUpdateLead),
+            "on_close_lead" => Some(Self::OnCloseLead),
+            _ => None,
+        }
+    }
+
+    pub const ALL: [HookAction; 3] = [Self::OnCreateLead, Self::OnUpdateLead, Self::OnCloseLead];
+}
+
+/// One lead event from a webhook delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    pub action: Option<HookAction>,
+    pub lead: Lead,
+}
+
+/// Why a webhook payload was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    #[error("payload holds no lead")]
+    Empty,
+    #[error("event {index}: {source}")]
+    BadLead { index: usize, source: LeadError },
+    #[error("event {index}: unknown hook_action")]
+    UnknownAction { index: usize },
+}
+
+/// Reads every shape C2S delivers: a single lead (`{"hook_action", "id",
+/// "attributes"}`), wrapped (`{"hook_action", "lead": {...}}` or `{"data": {...}}`),
+/// or a batch (array of any of those).
+pub fn parse_webhook(payload: &serde_json::Value) -> Result<Vec<WebhookEvent>, WebhookError> {
+    use super::json::{field, text};
+    let items: Vec<&serde_json::Value> = match payload {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    if items.is_empty() {
+        return Err(WebhookError::Empty);
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let action_text = text(item, "hook_action");
+            let inner = field(item, "lead").or_else(|| field(item, "data")).unwrap_or(item);
+            let action_text = action_text.or_else(|| text(inner, "hook_action"));
+            let action = match action_text {
+                Some(a) => Some(HookAction::parse(&a).ok_or(WebhookError::UnknownAction { index })?),
+                None => None,
+            };
+            let lead = Lead::from_json(inner).map_err(|source| WebhookError::BadLead { index, source })?;
+            Ok(WebhookEvent { action, lead })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod lead_tests {
+    use super::*;
+
+    fn fixture(name: &str) -> serde_json::Value {
+        let path = format!("{}/../../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
+    }
+
+    #[test]
+    fn the_full_and_the_sparse_fixture_leads_parse() {
+        let full = Lead::from_json(&fixture("c2s_lead.json")["data"]).expect("full lead");
+        assert_eq!(full.customer_name.as_deref(), Some("Helena Costa"));
+        assert_eq!(full.phone.as_deref(), Some("(11) 98765-4321"));
+        assert_eq!(full.email.as_deref(), Some("helena.mcosta@gmail.com"));
+        assert_eq!(full.product.as_deref(), Some("Cobertura Jardim Europa 480m²"));
+        let sparse = Lead::from_json(&fixture("c2s_lead_sparse.json")["data"]).expect("sparse lead");
+        assert_eq!(sparse.id.as_str().len(), 32);
+    }
+
+    #[test]
+    fn every_webhook_shape_yields_the_same_event() {
+        let single = fixture("c2s_webhook_create.json");
+        let events = parse_webhook(&single).expect("single");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, Some(HookAction::OnCreateLead));
+        let lead = serde_json::json!({"id": "358f62821dc6cfa7cfbda19e670d6392", "attributes": {"customer": {"phone2": "11987654321"}}});
+        for shape in [
+            serde_json::json!({"hook_action": "on_update_lead", "lead": lead}),
+            serde_json::json!({"hook_action": "on_update_lead", "data": lead}),
+            serde_json::json!([{"hook_action": "on_update_lead", "lead": lead}]),
+        ] {
+            let events = parse_webhook(&shape).expect("shape");
+            assert_eq!(events[0].action, Some(HookAction::OnUpdateLead));
+            assert_eq!(events[0].lead.phone.as_deref(), Some("11987654321"), "phone2 is used when phone is absent");
+        }
+        assert_eq!(parse_webhook(&serde_json::json!([])), Err(WebhookError::Empty));
+        assert!(matches!(parse_webhook(&serde_json::json!({"id": "../x"})), Err(WebhookError::BadLead { .. })));
+        assert!(matches!(
+            parse_webhook(&serde_json::json!({"hook_action": "on_delete", "lead": lead})),
+            Err(WebhookError::UnknownAction { .. })
+        ));
+    }
+}

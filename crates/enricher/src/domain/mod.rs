@@ -1,5 +1,13 @@
 //! Domain types of the service, built from provider payloads at the edge.
 
 pub mod dossier;
-mod json;
+pub(crate) mod json;
 pub mod lead;
+
+/// A person a discovery lookup points to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Candidate {
+    pub cpf: brazil::Cpf,
+    /// Registry name (upper case), when the provider gave one.
+    pub name: Option<String>,
+}

@@ -1,0 +1,113 @@
+//! What can go wrong calling a provider.
+//!
+//! One enum serves the three clients: the kinds of failure are the same, and the
+//! provider's name travels in every variant for messages and metrics. Messages
+//! never carry personal data, secrets or URLs (the Work API token is in its
+//! query string).
+
+use std::time::Duration;
+
+/// A provider call that did not produce data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{provider}: not found")]
+    NotFound { provider: &'static str },
+    #[error("{provider}: request refused as invalid: {detail}")]
+    InvalidRequest { provider: &'static str, detail: String },
+    #[error("{provider}: credentials refused (token invalid or expired)")]
+    Unauthorized { provider: &'static str },
+    #[error("{provider}: credits or quota exhausted")]
+    QuotaExhausted { provider: &'static str },
+    #[error("{provider}: module {module} is not available to this account")]
+    ModuleUnavailable { provider: &'static str, module: String },
+    #[error("{provider}: rate limited{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+    RateLimited { provider: &'static str, retry_after: Option<Duration> },
+    #[error("{provider}: timed out")]
+    Timeout { provider: &'static str },
+    #[error("{provider}: unavailable: {detail}")]
+    Unavailable { provider: &'static str, detail: String },
+    #[error("{provider}: malformed response: {excerpt}")]
+    Malformed { provider: &'static str, excerpt: String },
+    #[error("{provider}: circuit open after repeated failures; not calling until it recovers")]
+    CircuitOpen { provider: &'static str },
+}
+
+impl ProviderError {
+    /// Worth trying again later (same request, no change on our side).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Timeout { .. } | Self::Unavailable { .. } | Self::Malformed { .. }
+        )
+    }
+
+    /// How long the provider asked us to wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether this failure says the provider is unhealthy (feeds the breaker).
+    pub(crate) fn is_outage(&self) -> bool {
+        matches!(self, Self::Timeout { .. } | Self::Unavailable { .. })
+    }
+
+    /// A stable short name for metrics and the ledger.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "not_found",
+            Self::InvalidRequest { .. } => "invalid_request",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::QuotaExhausted { .. } => "quota_exhausted",
+            Self::ModuleUnavailable { .. } => "module_unavailable",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Timeout { .. } => "timeout",
+            Self::Unavailable { .. } => "unavailable",
+            Self::Malformed { .. } => "malformed",
+            Self::CircuitOpen { .. } => "circuit_open",
+        }
+    }
+}
+
+/// The start of a body, safe to log: digits and `@` masked, 40 characters at most.
+pub fn excerpt(body: &str) -> String {
+    let mut out: String = body
+        .chars()
+        .take(40)
+        .map(|c| match c {
+            '0'..='9' => '#',
+            '@' => '*',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    if body.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_hide_digits_and_addresses_and_stay_short() {
+        let e = excerpt("{\"cpf\": \"52998224725\", \"email\": \"a@b.com\", \"nome\": \"HELENA MARQUES\"}");
+        assert!(!e.contains("529") && !e.contains('@'), "{e}");
+        assert!(e.chars().count() <= 41);
+    }
+
+    #[test]
+    fn retryable_kinds_are_the_transient_ones() {
+        let p = "x";
+        assert!(ProviderError::Timeout { provider: p }.is_retryable());
+        assert!(ProviderError::RateLimited { provider: p, retry_after: None }.is_retryable());
+        assert!(!ProviderError::QuotaExhausted { provider: p }.is_retryable());
+        assert!(!ProviderError::Unauthorized { provider: p }.is_retryable());
+        assert!(!ProviderError::NotFound { provider: p }.is_retryable());
+        assert!(!ProviderError::CircuitOpen { provider: p }.is_retryable());
+    }
+}

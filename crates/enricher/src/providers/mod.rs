@@ -1,0 +1,16 @@
+//! Typed clients for the three providers (C2S, Diretrix, Work API) and the
+//! shared call policy: timeouts, retries with backoff and jitter honouring
+//! `Retry-After`, minimum spacing (optionally shared through PostgreSQL across
+//! processes), and a circuit breaker. Requests and responses are private DTOs
+//! mapped into domain types here; nothing outside sees raw provider JSON.
+
+pub mod breaker;
+pub mod c2s;
+pub mod diretrix;
+pub mod error;
+pub mod pacer;
+pub mod policy;
+pub mod transport;
+pub mod work_api;
+
+pub use error::ProviderError;

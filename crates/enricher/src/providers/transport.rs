@@ -1,0 +1,172 @@
+//! One provider's HTTP plumbing: a shared `reqwest` client (connection reuse),
+//! the breaker, the pacer and the retry loop. Clients describe a request and
+//! how to read its response; this runs it under the policy.
+
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+
+use super::breaker::CircuitBreaker;
+use super::error::ProviderError;
+use super::pacer::Pacer;
+use super::policy::Policy;
+
+/// The raw answer of one attempt.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub body: String,
+    pub latency: Duration,
+}
+
+/// Shared plumbing for one provider.
+#[derive(Debug)]
+pub struct Transport {
+    pub(crate) name: &'static str,
+    pub(crate) http: reqwest::Client,
+    policy: Policy,
+    breaker: CircuitBreaker,
+    pacer: Pacer,
+}
+
+impl Transport {
+    /// Builds the HTTP client once for this provider.
+    pub fn new(name: &'static str, policy: Policy, pacer: Pacer) -> Result<Self, ProviderError> {
+        let http = reqwest::Client::builder()
+            .timeout(policy.request_timeout)
+            .connect_timeout(policy.connect_timeout)
+            .user_agent(concat!("c2s-enrich/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ProviderError::Unavailable {
+                provider: name,
+                detail: format!("cannot build HTTP client: {}", e.without_url()),
+            })?;
+        let breaker = CircuitBreaker::new(policy.breaker_threshold, policy.breaker_cooldown);
+        Ok(Self {
+            name,
+            http,
+            policy,
+            breaker,
+            pacer,
+        })
+    }
+
+    /// The breaker, for metrics and tests.
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+
+    /// Runs `build` → send → `read`, retrying retryable failures with
+    /// exponential backoff and jitter (or the provider's `Retry-After`).
+    /// `what` names the operation in logs (never a URL: tokens and personal
+    /// data travel in them).
+    pub async fn call<T, B, R>(&self, what: &'static str, build: B, read: R) -> Result<T, ProviderError>
+    where
+        B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        R: Fn(RawResponse) -> Result<T, ProviderError>,
+    {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.policy.base_backoff)
+            .with_max_delay(self.policy.max_backoff)
+            .with_max_times(self.policy.max_retries)
+            .with_jitter();
+        let attempt = || async { self.attempt(&build, &read).await };
+        attempt
+            .retry(backoff)
+            .when(ProviderError::is_retryable)
+            .adjust(|e, planned| e.retry_after().or(planned))
+            .notify(|e, wait| {
+                tracing::warn!(provider = self.name, operation = what, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
+            })
+            .await
+    }
+
+    async fn attempt<T, B, R>(&self, build: &B, read: &R) -> Result<T, ProviderError>
+    where
+        B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        R: Fn(RawResponse) -> Result<T, ProviderError>,
+    {
+        if !self.breaker.allow() {
+            return Err(ProviderError::CircuitOpen { provider: self.name });
+        }
+        self.pacer.wait_turn().await.map_err(|e| ProviderError::Unavailable {
+            provider: self.name,
+            detail: format!("pacing through the database failed: {e}"),
+        })?;
+        let result = match self.send(build).await {
+            Ok(raw) => read(raw),
+            Err(e) => Err(e),
+        };
+        match &result {
+            Err(e) if e.is_outage() => self.breaker.record_outage(),
+            _ => self.breaker.record_success(),
+        }
+        result
+    }
+
+    async fn send<B>(&self, build: &B) -> Result<RawResponse, ProviderError>
+    where
+        B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
+        let started = Instant::now();
+        let response = build(&self.http).send().await.map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.text().await.map_err(|e| self.transport_error(e))?;
+        Ok(RawResponse {
+            status,
+            retry_after,
+            body,
+            latency: started.elapsed(),
+        })
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> ProviderError {
+        // `without_url`: the Work API token and personal data travel in URLs.
+        let e = e.without_url();
+        if e.is_timeout() {
+            ProviderError::Timeout { provider: self.name }
+        } else {
+            ProviderError::Unavailable {
+                provider: self.name,
+                detail: std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string()),
+            }
+        }
+    }
+}
+
+/// Maps the HTTP statuses every provider shares; `None` means "read the body".
+pub(crate) fn common_status(provider: &'static str, raw: &RawResponse) -> Option<ProviderError> {
+    match raw.status {
+        200..=299 => None,
+        401 | 403 => Some(ProviderError::Unauthorized { provider }),
+        408 | 504 => Some(ProviderError::Timeout { provider }),
+        429 => Some(ProviderError::RateLimited {
+            provider,
+            retry_after: raw.retry_after,
+        }),
+        500..=599 => Some(ProviderError::Unavailable {
+            provider,
+            detail: format!("HTTP {}", raw.status),
+        }),
+        404 => Some(ProviderError::NotFound { provider }),
+        s => Some(ProviderError::InvalidRequest {
+            provider,
+            detail: format!("HTTP {s}: {}", super::error::excerpt(&raw.body)),
+        }),
+    }
+}
+
+/// Parses JSON, or reports a malformed body without its content.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(provider: &'static str, body: &str) -> Result<T, ProviderError> {
+    serde_json::from_str(body).map_err(|_| ProviderError::Malformed {
+        provider,
+        excerpt: super::error::excerpt(body),
+    })
+}
