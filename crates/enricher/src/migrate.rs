@@ -79,6 +79,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(10, "0010", "foreign_keys_and_checks"),
     migration!(11, "0011", "performance_indexes"),
     migration!(12, "0012", "analyze"),
+    migration!(13, "0013", "provider_ledger"),
 ];
 
 /// Why migrating failed.

@@ -103,7 +103,10 @@ impl Lead {
         let customer = field(attrs, "customer").unwrap_or(&empty);
         let seller = field(attrs, "seller").unwrap_or(&empty);
         let nested = |section: &str, key: &str| field(attrs, section).and_then(|s| text(s, key));
-        let phones: Vec<String> = ["phone", "phone2", "phone_global"].iter().filter_map(|k| text(customer, k)).collect();
+        let phones: Vec<String> = ["phone", "phone2", "phone_global"]
+            .iter()
+            .filter_map(|k| text(customer, k))
+            .collect();
         Ok(Self {
             id,
             internal_id: text(obj, "internal_id"),
@@ -188,13 +191,18 @@ pub fn parse_webhook(payload: &serde_json::Value) -> Result<Vec<WebhookEvent>, W
         .enumerate()
         .map(|(index, item)| {
             let action_text = text(item, "hook_action");
-            let inner = field(item, "lead").or_else(|| field(item, "data")).unwrap_or(item);
+            let inner = field(item, "lead")
+                .or_else(|| field(item, "data"))
+                .unwrap_or(item);
             let action_text = action_text.or_else(|| text(inner, "hook_action"));
             let action = match action_text {
-                Some(a) => Some(HookAction::parse(&a).ok_or(WebhookError::UnknownAction { index })?),
+                Some(a) => {
+                    Some(HookAction::parse(&a).ok_or(WebhookError::UnknownAction { index })?)
+                }
                 None => None,
             };
-            let lead = Lead::from_json(inner).map_err(|source| WebhookError::BadLead { index, source })?;
+            let lead =
+                Lead::from_json(inner).map_err(|source| WebhookError::BadLead { index, source })?;
             Ok(WebhookEvent { action, lead })
         })
         .collect()
@@ -215,8 +223,12 @@ mod lead_tests {
         assert_eq!(full.customer_name.as_deref(), Some("Helena Costa"));
         assert_eq!(full.phone.as_deref(), Some("(11) 98765-4321"));
         assert_eq!(full.email.as_deref(), Some("helena.mcosta@gmail.com"));
-        assert_eq!(full.product.as_deref(), Some("Cobertura Jardim Europa 480m²"));
-        let sparse = Lead::from_json(&fixture("c2s_lead_sparse.json")["data"]).expect("sparse lead");
+        assert_eq!(
+            full.product.as_deref(),
+            Some("Cobertura Jardim Europa 480m²")
+        );
+        let sparse =
+            Lead::from_json(&fixture("c2s_lead_sparse.json")["data"]).expect("sparse lead");
         assert_eq!(sparse.id.as_str().len(), 32);
     }
 
@@ -234,10 +246,20 @@ mod lead_tests {
         ] {
             let events = parse_webhook(&shape).expect("shape");
             assert_eq!(events[0].action, Some(HookAction::OnUpdateLead));
-            assert_eq!(events[0].lead.phone.as_deref(), Some("11987654321"), "phone2 is used when phone is absent");
+            assert_eq!(
+                events[0].lead.phone.as_deref(),
+                Some("11987654321"),
+                "phone2 is used when phone is absent"
+            );
         }
-        assert_eq!(parse_webhook(&serde_json::json!([])), Err(WebhookError::Empty));
-        assert!(matches!(parse_webhook(&serde_json::json!({"id": "../x"})), Err(WebhookError::BadLead { .. })));
+        assert_eq!(
+            parse_webhook(&serde_json::json!([])),
+            Err(WebhookError::Empty)
+        );
+        assert!(matches!(
+            parse_webhook(&serde_json::json!({"id": "../x"})),
+            Err(WebhookError::BadLead { .. })
+        ));
         assert!(matches!(
             parse_webhook(&serde_json::json!({"hook_action": "on_delete", "lead": lead})),
             Err(WebhookError::UnknownAction { .. })

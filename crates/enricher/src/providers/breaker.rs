@@ -41,7 +41,9 @@ impl CircuitBreaker {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the state inconsistent
         // (every update is a single assignment): recover from poisoning.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// May a call go out now?
@@ -77,7 +79,9 @@ impl CircuitBreaker {
         }
         let mut state = self.lock();
         *state = match *state {
-            State::Closed { failures } if failures + 1 < self.threshold => State::Closed { failures: failures + 1 },
+            State::Closed { failures } if failures + 1 < self.threshold => State::Closed {
+                failures: failures + 1,
+            },
             _ => State::Open {
                 until: Instant::now() + self.cooldown,
             },
@@ -130,6 +134,9 @@ mod tests {
         assert!(b.allow());
         b.record_outage();
         assert_eq!(b.state(), BreakerState::Open);
-        assert!(CircuitBreaker::new(0, Duration::ZERO).allow(), "threshold 0 disables it");
+        assert!(
+            CircuitBreaker::new(0, Duration::ZERO).allow(),
+            "threshold 0 disables it"
+        );
     }
 }

@@ -59,7 +59,12 @@ pub struct C2sClient {
 }
 
 impl C2sClient {
-    pub fn new(base_url: &str, token: SecretString, policy: Policy, pacer: Pacer) -> Result<Self, ProviderError> {
+    pub fn new(
+        base_url: &str,
+        token: SecretString,
+        policy: Policy,
+        pacer: Pacer,
+    ) -> Result<Self, ProviderError> {
         Ok(Self {
             transport: Transport::new(NAME, policy, pacer)?,
             base: parse_base(NAME, base_url)?,
@@ -88,14 +93,18 @@ impl C2sClient {
     pub async fn get_lead(&self, id: &LeadId) -> Result<Lead, ProviderError> {
         let url = self.url(&["integration", "leads", id.as_str()]);
         self.transport
-            .call("get_lead", |http| self.auth(http.get(url.clone())), |raw| {
-                if let Some(e) = common_status(NAME, &raw) {
-                    return Err(e);
-                }
-                let body: Value = parse_json(NAME, &raw.body)?;
-                let data = body.get("data").unwrap_or(&body);
-                Lead::from_json(data).map_err(|_| malformed(&raw))
-            })
+            .call(
+                "get_lead",
+                |http| self.auth(http.get(url.clone())),
+                |raw| {
+                    if let Some(e) = common_status(NAME, &raw) {
+                        return Err(e);
+                    }
+                    let body: Value = parse_json(NAME, &raw.body)?;
+                    let data = body.get("data").unwrap_or(&body);
+                    Lead::from_json(data).map_err(|_| malformed(&raw))
+                },
+            )
             .await
     }
 
@@ -124,23 +133,30 @@ impl C2sClient {
             }
         }
         self.transport
-            .call("list_leads", |http| self.auth(http.get(url.clone())), |raw| {
-                if let Some(e) = common_status(NAME, &raw) {
-                    return Err(e);
-                }
-                let body: Value = parse_json(NAME, &raw.body)?;
-                let items = body.get("data").and_then(Value::as_array).ok_or_else(|| malformed(&raw))?;
-                let parsed: Vec<_> = items.iter().map(Lead::from_json).collect();
-                let unreadable = parsed.iter().filter(|r| r.is_err()).count();
-                let meta = body.get("meta");
-                Ok(LeadPage {
-                    leads: parsed.into_iter().flatten().collect(),
-                    unreadable,
-                    total: meta.and_then(|m| m.get("total")).and_then(Value::as_u64),
-                    page: q.page.max(1),
-                    perpage,
-                })
-            })
+            .call(
+                "list_leads",
+                |http| self.auth(http.get(url.clone())),
+                |raw| {
+                    if let Some(e) = common_status(NAME, &raw) {
+                        return Err(e);
+                    }
+                    let body: Value = parse_json(NAME, &raw.body)?;
+                    let items = body
+                        .get("data")
+                        .and_then(Value::as_array)
+                        .ok_or_else(|| malformed(&raw))?;
+                    let parsed: Vec<_> = items.iter().map(Lead::from_json).collect();
+                    let unreadable = parsed.iter().filter(|r| r.is_err()).count();
+                    let meta = body.get("meta");
+                    Ok(LeadPage {
+                        leads: parsed.into_iter().flatten().collect(),
+                        unreadable,
+                        total: meta.and_then(|m| m.get("total")).and_then(Value::as_u64),
+                        page: q.page.max(1),
+                        perpage,
+                    })
+                },
+            )
             .await
     }
 
@@ -149,9 +165,11 @@ impl C2sClient {
         let url = self.url(&["integration", "leads", id.as_str(), "create_message"]);
         let payload = json!({ "body": body });
         self.transport
-            .call("post_note", |http| self.auth(http.post(url.clone())).json(&payload), |raw| {
-                common_status(NAME, &raw).map_or(Ok(()), Err)
-            })
+            .call(
+                "post_note",
+                |http| self.auth(http.post(url.clone())).json(&payload),
+                |raw| common_status(NAME, &raw).map_or(Ok(()), Err),
+            )
             .await
     }
 
@@ -162,30 +180,39 @@ impl C2sClient {
             "name": lead.name, "description": lead.description, "source": lead.source,
             "type_negotiation": "Compra",
         });
-        for (k, v) in [("phone", &lead.phone), ("email", &lead.email), ("seller_id", &lead.seller_id), ("product", &lead.product)] {
+        for (k, v) in [
+            ("phone", &lead.phone),
+            ("email", &lead.email),
+            ("seller_id", &lead.seller_id),
+            ("product", &lead.product),
+        ] {
             if let Some(v) = v {
                 attributes[k] = json!(v);
             }
         }
         let payload = json!({ "data": { "type": "lead", "attributes": attributes } });
         self.transport
-            .call("create_lead", |http| self.auth(http.post(url.clone())).json(&payload), |raw| {
-                if let Some(e) = common_status(NAME, &raw) {
-                    return Err(e);
-                }
-                let body: Value = parse_json(NAME, &raw.body)?;
-                let id = body
-                    .get("data")
-                    .and_then(|d| d.get("id"))
-                    .or_else(|| body.get("id"))
-                    .or_else(|| body.get("lead_id"))
-                    .and_then(|v| match v {
-                        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                        Value::Number(n) => Some(n.to_string()),
-                        _ => None,
-                    });
-                id.ok_or_else(|| malformed(&raw))
-            })
+            .call(
+                "create_lead",
+                |http| self.auth(http.post(url.clone())).json(&payload),
+                |raw| {
+                    if let Some(e) = common_status(NAME, &raw) {
+                        return Err(e);
+                    }
+                    let body: Value = parse_json(NAME, &raw.body)?;
+                    let id = body
+                        .get("data")
+                        .and_then(|d| d.get("id"))
+                        .or_else(|| body.get("id"))
+                        .or_else(|| body.get("lead_id"))
+                        .and_then(|v| match v {
+                            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                            Value::Number(n) => Some(n.to_string()),
+                            _ => None,
+                        });
+                    id.ok_or_else(|| malformed(&raw))
+                },
+            )
             .await
     }
 
@@ -195,17 +222,28 @@ impl C2sClient {
     }
 
     /// `POST /integration/leads/unsubscribe` for one action.
-    pub async fn unsubscribe(&self, hook_url: &str, action: HookAction) -> Result<(), ProviderError> {
+    pub async fn unsubscribe(
+        &self,
+        hook_url: &str,
+        action: HookAction,
+    ) -> Result<(), ProviderError> {
         self.hook("unsubscribe", hook_url, action).await
     }
 
-    async fn hook(&self, verb: &'static str, hook_url: &str, action: HookAction) -> Result<(), ProviderError> {
+    async fn hook(
+        &self,
+        verb: &'static str,
+        hook_url: &str,
+        action: HookAction,
+    ) -> Result<(), ProviderError> {
         let url = self.url(&["integration", "leads", verb]);
         let payload = json!({ "hook_url": hook_url, "hook_action": action.as_str() });
         self.transport
-            .call(verb, |http| self.auth(http.post(url.clone())).json(&payload), |raw| {
-                common_status(NAME, &raw).map_or(Ok(()), Err)
-            })
+            .call(
+                verb,
+                |http| self.auth(http.post(url.clone())).json(&payload),
+                |raw| common_status(NAME, &raw).map_or(Ok(()), Err),
+            )
             .await
     }
 }

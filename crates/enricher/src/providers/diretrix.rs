@@ -25,7 +25,13 @@ pub struct DiretrixClient {
 }
 
 impl DiretrixClient {
-    pub fn new(base_url: &str, user: String, pass: SecretString, policy: Policy, pacer: Pacer) -> Result<Self, ProviderError> {
+    pub fn new(
+        base_url: &str,
+        user: String,
+        pass: SecretString,
+        policy: Policy,
+        pacer: Pacer,
+    ) -> Result<Self, ProviderError> {
         Ok(Self {
             transport: Transport::new(NAME, policy, pacer)?,
             base: parse_base(NAME, base_url)?,
@@ -48,16 +54,28 @@ impl DiretrixClient {
         self.lookup("by_email", "Email", email.as_str()).await
     }
 
-    async fn lookup(&self, what: &'static str, kind: &str, value: &str) -> Result<Vec<Candidate>, ProviderError> {
+    async fn lookup(
+        &self,
+        what: &'static str,
+        kind: &str,
+        value: &str,
+    ) -> Result<Vec<Candidate>, ProviderError> {
         let mut url = self.base.clone();
         // The value is one path segment, percent-encoded like encodeURIComponent
         // ('@' → %40, '/' → %2F): only unreserved characters stay as they are.
-        let path = format!("{}/Consultas/Pessoa/{kind}/{}", url.path().trim_end_matches('/'), encode_segment(value));
+        let path = format!(
+            "{}/Consultas/Pessoa/{kind}/{}",
+            url.path().trim_end_matches('/'),
+            encode_segment(value)
+        );
         url.set_path(&path);
         self.transport
             .call(
                 what,
-                |http| http.get(url.clone()).basic_auth(&self.user, Some(self.pass.expose_secret())),
+                |http| {
+                    http.get(url.clone())
+                        .basic_auth(&self.user, Some(self.pass.expose_secret()))
+                },
                 read_candidates,
             )
             .await
@@ -111,7 +129,11 @@ fn read_candidates(raw: RawResponse) -> Result<Vec<Candidate>, ProviderError> {
         }
     }
     if invalid > 0 {
-        tracing::warn!(provider = NAME, invalid, "dropped results without a valid CPF");
+        tracing::warn!(
+            provider = NAME,
+            invalid,
+            "dropped results without a valid CPF"
+        );
     }
     Ok(out)
 }

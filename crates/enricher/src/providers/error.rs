@@ -13,21 +13,36 @@ pub enum ProviderError {
     #[error("{provider}: not found")]
     NotFound { provider: &'static str },
     #[error("{provider}: request refused as invalid: {detail}")]
-    InvalidRequest { provider: &'static str, detail: String },
+    InvalidRequest {
+        provider: &'static str,
+        detail: String,
+    },
     #[error("{provider}: credentials refused (token invalid or expired)")]
     Unauthorized { provider: &'static str },
     #[error("{provider}: credits or quota exhausted")]
     QuotaExhausted { provider: &'static str },
     #[error("{provider}: module {module} is not available to this account")]
-    ModuleUnavailable { provider: &'static str, module: String },
+    ModuleUnavailable {
+        provider: &'static str,
+        module: String,
+    },
     #[error("{provider}: rate limited{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
-    RateLimited { provider: &'static str, retry_after: Option<Duration> },
+    RateLimited {
+        provider: &'static str,
+        retry_after: Option<Duration>,
+    },
     #[error("{provider}: timed out")]
     Timeout { provider: &'static str },
     #[error("{provider}: unavailable: {detail}")]
-    Unavailable { provider: &'static str, detail: String },
+    Unavailable {
+        provider: &'static str,
+        detail: String,
+    },
     #[error("{provider}: malformed response: {excerpt}")]
-    Malformed { provider: &'static str, excerpt: String },
+    Malformed {
+        provider: &'static str,
+        excerpt: String,
+    },
     #[error("{provider}: circuit open after repeated failures; not calling until it recovers")]
     CircuitOpen { provider: &'static str },
 }
@@ -37,7 +52,10 @@ impl ProviderError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::RateLimited { .. } | Self::Timeout { .. } | Self::Unavailable { .. } | Self::Malformed { .. }
+            Self::RateLimited { .. }
+                | Self::Timeout { .. }
+                | Self::Unavailable { .. }
+                | Self::Malformed { .. }
         )
     }
 
@@ -95,7 +113,9 @@ mod tests {
 
     #[test]
     fn excerpts_hide_digits_and_addresses_and_stay_short() {
-        let e = excerpt("{\"cpf\": \"52998224725\", \"email\": \"a@b.com\", \"nome\": \"HELENA MARQUES\"}");
+        let e = excerpt(
+            "{\"cpf\": \"52998224725\", \"email\": \"a@b.com\", \"nome\": \"HELENA MARQUES\"}",
+        );
         assert!(!e.contains("529") && !e.contains('@'), "{e}");
         assert!(e.chars().count() <= 41);
     }
@@ -104,7 +124,11 @@ mod tests {
     fn retryable_kinds_are_the_transient_ones() {
         let p = "x";
         assert!(ProviderError::Timeout { provider: p }.is_retryable());
-        assert!(ProviderError::RateLimited { provider: p, retry_after: None }.is_retryable());
+        assert!(ProviderError::RateLimited {
+            provider: p,
+            retry_after: None
+        }
+        .is_retryable());
         assert!(!ProviderError::QuotaExhausted { provider: p }.is_retryable());
         assert!(!ProviderError::Unauthorized { provider: p }.is_retryable());
         assert!(!ProviderError::NotFound { provider: p }.is_retryable());

@@ -17,9 +17,16 @@ pub enum Pacer {
     /// No spacing.
     None,
     /// Spacing within this process.
-    Local { spacing: Duration, next: Mutex<Instant> },
+    Local {
+        spacing: Duration,
+        next: Mutex<Instant>,
+    },
     /// Spacing across every process sharing the database.
-    Shared { spacing: Duration, pool: PgPool, provider: &'static str },
+    Shared {
+        spacing: Duration,
+        pool: PgPool,
+        provider: &'static str,
+    },
 }
 
 impl Pacer {
@@ -40,7 +47,11 @@ impl Pacer {
         if spacing.is_zero() {
             Self::None
         } else {
-            Self::Shared { spacing, pool, provider }
+            Self::Shared {
+                spacing,
+                pool,
+                provider,
+            }
         }
     }
 
@@ -58,7 +69,11 @@ impl Pacer {
                 tokio::time::sleep_until(slot).await;
                 Ok(())
             }
-            Self::Shared { spacing, pool, provider } => {
+            Self::Shared {
+                spacing,
+                pool,
+                provider,
+            } => {
                 let wait_secs: f64 = sqlx::query_scalar(
                     "INSERT INTO enrich.provider_pacing AS p (provider, next_slot)
                      VALUES ($1, clock_timestamp() + make_interval(secs => $2))

@@ -61,7 +61,12 @@ impl Transport {
     /// exponential backoff and jitter (or the provider's `Retry-After`).
     /// `what` names the operation in logs (never a URL: tokens and personal
     /// data travel in them).
-    pub async fn call<T, B, R>(&self, what: &'static str, build: B, read: R) -> Result<T, ProviderError>
+    pub async fn call<T, B, R>(
+        &self,
+        what: &'static str,
+        build: B,
+        read: R,
+    ) -> Result<T, ProviderError>
     where
         B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         R: Fn(RawResponse) -> Result<T, ProviderError>,
@@ -88,12 +93,17 @@ impl Transport {
         R: Fn(RawResponse) -> Result<T, ProviderError>,
     {
         if !self.breaker.allow() {
-            return Err(ProviderError::CircuitOpen { provider: self.name });
+            return Err(ProviderError::CircuitOpen {
+                provider: self.name,
+            });
         }
-        self.pacer.wait_turn().await.map_err(|e| ProviderError::Unavailable {
-            provider: self.name,
-            detail: format!("pacing through the database failed: {e}"),
-        })?;
+        self.pacer
+            .wait_turn()
+            .await
+            .map_err(|e| ProviderError::Unavailable {
+                provider: self.name,
+                detail: format!("pacing through the database failed: {e}"),
+            })?;
         let result = match self.send(build).await {
             Ok(raw) => read(raw),
             Err(e) => Err(e),
@@ -110,7 +120,10 @@ impl Transport {
         B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     {
         let started = Instant::now();
-        let response = build(&self.http).send().await.map_err(|e| self.transport_error(e))?;
+        let response = build(&self.http)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -131,11 +144,14 @@ impl Transport {
         // `without_url`: the Work API token and personal data travel in URLs.
         let e = e.without_url();
         if e.is_timeout() {
-            ProviderError::Timeout { provider: self.name }
+            ProviderError::Timeout {
+                provider: self.name,
+            }
         } else {
             ProviderError::Unavailable {
                 provider: self.name,
-                detail: std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string()),
+                detail: std::error::Error::source(&e)
+                    .map_or_else(|| e.to_string(), |s| s.to_string()),
             }
         }
     }
@@ -164,7 +180,10 @@ pub(crate) fn common_status(provider: &'static str, raw: &RawResponse) -> Option
 }
 
 /// Parses JSON, or reports a malformed body without its content.
-pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(provider: &'static str, body: &str) -> Result<T, ProviderError> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    provider: &'static str,
+    body: &str,
+) -> Result<T, ProviderError> {
     serde_json::from_str(body).map_err(|_| ProviderError::Malformed {
         provider,
         excerpt: super::error::excerpt(body),

@@ -27,7 +27,12 @@ pub struct WorkApiClient {
 }
 
 impl WorkApiClient {
-    pub fn new(base_url: &str, token: SecretString, policy: Policy, pacer: Pacer) -> Result<Self, ProviderError> {
+    pub fn new(
+        base_url: &str,
+        token: SecretString,
+        policy: Policy,
+        pacer: Pacer,
+    ) -> Result<Self, ProviderError> {
         Ok(Self {
             transport: Transport::new(NAME, policy, pacer)?,
             base: parse_base(NAME, base_url)?,
@@ -52,13 +57,17 @@ impl WorkApiClient {
     pub async fn dossier(&self, cpf: &Cpf) -> Result<Dossier, ProviderError> {
         let url = self.url("cpf", cpf.digits());
         self.transport
-            .call("dossier", |http| http.get(url.clone()), |raw| {
-                let body = checked_body(&raw, "cpf")?;
-                Dossier::from_work_api(body).map_err(|_| ProviderError::Malformed {
-                    provider: NAME,
-                    excerpt: super::error::excerpt(&raw.body),
-                })
-            })
+            .call(
+                "dossier",
+                |http| http.get(url.clone()),
+                |raw| {
+                    let body = checked_body(&raw, "cpf")?;
+                    Dossier::from_work_api(body).map_err(|_| ProviderError::Malformed {
+                        provider: NAME,
+                        excerpt: super::error::excerpt(&raw.body),
+                    })
+                },
+            )
             .await
     }
 
@@ -66,22 +75,31 @@ impl WorkApiClient {
     pub async fn by_phone(&self, phone: &PhoneBr) -> Result<Vec<Candidate>, ProviderError> {
         let url = self.url("phone", phone.national());
         self.transport
-            .call("by_phone", |http| http.get(url.clone()), |raw| {
-                let body = match checked_body(&raw, "phone") {
-                    Err(ProviderError::NotFound { .. }) => return Ok(Vec::new()),
-                    other => other?,
-                };
-                Ok(people(&body))
-            })
+            .call(
+                "by_phone",
+                |http| http.get(url.clone()),
+                |raw| {
+                    let body = match checked_body(&raw, "phone") {
+                        Err(ProviderError::NotFound { .. }) => return Ok(Vec::new()),
+                        other => other?,
+                    };
+                    Ok(people(&body))
+                },
+            )
             .await
     }
 }
 
 fn people(body: &Value) -> Vec<Candidate> {
-    let items = body.get("msg").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let items = body
+        .get("msg")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
     let mut out: Vec<Candidate> = Vec::new();
     for item in items {
-        let Some(doc) = text(item, "cpf_cnpj") else { continue };
+        let Some(doc) = text(item, "cpf_cnpj") else {
+            continue;
+        };
         // A company (CNPJ) is never returned as a person.
         if let Ok(Document::Cpf(cpf)) = classify_cpf_cnpj(&doc) {
             if !out.iter().any(|c| c.cpf == cpf) {
@@ -107,23 +125,40 @@ fn checked_body(raw: &RawResponse, module: &str) -> Result<Value, ProviderError>
             excerpt: super::error::excerpt(&raw.body),
         });
     }
-    let status = body.get("status").and_then(|s| s.as_i64().or_else(|| s.as_str()?.trim().parse().ok()));
-    let code = body.get("code").and_then(|s| s.as_i64().or_else(|| s.as_str()?.trim().parse().ok()));
-    let words = |k: &str| text(&body, k).map(|s| brazil::normalize_name(&s)).unwrap_or_default();
-    let reason = format!("{} {} {}", words("reason"), words("statusMsg"), words("message"));
+    let status = body
+        .get("status")
+        .and_then(|s| s.as_i64().or_else(|| s.as_str()?.trim().parse().ok()));
+    let code = body
+        .get("code")
+        .and_then(|s| s.as_i64().or_else(|| s.as_str()?.trim().parse().ok()));
+    let words = |k: &str| {
+        text(&body, k)
+            .map(|s| brazil::normalize_name(&s))
+            .unwrap_or_default()
+    };
+    let reason = format!(
+        "{} {} {}",
+        words("reason"),
+        words("statusMsg"),
+        words("message")
+    );
     if code == Some(429) || reason.contains("CREDITS") || reason.contains("CREDITOS") {
         return Err(ProviderError::QuotaExhausted { provider: NAME });
     }
     match status {
         Some(404) => return Err(ProviderError::NotFound { provider: NAME }),
-        Some(401 | 403) if reason.contains("TOKEN") => return Err(ProviderError::Unauthorized { provider: NAME }),
+        Some(401 | 403) if reason.contains("TOKEN") => {
+            return Err(ProviderError::Unauthorized { provider: NAME })
+        }
         Some(403) if reason.contains("MODULO") => {
             return Err(ProviderError::ModuleUnavailable {
                 provider: NAME,
                 module: module.to_owned(),
             })
         }
-        Some(403) if reason.contains("LIMITE") => return Err(ProviderError::QuotaExhausted { provider: NAME }),
+        Some(403) if reason.contains("LIMITE") => {
+            return Err(ProviderError::QuotaExhausted { provider: NAME })
+        }
         Some(401 | 403) => return Err(ProviderError::Unauthorized { provider: NAME }),
         Some(429) => {
             return Err(ProviderError::RateLimited {

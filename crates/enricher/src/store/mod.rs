@@ -1,3 +1,4 @@
 //! Everything that writes the customer database. SQL lives here.
 
 pub mod dossier;
+pub mod ledger;

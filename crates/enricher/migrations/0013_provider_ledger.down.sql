@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS enrich.provider_calls;
+DROP TABLE IF EXISTS enrich.provider_pacing;
+DROP TABLE IF EXISTS enrich.settings;
