@@ -40,6 +40,8 @@ pub enum Command {
     DbStop,
     /// The main job on an embedded default: migrate, then report the database state.
     Demo,
+    /// Subscribe (or unsubscribe) a URL to the three C2S webhook actions.
+    Webhooks(WebhooksArgs),
     /// Data-quality report; exits non-zero when a hard check fails.
     Dq {
         /// Print the report as JSON.
@@ -49,6 +51,27 @@ pub enum Command {
     /// Rows the hardening archived (duplicates, orphans, invalid phones).
     #[command(subcommand)]
     Archive(ArchiveCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WebhooksArgs {
+    #[command(subcommand)]
+    pub action: WebhooksAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksAction {
+    /// `POST /integration/leads/subscribe` once per action (create, update, close).
+    Subscribe {
+        /// The public URL of this service's `POST /api/v1/webhooks/c2s`.
+        #[arg(long)]
+        url: String,
+    },
+    /// `POST /integration/leads/unsubscribe` once per action.
+    Unsubscribe {
+        #[arg(long)]
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +116,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Demo => demo(&config).await,
         Command::Archive(cmd) => archive(&config, &cmd).await,
         Command::Dq { json } => dq(&config, json).await,
+        Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
 }
 
@@ -130,6 +154,37 @@ async fn print_status(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     for m in db::migration_status(pool).await? {
         let state = if m.applied { "applied" } else { "pending" };
         writeln!(out, "{:>4}  {:<8} {}", m.version, state, m.name)?;
+    }
+    Ok(())
+}
+
+async fn webhooks(config: &Config, action: &WebhooksAction) -> anyhow::Result<()> {
+    use crate::domain::lead::HookAction;
+    let client = crate::providers::c2s_client(config)?;
+    let (url, subscribe) = match action {
+        WebhooksAction::Subscribe { url } => (url, true),
+        WebhooksAction::Unsubscribe { url } => (url, false),
+    };
+    let parsed = reqwest::Url::parse(url).context("--url must be an absolute http(s) URL")?;
+    anyhow::ensure!(
+        matches!(parsed.scheme(), "http" | "https"),
+        "--url must be an http(s) URL"
+    );
+    for hook in HookAction::ALL {
+        if subscribe {
+            client.subscribe(url, hook).await?;
+        } else {
+            client.unsubscribe(url, hook).await?;
+        }
+        println!(
+            "{} {}",
+            if subscribe {
+                "subscribed"
+            } else {
+                "unsubscribed"
+            },
+            hook.as_str()
+        );
     }
     Ok(())
 }

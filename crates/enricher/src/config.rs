@@ -57,12 +57,24 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
 }
 
-/// A provider's endpoint and credentials.
+/// A provider's endpoint, credentials and call policy.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub base_url: String,
     pub user: Option<String>,
     pub secret: Option<SecretString>,
+    /// Timeouts, retries, spacing, breaker (`<PREFIX>_TIMEOUT_SECS`,
+    /// `_CONNECT_TIMEOUT_SECS`, `_MAX_RETRIES`, `_MIN_INTERVAL_MS`, `_BREAKER_THRESHOLD`).
+    pub policy: crate::providers::policy::Policy,
+}
+
+/// How long cached provider answers stay fresh.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// HMAC key for ledger query hashes (`LEDGER_HASH_KEY`); generated and kept
+    /// in the database when unset.
+    pub hash_key: Option<SecretString>,
+    pub freshness: crate::store::ledger::Freshness,
 }
 
 /// The whole validated configuration.
@@ -75,6 +87,7 @@ pub struct Config {
     pub work_api: ProviderConfig,
     pub webhook_secret: Option<SecretString>,
     pub google_ads_webhook_key: Option<SecretString>,
+    pub cache: CacheConfig,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).
     pub income_factor: Decimal,
     /// Longest note posted on a lead (`C2S_MESSAGE_MAX_CHARS`, default 5000).
@@ -180,6 +193,7 @@ impl Config {
                 .unwrap_or_else(|| "postgres".into()),
             max_connections,
         };
+        use crate::providers::policy::Policy;
         let c2s = ProviderConfig {
             base_url: base_url(
                 &l,
@@ -189,6 +203,7 @@ impl Config {
             )?,
             user: None,
             secret: l.text("C2S_TOKEN", f.c2s_token).map(SecretString::from),
+            policy: policy(&l, "C2S", Policy::c2s_default())?,
         };
         let diretrix = ProviderConfig {
             base_url: base_url(
@@ -201,6 +216,7 @@ impl Config {
             secret: l
                 .text("DIRETRIX_PASS", f.diretrix_pass)
                 .map(SecretString::from),
+            policy: policy(&l, "DIRETRIX", Policy::diretrix_default())?,
         };
         let work_api = ProviderConfig {
             base_url: base_url(
@@ -211,6 +227,19 @@ impl Config {
             )?,
             user: None,
             secret: l.text("WORK_API", f.work_api).map(SecretString::from),
+            policy: policy(&l, "WORK_API", Policy::work_api_default())?,
+        };
+        let days = |name: &str, default: u64| -> Result<std::time::Duration, ConfigError> {
+            let d: u64 = l.number(name, None)?.unwrap_or(default);
+            Ok(std::time::Duration::from_secs(d * 24 * 3600))
+        };
+        let cache = CacheConfig {
+            hash_key: l.env("LEDGER_HASH_KEY").map(SecretString::from),
+            freshness: crate::store::ledger::Freshness {
+                discovery: days("CACHE_DISCOVERY_DAYS", 30)?,
+                dossier: days("CACHE_DOSSIER_DAYS", 30)?,
+                not_found: days("CACHE_NOT_FOUND_DAYS", 7)?,
+            },
         };
         let income_factor = match l.text("INCOME_FACTOR", f.income_factor) {
             Some(raw) => raw
@@ -263,6 +292,7 @@ impl Config {
             google_ads_webhook_key: l
                 .text("GOOGLE_ADS_WEBHOOK_KEY", f.google_ads_webhook_key)
                 .map(SecretString::from),
+            cache,
             income_factor,
             message_max_chars,
             description_max_chars,
@@ -291,6 +321,38 @@ impl Config {
             Err(ConfigError::MissingCredentials(missing.join(", ")))
         }
     }
+}
+
+/// A provider's policy: defaults overridden by `<PREFIX>_*` variables.
+fn policy(
+    l: &Layers<'_>,
+    prefix: &str,
+    default: crate::providers::policy::Policy,
+) -> Result<crate::providers::policy::Policy, ConfigError> {
+    use std::time::Duration;
+    let mut p = default;
+    if let Some(s) = l.number::<u64>(&format!("{prefix}_TIMEOUT_SECS"), None)? {
+        if s == 0 {
+            return Err(invalid(
+                &format!("{prefix}_TIMEOUT_SECS"),
+                "must be at least 1",
+            ));
+        }
+        p.request_timeout = Duration::from_secs(s);
+    }
+    if let Some(s) = l.number::<u64>(&format!("{prefix}_CONNECT_TIMEOUT_SECS"), None)? {
+        p.connect_timeout = Duration::from_secs(s.max(1));
+    }
+    if let Some(n) = l.number::<usize>(&format!("{prefix}_MAX_RETRIES"), None)? {
+        p.max_retries = n;
+    }
+    if let Some(ms) = l.number::<u64>(&format!("{prefix}_MIN_INTERVAL_MS"), None)? {
+        p.min_interval = Duration::from_millis(ms);
+    }
+    if let Some(n) = l.number::<u32>(&format!("{prefix}_BREAKER_THRESHOLD"), None)? {
+        p.breaker_threshold = n;
+    }
+    Ok(p)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -389,6 +451,14 @@ mod tests {
         assert_eq!(c.income_factor, Decimal::new(19, 1));
         assert_eq!(c.message_max_chars, 5000);
         assert_eq!(c.work_api.base_url, "https://completa.workbuscas.com/api");
+        assert_eq!(
+            c.work_api.policy.min_interval,
+            std::time::Duration::from_secs(2)
+        );
+        assert_eq!(
+            c.cache.freshness.not_found,
+            std::time::Duration::from_secs(7 * 24 * 3600)
+        );
         let err = c
             .require_provider_credentials()
             .expect_err("no credentials");

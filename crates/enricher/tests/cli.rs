@@ -41,6 +41,17 @@ fn every_subcommand_has_help() {
 }
 
 #[test]
+fn webhooks_subscribe_without_a_token_names_the_missing_variable() {
+    let out = bin()
+        .args(["webhooks", "subscribe", "--url", "https://svc.example/hook"])
+        .env_remove("C2S_TOKEN")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("C2S_TOKEN"));
+}
+
+#[test]
 fn a_bad_variable_is_reported_by_name_with_exit_code_2() {
     let out = bin()
         .env("PORT", "eighty")
