@@ -11,6 +11,10 @@ use super::error::ProviderError;
 use super::pacer::Pacer;
 use super::policy::Policy;
 
+/// The longest wait a `Retry-After` can impose inside one call; longer requests
+/// are shortened to it (the job queue retries whole jobs later anyway).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
 /// The raw answer of one attempt.
 #[derive(Debug)]
 pub struct RawResponse {
@@ -80,7 +84,9 @@ impl Transport {
         attempt
             .retry(backoff)
             .when(ProviderError::is_retryable)
-            .adjust(|e, planned| e.retry_after().or(planned))
+            // `planned` is None once the retries are spent: stop then, whatever
+            // the provider asked. Otherwise wait what it asked (capped), or back off.
+            .adjust(|e, planned| planned.map(|p| e.retry_after().map_or(p, |ra| ra.min(MAX_RETRY_AFTER))))
             .notify(|e, wait| {
                 tracing::warn!(provider = self.name, operation = what, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
             })
