@@ -94,6 +94,12 @@ async fn an_owner_lead_resolves_through_every_provider_and_gets_its_note() {
 
     let dossier = work.dossier(&owner_cpf).await.expect("dossier");
     assert_eq!(dossier.cpf, owner_cpf);
+    let listed = dossier.raw["telefones"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        dossier.phones.len() + 1,
+        listed,
+        "the duplicated number collapses"
+    );
     assert!(!dossier.addresses.is_empty() && !dossier.phones.is_empty());
 
     c2s.post_note(&lead.id, "📞📧 Telefone e e-mail da mesma pessoa\n")
@@ -381,5 +387,42 @@ async fn posting_a_note_fires_an_update_webhook_like_c2s_does() {
     assert_ne!(
         events[0].lead.updated_at, before,
         "the note moved updated_at"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_work_api_rate_limit_holds_for_two_clients_on_the_sandbox() {
+    let sim = sim().await;
+    let test = c2s_enrich::testing::TestDb::migrated().await.expect("db");
+    let spacing = Duration::from_millis(100);
+    let make = || {
+        let pacer = Pacer::shared(spacing, test.pool.clone(), "work_api");
+        WorkApiClient::new(
+            &sim.work_api_url(),
+            SecretString::from(sim.state.config.work_token.clone()),
+            Policy::for_tests(),
+            pacer,
+        )
+        .expect("client")
+    };
+    let (one, two) = (make(), make());
+    let cpf = Cpf::parse("11144477735").expect("cpf");
+    let started = Instant::now();
+    let a = async {
+        for _ in 0..3 {
+            let _ = one.dossier(&cpf).await;
+        }
+    };
+    let b = async {
+        for _ in 0..3 {
+            let _ = two.dossier(&cpf).await;
+        }
+    };
+    tokio::join!(a, b);
+    assert_eq!(sim.state.journal().count("work_api", "cpf"), 6);
+    assert!(
+        started.elapsed() >= spacing * 5,
+        "6 calls in {:?}",
+        started.elapsed()
     );
 }

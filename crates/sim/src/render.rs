@@ -85,9 +85,12 @@ fn risk(score: u32) -> &'static str {
 /// Work API `modulo=cpf`: the 25-key dossier.
 pub fn work_dossier(pop: &Population, p: &Person) -> Value {
     let (power, range) = band(p.income_cents);
+    // The first number is listed twice (as "TELEFONE MÓVEL" and again), as the
+    // real API often does.
     let telefones: Vec<Value> = p
         .phones
         .iter()
+        .chain(p.phones.first())
         .map(|ph| {
             let mobile = ph.phone.kind() == brazil::PhoneKind::Mobile;
             json!({
