@@ -236,5 +236,8 @@ pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, CapturedLogs) {
         .with_max_level(tracing::Level::TRACE)
         .with_writer(move || writer.clone())
         .finish();
-    (tracing::subscriber::set_default(subscriber), logs)
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit before this subscriber existed cached "not interested".
+    tracing::callsite::rebuild_interest_cache();
+    (guard, logs)
 }

@@ -32,6 +32,7 @@ async fn the_breaker_opens_after_repeated_outages_and_a_probe_closes_it() {
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(2)
+        .with_priority(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
