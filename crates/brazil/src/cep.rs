@@ -49,31 +49,13 @@ impl fmt::Display for Cep {
     }
 }
 
-impl std::str::FromStr for Cep {
-    type Err = CepError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
 impl AsRef<str> for Cep {
     fn as_ref(&self) -> &str {
         &self.0
     }
 }
 
-impl serde::Serialize for Cep {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Cep {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+text_type!(Cep, CepError, |v| v.0);
 
 #[cfg(test)]
 mod tests {

@@ -93,29 +93,9 @@ impl fmt::Display for Cnpj {
     }
 }
 
-impl std::str::FromStr for Cnpj {
-    type Err = CnpjError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
 impl AsRef<str> for Cnpj {
     fn as_ref(&self) -> &str {
         &self.0
-    }
-}
-
-impl serde::Serialize for Cnpj {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Cnpj {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
     }
 }
 
@@ -158,6 +138,8 @@ pub fn classify_cpf_cnpj(value: &str) -> Result<Document, DocumentError> {
         _ => Err(DocumentError),
     }
 }
+
+text_type!(Cnpj, CnpjError, |v| v.0);
 
 #[cfg(test)]
 mod tests {

@@ -118,38 +118,13 @@ impl fmt::Debug for Cpf {
     }
 }
 
-impl std::str::FromStr for Cpf {
-    type Err = CpfError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<&str> for Cpf {
-    type Error = CpfError;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        Self::parse(s)
-    }
-}
-
 impl AsRef<str> for Cpf {
     fn as_ref(&self) -> &str {
         &self.0
     }
 }
 
-impl serde::Serialize for Cpf {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Cpf {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+text_type!(Cpf, CpfError, |v| v.0);
 
 #[cfg(test)]
 mod tests {

@@ -155,31 +155,13 @@ impl fmt::Debug for Email {
     }
 }
 
-impl std::str::FromStr for Email {
-    type Err = EmailError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
 impl AsRef<str> for Email {
     fn as_ref(&self) -> &str {
         &self.0
     }
 }
 
-impl serde::Serialize for Email {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Email {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+text_type!(Email, EmailError, |v| v.0);
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,41 @@
 //! data — offers a `masked()` view for logs. `Debug` of personal data is masked
 //! too, so `tracing::debug!(?cpf)` cannot leak.
 
+/// `FromStr`, `TryFrom<&str>` and serde for a type whose `parse(&str)` is the
+/// only way in; it serialises as `$canonical` (its storage form) and
+/// deserialises through `parse`, so invalid JSON values are refused too.
+macro_rules! text_type {
+    ($ty:ty, $err:ty, |$v:ident| $canonical:expr) => {
+        impl std::str::FromStr for $ty {
+            type Err = $err;
+            fn from_str(s: &str) -> Result<Self, $err> {
+                Self::parse(s)
+            }
+        }
+
+        impl TryFrom<&str> for $ty {
+            type Error = $err;
+            fn try_from(s: &str) -> Result<Self, $err> {
+                Self::parse(s)
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let $v = self;
+                s.serialize_str(&$canonical)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 mod cep;
 mod cnpj;
 mod cpf;

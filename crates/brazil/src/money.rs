@@ -157,26 +157,6 @@ impl fmt::Display for Money {
     }
 }
 
-impl std::str::FromStr for Money {
-    type Err = MoneyError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl serde::Serialize for Money {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0.to_string())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Money {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
-
 /// Rewrites every `R$ <amount>` in `text` as `R$ <amount × factor>` in pt-BR,
 /// e.g. `"De R$ 10001 até R$ 20000"` × 1.9 → `"De R$ 19.001,90 até R$ 38.000,00"`.
 /// An amount that does not parse is left as it was.
@@ -206,6 +186,8 @@ pub fn scale_amounts_in_text(text: &str, factor: Decimal) -> String {
     out.push_str(rest);
     out
 }
+
+text_type!(Money, MoneyError, |v| v.0.to_string());
 
 #[cfg(test)]
 mod tests {

@@ -276,25 +276,7 @@ impl fmt::Debug for PhoneBr {
     }
 }
 
-impl std::str::FromStr for PhoneBr {
-    type Err = PhoneError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl serde::Serialize for PhoneBr {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.e164())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for PhoneBr {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+text_type!(PhoneBr, PhoneError, |v| v.e164());
 
 #[cfg(test)]
 mod tests {

@@ -67,25 +67,7 @@ impl fmt::Display for Uf {
     }
 }
 
-impl std::str::FromStr for Uf {
-    type Err = UfError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl serde::Serialize for Uf {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.code())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Uf {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+text_type!(Uf, UfError, |v| v.code());
 
 #[cfg(test)]
 mod tests {

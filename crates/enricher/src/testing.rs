@@ -241,3 +241,11 @@ pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, CapturedLogs) {
     tracing::callsite::rebuild_interest_cache();
     (guard, logs)
 }
+
+/// The text of a provider fixture in the repository's `fixtures/` folder.
+pub fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}

@@ -8,19 +8,12 @@ use c2s_enrich::providers::pacer::Pacer;
 use c2s_enrich::providers::policy::Policy;
 use c2s_enrich::providers::work_api::WorkApiClient;
 use c2s_enrich::testing::capture_logs;
+use c2s_enrich::testing::fixture;
 use secrecy::SecretString;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const WORK_TOKEN: &str = "wk-SECRET-token";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/../../fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
-}
 
 fn diretrix(server: &MockServer) -> DiretrixClient {
     DiretrixClient::new(

@@ -10,6 +10,7 @@ use c2s_enrich::providers::pacer::Pacer;
 use c2s_enrich::providers::policy::Policy;
 use c2s_enrich::providers::work_api::WorkApiClient;
 use c2s_enrich::providers::ProviderError;
+use c2s_enrich::testing::fixture;
 use secrecy::SecretString;
 use wiremock::matchers::{basic_auth, body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -17,14 +18,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const TOKEN: &str = "tok-SECRET-c2s";
 const WORK_TOKEN: &str = "wk-SECRET-token";
 const LEAD: &str = "9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/../../fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
-}
 
 fn json_fixture(name: &str) -> serde_json::Value {
     serde_json::from_str(&fixture(name)).expect("json")

@@ -9,18 +9,11 @@ use c2s_enrich::providers::pacer::Pacer;
 use c2s_enrich::providers::policy::Policy;
 use c2s_enrich::providers::work_api::WorkApiClient;
 use c2s_enrich::providers::ProviderError;
+use c2s_enrich::testing::fixture;
 use c2s_enrich::testing::TestDb;
 use secrecy::SecretString;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/../../fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
-}
 
 fn cpf() -> Cpf {
     Cpf::parse("52998224725").expect("cpf")
