@@ -12,6 +12,7 @@ pub mod dq;
 pub mod embedded_pg;
 pub mod hardening;
 pub mod migrate;
+pub mod pipeline;
 pub mod providers;
 pub mod store;
 pub mod telemetry;

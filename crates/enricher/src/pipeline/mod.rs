@@ -1,0 +1,3 @@
+//! The enrichment pipeline: from a lead to a stored person and one note.
+
+pub mod note;

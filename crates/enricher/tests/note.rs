@@ -1,0 +1,229 @@
+//! Golden tests of the note (shared/spec/C2S_MESSAGE.md).
+
+use std::str::FromStr;
+
+use brazil::{Email, PhoneBr};
+use c2s_enrich::domain::dossier::Dossier;
+use c2s_enrich::pipeline::note::{format_note, NoteSettings, Resolution, Sections};
+use c2s_enrich::testing::fixture;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+const GOLDEN: &str = "📞📧 Telefone e e-mail da mesma pessoa
+
+✅ DADOS PESSOAIS
+Nome: HELENA MARQUES DA COSTA
+CPF: 529.982.247-25
+Nascimento: 03/09/1979 (47 anos)
+Sexo: Feminino
+Mãe: LUCIA MARQUES DA COSTA
+
+💰 DADOS FINANCEIROS
+Renda: R$ 23.618,43
+Poder Aquisitivo: MUITO ALTO
+Faixa de Renda: De R$ 19.001,90 até R$ 38.000,00
+Score de Crédito: 941
+Risco: BAIXISSIMO RISCO
+
+📧 E-MAILS
+1. helena.costa@exemplo-advocacia.com.br (MUITO ALTA)
+2. helena.mcosta@gmail.com (ALTA)
+3. hmc1979@hotmail.com (BAIXA)
+
+📱 TELEFONES
+1. (11) 98765-4321 - Celular ✅ WhatsApp
+2. (11) 3045-1122 - Residencial
+3. (51) 3322-4455 - Comercial
+
+🏠 ENDEREÇOS
+1. AL GABRIEL MONTEIRO DA SILVA, 1204 - JARDIM AMERICA - SAO PAULO/SP - CEP 01442-000
+2. R JOAQUIM FLORIANO, 466, AP 81 - ITAIM BIBI - SAO PAULO/SP - CEP 04534-002
+
+🏢 EMPRESAS
+1. CNPJ 11.222.333/0001-81 - SOCIO-ADMINISTRADOR
+2. CNPJ 45.099.876/0001-75 - SOCIO
+
+👪 PARENTES
+1. LUCIA MARQUES DA COSTA (Mãe)
+2. PEDRO COSTA LIMA (Filho(a))
+";
+
+fn helena() -> Dossier {
+    Dossier::from_work_api(serde_json::from_str(&fixture("work_api_cpf.json")).expect("json"))
+        .expect("dossier")
+}
+
+fn settings() -> NoteSettings {
+    NoteSettings {
+        today: NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
+        income_factor: Decimal::from_str("1.9").expect("factor"),
+        max_chars: 5000,
+        sections: Sections::default(),
+    }
+}
+
+fn well_formed(note: &str, max: usize) {
+    assert!(note.ends_with('\n'), "every line ends in \\n");
+    assert!(
+        note.lines().all(|l| l == l.trim_end()),
+        "no trailing spaces:\n{note}"
+    );
+    assert!(note.chars().count() <= max);
+}
+
+#[test]
+fn the_golden_example_is_reproduced_exactly() {
+    let d = helena();
+    let note = format_note(
+        Resolution::SamePerson(&d),
+        Some("Helena Costa"),
+        &settings(),
+    );
+    assert_eq!(note, GOLDEN);
+    well_formed(&note, 5000);
+}
+
+#[test]
+fn each_situation_has_its_header() {
+    let d = helena();
+    let phone_only = format_note(Resolution::PhoneOnly(&d), Some("Helena Costa"), &settings());
+    assert!(phone_only.starts_with("📞 Encontrado pelo telefone\n\n✅ DADOS PESSOAIS\n"));
+    let email_only = format_note(Resolution::EmailOnly(&d), Some("Helena Costa"), &settings());
+    assert!(email_only.starts_with("📧 Encontrado pelo e-mail\n\n✅ DADOS PESSOAIS\n"));
+    assert_eq!(
+        format_note(Resolution::Nobody, Some("Helena Costa"), &settings()),
+        "🔎 Nenhum CPF encontrado para o telefone/e-mail do lead.\n"
+    );
+    for note in [phone_only, email_only] {
+        assert_eq!(
+            &note[note.find('\n').map_or(0, |i| i + 1)..],
+            &GOLDEN[GOLDEN.find('\n').map_or(0, |i| i + 1)..]
+        );
+    }
+}
+
+#[test]
+fn different_people_get_one_block_each() {
+    let helena = helena();
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&fixture("work_api_cpf.json")).expect("json");
+    raw["DadosBasicos"]["cpf"] = "31847920560".into();
+    raw["DadosBasicos"]["nome"] = "LUCIA MARQUES DA COSTA".into();
+    let lucia = Dossier::from_work_api(raw).expect("dossier");
+    let phone = PhoneBr::parse("11987654321").expect("phone");
+    let email = Email::parse("helena.mcosta@gmail.com").expect("email");
+    let note = format_note(
+        Resolution::DifferentPeople {
+            by_phone: (&phone, &lucia),
+            by_email: (&email, &helena),
+        },
+        Some("Helena Costa"),
+        &settings(),
+    );
+    assert!(note.starts_with(
+        "⚠️ Telefone e e-mail relacionados a PESSOAS DIFERENTES!\n\n═══ PESSOA 1 (Telefone: (11) 98765-4321) ═══\n⚠️ Nome diferente do lead: Helena Costa\n\n✅ DADOS PESSOAIS\nNome: LUCIA MARQUES DA COSTA\n"
+    ), "{note}");
+    assert!(note.contains("\n═══ PESSOA 2 (E-mail: helena.mcosta@gmail.com) ═══\n\n✅ DADOS PESSOAIS\nNome: HELENA MARQUES DA COSTA\n"), "{note}");
+    well_formed(&note, 5000);
+}
+
+#[test]
+fn a_name_that_does_not_match_the_lead_is_flagged_right_after_the_header() {
+    let d = helena();
+    let note = format_note(Resolution::PhoneOnly(&d), Some("Pedro Lima"), &settings());
+    assert!(note.starts_with("📞 Encontrado pelo telefone\n⚠️ Nome diferente do lead: Pedro Lima\n\n✅ DADOS PESSOAIS\n"), "{note}");
+    let abbreviated = format_note(
+        Resolution::PhoneOnly(&d),
+        Some("Helena M. Costa"),
+        &settings(),
+    );
+    assert!(!abbreviated.contains("Nome diferente"));
+    let unnamed = format_note(Resolution::PhoneOnly(&d), None, &settings());
+    assert!(!unnamed.contains("Nome diferente"));
+}
+
+#[test]
+fn sections_without_data_or_turned_off_are_omitted() {
+    let sparse = Dossier::from_work_api(serde_json::json!({
+        "DadosBasicos": {"nome": "ANA SOUZA", "cpf": "52998224725", "nomeMae": "SEM INFORMAÇÃO"},
+        "telefones": [{"telefone": "11987654321", "tipo": null, "status": "INATIVO"}]
+    }))
+    .expect("dossier");
+    let note = format_note(
+        Resolution::PhoneOnly(&sparse),
+        Some("Ana Souza"),
+        &settings(),
+    );
+    assert_eq!(
+        note,
+        "📞 Encontrado pelo telefone\n\n✅ DADOS PESSOAIS\nNome: ANA SOUZA\nCPF: 529.982.247-25\n\n📱 TELEFONES\n1. (11) 98765-4321 - Celular\n"
+    );
+    let only_personal = NoteSettings {
+        sections: Sections {
+            financial: false,
+            emails: false,
+            phones: false,
+            addresses: false,
+            companies: false,
+            relatives: false,
+            personal: true,
+        },
+        ..settings()
+    };
+    let d = helena();
+    let note = format_note(
+        Resolution::SamePerson(&d),
+        Some("Helena Costa"),
+        &only_personal,
+    );
+    assert!(
+        note.ends_with("Mãe: LUCIA MARQUES DA COSTA\n") && !note.contains("💰"),
+        "{note}"
+    );
+}
+
+#[test]
+fn a_long_note_is_cut_at_a_line_boundary_with_a_last_line_saying_so() {
+    let d = helena();
+    for max in [200, 333, 500, GOLDEN.chars().count() - 1] {
+        let note = format_note(
+            Resolution::SamePerson(&d),
+            Some("Helena Costa"),
+            &NoteSettings {
+                max_chars: max,
+                ..settings()
+            },
+        );
+        well_formed(&note, max);
+        assert!(note.ends_with("\n… (resumido)\n"), "{note}");
+        let kept = note.trim_end_matches("… (resumido)\n");
+        assert!(
+            GOLDEN.starts_with(kept),
+            "only whole lines of the full note are kept"
+        );
+    }
+    let exact = format_note(
+        Resolution::SamePerson(&d),
+        Some("Helena Costa"),
+        &NoteSettings {
+            max_chars: GOLDEN.chars().count(),
+            ..settings()
+        },
+    );
+    assert_eq!(exact, GOLDEN, "a note that fits is not cut");
+}
+
+#[test]
+fn age_counts_whole_years_against_the_injected_today() {
+    let d = helena();
+    let day_before = NoteSettings {
+        today: NaiveDate::from_ymd_opt(2026, 9, 2).expect("date"),
+        ..settings()
+    };
+    assert!(format_note(Resolution::SamePerson(&d), None, &day_before).contains("(46 anos)"));
+    let birthday = NoteSettings {
+        today: NaiveDate::from_ymd_opt(2026, 9, 3).expect("date"),
+        ..settings()
+    };
+    assert!(format_note(Resolution::SamePerson(&d), None, &birthday).contains("(47 anos)"));
+}
