@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS enrich.provider_calls (
     key_hash bytea NOT NULL,
     outcome text NOT NULL,
     error_kind text,
+    http_status integer,
     latency_ms integer,
     credits integer NOT NULL DEFAULT 0,
     response jsonb,

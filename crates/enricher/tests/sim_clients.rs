@@ -426,3 +426,81 @@ async fn the_shared_work_api_rate_limit_holds_for_two_clients_on_the_sandbox() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_through_the_ledger_are_paid_once_and_record_the_http_status() {
+    use c2s_enrich::store::ledger::{CallKind, Freshness, Ledger};
+    let sim = sim().await;
+    let test = c2s_enrich::testing::TestDb::migrated().await.expect("db");
+    let ledger = Ledger::new(test.pool.clone(), None, Freshness::default())
+        .await
+        .expect("ledger");
+    let (_, diretrix, work) = clients(&sim, Policy::for_tests());
+    let truth = lead_of(&sim, LeadKind::Owner);
+    let phone = PhoneBr::parse(truth.phone.as_deref().expect("phone")).expect("phone");
+    let kind = CallKind {
+        provider: "diretrix",
+        module: "phone",
+        credits: 1,
+        dossier: false,
+    };
+    for _ in 0..3 {
+        let looked = ledger
+            .lookup(kind, phone.national(), || async {
+                diretrix.by_phone(&phone).await.map(Some)
+            })
+            .await
+            .expect("lookup");
+        assert!(looked.value.is_some_and(|v| !v.is_empty()));
+    }
+    assert_eq!(
+        sim.state.journal().count("diretrix", "phone"),
+        1,
+        "one paid call for three lookups"
+    );
+    let nobody = PhoneBr::parse("(11) 3000-0001").expect("phone");
+    ledger
+        // An empty answer is "not found" (cached for the shorter not-found window).
+        .lookup(kind, nobody.national(), || async {
+            diretrix
+                .by_phone(&nobody)
+                .await
+                .map(|v| (!v.is_empty()).then_some(v))
+        })
+        .await
+        .expect("not found is an answer");
+    let cpf_kind = CallKind {
+        provider: "work_api",
+        module: "cpf",
+        credits: 1,
+        dossier: true,
+    };
+    sim.state.set_faults(
+        "work_api",
+        Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+    let stranger = Cpf::parse("11144477735").expect("cpf");
+    let failed = ledger
+        .lookup(cpf_kind, stranger.digits(), || async {
+            work.dossier(&stranger).await.map(|d| Some(d.raw))
+        })
+        .await;
+    assert!(failed.is_err());
+    let statuses: Vec<(String, Option<i32>)> = sqlx::query_as(
+        "SELECT outcome, http_status FROM enrich.provider_calls WHERE outcome <> 'hit' ORDER BY id",
+    )
+    .fetch_all(&test.pool)
+    .await
+    .expect("rows");
+    assert_eq!(
+        statuses,
+        [
+            ("found".to_owned(), Some(200)),
+            ("not_found".to_owned(), Some(400)),
+            ("error".to_owned(), Some(503))
+        ]
+    );
+}

@@ -15,6 +15,24 @@ use super::policy::Policy;
 /// are shortened to it (the job queue retries whole jobs later anyway).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
+tokio::task_local! {
+    /// The HTTP status of the last attempt made inside [`with_status_capture`].
+    static LAST_STATUS: std::cell::Cell<Option<u16>>;
+}
+
+/// Runs `fut` and returns its output with the HTTP status of the last provider
+/// answer it received (`None` if none arrived: timeout, connection refused,
+/// open breaker). The ledger uses it to record statuses without every client
+/// method returning them.
+pub async fn with_status_capture<F: std::future::Future>(fut: F) -> (F::Output, Option<u16>) {
+    LAST_STATUS
+        .scope(std::cell::Cell::new(None), async move {
+            let out = fut.await;
+            (out, LAST_STATUS.with(std::cell::Cell::get))
+        })
+        .await
+}
+
 /// The raw answer of one attempt.
 #[derive(Debug)]
 pub struct RawResponse {
@@ -131,6 +149,8 @@ impl Transport {
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = response.status().as_u16();
+        // Outside a capture scope there is nothing to record.
+        let _ = LAST_STATUS.try_with(|c| c.set(Some(status)));
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)

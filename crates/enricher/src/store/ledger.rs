@@ -165,7 +165,8 @@ impl Ledger {
             return Ok(hit);
         }
         let started = Instant::now();
-        let outcome = fetch().await;
+        let (outcome, http_status) =
+            crate::providers::transport::with_status_capture(fetch()).await;
         let latency = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let (label, error_kind, response, ttl) = match &outcome {
             Ok(Some(v)) => {
@@ -195,8 +196,8 @@ impl Ledger {
         };
         sqlx::query(
             "INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
-                                               response, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9))",
+                                               response, expires_at, http_status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10)",
         )
         .bind(kind.provider)
         .bind(kind.module)
@@ -207,6 +208,7 @@ impl Ledger {
         .bind(credits)
         .bind(response)
         .bind(ttl.map(|d| d.as_secs_f64()))
+        .bind(http_status.map(i32::from))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
