@@ -48,6 +48,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The durable job queue: list jobs, re-queue dead ones.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Rows the hardening archived (duplicates, orphans, invalid phones).
     #[command(subcommand)]
     Archive(ArchiveCommand),
@@ -72,6 +75,22 @@ pub enum WebhooksAction {
         #[arg(long)]
         url: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first.
+    List {
+        /// Only jobs in this state: queued, running, done, dead.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Re-queue one dead (or done) job with fresh attempts.
+    Retry { id: i64 },
+    /// Re-queue every dead job.
+    RequeueDead,
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +134,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::DbStop => db_stop(&config).await,
         Command::Demo => demo(&config).await,
         Command::Archive(cmd) => archive(&config, &cmd).await,
+        Command::Jobs(cmd) => jobs_command(&config, &cmd).await,
         Command::Dq { json } => dq(&config, json).await,
         Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
@@ -203,6 +223,54 @@ async fn dq(config: &Config, json: bool) -> anyhow::Result<()> {
         anyhow::bail!("data-quality: hard checks failed");
     }
     Ok(())
+}
+
+async fn jobs_command(config: &Config, cmd: &JobsCommand) -> anyhow::Result<()> {
+    use crate::store::jobs;
+    if let JobsCommand::List { state: Some(s), .. } = cmd {
+        anyhow::ensure!(
+            ["queued", "running", "done", "dead"].contains(&s.as_str()),
+            "--state must be one of queued, running, done, dead"
+        );
+    }
+    let database = Database::open(&config.database).await?;
+    let pool = &database.pool;
+    let result = async {
+        match cmd {
+            JobsCommand::List { state, limit } => {
+                let list = jobs::list(pool, state.as_deref(), (*limit).clamp(1, 10_000)).await?;
+                if list.is_empty() {
+                    println!("no jobs");
+                }
+                for j in list {
+                    println!(
+                        "{:>8}  {:<8} {:<12} attempts {}/{}  lead {}  {}",
+                        j.id,
+                        j.state,
+                        j.kind,
+                        j.attempts,
+                        j.max_attempts,
+                        j.lead_id.as_deref().unwrap_or("-"),
+                        j.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            JobsCommand::Retry { id } => {
+                anyhow::ensure!(
+                    jobs::retry(pool, *id).await?,
+                    "job {id} is not dead or done (or does not exist)"
+                );
+                println!("job {id} re-queued");
+            }
+            JobsCommand::RequeueDead => {
+                println!("{} dead jobs re-queued", jobs::requeue_dead(pool).await?)
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
 }
 
 async fn archive(config: &Config, cmd: &ArchiveCommand) -> anyhow::Result<()> {

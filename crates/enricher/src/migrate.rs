@@ -80,6 +80,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(11, "0011", "performance_indexes"),
     migration!(12, "0012", "analyze"),
     migration!(13, "0013", "provider_ledger"),
+    migration!(14, "0014", "jobs"),
 ];
 
 /// Why migrating failed.

@@ -115,3 +115,60 @@ fn db_url_masks_the_password_unless_asked() {
         .expect("run");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), url);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_commands_list_retry_and_requeue_dead_jobs() {
+    let test = TestDb::migrated().await.expect("test database");
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO enrich.jobs (kind, lead_id, state, attempts, last_error) VALUES ('enrich_lead', 'l1', 'dead', 8, 'work_api: timed out') RETURNING id",
+    )
+    .fetch_one(&test.pool)
+    .await
+    .expect("dead job");
+    let url = test.url().expose_secret().to_owned();
+    let run = move |args: Vec<String>| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                bin().env("DATABASE_URL", &url).args(&args).output()
+            })
+            .await
+            .expect("join")
+            .expect("run")
+        }
+    };
+    let listed = run(vec![
+        "jobs".into(),
+        "list".into(),
+        "--state".into(),
+        "dead".into(),
+    ])
+    .await;
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("work_api: timed out"));
+    let retried = run(vec!["jobs".into(), "retry".into(), id.to_string()]).await;
+    assert!(
+        retried.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retried.stderr)
+    );
+    let again = run(vec!["jobs".into(), "retry".into(), id.to_string()]).await;
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a queued job cannot be retried"
+    );
+    let state: String = sqlx::query_scalar("SELECT state FROM enrich.jobs WHERE id = $1")
+        .bind(id)
+        .fetch_one(&test.pool)
+        .await
+        .expect("state");
+    assert_eq!(state, "queued");
+    let bad = run(vec![
+        "jobs".into(),
+        "list".into(),
+        "--state".into(),
+        "zombie".into(),
+    ])
+    .await;
+    assert_eq!(bad.status.code(), Some(1));
+}

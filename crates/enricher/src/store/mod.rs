@@ -1,4 +1,5 @@
 //! Everything that writes the customer database. SQL lives here.
 
 pub mod dossier;
+pub mod jobs;
 pub mod ledger;
