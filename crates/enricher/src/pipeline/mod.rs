@@ -1,3 +1,4 @@
 //! The enrichment pipeline: from a lead to a stored person and one note.
 
 pub mod note;
+pub mod resolve;
