@@ -81,6 +81,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(12, "0012", "analyze"),
     migration!(13, "0013", "provider_ledger"),
     migration!(14, "0014", "jobs"),
+    migration!(15, "0015", "leads"),
 ];
 
 /// Why migrating failed.

@@ -2,3 +2,4 @@
 
 pub mod note;
 pub mod resolve;
+pub mod run;

@@ -11,7 +11,7 @@
 //! - different CPFs for the two contacts → two persons; one contact → one person.
 
 use brazil::{name_match_score, names_plausibly_match, Cpf};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::Candidate;
 
@@ -54,7 +54,7 @@ impl Found {
 }
 
 /// How a chosen person relates to the lead's contacts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Via {
     PhoneAndEmail,
@@ -63,7 +63,7 @@ pub enum Via {
 }
 
 /// A decision about one CPF, for the record (the CPF is masked).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     pub cpf_masked: String,
     pub chosen: bool,

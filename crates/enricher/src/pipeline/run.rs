@@ -1,0 +1,467 @@
+//! Processing one lead, step by step, each step's result persisted in
+//! `enrich.leads.context` so a retry resumes after the last completed step:
+//! lead → discover → dossier → store → note.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use brazil::{Cpf, Email, PhoneBr};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::note::{format_note, NoteSettings, Resolution as NoteResolution};
+use super::resolve::{resolve, Decision, Found, Source, Via};
+use crate::domain::dossier::Dossier;
+use crate::domain::lead::LeadId;
+use crate::domain::Candidate;
+use crate::providers::{ProviderError, Providers};
+use crate::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
+use crate::store::ledger::{CallKind, Ledger, LedgerError};
+
+const DIRETRIX_PHONE: CallKind = CallKind {
+    provider: "diretrix",
+    module: "phone",
+    credits: 1,
+    dossier: false,
+};
+const DIRETRIX_EMAIL: CallKind = CallKind {
+    provider: "diretrix",
+    module: "email",
+    credits: 1,
+    dossier: false,
+};
+const WORK_PHONE: CallKind = CallKind {
+    provider: "work_api",
+    module: "phone",
+    credits: 1,
+    dossier: false,
+};
+const WORK_CPF: CallKind = CallKind {
+    provider: "work_api",
+    module: "cpf",
+    credits: 1,
+    dossier: true,
+};
+
+/// Pipeline settings.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    pub note: NoteSettings,
+    /// A stored dossier younger than this is reused instead of paid again.
+    pub dossier_freshness: Duration,
+}
+
+/// Everything a run needs, built once and shared by the workers.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub pool: PgPool,
+    pub providers: Arc<Providers>,
+    pub ledger: Arc<Ledger>,
+    pub settings: PipelineSettings,
+}
+
+/// Why a run stopped before completing.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Worth retrying later (provider outage, rate limit, database hiccup).
+    #[error("retryable: {0}")]
+    Retryable(String),
+    /// A provider refuses us (quota, token): wait for an operator, do not burn attempts.
+    #[error("provider paused: {0}")]
+    Paused(String),
+    /// Will not succeed by retrying.
+    #[error("failed: {0}")]
+    Fatal(String),
+}
+
+impl From<ProviderError> for RunError {
+    fn from(e: ProviderError) -> Self {
+        match e {
+            ProviderError::QuotaExhausted { .. }
+            | ProviderError::Unauthorized { .. }
+            | ProviderError::ModuleUnavailable { .. } => Self::Paused(e.to_string()),
+            e if e.is_retryable() || matches!(e, ProviderError::CircuitOpen { .. }) => {
+                Self::Retryable(e.to_string())
+            }
+            e => Self::Fatal(e.to_string()),
+        }
+    }
+}
+
+impl From<LedgerError> for RunError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Provider(p) => p.into(),
+            other => Self::Retryable(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for RunError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Retryable(format!("database: {e}"))
+    }
+}
+
+/// The lead's contacts after normalisation (kept in the lead's context).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LeadFacts {
+    pub name: Option<String>,
+    pub phone: Option<PhoneBr>,
+    pub email: Option<Email>,
+    /// Why a contact was not used (error kinds, no personal data).
+    pub dropped: Vec<String>,
+}
+
+/// Discovery's result.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Discovery {
+    pub persons: Vec<(Cpf, Via)>,
+    pub decisions: Vec<Decision>,
+}
+
+/// Everything persisted between steps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunContext {
+    pub lead: Option<LeadFacts>,
+    pub discovery: Option<Discovery>,
+    pub entity_ids: Vec<Uuid>,
+}
+
+/// How a lead ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub lead_id: String,
+    pub persons: usize,
+    pub entity_ids: Vec<Uuid>,
+    pub note_sent: bool,
+    pub outcome: String,
+}
+
+impl Pipeline {
+    /// Runs (or resumes) the lead to its note.
+    pub async fn process(&self, lead_id: &LeadId) -> Result<Outcome, RunError> {
+        sqlx::query(
+            "INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING",
+        )
+        .bind(lead_id.as_str())
+        .execute(&self.pool)
+        .await?;
+        let (step, context, note_status): (String, serde_json::Value, String) = sqlx::query_as(
+            "SELECT step, context, note_status FROM enrich.leads WHERE lead_id = $1",
+        )
+        .bind(lead_id.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        let mut ctx: RunContext = serde_json::from_value(context).unwrap_or_default();
+        let mut step = step;
+        if step == "lead" {
+            ctx.lead = Some(self.lead_step(lead_id).await?);
+            step = self.save(lead_id, "discover", &ctx).await?;
+        }
+        let facts = ctx.lead.clone().unwrap_or_default();
+        if step == "discover" {
+            ctx.discovery = Some(self.discover_step(&facts).await?);
+            step = self.save(lead_id, "dossier", &ctx).await?;
+        }
+        let discovery = ctx.discovery.clone().unwrap_or_default();
+        // Dossiers are not copied into the context: the ledger and the snapshots
+        // hold them, so re-reading them on a resumed run is free.
+        let mut dossiers = Vec::new();
+        if matches!(step.as_str(), "dossier" | "store" | "note") {
+            for (cpf, _) in &discovery.persons {
+                dossiers.push(self.dossier(cpf).await?);
+            }
+            if step == "dossier" {
+                step = self.save(lead_id, "store", &ctx).await?;
+            }
+        }
+        if step == "store" {
+            ctx.entity_ids = self
+                .store_step(lead_id, &facts, &discovery, &dossiers)
+                .await?;
+            step = self.save(lead_id, "note", &ctx).await?;
+        }
+        let mut note_sent = note_status == "sent";
+        if step == "note" {
+            note_sent = self
+                .note_step(lead_id, &facts, &discovery, &dossiers)
+                .await?;
+            sqlx::query(
+                "UPDATE enrich.leads SET step = 'done', state = 'completed', outcome = $2, completed_at = now(), updated_at = now()
+                  WHERE lead_id = $1",
+            )
+            .bind(lead_id.as_str())
+            .bind(if discovery.persons.is_empty() { "nobody_found" } else { "enriched" })
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(Outcome {
+            lead_id: lead_id.to_string(),
+            persons: discovery.persons.len(),
+            entity_ids: ctx.entity_ids,
+            note_sent,
+            outcome: if discovery.persons.is_empty() {
+                "nobody_found".into()
+            } else {
+                "enriched".into()
+            },
+        })
+    }
+
+    async fn save(
+        &self,
+        lead_id: &LeadId,
+        next: &str,
+        ctx: &RunContext,
+    ) -> Result<String, RunError> {
+        let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(e.to_string()))?;
+        sqlx::query("UPDATE enrich.leads SET step = $2, context = $3, state = 'processing', updated_at = now() WHERE lead_id = $1")
+            .bind(lead_id.as_str())
+            .bind(next)
+            .bind(context)
+            .execute(&self.pool)
+            .await?;
+        Ok(next.to_owned())
+    }
+
+    async fn lead_step(&self, lead_id: &LeadId) -> Result<LeadFacts, RunError> {
+        let lead = match self.providers.c2s.get_lead(lead_id).await {
+            Err(ProviderError::NotFound { .. }) => {
+                return Err(RunError::Fatal("lead not found in C2S".into()))
+            }
+            other => other?,
+        };
+        let mut facts = LeadFacts {
+            name: lead.customer_name.clone(),
+            ..LeadFacts::default()
+        };
+        for raw in &lead.phones {
+            match PhoneBr::parse(raw) {
+                Ok(p) => {
+                    facts.phone = Some(p);
+                    break;
+                }
+                Err(e) => facts.dropped.push(format!("phone: {e}")),
+            }
+        }
+        if let Some(raw) = &lead.email {
+            match Email::parse(raw) {
+                Ok(e) => facts.email = Some(e),
+                Err(e) => facts.dropped.push(format!("email: {e}")),
+            }
+        }
+        Ok(facts)
+    }
+
+    async fn discover_step(&self, facts: &LeadFacts) -> Result<Discovery, RunError> {
+        let mut found: Vec<Found> = Vec::new();
+        let p = &self.providers;
+        let empty_none = |v: Vec<Candidate>| (!v.is_empty()).then_some(v);
+        let phone_lookups = async {
+            let Some(phone) = &facts.phone else {
+                return Ok::<_, RunError>(Vec::new());
+            };
+            let known = self.known_by_phone(phone).await?;
+            if !known.is_empty() {
+                return Ok(known
+                    .into_iter()
+                    .map(|c| Found::phone(c, Source::Database))
+                    .collect());
+            }
+            let (d, w) = tokio::join!(
+                self.ledger
+                    .lookup(DIRETRIX_PHONE, phone.national(), || async {
+                        p.diretrix.by_phone(phone).await.map(empty_none)
+                    }),
+                self.ledger.lookup(WORK_PHONE, phone.national(), || async {
+                    p.work_api.by_phone(phone).await.map(empty_none)
+                }),
+            );
+            let mut out: Vec<Found> = d?
+                .value
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| Found::phone(c, Source::DiretrixPhone))
+                .collect();
+            out.extend(
+                w?.value
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| Found::phone(c, Source::WorkApiPhone)),
+            );
+            Ok(out)
+        };
+        let email_lookups = async {
+            let Some(email) = &facts.email else {
+                return Ok::<_, RunError>(Vec::new());
+            };
+            let known = self.known_by_email(email).await?;
+            if !known.is_empty() {
+                return Ok(known
+                    .into_iter()
+                    .map(|c| Found::email(c, Source::Database))
+                    .collect());
+            }
+            let d = self
+                .ledger
+                .lookup(DIRETRIX_EMAIL, email.as_str(), || async {
+                    p.diretrix.by_email(email).await.map(empty_none)
+                })
+                .await?;
+            Ok(d.value
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| Found::email(c, Source::DiretrixEmail))
+                .collect())
+        };
+        let (ph, em) = tokio::join!(phone_lookups, email_lookups);
+        found.extend(ph?);
+        found.extend(em?);
+        let r = resolve(&found, facts.name.as_deref());
+        Ok(Discovery {
+            persons: r.persons,
+            decisions: r.decisions,
+        })
+    }
+
+    /// People we already enriched recently with this phone: a free answer.
+    async fn known_by_phone(&self, phone: &PhoneBr) -> Result<Vec<Candidate>, RunError> {
+        self.known("SELECT e.national_id, e.name FROM core.entity_phones p JOIN core.entities e USING (entity_id)
+                     WHERE p.phone_e164 = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
+                     ORDER BY e.enriched_at DESC", &phone.e164())
+            .await
+    }
+
+    async fn known_by_email(&self, email: &Email) -> Result<Vec<Candidate>, RunError> {
+        self.known("SELECT e.national_id, e.name FROM core.entity_emails m JOIN core.entities e USING (entity_id)
+                     WHERE m.email = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
+                     ORDER BY e.enriched_at DESC", email.as_str())
+            .await
+    }
+
+    async fn known(&self, sql: &str, value: &str) -> Result<Vec<Candidate>, RunError> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(sql)
+            .bind(value)
+            .bind(self.settings.dossier_freshness.as_secs_f64())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(nid, name)| Cpf::parse(&nid).ok().map(|cpf| Candidate { cpf, name }))
+            .collect())
+    }
+
+    /// A fresh stored snapshot, else the ledger (which pays at most once).
+    async fn dossier(&self, cpf: &Cpf) -> Result<Dossier, RunError> {
+        let snapshot: Option<serde_json::Value> = sqlx::query_scalar(
+            "SELECT payload FROM enrich.enrichment_snapshots
+              WHERE national_id = $1 AND provider = 'work_api' AND module = 'cpf'
+                AND fetched_at > now() - make_interval(secs => $2)
+              ORDER BY fetched_at DESC LIMIT 1",
+        )
+        .bind(cpf.digits())
+        .bind(self.settings.dossier_freshness.as_secs_f64())
+        .fetch_optional(&self.pool)
+        .await?;
+        let raw = match snapshot {
+            Some(raw) => raw,
+            None => {
+                let work = &self.providers.work_api;
+                let looked = self
+                    .ledger
+                    .lookup(WORK_CPF, cpf.digits(), || async {
+                        work.dossier(cpf).await.map(|d| Some(d.raw))
+                    })
+                    .await?;
+                looked.value.ok_or_else(|| {
+                    RunError::Fatal("the Work API has no dossier for a discovered CPF".into())
+                })?
+            }
+        };
+        Dossier::from_work_api(raw).map_err(|e| RunError::Fatal(format!("dossier: {e}")))
+    }
+
+    async fn store_step(
+        &self,
+        lead_id: &LeadId,
+        facts: &LeadFacts,
+        d: &Discovery,
+        dossiers: &[Dossier],
+    ) -> Result<Vec<Uuid>, RunError> {
+        let mut ids = Vec::new();
+        for ((_, via), dossier) in d.persons.iter().zip(dossiers) {
+            let lead = LeadContext {
+                lead_id: Some(lead_id.clone()),
+                lead_name: facts.name.clone(),
+                match_kind: match via {
+                    Via::PhoneAndEmail => MatchKind::PhoneAndEmail,
+                    Via::Phone => MatchKind::Phone,
+                    Via::Email => MatchKind::Email,
+                },
+            };
+            let options = StoreOptions {
+                income_factor: self.settings.note.income_factor,
+                fetched_at: Utc::now(),
+            };
+            let stored = store_dossier(&self.pool, dossier, &lead, &options)
+                .await
+                .map_err(|e| RunError::Retryable(e.to_string()))?;
+            ids.push(stored.entity_id);
+        }
+        Ok(ids)
+    }
+
+    /// Posts the note once: recorded `pending` (with its text) before the call,
+    /// `sent` after. A lead already `sent` is never posted again.
+    async fn note_step(
+        &self,
+        lead_id: &LeadId,
+        facts: &LeadFacts,
+        d: &Discovery,
+        dossiers: &[Dossier],
+    ) -> Result<bool, RunError> {
+        let status: String =
+            sqlx::query_scalar("SELECT note_status FROM enrich.leads WHERE lead_id = $1")
+                .bind(lead_id.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        if status == "sent" {
+            return Ok(true);
+        }
+        let resolution = match (d.persons.as_slice(), dossiers) {
+            ([], _) => NoteResolution::Nobody,
+            ([(_, Via::PhoneAndEmail)], [one]) => NoteResolution::SamePerson(one),
+            ([(_, Via::Phone)], [one]) => NoteResolution::PhoneOnly(one),
+            ([(_, Via::Email)], [one]) => NoteResolution::EmailOnly(one),
+            ([_, _], [a, b]) => match (&facts.phone, &facts.email) {
+                (Some(phone), Some(email)) => NoteResolution::DifferentPeople {
+                    by_phone: (phone, a),
+                    by_email: (email, b),
+                },
+                _ => NoteResolution::PhoneOnly(a),
+            },
+            _ => {
+                return Err(RunError::Fatal(
+                    "dossiers do not match the discovered persons".into(),
+                ))
+            }
+        };
+        let text = format_note(resolution, facts.name.as_deref(), &self.settings.note);
+        sqlx::query("UPDATE enrich.leads SET note_status = 'pending', note_text = $2, updated_at = now() WHERE lead_id = $1")
+            .bind(lead_id.as_str())
+            .bind(&text)
+            .execute(&self.pool)
+            .await?;
+        self.providers.c2s.post_note(lead_id, &text).await?;
+        sqlx::query(
+            "UPDATE enrich.leads SET note_status = 'sent', updated_at = now() WHERE lead_id = $1",
+        )
+        .bind(lead_id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,229 @@
+//! One lead through the pipeline against the sandbox and a real PostgreSQL:
+//! the right people, the right rows, exactly one note, nothing paid twice, and
+//! a failed run resuming after its last completed step.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use c2s_enrich::config::Config;
+use c2s_enrich::domain::lead::LeadId;
+use c2s_enrich::pipeline::note::{NoteSettings, Sections};
+use c2s_enrich::pipeline::run::{Pipeline, PipelineSettings, RunError};
+use c2s_enrich::providers::Providers;
+use c2s_enrich::store::ledger::{Freshness, Ledger};
+use c2s_enrich::testing::TestDb;
+use c2s_sim::{Faults, LeadKind, SimConfig, SimHandle};
+
+async fn setup() -> (SimHandle, TestDb, Pipeline) {
+    let sim = c2s_sim::start(SimConfig {
+        seed: 11,
+        leads: 30,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sandbox");
+    let test = TestDb::migrated().await.expect("db");
+    let mut env: HashMap<String, String> = sim
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    for p in ["C2S", "DIRETRIX", "WORK_API"] {
+        env.insert(format!("{p}_MIN_INTERVAL_MS"), "0".into());
+        env.insert(format!("{p}_MAX_RETRIES"), "1".into());
+        env.insert(format!("{p}_TIMEOUT_SECS"), "5".into());
+    }
+    let config = Config::load_with(None, &move |k| env.get(k).cloned()).expect("config");
+    let providers = Arc::new(Providers::build(&config, &test.pool).expect("providers"));
+    let ledger = Arc::new(
+        Ledger::new(test.pool.clone(), None, Freshness::default())
+            .await
+            .expect("ledger"),
+    );
+    let settings = PipelineSettings {
+        note: NoteSettings {
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
+            income_factor: rust_decimal::Decimal::from_str("1.9").expect("factor"),
+            max_chars: 5000,
+            sections: Sections::default(),
+        },
+        dossier_freshness: Duration::from_secs(30 * 24 * 3600),
+    };
+    let pipeline = Pipeline {
+        pool: test.pool.clone(),
+        providers,
+        ledger,
+        settings,
+    };
+    (sim, test, pipeline)
+}
+
+fn lead(sim: &SimHandle, kind: LeadKind) -> c2s_sim::SimLead {
+    sim.state
+        .leads()
+        .into_iter()
+        .find(|l| l.kind == kind)
+        .expect("lead of kind")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_lead_is_enriched_once_and_a_rerun_pays_and_posts_nothing() {
+    let (sim, test, pipeline) = setup().await;
+    let truth = lead(&sim, LeadKind::Owner);
+    let cpf = sim.state.population.people[truth.person.expect("person")]
+        .cpf
+        .clone();
+    let id = LeadId::parse(&truth.id).expect("id");
+
+    let outcome = pipeline.process(&id).await.expect("processed");
+    assert_eq!(
+        (outcome.persons, outcome.note_sent, outcome.outcome.as_str()),
+        (1, true, "enriched")
+    );
+    let journal = sim.state.journal();
+    let notes = journal.notes_for(&truth.id);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0]
+            .body
+            .starts_with("📞📧 Telefone e e-mail da mesma pessoa\n"),
+        "{}",
+        notes[0].body
+    );
+    assert!(notes[0].body.contains(&format!("CPF: {cpf}")));
+    for (provider, op) in [
+        ("diretrix", "phone"),
+        ("diretrix", "email"),
+        ("work_api", "phone"),
+        ("work_api", "cpf"),
+        ("c2s", "get_lead"),
+    ] {
+        assert_eq!(journal.count(provider, op), 1, "{provider}/{op}");
+    }
+    let stored: bool =
+        sqlx::query_scalar("SELECT is_enriched FROM core.entities WHERE national_id = $1")
+            .bind(cpf.digits())
+            .fetch_one(&test.pool)
+            .await
+            .expect("person stored");
+    assert!(stored);
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.lead_entities WHERE lead_id = $1 AND match_kind = 'phone_and_email'")
+        .bind(&truth.id)
+        .fetch_one(&test.pool)
+        .await
+        .expect("link");
+    assert_eq!(linked, 1);
+
+    let calls_before = journal.calls.len();
+    let again = pipeline.process(&id).await.expect("rerun");
+    assert_eq!(again.entity_ids, outcome.entity_ids);
+    let journal = sim.state.journal();
+    assert_eq!(journal.notes_for(&truth.id).len(), 1, "never a second note");
+    assert_eq!(
+        journal.calls.len(),
+        calls_before,
+        "a completed lead calls nobody"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leads_nobody_can_resolve_get_the_nobody_note_and_contactless_leads_cost_nothing() {
+    let (sim, _test, pipeline) = setup().await;
+    let unknown = lead(&sim, LeadKind::Unknown);
+    let out = pipeline
+        .process(&LeadId::parse(&unknown.id).expect("id"))
+        .await
+        .expect("processed");
+    assert_eq!((out.persons, out.outcome.as_str()), (0, "nobody_found"));
+    let notes = sim.state.journal();
+    assert_eq!(
+        notes.notes_for(&unknown.id)[0].body,
+        "🔎 Nenhum CPF encontrado para o telefone/e-mail do lead.\n"
+    );
+    assert_eq!(notes.count("work_api", "cpf"), 0);
+
+    sim.state.reset_journal();
+    let bare = lead(&sim, LeadKind::NoContact);
+    pipeline
+        .process(&LeadId::parse(&bare.id).expect("id"))
+        .await
+        .expect("processed");
+    let journal = sim.state.journal();
+    assert_eq!(
+        journal.calls.iter().filter(|c| c.provider != "c2s").count(),
+        0,
+        "no contact, no lookup"
+    );
+    assert_eq!(journal.notes_for(&bare.id).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_and_email_of_different_people_give_two_persons_in_one_note() {
+    let (sim, test, pipeline) = setup().await;
+    let split = lead(&sim, LeadKind::Split);
+    let out = pipeline
+        .process(&LeadId::parse(&split.id).expect("id"))
+        .await
+        .expect("processed");
+    assert_eq!(out.persons, 2);
+    let body = sim.state.journal().notes_for(&split.id)[0].body.clone();
+    assert!(
+        body.starts_with("⚠️ Telefone e e-mail relacionados a PESSOAS DIFERENTES!\n"),
+        "{body}"
+    );
+    assert!(body.contains("═══ PESSOA 1 (Telefone:") && body.contains("═══ PESSOA 2 (E-mail:"));
+    let links: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM enrich.lead_entities WHERE lead_id = $1")
+            .bind(&split.id)
+            .fetch_one(&test.pool)
+            .await
+            .expect("links");
+    assert_eq!(links, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_resumes_after_its_last_completed_step_without_paying_again() {
+    let (sim, test, pipeline) = setup().await;
+    let truth = lead(&sim, LeadKind::PhoneOnly);
+    let id = LeadId::parse(&truth.id).expect("id");
+    sim.state.set_faults(
+        "work_api",
+        Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+    let err = pipeline
+        .process(&id)
+        .await
+        .expect_err("the Work API is down");
+    assert!(matches!(err, RunError::Retryable(_)), "{err:?}");
+    let step: String = sqlx::query_scalar("SELECT step FROM enrich.leads WHERE lead_id = $1")
+        .bind(&truth.id)
+        .fetch_one(&test.pool)
+        .await
+        .expect("step");
+    assert_eq!(
+        step, "discover",
+        "the lead step completed and was persisted"
+    );
+    assert!(sim.state.journal().notes_for(&truth.id).is_empty());
+
+    sim.state.set_faults("work_api", Faults::default());
+    let before = sim.state.journal();
+    pipeline.process(&id).await.expect("resumed after recovery");
+    let after = sim.state.journal();
+    assert_eq!(
+        after.count("c2s", "get_lead"),
+        before.count("c2s", "get_lead"),
+        "the lead step is not repeated"
+    );
+    assert_eq!(
+        after.count("diretrix", "phone"),
+        before.count("diretrix", "phone"),
+        "the answered lookup came from the ledger"
+    );
+    assert_eq!(after.notes_for(&truth.id).len(), 1);
+}
