@@ -2,63 +2,12 @@
 //! the right people, the right rows, exactly one note, nothing paid twice, and
 //! a failed run resuming after its last completed step.
 
-use std::collections::HashMap;
-use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use c2s_enrich::config::Config;
 use c2s_enrich::domain::lead::LeadId;
-use c2s_enrich::pipeline::note::{NoteSettings, Sections};
-use c2s_enrich::pipeline::run::{Pipeline, PipelineSettings, RunError};
-use c2s_enrich::providers::Providers;
-use c2s_enrich::store::ledger::{Freshness, Ledger};
-use c2s_enrich::testing::TestDb;
-use c2s_sim::{Faults, LeadKind, SimConfig, SimHandle};
-
-async fn setup() -> (SimHandle, TestDb, Pipeline) {
-    let sim = c2s_sim::start(SimConfig {
-        seed: 11,
-        leads: 30,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sandbox");
-    let test = TestDb::migrated().await.expect("db");
-    let mut env: HashMap<String, String> = sim
-        .env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    for p in ["C2S", "DIRETRIX", "WORK_API"] {
-        env.insert(format!("{p}_MIN_INTERVAL_MS"), "0".into());
-        env.insert(format!("{p}_MAX_RETRIES"), "1".into());
-        env.insert(format!("{p}_TIMEOUT_SECS"), "5".into());
-    }
-    let config = Config::load_with(None, &move |k| env.get(k).cloned()).expect("config");
-    let providers = Arc::new(Providers::build(&config, &test.pool).expect("providers"));
-    let ledger = Arc::new(
-        Ledger::new(test.pool.clone(), None, Freshness::default())
-            .await
-            .expect("ledger"),
-    );
-    let settings = PipelineSettings {
-        note: NoteSettings {
-            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
-            income_factor: rust_decimal::Decimal::from_str("1.9").expect("factor"),
-            max_chars: 5000,
-            sections: Sections::default(),
-        },
-        dossier_freshness: Duration::from_secs(30 * 24 * 3600),
-    };
-    let pipeline = Pipeline {
-        pool: test.pool.clone(),
-        providers,
-        ledger,
-        settings,
-    };
-    (sim, test, pipeline)
-}
+use c2s_enrich::pipeline::run::RunError;
+use c2s_sim::{Faults, LeadKind, SimHandle};
+use common::setup;
 
 fn lead(sim: &SimHandle, kind: LeadKind) -> c2s_sim::SimLead {
     sim.state

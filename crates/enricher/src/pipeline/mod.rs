@@ -3,3 +3,4 @@
 pub mod note;
 pub mod resolve;
 pub mod run;
+pub mod worker;

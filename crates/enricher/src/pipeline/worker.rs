@@ -1,0 +1,224 @@
+//! Workers: claim jobs, keep their leases alive, run the pipeline, record the
+//! outcome. Bounded concurrency; graceful shutdown (stop claiming, let running
+//! jobs finish); a lead is processed by one worker at a time across every
+//! process (a lease row in `enrich.leads`, taken atomically).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::run::{Pipeline, RunError};
+use crate::domain::lead::LeadId;
+use crate::store::jobs::{self, Backoff, Failed, Job};
+
+/// The job kind the pipeline handles.
+pub const ENRICH_LEAD: &str = "enrich_lead";
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Unique per process and worker (shows in `locked_by`).
+    pub id: String,
+    pub concurrency: usize,
+    /// Lease length; a dead worker's job is claimable again after it.
+    pub lease: Duration,
+    /// How often leases are renewed (well under `lease`).
+    pub heartbeat: Duration,
+    /// Wait between polls when the queue is empty.
+    pub idle_poll: Duration,
+    /// How long a job waits when a provider refuses us (quota, token).
+    pub pause_cooldown: Duration,
+    pub backoff: Backoff,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+            concurrency: 4,
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            idle_poll: Duration::from_millis(500),
+            pause_cooldown: Duration::from_secs(300),
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// What happened to one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Completed,
+    Retrying,
+    Paused,
+    Dead,
+    /// Another worker holds the lead; the job waits a moment.
+    LeadBusy,
+    LeaseLost,
+}
+
+/// Processes claimable jobs until none is left right now (tests, `demo`).
+pub async fn drain(
+    pipeline: &Arc<Pipeline>,
+    options: &WorkerOptions,
+) -> Result<Vec<(i64, JobOutcome)>, sqlx::Error> {
+    let mut done = Vec::new();
+    while let Some(job) = jobs::claim(&pipeline.pool, &options.id, options.lease).await? {
+        let id = job.id;
+        done.push((id, handle(pipeline, job, options).await?));
+    }
+    Ok(done)
+}
+
+/// Runs `options.concurrency` claim loops until `shutdown` turns true; running
+/// jobs are finished before it returns.
+pub async fn run(pipeline: Arc<Pipeline>, options: WorkerOptions, shutdown: watch::Receiver<bool>) {
+    let mut loops = Vec::new();
+    for n in 0..options.concurrency.max(1) {
+        let pipeline = pipeline.clone();
+        let mut opts = options.clone();
+        opts.id = format!("{}-{n}", options.id);
+        let mut shutdown = shutdown.clone();
+        loops.push(tokio::spawn(async move {
+            while !*shutdown.borrow() {
+                match jobs::claim(&pipeline.pool, &opts.id, opts.lease).await {
+                    Ok(Some(job)) => {
+                        if let Err(e) = handle(&pipeline, job, &opts).await {
+                            tracing::error!(error = %e, "recording a job outcome failed; its lease will expire and it will run again");
+                        }
+                    }
+                    Ok(None) => {
+                        let _ = tokio::time::timeout(opts.idle_poll, shutdown.changed()).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming a job failed; retrying");
+                        let _ = tokio::time::timeout(opts.idle_poll * 4, shutdown.changed()).await;
+                    }
+                }
+            }
+        }));
+    }
+    for l in loops {
+        let _ = l.await;
+    }
+}
+
+async fn handle(
+    pipeline: &Arc<Pipeline>,
+    job: Job,
+    o: &WorkerOptions,
+) -> Result<JobOutcome, sqlx::Error> {
+    let pool = &pipeline.pool;
+    let lead_id = job
+        .payload
+        .get("lead_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| LeadId::parse(s).ok());
+    let Some(lead_id) = lead_id.filter(|_| job.kind == ENRICH_LEAD) else {
+        jobs::fail(
+            pool,
+            &job,
+            &o.id,
+            "not an enrich_lead job with a valid lead id",
+            false,
+            o.backoff,
+        )
+        .await?;
+        return Ok(JobOutcome::Dead);
+    };
+    if !take_lead(pool, &lead_id, &o.id, o.lease).await? {
+        jobs::postpone(pool, job.id, &o.id, Duration::from_secs(1)).await?;
+        return Ok(JobOutcome::LeadBusy);
+    }
+    // Renew both leases while the pipeline runs.
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let beat = {
+        let pool = pool.clone();
+        let (worker, lead, lease, every, job_id) =
+            (o.id.clone(), lead_id.clone(), o.lease, o.heartbeat, job.id);
+        tokio::spawn(async move {
+            loop {
+                if tokio::time::timeout(every, stop_rx.changed()).await.is_ok() {
+                    break;
+                }
+                let _ = jobs::heartbeat(&pool, job_id, &worker, lease).await;
+                let _ = take_lead(&pool, &lead, &worker, lease).await;
+            }
+        })
+    };
+    let span =
+        tracing::info_span!("job", job_id = job.id, lead_id = %lead_id, attempt = job.attempts);
+    let result = tracing::Instrument::instrument(pipeline.process(&lead_id), span).await;
+    let _ = stop_tx.send(true);
+    let _ = beat.await;
+    let outcome = match result {
+        Ok(out) => {
+            tracing::info!(
+                job_id = job.id,
+                persons = out.persons,
+                note_sent = out.note_sent,
+                "lead completed"
+            );
+            if jobs::complete(pool, job.id, &o.id).await? {
+                JobOutcome::Completed
+            } else {
+                JobOutcome::LeaseLost
+            }
+        }
+        Err(RunError::Paused(why)) => {
+            tracing::error!(job_id = job.id, reason = %why, "a provider refuses our calls; the job waits for the cool-down");
+            jobs::postpone(pool, job.id, &o.id, o.pause_cooldown).await?;
+            JobOutcome::Paused
+        }
+        Err(e) => {
+            let retryable = matches!(e, RunError::Retryable(_));
+            match jobs::fail(pool, &job, &o.id, &e.to_string(), retryable, o.backoff).await? {
+                Failed::Retrying(wait) => {
+                    tracing::warn!(job_id = job.id, error = %e, wait_ms = wait.as_millis() as u64, "job failed; will retry");
+                    JobOutcome::Retrying
+                }
+                Failed::Dead => {
+                    tracing::error!(job_id = job.id, error = %e, "job is dead; re-queue with `c2s-enrich jobs retry`");
+                    JobOutcome::Dead
+                }
+                Failed::LeaseLost => JobOutcome::LeaseLost,
+            }
+        }
+    };
+    release_lead(pool, &lead_id, &o.id).await?;
+    Ok(outcome)
+}
+
+/// Takes (or renews) the lead's processing lease; `false` when another worker holds it.
+async fn take_lead(
+    pool: &sqlx::PgPool,
+    lead: &LeadId,
+    worker: &str,
+    lease: Duration,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING")
+        .bind(lead.as_str())
+        .execute(pool)
+        .await?;
+    let n = sqlx::query(
+        "UPDATE enrich.leads SET lease_by = $2, lease_until = now() + make_interval(secs => $3)
+          WHERE lead_id = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_by = $2)",
+    )
+    .bind(lead.as_str())
+    .bind(worker)
+    .bind(lease.as_secs_f64())
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+async fn release_lead(pool: &sqlx::PgPool, lead: &LeadId, worker: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE enrich.leads SET lease_by = NULL, lease_until = NULL WHERE lead_id = $1 AND lease_by = $2")
+        .bind(lead.as_str())
+        .bind(worker)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
