@@ -11,6 +11,7 @@ pub mod domain;
 pub mod dq;
 pub mod embedded_pg;
 pub mod hardening;
+pub mod http;
 pub mod migrate;
 pub mod pipeline;
 pub mod providers;

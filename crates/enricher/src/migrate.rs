@@ -82,6 +82,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(13, "0013", "provider_ledger"),
     migration!(14, "0014", "jobs"),
     migration!(15, "0015", "leads"),
+    migration!(16, "0016", "webhook_events"),
 ];
 
 /// Why migrating failed.

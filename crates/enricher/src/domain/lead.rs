@@ -266,3 +266,43 @@ mod lead_tests {
         ));
     }
 }
+
+/// The lead's usable contacts: the first valid phone among `phone`, `phone2`,
+/// `phone_global`, and the e-mail if valid; with why the others were dropped.
+pub fn usable_contacts(
+    lead: &Lead,
+) -> (Option<brazil::PhoneBr>, Option<brazil::Email>, Vec<String>) {
+    let mut dropped = Vec::new();
+    let mut phone = None;
+    for raw in &lead.phones {
+        match brazil::PhoneBr::parse(raw) {
+            Ok(p) => {
+                phone = Some(p);
+                break;
+            }
+            Err(e) => dropped.push(format!("phone: {e}")),
+        }
+    }
+    let email = match lead.email.as_deref().map(brazil::Email::parse) {
+        Some(Ok(e)) => Some(e),
+        Some(Err(e)) => {
+            dropped.push(format!("email: {e}"));
+            None
+        }
+        None => None,
+    };
+    (phone, email, dropped)
+}
+
+/// A stable fingerprint of the contacts (to tell whether an update changed them).
+pub fn contact_fingerprint(
+    phone: Option<&brazil::PhoneBr>,
+    email: Option<&brazil::Email>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(phone.map(brazil::PhoneBr::e164).unwrap_or_default());
+    h.update(b"|");
+    h.update(email.map(brazil::Email::as_str).unwrap_or_default());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

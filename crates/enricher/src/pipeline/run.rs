@@ -234,25 +234,19 @@ impl Pipeline {
             }
             other => other?,
         };
-        let mut facts = LeadFacts {
+        let (phone, email, dropped) = crate::domain::lead::usable_contacts(&lead);
+        let fingerprint = crate::domain::lead::contact_fingerprint(phone.as_ref(), email.as_ref());
+        sqlx::query("UPDATE enrich.leads SET contact_fingerprint = $2 WHERE lead_id = $1")
+            .bind(lead_id.as_str())
+            .bind(fingerprint)
+            .execute(&self.pool)
+            .await?;
+        let facts = LeadFacts {
             name: lead.customer_name.clone(),
-            ..LeadFacts::default()
+            phone,
+            email,
+            dropped,
         };
-        for raw in &lead.phones {
-            match PhoneBr::parse(raw) {
-                Ok(p) => {
-                    facts.phone = Some(p);
-                    break;
-                }
-                Err(e) => facts.dropped.push(format!("phone: {e}")),
-            }
-        }
-        if let Some(raw) = &lead.email {
-            match Email::parse(raw) {
-                Ok(e) => facts.email = Some(e),
-                Err(e) => facts.dropped.push(format!("email: {e}")),
-            }
-        }
         Ok(facts)
     }
 

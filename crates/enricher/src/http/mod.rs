@@ -1,0 +1,69 @@
+//! The HTTP API. `Application::build` binds (port 0 in tests) and returns a
+//! value that runs until a shutdown signal.
+
+pub mod error;
+pub mod webhooks;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use secrecy::SecretString;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+/// Largest request body accepted (C2S batches included).
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    /// Shared secret C2S sends (`X-Webhook-Token`); `None` accepts unsigned deliveries.
+    pub webhook_secret: Option<Arc<SecretString>>,
+}
+
+/// A bound, not yet running, HTTP server.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `127.0.0.1:port` or `0.0.0.0:port` (`host`).
+    pub async fn build(state: AppState, host: &str, port: u16) -> std::io::Result<Self> {
+        let listener = TcpListener::bind((host, port)).await?;
+        Ok(Self {
+            listener,
+            router: router(state),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/health",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/api/v1/webhooks/c2s", post(webhooks::c2s))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

@@ -1,0 +1,77 @@
+//! `POST /api/v1/webhooks/c2s`: C2S deliveries, recorded once and enqueued in
+//! one transaction.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use secrecy::ExposeSecret;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::domain::lead::parse_webhook;
+use crate::store::events;
+
+/// The header carrying the shared secret configured in the C2S dashboard.
+pub const SECRET_HEADER: &str = "x-webhook-token";
+
+/// Equal-length-independent comparison time for equal lengths (no early exit).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub async fn c2s(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if let Some(secret) = &state.webhook_secret {
+        let given = headers
+            .get(SECRET_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !constant_time_eq(given, secret.expose_secret().as_bytes()) {
+            return Err(ApiError::Unauthorized);
+        }
+    }
+    let payload: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
+    let events = parse_webhook(&payload)
+        .map_err(|e| ApiError::BadRequest(format!("not a C2S lead event: {e}")))?;
+    let mut results = Vec::with_capacity(events.len());
+    for event in &events {
+        if event.action.is_none() {
+            return Err(ApiError::BadRequest("event without hook_action".into()));
+        }
+    }
+    for event in &events {
+        results.push(events::record(&state.pool, event, &payload).await?);
+    }
+    let fresh = results.iter().filter(|r| r.decision != "duplicate").count();
+    if fresh == 0 {
+        return Ok((
+            StatusCode::OK,
+            Json(serde_json::json!({"duplicate": true, "events": results})),
+        )
+            .into_response());
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"accepted": fresh, "events": results})),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cret", b"s3creT"));
+        assert!(!constant_time_eq(b"s3cret", b"s3cre"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}

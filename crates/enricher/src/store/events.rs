@@ -1,0 +1,100 @@
+//! Recording webhook events and enqueuing their work in one transaction.
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::domain::lead::{contact_fingerprint, usable_contacts, HookAction, WebhookEvent};
+use crate::pipeline::worker::ENRICH_LEAD;
+use crate::store::jobs::{self, NewJob};
+
+/// What intake decided for one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recorded {
+    pub lead_id: String,
+    /// `enrich`, `contacts_unchanged`, `close_recorded`, or `duplicate`.
+    pub decision: &'static str,
+    pub job_id: Option<i64>,
+}
+
+/// Records `event` (raw `payload` kept) unless already seen, and enqueues the
+/// enrichment when the event calls for it — both or neither.
+pub async fn record(
+    pool: &PgPool,
+    event: &WebhookEvent,
+    payload: &serde_json::Value,
+) -> Result<Recorded, sqlx::Error> {
+    let action = event.action.unwrap_or(HookAction::OnCreateLead);
+    let lead_id = event.lead.id.as_str();
+    let mut tx = pool.begin().await?;
+    let decision = match action {
+        HookAction::OnCloseLead => "close_recorded",
+        HookAction::OnCreateLead => "enrich",
+        HookAction::OnUpdateLead => {
+            // Our own note changes the lead too: only new contact data justifies lookups.
+            let (phone, email, _) = usable_contacts(&event.lead);
+            let fingerprint = contact_fingerprint(phone.as_ref(), email.as_ref());
+            let known: Option<Option<String>> = sqlx::query_scalar(
+                "SELECT contact_fingerprint FROM enrich.leads WHERE lead_id = $1",
+            )
+            .bind(lead_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match known {
+                Some(Some(previous)) if previous == fingerprint => "contacts_unchanged",
+                _ => "enrich",
+            }
+        }
+    };
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO enrich.webhook_events (lead_id, hook_action, lead_updated_at, decision, payload)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (lead_id, lead_updated_at, hook_action) DO NOTHING
+         RETURNING id",
+    )
+    .bind(lead_id)
+    .bind(action.as_str())
+    .bind(event.lead.updated_at.clone().unwrap_or_default())
+    .bind(decision)
+    .bind(payload)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(event_id) = inserted else {
+        tx.rollback().await?;
+        return Ok(Recorded {
+            lead_id: lead_id.to_owned(),
+            decision: "duplicate",
+            job_id: None,
+        });
+    };
+    let mut job_id = None;
+    if decision == "enrich" && action == HookAction::OnUpdateLead {
+        // New contacts: run the lead again from the start (new lookups, new rows).
+        // The note stays posted once: `note_status` is not reset.
+        sqlx::query("UPDATE enrich.leads SET step = 'lead', state = 'pending', updated_at = now() WHERE lead_id = $1 AND step = 'done'")
+            .bind(lead_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if decision == "enrich" {
+        let key = format!("event:{event_id}");
+        let job = NewJob {
+            kind: ENRICH_LEAD,
+            job_key: Some(&key),
+            lead_id: Some(lead_id),
+            payload: serde_json::json!({ "lead_id": lead_id, "event_id": event_id }),
+            max_attempts: 8,
+        };
+        job_id = jobs::enqueue(&mut *tx, &job).await?;
+        sqlx::query("UPDATE enrich.webhook_events SET job_id = $2 WHERE id = $1")
+            .bind(event_id)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Recorded {
+        lead_id: lead_id.to_owned(),
+        decision,
+        job_id,
+    })
+}
