@@ -38,8 +38,33 @@ pub enum Command {
     DbUrl(DbUrlArgs),
     /// Stop the embedded PostgreSQL cluster if it is running.
     DbStop,
-    /// The main job on an embedded default: migrate, then report the database state.
-    Demo,
+    /// The main job, with no configuration: embedded PostgreSQL, the provider
+    /// sandbox in-process, the API and workers, ~20 leads delivered by webhook,
+    /// a per-lead report. Exits 0 when every lead reached its final state.
+    Demo {
+        /// Keep the API running after the report (Ctrl-C to stop).
+        #[arg(long)]
+        keep_running: bool,
+    },
+    /// Run the HTTP API and the workers until SIGTERM/Ctrl-C.
+    Serve {
+        /// Only the API (workers run elsewhere).
+        #[arg(long)]
+        no_worker: bool,
+        /// Jobs processed at the same time.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Run only the workers until SIGTERM/Ctrl-C.
+    Worker {
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Enrich one lead now and print the outcome and the note.
+    Enrich {
+        /// The C2S lead id (32 hex characters).
+        lead_id: String,
+    },
     /// Subscribe (or unsubscribe) a URL to the three C2S webhook actions.
     Webhooks(WebhooksArgs),
     /// Data-quality report; exits non-zero when a hard check fails.
@@ -132,7 +157,29 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Migrate(args) => migrate(&config, &args).await,
         Command::DbUrl(args) => db_url(&config, &args).await,
         Command::DbStop => db_stop(&config).await,
-        Command::Demo => demo(&config).await,
+        Command::Demo { keep_running } => demo(&config, keep_running).await,
+        Command::Serve {
+            no_worker,
+            concurrency,
+        } => {
+            let database = Database::open(&config.database).await?;
+            let result = crate::app::serve(&config, &database.pool, no_worker, concurrency).await;
+            database.close().await?;
+            result
+        }
+        Command::Worker { concurrency } => {
+            let database = Database::open(&config.database).await?;
+            let result = crate::app::work(&config, &database.pool, concurrency).await;
+            database.close().await?;
+            result
+        }
+        Command::Enrich { lead_id } => {
+            crate::domain::lead::LeadId::parse(&lead_id).context("the lead id")?;
+            let database = Database::open(&config.database).await?;
+            let result = crate::app::enrich_one(&config, &database.pool, &lead_id).await;
+            database.close().await?;
+            result
+        }
         Command::Archive(cmd) => archive(&config, &cmd).await,
         Command::Jobs(cmd) => jobs_command(&config, &cmd).await,
         Command::Dq { json } => dq(&config, json).await,
@@ -349,44 +396,24 @@ async fn db_stop(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn demo(config: &Config) -> anyhow::Result<()> {
+async fn demo(config: &Config, keep_running: bool) -> anyhow::Result<()> {
     let database = Database::open(&config.database).await?;
-    let result = demo_with(&database).await;
+    // The demo never touches real data: its own database on the same server,
+    // recreated on every run so the demo can be run again and again.
+    let demo_url = database.sibling_url(DEMO_DATABASE);
+    let result = async {
+        db::recreate_database(&database.sibling_url("postgres"), DEMO_DATABASE)
+            .await
+            .context("creating the demo database (needs CREATEDB on the server)")?;
+        let pool = db::connect_pool(&demo_url, 10).await?;
+        let result = crate::demo::run(&pool, &mask_database_url(&demo_url), keep_running).await;
+        pool.close().await;
+        result
+    }
+    .await;
     database.close().await?;
     result
 }
 
-async fn demo_with(database: &Database) -> anyhow::Result<()> {
-    let pool = &database.pool;
-    println!("c2s-enrich demo");
-    println!("database: {}", database.masked_url());
-    if let Some(pg) = database.embedded() {
-        println!(
-            "embedded PostgreSQL: {} (port {})",
-            pg.data_dir().display(),
-            pg.port()
-        );
-    }
-    db::migrate_up(pool).await?;
-    println!("\nmigrations:");
-    print_status(pool).await?;
-    let schemas: Vec<String> = sqlx::query_scalar(
-        "SELECT nspname::text FROM pg_namespace WHERE nspname IN ('core', 'ref', 'enrich') ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await?;
-    let server: String = sqlx::query_scalar("SHOW server_version")
-        .fetch_one(pool)
-        .await?;
-    println!(
-        "\nPostgreSQL {server}; schemas present: {}",
-        schemas.join(", ")
-    );
-    println!("\nData quality:\n");
-    print!("{}", crate::dq::run(pool).await?);
-    println!(
-        "\nThe enrichment pipeline arrives with the next issues; this command will then run a full \
-         enrichment against the provider sandbox."
-    );
-    Ok(())
-}
+/// The database the demo creates and uses on the configured server.
+const DEMO_DATABASE: &str = "c2s_enrich_demo";

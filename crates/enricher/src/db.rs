@@ -21,9 +21,9 @@ pub enum DbError {
     Connect { url: String, source: sqlx::Error },
     #[error("invalid database URL {url}: {source}")]
     Url { url: String, source: sqlx::Error },
-    #[error("migration failed: {0}")]
+    #[error(transparent)]
     Migrate(#[from] crate::migrate::MigrateError),
-    #[error("database error: {0}")]
+    #[error(transparent)]
     Sql(#[from] sqlx::Error),
     #[error("background task failed: {0}")]
     Join(String),
@@ -62,6 +62,11 @@ impl Database {
         mask_database_url(&self.url)
     }
 
+    /// The URL of another database on the same server.
+    pub fn sibling_url(&self, database: &str) -> SecretString {
+        replace_database(&self.url, database)
+    }
+
     /// The embedded server, if one is in use.
     pub fn embedded(&self) -> Option<&EmbeddedPostgres> {
         self.embedded.as_ref()
@@ -77,6 +82,35 @@ impl Database {
         }
         Ok(())
     }
+}
+
+/// `url` with its database name replaced (query parameters dropped).
+pub fn replace_database(url: &SecretString, database: &str) -> SecretString {
+    let raw = url.expose_secret();
+    let without_query = raw.split('?').next().unwrap_or(raw);
+    let base = match without_query.rfind('/') {
+        Some(i) if i > without_query.find("//").map_or(0, |j| j + 1) => &without_query[..i],
+        _ => without_query,
+    };
+    SecretString::from(format!("{base}/{database}"))
+}
+
+/// Drops `database` (closing its sessions) and creates it empty.
+pub async fn recreate_database(admin_url: &SecretString, database: &str) -> Result<(), DbError> {
+    let mut conn = sqlx::PgConnection::connect_with(&connect_options(admin_url)?)
+        .await
+        .map_err(|source| DbError::Connect {
+            url: mask_database_url(admin_url),
+            source,
+        })?;
+    let quoted = database.replace('"', "\"\"");
+    sqlx::query(&format!(
+        "DROP DATABASE IF EXISTS \"{quoted}\" WITH (FORCE)"
+    ))
+    .execute(&mut conn)
+    .await?;
+    conn.close().await?;
+    ensure_database(admin_url, database).await
 }
 
 /// Starts (or attaches to) the embedded cluster described by `config`.

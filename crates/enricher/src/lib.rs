@@ -3,10 +3,12 @@
 //! This crate is the service (library + the `c2s-enrich` binary). The domain
 //! vocabulary (CPF, phones, …) lives in the `brazil` crate.
 
+pub mod app;
 pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod dq;
 pub mod embedded_pg;

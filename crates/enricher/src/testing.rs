@@ -87,16 +87,7 @@ impl Drop for TestDb {
     }
 }
 
-/// Replaces the database name at the end of `url`.
-fn with_database(url: &SecretString, database: &str) -> SecretString {
-    let raw = url.expose_secret();
-    let without_query = raw.split('?').next().unwrap_or(raw);
-    let base = match without_query.rfind('/') {
-        Some(i) if i > without_query.find("//").map_or(0, |j| j + 1) => &without_query[..i],
-        _ => without_query,
-    };
-    SecretString::from(format!("{base}/{database}"))
-}
+use crate::db::replace_database as with_database;
 
 async fn admin_url() -> Result<SecretString, DbError> {
     if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {

@@ -172,3 +172,31 @@ async fn jobs_commands_list_retry_and_requeue_dead_jobs() {
     .await;
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_that_call_providers_name_the_missing_credentials() {
+    let test = TestDb::migrated().await.expect("test database");
+    let url = test.url().expose_secret().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .env("DATABASE_URL", &url)
+            .env("C2S_TOKEN", "t")
+            .args(["enrich", "9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5"])
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("missing provider credentials: DIRETRIX_USER, DIRETRIX_PASS, WORK_API"),
+        "{stderr}"
+    );
+    let bad = bin()
+        .args(["enrich", "../../etc"])
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/x")
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(1));
+}

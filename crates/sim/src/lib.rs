@@ -39,6 +39,9 @@ pub struct SimConfig {
     pub work_token: String,
     /// Faults per provider at start.
     pub faults: HashMap<String, Faults>,
+    /// Header (name, value) sent with the webhooks the sandbox fires by itself
+    /// (the shared secret configured in the C2S dashboard).
+    pub hook_header: Option<(String, String)>,
 }
 
 impl Default for SimConfig {
@@ -52,6 +55,7 @@ impl Default for SimConfig {
             diretrix_pass: "sim-pass".into(),
             work_token: "sim-work-token".into(),
             faults: HashMap::new(),
+            hook_header: None,
         }
     }
 }

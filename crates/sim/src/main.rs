@@ -52,6 +52,10 @@ struct Args {
     /// The Work API reports exhausted credits after N calls.
     #[arg(long)]
     work_quota: Option<u64>,
+    /// Header sent with the webhooks the sandbox fires by itself, as NAME:VALUE
+    /// (the shared secret of the C2S dashboard), e.g. x-webhook-token:s3cret.
+    #[arg(long, value_name = "NAME:VALUE")]
+    hook_header: Option<String>,
 }
 
 #[tokio::main]

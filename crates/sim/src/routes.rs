@@ -244,10 +244,13 @@ fn notify_update(state: Arc<SimState>, lead_id: String) {
         .collect();
     {
         for url in targets {
+            let header = state.config.hook_header.clone();
             let req = DeliveryRequest {
                 url,
                 action: Some("on_update_lead".into()),
                 lead_ids: Some(vec![lead_id.clone()]),
+                header_name: header.as_ref().map(|h| h.0.clone()),
+                header_value: header.map(|h| h.1),
                 ..Default::default()
             };
             let s = state.clone();

@@ -1,0 +1,188 @@
+//! Wiring: the pipeline and the HTTP API from the configuration, and the
+//! long-running commands (`serve`, `worker`, `enrich`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::domain::lead::LeadId;
+use crate::http::{AppState, Application};
+use crate::pipeline::note::{NoteSettings, Sections};
+use crate::pipeline::run::{Pipeline, PipelineSettings};
+use crate::pipeline::worker::{self, WorkerOptions};
+use crate::providers::Providers;
+use crate::store::ledger::Ledger;
+
+/// Builds the pipeline; fails naming any missing provider credential.
+pub async fn pipeline(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<Pipeline>> {
+    let providers = Arc::new(Providers::build(config, pool)?);
+    let key = config
+        .cache
+        .hash_key
+        .as_ref()
+        .map(|k| k.expose_secret().as_bytes().to_vec());
+    let ledger = Arc::new(Ledger::new(pool.clone(), key, config.cache.freshness.clone()).await?);
+    let settings = PipelineSettings {
+        note: NoteSettings {
+            today: chrono::Local::now().date_naive(),
+            income_factor: config.income_factor,
+            max_chars: config.message_max_chars,
+            sections: Sections::default(),
+        },
+        dossier_freshness: config.cache.freshness.dossier,
+    };
+    Ok(Arc::new(Pipeline {
+        pool: pool.clone(),
+        providers,
+        ledger,
+        settings,
+    }))
+}
+
+/// Refuses to run on a database with pending migrations.
+pub async fn ensure_migrated(pool: &PgPool) -> anyhow::Result<()> {
+    let pending: Vec<_> = crate::migrate::status(pool)
+        .await?
+        .into_iter()
+        .filter(|m| !m.applied)
+        .collect();
+    anyhow::ensure!(
+        pending.is_empty(),
+        "{} migration(s) pending (first: {} {}); run `c2s-enrich migrate` first",
+        pending.len(),
+        pending[0].version,
+        pending[0].name
+    );
+    Ok(())
+}
+
+/// The HTTP API's state from the configuration.
+pub fn app_state(config: &Config, pool: &PgPool) -> AppState {
+    AppState {
+        pool: pool.clone(),
+        webhook_secret: config.webhook_secret.clone().map(Arc::new),
+    }
+}
+
+/// Resolves when SIGTERM or Ctrl-C arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested: finishing in-flight work");
+}
+
+/// `serve`: the API and (unless `no_worker`) the workers, until a signal.
+pub async fn serve(
+    config: &Config,
+    pool: &PgPool,
+    no_worker: bool,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    ensure_migrated(pool).await?;
+    let pipeline = pipeline(config, pool).await?;
+    let app = Application::build(app_state(config, pool), "0.0.0.0", config.port)
+        .await
+        .context("binding the HTTP port")?;
+    tracing::info!(addr = %app.local_addr()?, "listening");
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let workers = (!no_worker).then(|| {
+        let opts = WorkerOptions {
+            concurrency,
+            ..WorkerOptions::default()
+        };
+        tokio::spawn(worker::run(pipeline.clone(), opts, rx.clone()))
+    });
+    let mut stop_rx = rx.clone();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stop_rx.changed().await;
+    }));
+    shutdown_signal().await;
+    let _ = tx.send(true);
+    server.await??;
+    if let Some(w) = workers {
+        w.await?;
+    }
+    Ok(())
+}
+
+/// `worker`: only the workers, until a signal.
+pub async fn work(config: &Config, pool: &PgPool, concurrency: usize) -> anyhow::Result<()> {
+    ensure_migrated(pool).await?;
+    let pipeline = pipeline(config, pool).await?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let opts = WorkerOptions {
+        concurrency,
+        ..WorkerOptions::default()
+    };
+    let workers = tokio::spawn(worker::run(pipeline, opts, rx));
+    shutdown_signal().await;
+    let _ = tx.send(true);
+    workers.await?;
+    Ok(())
+}
+
+/// `enrich <lead_id>`: one lead, synchronously; prints the outcome and the note.
+pub async fn enrich_one(config: &Config, pool: &PgPool, lead: &str) -> anyhow::Result<()> {
+    let lead_id = LeadId::parse(lead).context("the lead id")?;
+    ensure_migrated(pool).await?;
+    let pipeline = pipeline(config, pool).await?;
+    let started = std::time::Instant::now();
+    let outcome = pipeline
+        .process(&lead_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let note: Option<String> =
+        sqlx::query_scalar("SELECT note_text FROM enrich.leads WHERE lead_id = $1")
+            .bind(lead_id.as_str())
+            .fetch_one(pool)
+            .await?;
+    println!(
+        "lead {}: {} ({} person(s), note sent: {}) in {:.1}s",
+        outcome.lead_id,
+        outcome.outcome,
+        outcome.persons,
+        outcome.note_sent,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(n) = note {
+        println!("\n{n}");
+    }
+    Ok(())
+}
+
+/// Polls `check` every `every` until it returns true or `limit` passes.
+pub async fn wait_until<F, Fut>(
+    limit: Duration,
+    every: Duration,
+    mut check: F,
+) -> anyhow::Result<bool>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if check().await? {
+            return Ok(true);
+        }
+        tokio::time::sleep(every).await;
+    }
+    Ok(false)
+}
