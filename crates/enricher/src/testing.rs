@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Connection, PgPool};
 
-use crate::db::{self, DbError};
+use crate::db::{self, replace_database as with_database, DbError};
 use crate::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
 pub mod legacy;
@@ -86,8 +86,6 @@ impl Drop for TestDb {
         let _ = handle.join();
     }
 }
-
-use crate::db::replace_database as with_database;
 
 async fn admin_url() -> Result<SecretString, DbError> {
     if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {

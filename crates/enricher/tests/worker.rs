@@ -178,3 +178,23 @@ async fn an_outage_is_retried_and_a_quota_error_pauses_without_burning_attempts(
     until_done(&pipeline, &options("w")).await;
     assert_eq!(sim.state.journal().notes_for(&other).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_unknown_to_c2s_fails_visibly_instead_of_retrying_forever() {
+    let (_sim, test, pipeline) = setup().await;
+    let pipeline = Arc::new(pipeline);
+    let ghost = "0123456789abcdef0123456789abcdef".to_owned();
+    enqueue_leads(&test.pool, std::slice::from_ref(&ghost)).await;
+    let done = worker::drain(&pipeline, &options("w"))
+        .await
+        .expect("drain");
+    assert_eq!(done[0].1, JobOutcome::Dead);
+    let (state, error): (String, Option<String>) =
+        sqlx::query_as("SELECT state, last_error FROM enrich.leads WHERE lead_id = $1")
+            .bind(&ghost)
+            .fetch_one(&test.pool)
+            .await
+            .expect("lead");
+    assert_eq!(state, "failed");
+    assert!(error.is_some_and(|e| e.contains("not found")));
+}

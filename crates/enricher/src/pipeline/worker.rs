@@ -180,6 +180,11 @@ async fn handle(
                 }
                 Failed::Dead => {
                     tracing::error!(job_id = job.id, error = %e, "job is dead; re-queue with `c2s-enrich jobs retry`");
+                    sqlx::query("UPDATE enrich.leads SET state = 'failed', last_error = $2, updated_at = now() WHERE lead_id = $1")
+                        .bind(lead_id.as_str())
+                        .bind(e.to_string())
+                        .execute(pool)
+                        .await?;
                     JobOutcome::Dead
                 }
                 Failed::LeaseLost => JobOutcome::LeaseLost,
