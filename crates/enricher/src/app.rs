@@ -61,10 +61,12 @@ pub async fn ensure_migrated(pool: &PgPool) -> anyhow::Result<()> {
 }
 
 /// The HTTP API's state from the configuration.
-pub fn app_state(config: &Config, pool: &PgPool) -> AppState {
+pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>) -> AppState {
     AppState {
         pool: pool.clone(),
         webhook_secret: config.webhook_secret.clone().map(Arc::new),
+        api_token: config.api_token.clone().map(Arc::new),
+        pipeline,
     }
 }
 
@@ -97,9 +99,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     ensure_migrated(pool).await?;
     let pipeline = pipeline(config, pool).await?;
-    let app = Application::build(app_state(config, pool), "0.0.0.0", config.port)
-        .await
-        .context("binding the HTTP port")?;
+    let app = Application::build(
+        app_state(config, pool, Some(pipeline.clone())),
+        "0.0.0.0",
+        config.port,
+    )
+    .await
+    .context("binding the HTTP port")?;
     tracing::info!(addr = %app.local_addr()?, "listening");
     let (tx, rx) = tokio::sync::watch::channel(false);
     let workers = (!no_worker).then(|| {

@@ -87,6 +87,9 @@ pub struct Config {
     pub work_api: ProviderConfig,
     pub webhook_secret: Option<SecretString>,
     pub google_ads_webhook_key: Option<SecretString>,
+    /// Bearer token for the enrich/lead endpoints (`API_TOKEN`); when unset those
+    /// endpoints are disabled. (Interim until per-key access control.)
+    pub api_token: Option<SecretString>,
     pub cache: CacheConfig,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).
     pub income_factor: Decimal,
@@ -292,6 +295,7 @@ impl Config {
             google_ads_webhook_key: l
                 .text("GOOGLE_ADS_WEBHOOK_KEY", f.google_ads_webhook_key)
                 .map(SecretString::from),
+            api_token: l.env("API_TOKEN").map(SecretString::from),
             cache,
             income_factor,
             message_max_chars,

@@ -45,7 +45,12 @@ pub async fn run(pool: &sqlx::PgPool, masked_url: &str, keep_running: bool) -> a
     }
     let config = Config::load_with(None, &move |k| env.get(k).cloned())?;
     let pipeline = app::pipeline(&config, pool).await?;
-    let app = Application::build(app::app_state(&config, pool), "127.0.0.1", 0).await?;
+    let app = Application::build(
+        app::app_state(&config, pool, Some(pipeline.clone())),
+        "127.0.0.1",
+        0,
+    )
+    .await?;
     let addr = app.local_addr()?;
     let hook_url = format!("http://{addr}/api/v1/webhooks/c2s");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -2,6 +2,7 @@
 //! value that runs until a shutdown signal.
 
 pub mod error;
+pub mod leads;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -23,6 +24,10 @@ pub struct AppState {
     pub pool: PgPool,
     /// Shared secret C2S sends (`X-Webhook-Token`); `None` accepts unsigned deliveries.
     pub webhook_secret: Option<Arc<SecretString>>,
+    /// Bearer token of the enrich/lead endpoints; `None` disables them.
+    pub api_token: Option<Arc<SecretString>>,
+    /// The pipeline for synchronous runs (`None`: those endpoints answer 503).
+    pub pipeline: Option<Arc<crate::pipeline::run::Pipeline>>,
 }
 
 /// A bound, not yet running, HTTP server.
@@ -64,6 +69,9 @@ fn router(state: AppState) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/api/v1/webhooks/c2s", post(webhooks::c2s))
+        .route("/api/v1/c2s/enrich/{lead_id}", post(leads::enrich))
+        .route("/api/v1/leads/process", get(leads::process))
+        .route("/api/v1/leads/{lead_id}", get(leads::status))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

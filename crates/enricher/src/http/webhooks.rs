@@ -16,8 +16,8 @@ use crate::store::events;
 /// The header carrying the shared secret configured in the C2S dashboard.
 pub const SECRET_HEADER: &str = "x-webhook-token";
 
-/// Equal-length-independent comparison time for equal lengths (no early exit).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares in time independent of where the inputs differ (no early exit).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -65,6 +65,9 @@ pub struct Pipeline {
 /// Why a run stopped before completing.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// C2S does not know this lead.
+    #[error("lead not found in C2S")]
+    LeadNotFound,
     /// Worth retrying later (provider outage, rate limit, database hiccup).
     #[error("retryable: {0}")]
     Retryable(String),
@@ -229,9 +232,7 @@ impl Pipeline {
 
     async fn lead_step(&self, lead_id: &LeadId) -> Result<LeadFacts, RunError> {
         let lead = match self.providers.c2s.get_lead(lead_id).await {
-            Err(ProviderError::NotFound { .. }) => {
-                return Err(RunError::Fatal("lead not found in C2S".into()))
-            }
+            Err(ProviderError::NotFound { .. }) => return Err(RunError::LeadNotFound),
             other => other?,
         };
         let (phone, email, dropped) = crate::domain::lead::usable_contacts(&lead);

@@ -196,7 +196,7 @@ async fn handle(
 }
 
 /// Takes (or renews) the lead's processing lease; `false` when another worker holds it.
-async fn take_lead(
+pub async fn take_lead(
     pool: &sqlx::PgPool,
     lead: &LeadId,
     worker: &str,
@@ -219,7 +219,12 @@ async fn take_lead(
     Ok(n == 1)
 }
 
-async fn release_lead(pool: &sqlx::PgPool, lead: &LeadId, worker: &str) -> Result<(), sqlx::Error> {
+/// Gives the lead's lease back (only if `worker` holds it).
+pub async fn release_lead(
+    pool: &sqlx::PgPool,
+    lead: &LeadId,
+    worker: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE enrich.leads SET lease_by = NULL, lease_until = NULL WHERE lead_id = $1 AND lease_by = $2")
         .bind(lead.as_str())
         .bind(worker)

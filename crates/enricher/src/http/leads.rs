@@ -1,0 +1,198 @@
+//! Synchronous runs (manual and Make.com triggers) and a lead's state.
+//! Guarded by `API_TOKEN` (bearer, or `?api_key=` for Make.com's GET); disabled
+//! when no token is configured. Per-key access control replaces this later.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::webhooks::constant_time_eq;
+use super::AppState;
+use crate::domain::lead::LeadId;
+use crate::pipeline::run::RunError;
+use crate::pipeline::worker::{release_lead, take_lead, ENRICH_LEAD};
+use crate::store::jobs::{self, NewJob};
+
+fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    query_key: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(token) = &state.api_token else {
+        return Err(ApiError::Unavailable(
+            "this endpoint is disabled: set API_TOKEN to enable it".into(),
+        ));
+    };
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let given = bearer.or(query_key).unwrap_or_default();
+    if constant_time_eq(given.as_bytes(), token.expose_secret().as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
+    LeadId::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// `POST /api/v1/c2s/enrich/{lead_id}?force=true`
+pub async fn enrich(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, None)?;
+    run_sync(
+        &state,
+        &lead_id(&raw)?,
+        q.get("force").is_some_and(|f| f == "true"),
+    )
+    .await
+}
+
+/// `GET /api/v1/leads/process?id=…&api_key=…` (Make.com)
+pub async fn process(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, q.get("api_key").map(String::as_str))?;
+    let raw = q
+        .get("id")
+        .ok_or_else(|| ApiError::BadRequest("query parameter id is required".into()))?;
+    run_sync(
+        &state,
+        &lead_id(raw)?,
+        q.get("force").is_some_and(|f| f == "true"),
+    )
+    .await
+}
+
+/// `GET /api/v1/leads/{lead_id}`: processing state, attempts, last error, outcome.
+pub async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, None)?;
+    let id = lead_id(&raw)?;
+    match describe(&state, &id).await? {
+        Some(v) => Ok(Json(v)),
+        None => Err(ApiError::NotFound("no record of this lead".into())),
+    }
+}
+
+/// A lead's recorded state.
+#[derive(Debug, sqlx::FromRow)]
+struct LeadState {
+    state: String,
+    step: String,
+    outcome: Option<String>,
+    note_status: String,
+    last_error: Option<String>,
+    context: Value,
+    attempts: i64,
+}
+
+async fn describe(state: &AppState, id: &LeadId) -> Result<Option<Value>, ApiError> {
+    let row: Option<LeadState> = sqlx::query_as(
+        "SELECT l.state, l.step, l.outcome, l.note_status, l.last_error, l.context,
+                coalesce((SELECT max(attempts) FROM enrich.jobs j WHERE j.lead_id = l.lead_id), 0)::bigint AS attempts
+           FROM enrich.leads l WHERE l.lead_id = $1",
+    )
+    .bind(id.as_str())
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(row.map(|r| {
+        let LeadState { state: st, step, outcome, note_status: note, last_error, context, attempts } = r;
+        let persons = context["discovery"]["persons"].as_array().cloned().unwrap_or_default();
+        let cpfs: Vec<String> = persons
+            .iter()
+            .filter_map(|p| p[0].as_str().and_then(|c| brazil::Cpf::parse(c).ok()).map(|c| c.masked()))
+            .collect();
+        let same_person = persons.len() == 1 && persons[0][1] == "phone_and_email";
+        json!({
+            "lead_id": id.as_str(), "status": st, "step": step, "outcome": outcome,
+            "success": st == "completed", "cpfs": cpfs, "same_person": same_person,
+            "message_sent": note == "sent", "stored_in_db": context["entity_ids"].as_array().is_some_and(|a| !a.is_empty()),
+            "entity_ids": context["entity_ids"], "attempts": attempts, "last_error": last_error,
+        })
+    }))
+}
+
+async fn run_sync(state: &AppState, id: &LeadId, force: bool) -> Result<Json<Value>, ApiError> {
+    let pipeline = state
+        .pipeline
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("providers are not configured".into()))?;
+    let started = Instant::now();
+    if let Some(done) = describe(state, id)
+        .await?
+        .filter(|d| d["status"] == "completed")
+    {
+        if !force {
+            // Already processed: the recorded outcome, nothing paid again.
+            return Ok(Json(with_timing(done, started)));
+        }
+        // Re-run from the start; lookups come from the ledger, the note stays sent.
+        sqlx::query("UPDATE enrich.leads SET step = 'lead', state = 'pending' WHERE lead_id = $1")
+            .bind(id.as_str())
+            .execute(&state.pool)
+            .await?;
+    }
+    let holder = format!("api-{}", uuid::Uuid::new_v4().simple());
+    if !take_lead(
+        &state.pool,
+        id,
+        &holder,
+        std::time::Duration::from_secs(120),
+    )
+    .await?
+    {
+        return Err(ApiError::Conflict(
+            "this lead is being processed right now; try again shortly".into(),
+        ));
+    }
+    let result = pipeline.process(id).await;
+    release_lead(&state.pool, id, &holder).await?;
+    match result {
+        Ok(_) => {
+            let done = describe(state, id).await?.unwrap_or_default();
+            Ok(Json(with_timing(done, started)))
+        }
+        Err(RunError::LeadNotFound) => {
+            Err(ApiError::NotFound("C2S does not know this lead".into()))
+        }
+        Err(e @ (RunError::Retryable(_) | RunError::Paused(_))) => {
+            let key = format!("retry:{}:{}", id.as_str(), uuid::Uuid::new_v4().simple());
+            let job = NewJob {
+                kind: ENRICH_LEAD,
+                job_key: Some(&key),
+                lead_id: Some(id.as_str()),
+                payload: json!({ "lead_id": id.as_str() }),
+                max_attempts: 8,
+            };
+            jobs::enqueue(&state.pool, &job).await?;
+            Err(ApiError::Unavailable(format!(
+                "{e}; the lead was queued and will be retried"
+            )))
+        }
+        Err(e) => Err(ApiError::Unavailable(e.to_string())),
+    }
+}
+
+fn with_timing(mut v: Value, started: Instant) -> Value {
+    v["timings"] = json!({ "total_ms": started.elapsed().as_millis() as u64 });
+    v
+}
