@@ -83,6 +83,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(14, "0014", "jobs"),
     migration!(15, "0015", "leads"),
     migration!(16, "0016", "webhook_events"),
+    migration!(17, "0017", "provider_pauses"),
 ];
 
 /// Why migrating failed.

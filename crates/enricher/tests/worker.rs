@@ -173,6 +173,28 @@ async fn an_outage_is_retried_and_a_quota_error_pauses_without_burning_attempts(
         .await
         .expect("job");
     assert_eq!(attempts, 0, "a pause is not an attempt");
+    // Every other job now waits too, without calling anyone.
+    let third = leads
+        .iter()
+        .filter(|l| l.kind == c2s_sim::LeadKind::Owner)
+        .nth(2)
+        .expect("owner")
+        .id
+        .clone();
+    enqueue_leads(&test.pool, std::slice::from_ref(&third)).await;
+    let calls = sim.state.journal().calls.len();
+    let waiting = worker::drain(&pipeline, &options("w"))
+        .await
+        .expect("drain");
+    assert!(
+        waiting.iter().all(|(_, o)| *o == JobOutcome::Paused),
+        "{waiting:?}"
+    );
+    assert_eq!(
+        sim.state.journal().calls.len(),
+        calls,
+        "nobody called while paused"
+    );
     sim.state.set_faults("work_api", Faults::default());
     tokio::time::sleep(Duration::from_millis(350)).await;
     until_done(&pipeline, &options("w")).await;

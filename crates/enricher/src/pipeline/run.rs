@@ -72,8 +72,11 @@ pub enum RunError {
     #[error("retryable: {0}")]
     Retryable(String),
     /// A provider refuses us (quota, token): wait for an operator, do not burn attempts.
-    #[error("provider paused: {0}")]
-    Paused(String),
+    #[error("provider paused: {reason}")]
+    Paused {
+        provider: &'static str,
+        reason: String,
+    },
     /// Will not succeed by retrying.
     #[error("failed: {0}")]
     Fatal(String),
@@ -84,7 +87,10 @@ impl From<ProviderError> for RunError {
         match e {
             ProviderError::QuotaExhausted { .. }
             | ProviderError::Unauthorized { .. }
-            | ProviderError::ModuleUnavailable { .. } => Self::Paused(e.to_string()),
+            | ProviderError::ModuleUnavailable { .. } => Self::Paused {
+                provider: e.provider(),
+                reason: e.to_string(),
+            },
             e if e.is_retryable() || matches!(e, ProviderError::CircuitOpen { .. }) => {
                 Self::Retryable(e.to_string())
             }

@@ -127,6 +127,16 @@ async fn handle(
         .await?;
         return Ok(JobOutcome::Dead);
     };
+    // A provider refused us recently: wait with everyone else, call nobody.
+    let paused_for: Option<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM max(paused_until) - now())::float8 FROM enrich.provider_pauses WHERE paused_until > now()",
+    )
+    .fetch_one(pool)
+    .await?;
+    if let Some(secs) = paused_for.filter(|s| *s > 0.0) {
+        jobs::postpone(pool, job.id, &o.id, Duration::from_secs_f64(secs)).await?;
+        return Ok(JobOutcome::Paused);
+    }
     if !take_lead(pool, &lead_id, &o.id, o.lease).await? {
         jobs::postpone(pool, job.id, &o.id, Duration::from_secs(1)).await?;
         return Ok(JobOutcome::LeadBusy);
@@ -166,8 +176,17 @@ async fn handle(
                 JobOutcome::LeaseLost
             }
         }
-        Err(RunError::Paused(why)) => {
-            tracing::error!(job_id = job.id, reason = %why, "a provider refuses our calls; the job waits for the cool-down");
+        Err(RunError::Paused { provider, reason }) => {
+            tracing::error!(job_id = job.id, provider, reason = %reason, "a provider refuses our calls; every job waits for the cool-down");
+            sqlx::query(
+                "INSERT INTO enrich.provider_pauses (provider, paused_until, reason) VALUES ($1, now() + make_interval(secs => $2), $3)
+                 ON CONFLICT (provider) DO UPDATE SET paused_until = EXCLUDED.paused_until, reason = EXCLUDED.reason, paused_at = now()",
+            )
+            .bind(provider)
+            .bind(o.pause_cooldown.as_secs_f64())
+            .bind(&reason)
+            .execute(pool)
+            .await?;
             jobs::postpone(pool, job.id, &o.id, o.pause_cooldown).await?;
             JobOutcome::Paused
         }

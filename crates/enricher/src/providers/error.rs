@@ -72,6 +72,22 @@ impl ProviderError {
         matches!(self, Self::Timeout { .. } | Self::Unavailable { .. })
     }
 
+    /// The provider that failed.
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Self::NotFound { provider }
+            | Self::InvalidRequest { provider, .. }
+            | Self::Unauthorized { provider }
+            | Self::QuotaExhausted { provider }
+            | Self::ModuleUnavailable { provider, .. }
+            | Self::RateLimited { provider, .. }
+            | Self::Timeout { provider }
+            | Self::Unavailable { provider, .. }
+            | Self::Malformed { provider, .. }
+            | Self::CircuitOpen { provider } => provider,
+        }
+    }
+
     /// A stable short name for metrics and the ledger.
     pub fn kind(&self) -> &'static str {
         match self {
