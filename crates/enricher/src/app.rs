@@ -129,12 +129,20 @@ pub async fn serve(
 }
 
 /// `worker`: only the workers, until a signal.
-pub async fn work(config: &Config, pool: &PgPool, concurrency: usize) -> anyhow::Result<()> {
+pub async fn work(
+    config: &Config,
+    pool: &PgPool,
+    concurrency: usize,
+    lease_secs: u64,
+) -> anyhow::Result<()> {
     ensure_migrated(pool).await?;
     let pipeline = pipeline(config, pool).await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let lease = Duration::from_secs(lease_secs);
     let opts = WorkerOptions {
         concurrency,
+        lease,
+        heartbeat: lease / 3,
         ..WorkerOptions::default()
     };
     let workers = tokio::spawn(worker::run(pipeline, opts, rx));

@@ -59,6 +59,9 @@ pub enum Command {
     Worker {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Job lease in seconds: a killed worker's job is taken over after it.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..=3600))]
+        lease_secs: u64,
     },
     /// Enrich one lead now and print the outcome and the note.
     Enrich {
@@ -167,9 +170,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             database.close().await?;
             result
         }
-        Command::Worker { concurrency } => {
+        Command::Worker {
+            concurrency,
+            lease_secs,
+        } => {
             let database = Database::open(&config.database).await?;
-            let result = crate::app::work(&config, &database.pool, concurrency).await;
+            let result = crate::app::work(&config, &database.pool, concurrency, lease_secs).await;
             database.close().await?;
             result
         }
