@@ -34,6 +34,7 @@ pub async fn pipeline(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<Pipe
             sections: Sections::default(),
         },
         dossier_freshness: config.cache.freshness.dossier,
+        discovery: config.discovery.clone(),
     };
     Ok(Arc::new(Pipeline {
         pool: pool.clone(),

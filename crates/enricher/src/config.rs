@@ -91,6 +91,8 @@ pub struct Config {
     /// endpoints are disabled. (Interim until per-key access control.)
     pub api_token: Option<SecretString>,
     pub cache: CacheConfig,
+    /// Discovery lookups in order of preference (`DISCOVERY_SOURCES`).
+    pub discovery: Vec<crate::pipeline::resolve::Source>,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).
     pub income_factor: Decimal,
     /// Longest note posted on a lead (`C2S_MESSAGE_MAX_CHARS`, default 5000).
@@ -296,6 +298,7 @@ impl Config {
                 .text("GOOGLE_ADS_WEBHOOK_KEY", f.google_ads_webhook_key)
                 .map(SecretString::from),
             api_token: l.env("API_TOKEN").map(SecretString::from),
+            discovery: discovery_sources(&l)?,
             cache,
             income_factor,
             message_max_chars,
@@ -325,6 +328,38 @@ impl Config {
             Err(ConfigError::MissingCredentials(missing.join(", ")))
         }
     }
+}
+
+/// `DISCOVERY_SOURCES`: comma-separated `diretrix_phone`, `work_api_phone`,
+/// `diretrix_email`, in order of preference.
+fn discovery_sources(l: &Layers<'_>) -> Result<Vec<crate::pipeline::resolve::Source>, ConfigError> {
+    use crate::pipeline::resolve::Source;
+    let Some(raw) = l.env("DISCOVERY_SOURCES") else {
+        return Ok(crate::pipeline::run::default_discovery());
+    };
+    let mut out = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let src = match name {
+            "diretrix_phone" => Source::DiretrixPhone,
+            "work_api_phone" => Source::WorkApiPhone,
+            "diretrix_email" => Source::DiretrixEmail,
+            other => {
+                return Err(invalid(
+                    "DISCOVERY_SOURCES",
+                    format!(
+                    "unknown source {other:?}; use diretrix_phone, work_api_phone, diretrix_email"
+                ),
+                ))
+            }
+        };
+        if !out.contains(&src) {
+            out.push(src);
+        }
+    }
+    if out.is_empty() {
+        return Err(invalid("DISCOVERY_SOURCES", "name at least one source"));
+    }
+    Ok(out)
 }
 
 /// A provider's policy: defaults overridden by `<PREFIX>_*` variables.

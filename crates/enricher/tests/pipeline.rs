@@ -7,7 +7,7 @@ mod common;
 use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::pipeline::run::RunError;
 use c2s_sim::{Faults, LeadKind, SimHandle};
-use common::setup;
+use common::{setup, setup_with};
 
 fn lead(sim: &SimHandle, kind: LeadKind) -> c2s_sim::SimLead {
     sim.state
@@ -175,4 +175,27 @@ async fn a_failed_run_resumes_after_its_last_completed_step_without_paying_again
         "the answered lookup came from the ledger"
     );
     assert_eq!(after.notes_for(&truth.id).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_configured_discovery_sources_are_asked() {
+    let (sim, _test, pipeline) = setup_with(&[("DISCOVERY_SOURCES", "diretrix_email")]).await;
+    let owner = lead(&sim, LeadKind::Owner);
+    let out = pipeline
+        .process(&LeadId::parse(&owner.id).expect("id"))
+        .await
+        .expect("processed");
+    assert_eq!(out.persons, 1);
+    let journal = sim.state.journal();
+    assert_eq!(
+        (
+            journal.count("diretrix", "phone"),
+            journal.count("work_api", "phone"),
+            journal.count("diretrix", "email")
+        ),
+        (0, 0, 1)
+    );
+    assert!(journal.notes_for(&owner.id)[0]
+        .body
+        .starts_with("📧 Encontrado pelo e-mail\n"));
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::Candidate;
 
 /// Where a candidate came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Our own database (a person already linked to this phone/e-mail).

@@ -51,6 +51,18 @@ pub struct PipelineSettings {
     pub note: NoteSettings,
     /// A stored dossier younger than this is reused instead of paid again.
     pub dossier_freshness: Duration,
+    /// Discovery lookups to make, in order of preference (the order breaks ties
+    /// between equally good candidates).
+    pub discovery: Vec<Source>,
+}
+
+/// The default discovery lookups.
+pub fn default_discovery() -> Vec<Source> {
+    vec![
+        Source::DiretrixPhone,
+        Source::WorkApiPhone,
+        Source::DiretrixEmail,
+    ]
 }
 
 /// Everything a run needs, built once and shared by the workers.
@@ -272,33 +284,57 @@ impl Pipeline {
                     .map(|c| Found::phone(c, Source::Database))
                     .collect());
             }
+            let enabled = |src: Source| self.settings.discovery.contains(&src);
             let (d, w) = tokio::join!(
-                self.ledger
-                    .lookup(DIRETRIX_PHONE, phone.national(), || async {
-                        p.diretrix.by_phone(phone).await.map(empty_none)
-                    }),
-                self.ledger.lookup(WORK_PHONE, phone.national(), || async {
-                    p.work_api.by_phone(phone).await.map(empty_none)
-                }),
+                async {
+                    if !enabled(Source::DiretrixPhone) {
+                        return Ok(Vec::new());
+                    }
+                    let looked = self
+                        .ledger
+                        .lookup(DIRETRIX_PHONE, phone.national(), || async {
+                            p.diretrix.by_phone(phone).await.map(empty_none)
+                        })
+                        .await?;
+                    Ok::<_, LedgerError>(looked.value.unwrap_or_default())
+                },
+                async {
+                    if !enabled(Source::WorkApiPhone) {
+                        return Ok(Vec::new());
+                    }
+                    let looked = self
+                        .ledger
+                        .lookup(WORK_PHONE, phone.national(), || async {
+                            p.work_api.by_phone(phone).await.map(empty_none)
+                        })
+                        .await?;
+                    Ok::<_, LedgerError>(looked.value.unwrap_or_default())
+                },
             );
-            let mut out: Vec<Found> = d?
-                .value
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| Found::phone(c, Source::DiretrixPhone))
-                .collect();
-            out.extend(
-                w?.value
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|c| Found::phone(c, Source::WorkApiPhone)),
-            );
+            let (mut d, mut w) = (Some(d?), Some(w?));
+            let mut out: Vec<Found> = Vec::new();
+            for src in &self.settings.discovery {
+                let batch = match src {
+                    Source::DiretrixPhone => d.take(),
+                    Source::WorkApiPhone => w.take(),
+                    _ => None,
+                };
+                out.extend(
+                    batch
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|c| Found::phone(c, *src)),
+                );
+            }
             Ok(out)
         };
         let email_lookups = async {
             let Some(email) = &facts.email else {
                 return Ok::<_, RunError>(Vec::new());
             };
+            if !self.settings.discovery.contains(&Source::DiretrixEmail) {
+                return Ok(Vec::new());
+            }
             let known = self.known_by_email(email).await?;
             if !known.is_empty() {
                 return Ok(known

@@ -15,6 +15,11 @@ use c2s_enrich::testing::TestDb;
 use c2s_sim::{SimConfig, SimHandle};
 
 pub async fn setup() -> (SimHandle, TestDb, Pipeline) {
+    setup_with(&[]).await
+}
+
+/// [`setup`] with extra configuration variables.
+pub async fn setup_with(extra: &[(&str, &str)]) -> (SimHandle, TestDb, Pipeline) {
     let sim = c2s_sim::start(SimConfig {
         seed: 11,
         leads: 30,
@@ -33,6 +38,9 @@ pub async fn setup() -> (SimHandle, TestDb, Pipeline) {
         env.insert(format!("{p}_MAX_RETRIES"), "1".into());
         env.insert(format!("{p}_TIMEOUT_SECS"), "5".into());
     }
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
     let config = Config::load_with(None, &move |k| env.get(k).cloned()).expect("config");
     let providers = Arc::new(Providers::build(&config, &test.pool).expect("providers"));
     let ledger = Arc::new(
@@ -48,6 +56,7 @@ pub async fn setup() -> (SimHandle, TestDb, Pipeline) {
             sections: Sections::default(),
         },
         dossier_freshness: Duration::from_secs(30 * 24 * 3600),
+        discovery: config.discovery.clone(),
     };
     let pipeline = Pipeline {
         pool: test.pool.clone(),
