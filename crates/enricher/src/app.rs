@@ -112,6 +112,7 @@ pub async fn serve(
     let workers = (!no_worker).then(|| {
         let opts = WorkerOptions {
             concurrency,
+            pause_cooldown: config.provider_pause,
             ..WorkerOptions::default()
         };
         tokio::spawn(worker::run(pipeline.clone(), opts, rx.clone()))
@@ -144,6 +145,7 @@ pub async fn work(
         concurrency,
         lease,
         heartbeat: lease / 3,
+        pause_cooldown: config.provider_pause,
         ..WorkerOptions::default()
     };
     let workers = tokio::spawn(worker::run(pipeline, opts, rx));

@@ -91,6 +91,9 @@ pub struct Config {
     /// endpoints are disabled. (Interim until per-key access control.)
     pub api_token: Option<SecretString>,
     pub cache: CacheConfig,
+    /// How long every job waits after a provider refuses our credentials or
+    /// credits (`PROVIDER_PAUSE_SECS`, default 300).
+    pub provider_pause: std::time::Duration,
     /// Discovery lookups in order of preference (`DISCOVERY_SOURCES`).
     pub discovery: Vec<crate::pipeline::resolve::Source>,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).
@@ -299,6 +302,9 @@ impl Config {
                 .map(SecretString::from),
             api_token: l.env("API_TOKEN").map(SecretString::from),
             discovery: discovery_sources(&l)?,
+            provider_pause: std::time::Duration::from_secs(
+                l.number("PROVIDER_PAUSE_SECS", None)?.unwrap_or(300),
+            ),
             cache,
             income_factor,
             message_max_chars,

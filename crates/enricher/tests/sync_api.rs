@@ -180,3 +180,47 @@ async fn without_an_api_token_the_endpoints_are_disabled() {
     assert_eq!(r.status(), 503);
     assert!(r.text().await.expect("text").contains("API_TOKEN"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_duplicate_webhooks_end_in_one_job_and_one_note() {
+    let (sim, test, pipeline) = setup().await;
+    let pipeline = Arc::new(pipeline);
+    let state = AppState {
+        pool: test.pool.clone(),
+        webhook_secret: None,
+        api_token: None,
+        pipeline: Some(pipeline.clone()),
+    };
+    let (base, _stop) = serve(state).await;
+    let hook = format!("{base}/api/v1/webhooks/c2s");
+    let owner = sim
+        .state
+        .leads()
+        .into_iter()
+        .find(|l| l.kind == LeadKind::Owner)
+        .expect("owner");
+    let report = c2s_sim::deliver_for_tests(
+        &sim,
+        &hook,
+        "on_create_lead",
+        Some(vec![owner.id.clone()]),
+        50,
+        None,
+    )
+    .await;
+    assert_eq!(report.statuses.get(&202), Some(&1));
+    assert_eq!(report.statuses.get(&200), Some(&49));
+    let options = c2s_enrich::pipeline::worker::WorkerOptions {
+        id: "w".into(),
+        ..Default::default()
+    };
+    let done = c2s_enrich::pipeline::worker::drain(&pipeline, &options)
+        .await
+        .expect("drain");
+    assert_eq!(done.len(), 1, "one job");
+    assert_eq!(
+        sim.state.journal().notes_for(&owner.id).len(),
+        1,
+        "one note"
+    );
+}

@@ -192,9 +192,16 @@ impl Pipeline {
         // hold them, so re-reading them on a resumed run is free.
         let mut dossiers = Vec::new();
         if matches!(step.as_str(), "dossier" | "store" | "note") {
-            for (cpf, _) in &discovery.persons {
-                dossiers.push(self.dossier(cpf).await?);
-            }
+            // At most two people (phone's and e-mail's): fetched in parallel.
+            dossiers = match discovery.persons.as_slice() {
+                [] => Vec::new(),
+                [(a, _)] => vec![self.dossier(a).await?],
+                [(a, _), (b, _)] => {
+                    let (x, y) = tokio::join!(self.dossier(a), self.dossier(b));
+                    vec![x?, y?]
+                }
+                _ => return Err(RunError::Fatal("more than two people resolved".into())),
+            };
             if step == "dossier" {
                 step = self.save(lead_id, "store", &ctx).await?;
             }
