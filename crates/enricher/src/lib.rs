@@ -14,6 +14,7 @@ pub mod dq;
 pub mod embedded_pg;
 pub mod hardening;
 pub mod http;
+pub mod metrics;
 pub mod migrate;
 pub mod pipeline;
 pub mod providers;

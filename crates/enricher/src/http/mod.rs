@@ -62,12 +62,19 @@ impl Application {
     }
 }
 
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<String, error::ApiError> {
+    Ok(crate::metrics::render(&state.pool).await?)
+}
+
 fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
+        .route("/metrics", get(metrics))
         .route("/api/v1/webhooks/c2s", post(webhooks::c2s))
         .route("/api/v1/c2s/enrich/{lead_id}", post(leads::enrich))
         .route("/api/v1/leads/process", get(leads::process))

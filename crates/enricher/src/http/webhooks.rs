@@ -46,7 +46,9 @@ pub async fn c2s(
         }
     }
     for event in &events {
-        results.push(events::record(&state.pool, event, &payload).await?);
+        let recorded = events::record(&state.pool, event, &payload).await?;
+        crate::metrics::METRICS.webhook(recorded.decision);
+        results.push(recorded);
     }
     let fresh = results.iter().filter(|r| r.decision != "duplicate").count();
     if fresh == 0 {

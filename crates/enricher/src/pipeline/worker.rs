@@ -187,6 +187,7 @@ async fn handle(
             .bind(&reason)
             .execute(pool)
             .await?;
+            crate::metrics::METRICS.provider_paused(provider);
             jobs::postpone(pool, job.id, &o.id, o.pause_cooldown).await?;
             JobOutcome::Paused
         }
@@ -211,6 +212,14 @@ async fn handle(
         }
     };
     release_lead(pool, &lead_id, &o.id).await?;
+    crate::metrics::METRICS.job(match outcome {
+        JobOutcome::Completed => "completed",
+        JobOutcome::Retrying => "retrying",
+        JobOutcome::Paused => "paused",
+        JobOutcome::Dead => "dead",
+        JobOutcome::LeadBusy => "lead_busy",
+        JobOutcome::LeaseLost => "lease_lost",
+    });
     Ok(outcome)
 }
 
