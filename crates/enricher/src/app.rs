@@ -66,7 +66,6 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
     AppState {
         pool: pool.clone(),
         webhook_secret: config.webhook_secret.clone().map(Arc::new),
-        api_token: config.api_token.clone().map(Arc::new),
         pipeline,
     }
 }

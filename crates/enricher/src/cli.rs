@@ -76,6 +76,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// API keys for the HTTP API: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
     /// The durable job queue: list jobs, re-queue dead ones.
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -103,6 +106,23 @@ pub enum WebhooksAction {
         #[arg(long)]
         url: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create a key and print it once (only its hash is stored).
+    Create {
+        /// Who uses it (e.g. make-com, operations).
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes: enrich, read:pii, admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scope: Vec<String>,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke the active key with this name.
+    Revoke { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +208,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Archive(cmd) => archive(&config, &cmd).await,
         Command::Jobs(cmd) => jobs_command(&config, &cmd).await,
+        Command::Apikey(cmd) => apikey_command(&config, &cmd).await,
         Command::Dq { json } => dq(&config, json).await,
         Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
@@ -276,6 +297,36 @@ async fn dq(config: &Config, json: bool) -> anyhow::Result<()> {
         anyhow::bail!("data-quality: hard checks failed");
     }
     Ok(())
+}
+
+async fn apikey_command(config: &Config, cmd: &ApikeyCommand) -> anyhow::Result<()> {
+    use crate::store::api_keys;
+    let database = Database::open(&config.database).await?;
+    let pool = &database.pool;
+    let result = async {
+        match cmd {
+            ApikeyCommand::Create { name, scope } => {
+                let (info, key) = api_keys::create(pool, name, scope).await?;
+                eprintln!("created key {:?} (prefix {}) with scopes {}; store it now, it is not shown again:", info.name, info.prefix, info.scopes.join(","));
+                println!("{key}");
+            }
+            ApikeyCommand::List => {
+                for k in api_keys::list(pool).await? {
+                    let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                    let used = k.last_used_at.map_or_else(|| "never used".to_owned(), |t| format!("last used {}", t.to_rfc3339()));
+                    println!("{:<20} {:<9} {:<8} {:<24} {used}", k.name, k.prefix, state, k.scopes.join(","));
+                }
+            }
+            ApikeyCommand::Revoke { name } => {
+                anyhow::ensure!(api_keys::revoke(pool, name).await?, "no active key named {name:?}");
+                println!("revoked {name}");
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
 }
 
 async fn jobs_command(config: &Config, cmd: &JobsCommand) -> anyhow::Result<()> {

@@ -87,9 +87,6 @@ pub struct Config {
     pub work_api: ProviderConfig,
     pub webhook_secret: Option<SecretString>,
     pub google_ads_webhook_key: Option<SecretString>,
-    /// Bearer token for the enrich/lead endpoints (`API_TOKEN`); when unset those
-    /// endpoints are disabled. (Interim until per-key access control.)
-    pub api_token: Option<SecretString>,
     pub cache: CacheConfig,
     /// How long every job waits after a provider refuses our credentials or
     /// credits (`PROVIDER_PAUSE_SECS`, default 300).
@@ -300,7 +297,6 @@ impl Config {
             google_ads_webhook_key: l
                 .text("GOOGLE_ADS_WEBHOOK_KEY", f.google_ads_webhook_key)
                 .map(SecretString::from),
-            api_token: l.env("API_TOKEN").map(SecretString::from),
             discovery: discovery_sources(&l)?,
             provider_pause: std::time::Duration::from_secs(
                 l.number("PROVIDER_PAUSE_SECS", None)?.unwrap_or(300),

@@ -15,6 +15,7 @@ pub struct Metrics {
     provider_pauses: Mutex<BTreeMap<&'static str, u64>>,
     jobs: Mutex<BTreeMap<&'static str, u64>>,
     webhooks: Mutex<BTreeMap<&'static str, u64>>,
+    auth_failures: Mutex<BTreeMap<&'static str, u64>>,
     started: AtomicU64,
 }
 
@@ -44,6 +45,11 @@ impl Metrics {
     /// A job ended an attempt with `outcome` (completed, retrying, paused, dead…).
     pub fn job(&self, outcome: &'static str) {
         bump(&self.jobs, outcome);
+    }
+
+    /// A request was refused for its credentials (`missing`, `invalid`, `scope`).
+    pub fn auth_failure(&self, reason: &'static str) {
+        bump(&self.auth_failures, reason);
     }
 
     /// A webhook event was accepted, ignored as a duplicate, or refused.

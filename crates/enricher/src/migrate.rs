@@ -84,6 +84,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(15, "0015", "leads"),
     migration!(16, "0016", "webhook_events"),
     migration!(17, "0017", "provider_pauses"),
+    migration!(18, "0018", "api_keys"),
 ];
 
 /// Why migrating failed.

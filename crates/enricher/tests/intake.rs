@@ -18,7 +18,6 @@ async fn serve(secret: Option<&str>) -> Served {
     let state = AppState {
         pool: test.pool.clone(),
         webhook_secret: secret.map(|s| Arc::new(SecretString::from(s.to_owned()))),
-        api_token: None,
         pipeline: None,
     };
     let app = Application::build(state, "127.0.0.1", 0)

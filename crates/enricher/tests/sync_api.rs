@@ -8,10 +8,7 @@ use std::sync::Arc;
 use c2s_enrich::http::{AppState, Application};
 use c2s_sim::{Faults, LeadKind};
 use common::setup;
-use secrecy::SecretString;
 use serde_json::Value;
-
-const TOKEN: &str = "api-tok";
 
 async fn serve(state: AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
     let app = Application::build(state, "127.0.0.1", 0)
@@ -28,10 +25,17 @@ async fn serve(state: AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_and_make_triggers_enrich_once_and_then_answer_from_the_record() {
     let (sim, test, pipeline) = setup().await;
+    let (_, key) =
+        c2s_enrich::store::api_keys::create(&test.pool, "make-com", &["enrich".to_owned()])
+            .await
+            .expect("key");
+    let (_, reader) =
+        c2s_enrich::store::api_keys::create(&test.pool, "analyst", &["read:pii".to_owned()])
+            .await
+            .expect("key");
     let state = AppState {
         pool: test.pool.clone(),
         webhook_secret: None,
-        api_token: Some(Arc::new(SecretString::from(TOKEN))),
         pipeline: Some(Arc::new(pipeline)),
     };
     let (base, _stop) = serve(state).await;
@@ -49,6 +53,20 @@ async fn manual_and_make_triggers_enrich_once_and_then_answer_from_the_record() 
         .await
         .expect("post");
     assert_eq!(anonymous.status(), 401);
+    let forged = http
+        .post(format!("{base}/api/v1/c2s/enrich/{}", owner.id))
+        .bearer_auth(format!("{key}x"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(forged.status(), 401);
+    let wrong_scope = http
+        .post(format!("{base}/api/v1/c2s/enrich/{}", owner.id))
+        .header("x-api-key", &reader)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(wrong_scope.status(), 403);
     assert_eq!(
         sim.state.journal().calls.len(),
         0,
@@ -57,7 +75,7 @@ async fn manual_and_make_triggers_enrich_once_and_then_answer_from_the_record() 
 
     let r = http
         .post(format!("{base}/api/v1/c2s/enrich/{}", owner.id))
-        .bearer_auth(TOKEN)
+        .bearer_auth(&key)
         .send()
         .await
         .expect("post");
@@ -76,7 +94,7 @@ async fn manual_and_make_triggers_enrich_once_and_then_answer_from_the_record() 
 
     let again = http
         .get(format!(
-            "{base}/api/v1/leads/process?id={}&api_key={TOKEN}",
+            "{base}/api/v1/leads/process?id={}&api_key={key}",
             owner.id
         ))
         .send()
@@ -96,7 +114,7 @@ async fn manual_and_make_triggers_enrich_once_and_then_answer_from_the_record() 
 
     let state = http
         .get(format!("{base}/api/v1/leads/{}", owner.id))
-        .bearer_auth(TOKEN)
+        .bearer_auth(&key)
         .send()
         .await
         .expect("get");
@@ -109,20 +127,20 @@ async fn manual_and_make_triggers_enrich_once_and_then_answer_from_the_record() 
         .post(format!(
             "{base}/api/v1/c2s/enrich/0123456789abcdef0123456789abcdef"
         ))
-        .bearer_auth(TOKEN)
+        .bearer_auth(&key)
         .send()
         .await
         .expect("post");
     assert_eq!(unknown.status(), 404);
     let bad = http
         .post(format!("{base}/api/v1/c2s/enrich/not-a-lead"))
-        .bearer_auth(TOKEN)
+        .bearer_auth(&key)
         .send()
         .await
         .expect("post");
     assert_eq!(bad.status(), 400);
     let missing = http
-        .get(format!("{base}/api/v1/leads/process?api_key={TOKEN}"))
+        .get(format!("{base}/api/v1/leads/process?api_key={key}"))
         .send()
         .await
         .expect("get");
@@ -144,7 +162,7 @@ async fn manual_and_make_triggers_enrich_once_and_then_answer_from_the_record() 
     );
     let down = http
         .post(format!("{base}/api/v1/c2s/enrich/{}", other.id))
-        .bearer_auth(TOKEN)
+        .bearer_auth(&key)
         .send()
         .await
         .expect("post");
@@ -159,28 +177,6 @@ async fn manual_and_make_triggers_enrich_once_and_then_answer_from_the_record() 
     assert_eq!(queued, 1, "left to the workers to retry");
 }
 
-#[tokio::test]
-async fn without_an_api_token_the_endpoints_are_disabled() {
-    let test = c2s_enrich::testing::TestDb::migrated().await.expect("db");
-    let state = AppState {
-        pool: test.pool.clone(),
-        webhook_secret: None,
-        api_token: None,
-        pipeline: None,
-    };
-    let (base, _stop) = serve(state).await;
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{base}/api/v1/c2s/enrich/0123456789abcdef0123456789abcdef"
-        ))
-        .bearer_auth("anything")
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(r.status(), 503);
-    assert!(r.text().await.expect("text").contains("API_TOKEN"));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_duplicate_webhooks_end_in_one_job_and_one_note() {
     let (sim, test, pipeline) = setup().await;
@@ -188,7 +184,6 @@ async fn fifty_concurrent_duplicate_webhooks_end_in_one_job_and_one_note() {
     let state = AppState {
         pool: test.pool.clone(),
         webhook_secret: None,
-        api_token: None,
         pipeline: Some(pipeline.clone()),
     };
     let (base, _stop) = serve(state).await;
@@ -222,5 +217,56 @@ async fn fifty_concurrent_duplicate_webhooks_end_in_one_job_and_one_note() {
         sim.state.journal().notes_for(&owner.id).len(),
         1,
         "one note"
+    );
+}
+
+#[tokio::test]
+async fn api_keys_are_created_once_listed_without_the_key_and_revoked() {
+    use c2s_enrich::store::api_keys;
+    let test = c2s_enrich::testing::TestDb::migrated().await.expect("db");
+    let (info, key) = api_keys::create(
+        &test.pool,
+        "ops",
+        &["admin".to_owned(), "enrich".to_owned()],
+    )
+    .await
+    .expect("create");
+    assert!(key.starts_with(&format!("c2se_{}_", info.prefix)));
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.api_keys WHERE row_to_json(api_keys)::text LIKE '%' || $1 || '%'")
+        .bind(key.rsplit('_').next().expect("secret"))
+        .fetch_one(&test.pool)
+        .await
+        .expect("scan");
+    assert_eq!(stored, 0, "only a hash of the key is stored");
+    assert_eq!(
+        api_keys::verify(&test.pool, &key)
+            .await
+            .expect("verify")
+            .map(|k| k.name),
+        Some("ops".to_owned())
+    );
+    assert!(
+        api_keys::create(&test.pool, "ops", &["enrich".to_owned()])
+            .await
+            .is_err(),
+        "one active key per name"
+    );
+    assert!(
+        api_keys::create(&test.pool, "x", &["root".to_owned()])
+            .await
+            .is_err(),
+        "unknown scope"
+    );
+    assert!(api_keys::revoke(&test.pool, "ops").await.expect("revoke"));
+    assert_eq!(
+        api_keys::verify(&test.pool, &key).await.expect("verify"),
+        None,
+        "revoked keys stop working"
+    );
+    assert_eq!(
+        api_keys::verify(&test.pool, "c2se_short_x")
+            .await
+            .expect("verify"),
+        None
     );
 }

@@ -1,6 +1,5 @@
-//! Synchronous runs (manual and Make.com triggers) and a lead's state.
-//! Guarded by `API_TOKEN` (bearer, or `?api_key=` for Make.com's GET); disabled
-//! when no token is configured. Per-key access control replaces this later.
+//! Synchronous runs (manual and Make.com triggers) and a lead's state, for API
+//! keys with the `enrich` scope.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -8,37 +7,47 @@ use std::time::Instant;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::webhooks::constant_time_eq;
 use super::AppState;
 use crate::domain::lead::LeadId;
 use crate::pipeline::run::RunError;
 use crate::pipeline::worker::{release_lead, take_lead, ENRICH_LEAD};
+use crate::store::api_keys;
 use crate::store::jobs::{self, NewJob};
 
-fn authorize(
+/// The API key presented (`Authorization: Bearer`, `X-API-Key`, or — Make.com's
+/// GET only — `?api_key=`, the weaker option since URLs end up in logs), checked
+/// for `scope`. Failures are counted by reason.
+async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
     query_key: Option<&str>,
+    scope: &'static str,
 ) -> Result<(), ApiError> {
-    let Some(token) = &state.api_token else {
-        return Err(ApiError::Unavailable(
-            "this endpoint is disabled: set API_TOKEN to enable it".into(),
-        ));
-    };
-    let bearer = headers
+    let header_key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let given = bearer.or(query_key).unwrap_or_default();
-    if constant_time_eq(given.as_bytes(), token.expose_secret().as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()));
+    let Some(presented) = header_key
+        .or(query_key)
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    else {
+        crate::metrics::METRICS.auth_failure("missing");
+        return Err(ApiError::Unauthorized);
+    };
+    let Some(key) = api_keys::verify(&state.pool, presented).await? else {
+        crate::metrics::METRICS.auth_failure("invalid");
+        return Err(ApiError::Unauthorized);
+    };
+    if !key.scopes.iter().any(|s| s == scope) {
+        crate::metrics::METRICS.auth_failure("scope");
+        return Err(ApiError::Forbidden(scope));
     }
+    Ok(())
 }
 
 fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
@@ -52,7 +61,7 @@ pub async fn enrich(
     Path(raw): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, None)?;
+    authorize(&state, &headers, None, "enrich").await?;
     run_sync(
         &state,
         &lead_id(&raw)?,
@@ -67,7 +76,13 @@ pub async fn process(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, q.get("api_key").map(String::as_str))?;
+    authorize(
+        &state,
+        &headers,
+        q.get("api_key").map(String::as_str),
+        "enrich",
+    )
+    .await?;
     let raw = q
         .get("id")
         .ok_or_else(|| ApiError::BadRequest("query parameter id is required".into()))?;
@@ -85,7 +100,7 @@ pub async fn status(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, None)?;
+    authorize(&state, &headers, None, "enrich").await?;
     let id = lead_id(&raw)?;
     match describe(&state, &id).await? {
         Some(v) => Ok(Json(v)),

@@ -24,8 +24,6 @@ pub struct AppState {
     pub pool: PgPool,
     /// Shared secret C2S sends (`X-Webhook-Token`); `None` accepts unsigned deliveries.
     pub webhook_secret: Option<Arc<SecretString>>,
-    /// Bearer token of the enrich/lead endpoints; `None` disables them.
-    pub api_token: Option<Arc<SecretString>>,
     /// The pipeline for synchronous runs (`None`: those endpoints answer 503).
     pub pipeline: Option<Arc<crate::pipeline::run::Pipeline>>,
 }

@@ -1,5 +1,6 @@
 //! Everything that writes the customer database. SQL lives here.
 
+pub mod api_keys;
 pub mod dossier;
 pub mod events;
 pub mod jobs;

@@ -1,0 +1,151 @@
+//! API keys: `c2se_<prefix>_<secret>`, shown once; stored as SHA-256 (the secret
+//! is 128 random bits, so a fast hash is enough), found by prefix, compared in
+//! constant time, with scopes `enrich`, `read:pii`, `admin`.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+/// What a key may do.
+pub const SCOPES: [&str; 3] = ["enrich", "read:pii", "admin"];
+
+/// A key as listed (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ApiKeyInfo {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    key_hash: Vec<u8>,
+    #[sqlx(flatten)]
+    info: ApiKeyInfo,
+}
+
+/// Why a key could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiKeyError {
+    #[error("unknown scope {0:?}; scopes are enrich, read:pii, admin")]
+    UnknownScope(String),
+    #[error("at least one scope is required")]
+    NoScope,
+    #[error("a key must have a name")]
+    NoName,
+    #[error("an active key named {0:?} already exists; revoke it first")]
+    NameTaken(String),
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+}
+
+fn hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+fn random_hex(bytes: usize) -> String {
+    (0..bytes.div_ceil(16))
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect::<String>()
+        .chars()
+        .take(bytes * 2)
+        .collect()
+}
+
+/// Creates a key; returns its info and the key, which is never shown again.
+pub async fn create(
+    pool: &PgPool,
+    name: &str,
+    scopes: &[String],
+) -> Result<(ApiKeyInfo, String), ApiKeyError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiKeyError::NoName);
+    }
+    if scopes.is_empty() {
+        return Err(ApiKeyError::NoScope);
+    }
+    if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(ApiKeyError::UnknownScope(bad.clone()));
+    }
+    let prefix = random_hex(4);
+    let secret = random_hex(16);
+    let key = format!("c2se_{prefix}_{secret}");
+    let inserted = sqlx::query_as::<_, ApiKeyInfo>(
+        "INSERT INTO enrich.api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4)
+         RETURNING id, name, prefix, scopes, created_at, last_used_at, revoked_at",
+    )
+    .bind(name)
+    .bind(&prefix)
+    .bind(hash(&key))
+    .bind(scopes)
+    .fetch_one(pool)
+    .await;
+    match inserted {
+        Ok(info) => Ok((info, key)),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("uq_api_keys_active_name") => {
+            Err(ApiKeyError::NameTaken(name.to_owned()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every key, newest first.
+pub async fn list(pool: &PgPool) -> Result<Vec<ApiKeyInfo>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, prefix, scopes, created_at, last_used_at, revoked_at FROM enrich.api_keys ORDER BY id DESC")
+        .fetch_all(pool)
+        .await
+}
+
+/// Revokes the active key named `name`; `false` if there is none.
+pub async fn revoke(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE enrich.api_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL",
+    )
+    .bind(name)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// The active key matching `presented`, if any (and marks it used).
+pub async fn verify(pool: &PgPool, presented: &str) -> Result<Option<ApiKeyInfo>, sqlx::Error> {
+    let Some(prefix) = presented
+        .strip_prefix("c2se_")
+        .and_then(|r| r.split('_').next())
+        .filter(|p| p.len() == 8)
+    else {
+        return Ok(None);
+    };
+    let row: Option<KeyRow> = sqlx::query_as(
+        "SELECT key_hash, id, name, prefix, scopes, created_at, last_used_at, revoked_at
+           FROM enrich.api_keys WHERE prefix = $1 AND revoked_at IS NULL",
+    )
+    .bind(prefix)
+    .fetch_optional(pool)
+    .await?;
+    let row = row.map(|r| (r.key_hash, r.info));
+    let Some((stored, info)) = row else {
+        return Ok(None);
+    };
+    let given = hash(presented);
+    let equal = stored.len() == given.len()
+        && stored
+            .iter()
+            .zip(&given)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !equal {
+        return Ok(None);
+    }
+    sqlx::query("UPDATE enrich.api_keys SET last_used_at = now() WHERE id = $1")
+        .bind(info.id)
+        .execute(pool)
+        .await?;
+    Ok(Some(info))
+}
