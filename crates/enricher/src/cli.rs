@@ -76,6 +76,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Who read personal data through the API, and when.
+    Audit {
+        /// From when: RFC 3339 (2026-11-24T00:00:00Z) or a span back from now (90m, 24h, 7d).
+        #[arg(long, default_value = "24h")]
+        since: String,
+    },
     /// API keys for the HTTP API: create (shown once), list, revoke.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
@@ -209,6 +215,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Archive(cmd) => archive(&config, &cmd).await,
         Command::Jobs(cmd) => jobs_command(&config, &cmd).await,
         Command::Apikey(cmd) => apikey_command(&config, &cmd).await,
+        Command::Audit { since } => audit_command(&config, &since).await,
         Command::Dq { json } => dq(&config, json).await,
         Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
@@ -295,6 +302,51 @@ async fn dq(config: &Config, json: bool) -> anyhow::Result<()> {
     }
     if !report.passed() {
         anyhow::bail!("data-quality: hard checks failed");
+    }
+    Ok(())
+}
+
+/// `90m`, `24h`, `7d` back from now, or an RFC 3339 time.
+fn parse_since(raw: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let raw = raw.trim();
+    let span = |n: &str, unit: i64| -> Option<chrono::DateTime<chrono::Utc>> {
+        let n: i64 = n.parse().ok()?;
+        Some(chrono::Utc::now() - chrono::Duration::seconds(n.checked_mul(unit)?))
+    };
+    let relative = match raw.char_indices().last() {
+        Some((i, 'm')) => span(&raw[..i], 60),
+        Some((i, 'h')) => span(&raw[..i], 3600),
+        Some((i, 'd')) => span(&raw[..i], 86_400),
+        _ => None,
+    };
+    match relative {
+        Some(t) => Ok(t),
+        None => chrono::DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| anyhow::anyhow!("--since must be like 90m, 24h, 7d or an RFC 3339 time")),
+    }
+}
+
+async fn audit_command(config: &Config, since: &str) -> anyhow::Result<()> {
+    let since = parse_since(since)?;
+    let database = Database::open(&config.database).await?;
+    let rows = crate::store::customers::audit_since(&database.pool, since).await;
+    database.close().await?;
+    let rows = rows?;
+    if rows.is_empty() {
+        println!("no personal-data access since {}", since.to_rfc3339());
+    }
+    for r in rows {
+        println!(
+            "{}  {:<20} {:<24} by {:<6} entity {}  request {}",
+            r.accessed_at.to_rfc3339(),
+            r.key_name,
+            r.endpoint,
+            r.query_kind,
+            r.entity_id
+                .map_or_else(|| "(none found)".to_owned(), |e| e.to_string()),
+            r.request_id
+        );
     }
     Ok(())
 }

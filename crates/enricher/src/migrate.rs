@@ -85,6 +85,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(16, "0016", "webhook_events"),
     migration!(17, "0017", "provider_pauses"),
     migration!(18, "0018", "api_keys"),
+    migration!(19, "0019", "pii_audit"),
 ];
 
 /// Why migrating failed.

@@ -5,50 +5,17 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::auth::authorize;
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::lead::LeadId;
 use crate::pipeline::run::RunError;
 use crate::pipeline::worker::{release_lead, take_lead, ENRICH_LEAD};
-use crate::store::api_keys;
 use crate::store::jobs::{self, NewJob};
-
-/// The API key presented (`Authorization: Bearer`, `X-API-Key`, or — Make.com's
-/// GET only — `?api_key=`, the weaker option since URLs end up in logs), checked
-/// for `scope`. Failures are counted by reason.
-async fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    query_key: Option<&str>,
-    scope: &'static str,
-) -> Result<(), ApiError> {
-    let header_key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()));
-    let Some(presented) = header_key
-        .or(query_key)
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    else {
-        crate::metrics::METRICS.auth_failure("missing");
-        return Err(ApiError::Unauthorized);
-    };
-    let Some(key) = api_keys::verify(&state.pool, presented).await? else {
-        crate::metrics::METRICS.auth_failure("invalid");
-        return Err(ApiError::Unauthorized);
-    };
-    if !key.scopes.iter().any(|s| s == scope) {
-        crate::metrics::METRICS.auth_failure("scope");
-        return Err(ApiError::Forbidden(scope));
-    }
-    Ok(())
-}
 
 fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
     LeadId::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))

@@ -1,6 +1,8 @@
 //! The HTTP API. `Application::build` binds (port 0 in tests) and returns a
 //! value that runs until a shutdown signal.
 
+pub mod auth;
+pub mod customers;
 pub mod error;
 pub mod leads;
 pub mod webhooks;
@@ -77,6 +79,7 @@ fn router(state: AppState) -> Router {
         .route("/api/v1/c2s/enrich/{lead_id}", post(leads::enrich))
         .route("/api/v1/leads/process", get(leads::process))
         .route("/api/v1/leads/{lead_id}", get(leads::status))
+        .route("/api/v1/customers", get(customers::lookup))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -1,6 +1,7 @@
 //! Everything that writes the customer database. SQL lives here.
 
 pub mod api_keys;
+pub mod customers;
 pub mod dossier;
 pub mod events;
 pub mod jobs;

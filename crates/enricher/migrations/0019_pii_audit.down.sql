@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS enrich.pii_access_audit;

@@ -1,0 +1,40 @@
+//! API-key authentication and scopes for the HTTP API.
+
+use axum::http::{header, HeaderMap};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::store::api_keys::{self, ApiKeyInfo};
+
+/// The API key presented (`Authorization: Bearer`, `X-API-Key`, or — Make.com's
+/// GET only — `?api_key=`, the weaker option since URLs end up in logs), checked
+/// for `scope`. Failures are counted by reason.
+pub async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    query_key: Option<&str>,
+    scope: &'static str,
+) -> Result<ApiKeyInfo, ApiError> {
+    let header_key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()));
+    let Some(presented) = header_key
+        .or(query_key)
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    else {
+        crate::metrics::METRICS.auth_failure("missing");
+        return Err(ApiError::Unauthorized);
+    };
+    let Some(key) = api_keys::verify(&state.pool, presented).await? else {
+        crate::metrics::METRICS.auth_failure("invalid");
+        return Err(ApiError::Unauthorized);
+    };
+    if !key.scopes.iter().any(|s| s == scope) {
+        crate::metrics::METRICS.auth_failure("scope");
+        return Err(ApiError::Forbidden(scope));
+    }
+    Ok(key)
+}

@@ -1,0 +1,68 @@
+//! `GET /api/v1/customers?cpf=|phone=|email=` — the golden record, for keys with
+//! the `read:pii` scope. Never calls a paid provider; every read is audited.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::auth::authorize;
+use super::error::ApiError;
+use super::AppState;
+use crate::store::customers::{self, CustomerQuery};
+
+const ENDPOINT: &str = "GET /api/v1/customers";
+
+fn query_of(q: &HashMap<String, String>) -> Result<CustomerQuery, ApiError> {
+    let given: Vec<(&str, &String)> = ["cpf", "phone", "email"]
+        .into_iter()
+        .filter_map(|k| q.get(k).map(|v| (k, v)))
+        .collect();
+    match given.as_slice() {
+        [("cpf", v)] => brazil::Cpf::parse(v)
+            .map(CustomerQuery::Cpf)
+            .map_err(|e| ApiError::BadRequest(format!("cpf: {e}"))),
+        [("phone", v)] => brazil::PhoneBr::parse(v)
+            .map(CustomerQuery::Phone)
+            .map_err(|e| ApiError::BadRequest(format!("phone: {e}"))),
+        [("email", v)] => brazil::Email::parse(v)
+            .map(CustomerQuery::Email)
+            .map_err(|e| ApiError::BadRequest(format!("email: {e}"))),
+        _ => Err(ApiError::BadRequest(
+            "give exactly one of cpf, phone or email".into(),
+        )),
+    }
+}
+
+pub async fn lookup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let key = authorize(&state, &headers, None, "read:pii").await?;
+    let query = query_of(&q)?;
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 100 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let ids = customers::find(&state.pool, &query).await?;
+    let records = customers::golden_records(&state.pool, &ids).await?;
+    customers::audit(
+        &state.pool,
+        &key.name,
+        ENDPOINT,
+        query.kind(),
+        &ids,
+        &request_id,
+    )
+    .await?;
+    let mut response =
+        Json(serde_json::json!({ "count": records.len(), "customers": records })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    Ok(response)
+}

@@ -1,0 +1,136 @@
+//! The golden record of a person, read from `core.*` (never from a provider),
+//! and the audit of who read it.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// How a customer was looked up (the audit keeps the kind, not the value).
+#[derive(Debug, Clone)]
+pub enum CustomerQuery {
+    Cpf(brazil::Cpf),
+    Phone(brazil::PhoneBr),
+    Email(brazil::Email),
+}
+
+impl CustomerQuery {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Cpf(_) => "cpf",
+            Self::Phone(_) => "phone",
+            Self::Email(_) => "email",
+        }
+    }
+}
+
+/// The people matching `query` (a phone or e-mail may belong to several).
+pub async fn find(pool: &PgPool, query: &CustomerQuery) -> Result<Vec<Uuid>, sqlx::Error> {
+    let (sql, value) = match query {
+        CustomerQuery::Cpf(c) => (
+            "SELECT entity_id FROM core.entities WHERE national_id = $1",
+            c.digits().to_owned(),
+        ),
+        CustomerQuery::Phone(p) => (
+            "SELECT DISTINCT entity_id FROM core.entity_phones WHERE phone_e164 = $1",
+            p.e164(),
+        ),
+        CustomerQuery::Email(e) => (
+            "SELECT DISTINCT entity_id FROM core.entity_emails WHERE email = $1",
+            e.as_str().to_owned(),
+        ),
+    };
+    sqlx::query_scalar(sql).bind(value).fetch_all(pool).await
+}
+
+/// The golden records of `ids` as JSON.
+pub async fn golden_records(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> Result<Vec<serde_json::Value>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT jsonb_build_object(
+            'entity_id', e.entity_id, 'national_id', e.national_id, 'entity_type', e.entity_type::text,
+            'name', e.name, 'is_enriched', e.is_enriched, 'enriched_at', e.enriched_at,
+            'profile', (SELECT to_jsonb(p) - 'entity_id' FROM core.entity_profiles p WHERE p.entity_id = e.entity_id),
+            'phones', coalesce((SELECT jsonb_agg(jsonb_build_object('phone', ph.phone_e164, 'type', ph.phone_type,
+                        'whatsapp', ph.is_whatsapp, 'primary', ph.is_primary, 'carrier', ph.carrier)
+                        ORDER BY ph.is_primary DESC, ph.created_at) FROM core.entity_phones ph WHERE ph.entity_id = e.entity_id), '[]'),
+            'emails', coalesce((SELECT jsonb_agg(jsonb_build_object('email', m.email, 'verified', m.is_verified, 'primary', m.is_primary)
+                        ORDER BY m.is_primary DESC, m.created_at) FROM core.entity_emails m WHERE m.entity_id = e.entity_id), '[]'),
+            'addresses', coalesce((SELECT jsonb_agg(jsonb_build_object('formatted', a.formatted_address, 'street_type', a.street_type,
+                        'street', a.street, 'number', a.number, 'complement', a.complement, 'neighborhood', a.neighborhood,
+                        'city', a.city, 'state', a.state, 'zip_code', a.zip_code, 'confidence', ea.confidence_score,
+                        'verified', ea.verified, 'primary', ea.is_primary)
+                        ORDER BY ea.confidence_score DESC NULLS LAST)
+                      FROM core.entity_addresses ea JOIN core.addresses a ON a.id = ea.address_id WHERE ea.entity_id = e.entity_id), '[]'),
+            'relatives', coalesce((SELECT jsonb_agg(jsonb_build_object('name', t.name, 'national_id', t.national_id,
+                        'relationship', r.relationship_type) ORDER BY r.created_at)
+                      FROM core.entity_relationships r JOIN core.entities t ON t.entity_id = r.target_entity_id
+                      WHERE r.source_entity_id = e.entity_id AND r.relationship_category = 'family'), '[]'),
+            'companies', coalesce((SELECT jsonb_agg(jsonb_build_object('cnpj', t.national_id, 'relationship', r.relationship_type,
+                        'role', r.metadata->>'role') ORDER BY r.created_at)
+                      FROM core.entity_relationships r JOIN core.entities t ON t.entity_id = r.target_entity_id
+                      WHERE r.source_entity_id = e.entity_id AND r.relationship_category = 'company'), '[]'),
+            'financials', (SELECT jsonb_build_object('year', f.year, 'month', f.month, 'reported_income', f.reported_income,
+                        'credit_score', f.credit_score, 'risk_score', f.risk_score)
+                      FROM core.entity_financials f WHERE f.entity_id = e.entity_id
+                      ORDER BY f.year DESC, f.month DESC NULLS LAST LIMIT 1),
+            'leads', coalesce((SELECT jsonb_agg(jsonb_build_object('lead_id', l.lead_id, 'match_kind', l.match_kind,
+                        'linked_at', l.linked_at) ORDER BY l.linked_at) FROM enrich.lead_entities l WHERE l.entity_id = e.entity_id), '[]'))
+           FROM core.entities e WHERE e.entity_id = ANY($1) ORDER BY e.enriched_at DESC NULLS LAST",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await
+}
+
+/// Records that `key_name` read these people (or searched and found nobody).
+pub async fn audit(
+    pool: &PgPool,
+    key_name: &str,
+    endpoint: &str,
+    kind: &str,
+    ids: &[Uuid],
+    request_id: &str,
+) -> Result<(), sqlx::Error> {
+    let targets: Vec<Option<Uuid>> = if ids.is_empty() {
+        vec![None]
+    } else {
+        ids.iter().copied().map(Some).collect()
+    };
+    for id in targets {
+        sqlx::query("INSERT INTO enrich.pii_access_audit (key_name, endpoint, query_kind, entity_id, request_id) VALUES ($1, $2, $3, $4, $5)")
+            .bind(key_name)
+            .bind(endpoint)
+            .bind(kind)
+            .bind(id)
+            .bind(request_id)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One audit row.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AuditRow {
+    pub accessed_at: chrono::DateTime<chrono::Utc>,
+    pub key_name: String,
+    pub endpoint: String,
+    pub query_kind: String,
+    pub entity_id: Option<Uuid>,
+    pub request_id: String,
+}
+
+/// Audit rows since `since`, oldest first.
+pub async fn audit_since(
+    pool: &PgPool,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT accessed_at, key_name, endpoint, query_kind, entity_id, request_id FROM enrich.pii_access_audit
+          WHERE accessed_at >= $1 ORDER BY accessed_at, id",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,182 @@
+//! `GET /api/v1/customers`: the golden record for `read:pii` keys, bad input
+//! refused with the reason, every read audited without personal data.
+
+use std::str::FromStr;
+
+use c2s_enrich::domain::dossier::Dossier;
+use c2s_enrich::domain::lead::LeadId;
+use c2s_enrich::http::{AppState, Application};
+use c2s_enrich::store::api_keys;
+use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
+use c2s_enrich::testing::{fixture, TestDb};
+use serde_json::Value;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited() {
+    let test = TestDb::migrated().await.expect("db");
+    let dossier =
+        Dossier::from_work_api(serde_json::from_str(&fixture("work_api_cpf.json")).expect("json"))
+            .expect("dossier");
+    let lead = LeadContext {
+        lead_id: Some(LeadId::parse("9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5").expect("id")),
+        lead_name: Some("Helena Costa".into()),
+        match_kind: MatchKind::PhoneAndEmail,
+    };
+    let options = StoreOptions {
+        income_factor: rust_decimal::Decimal::from_str("1.9").expect("f"),
+        fetched_at: chrono::Utc::now(),
+    };
+    store_dossier(&test.pool, &dossier, &lead, &options)
+        .await
+        .expect("stored");
+    let (_, reader) = api_keys::create(&test.pool, "analyst", &["read:pii".to_owned()])
+        .await
+        .expect("key");
+    let (_, trigger) = api_keys::create(&test.pool, "make-com", &["enrich".to_owned()])
+        .await
+        .expect("key");
+
+    let app = Application::build(
+        AppState {
+            pool: test.pool.clone(),
+            webhook_secret: None,
+            pipeline: None,
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .expect("bind");
+    let base = format!(
+        "http://{}/api/v1/customers",
+        app.local_addr().expect("addr")
+    );
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    let http = reqwest::Client::new();
+
+    let r = http
+        .get(&base)
+        .query(&[("cpf", "529.982.247-25")])
+        .bearer_auth(&reader)
+        .header("x-request-id", "req-1")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("req-1")
+    );
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["count"], 1);
+    let c = &body["customers"][0];
+    assert_eq!(c["national_id"], "52998224725");
+    assert_eq!(c["phones"].as_array().map(Vec::len), Some(4));
+    assert_eq!(c["emails"].as_array().map(Vec::len), Some(3));
+    assert_eq!(c["addresses"].as_array().map(Vec::len), Some(4));
+    assert_eq!(c["addresses"][0]["confidence"], 0.9);
+    assert_eq!(c["relatives"].as_array().map(Vec::len), Some(2));
+    assert_eq!(c["companies"].as_array().map(Vec::len), Some(3));
+    assert_eq!(c["financials"]["reported_income"], 23618.43);
+    assert_eq!(c["leads"][0]["lead_id"], "9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5");
+    assert_eq!(c["profile"]["sex"], "F");
+
+    for (k, v) in [
+        ("phone", "(11) 98765-4321"),
+        ("email", "HELENA.MCOSTA@gmail.com"),
+    ] {
+        let r: Value = http
+            .get(&base)
+            .query(&[(k, v)])
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(r["count"], 1, "{k}");
+    }
+    let none: Value = http
+        .get(&base)
+        .query(&[("cpf", "11144477735")])
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(none["count"], 0);
+
+    let bad = http
+        .get(&base)
+        .query(&[("cpf", "52998224726")])
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(bad.status(), 400);
+    let msg = bad.json::<Value>().await.expect("json")["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        msg.contains("check digits") && !msg.contains("52998224726"),
+        "{msg}"
+    );
+    let two = http
+        .get(&base)
+        .query(&[("cpf", "52998224725"), ("email", "a@b.com")])
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(two.status(), 400);
+    assert_eq!(
+        http.get(&base)
+            .query(&[("cpf", "52998224725")])
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        401
+    );
+    assert_eq!(
+        http.get(&base)
+            .query(&[("cpf", "52998224725")])
+            .bearer_auth(&trigger)
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        403
+    );
+
+    let audit = c2s_enrich::store::customers::audit_since(
+        &test.pool,
+        chrono::Utc::now() - chrono::Duration::minutes(5),
+    )
+    .await
+    .expect("audit");
+    assert_eq!(
+        audit.len(),
+        4,
+        "three reads of Helena and one search that found nobody"
+    );
+    assert!(audit.iter().all(|a| a.key_name == "analyst"));
+    assert_eq!(audit[0].request_id, "req-1");
+    assert_eq!(
+        audit
+            .iter()
+            .map(|a| a.query_kind.as_str())
+            .collect::<Vec<_>>(),
+        ["cpf", "phone", "email", "cpf"]
+    );
+    assert!(audit[3].entity_id.is_none());
+}
