@@ -76,6 +76,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Erase a person (LGPD): their records, snapshots, lead links, cached
+    /// provider answers; relatives and shared addresses stay.
+    Erase {
+        /// The person's CPF.
+        cpf: String,
+    },
     /// Who read personal data through the API, and when.
     Audit {
         /// From when: RFC 3339 (2026-11-24T00:00:00Z) or a span back from now (90m, 24h, 7d).
@@ -216,6 +222,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Jobs(cmd) => jobs_command(&config, &cmd).await,
         Command::Apikey(cmd) => apikey_command(&config, &cmd).await,
         Command::Audit { since } => audit_command(&config, &since).await,
+        Command::Erase { cpf } => erase_command(&config, &cpf).await,
         Command::Dq { json } => dq(&config, json).await,
         Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
@@ -325,6 +332,38 @@ fn parse_since(raw: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
             .map(|t| t.with_timezone(&chrono::Utc))
             .map_err(|_| anyhow::anyhow!("--since must be like 90m, 24h, 7d or an RFC 3339 time")),
     }
+}
+
+async fn erase_command(config: &Config, cpf: &str) -> anyhow::Result<()> {
+    let cpf = brazil::Cpf::parse(cpf).context("the CPF")?;
+    let database = Database::open(&config.database).await?;
+    let result = async {
+        let key = config
+            .cache
+            .hash_key
+            .as_ref()
+            .map(|k| k.expose_secret().as_bytes().to_vec());
+        let ledger = crate::store::ledger::Ledger::new(
+            database.pool.clone(),
+            key,
+            config.cache.freshness.clone(),
+        )
+        .await?;
+        match crate::store::erasure::erase(&database.pool, &ledger, &cpf, "cli", None).await? {
+            Some(e) => println!(
+                "erased {}: {} rows and {} cached provider answers removed (erasure record {})",
+                cpf.masked(),
+                e.rows_removed,
+                e.ledger_rows_removed,
+                e.erasure_id
+            ),
+            None => anyhow::bail!("nobody with CPF {} is stored", cpf.masked()),
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
 }
 
 async fn audit_command(config: &Config, since: &str) -> anyhow::Result<()> {

@@ -86,6 +86,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(17, "0017", "provider_pauses"),
     migration!(18, "0018", "api_keys"),
     migration!(19, "0019", "pii_audit"),
+    migration!(20, "0020", "erasures"),
 ];
 
 /// Why migrating failed.

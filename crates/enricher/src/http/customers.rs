@@ -66,3 +66,31 @@ pub async fn lookup(
     }
     Ok(response)
 }
+
+/// `DELETE /api/v1/customers/{cpf}` (`admin`): erases the person.
+pub async fn erase(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let key = authorize(&state, &headers, None, "admin").await?;
+    let cpf = brazil::Cpf::parse(&raw).map_err(|e| ApiError::BadRequest(format!("cpf: {e}")))?;
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let own;
+    let ledger = match &state.pipeline {
+        Some(p) => &p.ledger,
+        None => {
+            own = std::sync::Arc::new(
+                crate::store::ledger::Ledger::new(state.pool.clone(), None, Default::default())
+                    .await?,
+            );
+            &own
+        }
+    };
+    match crate::store::erasure::erase(&state.pool, ledger, &cpf, &key.name, Some(&request_id))
+        .await?
+    {
+        Some(e) => Ok(Json(serde_json::json!({ "erased": true, "erasure": e })).into_response()),
+        None => Err(ApiError::NotFound("nobody with this CPF is stored".into())),
+    }
+}

@@ -80,6 +80,10 @@ fn router(state: AppState) -> Router {
         .route("/api/v1/leads/process", get(leads::process))
         .route("/api/v1/leads/{lead_id}", get(leads::status))
         .route("/api/v1/customers", get(customers::lookup))
+        .route(
+            "/api/v1/customers/{cpf}",
+            axum::routing::delete(customers::erase),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

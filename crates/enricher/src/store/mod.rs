@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod customers;
 pub mod dossier;
+pub mod erasure;
 pub mod events;
 pub mod jobs;
 pub mod ledger;

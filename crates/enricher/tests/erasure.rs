@@ -1,0 +1,235 @@
+//! Erasing a person leaves nothing about them in any table; relatives, other
+//! people and shared addresses survive; a record without personal data remains.
+
+use std::str::FromStr;
+
+use c2s_enrich::domain::dossier::Dossier;
+use c2s_enrich::domain::lead::LeadId;
+use c2s_enrich::domain::Candidate;
+use c2s_enrich::http::{AppState, Application};
+use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
+use c2s_enrich::store::ledger::{CallKind, Freshness, Ledger};
+use c2s_enrich::store::{api_keys, erasure};
+use c2s_enrich::testing::{fixture, TestDb};
+
+fn raw() -> serde_json::Value {
+    serde_json::from_str(&fixture("work_api_cpf.json")).expect("json")
+}
+
+async fn tables(pool: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
+          WHERE table_schema IN ('core', 'ref', 'enrich') AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("tables")
+}
+
+async fn occurrences(pool: &sqlx::PgPool, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for t in tables(pool).await {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {t} x WHERE x::text ILIKE '%' || $1 || '%'"
+        ))
+        .bind(needle)
+        .fetch_one(pool)
+        .await
+        .expect("scan");
+        if n > 0 {
+            found.push(format!("{t} ({n})"));
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_stay() {
+    let test = TestDb::migrated().await.expect("db");
+    let pool = &test.pool;
+    let options = StoreOptions {
+        income_factor: rust_decimal::Decimal::from_str("1.9").expect("f"),
+        fetched_at: chrono::Utc::now(),
+    };
+    let lead_id = "9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5";
+    let lead = LeadContext {
+        lead_id: Some(LeadId::parse(lead_id).expect("id")),
+        lead_name: Some("Helena Costa".into()),
+        match_kind: MatchKind::PhoneAndEmail,
+    };
+    store_dossier(
+        pool,
+        &Dossier::from_work_api(raw()).expect("helena"),
+        &lead,
+        &options,
+    )
+    .await
+    .expect("store");
+    // A housemate at the same first address.
+    // (A dossier of his own: a copy of Helena's would carry her CPF in other sections.)
+    let other = serde_json::json!({
+        "DadosBasicos": {"nome": "ROBERTO ALVES", "cpf": "11144477735"},
+        "enderecos": [raw()["enderecos"][0].clone()]
+    });
+    let no_lead = LeadContext {
+        lead_id: None,
+        lead_name: None,
+        match_kind: MatchKind::Manual,
+    };
+    store_dossier(
+        pool,
+        &Dossier::from_work_api(other).expect("roberto"),
+        &no_lead,
+        &options,
+    )
+    .await
+    .expect("store");
+    // The pipeline's own records about the lead, and cached provider answers.
+    sqlx::query("INSERT INTO enrich.leads (lead_id, step, state, context, note_status, note_text) VALUES ($1, 'done', 'completed', $2, 'sent', $3)")
+        .bind(lead_id)
+        .bind(serde_json::json!({"lead": {"phone": "+5511987654321", "email": "helena.mcosta@gmail.com", "name": "Helena Costa"}, "discovery": {"persons": [["52998224725", "phone_and_email"]]}}))
+        .bind("Nome: HELENA MARQUES DA COSTA\nCPF: 529.982.247-25\n")
+        .execute(pool)
+        .await
+        .expect("lead state");
+    sqlx::query("INSERT INTO enrich.webhook_events (lead_id, hook_action, decision, payload) VALUES ($1, 'on_create_lead', 'enrich', $2)")
+        .bind(lead_id)
+        .bind(serde_json::from_str::<serde_json::Value>(&fixture("c2s_webhook_create.json")).expect("json"))
+        .execute(pool)
+        .await
+        .expect("event");
+    let ledger = Ledger::new(pool.clone(), None, Freshness::default())
+        .await
+        .expect("ledger");
+    let helena = Candidate {
+        cpf: brazil::Cpf::parse("52998224725").expect("cpf"),
+        name: Some("HELENA MARQUES DA COSTA".into()),
+    };
+    for (provider, module, query) in [
+        ("diretrix", "phone", "11987654321"),
+        ("work_api", "phone", "11987654321"),
+        ("diretrix", "email", "helena.mcosta@gmail.com"),
+    ] {
+        let kind = CallKind {
+            provider,
+            module,
+            credits: 1,
+            dossier: false,
+        };
+        let h = helena.clone();
+        ledger
+            .lookup(kind, query, || async move { Ok(Some(vec![h])) })
+            .await
+            .expect("cache");
+    }
+
+    let (_, admin) = api_keys::create(pool, "dpo", &["admin".to_owned()])
+        .await
+        .expect("key");
+    let (_, reader) = api_keys::create(pool, "analyst", &["read:pii".to_owned()])
+        .await
+        .expect("key");
+    let app = Application::build(
+        AppState {
+            pool: pool.clone(),
+            webhook_secret: None,
+            pipeline: None,
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .expect("bind");
+    let base = format!(
+        "http://{}/api/v1/customers",
+        app.local_addr().expect("addr")
+    );
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.delete(format!("{base}/52998224725"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .expect("delete")
+            .status(),
+        403
+    );
+    let r = http
+        .delete(format!("{base}/529.982.247-25"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["erasure"]["ledger_rows_removed"], 3);
+
+    for needle in [
+        "52998224725",
+        "529.982.247-25",
+        "HELENA",
+        "11987654321",
+        "5511987654321",
+        "1130451122",
+        "helena.mcosta",
+        "hmc1979",
+        "exemplo-advocacia",
+    ] {
+        assert_eq!(
+            occurrences(pool, needle).await,
+            Vec::<String>::new(),
+            "{needle:?} is still stored"
+        );
+    }
+    let survivors: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM core.entities WHERE national_id IN ('31847920560', '74215630835')),
+                (SELECT count(*) FROM core.entities WHERE national_id = '11144477735'),
+                (SELECT count(*) FROM core.addresses WHERE zip_code = '01442000')",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("survivors");
+    assert_eq!(
+        survivors,
+        (2, 1, 1),
+        "relatives, the housemate and the shared address stay"
+    );
+    let only_hers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM core.addresses WHERE zip_code = '04534002'")
+            .fetch_one(pool)
+            .await
+            .expect("count");
+    assert_eq!(only_hers, 0, "an address only she used is gone");
+    let record: (String, i64) = sqlx::query_as("SELECT actor, rows_removed FROM enrich.erasures")
+        .fetch_one(pool)
+        .await
+        .expect("record");
+    assert_eq!(record.0, "dpo");
+    assert!(record.1 > 10);
+
+    assert_eq!(
+        erasure::erase(
+            pool,
+            &ledger,
+            &brazil::Cpf::parse("52998224725").expect("cpf"),
+            "cli",
+            None
+        )
+        .await
+        .expect("again"),
+        None
+    );
+    assert_eq!(
+        http.delete(format!("{base}/52998224725"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("delete")
+            .status(),
+        404
+    );
+}
