@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -43,11 +43,12 @@ pub async fn lookup(
 ) -> Result<Response, ApiError> {
     let key = authorize(&state, &headers, None, "read:pii").await?;
     let query = query_of(&q)?;
+    // Set (or validated) by the request middleware.
     let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 100 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        .unwrap_or_default()
+        .to_owned();
     let ids = customers::find(&state.pool, &query).await?;
     let records = customers::golden_records(&state.pool, &ids).await?;
     customers::audit(
@@ -59,12 +60,7 @@ pub async fn lookup(
         &request_id,
     )
     .await?;
-    let mut response =
-        Json(serde_json::json!({ "count": records.len(), "customers": records })).into_response();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", v);
-    }
-    Ok(response)
+    Ok(Json(serde_json::json!({ "count": records.len(), "customers": records })).into_response())
 }
 
 /// `DELETE /api/v1/customers/{cpf}` (`admin`): erases the person.
@@ -75,7 +71,11 @@ pub async fn erase(
 ) -> Result<Response, ApiError> {
     let key = authorize(&state, &headers, None, "admin").await?;
     let cpf = brazil::Cpf::parse(&raw).map_err(|e| ApiError::BadRequest(format!("cpf: {e}")))?;
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let own;
     let ledger = match &state.pipeline {
         Some(p) => &p.ledger,

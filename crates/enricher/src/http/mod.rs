@@ -20,6 +20,42 @@ use tokio::net::TcpListener;
 /// Largest request body accepted (C2S batches included).
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
 
+/// Longest a request may take (synchronous enrichments included) before 503.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Every request gets an id (the caller's `X-Request-Id` when it is sane, else a
+/// new one), echoed in the response and carried by the request's log span; and
+/// a time limit.
+async fn request_context(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 100
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        req.headers_mut().insert("x-request-id", v);
+    }
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let run = tracing::Instrument::instrument(next.run(req), span);
+    let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
+        Ok(r) => r,
+        Err(_) => error::ApiError::Unavailable("the request took too long".into()).into_response(),
+    };
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
 /// Shared by every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -85,5 +121,6 @@ fn router(state: AppState) -> Router {
             axum::routing::delete(customers::erase),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_context))
         .with_state(state)
 }
