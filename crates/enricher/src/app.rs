@@ -67,6 +67,7 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
         pool: pool.clone(),
         webhook_secret: config.webhook_secret.clone().map(Arc::new),
         pipeline,
+        limits: crate::http::Limits::new(config.rate_limit_per_key, config.rate_limit_per_ip),
     }
 }
 

@@ -91,6 +91,10 @@ pub struct Config {
     /// How long every job waits after a provider refuses our credentials or
     /// credits (`PROVIDER_PAUSE_SECS`, default 300).
     pub provider_pause: std::time::Duration,
+    /// API requests per minute per key (`RATE_LIMIT_PER_KEY`, default 120) and
+    /// per client IP (`RATE_LIMIT_PER_IP`, default 300); 0 disables.
+    pub rate_limit_per_key: u32,
+    pub rate_limit_per_ip: u32,
     /// Discovery lookups in order of preference (`DISCOVERY_SOURCES`).
     pub discovery: Vec<crate::pipeline::resolve::Source>,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).
@@ -298,6 +302,8 @@ impl Config {
                 .text("GOOGLE_ADS_WEBHOOK_KEY", f.google_ads_webhook_key)
                 .map(SecretString::from),
             discovery: discovery_sources(&l)?,
+            rate_limit_per_key: l.number("RATE_LIMIT_PER_KEY", None)?.unwrap_or(120),
+            rate_limit_per_ip: l.number("RATE_LIMIT_PER_IP", None)?.unwrap_or(300),
             provider_pause: std::time::Duration::from_secs(
                 l.number("PROVIDER_PAUSE_SECS", None)?.unwrap_or(300),
             ),

@@ -41,6 +41,7 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
             pool: test.pool.clone(),
             webhook_secret: None,
             pipeline: None,
+            limits: Default::default(),
         },
         "127.0.0.1",
         0,

@@ -134,6 +134,7 @@ async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_s
             pool: pool.clone(),
             webhook_secret: None,
             pipeline: None,
+            limits: Default::default(),
         },
         "127.0.0.1",
         0,

@@ -19,6 +19,7 @@ async fn serve(secret: Option<&str>) -> Served {
         pool: test.pool.clone(),
         webhook_secret: secret.map(|s| Arc::new(SecretString::from(s.to_owned()))),
         pipeline: None,
+        limits: Default::default(),
     };
     let app = Application::build(state, "127.0.0.1", 0)
         .await

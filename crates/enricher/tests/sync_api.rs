@@ -37,6 +37,7 @@ async fn manual_and_make_triggers_enrich_once_and_then_answer_from_the_record() 
         pool: test.pool.clone(),
         webhook_secret: None,
         pipeline: Some(Arc::new(pipeline)),
+        limits: Default::default(),
     };
     let (base, _stop) = serve(state).await;
     let http = reqwest::Client::new();
@@ -185,6 +186,7 @@ async fn fifty_concurrent_duplicate_webhooks_end_in_one_job_and_one_note() {
         pool: test.pool.clone(),
         webhook_secret: None,
         pipeline: Some(pipeline.clone()),
+        limits: Default::default(),
     };
     let (base, _stop) = serve(state).await;
     let hook = format!("{base}/api/v1/webhooks/c2s");
@@ -268,5 +270,48 @@ async fn api_keys_are_created_once_listed_without_the_key_and_revoked() {
             .await
             .expect("verify"),
         None
+    );
+}
+
+#[tokio::test]
+async fn a_key_over_its_rate_gets_429_with_retry_after() {
+    let test = c2s_enrich::testing::TestDb::migrated().await.expect("db");
+    let (_, key) = c2s_enrich::store::api_keys::create(&test.pool, "busy", &["enrich".to_owned()])
+        .await
+        .expect("key");
+    let state = AppState {
+        pool: test.pool.clone(),
+        webhook_secret: None,
+        pipeline: None,
+        limits: c2s_enrich::http::Limits::new(2, 100),
+    };
+    let (base, _stop) = serve(state).await;
+    let http = reqwest::Client::new();
+    let url = format!("{base}/api/v1/leads/0123456789abcdef0123456789abcdef");
+    for _ in 0..2 {
+        assert_eq!(
+            http.get(&url)
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("get")
+                .status(),
+            404
+        );
+    }
+    let limited = http.get(&url).bearer_auth(&key).send().await.expect("get");
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().get("retry-after").is_some());
+    let spoofed = http
+        .get(&url)
+        .bearer_auth(&key)
+        .header("x-c2s-client-ip", "10.9.9.9")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        spoofed.status(),
+        429,
+        "the client cannot choose its own IP bucket or escape the key's"
     );
 }

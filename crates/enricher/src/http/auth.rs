@@ -15,6 +15,16 @@ pub async fn authorize(
     query_key: Option<&str>,
     scope: &'static str,
 ) -> Result<ApiKeyInfo, ApiError> {
+    // Per client IP first: guessing keys costs the guesser, not the database.
+    let ip = headers
+        .get("x-c2s-client-ip")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown");
+    state
+        .limits
+        .per_ip
+        .check(ip)
+        .map_err(ApiError::RateLimited)?;
     let header_key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -32,6 +42,11 @@ pub async fn authorize(
         crate::metrics::METRICS.auth_failure("invalid");
         return Err(ApiError::Unauthorized);
     };
+    state
+        .limits
+        .per_key
+        .check(&key.name)
+        .map_err(ApiError::RateLimited)?;
     if !key.scopes.iter().any(|s| s == scope) {
         crate::metrics::METRICS.auth_failure("scope");
         return Err(ApiError::Forbidden(scope));

@@ -14,6 +14,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("this key lacks the {0:?} scope")]
     Forbidden(&'static str),
+    #[error("too many requests; retry in {} s", .0.as_secs())]
+    RateLimited(std::time::Duration),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -30,6 +32,7 @@ impl ApiError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -58,10 +61,15 @@ impl IntoResponse for ApiError {
             }
             tracing::error!(error = %chain, "request failed");
         }
-        (
-            status,
-            Json(serde_json::json!({"error": {"code": code, "message": self.to_string()}})),
-        )
-            .into_response()
+        let body = Json(serde_json::json!({"error": {"code": code, "message": self.to_string()}}));
+        let mut response = (status, body).into_response();
+        if let Self::RateLimited(wait) = &self {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        response
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod customers;
 pub mod error;
 pub mod leads;
+pub mod rate_limit;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -44,6 +45,14 @@ async fn request_context(
     if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
         req.headers_mut().insert("x-request-id", v);
     }
+    // The peer address for per-IP limits, in a header no client can set.
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    if let Ok(v) = axum::http::HeaderValue::from_str(&peer) {
+        req.headers_mut().insert("x-c2s-client-ip", v);
+    }
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let run = tracing::Instrument::instrument(next.run(req), span);
     let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
@@ -64,6 +73,33 @@ pub struct AppState {
     pub webhook_secret: Option<Arc<SecretString>>,
     /// The pipeline for synchronous runs (`None`: those endpoints answer 503).
     pub pipeline: Option<Arc<crate::pipeline::run::Pipeline>>,
+    /// Requests per minute per API key, and per client IP (before the key is checked).
+    pub limits: Arc<Limits>,
+}
+
+/// The API's rate limits.
+#[derive(Debug)]
+pub struct Limits {
+    pub per_key: rate_limit::RateLimiter,
+    pub per_ip: rate_limit::RateLimiter,
+}
+
+impl Limits {
+    pub fn new(per_key_per_minute: u32, per_ip_per_minute: u32) -> Arc<Self> {
+        Arc::new(Self {
+            per_key: rate_limit::RateLimiter::new(per_key_per_minute),
+            per_ip: rate_limit::RateLimiter::new(per_ip_per_minute),
+        })
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            per_key: rate_limit::RateLimiter::new(0),
+            per_ip: rate_limit::RateLimiter::new(0),
+        }
+    }
 }
 
 /// A bound, not yet running, HTTP server.
