@@ -1,0 +1,236 @@
+//! Operator commands: webhooks, data quality, erasure, audit, API keys, jobs,
+//! archive.
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+
+use super::{ApikeyCommand, ArchiveCommand, JobsCommand, WebhooksAction};
+use crate::config::Config;
+use crate::db::Database;
+
+pub(super) async fn webhooks(config: &Config, action: &WebhooksAction) -> anyhow::Result<()> {
+    use crate::domain::lead::HookAction;
+    let client = crate::providers::c2s_client(config)?;
+    let (url, subscribe) = match action {
+        WebhooksAction::Subscribe { url } => (url, true),
+        WebhooksAction::Unsubscribe { url } => (url, false),
+    };
+    let parsed = reqwest::Url::parse(url).context("--url must be an absolute http(s) URL")?;
+    anyhow::ensure!(
+        matches!(parsed.scheme(), "http" | "https"),
+        "--url must be an http(s) URL"
+    );
+    for hook in HookAction::ALL {
+        if subscribe {
+            client.subscribe(url, hook).await?;
+        } else {
+            client.unsubscribe(url, hook).await?;
+        }
+        println!(
+            "{} {}",
+            if subscribe {
+                "subscribed"
+            } else {
+                "unsubscribed"
+            },
+            hook.as_str()
+        );
+    }
+    Ok(())
+}
+
+pub(super) async fn dq(config: &Config, json: bool) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let report = crate::dq::run(&database.pool).await;
+    database.close().await?;
+    let report = report.context("data-quality checks (has `c2s-enrich migrate` run?)")?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    if !report.passed() {
+        anyhow::bail!("data-quality: hard checks failed");
+    }
+    Ok(())
+}
+
+/// `90m`, `24h`, `7d` back from now, or an RFC 3339 time.
+pub(super) fn parse_since(raw: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let raw = raw.trim();
+    let span = |n: &str, unit: i64| -> Option<chrono::DateTime<chrono::Utc>> {
+        let n: i64 = n.parse().ok()?;
+        Some(chrono::Utc::now() - chrono::Duration::seconds(n.checked_mul(unit)?))
+    };
+    let relative = match raw.char_indices().last() {
+        Some((i, 'm')) => span(&raw[..i], 60),
+        Some((i, 'h')) => span(&raw[..i], 3600),
+        Some((i, 'd')) => span(&raw[..i], 86_400),
+        _ => None,
+    };
+    match relative {
+        Some(t) => Ok(t),
+        None => chrono::DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| anyhow::anyhow!("--since must be like 90m, 24h, 7d or an RFC 3339 time")),
+    }
+}
+
+pub(super) async fn erase_command(config: &Config, cpf: &str) -> anyhow::Result<()> {
+    let cpf = brazil::Cpf::parse(cpf).context("the CPF")?;
+    let database = Database::open(&config.database).await?;
+    let result = async {
+        let key = config
+            .cache
+            .hash_key
+            .as_ref()
+            .map(|k| k.expose_secret().as_bytes().to_vec());
+        let ledger = crate::store::ledger::Ledger::new(
+            database.pool.clone(),
+            key,
+            config.cache.freshness.clone(),
+        )
+        .await?;
+        match crate::store::erasure::erase(&database.pool, &ledger, &cpf, "cli", None).await? {
+            Some(e) => println!(
+                "erased {}: {} rows and {} cached provider answers removed (erasure record {})",
+                cpf.masked(),
+                e.rows_removed,
+                e.ledger_rows_removed,
+                e.erasure_id
+            ),
+            None => anyhow::bail!("nobody with CPF {} is stored", cpf.masked()),
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
+}
+
+pub(super) async fn audit_command(config: &Config, since: &str) -> anyhow::Result<()> {
+    let since = parse_since(since)?;
+    let database = Database::open(&config.database).await?;
+    let rows = crate::store::customers::audit_since(&database.pool, since).await;
+    database.close().await?;
+    let rows = rows?;
+    if rows.is_empty() {
+        println!("no personal-data access since {}", since.to_rfc3339());
+    }
+    for r in rows {
+        println!(
+            "{}  {:<20} {:<24} by {:<6} entity {}  request {}",
+            r.accessed_at.to_rfc3339(),
+            r.key_name,
+            r.endpoint,
+            r.query_kind,
+            r.entity_id
+                .map_or_else(|| "(none found)".to_owned(), |e| e.to_string()),
+            r.request_id
+        );
+    }
+    Ok(())
+}
+
+pub(super) async fn apikey_command(config: &Config, cmd: &ApikeyCommand) -> anyhow::Result<()> {
+    use crate::store::api_keys;
+    let database = Database::open(&config.database).await?;
+    let pool = &database.pool;
+    let result = async {
+        match cmd {
+            ApikeyCommand::Create { name, scope } => {
+                let (info, key) = api_keys::create(pool, name, scope).await?;
+                eprintln!("created key {:?} (prefix {}) with scopes {}; store it now, it is not shown again:", info.name, info.prefix, info.scopes.join(","));
+                println!("{key}");
+            }
+            ApikeyCommand::List => {
+                for k in api_keys::list(pool).await? {
+                    let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                    let used = k.last_used_at.map_or_else(|| "never used".to_owned(), |t| format!("last used {}", t.to_rfc3339()));
+                    println!("{:<20} {:<9} {:<8} {:<24} {used}", k.name, k.prefix, state, k.scopes.join(","));
+                }
+            }
+            ApikeyCommand::Revoke { name } => {
+                anyhow::ensure!(api_keys::revoke(pool, name).await?, "no active key named {name:?}");
+                println!("revoked {name}");
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
+}
+
+pub(super) async fn jobs_command(config: &Config, cmd: &JobsCommand) -> anyhow::Result<()> {
+    use crate::store::jobs;
+    if let JobsCommand::List { state: Some(s), .. } = cmd {
+        anyhow::ensure!(
+            ["queued", "running", "done", "dead"].contains(&s.as_str()),
+            "--state must be one of queued, running, done, dead"
+        );
+    }
+    let database = Database::open(&config.database).await?;
+    let pool = &database.pool;
+    let result = async {
+        match cmd {
+            JobsCommand::List { state, limit } => {
+                let list = jobs::list(pool, state.as_deref(), (*limit).clamp(1, 10_000)).await?;
+                if list.is_empty() {
+                    println!("no jobs");
+                }
+                for j in list {
+                    println!(
+                        "{:>8}  {:<8} {:<12} attempts {}/{}  lead {}  {}",
+                        j.id,
+                        j.state,
+                        j.kind,
+                        j.attempts,
+                        j.max_attempts,
+                        j.lead_id.as_deref().unwrap_or("-"),
+                        j.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            JobsCommand::Retry { id } => {
+                anyhow::ensure!(
+                    jobs::retry(pool, *id).await?,
+                    "job {id} is not dead or done (or does not exist)"
+                );
+                println!("job {id} re-queued");
+            }
+            JobsCommand::RequeueDead => {
+                println!("{} dead jobs re-queued", jobs::requeue_dead(pool).await?)
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
+}
+
+pub(super) async fn archive(config: &Config, cmd: &ArchiveCommand) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let result = async {
+        match cmd {
+            ArchiveCommand::List => {
+                let rows = crate::archive::summary(&database.pool).await?;
+                if rows.is_empty() {
+                    println!("the archive is empty");
+                }
+                for r in rows {
+                    println!("{:<28} {:<15} {:>8}", r.source_table, r.reason, r.rows);
+                }
+            }
+            ArchiveCommand::Restore { reason } => {
+                let report = crate::archive::restore(&database.pool, reason.as_deref()).await?;
+                println!("restored {} rows", report.restored);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
+}
