@@ -238,3 +238,22 @@ pub fn fixture(name: &str) -> String {
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
+
+/// The HTTP API running on a free local port for one test; stops when dropped.
+#[derive(Debug)]
+pub struct ServedApp {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts the API with `state` on 127.0.0.1:0.
+pub async fn serve_app(state: crate::http::AppState) -> std::io::Result<ServedApp> {
+    let app = crate::http::Application::build(state, "127.0.0.1", 0).await?;
+    let base = format!("http://{}", app.local_addr()?);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    Ok(ServedApp { base, _stop: tx })
+}

@@ -5,10 +5,10 @@ use std::str::FromStr;
 
 use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::domain::lead::LeadId;
-use c2s_enrich::http::{AppState, Application};
+use c2s_enrich::http::AppState;
 use c2s_enrich::store::api_keys;
 use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
-use c2s_enrich::testing::{fixture, TestDb};
+use c2s_enrich::testing::{fixture, serve_app, TestDb};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,26 +36,10 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
         .await
         .expect("key");
 
-    let app = Application::build(
-        AppState {
-            pool: test.pool.clone(),
-            webhook_secret: None,
-            pipeline: None,
-            limits: Default::default(),
-        },
-        "127.0.0.1",
-        0,
-    )
-    .await
-    .expect("bind");
-    let base = format!(
-        "http://{}/api/v1/customers",
-        app.local_addr().expect("addr")
-    );
-    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = rx.await;
-    }));
+    let served = serve_app(AppState::new(test.pool.clone()))
+        .await
+        .expect("serve");
+    let base = format!("{}/api/v1/customers", served.base);
     let http = reqwest::Client::new();
 
     let r = http

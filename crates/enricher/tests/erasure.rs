@@ -6,11 +6,11 @@ use std::str::FromStr;
 use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::domain::Candidate;
-use c2s_enrich::http::{AppState, Application};
+use c2s_enrich::http::AppState;
 use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
 use c2s_enrich::store::ledger::{CallKind, Freshness, Ledger};
 use c2s_enrich::store::{api_keys, erasure};
-use c2s_enrich::testing::{fixture, TestDb};
+use c2s_enrich::testing::{fixture, serve_app, TestDb};
 
 fn raw() -> serde_json::Value {
     serde_json::from_str(&fixture("work_api_cpf.json")).expect("json")
@@ -129,26 +129,8 @@ async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_s
     let (_, reader) = api_keys::create(pool, "analyst", &["read:pii".to_owned()])
         .await
         .expect("key");
-    let app = Application::build(
-        AppState {
-            pool: pool.clone(),
-            webhook_secret: None,
-            pipeline: None,
-            limits: Default::default(),
-        },
-        "127.0.0.1",
-        0,
-    )
-    .await
-    .expect("bind");
-    let base = format!(
-        "http://{}/api/v1/customers",
-        app.local_addr().expect("addr")
-    );
-    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = rx.await;
-    }));
+    let served = serve_app(AppState::new(pool.clone())).await.expect("serve");
+    let base = format!("{}/api/v1/customers", served.base);
     let http = reqwest::Client::new();
     assert_eq!(
         http.delete(format!("{base}/52998224725"))

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use c2s_enrich::http::{AppState, Application};
+use c2s_enrich::http::AppState;
 use c2s_enrich::testing::{fixture, TestDb};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -10,32 +10,21 @@ use serde_json::{json, Value};
 struct Served {
     url: String,
     test: TestDb,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _served: c2s_enrich::testing::ServedApp,
 }
 
 async fn serve(secret: Option<&str>) -> Served {
     let test = TestDb::migrated().await.expect("db");
     let state = AppState {
-        pool: test.pool.clone(),
         webhook_secret: secret.map(|s| Arc::new(SecretString::from(s.to_owned()))),
-        pipeline: None,
-        limits: Default::default(),
+        ..AppState::new(test.pool.clone())
     };
-    let app = Application::build(state, "127.0.0.1", 0)
-        .await
-        .expect("bind");
-    let url = format!(
-        "http://{}/api/v1/webhooks/c2s",
-        app.local_addr().expect("addr")
-    );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = rx.await;
-    }));
+    let served = c2s_enrich::testing::serve_app(state).await.expect("serve");
+    let url = format!("{}/api/v1/webhooks/c2s", served.base);
     Served {
         url,
         test,
-        _stop: tx,
+        _served: served,
     }
 }
 

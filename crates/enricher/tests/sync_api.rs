@@ -5,21 +5,14 @@ mod common;
 
 use std::sync::Arc;
 
-use c2s_enrich::http::{AppState, Application};
+use c2s_enrich::http::AppState;
 use c2s_sim::{Faults, LeadKind};
 use common::setup;
 use serde_json::Value;
 
-async fn serve(state: AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let app = Application::build(state, "127.0.0.1", 0)
-        .await
-        .expect("bind");
-    let base = format!("http://{}", app.local_addr().expect("addr"));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = rx.await;
-    }));
-    (base, tx)
+async fn serve(state: AppState) -> (String, c2s_enrich::testing::ServedApp) {
+    let served = c2s_enrich::testing::serve_app(state).await.expect("serve");
+    (served.base.clone(), served)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,10 +27,8 @@ async fn manual_and_make_triggers_enrich_once_and_then_answer_from_the_record() 
             .await
             .expect("key");
     let state = AppState {
-        pool: test.pool.clone(),
-        webhook_secret: None,
         pipeline: Some(Arc::new(pipeline)),
-        limits: Default::default(),
+        ..AppState::new(test.pool.clone())
     };
     let (base, _stop) = serve(state).await;
     let http = reqwest::Client::new();
@@ -183,10 +174,8 @@ async fn fifty_concurrent_duplicate_webhooks_end_in_one_job_and_one_note() {
     let (sim, test, pipeline) = setup().await;
     let pipeline = Arc::new(pipeline);
     let state = AppState {
-        pool: test.pool.clone(),
-        webhook_secret: None,
         pipeline: Some(pipeline.clone()),
-        limits: Default::default(),
+        ..AppState::new(test.pool.clone())
     };
     let (base, _stop) = serve(state).await;
     let hook = format!("{base}/api/v1/webhooks/c2s");
@@ -280,10 +269,8 @@ async fn a_key_over_its_rate_gets_429_with_retry_after() {
         .await
         .expect("key");
     let state = AppState {
-        pool: test.pool.clone(),
-        webhook_secret: None,
-        pipeline: None,
         limits: c2s_enrich::http::Limits::new(2, 100),
+        ..AppState::new(test.pool.clone())
     };
     let (base, _stop) = serve(state).await;
     let http = reqwest::Client::new();

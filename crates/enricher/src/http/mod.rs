@@ -77,6 +77,18 @@ pub struct AppState {
     pub limits: Arc<Limits>,
 }
 
+impl AppState {
+    /// Only the database: no webhook secret, no pipeline, no rate limits.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            webhook_secret: None,
+            pipeline: None,
+            limits: Arc::default(),
+        }
+    }
+}
+
 /// The API's rate limits.
 #[derive(Debug)]
 pub struct Limits {
