@@ -35,6 +35,10 @@ pub async fn pipeline(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<Pipe
         },
         dossier_freshness: config.cache.freshness.dossier,
         discovery: config.discovery.clone(),
+        google_ads: crate::pipeline::run::GoogleAdsSettings {
+            seller_id: config.c2s_seller_id.clone(),
+            description_max_chars: config.description_max_chars,
+        },
     };
     Ok(Arc::new(Pipeline {
         pool: pool.clone(),
@@ -68,6 +72,8 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
         webhook_secret: config.webhook_secret.clone().map(Arc::new),
         pipeline,
         limits: crate::http::Limits::new(config.rate_limit_per_key, config.rate_limit_per_ip),
+        google_ads_key: config.google_ads_webhook_key.clone().map(Arc::new),
+        cors_origins: Arc::new(config.cors_allowed_origins.clone()),
     }
 }
 

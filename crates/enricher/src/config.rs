@@ -103,6 +103,11 @@ pub struct Config {
     pub message_max_chars: usize,
     /// Longest lead description sent to C2S (`C2S_DESCRIPTION_MAX_LENGTH`, default 4000).
     pub description_max_chars: usize,
+    /// The C2S seller Google Ads leads are assigned to (`C2S_SELLER_ID`).
+    pub c2s_seller_id: Option<String>,
+    /// Browser origins allowed to call the API (`CORS_ALLOWED_ORIGINS`,
+    /// comma-separated `scheme://host[:port]`); empty = CORS closed.
+    pub cors_allowed_origins: Vec<String>,
     pub log_format: LogFormat,
 }
 
@@ -127,6 +132,8 @@ struct FileConfig {
     income_factor: Option<String>,
     c2s_message_max_chars: Option<usize>,
     c2s_description_max_length: Option<usize>,
+    c2s_seller_id: Option<String>,
+    cors_allowed_origins: Option<String>,
     log_format: Option<String>,
 }
 
@@ -159,6 +166,34 @@ impl Layers<'_> {
             None => Ok(file),
         }
     }
+}
+
+/// `CORS_ALLOWED_ORIGINS`: exact origins (`https://app.example.com`), no paths,
+/// no wildcards — a wildcard would let any site read personal data with a key.
+fn cors_origins(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let ok = (o.starts_with("https://") || o.starts_with("http://"))
+                && reqwest::Url::parse(o).is_ok_and(|u| {
+                    u.host_str().is_some() && u.path() == "/" && u.query().is_none()
+                })
+                && !o.ends_with('/')
+                && !o.contains('*');
+            if ok {
+                Ok(o.to_owned())
+            } else {
+                Err(invalid(
+                    "CORS_ALLOWED_ORIGINS",
+                    format!("{o:?} is not an origin like https://app.example.com (no path, no wildcard)"),
+                ))
+            }
+        })
+        .collect()
 }
 
 impl Config {
@@ -311,6 +346,12 @@ impl Config {
             income_factor,
             message_max_chars,
             description_max_chars,
+            c2s_seller_id: l
+                .text("C2S_SELLER_ID", f.c2s_seller_id)
+                .map(|v| v.trim().to_owned()),
+            cors_allowed_origins: cors_origins(
+                l.text("CORS_ALLOWED_ORIGINS", f.cors_allowed_origins),
+            )?,
             log_format,
         })
     }

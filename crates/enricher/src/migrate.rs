@@ -87,6 +87,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(18, "0018", "api_keys"),
     migration!(19, "0019", "pii_audit"),
     migration!(20, "0020", "erasures"),
+    migration!(21, "0021", "google_ads_leads"),
 ];
 
 /// Why migrating failed.

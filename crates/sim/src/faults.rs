@@ -33,6 +33,9 @@ pub struct Faults {
     pub fail_next: u32,
     /// The next N calls answer 429 with `Retry-After`.
     pub rate_limit_next: u32,
+    /// The next N calls are carried out (a note posted, a lead created) but
+    /// answered 503, as when a gateway loses the answer.
+    pub lose_answer_next: u32,
 }
 
 /// What one call gets.
@@ -45,6 +48,8 @@ pub enum Fault {
     Malformed,
     QuotaExhausted,
     TokenInvalid,
+    /// Carried out, then answered 503.
+    AnswerLost,
 }
 
 impl Faults {
@@ -59,6 +64,10 @@ impl Faults {
         if self.fail_next > 0 {
             self.fail_next -= 1;
             return Fault::Unavailable;
+        }
+        if self.lose_answer_next > 0 {
+            self.lose_answer_next -= 1;
+            return Fault::AnswerLost;
         }
         if self.rate_limit_next > 0 {
             self.rate_limit_next -= 1;

@@ -57,6 +57,10 @@ async fn serve(
     let response = match fault {
         Fault::None => answer(),
         Fault::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response(),
+        Fault::AnswerLost => {
+            let _ = answer();
+            (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
+        }
         Fault::Timeout(d) => {
             tokio::time::sleep(d).await;
             (StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout").into_response()

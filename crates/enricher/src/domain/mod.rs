@@ -1,6 +1,7 @@
 //! Domain types of the service, built from provider payloads at the edge.
 
 pub mod dossier;
+pub mod google_ads;
 pub(crate) mod json;
 pub mod lead;
 

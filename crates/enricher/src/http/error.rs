@@ -14,6 +14,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("this key lacks the {0:?} scope")]
     Forbidden(&'static str),
+    #[error("this origin is not allowed (CORS_ALLOWED_ORIGINS)")]
+    OriginNotAllowed,
     #[error("too many requests; retry in {} s", .0.as_secs())]
     RateLimited(std::time::Duration),
     #[error("{0}")]
@@ -32,6 +34,7 @@ impl ApiError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::OriginNotAllowed => (StatusCode::FORBIDDEN, "origin_not_allowed"),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),

@@ -2,8 +2,10 @@
 //! value that runs until a shutdown signal.
 
 pub mod auth;
+pub mod cors;
 pub mod customers;
 pub mod error;
+pub mod google_ads;
 pub mod leads;
 pub mod rate_limit;
 pub mod webhooks;
@@ -75,6 +77,10 @@ pub struct AppState {
     pub pipeline: Option<Arc<crate::pipeline::run::Pipeline>>,
     /// Requests per minute per API key, and per client IP (before the key is checked).
     pub limits: Arc<Limits>,
+    /// The `google_key` Google Ads puts in its deliveries; `None` refuses them all.
+    pub google_ads_key: Option<Arc<SecretString>>,
+    /// Browser origins allowed by CORS (empty: CORS closed).
+    pub cors_origins: Arc<Vec<String>>,
 }
 
 impl AppState {
@@ -85,6 +91,8 @@ impl AppState {
             webhook_secret: None,
             pipeline: None,
             limits: Arc::default(),
+            google_ads_key: None,
+            cors_origins: Arc::default(),
         }
     }
 }
@@ -160,6 +168,7 @@ fn router(state: AppState) -> Router {
         )
         .route("/metrics", get(metrics))
         .route("/api/v1/webhooks/c2s", post(webhooks::c2s))
+        .route("/api/v1/webhooks/google-ads", post(google_ads::intake))
         .route("/api/v1/c2s/enrich/{lead_id}", post(leads::enrich))
         .route("/api/v1/leads/process", get(leads::process))
         .route("/api/v1/leads/{lead_id}", get(leads::status))
@@ -169,6 +178,10 @@ fn router(state: AppState) -> Router {
             axum::routing::delete(customers::erase),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::cors,
+        ))
         .layer(axum::middleware::from_fn(request_context))
         .with_state(state)
 }

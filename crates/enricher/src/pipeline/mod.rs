@@ -1,5 +1,6 @@
 //! The enrichment pipeline: from a lead to a stored person and one note.
 
+pub mod google_ads;
 pub mod note;
 pub mod resolve;
 pub mod run;

@@ -63,6 +63,8 @@ pub enum Resolution<'a> {
         by_phone: (&'a PhoneBr, &'a Dossier),
         by_email: (&'a Email, &'a Dossier),
     },
+    /// The customer typed this CPF in a lead form.
+    FormCpf(&'a Dossier),
     /// Nobody found.
     Nobody,
 }
@@ -97,6 +99,13 @@ pub fn format_note(
         Resolution::EmailOnly(d) => single(
             &mut out,
             "📧 Encontrado pelo e-mail",
+            d,
+            lead_name,
+            settings,
+        ),
+        Resolution::FormCpf(d) => single(
+            &mut out,
+            "🧾 CPF informado no formulário",
             d,
             lead_name,
             settings,

@@ -60,6 +60,8 @@ pub enum Via {
     PhoneAndEmail,
     Phone,
     Email,
+    /// The customer typed a valid CPF in a lead form (Google Ads).
+    Form,
 }
 
 /// A decision about one CPF, for the record (the CPF is masked).

@@ -54,6 +54,25 @@ pub struct PipelineSettings {
     /// Discovery lookups to make, in order of preference (the order breaks ties
     /// between equally good candidates).
     pub discovery: Vec<Source>,
+    pub google_ads: GoogleAdsSettings,
+}
+
+/// How Google Ads leads become C2S leads.
+#[derive(Debug, Clone)]
+pub struct GoogleAdsSettings {
+    /// The seller the created leads go to (`C2S_SELLER_ID`; C2S's default when unset).
+    pub seller_id: Option<String>,
+    /// Longest description sent (`C2S_DESCRIPTION_MAX_LENGTH`).
+    pub description_max_chars: usize,
+}
+
+impl Default for GoogleAdsSettings {
+    fn default() -> Self {
+        Self {
+            seller_id: None,
+            description_max_chars: 4000,
+        }
+    }
 }
 
 /// The default discovery lookups.
@@ -193,22 +212,14 @@ impl Pipeline {
         let mut dossiers = Vec::new();
         if matches!(step.as_str(), "dossier" | "store" | "note") {
             // At most two people (phone's and e-mail's): fetched in parallel.
-            dossiers = match discovery.persons.as_slice() {
-                [] => Vec::new(),
-                [(a, _)] => vec![self.dossier(a).await?],
-                [(a, _), (b, _)] => {
-                    let (x, y) = tokio::join!(self.dossier(a), self.dossier(b));
-                    vec![x?, y?]
-                }
-                _ => return Err(RunError::Fatal("more than two people resolved".into())),
-            };
+            dossiers = self.dossiers(&discovery).await?;
             if step == "dossier" {
                 step = self.save(lead_id, "store", &ctx).await?;
             }
         }
         if step == "store" {
             ctx.entity_ids = self
-                .store_step(lead_id, &facts, &discovery, &dossiers)
+                .store_step(Some(lead_id), &facts, &discovery, &dossiers)
                 .await?;
             step = self.save(lead_id, "note", &ctx).await?;
         }
@@ -276,7 +287,7 @@ impl Pipeline {
         Ok(facts)
     }
 
-    async fn discover_step(&self, facts: &LeadFacts) -> Result<Discovery, RunError> {
+    pub(crate) async fn discover_step(&self, facts: &LeadFacts) -> Result<Discovery, RunError> {
         let mut found: Vec<Found> = Vec::new();
         let p = &self.providers;
         let empty_none = |v: Vec<Candidate>| (!v.is_empty()).then_some(v);
@@ -399,7 +410,7 @@ impl Pipeline {
     }
 
     /// A fresh stored snapshot, else the ledger (which pays at most once).
-    async fn dossier(&self, cpf: &Cpf) -> Result<Dossier, RunError> {
+    pub(crate) async fn dossier(&self, cpf: &Cpf) -> Result<Dossier, RunError> {
         let snapshot: Option<serde_json::Value> = sqlx::query_scalar(
             "SELECT payload FROM enrich.enrichment_snapshots
               WHERE national_id = $1 AND provider = 'work_api' AND module = 'cpf'
@@ -428,9 +439,9 @@ impl Pipeline {
         Dossier::from_work_api(raw).map_err(|e| RunError::Fatal(format!("dossier: {e}")))
     }
 
-    async fn store_step(
+    pub(crate) async fn store_step(
         &self,
-        lead_id: &LeadId,
+        lead_id: Option<&LeadId>,
         facts: &LeadFacts,
         d: &Discovery,
         dossiers: &[Dossier],
@@ -438,12 +449,13 @@ impl Pipeline {
         let mut ids = Vec::new();
         for ((_, via), dossier) in d.persons.iter().zip(dossiers) {
             let lead = LeadContext {
-                lead_id: Some(lead_id.clone()),
+                lead_id: lead_id.cloned(),
                 lead_name: facts.name.clone(),
                 match_kind: match via {
                     Via::PhoneAndEmail => MatchKind::PhoneAndEmail,
                     Via::Phone => MatchKind::Phone,
                     Via::Email => MatchKind::Email,
+                    Via::Form => MatchKind::FormCpf,
                 },
             };
             let options = StoreOptions {
@@ -475,25 +487,7 @@ impl Pipeline {
         if status == "sent" {
             return Ok(true);
         }
-        let resolution = match (d.persons.as_slice(), dossiers) {
-            ([], _) => NoteResolution::Nobody,
-            ([(_, Via::PhoneAndEmail)], [one]) => NoteResolution::SamePerson(one),
-            ([(_, Via::Phone)], [one]) => NoteResolution::PhoneOnly(one),
-            ([(_, Via::Email)], [one]) => NoteResolution::EmailOnly(one),
-            ([_, _], [a, b]) => match (&facts.phone, &facts.email) {
-                (Some(phone), Some(email)) => NoteResolution::DifferentPeople {
-                    by_phone: (phone, a),
-                    by_email: (email, b),
-                },
-                _ => NoteResolution::PhoneOnly(a),
-            },
-            _ => {
-                return Err(RunError::Fatal(
-                    "dossiers do not match the discovered persons".into(),
-                ))
-            }
-        };
-        let text = format_note(resolution, facts.name.as_deref(), &self.settings.note);
+        let text = self.note_text(facts, d, dossiers)?;
         sqlx::query("UPDATE enrich.leads SET note_status = 'pending', note_text = $2, updated_at = now() WHERE lead_id = $1")
             .bind(lead_id.as_str())
             .bind(&text)
@@ -507,5 +501,51 @@ impl Pipeline {
         .execute(&self.pool)
         .await?;
         Ok(true)
+    }
+
+    /// The note's text for what discovery found.
+    pub(crate) fn note_text(
+        &self,
+        facts: &LeadFacts,
+        d: &Discovery,
+        dossiers: &[Dossier],
+    ) -> Result<String, RunError> {
+        let resolution = match (d.persons.as_slice(), dossiers) {
+            ([], _) => NoteResolution::Nobody,
+            ([(_, Via::PhoneAndEmail)], [one]) => NoteResolution::SamePerson(one),
+            ([(_, Via::Phone)], [one]) => NoteResolution::PhoneOnly(one),
+            ([(_, Via::Email)], [one]) => NoteResolution::EmailOnly(one),
+            ([(_, Via::Form)], [one]) => NoteResolution::FormCpf(one),
+            ([_, _], [a, b]) => match (&facts.phone, &facts.email) {
+                (Some(phone), Some(email)) => NoteResolution::DifferentPeople {
+                    by_phone: (phone, a),
+                    by_email: (email, b),
+                },
+                _ => NoteResolution::PhoneOnly(a),
+            },
+            _ => {
+                return Err(RunError::Fatal(
+                    "dossiers do not match the discovered persons".into(),
+                ))
+            }
+        };
+        Ok(format_note(
+            resolution,
+            facts.name.as_deref(),
+            &self.settings.note,
+        ))
+    }
+
+    /// Fetches the dossiers of the discovered persons (at most two, in parallel).
+    pub(crate) async fn dossiers(&self, discovery: &Discovery) -> Result<Vec<Dossier>, RunError> {
+        Ok(match discovery.persons.as_slice() {
+            [] => Vec::new(),
+            [(a, _)] => vec![self.dossier(a).await?],
+            [(a, _), (b, _)] => {
+                let (x, y) = tokio::join!(self.dossier(a), self.dossier(b));
+                vec![x?, y?]
+            }
+            _ => return Err(RunError::Fatal("more than two people resolved".into())),
+        })
     }
 }

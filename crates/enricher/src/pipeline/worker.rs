@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::run::{Pipeline, RunError};
 use crate::domain::lead::LeadId;
+use crate::store::google_ads::GOOGLE_ADS_LEAD;
 use crate::store::jobs::{self, Backoff, Failed, Job};
 
 /// The job kind the pipeline handles.
@@ -104,28 +105,67 @@ pub async fn run(pipeline: Arc<Pipeline>, options: WorkerOptions, shutdown: watc
     }
 }
 
+/// What a job asks for.
+#[derive(Debug, Clone)]
+enum Work {
+    /// A C2S lead to enrich (`enrich_lead`).
+    Lead(LeadId),
+    /// A recorded Google Ads lead to enrich and create in C2S (`google_ads_lead`).
+    GoogleAds(String),
+}
+
+impl Work {
+    fn of(job: &Job) -> Option<Self> {
+        let field = |k: &str| job.payload.get(k).and_then(|v| v.as_str());
+        match job.kind.as_str() {
+            ENRICH_LEAD => field("lead_id")
+                .and_then(|s| LeadId::parse(s).ok())
+                .map(Self::Lead),
+            GOOGLE_ADS_LEAD => field("google_lead_id")
+                .filter(|s| !s.is_empty())
+                .map(|s| Self::GoogleAds(s.to_owned())),
+            _ => None,
+        }
+    }
+
+    fn key(&self) -> &str {
+        match self {
+            Self::Lead(l) => l.as_str(),
+            Self::GoogleAds(g) => g,
+        }
+    }
+}
+
+impl std::fmt::Display for Work {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Lead(l) => write!(f, "{l}"),
+            Self::GoogleAds(g) => write!(f, "gads:{g}"),
+        }
+    }
+}
+
 async fn handle(
     pipeline: &Arc<Pipeline>,
     job: Job,
     o: &WorkerOptions,
 ) -> Result<JobOutcome, sqlx::Error> {
     let pool = &pipeline.pool;
-    let lead_id = job
-        .payload
-        .get("lead_id")
-        .and_then(|v| v.as_str())
-        .and_then(|s| LeadId::parse(s).ok());
-    let Some(lead_id) = lead_id.filter(|_| job.kind == ENRICH_LEAD) else {
+    let Some(work) = Work::of(&job) else {
         jobs::fail(
             pool,
             &job,
             &o.id,
-            "not an enrich_lead job with a valid lead id",
+            "unknown job kind or payload without a valid lead id",
             false,
             o.backoff,
         )
         .await?;
         return Ok(JobOutcome::Dead);
+    };
+    let lead_id = match &work {
+        Work::Lead(l) => Some(l.clone()),
+        Work::GoogleAds(_) => None,
     };
     // A provider refused us recently: wait with everyone else, call nobody.
     let paused_for: Option<f64> = sqlx::query_scalar(
@@ -137,9 +177,11 @@ async fn handle(
         jobs::postpone(pool, job.id, &o.id, Duration::from_secs_f64(secs)).await?;
         return Ok(JobOutcome::Paused);
     }
-    if !take_lead(pool, &lead_id, &o.id, o.lease).await? {
-        jobs::postpone(pool, job.id, &o.id, Duration::from_secs(1)).await?;
-        return Ok(JobOutcome::LeadBusy);
+    if let Some(lead_id) = &lead_id {
+        if !take_lead(pool, lead_id, &o.id, o.lease).await? {
+            jobs::postpone(pool, job.id, &o.id, Duration::from_secs(1)).await?;
+            return Ok(JobOutcome::LeadBusy);
+        }
     }
     // Renew both leases while the pipeline runs.
     let (stop_tx, mut stop_rx) = watch::channel(false);
@@ -153,23 +195,28 @@ async fn handle(
                     break;
                 }
                 let _ = jobs::heartbeat(&pool, job_id, &worker, lease).await;
-                let _ = take_lead(&pool, &lead, &worker, lease).await;
+                if let Some(lead) = &lead {
+                    let _ = take_lead(&pool, lead, &worker, lease).await;
+                }
             }
         })
     };
-    let span =
-        tracing::info_span!("job", job_id = job.id, lead_id = %lead_id, attempt = job.attempts);
-    let result = tracing::Instrument::instrument(pipeline.process(&lead_id), span).await;
+    let span = tracing::info_span!("job", job_id = job.id, kind = %job.kind, lead_id = %work, attempt = job.attempts);
+    let run = async {
+        match &work {
+            Work::Lead(l) => pipeline.process(l).await.map(|o| (o.persons, o.note_sent)),
+            Work::GoogleAds(g) => pipeline
+                .process_google(g)
+                .await
+                .map(|o| (o.persons, o.c2s_lead_id.is_some())),
+        }
+    };
+    let result = tracing::Instrument::instrument(run, span).await;
     let _ = stop_tx.send(true);
     let _ = beat.await;
     let outcome = match result {
-        Ok(out) => {
-            tracing::info!(
-                job_id = job.id,
-                persons = out.persons,
-                note_sent = out.note_sent,
-                "lead completed"
-            );
+        Ok((persons, delivered)) => {
+            tracing::info!(job_id = job.id, persons, delivered, "lead completed");
             if jobs::complete(pool, job.id, &o.id).await? {
                 JobOutcome::Completed
             } else {
@@ -200,8 +247,12 @@ async fn handle(
                 }
                 Failed::Dead => {
                     tracing::error!(job_id = job.id, error = %e, "job is dead; re-queue with `c2s-enrich jobs retry`");
-                    sqlx::query("UPDATE enrich.leads SET state = 'failed', last_error = $2, updated_at = now() WHERE lead_id = $1")
-                        .bind(lead_id.as_str())
+                    let sql = match &work {
+                        Work::Lead(_) => "UPDATE enrich.leads SET state = 'failed', last_error = $2, updated_at = now() WHERE lead_id = $1",
+                        Work::GoogleAds(_) => "UPDATE enrich.google_ads_leads SET state = 'failed', last_error = $2, updated_at = now() WHERE google_lead_id = $1",
+                    };
+                    sqlx::query(sql)
+                        .bind(work.key())
                         .bind(e.to_string())
                         .execute(pool)
                         .await?;
@@ -211,7 +262,9 @@ async fn handle(
             }
         }
     };
-    release_lead(pool, &lead_id, &o.id).await?;
+    if let Some(lead_id) = &lead_id {
+        release_lead(pool, lead_id, &o.id).await?;
+    }
     crate::metrics::METRICS.job(match outcome {
         JobOutcome::Completed => "completed",
         JobOutcome::Retrying => "retrying",

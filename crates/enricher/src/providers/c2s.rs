@@ -173,7 +173,9 @@ impl C2sClient {
             .await
     }
 
-    /// `POST /integration/leads` (JSON:API `data`/`attributes` wrapper); returns the new id.
+    /// `POST /integration/leads` (JSON:API `data`/`attributes` wrapper); returns
+    /// the new id. Not retried here: creating is not idempotent, so the caller
+    /// looks for the lead before trying again.
     pub async fn create_lead(&self, lead: &NewLead) -> Result<String, ProviderError> {
         let url = self.url(&["integration", "leads"]);
         let mut attributes = json!({
@@ -192,7 +194,7 @@ impl C2sClient {
         }
         let payload = json!({ "data": { "type": "lead", "attributes": attributes } });
         self.transport
-            .call(
+            .call_once(
                 "create_lead",
                 |http| self.auth(http.post(url.clone())).json(&payload),
                 |raw| {

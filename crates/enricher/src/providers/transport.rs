@@ -93,10 +93,41 @@ impl Transport {
         B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         R: Fn(RawResponse) -> Result<T, ProviderError>,
     {
+        self.call_retrying(what, self.policy.max_retries, build, read)
+            .await
+    }
+
+    /// One attempt, no retries: for requests that are not idempotent (creating
+    /// a lead), where a retry after an unclear answer could do the thing twice.
+    /// The caller reconciles before trying again.
+    pub async fn call_once<T, B, R>(
+        &self,
+        what: &'static str,
+        build: B,
+        read: R,
+    ) -> Result<T, ProviderError>
+    where
+        B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        R: Fn(RawResponse) -> Result<T, ProviderError>,
+    {
+        self.call_retrying(what, 0, build, read).await
+    }
+
+    async fn call_retrying<T, B, R>(
+        &self,
+        what: &'static str,
+        retries: usize,
+        build: B,
+        read: R,
+    ) -> Result<T, ProviderError>
+    where
+        B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        R: Fn(RawResponse) -> Result<T, ProviderError>,
+    {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.policy.base_backoff)
             .with_max_delay(self.policy.max_backoff)
-            .with_max_times(self.policy.max_retries)
+            .with_max_times(retries)
             .with_jitter();
         let attempt = || async { self.attempt(&build, &read).await };
         attempt

@@ -99,6 +99,16 @@ pub async fn erase(
     .bind(&leads)
     .execute(&mut *tx)
     .await?;
+    // Google Ads deliveries: the form's answers, the note in the description.
+    sqlx::query(
+        "UPDATE enrich.google_ads_leads
+            SET answers = '[]'::jsonb, context = '{}'::jsonb, description = NULL, last_error = NULL
+          WHERE c2s_lead_id = ANY($1) OR context->'entity_ids' ? $2",
+    )
+    .bind(&leads)
+    .bind(entity.to_string())
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("UPDATE enrich.webhook_events SET payload = '{\"erased\": true}'::jsonb WHERE lead_id = ANY($1)")
         .bind(&leads)
         .execute(&mut *tx)

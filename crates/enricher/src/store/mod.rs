@@ -5,5 +5,6 @@ pub mod customers;
 pub mod dossier;
 pub mod erasure;
 pub mod events;
+pub mod google_ads;
 pub mod jobs;
 pub mod ledger;

@@ -14,6 +14,7 @@ use c2s_enrich::store::ledger::{Freshness, Ledger};
 use c2s_enrich::testing::TestDb;
 use c2s_sim::{SimConfig, SimHandle};
 
+#[allow(dead_code)] // not every test binary uses it
 pub async fn setup() -> (SimHandle, TestDb, Pipeline) {
     setup_with(&[]).await
 }
@@ -57,6 +58,10 @@ pub async fn setup_with(extra: &[(&str, &str)]) -> (SimHandle, TestDb, Pipeline)
         },
         dossier_freshness: Duration::from_secs(30 * 24 * 3600),
         discovery: config.discovery.clone(),
+        google_ads: c2s_enrich::pipeline::run::GoogleAdsSettings {
+            seller_id: config.c2s_seller_id.clone(),
+            description_max_chars: config.description_max_chars,
+        },
     };
     let pipeline = Pipeline {
         pool: test.pool.clone(),

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS enrich.google_ads_leads;
