@@ -74,6 +74,7 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
         limits: crate::http::Limits::new(config.rate_limit_per_key, config.rate_limit_per_ip),
         google_ads_key: config.google_ads_webhook_key.clone().map(Arc::new),
         cors_origins: Arc::new(config.cors_allowed_origins.clone()),
+        worker: None,
     }
 }
 
@@ -106,17 +107,19 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     ensure_migrated(pool).await?;
     let pipeline = pipeline(config, pool).await?;
-    let app = Application::build(
-        app_state(config, pool, Some(pipeline.clone())),
-        "0.0.0.0",
-        config.port,
-    )
-    .await
-    .context("binding the HTTP port")?;
+    let health = Arc::new(worker::WorkerHealth::default());
+    let state = AppState {
+        worker: (!no_worker).then(|| health.clone()),
+        ..app_state(config, pool, Some(pipeline.clone()))
+    };
+    let app = Application::build(state, "0.0.0.0", config.port)
+        .await
+        .context("binding the HTTP port")?;
     tracing::info!(addr = %app.local_addr()?, "listening");
     let (tx, rx) = tokio::sync::watch::channel(false);
     let workers = (!no_worker).then(|| {
         let opts = WorkerOptions {
+            health: health.clone(),
             concurrency,
             pause_cooldown: config.provider_pause,
             ..WorkerOptions::default()

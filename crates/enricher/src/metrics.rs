@@ -9,9 +9,57 @@ use std::sync::{LazyLock, Mutex};
 
 use sqlx::PgPool;
 
+/// Upper bounds (seconds) of the latency histograms' buckets.
+const BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
+/// One histogram series: cumulative bucket counts, sum and count.
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, secs: f64) {
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                self.buckets[i] += 1;
+            }
+        }
+        self.sum += secs;
+        self.count += 1;
+    }
+}
+
+/// Series keyed by their rendered label set (`a="x",b="y"`). Label values are
+/// static names, route templates and outcome kinds — never request data.
+type Labeled<T> = Mutex<BTreeMap<String, T>>;
+
+fn labels(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace(['\\', '"', '\n'], "_")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// In-process counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    http_requests: Labeled<u64>,
+    http_duration: Labeled<Histogram>,
+    provider_requests: Labeled<u64>,
+    provider_duration: Labeled<Histogram>,
+    step_duration: Labeled<Histogram>,
+    ledger_lookups: Labeled<u64>,
+    events: Labeled<u64>,
     provider_pauses: Mutex<BTreeMap<&'static str, u64>>,
     jobs: Mutex<BTreeMap<&'static str, u64>>,
     webhooks: Mutex<BTreeMap<&'static str, u64>>,
@@ -37,6 +85,63 @@ fn bump(map: &Mutex<BTreeMap<&'static str, u64>>, key: &'static str) {
 }
 
 impl Metrics {
+    /// An HTTP request finished (`route` is the matched template).
+    pub fn http(&self, method: &str, route: &str, status: u16, secs: f64) {
+        let status = status.to_string();
+        *lock(&self.http_requests)
+            .entry(labels(&[
+                ("method", method),
+                ("route", route),
+                ("status", &status),
+            ]))
+            .or_default() += 1;
+        lock(&self.http_duration)
+            .entry(labels(&[("method", method), ("route", route)]))
+            .or_default()
+            .observe(secs);
+    }
+
+    /// One HTTP exchange with a provider (each retry counts).
+    pub fn provider_request(&self, provider: &str, operation: &str, outcome: &str, secs: f64) {
+        *lock(&self.provider_requests)
+            .entry(labels(&[
+                ("provider", provider),
+                ("operation", operation),
+                ("outcome", outcome),
+            ]))
+            .or_default() += 1;
+        lock(&self.provider_duration)
+            .entry(labels(&[("provider", provider), ("operation", operation)]))
+            .or_default()
+            .observe(secs);
+    }
+
+    /// A pipeline step finished (successfully or not).
+    pub fn step(&self, step: &str, outcome: &str, secs: f64) {
+        lock(&self.step_duration)
+            .entry(labels(&[("step", step), ("outcome", outcome)]))
+            .or_default()
+            .observe(secs);
+    }
+
+    /// A ledger lookup: `paid` (the provider was called), `hit` (free).
+    pub fn ledger(&self, provider: &str, module: &str, result: &str) {
+        *lock(&self.ledger_lookups)
+            .entry(labels(&[
+                ("provider", provider),
+                ("module", module),
+                ("result", result),
+            ]))
+            .or_default() += 1;
+    }
+
+    /// Something the pipeline did: `note_posted`, `c2s_lead_created`, `store_error`…
+    pub fn event(&self, event: &str) {
+        *lock(&self.events)
+            .entry(labels(&[("event", event)]))
+            .or_default() += 1;
+    }
+
     /// A provider refused our credentials/credits and paused the jobs.
     pub fn provider_paused(&self, provider: &'static str) {
         bump(&self.provider_pauses, provider);
@@ -111,27 +216,30 @@ pub async fn render(pool: &PgPool) -> Result<String, sqlx::Error> {
     for (state, n) in jobs {
         let _ = writeln!(out, "c2s_enrich_jobs{{state=\"{state}\"}} {n}");
     }
-    let calls: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT provider, outcome, count(*), coalesce(sum(credits), 0) FROM enrich.provider_calls GROUP BY 1, 2 ORDER BY 1, 2",
+    let calls: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT provider, module, outcome, count(*), coalesce(sum(credits), 0)::int8
+           FROM enrich.provider_calls GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
     )
     .fetch_all(pool)
     .await?;
-    let _ = writeln!(out, "# HELP c2s_enrich_provider_calls Provider calls recorded in the ledger, by outcome (hit = free).\n# TYPE c2s_enrich_provider_calls gauge");
-    for (provider, outcome, n, _) in &calls {
+    let _ = writeln!(out, "# HELP c2s_enrich_provider_calls Lookups recorded in the ledger by provider, module and outcome (found/not_found/error were calls; hit = answered free).\n# TYPE c2s_enrich_provider_calls gauge");
+    for (provider, module, outcome, n, _) in &calls {
         let _ = writeln!(
             out,
-            "c2s_enrich_provider_calls{{provider=\"{provider}\",outcome=\"{outcome}\"}} {n}"
+            "c2s_enrich_provider_calls{{provider=\"{provider}\",module=\"{module}\",outcome=\"{outcome}\"}} {n}"
         );
     }
-    let _ = writeln!(out, "# HELP c2s_enrich_provider_credits Credits spent, by provider.\n# TYPE c2s_enrich_provider_credits gauge");
-    let mut credits: BTreeMap<&str, i64> = BTreeMap::new();
-    for (provider, _, _, c) in &calls {
-        *credits.entry(provider.as_str()).or_default() += c;
+    let _ = writeln!(out, "# HELP c2s_enrich_provider_credits Credits spent, by provider and module.\n# TYPE c2s_enrich_provider_credits gauge");
+    let mut credits: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for (provider, module, _, _, c) in &calls {
+        *credits
+            .entry((provider.as_str(), module.as_str()))
+            .or_default() += c;
     }
-    for (provider, c) in credits {
+    for ((provider, module), c) in credits {
         let _ = writeln!(
             out,
-            "c2s_enrich_provider_credits{{provider=\"{provider}\"}} {c}"
+            "c2s_enrich_provider_credits{{provider=\"{provider}\",module=\"{module}\"}} {c}"
         );
     }
     let paused: Vec<String> = sqlx::query_scalar(
@@ -139,14 +247,103 @@ pub async fn render(pool: &PgPool) -> Result<String, sqlx::Error> {
     )
     .fetch_all(pool)
     .await?;
-    let _ = writeln!(out, "# HELP c2s_enrich_provider_paused 1 while a provider is paused.\n# TYPE c2s_enrich_provider_paused gauge");
-    for p in paused {
-        let _ = writeln!(out, "c2s_enrich_provider_paused{{provider=\"{p}\"}} 1");
+    let _ = writeln!(out, "# HELP c2s_enrich_provider_paused 1 while a provider is paused (jobs wait for its cool-down).\n# TYPE c2s_enrich_provider_paused gauge");
+    for p in ["c2s", "diretrix", "work_api"] {
+        let _ = writeln!(
+            out,
+            "c2s_enrich_provider_paused{{provider=\"{p}\"}} {}",
+            u8::from(paused.iter().any(|x| x == p))
+        );
     }
     let _ = writeln!(
         out,
         "# HELP c2s_enrich_start_time_seconds Process start.\n# TYPE c2s_enrich_start_time_seconds gauge\nc2s_enrich_start_time_seconds {}",
         m.started.load(Ordering::Relaxed)
     );
+    labeled_counter(
+        &mut out,
+        "c2s_enrich_http_requests_total",
+        "HTTP requests by route template, method and status.",
+        &m.http_requests,
+    );
+    histogram(
+        &mut out,
+        "c2s_enrich_http_request_duration_seconds",
+        "HTTP request latency by route template.",
+        &m.http_duration,
+    );
+    labeled_counter(
+        &mut out,
+        "c2s_enrich_provider_requests_total",
+        "HTTP exchanges with providers (retries included) by outcome.",
+        &m.provider_requests,
+    );
+    histogram(
+        &mut out,
+        "c2s_enrich_provider_request_duration_seconds",
+        "Provider HTTP latency.",
+        &m.provider_duration,
+    );
+    histogram(
+        &mut out,
+        "c2s_enrich_step_duration_seconds",
+        "Pipeline step latency by step and outcome.",
+        &m.step_duration,
+    );
+    labeled_counter(&mut out, "c2s_enrich_ledger_lookups_total", "Paid-lookup requests by result: paid (provider called) or hit (answered free from the ledger).", &m.ledger_lookups);
+    labeled_counter(
+        &mut out,
+        "c2s_enrich_events_total",
+        "Pipeline events: note_posted, c2s_lead_created, store_error.",
+        &m.events,
+    );
+    queue_gauges(&mut out, pool).await?;
     Ok(out)
+}
+
+fn labeled_counter(out: &mut String, name: &str, help: &str, map: &Labeled<u64>) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (k, v) in lock(map).iter() {
+        let _ = writeln!(out, "{name}{{{k}}} {v}");
+    }
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, map: &Labeled<Histogram>) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    for (k, h) in lock(map).iter() {
+        for (le, n) in BUCKETS.iter().zip(h.buckets) {
+            let _ = writeln!(out, "{name}_bucket{{{k},le=\"{le}\"}} {n}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{k},le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(out, "{name}_sum{{{k}}} {}", h.sum);
+        let _ = writeln!(out, "{name}_count{{{k}}} {}", h.count);
+    }
+}
+
+/// Queue depth, the oldest ready job's wait, unfinished leads by step.
+async fn queue_gauges(out: &mut String, pool: &PgPool) -> Result<(), sqlx::Error> {
+    let (ready, oldest): (i64, f64) = sqlx::query_as(
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(run_at)), 0)::float8
+           FROM enrich.jobs WHERE state = 'queued' AND run_at <= now()",
+    )
+    .fetch_one(pool)
+    .await?;
+    let _ = writeln!(out, "# HELP c2s_enrich_queue_ready_jobs Jobs ready to run now (queue depth).\n# TYPE c2s_enrich_queue_ready_jobs gauge\nc2s_enrich_queue_ready_jobs {ready}");
+    let _ = writeln!(out, "# HELP c2s_enrich_queue_oldest_ready_seconds How long the oldest ready job has waited.\n# TYPE c2s_enrich_queue_oldest_ready_seconds gauge\nc2s_enrich_queue_oldest_ready_seconds {oldest}");
+    let steps: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT state, step, count(*) FROM enrich.leads GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await?;
+    let _ = writeln!(
+        out,
+        "# HELP c2s_enrich_leads Leads by state and step.\n# TYPE c2s_enrich_leads gauge"
+    );
+    for (state, step, n) in steps {
+        let _ = writeln!(
+            out,
+            "c2s_enrich_leads{{state=\"{state}\",step=\"{step}\"}} {n}"
+        );
+    }
+    Ok(())
 }

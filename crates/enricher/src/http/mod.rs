@@ -6,6 +6,7 @@ pub mod cors;
 pub mod customers;
 pub mod error;
 pub mod google_ads;
+pub mod health;
 pub mod leads;
 pub mod rate_limit;
 pub mod webhooks;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use secrecy::SecretString;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -55,6 +56,12 @@ async fn request_context(
     if let Ok(v) = axum::http::HeaderValue::from_str(&peer) {
         req.headers_mut().insert("x-c2s-client-ip", v);
     }
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = std::time::Instant::now();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let run = tracing::Instrument::instrument(next.run(req), span);
     let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
@@ -64,6 +71,12 @@ async fn request_context(
     if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
     }
+    crate::metrics::METRICS.http(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 
@@ -81,6 +94,8 @@ pub struct AppState {
     pub google_ads_key: Option<Arc<SecretString>>,
     /// Browser origins allowed by CORS (empty: CORS closed).
     pub cors_origins: Arc<Vec<String>>,
+    /// This process's worker loops, when it runs them (readiness checks them).
+    pub worker: Option<Arc<crate::pipeline::worker::WorkerHealth>>,
 }
 
 impl AppState {
@@ -93,6 +108,7 @@ impl AppState {
             limits: Arc::default(),
             google_ads_key: None,
             cors_origins: Arc::default(),
+            worker: None,
         }
     }
 }
@@ -162,10 +178,9 @@ async fn metrics(
 
 fn router(state: AppState) -> Router {
     Router::new()
-        .route(
-            "/health",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/health", get(health::ready))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics))
         .route("/api/v1/webhooks/c2s", post(webhooks::c2s))
         .route("/api/v1/webhooks/google-ads", post(google_ads::intake))

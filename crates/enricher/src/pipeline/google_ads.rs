@@ -11,7 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::resolve::{Decision, Via};
-use super::run::{Discovery, LeadFacts, Pipeline, RunContext, RunError};
+use super::run::{timed, Discovery, LeadFacts, Pipeline, RunContext, RunError};
 use crate::domain::google_ads::{form_contacts, Answer};
 use crate::domain::lead::LeadId;
 use crate::providers::c2s::{LeadQuery, NewLead};
@@ -139,13 +139,17 @@ impl Pipeline {
         let discovery = ctx.discovery.clone().unwrap_or_default();
         let mut dossiers = Vec::new();
         if matches!(step.as_str(), "dossier" | "store" | "create") {
-            dossiers = self.dossiers(&discovery).await?;
+            dossiers = timed("dossier", self.dossiers(&discovery)).await?;
             if step == "dossier" {
                 step = self.save_google(google_lead_id, "store", &ctx).await?;
             }
         }
         if step == "store" {
-            ctx.entity_ids = self.store_step(None, &facts, &discovery, &dossiers).await?;
+            ctx.entity_ids = timed(
+                "store",
+                self.store_step(None, &facts, &discovery, &dossiers),
+            )
+            .await?;
             step = self.save_google(google_lead_id, "create", &ctx).await?;
         }
         let outcome = if discovery.persons.is_empty() {
@@ -161,9 +165,12 @@ impl Pipeline {
                 &answers,
                 self.settings.google_ads.description_max_chars,
             );
-            let id = self
-                .create_c2s_lead(google_lead_id, &facts, &text, &c2s_status)
-                .await?;
+            let id = timed(
+                "create",
+                self.create_c2s_lead(google_lead_id, &facts, &text, &c2s_status),
+            )
+            .await?;
+            crate::metrics::METRICS.event("c2s_lead_created");
             self.finish_google(google_lead_id, &id, &text, outcome, &ctx, &discovery)
                 .await?;
             c2s_lead_id = Some(id);

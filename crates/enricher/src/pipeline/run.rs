@@ -180,6 +180,23 @@ pub struct Outcome {
     pub outcome: String,
 }
 
+/// Runs one step, recording its latency and outcome in the metrics.
+pub(crate) async fn timed<T>(
+    step: &'static str,
+    fut: impl std::future::Future<Output = Result<T, RunError>>,
+) -> Result<T, RunError> {
+    let started = std::time::Instant::now();
+    let r = fut.await;
+    let outcome = match &r {
+        Ok(_) => "ok",
+        Err(RunError::Retryable(_)) => "retryable",
+        Err(RunError::Paused { .. }) => "paused",
+        Err(_) => "failed",
+    };
+    crate::metrics::METRICS.step(step, outcome, started.elapsed().as_secs_f64());
+    r
+}
+
 impl Pipeline {
     /// Runs (or resumes) the lead to its note.
     pub async fn process(&self, lead_id: &LeadId) -> Result<Outcome, RunError> {
@@ -198,12 +215,12 @@ impl Pipeline {
         let mut ctx: RunContext = serde_json::from_value(context).unwrap_or_default();
         let mut step = step;
         if step == "lead" {
-            ctx.lead = Some(self.lead_step(lead_id).await?);
+            ctx.lead = Some(timed("lead", self.lead_step(lead_id)).await?);
             step = self.save(lead_id, "discover", &ctx).await?;
         }
         let facts = ctx.lead.clone().unwrap_or_default();
         if step == "discover" {
-            ctx.discovery = Some(self.discover_step(&facts).await?);
+            ctx.discovery = Some(timed("discover", self.discover_step(&facts)).await?);
             step = self.save(lead_id, "dossier", &ctx).await?;
         }
         let discovery = ctx.discovery.clone().unwrap_or_default();
@@ -212,22 +229,26 @@ impl Pipeline {
         let mut dossiers = Vec::new();
         if matches!(step.as_str(), "dossier" | "store" | "note") {
             // At most two people (phone's and e-mail's): fetched in parallel.
-            dossiers = self.dossiers(&discovery).await?;
+            dossiers = timed("dossier", self.dossiers(&discovery)).await?;
             if step == "dossier" {
                 step = self.save(lead_id, "store", &ctx).await?;
             }
         }
         if step == "store" {
-            ctx.entity_ids = self
-                .store_step(Some(lead_id), &facts, &discovery, &dossiers)
-                .await?;
+            ctx.entity_ids = timed(
+                "store",
+                self.store_step(Some(lead_id), &facts, &discovery, &dossiers),
+            )
+            .await?;
             step = self.save(lead_id, "note", &ctx).await?;
         }
         let mut note_sent = note_status == "sent";
         if step == "note" {
-            note_sent = self
-                .note_step(lead_id, &facts, &discovery, &dossiers)
-                .await?;
+            note_sent = timed(
+                "note",
+                self.note_step(lead_id, &facts, &discovery, &dossiers),
+            )
+            .await?;
             sqlx::query(
                 "UPDATE enrich.leads SET step = 'done', state = 'completed', outcome = $2, completed_at = now(), updated_at = now()
                   WHERE lead_id = $1",
@@ -464,7 +485,10 @@ impl Pipeline {
             };
             let stored = store_dossier(&self.pool, dossier, &lead, &options)
                 .await
-                .map_err(|e| RunError::Retryable(e.to_string()))?;
+                .map_err(|e| {
+                    crate::metrics::METRICS.event("store_error");
+                    RunError::Retryable(e.to_string())
+                })?;
             ids.push(stored.entity_id);
         }
         Ok(ids)
@@ -494,6 +518,7 @@ impl Pipeline {
             .execute(&self.pool)
             .await?;
         self.providers.c2s.post_note(lead_id, &text).await?;
+        crate::metrics::METRICS.event("note_posted");
         sqlx::query(
             "UPDATE enrich.leads SET note_status = 'sent', updated_at = now() WHERE lead_id = $1",
         )

@@ -16,9 +16,37 @@ use crate::store::jobs::{self, Backoff, Failed, Job};
 /// The job kind the pipeline handles.
 pub const ENRICH_LEAD: &str = "enrich_lead";
 
+/// Proof of life of this process's worker loops, read by `/health/ready`:
+/// every loop turn and every job heartbeat stamps it.
+#[derive(Debug, Default)]
+pub struct WorkerHealth {
+    last_beat_ms: std::sync::atomic::AtomicI64,
+}
+
+impl WorkerHealth {
+    pub fn beat(&self) {
+        self.last_beat_ms.store(
+            chrono::Utc::now().timestamp_millis(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// How long since the last sign of life (`None`: never started).
+    pub fn silent_for(&self) -> Option<Duration> {
+        let last = self.last_beat_ms.load(std::sync::atomic::Ordering::Relaxed);
+        (last > 0).then(|| {
+            Duration::from_millis(
+                u64::try_from(chrono::Utc::now().timestamp_millis() - last).unwrap_or(0),
+            )
+        })
+    }
+}
+
 /// Worker settings.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
+    /// Stamped by the loops (shared with the HTTP API's readiness check).
+    pub health: Arc<WorkerHealth>,
     /// Unique per process and worker (shows in `locked_by`).
     pub id: String,
     pub concurrency: usize,
@@ -36,6 +64,7 @@ pub struct WorkerOptions {
 impl Default for WorkerOptions {
     fn default() -> Self {
         Self {
+            health: Arc::default(),
             id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
             concurrency: 4,
             lease: Duration::from_secs(30),
@@ -83,6 +112,7 @@ pub async fn run(pipeline: Arc<Pipeline>, options: WorkerOptions, shutdown: watc
         let mut shutdown = shutdown.clone();
         loops.push(tokio::spawn(async move {
             while !*shutdown.borrow() {
+                opts.health.beat();
                 match jobs::claim(&pipeline.pool, &opts.id, opts.lease).await {
                     Ok(Some(job)) => {
                         if let Err(e) = handle(&pipeline, job, &opts).await {
@@ -189,12 +219,14 @@ async fn handle(
         let pool = pool.clone();
         let (worker, lead, lease, every, job_id) =
             (o.id.clone(), lead_id.clone(), o.lease, o.heartbeat, job.id);
+        let health = o.health.clone();
         tokio::spawn(async move {
             loop {
                 if tokio::time::timeout(every, stop_rx.changed()).await.is_ok() {
                     break;
                 }
                 let _ = jobs::heartbeat(&pool, job_id, &worker, lease).await;
+                health.beat();
                 if let Some(lead) = &lead {
                     let _ = take_lead(&pool, lead, &worker, lease).await;
                 }

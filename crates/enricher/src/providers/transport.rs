@@ -129,7 +129,21 @@ impl Transport {
             .with_max_delay(self.policy.max_backoff)
             .with_max_times(retries)
             .with_jitter();
-        let attempt = || async { self.attempt(&build, &read).await };
+        let attempt = || async {
+            let started = Instant::now();
+            let r = self.attempt(&build, &read).await;
+            let outcome = match &r {
+                Ok(_) => "ok",
+                Err(e) => e.kind(),
+            };
+            crate::metrics::METRICS.provider_request(
+                self.name,
+                what,
+                outcome,
+                started.elapsed().as_secs_f64(),
+            );
+            r
+        };
         attempt
             .retry(backoff)
             .when(ProviderError::is_retryable)

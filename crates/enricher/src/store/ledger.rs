@@ -132,6 +132,7 @@ impl Ledger {
         let hash = self.key_hash(kind, query);
         if let Some(hit) = self.fresh::<T, _>(&self.pool, kind, &hash).await? {
             self.record_hit(kind, &hash).await?;
+            crate::metrics::METRICS.ledger(kind.provider, kind.module, "hit");
             return Ok(hit);
         }
         let gate = self.gate(hash);
@@ -162,6 +163,7 @@ impl Ledger {
         if let Some(hit) = self.fresh::<T, _>(&mut *tx, kind, hash).await? {
             tx.commit().await?;
             self.record_hit(kind, hash).await?;
+            crate::metrics::METRICS.ledger(kind.provider, kind.module, "hit");
             return Ok(hit);
         }
         let started = Instant::now();
@@ -212,6 +214,11 @@ impl Ledger {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        crate::metrics::METRICS.ledger(
+            kind.provider,
+            kind.module,
+            if credits > 0 { "paid" } else { "failed_free" },
+        );
         match outcome {
             Ok(value) => Ok(Looked {
                 value,

@@ -1,0 +1,138 @@
+//! `/health/live` (the process answers), `/health/ready` (it can do its job:
+//! database reachable, migrations current, worker loops alive when this
+//! process runs them) and `/health`, the earlier service's path, as an alias
+//! of readiness. No personal data, no credentials: safe to expose.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+use serde_json::json;
+
+use super::AppState;
+
+/// Longest a readiness check waits for the database.
+const DB_CHECK_LIMIT: Duration = Duration::from_secs(2);
+
+/// A worker loop silent for longer than this is considered stuck.
+pub const WORKER_SILENCE_LIMIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub version: &'static str,
+    pub database: Check,
+    pub migrations: Check,
+    pub worker: Check,
+}
+
+pub async fn live() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+/// The three checks, each bounded in time.
+pub async fn readiness(state: &AppState) -> Readiness {
+    let db = tokio::time::timeout(
+        DB_CHECK_LIMIT,
+        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool),
+    )
+    .await;
+    let database = match db {
+        Ok(Ok(_)) => Check {
+            ok: true,
+            detail: "reachable".into(),
+        },
+        Ok(Err(e)) => Check {
+            ok: false,
+            detail: format!("unreachable: {}", short(&e.to_string())),
+        },
+        Err(_) => Check {
+            ok: false,
+            detail: format!("no answer within {} s", DB_CHECK_LIMIT.as_secs()),
+        },
+    };
+    let migrations = if database.ok {
+        match tokio::time::timeout(DB_CHECK_LIMIT, crate::migrate::status(&state.pool)).await {
+            Ok(Ok(all)) => {
+                let pending = all.iter().filter(|m| !m.applied).count();
+                Check {
+                    ok: pending == 0,
+                    detail: if pending == 0 {
+                        format!("{} applied", all.len())
+                    } else {
+                        format!("{pending} pending: run `c2s-enrich migrate`")
+                    },
+                }
+            }
+            Ok(Err(e)) => Check {
+                ok: false,
+                detail: format!("cannot read: {}", short(&e.to_string())),
+            },
+            Err(_) => Check {
+                ok: false,
+                detail: "no answer in time".into(),
+            },
+        }
+    } else {
+        Check {
+            ok: false,
+            detail: "database unreachable".into(),
+        }
+    };
+    let worker = match &state.worker {
+        None => Check {
+            ok: true,
+            detail: "not run by this process".into(),
+        },
+        Some(h) => match h.silent_for() {
+            None => Check {
+                ok: false,
+                detail: "not started yet".into(),
+            },
+            Some(d) if d > WORKER_SILENCE_LIMIT => Check {
+                ok: false,
+                detail: format!("silent for {} s", d.as_secs()),
+            },
+            Some(d) => Check {
+                ok: true,
+                detail: format!("alive ({} ms ago)", d.as_millis()),
+            },
+        },
+    };
+    let ok = database.ok && migrations.ok && worker.ok;
+    Readiness {
+        status: if ok { "ready" } else { "not_ready" },
+        version: env!("CARGO_PKG_VERSION"),
+        database,
+        migrations,
+        worker,
+    }
+}
+
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let r = readiness(&state).await;
+    let code = if r.status == "ready" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(r))
+}
+
+/// Errors from the driver can be long; the first line is enough here.
+fn short(s: &str) -> String {
+    s.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(160)
+        .collect()
+}

@@ -1,0 +1,298 @@
+//! Operating the service: health and readiness (including a database that
+//! goes away and comes back), CORS, and the metrics after a real pipeline run.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use c2s_enrich::http::AppState;
+use c2s_enrich::pipeline::worker::{self, WorkerHealth, WorkerOptions};
+use c2s_enrich::testing::{serve_app, TestDb};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// A TCP relay in front of PostgreSQL that can be cut (every connection
+/// dropped, new ones refused) and restored on the same port.
+struct Relay {
+    port: u16,
+    target: String,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let relay = Self {
+            port,
+            target,
+            tasks: Arc::default(),
+        };
+        relay.serve(listener);
+        relay
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let (target, tasks) = (self.target.clone(), self.tasks.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().expect("tasks").push(conn);
+            }
+        });
+        self.tasks.lock().expect("tasks").push(accept);
+    }
+
+    fn cut(&self) {
+        for t in self.tasks.lock().expect("tasks").drain(..) {
+            t.abort();
+        }
+    }
+
+    async fn restore(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind");
+        self.serve(listener);
+    }
+}
+
+async fn get(url: &str) -> (u16, Value) {
+    let r = reqwest::get(url).await.expect("get");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_away_and_back() {
+    let test = TestDb::migrated().await.expect("db");
+    let mut url = reqwest::Url::parse(test.url().expose_secret()).expect("url");
+    let target = format!(
+        "{}:{}",
+        url.host_str().expect("host"),
+        url.port().unwrap_or(5432)
+    );
+    let relay = Relay::start(target).await;
+    url.set_host(Some("127.0.0.1")).expect("host");
+    url.set_port(Some(relay.port)).expect("port");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_lazy(url.as_str())
+        .expect("pool");
+    let served = serve_app(AppState::new(pool)).await.expect("serve");
+
+    let (status, body) = get(&format!("{}/health/ready", served.base)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["database"]["ok"], true);
+    assert_eq!(body["migrations"]["ok"], true);
+    assert_eq!(get(&format!("{}/health", served.base)).await.0, 200);
+
+    relay.cut();
+    let (status, body) = get(&format!("{}/health/ready", served.base)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(body["database"]["ok"], false);
+    assert_eq!(get(&format!("{}/health", served.base)).await.0, 503);
+    // Liveness does not depend on the database: restarting would not help.
+    assert_eq!(get(&format!("{}/health/live", served.base)).await.0, 200);
+
+    relay.restore().await;
+    let mut back = false;
+    for _ in 0..40 {
+        if get(&format!("{}/health/ready", served.base)).await.0 == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        back,
+        "readiness came back by itself once the database returned"
+    );
+}
+
+#[tokio::test]
+async fn readiness_needs_current_migrations_and_a_live_worker() {
+    let test = TestDb::migrated().await.expect("db");
+    let health = Arc::new(WorkerHealth::default());
+    let state = AppState {
+        worker: Some(health.clone()),
+        ..AppState::new(test.pool.clone())
+    };
+    let served = serve_app(state).await.expect("serve");
+    let (status, body) = get(&format!("{}/health/ready", served.base)).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["worker"]["ok"], false, "{body}");
+    health.beat();
+    assert_eq!(get(&format!("{}/health/ready", served.base)).await.0, 200);
+
+    let last = c2s_enrich::migrate::MIGRATIONS
+        .last()
+        .expect("migrations")
+        .version;
+    c2s_enrich::migrate::down(
+        &test.pool,
+        last - 1,
+        &c2s_enrich::migrate::MigrateOptions::default(),
+    )
+    .await
+    .expect("down one");
+    let (status, body) = get(&format!("{}/health/ready", served.base)).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["migrations"]["ok"], false);
+    assert!(body["migrations"]["detail"]
+        .as_str()
+        .expect("detail")
+        .contains("1 pending"));
+}
+
+#[tokio::test]
+async fn cors_is_closed_unless_the_origin_is_configured() {
+    let test = TestDb::migrated().await.expect("db");
+    let state = AppState {
+        cors_origins: Arc::new(vec!["https://painel.mbras.com.br".into()]),
+        ..AppState::new(test.pool.clone())
+    };
+    let served = serve_app(state).await.expect("serve");
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/customers?cpf=52998224725", served.base);
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let ok = preflight("https://painel.mbras.com.br")
+        .await
+        .expect("preflight");
+    assert_eq!(ok.status(), 204);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://painel.mbras.com.br"
+    );
+    assert!(ok.headers()["access-control-allow-headers"]
+        .to_str()
+        .expect("h")
+        .contains("authorization"));
+    let evil = preflight("https://evil.example").await.expect("preflight");
+    assert_eq!(evil.status(), 403);
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+
+    // Plain requests: the header only for the allowed origin.
+    let r = http
+        .get(&url)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let r = http
+        .get(&url)
+        .header("origin", "https://painel.mbras.com.br")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://painel.mbras.com.br"
+    );
+
+    // With nothing configured, nobody is allowed.
+    let closed = serve_app(AppState::new(test.pool.clone()))
+        .await
+        .expect("serve");
+    let r = http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/v1/customers", closed.base),
+        )
+        .header("origin", "https://painel.mbras.com.br")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_cover_requests_jobs_steps_providers_and_the_queue_after_a_run() {
+    let (sim, test, pipeline) = common::setup().await;
+    let pipeline = Arc::new(pipeline);
+    let served = serve_app(AppState {
+        pipeline: Some(pipeline.clone()),
+        ..AppState::new(test.pool.clone())
+    })
+    .await
+    .expect("serve");
+    let hook = format!("{}/api/v1/webhooks/c2s", served.base);
+    let ids: Vec<String> = sim
+        .state
+        .leads()
+        .iter()
+        .take(6)
+        .map(|l| l.id.clone())
+        .collect();
+    let report =
+        c2s_sim::deliver_for_tests(&sim, &hook, "on_create_lead", Some(ids), 1, None).await;
+    assert_eq!(report.statuses.get(&202), Some(&6), "{report:?}");
+    worker::drain(&pipeline, &WorkerOptions::default())
+        .await
+        .expect("drain");
+    let text = reqwest::get(format!("{}/metrics", served.base))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text");
+    for needle in [
+        "c2s_enrich_http_requests_total{method=\"POST\",route=\"/api/v1/webhooks/c2s\",status=\"202\"}",
+        "c2s_enrich_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/webhooks/c2s\",le=\"+Inf\"}",
+        "c2s_enrich_job_outcomes_total{outcome=\"completed\"}",
+        "c2s_enrich_jobs{state=\"done\"}",
+        "c2s_enrich_leads{state=\"completed\",step=\"done\"}",
+        "c2s_enrich_step_duration_seconds_count{step=\"discover\",outcome=\"ok\"}",
+        "c2s_enrich_step_duration_seconds_count{step=\"note\",outcome=\"ok\"}",
+        "c2s_enrich_provider_requests_total{provider=\"c2s\",operation=\"get_lead\",outcome=\"ok\"}",
+        "c2s_enrich_provider_request_duration_seconds_count{provider=\"work_api\"",
+        "c2s_enrich_ledger_lookups_total{provider=\"work_api\",module=\"cpf\",result=\"paid\"}",
+        "c2s_enrich_provider_calls{provider=\"diretrix\",module=\"phone\",outcome=",
+        "c2s_enrich_provider_credits{provider=\"work_api\",module=\"cpf\"}",
+        "c2s_enrich_events_total{event=\"note_posted\"}",
+        "c2s_enrich_webhook_events_total{decision=\"enrich\"}",
+        "c2s_enrich_queue_ready_jobs 0",
+        "c2s_enrich_queue_oldest_ready_seconds",
+        "c2s_enrich_provider_paused{provider=\"work_api\"} 0",
+    ] {
+        assert!(text.contains(needle), "missing {needle}");
+    }
+    // Every series parses as `name{labels} number` and carries no personal data.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let value = line.rsplit(' ').next().expect("value");
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        assert!(line.starts_with("c2s_enrich_"), "{line}");
+    }
+    for lead in sim.state.leads().iter().take(6) {
+        for secret in [Some(&lead.name), lead.phone.as_ref(), lead.email.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            assert!(!text.contains(secret.as_str()), "personal data in metrics");
+        }
+        if let Some(p) = lead.person {
+            let cpf = sim.state.population.people[p].cpf.digits().to_owned();
+            assert!(!text.contains(&cpf), "a CPF in metrics");
+        }
+    }
+}
