@@ -14,6 +14,7 @@ use common::setup;
 
 fn options(id: &str) -> WorkerOptions {
     WorkerOptions {
+        health: Default::default(),
         id: id.into(),
         concurrency: 3,
         lease: Duration::from_secs(5),
