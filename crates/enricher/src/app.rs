@@ -75,6 +75,7 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
         google_ads_key: config.google_ads_webhook_key.clone().map(Arc::new),
         cors_origins: Arc::new(config.cors_allowed_origins.clone()),
         worker: None,
+        dq_cache: Arc::default(),
     }
 }
 

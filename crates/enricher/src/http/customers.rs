@@ -36,6 +36,18 @@ fn query_of(q: &HashMap<String, String>) -> Result<CustomerQuery, ApiError> {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
+    description = "Scope: `read:pii`. The golden record(s) for exactly one of cpf, phone or email: entity, profile, phones, e-mails, addresses with confidence, relatives, companies, latest financials, enrichment dates, linked leads. Never calls a paid provider. Every read is audited (key, endpoint, entity, request id).",
+    params(("cpf" = Option<String>, Query, description = "CPF, with or without punctuation"),
+           ("phone" = Option<String>, Query, description = "Brazilian phone with DDD, any format"),
+           ("email" = Option<String>, Query, description = "E-mail address")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "`{count, customers}`", body = serde_json::Value),
+        (status = 400, description = "Not exactly one key, or it does not parse (the reason, never the value)", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
 pub async fn lookup(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -64,6 +76,17 @@ pub async fn lookup(
 }
 
 /// `DELETE /api/v1/customers/{cpf}` (`admin`): erases the person.
+#[utoipa::path(delete, path = "/api/v1/customers/{cpf}", tag = "customers",
+    description = "Scope: `admin`. Erases the person (LGPD): the entity and its dependants, addresses only they used, snapshots, lead links, personal data in lead records and webhook payloads, cached provider answers. Relatives and shared addresses survive; a record without personal data remains.",
+    params(("cpf" = String, Path, description = "CPF of the person")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "`{erasure_id, rows_removed, ledger_rows_removed}`", body = serde_json::Value),
+        (status = 400, description = "Not a valid CPF", body = super::openapi::ErrorBody),
+        (status = 404, description = "Nobody has this CPF", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
 pub async fn erase(
     State(state): State<AppState>,
     headers: HeaderMap,

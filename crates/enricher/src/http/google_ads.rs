@@ -14,6 +14,14 @@ use crate::store::google_ads;
 
 /// Google expects 200 for a delivery it should not repeat: both a new lead and
 /// a repeated one answer 200 (`decision` tells which).
+#[utoipa::path(post, path = "/api/v1/webhooks/google-ads", tag = "intake",
+    description = "Google Ads lead-form webhook. `google_key` in the body must equal GOOGLE_ADS_WEBHOOK_KEY. Recorded once per `lead_id`; the job enriches with the form's contacts (a valid typed CPF is used directly) and creates the C2S lead (source Google Ads, the note and answers in its description). `is_test` leads are recorded only.",
+    request_body(content = serde_json::Value, description = "lead_id, user_column_data[{column_id, column_name, string_value}], google_key, campaign_id, form_id, gcl_id, is_test"),
+    responses(
+        (status = 200, description = "`{decision: accepted|test_recorded|duplicate, job_id}`", body = serde_json::Value),
+        (status = 400, description = "Not JSON or not a lead-form delivery", body = super::openapi::ErrorBody),
+        (status = 401, description = "Wrong or missing google_key", body = super::openapi::ErrorBody),
+        (status = 503, description = "GOOGLE_ADS_WEBHOOK_KEY is not configured", body = super::openapi::ErrorBody)))]
 pub async fn intake(
     State(state): State<AppState>,
     body: Bytes,

@@ -19,13 +19,13 @@ const DB_CHECK_LIMIT: Duration = Duration::from_secs(2);
 /// A worker loop silent for longer than this is considered stuck.
 pub const WORKER_SILENCE_LIMIT: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Check {
     pub ok: bool,
     pub detail: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     pub status: &'static str,
     pub version: &'static str,
@@ -34,6 +34,9 @@ pub struct Readiness {
     pub worker: Check,
 }
 
+#[utoipa::path(get, path = "/health/live", tag = "operations",
+    description = "The process answers (restart it if not).",
+    responses((status = 200, description = "`{status: ok, version}`", body = serde_json::Value)))]
 pub async fn live() -> Json<serde_json::Value> {
     Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
@@ -117,6 +120,10 @@ pub async fn readiness(state: &AppState) -> Readiness {
     }
 }
 
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    description = "Ready to work: database reachable, migrations current, worker loops alive (when this process runs them).",
+    responses((status = 200, description = "Ready", body = Readiness),
+              (status = 503, description = "Not ready; each check says why", body = Readiness)))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let r = readiness(&state).await;
     let code = if r.status == "ready" {
@@ -135,4 +142,13 @@ fn short(s: &str) -> String {
         .chars()
         .take(160)
         .collect()
+}
+
+/// The earlier service's health path: the same answer as `/health/ready`.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    description = "Alias of `/health/ready` (the earlier service's path).",
+    responses((status = 200, description = "Ready", body = Readiness),
+              (status = 503, description = "Not ready", body = Readiness)))]
+pub async fn alias(state: State<AppState>) -> (StatusCode, Json<Readiness>) {
+    ready(state).await
 }

@@ -22,6 +22,20 @@ fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
 }
 
 /// `POST /api/v1/c2s/enrich/{lead_id}?force=true`
+#[utoipa::path(post, path = "/api/v1/c2s/enrich/{lead_id}", tag = "leads",
+    description = "Scope: `enrich`. Runs the lead now and answers its outcome (the earlier service's fields). A lead already processed answers from its record without provider calls unless `force=true`.",
+    params(("lead_id" = String, Path, description = "C2S lead id, 32 hex characters"),
+           ("force" = Option<bool>, Query, description = "Run again even if already processed")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "Outcome: success, lead_id, masked cpfs, same_person, message_sent, stored_in_db, entity_ids, status, timings", body = serde_json::Value),
+        (status = 400, description = "Not a lead id", body = super::openapi::ErrorBody),
+        (status = 404, description = "C2S does not know the lead", body = super::openapi::ErrorBody),
+        (status = 409, description = "The lead is being processed right now", body = super::openapi::ErrorBody),
+        (status = 503, description = "A provider or the pipeline is unavailable; a job was queued", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
 pub async fn enrich(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -38,6 +52,21 @@ pub async fn enrich(
 }
 
 /// `GET /api/v1/leads/process?id=…&api_key=…` (Make.com)
+#[utoipa::path(get, path = "/api/v1/leads/process", tag = "leads",
+    description = "Scope: `enrich`. Make.com's GET trigger: same as `POST /api/v1/c2s/enrich/{lead_id}`; the key may come as `?api_key=` (weaker: URLs are logged).",
+    params(("id" = String, Query, description = "C2S lead id"),
+           ("api_key" = Option<String>, Query, description = "API key (Make.com only)"),
+           ("force" = Option<bool>, Query, description = "Run again even if already processed")),
+    security(("bearer" = []), ("api_key" = []), ("api_key_query" = [])),
+    responses(
+        (status = 200, description = "Outcome (as the manual trigger)", body = serde_json::Value),
+        (status = 400, description = "Missing or bad id", body = super::openapi::ErrorBody),
+        (status = 404, description = "C2S does not know the lead", body = super::openapi::ErrorBody),
+        (status = 409, description = "The lead is being processed right now", body = super::openapi::ErrorBody),
+        (status = 503, description = "Unavailable; a job was queued", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
 pub async fn process(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -62,6 +91,17 @@ pub async fn process(
 }
 
 /// `GET /api/v1/leads/{lead_id}`: processing state, attempts, last error, outcome.
+#[utoipa::path(get, path = "/api/v1/leads/{lead_id}", tag = "leads",
+    description = "Scope: `enrich`. A lead's processing state: step, attempts, last error, outcome, note status.",
+    params(("lead_id" = String, Path, description = "C2S lead id")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The lead's state", body = serde_json::Value),
+        (status = 400, description = "Not a lead id", body = super::openapi::ErrorBody),
+        (status = 404, description = "Never seen", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
 pub async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,

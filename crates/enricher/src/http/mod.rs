@@ -8,14 +8,17 @@ pub mod error;
 pub mod google_ads;
 pub mod health;
 pub mod leads;
+pub mod openapi;
 pub mod rate_limit;
+pub mod status;
 pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -96,6 +99,8 @@ pub struct AppState {
     pub cors_origins: Arc<Vec<String>>,
     /// This process's worker loops, when it runs them (readiness checks them).
     pub worker: Option<Arc<crate::pipeline::worker::WorkerHealth>>,
+    /// The status page's data-quality results, refreshed every five minutes.
+    pub dq_cache: Arc<status::DqCache>,
 }
 
 impl AppState {
@@ -109,6 +114,7 @@ impl AppState {
             google_ads_key: None,
             cors_origins: Arc::default(),
             worker: None,
+            dq_cache: Arc::default(),
         }
     }
 }
@@ -170,27 +176,70 @@ impl Application {
     }
 }
 
-async fn metrics(
+/// Prometheus text exposition (namespace `c2s_enrich_`; labels never carry personal data).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    description = "Prometheus metrics: HTTP requests and latency by route, jobs, steps, provider calls and latency, ledger paid/hit, credits, notes, queue depth and age, provider pauses. See docs/runbook.md.",
+    responses((status = 200, description = "text/plain; version=0.0.4", content_type = "text/plain")))]
+pub async fn metrics_text(
     axum::extract::State(state): axum::extract::State<AppState>,
-) -> Result<String, error::ApiError> {
-    Ok(crate::metrics::render(&state.pool).await?)
+) -> Result<impl axum::response::IntoResponse, error::ApiError> {
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&state.pool).await?,
+    ))
+}
+
+/// Every route the API serves, with its method; the documentation routes
+/// (`/docs`, `/api-docs/openapi.json`) come on top. A test checks that the
+/// OpenAPI document lists exactly these.
+pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    use axum::routing::delete;
+    vec![
+        (Method::GET, "/", get(status::page)),
+        (Method::GET, "/health", get(health::alias)),
+        (Method::GET, "/health/live", get(health::live)),
+        (Method::GET, "/health/ready", get(health::ready)),
+        (Method::GET, "/metrics", get(metrics_text)),
+        (Method::GET, "/api/v1/status", get(status::status_json)),
+        (
+            Method::GET,
+            "/api/v1/admin/data-quality",
+            get(status::data_quality),
+        ),
+        (Method::POST, "/api/v1/webhooks/c2s", post(webhooks::c2s)),
+        (
+            Method::POST,
+            "/api/v1/webhooks/google-ads",
+            post(google_ads::intake),
+        ),
+        (
+            Method::POST,
+            "/api/v1/c2s/enrich/{lead_id}",
+            post(leads::enrich),
+        ),
+        (Method::GET, "/api/v1/leads/process", get(leads::process)),
+        (Method::GET, "/api/v1/leads/{lead_id}", get(leads::status)),
+        (Method::GET, "/api/v1/customers", get(customers::lookup)),
+        (
+            Method::DELETE,
+            "/api/v1/customers/{cpf}",
+            delete(customers::erase),
+        ),
+    ]
 }
 
 fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health::ready))
-        .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
-        .route("/metrics", get(metrics))
-        .route("/api/v1/webhooks/c2s", post(webhooks::c2s))
-        .route("/api/v1/webhooks/google-ads", post(google_ads::intake))
-        .route("/api/v1/c2s/enrich/{lead_id}", post(leads::enrich))
-        .route("/api/v1/leads/process", get(leads::process))
-        .route("/api/v1/leads/{lead_id}", get(leads::status))
-        .route("/api/v1/customers", get(customers::lookup))
-        .route(
-            "/api/v1/customers/{cpf}",
-            axum::routing::delete(customers::erase),
+    let mut router = Router::new();
+    for (_, path, handler) in routes() {
+        router = router.route(path, handler);
+    }
+    router
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs")
+                .url("/api-docs/openapi.json", openapi::document()),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(

@@ -21,6 +21,16 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+#[utoipa::path(post, path = "/api/v1/webhooks/c2s", tag = "intake",
+    description = "C2S lead webhooks (`on_create_lead`, `on_update_lead`, `on_close_lead`), single, wrapped or batched. Each event is recorded once — (lead, updated_at, hook_action) is the idempotency key — and its job enqueued in the same transaction. Updates enrich only when the customer's contacts changed. Never rate limited.",
+    request_body(content = serde_json::Value, description = "The lead as C2S sends it, plus hook_action"),
+    security(("webhook_token" = [])),
+    responses(
+        (status = 202, description = "`{accepted, events}`: at least one new event", body = serde_json::Value),
+        (status = 200, description = "`{duplicate: true, events}`: all seen before", body = serde_json::Value),
+        (status = 400, description = "Not JSON, not a lead event, missing hook_action", body = super::openapi::ErrorBody),
+        (status = 401, description = "Wrong or missing X-Webhook-Token (when WEBHOOK_SECRET is set)", body = super::openapi::ErrorBody),
+        (status = 413, description = "Body over 512 KiB")))]
 pub async fn c2s(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -1,0 +1,194 @@
+//! The OpenAPI document against the router, Swagger UI offline, the status
+//! page and its figures, and the data-quality endpoint.
+
+use std::collections::BTreeSet;
+
+use c2s_enrich::http::{routes, AppState};
+use c2s_enrich::store::api_keys;
+use c2s_enrich::testing::{serve_app, TestDb};
+use serde_json::Value;
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let r = reqwest::get(url).await.expect("get");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_document_lists_exactly_the_routes_the_router_serves() {
+    let test = TestDb::migrated().await.expect("db");
+    let served = serve_app(AppState::new(test.pool.clone()))
+        .await
+        .expect("serve");
+    let (status, doc) = get_json(&format!("{}/api-docs/openapi.json", served.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            documented.insert((method.to_uppercase(), path.clone()));
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(
+                !responses.is_empty(),
+                "{method} {path} documents no response"
+            );
+            // Operations behind a key document how that fails.
+            let keyed = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            if keyed {
+                for code in ["401", "403", "429"] {
+                    assert!(responses.contains_key(code), "{method} {path} lacks {code}");
+                    assert_eq!(
+                        responses[code]["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {code}"
+                    );
+                }
+                let text = op["description"].as_str().unwrap_or_default();
+                assert!(text.contains("Scope: `"), "{method} {path} names no scope");
+            }
+        }
+    }
+    let served_routes: BTreeSet<(String, String)> = routes()
+        .into_iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_owned()))
+        .collect();
+    let missing: Vec<_> = served_routes.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&served_routes).collect();
+    assert!(missing.is_empty(), "served but not documented: {missing:?}");
+    assert!(extra.is_empty(), "documented but not served: {extra:?}");
+    for scheme in ["bearer", "api_key", "api_key_query", "webhook_token"] {
+        assert!(
+            doc["components"]["securitySchemes"].get(scheme).is_some(),
+            "{scheme}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary() {
+    let test = TestDb::migrated().await.expect("db");
+    let served = serve_app(AppState::new(test.pool.clone()))
+        .await
+        .expect("serve");
+    let page = reqwest::get(format!("{}/docs/", served.base))
+        .await
+        .expect("docs");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("swagger-ui"), "{html}");
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+    ] {
+        let r = reqwest::get(format!("{}/docs/{asset}", served.base))
+            .await
+            .expect("asset");
+        assert_eq!(r.status(), 200, "{asset}");
+    }
+    let init = reqwest::get(format!("{}/docs/swagger-initializer.js", served.base))
+        .await
+        .expect("init")
+        .text()
+        .await
+        .expect("text");
+    assert!(init.contains("/api-docs/openapi.json"), "{init}");
+}
+
+#[tokio::test]
+async fn the_status_page_is_self_contained_and_its_figures_add_up() {
+    let test = TestDb::migrated().await.expect("db");
+    let served = serve_app(AppState::new(test.pool.clone()))
+        .await
+        .expect("serve");
+    let page = reqwest::get(format!("{}/", served.base))
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .expect("ct")
+        .starts_with("text/html"));
+    let html = page.text().await.expect("html");
+    for external in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!html.contains(external), "external asset: {external}");
+    }
+
+    let pool = &test.pool;
+    for (i, (state, outcome)) in [
+        ("completed", Some("enriched")),
+        ("completed", Some("enriched")),
+        ("completed", Some("nobody_found")),
+        ("failed", None),
+        ("processing", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sqlx::query("INSERT INTO enrich.leads (lead_id, state, outcome) VALUES ($1, $2, $3)")
+            .bind(format!("{i:032x}"))
+            .bind(state)
+            .bind(outcome)
+            .execute(pool)
+            .await
+            .expect("lead");
+    }
+    sqlx::query("INSERT INTO enrich.leads (lead_id, state, outcome, created_at) VALUES ($1, 'completed', 'enriched', now() - interval '3 days')")
+        .bind(format!("{:032x}", 99))
+        .execute(pool)
+        .await
+        .expect("old lead");
+    sqlx::query("INSERT INTO enrich.jobs (kind, state) VALUES ('enrich_lead', 'dead')")
+        .execute(pool)
+        .await
+        .expect("dead job");
+    let (status, s) = get_json(&format!("{}/api/v1/status", served.base)).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["last_24h"]["received"], 5);
+    assert_eq!(s["last_24h"]["enriched"], 2);
+    assert_eq!(s["last_24h"]["failed"], 1);
+    assert_eq!(s["last_24h"]["in_progress"], 1);
+    assert_eq!(s["last_24h"]["success_share"], 0.5);
+    assert_eq!(s["last_7d"]["received"], 6);
+    assert_eq!(s["queue"]["dead"], 1);
+    let hours = s["leads_per_hour"].as_array().expect("hours");
+    assert_eq!(hours.len(), 24);
+    assert_eq!(hours.last(), Some(&Value::from(5)));
+    assert!(!s["data_quality"].as_array().expect("dq").is_empty());
+    assert_eq!(s["providers"].as_array().expect("providers").len(), 2);
+}
+
+#[tokio::test]
+async fn data_quality_over_http_needs_the_admin_scope() {
+    let test = TestDb::migrated().await.expect("db");
+    let served = serve_app(AppState::new(test.pool.clone()))
+        .await
+        .expect("serve");
+    let (_, enrich) = api_keys::create(&test.pool, "make", &["enrich".to_owned()])
+        .await
+        .expect("key");
+    let (_, admin) = api_keys::create(&test.pool, "ops", &["admin".to_owned()])
+        .await
+        .expect("key");
+    let url = format!("{}/api/v1/admin/data-quality", served.base);
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(&url).send().await.expect("get").status(), 401);
+    let r = http
+        .get(&url)
+        .bearer_auth(&enrich)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 403);
+    let r = http
+        .get(&url)
+        .header("x-api-key", &admin)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["passed"], true, "{body}");
+    assert!(body["checks"].as_array().expect("checks").len() > 5);
+}
