@@ -77,11 +77,12 @@ pub struct Status {
     pub data_quality_checked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// When the checks last ran (monotonic and wall clock) and what they found.
+type DqEntry = (Instant, chrono::DateTime<chrono::Utc>, Vec<DqCheck>);
+
 /// Cached data-quality results (the checks scan whole tables).
 #[derive(Debug, Default)]
-pub struct DqCache(
-    tokio::sync::Mutex<Option<(Instant, chrono::DateTime<chrono::Utc>, Vec<DqCheck>)>>,
-);
+pub struct DqCache(tokio::sync::Mutex<Option<DqEntry>>);
 
 async fn totals(pool: &PgPool, hours: i32) -> Result<Totals, sqlx::Error> {
     let (received, enriched, nobody, failed, progress): (i64, i64, i64, i64, i64) = sqlx::query_as(
