@@ -257,3 +257,30 @@ pub async fn serve_app(state: crate::http::AppState) -> std::io::Result<ServedAp
     }));
     Ok(ServedApp { base, _stop: tx })
 }
+
+/// The tables of `core`, `ref` and `enrich` whose rows mention `needle`
+/// anywhere (case-insensitive, as text), with counts: proof that an erasure
+/// left nothing behind.
+pub async fn occurrences(pool: &PgPool, needle: &str) -> Vec<String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
+          WHERE table_schema IN ('core', 'ref', 'enrich') AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    let mut found = Vec::new();
+    for t in tables {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {t} x WHERE x::text ILIKE '%' || $1 || '%'"
+        ))
+        .bind(needle)
+        .fetch_one(pool)
+        .await
+        .unwrap_or(-1);
+        if n != 0 {
+            found.push(format!("{t} ({n})"));
+        }
+    }
+    found
+}

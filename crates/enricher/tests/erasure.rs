@@ -16,32 +16,7 @@ fn raw() -> serde_json::Value {
     serde_json::from_str(&fixture("work_api_cpf.json")).expect("json")
 }
 
-async fn tables(pool: &sqlx::PgPool) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
-          WHERE table_schema IN ('core', 'ref', 'enrich') AND table_type = 'BASE TABLE' ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await
-    .expect("tables")
-}
-
-async fn occurrences(pool: &sqlx::PgPool, needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for t in tables(pool).await {
-        let n: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(*) FROM {t} x WHERE x::text ILIKE '%' || $1 || '%'"
-        ))
-        .bind(needle)
-        .fetch_one(pool)
-        .await
-        .expect("scan");
-        if n > 0 {
-            found.push(format!("{t} ({n})"));
-        }
-    }
-    found
-}
+use c2s_enrich::testing::occurrences;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_stay() {

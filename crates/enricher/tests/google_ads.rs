@@ -418,3 +418,33 @@ async fn bad_keys_and_bodies_are_refused_and_nothing_is_stored() {
         .expect("post");
     assert_eq!(r.status(), 503);
 }
+
+#[tokio::test]
+async fn erasing_the_person_clears_the_form_answers_and_the_description() {
+    let w = world(&[]).await;
+    let (name, phone, email, cpf) = w.owner();
+    w.post(&w.form("g-erase-1", &[])).await;
+    w.drain().await;
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM enrich.google_ads_leads WHERE state = 'completed'")
+            .await,
+        1
+    );
+    let cpf = brazil::Cpf::parse(&cpf).expect("cpf");
+    let erased =
+        c2s_enrich::store::erasure::erase(&w.test.pool, &w.pipeline.ledger, &cpf, "test", None)
+            .await
+            .expect("erase");
+    assert!(erased.is_some());
+    let phone = brazil::PhoneBr::parse(&phone).expect("phone");
+    for needle in [
+        cpf.digits().to_owned(),
+        cpf.to_string(),
+        phone.national().to_owned(),
+        email,
+        name,
+    ] {
+        let left = c2s_enrich::testing::occurrences(&w.test.pool, &needle).await;
+        assert!(left.is_empty(), "still found in {left:?}");
+    }
+}

@@ -16,10 +16,14 @@ fn chromium() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("C2S_CHROMIUM") {
         return Some(PathBuf::from(p));
     }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 /// Runs Chromium headless on `url` with `extra` arguments; returns (stdout, stderr).
@@ -61,7 +65,9 @@ async fn the_status_page_renders_its_chart_without_console_errors() {
             std::env::var("C2S_REQUIRE_BROWSER").is_err(),
             "C2S_REQUIRE_BROWSER is set but no Chromium was found (apt-get install chromium)"
         );
-        eprintln!("SKIPPED: no Chromium on this machine (install Debian's `chromium` to run this test)");
+        eprintln!(
+            "SKIPPED: no Chromium on this machine (install Debian's `chromium` to run this test)"
+        );
         return;
     };
     let test = TestDb::migrated().await.expect("db");
@@ -71,7 +77,11 @@ async fn the_status_page_renders_its_chart_without_console_errors() {
              VALUES ($1, 'completed', $2, now() - make_interval(hours => $3))",
         )
         .bind(format!("{i:032x}"))
-        .bind(if i % 3 == 0 { "nobody_found" } else { "enriched" })
+        .bind(if i % 3 == 0 {
+            "nobody_found"
+        } else {
+            "enriched"
+        })
         .bind(i % 4)
         .execute(&test.pool)
         .await
@@ -88,10 +98,20 @@ async fn the_status_page_renders_its_chart_without_console_errors() {
         "the page did not render its figures:\n{dom}"
     );
     let chart_start = dom.find("id=\"chart\"").expect("chart element");
-    let chart = &dom[chart_start..dom[chart_start..].find("</svg>").map_or(dom.len(), |e| chart_start + e)];
-    assert_eq!(chart.matches("<rect").count(), 24, "one bar per hour:\n{chart}");
+    let chart = &dom[chart_start
+        ..dom[chart_start..]
+            .find("</svg>")
+            .map_or(dom.len(), |e| chart_start + e)];
+    assert_eq!(
+        chart.matches("<rect").count(),
+        24,
+        "one bar per hour:\n{chart}"
+    );
     assert!(chart.contains("data-bars=\"24\""), "{chart}");
-    assert!(dom.contains("57,1 %"), "success share of 4 enriched / 7 ended:\n{dom}");
+    assert!(
+        dom.contains("57,1 %"),
+        "success share of 4 enriched / 7 ended:\n{dom}"
+    );
     let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
     assert!(console.is_empty(), "console output: {console:#?}");
 
@@ -99,6 +119,10 @@ async fn the_status_page_renders_its_chart_without_console_errors() {
     let shot = std::env::temp_dir().join(format!("c2s-status-{}.png", std::process::id()));
     let _ = run_chromium(&bin, &url, &[format!("--screenshot={}", shot.display())]).await;
     let png = std::fs::read(&shot).expect("screenshot written");
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{} bytes", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
     let _ = std::fs::remove_file(&shot);
 }
