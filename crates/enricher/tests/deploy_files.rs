@@ -46,8 +46,8 @@ fn the_image_is_multi_stage_and_runs_as_a_non_root_user() {
     assert!(docker.contains("cargo build --release --locked -p c2s-enrich"));
     let user = docker
         .lines()
-        .filter_map(|l| l.strip_prefix("USER "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
         .expect("a USER line");
     assert!(
         !user.starts_with("root") && !user.starts_with('0'),
