@@ -73,6 +73,9 @@ pub enum Command {
     },
     /// Subscribe (or unsubscribe) a URL to the three C2S webhook actions.
     Webhooks(WebhooksArgs),
+    /// Fill an empty database with synthetic customers shaped like production
+    /// (the seed report's counts at scale 1.0: 1.5 M people, …) using COPY.
+    Synth(SynthArgs),
     /// Data-quality report; exits non-zero when a hard check fails.
     Dq {
         /// Print the report as JSON.
@@ -183,6 +186,26 @@ pub struct MigrateArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// Fraction of production's size (1.0 = 1,536,771 people; 0.01 takes seconds).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// The pre-hardening shape (no constraints, dirty values) for `migrate` to harden.
+    #[arg(long)]
+    pub legacy: bool,
+    /// Same seed, same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Create this new database on the configured server and fill it, instead
+    /// of filling the configured (empty) database.
+    #[arg(long, value_name = "NAME")]
+    pub database: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct DbUrlArgs {
     /// Print the password in clear (for scripts feeding psql).
     #[arg(long)]
@@ -227,8 +250,69 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Audit { since } => audit_command(&config, &since).await,
         Command::Erase { cpf } => erase_command(&config, &cpf).await,
         Command::Dq { json } => dq(&config, json).await,
+        Command::Synth(args) => synth(&config, &args).await,
         Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
+}
+
+async fn synth(config: &Config, args: &SynthArgs) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let result = async {
+        let target = match &args.database {
+            Some(name) => {
+                anyhow::ensure!(
+                    !name.is_empty()
+                        && name.len() <= 63
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "--database must be 1 to 63 letters, digits or underscores"
+                );
+                let exists: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+                )
+                .bind(name)
+                .fetch_one(&database.pool)
+                .await?;
+                anyhow::ensure!(!exists, "database {name} already exists; choose a new name");
+                crate::db::ensure_database(&database.sibling_url("postgres"), name).await?;
+                Some(crate::db::connect_pool(&database.sibling_url(name), 4).await?)
+            }
+            None => None,
+        };
+        let pool = target.as_ref().unwrap_or(&database.pool);
+        let options = crate::synth::SynthOptions {
+            scale: args.scale,
+            legacy: args.legacy,
+            seed: args.seed,
+            progress: !args.json,
+        };
+        let report = crate::synth::run(pool, &options).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            println!(
+                "synth: {} rows in {:.1} s ({:.0} rows/s), {} shape, seed {}{}",
+                report.rows,
+                report.seconds,
+                report.rows_per_second,
+                if report.legacy { "legacy" } else { "hardened" },
+                report.seed,
+                args.database
+                    .as_ref()
+                    .map(|n| format!(", database {n}"))
+                    .unwrap_or_default()
+            );
+            if report.legacy {
+                println!("next: `c2s-enrich migrate` hardens it");
+            }
+        }
+        if let Some(p) = target {
+            p.close().await;
+        }
+        Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
 }
 
 async fn migrate(config: &Config, args: &MigrateArgs) -> anyhow::Result<()> {

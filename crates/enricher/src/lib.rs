@@ -19,5 +19,6 @@ pub mod migrate;
 pub mod pipeline;
 pub mod providers;
 pub mod store;
+pub mod synth;
 pub mod telemetry;
 pub mod testing;

@@ -22,8 +22,12 @@ pub struct LegacyCounts {
     pub orphans: i64,
 }
 
+/// The legacy tables, empty: production's shape before hardening.
+pub const SCHEMA: &str = include_str!("legacy_schema.sql");
+
 /// Creates the legacy shape with `people` bulk people plus the dirty rows.
 pub async fn create(pool: &PgPool, people: i64) -> Result<LegacyCounts, sqlx::Error> {
+    sqlx::raw_sql(SCHEMA).execute(pool).await?;
     let sql = include_str!("legacy.sql").replace(":n", &people.max(10).to_string());
     sqlx::raw_sql(&sql).execute(pool).await?;
     Ok(LegacyCounts {
