@@ -76,6 +76,12 @@ pub enum Command {
     /// Fill an empty database with synthetic customers shaped like production
     /// (the seed report's counts at scale 1.0: 1.5 M people, …) using COPY.
     Synth(SynthArgs),
+    /// Run the benchmarks (pipeline overhead, throughput, storage vs COPY,
+    /// hardening at scale, lookup API, memory, cost) and write the tables.
+    ///
+    /// Build with --release for real figures. Each benchmark works in its own
+    /// scratch databases on the configured server, dropped afterwards.
+    Bench(BenchArgs),
     /// Data-quality report; exits non-zero when a hard check fails.
     Dq {
         /// Print the report as JSON.
@@ -186,6 +192,29 @@ pub struct MigrateArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Scale of the synthetic database for the hardening and lookup benchmarks.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Small sizes everywhere (a smoke run of every benchmark in about a minute).
+    #[arg(long)]
+    pub quick: bool,
+    /// Only these benchmarks, e.g. `--only 1,6` (1 pipeline, 2 throughput and
+    /// storage, 3 hardening, 4 lookup, 5 memory, 6 cost).
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=6))]
+    pub only: Vec<u8>,
+    /// Where to write the Markdown tables.
+    #[arg(long, default_value = "docs/benchmarks.md", value_name = "FILE")]
+    pub markdown: PathBuf,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "docs/benchmarks.json", value_name = "FILE")]
+    pub json: PathBuf,
+    /// Keep the scratch databases (for inspection).
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct SynthArgs {
     /// Fraction of production's size (1.0 = 1,536,771 people; 0.01 takes seconds).
     #[arg(long, default_value_t = 1.0)]
@@ -251,8 +280,43 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Erase { cpf } => erase_command(&config, &cpf).await,
         Command::Dq { json } => dq(&config, json).await,
         Command::Synth(args) => synth(&config, &args).await,
+        Command::Bench(args) => bench(&config, &args).await,
         Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
+}
+
+async fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.scale > 0.0 && args.scale <= 10.0,
+        "--scale must be in (0, 10]"
+    );
+    let database = Database::open(&config.database).await?;
+    let server = crate::bench::support::Server {
+        admin: database.sibling_url("postgres"),
+        keep: args.keep,
+    };
+    let options = crate::bench::BenchOptions {
+        scale: args.scale,
+        quick: args.quick,
+        only: args.only.clone(),
+        markdown: Some(args.markdown.clone()),
+        json: Some(args.json.clone()),
+        keep: args.keep,
+        command: std::iter::once("c2s-enrich".to_owned())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let result = crate::bench::run(&server, &database.pool, &options).await;
+    database.close().await?;
+    let report = result?;
+    println!("{}", crate::bench::markdown(&report));
+    println!(
+        "written: {} and {}",
+        args.markdown.display(),
+        args.json.display()
+    );
+    Ok(())
 }
 
 async fn synth(config: &Config, args: &SynthArgs) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod archive;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;

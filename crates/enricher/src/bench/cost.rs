@@ -1,0 +1,197 @@
+//! Benchmark 6 — cost: a replay of leads where 57 % of the contacts repeat
+//! (the share the earlier service measured in production). Paid provider
+//! calls per lead with our policy (ledger + database first), against the
+//! floor (distinct lookups) and against a naive policy (no cache) replaying
+//! the same leads in the same run.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use c2s_sim::SimConfig;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use super::support::{self, Server};
+use crate::domain::lead::LeadId;
+use crate::pipeline::run::{Pipeline, PipelineSettings};
+use crate::providers::Providers;
+use crate::store::ledger::{Freshness, Ledger};
+
+/// Share of leads whose contacts were seen before.
+pub const REPEAT_SHARE: f64 = 0.57;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Policy {
+    pub paid_calls: usize,
+    pub paid_calls_per_lead: f64,
+    pub credits: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CostResult {
+    pub leads: usize,
+    pub distinct_people: usize,
+    pub repeat_share: f64,
+    /// Distinct (provider, operation, query) lookups the leads need.
+    pub floor_calls: usize,
+    pub ours: Policy,
+    pub naive: Policy,
+    /// ours / floor and naive / ours.
+    pub ours_over_floor: f64,
+    pub naive_over_ours: f64,
+}
+
+fn paid(journal: &c2s_sim::Journal) -> Vec<&c2s_sim::CallRecord> {
+    journal
+        .calls
+        .iter()
+        .filter(|c| c.provider != "c2s" && c.status < 500)
+        .collect()
+}
+
+async fn replay(pipeline: &Pipeline, leads: &[LeadId]) -> anyhow::Result<()> {
+    for id in leads {
+        pipeline
+            .process(id)
+            .await
+            .map_err(|e| anyhow::anyhow!("lead failed: {e}"))?;
+    }
+    Ok(())
+}
+
+pub async fn run(server: &Server, leads: usize) -> anyhow::Result<CostResult> {
+    let sim = c2s_sim::start(SimConfig {
+        seed: 600,
+        // The population grows with the sandbox's own leads (unused here).
+        leads: leads.max(10),
+        ..SimConfig::default()
+    })
+    .await?;
+    // The people with a phone and an e-mail; the leads: first each new person
+    // once, then repeats of people already seen, interleaved.
+    let people: Vec<usize> = sim
+        .state
+        .population
+        .people
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.phones.is_empty() && !p.emails.is_empty())
+        .map(|(i, _)| i)
+        .collect();
+    let distinct = ((leads as f64) * (1.0 - REPEAT_SHARE)).round() as usize;
+    anyhow::ensure!(
+        people.len() >= distinct,
+        "the sandbox has only {} people",
+        people.len()
+    );
+    let mut rng = StdRng::seed_from_u64(601);
+    let mut order: Vec<usize> = Vec::with_capacity(leads);
+    let mut seen: Vec<usize> = Vec::new();
+    let mut fresh = people.iter().take(distinct).copied();
+    for i in 0..leads {
+        let remaining_new = distinct - seen.len();
+        let must_new =
+            remaining_new > 0 && (seen.is_empty() || rng.gen_range(0..leads - i) < remaining_new);
+        let person = if must_new {
+            let p = fresh.next().unwrap_or(people[0]);
+            seen.push(p);
+            p
+        } else {
+            seen[rng.gen_range(0..seen.len())]
+        };
+        order.push(person);
+    }
+    let http = reqwest::Client::new();
+    let mut ids = Vec::with_capacity(leads);
+    for &p in &order {
+        let person = &sim.state.population.people[p];
+        let body = serde_json::json!({"data": {"type": "lead", "attributes": {
+            "name": person.name, "phone": person.phones[0].phone.national(),
+            "email": person.emails[0].as_str(), "description": "bench", "source": "bench"}}});
+        let r: serde_json::Value = http
+            .post(format!("{}/integration/leads", sim.base_url()))
+            .bearer_auth(&sim.state.config.c2s_token)
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = r["data"]["id"].as_str().unwrap_or_default();
+        ids.push(LeadId::parse(id).map_err(|e| anyhow::anyhow!("sandbox lead id: {e}"))?);
+    }
+    let config = support::config(&support::sim_env(&sim))?;
+
+    let mut results = Vec::new();
+    for naive in [false, true] {
+        let db = server
+            .scratch(if naive { "cost_naive" } else { "cost" })
+            .await?;
+        crate::db::migrate_up(&db.pool).await?;
+        let base = crate::app::pipeline(&config, &db.pool).await?;
+        let pipeline = if naive {
+            let zero = std::time::Duration::ZERO;
+            Arc::new(Pipeline {
+                pool: db.pool.clone(),
+                providers: Arc::new(Providers::build(&config, &db.pool)?),
+                ledger: Arc::new(
+                    Ledger::new(
+                        db.pool.clone(),
+                        None,
+                        Freshness {
+                            discovery: zero,
+                            dossier: zero,
+                            not_found: zero,
+                        },
+                    )
+                    .await?,
+                ),
+                settings: PipelineSettings {
+                    dossier_freshness: zero,
+                    ..base.settings.clone()
+                },
+            })
+        } else {
+            base
+        };
+        sim.state.reset_journal();
+        replay(&pipeline, &ids).await?;
+        let journal = sim.state.journal();
+        let calls = paid(&journal);
+        let credits: i64 =
+            sqlx::query_scalar("SELECT coalesce(sum(credits), 0)::int8 FROM enrich.provider_calls")
+                .fetch_one(&db.pool)
+                .await?;
+        let floor: HashSet<(&str, &str, &str)> = calls
+            .iter()
+            .map(|c| (c.provider, c.operation, c.query.as_str()))
+            .collect();
+        results.push((
+            Policy {
+                paid_calls: calls.len(),
+                paid_calls_per_lead: calls.len() as f64 / leads as f64,
+                credits,
+            },
+            floor.len(),
+        ));
+        eprintln!(
+            "  {}: {} paid calls for {leads} leads ({:.2} per lead)",
+            if naive { "naive (no cache)" } else { "ours" },
+            calls.len(),
+            calls.len() as f64 / leads as f64
+        );
+        server.done(db).await?;
+    }
+    let (ours, _) = results[0].clone();
+    let (naive, floor) = results[1].clone();
+    Ok(CostResult {
+        leads,
+        distinct_people: distinct,
+        repeat_share: REPEAT_SHARE,
+        floor_calls: floor,
+        ours_over_floor: ours.paid_calls as f64 / floor.max(1) as f64,
+        naive_over_ours: naive.paid_calls as f64 / ours.paid_calls.max(1) as f64,
+        ours,
+        naive,
+    })
+}

@@ -1,0 +1,155 @@
+//! Benchmark 3 — hardening at scale: `migrate` on a `synth --legacy` database
+//! while a probe reads and writes `core.entity_phones` and `core.addresses`
+//! every 10 ms; the probe's latency during the migration against its latency
+//! before it (same run, same rows).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::support::{Scratch, Server, Stats};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HardeningResult {
+    pub scale: f64,
+    pub rows: u64,
+    pub synth_seconds: f64,
+    pub migrate_seconds: f64,
+    pub probe_before: Stats,
+    pub probe_during: Stats,
+    pub probe_errors_during: usize,
+    /// During / before, for p99 and max.
+    pub p99_ratio: f64,
+    pub max_ratio: f64,
+    pub archived_rows: i64,
+}
+
+const PROBE_EVERY: Duration = Duration::from_millis(10);
+
+/// One probe round: a read and a write on each table.
+async fn probe_once(
+    pool: &PgPool,
+    phone: Uuid,
+    entity: Uuid,
+    address: Uuid,
+) -> Result<(), sqlx::Error> {
+    let _: Vec<(Uuid,)> = sqlx::query_as("SELECT id FROM core.entity_phones WHERE entity_id = $1")
+        .bind(entity)
+        .fetch_all(pool)
+        .await?;
+    sqlx::query("UPDATE core.entity_phones SET updated_at = now() WHERE id = $1")
+        .bind(phone)
+        .execute(pool)
+        .await?;
+    let _: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM core.addresses WHERE id = $1")
+        .bind(address)
+        .fetch_optional(pool)
+        .await?;
+    sqlx::query("UPDATE core.addresses SET updated_at = now() WHERE id = $1")
+        .bind(address)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Probes every 10 ms until `stop`; returns (latencies, failures).
+async fn probe(
+    pool: PgPool,
+    targets: Arc<Vec<(Uuid, Uuid, Uuid)>>,
+    stop: Arc<AtomicBool>,
+) -> (Vec<Duration>, usize) {
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    let mut i = 0usize;
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        let (p, e, a) = targets[i % targets.len()];
+        i += 1;
+        let started = Instant::now();
+        match probe_once(&pool, p, e, a).await {
+            Ok(()) => lat.push(started.elapsed()),
+            Err(_) => errors += 1,
+        }
+    }
+    (lat, errors)
+}
+
+/// Runs the benchmark; leaves the hardened database for the lookup benchmark.
+pub async fn run(
+    server: &Server,
+    scale: f64,
+    baseline: Duration,
+) -> anyhow::Result<(HardeningResult, Scratch)> {
+    let db = server.scratch("scale").await?;
+    let report = crate::synth::run(
+        &db.pool,
+        &crate::synth::SynthOptions {
+            scale,
+            legacy: true,
+            seed: 42,
+            progress: true,
+        },
+    )
+    .await?;
+    let targets: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+        "SELECT p.id, p.entity_id, a.id FROM
+           (SELECT id, entity_id, row_number() OVER () AS n FROM (SELECT id, entity_id FROM core.entity_phones ORDER BY random() LIMIT 500) x) p
+           JOIN (SELECT id, row_number() OVER () AS n FROM (SELECT id FROM core.addresses ORDER BY random() LIMIT 500) y) a USING (n)",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    anyhow::ensure!(!targets.is_empty(), "no rows to probe");
+    let targets = Arc::new(targets);
+    let probe_pool = crate::db::connect_pool(&db.url, 2).await?;
+
+    eprintln!("  probing {} s before the migration…", baseline.as_secs());
+    let stop = Arc::new(AtomicBool::new(false));
+    let before = tokio::spawn(probe(probe_pool.clone(), targets.clone(), stop.clone()));
+    tokio::time::sleep(baseline).await;
+    stop.store(true, Ordering::Relaxed);
+    let (before, _) = before.await?;
+
+    eprintln!("  migrating with the probe running…");
+    let stop = Arc::new(AtomicBool::new(false));
+    let during = tokio::spawn(probe(probe_pool.clone(), targets.clone(), stop.clone()));
+    let started = Instant::now();
+    crate::migrate::up(&db.pool, &crate::migrate::MigrateOptions::default()).await?;
+    let migrate_seconds = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let (during, errors) = during.await?;
+    probe_pool.close().await;
+    let dq = crate::dq::run(&db.pool).await?;
+    anyhow::ensure!(
+        dq.passed(),
+        "the hardened database fails data-quality checks"
+    );
+    let archived: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.archived_rows")
+        .fetch_one(&db.pool)
+        .await?;
+    let (b, d) = (Stats::of(&before), Stats::of(&during));
+    eprintln!(
+        "  migrate {migrate_seconds:.1} s; probe p99 {:.1} → {:.1} ms, max {:.1} → {:.1} ms, {errors} errors",
+        b.p99_ms, d.p99_ms, b.max_ms, d.max_ms
+    );
+    Ok((
+        HardeningResult {
+            scale,
+            rows: report.rows,
+            synth_seconds: report.seconds,
+            migrate_seconds,
+            probe_before: b,
+            probe_during: d,
+            probe_errors_during: errors,
+            p99_ratio: d.p99_ms / b.p99_ms.max(1e-3),
+            max_ratio: d.max_ms / b.max_ms.max(1e-3),
+            archived_rows: archived,
+        },
+        db,
+    ))
+}

@@ -1,0 +1,110 @@
+//! Benchmark 2 (throughput) and 5 (memory): a `c2s-enrich serve` process,
+//! providers answering at once (L = 0), a burst of C2S webhooks, and the time
+//! until every lead is completed — at growing worker concurrency until the
+//! gain stops. The process's RSS is read idle and at its peak.
+
+use std::time::{Duration, Instant};
+
+use c2s_sim::SimConfig;
+use serde::Serialize;
+
+use super::support::{self, Child, Server};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Level {
+    pub concurrency: usize,
+    pub leads: usize,
+    pub seconds: f64,
+    pub leads_per_second: f64,
+    pub idle_rss_mib: f64,
+    pub peak_rss_mib: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ThroughputResult {
+    pub levels: Vec<Level>,
+    /// The concurrency after which throughput grew by less than 10 %.
+    pub saturation_concurrency: usize,
+    pub best_leads_per_second: f64,
+    pub idle_rss_mib: f64,
+    pub peak_rss_mib: f64,
+}
+
+pub async fn run(
+    server: &Server,
+    leads: usize,
+    levels: &[usize],
+) -> anyhow::Result<ThroughputResult> {
+    let mut out = Vec::new();
+    for (n, &concurrency) in levels.iter().enumerate() {
+        // A fresh world per level: no cache carried from one level to the next.
+        let sim = c2s_sim::start(SimConfig {
+            seed: 200 + n as u64,
+            leads,
+            ..SimConfig::default()
+        })
+        .await?;
+        let db = server.scratch("throughput").await?;
+        crate::db::migrate_up(&db.pool).await?;
+        let env = support::sim_env(&sim);
+        let child =
+            Child::serve(&env, &db.url, &["--concurrency", &concurrency.to_string()]).await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (idle, _) = child.memory_mib();
+        let hook = format!("{}/api/v1/webhooks/c2s", child.base);
+        let started = Instant::now();
+        let report = c2s_sim::deliver_for_tests(&sim, &hook, "on_create_lead", None, 1, None).await;
+        anyhow::ensure!(
+            report.statuses.get(&202).copied().unwrap_or(0) == leads,
+            "not every webhook was accepted: {report:?}"
+        );
+        let pool = db.pool.clone();
+        let target = i64::try_from(leads)?;
+        let done =
+            crate::app::wait_until(Duration::from_secs(600), Duration::from_millis(20), || {
+                let pool = pool.clone();
+                async move {
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM enrich.leads WHERE state = 'completed'",
+                    )
+                    .fetch_one(&pool)
+                    .await?;
+                    Ok(n >= target)
+                }
+            })
+            .await?;
+        let seconds = started.elapsed().as_secs_f64();
+        anyhow::ensure!(done, "the leads did not complete within 10 minutes");
+        let (_, peak) = child.memory_mib();
+        child.stop().await;
+        eprintln!(
+            "  concurrency {concurrency:>2}: {leads} leads in {seconds:.2} s = {:.1} leads/s (RSS idle {idle:.0} MiB, peak {peak:.0} MiB)",
+            leads as f64 / seconds
+        );
+        out.push(Level {
+            concurrency,
+            leads,
+            seconds,
+            leads_per_second: leads as f64 / seconds,
+            idle_rss_mib: idle,
+            peak_rss_mib: peak,
+        });
+        server.done(db).await?;
+        sim.stop().await;
+    }
+    let mut saturation = out.first().map_or(1, |l| l.concurrency);
+    for w in out.windows(2) {
+        if w[1].leads_per_second > w[0].leads_per_second * 1.10 {
+            saturation = w[1].concurrency;
+        } else {
+            break;
+        }
+    }
+    Ok(ThroughputResult {
+        saturation_concurrency: saturation,
+        best_leads_per_second: out.iter().map(|l| l.leads_per_second).fold(0.0, f64::max),
+        idle_rss_mib: out.iter().map(|l| l.idle_rss_mib).fold(0.0, f64::max),
+        peak_rss_mib: out.iter().map(|l| l.peak_rss_mib).fold(0.0, f64::max),
+        levels: out,
+    })
+}
