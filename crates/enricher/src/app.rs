@@ -105,6 +105,7 @@ pub async fn serve(
     pool: &PgPool,
     no_worker: bool,
     concurrency: usize,
+    lease_secs: u64,
 ) -> anyhow::Result<()> {
     ensure_migrated(pool).await?;
     let pipeline = pipeline(config, pool).await?;
@@ -119,8 +120,11 @@ pub async fn serve(
     tracing::info!(addr = %app.local_addr()?, "listening");
     let (tx, rx) = tokio::sync::watch::channel(false);
     let workers = (!no_worker).then(|| {
+        let lease = Duration::from_secs(lease_secs);
         let opts = WorkerOptions {
             health: health.clone(),
+            lease,
+            heartbeat: lease / 3,
             concurrency,
             pause_cooldown: config.provider_pause,
             ..WorkerOptions::default()

@@ -57,6 +57,9 @@ pub enum Command {
         /// Jobs processed at the same time.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Job lease in seconds: a killed process's jobs are taken over after it.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..=3600))]
+        lease_secs: u64,
     },
     /// Run only the workers until SIGTERM/Ctrl-C.
     Worker {
@@ -82,6 +85,9 @@ pub enum Command {
     /// Build with --release for real figures. Each benchmark works in its own
     /// scratch databases on the configured server, dropped afterwards.
     Bench(BenchArgs),
+    /// The reliability harness: crash, two instances, provider faults,
+    /// database loss — each checks every lead ends with exactly one note.
+    Chaos(ChaosArgs),
     /// Data-quality report; exits non-zero when a hard check fails.
     Dq {
         /// Print the report as JSON.
@@ -192,6 +198,30 @@ pub struct MigrateArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct ChaosArgs {
+    /// Scenarios to run (default: all, in this order).
+    #[arg(value_enum)]
+    pub scenarios: Vec<ChaosScenario>,
+    /// Leads in each burst.
+    #[arg(long, default_value_t = 500)]
+    pub leads: usize,
+    /// Length of the Work API outage in the `faults` scenario.
+    #[arg(long, default_value_t = 60)]
+    pub outage_secs: u64,
+    /// Write the outcomes as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChaosScenario {
+    Crash,
+    TwoInstances,
+    Faults,
+    DbLoss,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Scale of the synthetic database for the hardening and lookup benchmarks.
     #[arg(long, default_value_t = 1.0)]
@@ -251,9 +281,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Serve {
             no_worker,
             concurrency,
+            lease_secs,
         } => {
             let database = Database::open(&config.database).await?;
-            let result = crate::app::serve(&config, &database.pool, no_worker, concurrency).await;
+            let result =
+                crate::app::serve(&config, &database.pool, no_worker, concurrency, lease_secs)
+                    .await;
             database.close().await?;
             result
         }
@@ -281,8 +314,72 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Dq { json } => dq(&config, json).await,
         Command::Synth(args) => synth(&config, &args).await,
         Command::Bench(args) => bench(&config, &args).await,
+        Command::Chaos(args) => chaos(&config, &args).await,
         Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
+}
+
+async fn chaos(config: &Config, args: &ChaosArgs) -> anyhow::Result<()> {
+    use ChaosScenario as S;
+    anyhow::ensure!(
+        (1..=5000).contains(&args.leads),
+        "--leads must be 1 to 5000"
+    );
+    let scenarios = if args.scenarios.is_empty() {
+        vec![S::Crash, S::TwoInstances, S::Faults, S::DbLoss]
+    } else {
+        args.scenarios.clone()
+    };
+    let options = crate::chaos::ChaosOptions {
+        leads: args.leads,
+        outage: std::time::Duration::from_secs(args.outage_secs),
+        seed: 42,
+    };
+    let database = Database::open(&config.database).await?;
+    let server = crate::bench::support::Server {
+        admin: database.sibling_url("postgres"),
+        keep: false,
+    };
+    let mut outcomes = Vec::new();
+    let mut failed = Vec::new();
+    for s in scenarios {
+        let name = format!("{s:?}");
+        eprintln!("[chaos] {name}: {} leads", args.leads);
+        let result = match s {
+            S::Crash => crate::chaos::crash(&server, &options).await,
+            S::TwoInstances => crate::chaos::two_instances(&server, &options).await,
+            S::Faults => crate::chaos::faults(&server, &options).await,
+            S::DbLoss => {
+                let dir = std::env::temp_dir().join(format!("c2s-chaos-pg-{}", std::process::id()));
+                let r = crate::chaos::db_loss(&options, &dir, &config.database.embedded_user).await;
+                let _ = std::fs::remove_dir_all(&dir);
+                r
+            }
+        };
+        match result {
+            Ok(o) => {
+                println!(
+                    "PASS {name}: {} leads, {} notes, {:.1} provider calls per lead, {:.1} s; {:?}",
+                    o.leads, o.notes, o.calls_per_lead, o.seconds, o.details
+                );
+                outcomes.push(o);
+            }
+            Err(e) => {
+                println!("FAIL {name}: {e:#}");
+                failed.push(name);
+            }
+        }
+    }
+    database.close().await?;
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&outcomes)?)?;
+    }
+    anyhow::ensure!(
+        failed.is_empty(),
+        "chaos scenarios failed: {}",
+        failed.join(", ")
+    );
+    Ok(())
 }
 
 async fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<()> {

@@ -199,6 +199,26 @@ impl EmbeddedPostgres {
         self.pg_ctl_stop()
     }
 
+    /// Stops the server, waits `downtime`, and starts it again on the same
+    /// port with the same settings (`pg_ctl restart` reuses `postmaster.opts`):
+    /// a database that goes away and comes back, for the reliability harness.
+    pub fn bounce(&self, downtime: std::time::Duration) -> Result<(), EmbeddedPgError> {
+        self.pg_ctl_stop()?;
+        std::thread::sleep(downtime);
+        let log = self.data_dir.join("server.log");
+        let out = self.run(
+            Command::new(self.bin_dir.join("pg_ctl"))
+                .arg("restart")
+                .arg("-D")
+                .arg(&self.data_dir)
+                .arg("-l")
+                .arg(&log)
+                .args(["-m", "fast", "-w", "-t", "60"]),
+            "pg_ctl restart",
+        )?;
+        check(out, "pg_ctl restart")
+    }
+
     fn pg_ctl_stop(&self) -> Result<(), EmbeddedPgError> {
         let out = self.run(
             Command::new(self.bin_dir.join("pg_ctl"))

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod archive;
 pub mod bench;
+pub mod chaos;
 pub mod cli;
 pub mod config;
 pub mod db;

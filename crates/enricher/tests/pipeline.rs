@@ -199,3 +199,61 @@ async fn only_the_configured_discovery_sources_are_asked() {
         .body
         .starts_with("📧 Encontrado pelo e-mail\n"));
 }
+
+/// The note post whose answer is lost (C2S posted it) and the post that
+/// really failed (C2S did not) are told apart on the retry: one note each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unclear_note_post_is_never_posted_twice_and_a_failed_one_is_posted_again() {
+    let (sim, test, pipeline) = setup().await;
+    let owners: Vec<c2s_sim::SimLead> = sim
+        .state
+        .leads()
+        .into_iter()
+        .filter(|l| l.kind == LeadKind::Owner)
+        .take(2)
+        .collect();
+    for (truth, lost) in owners.iter().zip([true, false]) {
+        let id = LeadId::parse(&truth.id).expect("id");
+        sim.state.set_faults(
+            "c2s",
+            Faults {
+                lose_answer_next: u32::from(lost),
+                fail_next: u32::from(!lost),
+                only_operations: vec!["create_message".into()],
+                ..Faults::default()
+            },
+        );
+        let err = pipeline.process(&id).await.expect_err("the post fails");
+        assert!(matches!(err, RunError::Retryable(_)), "{err:?}");
+        let landed = sim.state.journal().notes_for(&truth.id).len();
+        assert_eq!(landed, usize::from(lost), "lost answer = the note is there");
+        let status: String =
+            sqlx::query_scalar("SELECT note_status FROM enrich.leads WHERE lead_id = $1")
+                .bind(&truth.id)
+                .fetch_one(&test.pool)
+                .await
+                .expect("status");
+        assert_eq!(status, "pending");
+
+        sim.state.set_faults("c2s", Faults::default());
+        let outcome = pipeline.process(&id).await.expect("retried");
+        assert!(outcome.note_sent);
+        assert_eq!(
+            sim.state.journal().notes_for(&truth.id).len(),
+            1,
+            "exactly one note (lost answer: {lost})"
+        );
+        let posts = sim
+            .state
+            .journal()
+            .calls
+            .iter()
+            .filter(|c| c.operation == "create_message" && c.query == truth.id)
+            .count();
+        assert_eq!(
+            posts,
+            2 - usize::from(lost),
+            "posted again only when it had failed"
+        );
+    }
+}

@@ -36,6 +36,10 @@ pub struct Faults {
     /// The next N calls are carried out (a note posted, a lead created) but
     /// answered 503, as when a gateway loses the answer.
     pub lose_answer_next: u32,
+    /// Only these operations (`get_lead`, `create_message`, `create_lead`,
+    /// `phone`, `email`, `cpf`, …) get faults; empty = every operation.
+    /// Latency applies to all.
+    pub only_operations: Vec<String>,
 }
 
 /// What one call gets.

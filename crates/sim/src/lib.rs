@@ -78,6 +78,8 @@ pub struct CallRecord {
     /// The lead id, phone, e-mail or CPF asked for (synthetic data).
     pub query: String,
     pub status: u16,
+    /// When the request arrived, in milliseconds since the sandbox started.
+    pub at_ms: u64,
 }
 
 /// A note posted on a lead.
@@ -122,6 +124,7 @@ pub struct SimState {
     counters: Mutex<HashMap<String, u64>>,
     rng: Mutex<StdRng>,
     http: reqwest::Client,
+    started: std::time::Instant,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -141,6 +144,7 @@ impl SimState {
             faults: Mutex::new(faults),
             counters: Mutex::new(HashMap::new()),
             http: reqwest::Client::new(),
+            started: std::time::Instant::now(),
             config,
         }
     }
@@ -178,12 +182,17 @@ impl SimState {
         lock(&self.leads).iter().find(|l| l.id == id).cloned()
     }
 
+    /// Milliseconds since the sandbox started.
+    pub fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn record(&self, call: CallRecord) {
         lock(&self.journal).calls.push(call);
     }
 
     /// Decides the fault and latency of the next call to `provider`.
-    fn next_call(&self, provider: &str) -> (Fault, std::time::Duration) {
+    fn next_call(&self, provider: &str, operation: &str) -> (Fault, std::time::Duration) {
         let n = {
             let mut counters = lock(&self.counters);
             let c = counters.entry(provider.to_owned()).or_default();
@@ -193,7 +202,14 @@ impl SimState {
         let mut faults = lock(&self.faults);
         let f = faults.entry(provider.to_owned()).or_default();
         let mut rng = lock(&self.rng);
-        (f.decide(n, &mut rng), f.latency(&mut rng))
+        let targeted =
+            f.only_operations.is_empty() || f.only_operations.iter().any(|o| o == operation);
+        let fault = if targeted {
+            f.decide(n, &mut rng)
+        } else {
+            Fault::None
+        };
+        (fault, f.latency(&mut rng))
     }
 }
 

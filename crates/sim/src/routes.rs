@@ -52,7 +52,8 @@ async fn serve(
     query: String,
     answer: impl FnOnce() -> Response,
 ) -> Response {
-    let (fault, latency) = state.next_call(provider);
+    let at_ms = state.elapsed_ms();
+    let (fault, latency) = state.next_call(provider, operation);
     tokio::time::sleep(latency).await;
     let response = match fault {
         Fault::None => answer(),
@@ -87,6 +88,7 @@ async fn serve(
         operation,
         query,
         status: response.status().as_u16(),
+        at_ms,
     });
     response
 }

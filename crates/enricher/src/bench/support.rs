@@ -202,6 +202,16 @@ impl Child {
             let l = std::net::TcpListener::bind("127.0.0.1:0")?;
             l.local_addr()?.port()
         };
+        Self::serve_on(port, env, database, args).await
+    }
+
+    /// [`Child::serve`] on a given port (a restarted service keeps its address).
+    pub async fn serve_on(
+        port: u16,
+        env: &HashMap<String, String>,
+        database: &SecretString,
+        args: &[&str],
+    ) -> anyhow::Result<Self> {
         // `C2S_ENRICH_BIN` lets a test harness (whose own executable is not
         // c2s-enrich) name the binary.
         let exe = match std::env::var_os("C2S_ENRICH_BIN") {
@@ -248,6 +258,11 @@ impl Child {
                 .map_or(0.0, |kb| kb / 1024.0)
         };
         (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// SIGKILL: the process dies mid-work, as in a crash or an OOM kill.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
     }
 
     /// SIGTERM and wait (graceful), SIGKILL after 20 s.

@@ -196,7 +196,7 @@ async fn run_sync(state: &AppState, id: &LeadId, force: bool) -> Result<Json<Val
         Err(RunError::LeadNotFound) => {
             Err(ApiError::NotFound("C2S does not know this lead".into()))
         }
-        Err(e @ (RunError::Retryable(_) | RunError::Paused { .. })) => {
+        Err(e @ (RunError::Retryable(_) | RunError::Paused { .. } | RunError::Deferred { .. })) => {
             let key = format!("retry:{}:{}", id.as_str(), uuid::Uuid::new_v4().simple());
             let job = NewJob {
                 kind: ENRICH_LEAD,

@@ -106,6 +106,7 @@ impl Pipeline {
             phone: contacts.phone.clone(),
             email: contacts.email.clone(),
             dropped: contacts.dropped.clone(),
+            lead_updated_at: None,
         };
         if step == "discover" {
             let discovery = match &contacts.cpf {

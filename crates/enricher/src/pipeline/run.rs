@@ -108,10 +108,18 @@ pub enum RunError {
         provider: &'static str,
         reason: String,
     },
+    /// A provider's circuit is open (it failed repeatedly): wait for its
+    /// cool-down without spending an attempt — an outage must not kill jobs,
+    /// nor turn into a retry storm.
+    #[error("provider {provider} unavailable (circuit open); deferred")]
+    Deferred { provider: &'static str },
     /// Will not succeed by retrying.
     #[error("failed: {0}")]
     Fatal(String),
 }
+
+/// How long a job waits when a provider's circuit is open (plus jitter).
+pub const DEFER_FOR: Duration = Duration::from_secs(5);
 
 impl From<ProviderError> for RunError {
     fn from(e: ProviderError) -> Self {
@@ -122,9 +130,8 @@ impl From<ProviderError> for RunError {
                 provider: e.provider(),
                 reason: e.to_string(),
             },
-            e if e.is_retryable() || matches!(e, ProviderError::CircuitOpen { .. }) => {
-                Self::Retryable(e.to_string())
-            }
+            ProviderError::CircuitOpen { provider } => Self::Deferred { provider },
+            e if e.is_retryable() => Self::Retryable(e.to_string()),
             e => Self::Fatal(e.to_string()),
         }
     }
@@ -153,6 +160,10 @@ pub struct LeadFacts {
     pub email: Option<Email>,
     /// Why a contact was not used (error kinds, no personal data).
     pub dropped: Vec<String>,
+    /// The lead's `updated_at` when we read it: a note that lands moves it,
+    /// which tells a retry after an unclear post whether the note arrived.
+    #[serde(default)]
+    pub lead_updated_at: Option<String>,
 }
 
 /// Discovery's result.
@@ -191,6 +202,7 @@ pub(crate) async fn timed<T>(
         Ok(_) => "ok",
         Err(RunError::Retryable(_)) => "retryable",
         Err(RunError::Paused { .. }) => "paused",
+        Err(RunError::Deferred { .. }) => "deferred",
         Err(_) => "failed",
     };
     crate::metrics::METRICS.step(step, outcome, started.elapsed().as_secs_f64());
@@ -304,6 +316,7 @@ impl Pipeline {
             phone,
             email,
             dropped,
+            lead_updated_at: lead.updated_at.clone(),
         };
         Ok(facts)
     }
@@ -511,6 +524,17 @@ impl Pipeline {
         if status == "sent" {
             return Ok(true);
         }
+        if status == "pending" && self.note_landed(lead_id, facts).await? {
+            // An earlier attempt posted it, and we never learned (crash or
+            // lost answer between C2S's 2xx and our update): do not post again.
+            tracing::warn!("an earlier, unclear note post did land (the lead changed since we read it); not posting again");
+            crate::metrics::METRICS.event("note_presumed_delivered");
+            sqlx::query("UPDATE enrich.leads SET note_status = 'sent', updated_at = now() WHERE lead_id = $1")
+                .bind(lead_id.as_str())
+                .execute(&self.pool)
+                .await?;
+            return Ok(true);
+        }
         let text = self.note_text(facts, d, dossiers)?;
         sqlx::query("UPDATE enrich.leads SET note_status = 'pending', note_text = $2, updated_at = now() WHERE lead_id = $1")
             .bind(lead_id.as_str())
@@ -526,6 +550,20 @@ impl Pipeline {
         .execute(&self.pool)
         .await?;
         Ok(true)
+    }
+
+    /// After an unclear post: C2S moves a lead's `updated_at` when a note
+    /// lands, so a lead that changed since we read it has the note. (Another
+    /// change in those seconds would be taken for it too; ADR 0006.)
+    async fn note_landed(&self, lead_id: &LeadId, facts: &LeadFacts) -> Result<bool, RunError> {
+        let Some(before) = &facts.lead_updated_at else {
+            return Ok(false);
+        };
+        let now = match self.providers.c2s.get_lead(lead_id).await {
+            Err(ProviderError::NotFound { .. }) => return Err(RunError::LeadNotFound),
+            other => other?,
+        };
+        Ok(now.updated_at.as_ref().is_some_and(|u| u != before))
     }
 
     /// The note's text for what discovery found.

@@ -82,6 +82,8 @@ pub enum JobOutcome {
     Completed,
     Retrying,
     Paused,
+    /// A provider's circuit was open: put back without spending an attempt.
+    Deferred,
     Dead,
     /// Another worker holds the lead; the job waits a moment.
     LeadBusy,
@@ -270,6 +272,16 @@ async fn handle(
             jobs::postpone(pool, job.id, &o.id, o.pause_cooldown).await?;
             JobOutcome::Paused
         }
+        Err(RunError::Deferred { provider }) => {
+            let jitter = Duration::from_millis(rand::random::<u64>() % 2000);
+            tracing::info!(
+                job_id = job.id,
+                provider,
+                "provider circuit open; job deferred without spending an attempt"
+            );
+            jobs::postpone(pool, job.id, &o.id, super::run::DEFER_FOR + jitter).await?;
+            JobOutcome::Deferred
+        }
         Err(e) => {
             let retryable = matches!(e, RunError::Retryable(_));
             match jobs::fail(pool, &job, &o.id, &e.to_string(), retryable, o.backoff).await? {
@@ -301,6 +313,7 @@ async fn handle(
         JobOutcome::Completed => "completed",
         JobOutcome::Retrying => "retrying",
         JobOutcome::Paused => "paused",
+        JobOutcome::Deferred => "deferred",
         JobOutcome::Dead => "dead",
         JobOutcome::LeadBusy => "lead_busy",
         JobOutcome::LeaseLost => "lease_lost",

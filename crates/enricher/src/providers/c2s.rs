@@ -160,12 +160,14 @@ impl C2sClient {
             .await
     }
 
-    /// `POST /integration/leads/{id}/create_message` with `{"body"}`.
+    /// `POST /integration/leads/{id}/create_message` with `{"body"}`, once.
     pub async fn post_note(&self, id: &LeadId, body: &str) -> Result<(), ProviderError> {
         let url = self.url(&["integration", "leads", id.as_str(), "create_message"]);
         let payload = json!({ "body": body });
+        // Not retried here: a retry after a lost answer would post the note
+        // twice. The job retries, and first checks whether the note landed.
         self.transport
-            .call(
+            .call_once(
                 "post_note",
                 |http| self.auth(http.post(url.clone())).json(&payload),
                 |raw| common_status(NAME, &raw).map_or(Ok(()), Err),

@@ -1,0 +1,529 @@
+//! `c2s-enrich chaos`: the reliability harness. Each scenario runs real
+//! `c2s-enrich serve` processes against a scratch database and the sandbox
+//! on loopback, breaks something, and then checks the outcome the product
+//! promises: every lead completed, exactly one note per lead, its rows
+//! stored, no dead job, no lookup paid twice. Every scenario is bounded in
+//! time and says what it measured.
+//!
+//! - `crash`: a burst of webhooks; the service SIGKILLed at random moments
+//!   three times and restarted (C2S then re-delivers everything).
+//! - `two-instances`: two processes on one database under the same burst; the
+//!   Work API spacing must hold across both.
+//! - `faults`: 20 % errors and timeouts on every provider plus a Work API
+//!   outage; every lead completes after recovery, without a retry storm.
+//! - `db-loss`: PostgreSQL stopped and restarted mid-burst; the service
+//!   reports not-ready, recovers by itself, loses nothing.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use c2s_sim::{Faults, SimConfig, SimHandle};
+use rand::{Rng, SeedableRng};
+use secrecy::SecretString;
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::bench::support::{self, Child, Server};
+
+/// Scenario sizes.
+#[derive(Debug, Clone)]
+pub struct ChaosOptions {
+    pub leads: usize,
+    /// Length of the provider outage in `faults`.
+    pub outage: Duration,
+    pub seed: u64,
+}
+
+/// What a scenario saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub scenario: &'static str,
+    pub leads: usize,
+    pub seconds: f64,
+    pub notes: usize,
+    pub provider_calls: usize,
+    pub calls_per_lead: f64,
+    /// Scenario-specific figures (kills, spacing, outage calls, readiness…).
+    pub details: HashMap<&'static str, f64>,
+}
+
+/// Checks every promise on the database and the sandbox's journal.
+async fn verify(pool: &PgPool, sim: &SimHandle, leads: usize) -> anyhow::Result<usize> {
+    let ids: Vec<String> = sim.state.leads().into_iter().map(|l| l.id).collect();
+    let journal = sim.state.journal();
+    let mut problems = Vec::new();
+    for id in &ids {
+        let notes = journal.notes_for(id).len();
+        if notes != 1 {
+            problems.push(format!("lead {id}: {notes} notes"));
+        }
+    }
+    let (completed, failed): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'completed' AND step = 'done' AND note_status = 'sent'),
+                count(*) FILTER (WHERE state <> 'completed')
+           FROM enrich.leads",
+    )
+    .fetch_one(pool)
+    .await?;
+    if usize::try_from(completed).unwrap_or(0) != leads {
+        problems.push(format!(
+            "{completed} of {leads} leads completed ({failed} not)"
+        ));
+    }
+    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.jobs WHERE state <> 'done'")
+        .fetch_one(pool)
+        .await?;
+    if dead != 0 {
+        problems.push(format!("{dead} jobs not done"));
+    }
+    let twice: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT provider, module, key_hash FROM enrich.provider_calls
+                                WHERE outcome IN ('found', 'not_found') GROUP BY 1, 2, 3 HAVING count(*) > 1) d",
+    )
+    .fetch_one(pool)
+    .await?;
+    if twice != 0 {
+        problems.push(format!("{twice} lookups paid more than once"));
+    }
+    // Enriched leads have their people stored and linked.
+    let unlinked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM enrich.leads l WHERE l.outcome = 'enriched'
+            AND NOT EXISTS (SELECT 1 FROM enrich.lead_entities le WHERE le.lead_id = l.lead_id)",
+    )
+    .fetch_one(pool)
+    .await?;
+    if unlinked != 0 {
+        problems.push(format!("{unlinked} enriched leads without stored people"));
+    }
+    // The note posted is the note recorded.
+    for id in ids.iter().take(50) {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT note_text FROM enrich.leads WHERE lead_id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .flatten();
+        let posted = journal.notes_for(id).first().map(|n| n.body.clone());
+        if text.is_none() || posted != text {
+            problems.push(format!(
+                "lead {id}: posted note differs from the recorded one"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        problems.truncate(20);
+        anyhow::bail!("promises broken:\n  {}", problems.join("\n  "));
+    }
+    Ok(journal.notes.len())
+}
+
+async fn wait_completed(pool: &PgPool, leads: usize, limit: Duration) -> anyhow::Result<bool> {
+    let target = i64::try_from(leads)?;
+    crate::app::wait_until(limit, Duration::from_millis(100), || {
+        let pool = pool.clone();
+        async move {
+            // Every lead done, and every job too (re-deliveries enqueue jobs
+            // for leads already done; they must finish without a second note).
+            let (n, open): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT count(*) FROM enrich.leads WHERE state = 'completed' AND note_status = 'sent'),
+                        (SELECT count(*) FROM enrich.jobs WHERE state IN ('queued', 'running'))",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap_or((0, 1));
+            Ok(n >= target && open == 0)
+        }
+    })
+    .await
+}
+
+fn sandbox(o: &ChaosOptions, latency_ms: u64) -> SimConfig {
+    let mut c = SimConfig {
+        seed: o.seed,
+        leads: o.leads,
+        ..SimConfig::default()
+    }
+    .with_latency_ms(latency_ms);
+    for f in c.faults.values_mut() {
+        f.jitter_ms = latency_ms;
+    }
+    c
+}
+
+fn provider_calls(sim: &SimHandle) -> usize {
+    sim.state.journal().calls.len()
+}
+
+async fn deliver(sim: &SimHandle, base: &str) -> c2s_sim::DeliveryReport {
+    c2s_sim::deliver_for_tests(
+        sim,
+        &format!("{base}/api/v1/webhooks/c2s"),
+        "on_create_lead",
+        None,
+        1,
+        None,
+    )
+    .await
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn outcome(
+    scenario: &'static str,
+    o: &ChaosOptions,
+    started: Instant,
+    notes: usize,
+    calls: usize,
+) -> Outcome {
+    Outcome {
+        scenario,
+        leads: o.leads,
+        seconds: started.elapsed().as_secs_f64(),
+        notes,
+        provider_calls: calls,
+        calls_per_lead: calls as f64 / o.leads as f64,
+        details: HashMap::new(),
+    }
+}
+
+/// SIGKILL the service three times at random moments of the burst.
+pub async fn crash(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome> {
+    let sim = c2s_sim::start(sandbox(o, 5)).await?;
+    let db = server.scratch("chaos_crash").await?;
+    crate::db::migrate_up(&db.pool).await?;
+    let env = support::sim_env(&sim);
+    let port = free_port()?;
+    let args = ["--concurrency", "8", "--lease-secs", "3"];
+    let started = Instant::now();
+    let mut child = Child::serve_on(port, &env, &db.url, &args).await?;
+    let base = child.base.clone();
+    let burst = {
+        let (sim_state, base) = (sim.state.clone(), base.clone());
+        tokio::spawn(async move {
+            let req = c2s_sim::DeliveryRequest {
+                url: format!("{base}/api/v1/webhooks/c2s"),
+                action: Some("on_create_lead".into()),
+                lead_ids: None,
+                duplicates: 1,
+                concurrency: 4,
+                header_name: None,
+                header_value: None,
+                batch: 0,
+            };
+            c2s_sim::deliver(&sim_state, &req).await
+        })
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(o.seed);
+    let mut kills = 0;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(300..1500))).await;
+        child.kill().await;
+        kills += 1;
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(50..500))).await;
+        child = Child::serve_on(port, &env, &db.url, &args).await?;
+    }
+    let first = burst.await?;
+    // C2S re-delivers what failed while we were down: here, everything again.
+    let again = deliver(&sim, &base).await;
+    let done = wait_completed(&db.pool, o.leads, Duration::from_secs(300)).await?;
+    child.stop().await;
+    anyhow::ensure!(
+        done,
+        "leads did not all complete within 5 minutes after the kills"
+    );
+    let notes = verify(&db.pool, &sim, o.leads).await?;
+    let mut out = outcome("crash", o, started, notes, provider_calls(&sim));
+    out.details.insert("kills", f64::from(kills));
+    out.details
+        .insert("first_burst_failed_deliveries", first.errors as f64);
+    out.details.insert(
+        "redelivered_duplicates",
+        again.statuses.get(&200).copied().unwrap_or(0) as f64,
+    );
+    server.done(db).await?;
+    Ok(out)
+}
+
+/// Two processes on one database; the Work API spacing must hold globally.
+pub async fn two_instances(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome> {
+    const SPACING_MS: u64 = 50;
+    // Slots are spaced exactly; arrivals may shift by scheduling jitter.
+    const JITTER_MS: u64 = 10;
+    let sim = c2s_sim::start(sandbox(o, 2)).await?;
+    let db = server.scratch("chaos_two").await?;
+    crate::db::migrate_up(&db.pool).await?;
+    let mut env = support::sim_env(&sim);
+    env.insert("WORK_API_MIN_INTERVAL_MS".into(), SPACING_MS.to_string());
+    let started = Instant::now();
+    let a = Child::serve(&env, &db.url, &["--concurrency", "6"]).await?;
+    let b = Child::serve(&env, &db.url, &["--concurrency", "6"]).await?;
+    let ids: Vec<String> = sim.state.leads().into_iter().map(|l| l.id).collect();
+    let (first, second) = ids.split_at(ids.len() / 2);
+    // Each half to one instance, then everything to the other (duplicates).
+    let send = |base: String, ids: Vec<String>| {
+        let state = sim.state.clone();
+        async move {
+            let req = c2s_sim::DeliveryRequest {
+                url: format!("{base}/api/v1/webhooks/c2s"),
+                action: Some("on_create_lead".into()),
+                lead_ids: Some(ids),
+                duplicates: 1,
+                concurrency: 4,
+                header_name: None,
+                header_value: None,
+                batch: 0,
+            };
+            c2s_sim::deliver(&state, &req).await
+        }
+    };
+    tokio::join!(
+        send(a.base.clone(), first.to_vec()),
+        send(b.base.clone(), second.to_vec())
+    );
+    tokio::join!(
+        send(b.base.clone(), first.to_vec()),
+        send(a.base.clone(), second.to_vec())
+    );
+    let done = wait_completed(&db.pool, o.leads, Duration::from_secs(600)).await?;
+    a.stop().await;
+    b.stop().await;
+    anyhow::ensure!(done, "leads did not all complete within 10 minutes");
+    let notes = verify(&db.pool, &sim, o.leads).await?;
+    let mut starts: Vec<u64> = sim
+        .state
+        .journal()
+        .calls
+        .iter()
+        .filter(|c| c.provider == "work_api")
+        .map(|c| c.at_ms)
+        .collect();
+    starts.sort_unstable();
+    let min_gap = starts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .min()
+        .unwrap_or(u64::MAX);
+    anyhow::ensure!(
+        min_gap + JITTER_MS >= SPACING_MS,
+        "two Work API calls arrived {min_gap} ms apart; the spacing is {SPACING_MS} ms"
+    );
+    // And never more calls in any second than the spacing allows.
+    let per_second_cap = (1000 / SPACING_MS) as usize + 1;
+    let busiest = starts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| starts[i..].iter().take_while(|u| **u < t + 1000).count())
+        .max()
+        .unwrap_or(0);
+    anyhow::ensure!(
+        busiest <= per_second_cap,
+        "{busiest} Work API calls within one second; at most {per_second_cap} allowed"
+    );
+    let mut out = outcome("two-instances", o, started, notes, provider_calls(&sim));
+    out.details.insert("work_api_calls", starts.len() as f64);
+    out.details.insert("work_api_spacing_ms", SPACING_MS as f64);
+    out.details.insert("work_api_min_gap_ms", min_gap as f64);
+    out.details
+        .insert("work_api_busiest_second", busiest as f64);
+    server.done(db).await?;
+    Ok(out)
+}
+
+/// 20 % errors and timeouts everywhere, and a Work API outage in the middle.
+pub async fn faults(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome> {
+    let flaky = Faults {
+        latency_ms: 5,
+        jitter_ms: 5,
+        error_rate: 0.10,
+        timeout_rate: 0.10,
+        timeout_ms: 300,
+        ..Faults::default()
+    };
+    let mut config = sandbox(o, 5);
+    for p in ["c2s", "diretrix", "work_api"] {
+        config.faults.insert(p.into(), flaky.clone());
+    }
+    let sim = c2s_sim::start(config).await?;
+    let db = server.scratch("chaos_faults").await?;
+    crate::db::migrate_up(&db.pool).await?;
+    let env = support::sim_env(&sim);
+    let started = Instant::now();
+    let child = Child::serve(&env, &db.url, &["--concurrency", "8"]).await?;
+    let burst = {
+        let (state, base) = (sim.state.clone(), child.base.clone());
+        tokio::spawn(async move {
+            let req = c2s_sim::DeliveryRequest {
+                url: format!("{base}/api/v1/webhooks/c2s"),
+                action: Some("on_create_lead".into()),
+                lead_ids: None,
+                duplicates: 1,
+                concurrency: 4,
+                header_name: None,
+                header_value: None,
+                batch: 0,
+            };
+            c2s_sim::deliver(&state, &req).await
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let outage_from = sim.state.elapsed_ms();
+    sim.state.set_faults(
+        "work_api",
+        Faults {
+            error_rate: 1.0,
+            ..flaky.clone()
+        },
+    );
+    tokio::time::sleep(o.outage).await;
+    sim.state.set_faults("work_api", flaky);
+    let outage_to = sim.state.elapsed_ms();
+    let delivered = burst.await?;
+    // Deliveries that met a 5xx of ours would be retried by C2S: re-deliver.
+    if delivered.statuses.get(&202).copied().unwrap_or(0)
+        + delivered.statuses.get(&200).copied().unwrap_or(0)
+        < o.leads
+    {
+        deliver(&sim, &child.base).await;
+    }
+    let done = wait_completed(&db.pool, o.leads, Duration::from_secs(600) + o.outage).await?;
+    child.stop().await;
+    anyhow::ensure!(
+        done,
+        "leads did not all complete within 10 minutes after the outage"
+    );
+    let notes = verify(&db.pool, &sim, o.leads).await?;
+    let journal = sim.state.journal();
+    let during: usize = journal
+        .calls
+        .iter()
+        .filter(|c| c.provider == "work_api" && c.at_ms >= outage_from && c.at_ms < outage_to)
+        .count();
+    let outage_secs = (outage_to - outage_from) as f64 / 1000.0;
+    let per_second = during as f64 / outage_secs.max(0.001);
+    let answered = journal.calls.iter().filter(|c| c.status < 500).count();
+    let calls = journal.calls.len();
+    // No storm: the breaker and backoff keep the dead provider's load tiny, and
+    // the total stays within twice the calls that were answered.
+    anyhow::ensure!(
+        per_second <= 5.0,
+        "{per_second:.1} Work API calls/s during the outage"
+    );
+    anyhow::ensure!(
+        calls <= answered * 2,
+        "{calls} provider calls for {answered} answered: a retry storm"
+    );
+    let mut out = outcome("faults", o, started, notes, calls);
+    out.details.insert("outage_seconds", outage_secs);
+    out.details
+        .insert("work_api_calls_during_outage", during as f64);
+    out.details
+        .insert("work_api_calls_per_second_during_outage", per_second);
+    out.details.insert("answered_calls", answered as f64);
+    server.done(db).await?;
+    Ok(out)
+}
+
+/// PostgreSQL stopped for a few seconds mid-burst, then started again.
+pub async fn db_loss(
+    o: &ChaosOptions,
+    dir: &std::path::Path,
+    user: &str,
+) -> anyhow::Result<Outcome> {
+    let pg = crate::embedded_pg::EmbeddedPostgres::start(&crate::embedded_pg::EmbeddedOptions {
+        data_dir: dir.to_path_buf(),
+        allow_relocation: true,
+        user: user.to_owned(),
+        settings: vec![("fsync".into(), "off".into())],
+    })
+    .context("starting a private PostgreSQL for the database-loss scenario")?;
+    crate::db::ensure_database(&pg.url("postgres"), "chaos").await?;
+    let url: SecretString = pg.url("chaos");
+    let pool = crate::db::connect_pool(&url, 4).await?;
+    crate::db::migrate_up(&pool).await?;
+    let sim = c2s_sim::start(sandbox(o, 5)).await?;
+    let env = support::sim_env(&sim);
+    let started = Instant::now();
+    let child = Child::serve(&env, &url, &["--concurrency", "8"]).await?;
+    let burst = {
+        let (state, base) = (sim.state.clone(), child.base.clone());
+        tokio::spawn(async move {
+            let req = c2s_sim::DeliveryRequest {
+                url: format!("{base}/api/v1/webhooks/c2s"),
+                action: Some("on_create_lead".into()),
+                lead_ids: None,
+                duplicates: 1,
+                concurrency: 4,
+                header_name: None,
+                header_value: None,
+                batch: 0,
+            };
+            c2s_sim::deliver(&state, &req).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Watch readiness while the database is away.
+    let ready_url = format!("{}/health/ready", child.base);
+    let watcher = tokio::spawn(async move {
+        let mut not_ready = 0u32;
+        let deadline = Instant::now() + Duration::from_secs(8);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(&ready_url).await {
+                if r.status().as_u16() == 503 {
+                    not_ready += 1;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        not_ready
+    });
+    let downtime = Duration::from_secs(4);
+    let bounced = tokio::task::spawn_blocking(move || pg.bounce(downtime).map(|()| pg)).await??;
+    let not_ready = watcher.await?;
+    let delivered = burst.await?;
+    // What we refused while the database was away, C2S delivers again.
+    deliver(&sim, &child.base).await;
+    let back = crate::app::wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
+        let url = format!("{}/health/ready", child.base);
+        async move {
+            Ok(reqwest::get(url)
+                .await
+                .is_ok_and(|r| r.status().is_success()))
+        }
+    })
+    .await?;
+    anyhow::ensure!(
+        not_ready > 0,
+        "the service never reported not-ready while the database was down"
+    );
+    anyhow::ensure!(back, "the service did not become ready again within 60 s");
+    let done = wait_completed(&pool, o.leads, Duration::from_secs(300)).await?;
+    child.stop().await;
+    anyhow::ensure!(
+        done,
+        "leads did not all complete within 5 minutes after the restart"
+    );
+    let notes = verify(&pool, &sim, o.leads).await?;
+    let mut out = outcome("db-loss", o, started, notes, provider_calls(&sim));
+    out.details
+        .insert("downtime_seconds", downtime.as_secs_f64());
+    out.details
+        .insert("not_ready_answers", f64::from(not_ready));
+    out.details.insert(
+        "first_burst_refused",
+        (delivered.errors
+            + delivered
+                .statuses
+                .iter()
+                .filter(|(s, _)| **s >= 500)
+                .map(|(_, n)| n)
+                .sum::<usize>()) as f64,
+    );
+    pool.close().await;
+    tokio::task::spawn_blocking(move || drop(bounced)).await?;
+    Ok(out)
+}
