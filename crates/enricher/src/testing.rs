@@ -18,6 +18,7 @@ use sqlx::{Connection, PgPool};
 use crate::db::{self, replace_database as with_database, DbError};
 use crate::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
+pub mod fuzz;
 pub mod legacy;
 
 const PREFIX: &str = "c2s_test_";
