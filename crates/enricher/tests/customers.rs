@@ -66,6 +66,33 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
     assert_eq!(c["addresses"].as_array().map(Vec::len), Some(4));
     assert_eq!(c["addresses"][0]["confidence"], 0.9);
     assert_eq!(c["relatives"].as_array().map(Vec::len), Some(2));
+    // Masking rules: the person asked for in full, relatives' CPFs masked.
+    let relative_cpfs: Vec<String> = dossier
+        .relatives
+        .iter()
+        .map(|r| r.cpf.digits().to_owned())
+        .collect();
+    for (shown, cpf) in c["relatives"]
+        .as_array()
+        .expect("relatives")
+        .iter()
+        .zip(&relative_cpfs)
+    {
+        let shown = shown["national_id"].as_str().expect("masked id");
+        assert!(
+            shown.starts_with("***.") && shown.ends_with("-**"),
+            "{shown}"
+        );
+        assert_eq!(
+            &shown[4..11],
+            &format!("{}.{}", &cpf[3..6], &cpf[6..9]),
+            "{shown}"
+        );
+    }
+    let text = c.to_string();
+    for cpf in &relative_cpfs {
+        assert!(!text.contains(cpf.as_str()), "a relative's CPF in clear");
+    }
     assert_eq!(c["companies"].as_array().map(Vec::len), Some(3));
     assert_eq!(c["financials"]["reported_income"], 23618.43);
     assert_eq!(c["leads"][0]["lead_id"], "9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5");

@@ -37,7 +37,7 @@ fn query_of(q: &HashMap<String, String>) -> Result<CustomerQuery, ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
-    description = "Scope: `read:pii`. The golden record(s) for exactly one of cpf, phone or email: entity, profile, phones, e-mails, addresses with confidence, relatives, companies, latest financials, enrichment dates, linked leads. Never calls a paid provider. Every read is audited (key, endpoint, entity, request id).",
+    description = "Scope: `read:pii`. The golden record(s) for exactly one of cpf, phone or email: entity, profile, phones, e-mails, addresses with confidence, relatives, companies, latest financials, enrichment dates, linked leads. Masking: the person asked for is shown in full, relatives' CPFs are masked (`***.456.789-**`). Never calls a paid provider. Every read is audited (key, endpoint, entity, request id).",
     params(("cpf" = Option<String>, Query, description = "CPF, with or without punctuation"),
            ("phone" = Option<String>, Query, description = "Brazilian phone with DDD, any format"),
            ("email" = Option<String>, Query, description = "E-mail address")),

@@ -41,12 +41,30 @@ pub async fn find(pool: &PgPool, query: &CustomerQuery) -> Result<Vec<Uuid>, sql
     sqlx::query_scalar(sql).bind(value).fetch_all(pool).await
 }
 
-/// The golden records of `ids` as JSON.
+/// Masking rules of the golden record: the person asked for is shown in full
+/// (the reader holds `read:pii`); third parties are not what was asked for,
+/// so a relative's CPF is masked (`***.456.789-**`) — name and relation stay.
+/// Companies' CNPJs are public registry data and stay.
+pub fn apply_masking(record: &mut serde_json::Value) {
+    if let Some(relatives) = record.get_mut("relatives").and_then(|r| r.as_array_mut()) {
+        for r in relatives {
+            if let Some(nid) = r.get_mut("national_id") {
+                let masked = nid
+                    .as_str()
+                    .and_then(|s| brazil::Cpf::parse(s).ok())
+                    .map_or_else(|| "***".to_owned(), |c| c.masked());
+                *nid = serde_json::Value::String(masked);
+            }
+        }
+    }
+}
+
+/// The golden records of `ids` as JSON, masking rules applied.
 pub async fn golden_records(
     pool: &PgPool,
     ids: &[Uuid],
 ) -> Result<Vec<serde_json::Value>, sqlx::Error> {
-    sqlx::query_scalar(
+    let mut records: Vec<serde_json::Value> = sqlx::query_scalar(
         "SELECT jsonb_build_object(
             'entity_id', e.entity_id, 'national_id', e.national_id, 'entity_type', e.entity_type::text,
             'name', e.name, 'is_enriched', e.is_enriched, 'enriched_at', e.enriched_at,
@@ -80,7 +98,9 @@ pub async fn golden_records(
     )
     .bind(ids)
     .fetch_all(pool)
-    .await
+    .await?;
+    records.iter_mut().for_each(apply_masking);
+    Ok(records)
 }
 
 /// Records that `key_name` read these people (or searched and found nobody).
