@@ -220,8 +220,10 @@ pub async fn crash(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome>
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(o.seed);
     let mut kills = 0;
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(rng.gen_range(300..1500))).await;
+    for k in 0..3 {
+        // The first kill lands during the burst itself, the others mid-work.
+        let wait = if k == 0 { 50..300 } else { 300..1500 };
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(wait))).await;
         child.kill().await;
         kills += 1;
         tokio::time::sleep(Duration::from_millis(rng.gen_range(50..500))).await;
@@ -351,9 +353,12 @@ pub async fn faults(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome
     let sim = c2s_sim::start(config).await?;
     let db = server.scratch("chaos_faults").await?;
     crate::db::migrate_up(&db.pool).await?;
-    let env = support::sim_env(&sim);
+    let mut env = support::sim_env(&sim);
+    // Workers sleep through the providers' backoff (Work API: 5/10/20 s):
+    // more of them keep the run short; the policy itself is production's.
+    env.insert("DB_MAX_CONNECTIONS".into(), "40".into());
     let started = Instant::now();
-    let child = Child::serve(&env, &db.url, &["--concurrency", "8"]).await?;
+    let child = Child::serve(&env, &db.url, &["--concurrency", "32"]).await?;
     let burst = {
         let (state, base) = (sim.state.clone(), child.base.clone());
         tokio::spawn(async move {
@@ -465,7 +470,7 @@ pub async fn db_loss(
             c2s_sim::deliver(&state, &req).await
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     // Watch readiness while the database is away.
     let ready_url = format!("{}/health/ready", child.base);
     let watcher = tokio::spawn(async move {

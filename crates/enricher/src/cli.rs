@@ -370,6 +370,9 @@ async fn chaos(config: &Config, args: &ChaosArgs) -> anyhow::Result<()> {
             }
         }
     }
+    if let Err(e) = server.cleanup().await {
+        eprintln!("could not drop the scratch databases: {e:#}");
+    }
     database.close().await?;
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&outcomes)?)?;
@@ -405,6 +408,9 @@ async fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<()> {
             .join(" "),
     };
     let result = crate::bench::run(&server, &database.pool, &options).await;
+    if let Err(e) = server.cleanup().await {
+        eprintln!("could not drop the scratch databases: {e:#}");
+    }
     database.close().await?;
     let report = result?;
     println!("{}", crate::bench::markdown(&report));

@@ -143,6 +143,27 @@ impl Server {
         Ok(Scratch { name, url, pool })
     }
 
+    /// Drops every scratch database this process created (after a failure
+    /// too), unless `--keep` was given.
+    pub async fn cleanup(&self) -> anyhow::Result<()> {
+        if self.keep {
+            return Ok(());
+        }
+        let mut conn = sqlx::PgConnection::connect(self.admin.expose_secret()).await?;
+        let pattern = format!("c2s\\_bench\\_%\\_{}", std::process::id());
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1")
+                .bind(&pattern)
+                .fetch_all(&mut conn)
+                .await?;
+        for name in names {
+            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Drops the scratch database unless `--keep` was given.
     pub async fn done(&self, s: Scratch) -> anyhow::Result<()> {
         s.pool.close().await;

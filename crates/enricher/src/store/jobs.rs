@@ -49,7 +49,9 @@ impl Default for Backoff {
     fn default() -> Self {
         Self {
             base: Duration::from_secs(5),
-            max: Duration::from_secs(600),
+            // Long outages are waited out by deferral (an open circuit spends no
+            // attempt); a job's own failures need not wait more than two minutes.
+            max: Duration::from_secs(120),
         }
     }
 }
