@@ -1,15 +1,43 @@
-//! A small circuit breaker: after `threshold` consecutive outages (timeouts,
-//! 5xx, connection failures) it opens for `cooldown`; then one probe call is let
-//! through (half-open): success closes it, failure opens it again.
+//! A small circuit breaker. It watches the last [`WINDOW`] calls and opens for
+//! `cooldown` when at least `threshold` of them met an outage (timeouts, 5xx,
+//! connection failures) **and** outages are at least 80 % of them; then one
+//! probe call is let through (half-open): success closes it, failure opens it
+//! again.
+//!
+//! Why a ratio and not "N in a row": with dozens of calls in flight, a
+//! provider failing 20 % of the time produces five failures in a row every few
+//! seconds — a consecutive-count breaker would then stay open most of the
+//! time and stall every job for a provider that mostly works (the `faults`
+//! drill showed it). A real outage still opens it after `threshold` calls from
+//! a fresh start, or after 16 of the last 20.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Calls remembered while closed.
+pub const WINDOW: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant },
-    HalfOpen { probing: bool },
+    /// Recent outcomes, newest last (`true` = outage).
+    Closed {
+        recent: VecDeque<bool>,
+    },
+    Open {
+        until: Instant,
+    },
+    HalfOpen {
+        probing: bool,
+    },
+}
+
+impl State {
+    fn closed() -> Self {
+        Self::Closed {
+            recent: VecDeque::with_capacity(WINDOW),
+        }
+    }
 }
 
 /// Shared by every call to one provider.
@@ -32,7 +60,7 @@ impl CircuitBreaker {
     /// `threshold` 0 disables the breaker.
     pub fn new(threshold: u32, cooldown: Duration) -> Self {
         Self {
-            state: Mutex::new(State::Closed { failures: 0 }),
+            state: Mutex::new(State::closed()),
             threshold,
             cooldown,
         }
@@ -69,7 +97,12 @@ impl CircuitBreaker {
 
     /// The call reached the provider and it answered sanely (any non-outage result).
     pub fn record_success(&self) {
-        *self.lock() = State::Closed { failures: 0 };
+        let mut state = self.lock();
+        match &mut *state {
+            State::Closed { recent } => push(recent, false),
+            // The probe (or a call that left before the breaker opened) worked.
+            _ => *state = State::closed(),
+        }
     }
 
     /// The call met an outage.
@@ -78,25 +111,38 @@ impl CircuitBreaker {
             return;
         }
         let mut state = self.lock();
-        *state = match *state {
-            State::Closed { failures } if failures + 1 < self.threshold => State::Closed {
-                failures: failures + 1,
-            },
-            _ => State::Open {
-                until: Instant::now() + self.cooldown,
-            },
+        let open = match &mut *state {
+            State::Closed { recent } => {
+                push(recent, true);
+                let failures = recent.iter().filter(|f| **f).count();
+                failures >= self.threshold as usize && failures * 5 >= recent.len() * 4
+            }
+            // A failed probe, or a late failure while open: (re)open.
+            _ => true,
         };
+        if open {
+            *state = State::Open {
+                until: Instant::now() + self.cooldown,
+            };
+        }
     }
 
     /// Current state.
     pub fn state(&self) -> BreakerState {
-        match *self.lock() {
+        match &*self.lock() {
             State::Closed { .. } => BreakerState::Closed,
-            State::Open { until } if Instant::now() >= until => BreakerState::HalfOpen,
+            State::Open { until } if Instant::now() >= *until => BreakerState::HalfOpen,
             State::Open { .. } => BreakerState::Open,
             State::HalfOpen { .. } => BreakerState::HalfOpen,
         }
     }
+}
+
+fn push(recent: &mut VecDeque<bool>, outage: bool) {
+    if recent.len() == WINDOW {
+        recent.pop_front();
+    }
+    recent.push_back(outage);
 }
 
 #[cfg(test)]
@@ -123,20 +169,44 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_probe_opens_it_again_and_success_resets_the_count() {
+    fn a_failed_probe_opens_it_again_and_isolated_successes_do_not_hide_an_outage() {
         let b = CircuitBreaker::new(2, Duration::from_millis(20));
         b.record_outage();
         b.record_success();
         b.record_outage();
-        assert_eq!(b.state(), BreakerState::Closed, "success reset the count");
-        b.record_outage();
+        assert_eq!(b.state(), BreakerState::Closed, "2 of 3 is under 80 %");
+        for _ in 0..2 {
+            b.record_outage();
+        }
+        assert_eq!(b.state(), BreakerState::Open, "4 of 5 is 80 %");
         std::thread::sleep(Duration::from_millis(25));
         assert!(b.allow());
         b.record_outage();
-        assert_eq!(b.state(), BreakerState::Open);
+        assert_eq!(b.state(), BreakerState::Open, "the probe failed");
         assert!(
             CircuitBreaker::new(0, Duration::ZERO).allow(),
             "threshold 0 disables it"
         );
+    }
+
+    #[test]
+    fn a_provider_failing_one_call_in_five_never_opens_it_but_an_outage_does() {
+        let b = CircuitBreaker::new(5, Duration::from_secs(60));
+        // 20 % of the calls fail, bunched five in a row (what concurrent
+        // calls to a flaky provider look like): "5 in a row" would open here.
+        // (From a breaker that has seen calls: a fresh one opens after the
+        // first `threshold` failures, which is the point of it.)
+        for i in 5..10_000 {
+            if i % 25 < 5 {
+                b.record_outage();
+            } else {
+                b.record_success();
+            }
+            assert_eq!(b.state(), BreakerState::Closed, "call {i}");
+        }
+        for _ in 0..16 {
+            b.record_outage();
+        }
+        assert_eq!(b.state(), BreakerState::Open, "16 of the last 20 failed");
     }
 }
