@@ -211,6 +211,11 @@ impl Line<'_> {
     fn end(&mut self) {
         self.0.push('\n');
     }
+    /// The common tail of the customer tables: empty metadata, created and
+    /// updated at `created`; ends the row.
+    fn stamps(&mut self, created: &str) {
+        self.text("{}").text(created).text(created).end();
+    }
 }
 
 fn line(buf: &mut String) -> Line<'_> {
@@ -508,10 +513,7 @@ pub async fn run(pool: &PgPool, o: &SynthOptions) -> Result<SynthReport, SynthEr
                 .text(&birth)
                 .text("BRASILEIRA")
                 .opt(rng.gen_bool(0.6).then_some("CASADO(A)"))
-                .text("{}")
-                .text(&created)
-                .text(&created)
-                .end();
+                .stamps(&created);
         },
     )
     .await?;
@@ -556,10 +558,7 @@ pub async fn run(pool: &PgPool, o: &SynthOptions) -> Result<SynthReport, SynthEr
                 .text(if k == 0 { "t" } else { "f" })
                 .text("f")
                 .text(if mobile && rng.gen_bool(0.5) { "t" } else { "f" })
-                .text("{}")
-                .text(&created)
-                .text(&created)
-                .end();
+                .stamps(&created);
         },
     )
     .await?;
@@ -587,10 +586,7 @@ pub async fn run(pool: &PgPool, o: &SynthOptions) -> Result<SynthReport, SynthEr
                 .text("personal")
                 .text(if i < plan.entities { "t" } else { "f" })
                 .text("f")
-                .text("{}")
-                .text(&created)
-                .text(&created)
-                .end();
+                .stamps(&created);
         },
     )
     .await?;
@@ -656,10 +652,7 @@ pub async fn run(pool: &PgPool, o: &SynthOptions) -> Result<SynthReport, SynthEr
                 .text("t")
                 .text(confidence)
                 .text("f")
-                .text("{}")
-                .text(&created)
-                .text(&created)
-                .end();
+                .stamps(&created);
         },
     )
     .await?;
@@ -684,10 +677,7 @@ pub async fn run(pool: &PgPool, o: &SynthOptions) -> Result<SynthReport, SynthEr
                 .text(&title)
                 .text(&format!("{area}.00"))
                 .text(&format!("{price}.00"))
-                .text("{}")
-                .text(&created)
-                .text(&created)
-                .end();
+                .stamps(&created);
         },
     )
     .await?;
