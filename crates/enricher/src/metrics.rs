@@ -60,10 +60,10 @@ pub struct Metrics {
     step_duration: Labeled<Histogram>,
     ledger_lookups: Labeled<u64>,
     events: Labeled<u64>,
-    provider_pauses: Mutex<BTreeMap<&'static str, u64>>,
-    jobs: Mutex<BTreeMap<&'static str, u64>>,
-    webhooks: Mutex<BTreeMap<&'static str, u64>>,
-    auth_failures: Mutex<BTreeMap<&'static str, u64>>,
+    provider_pauses: Labeled<u64>,
+    jobs: Labeled<u64>,
+    webhooks: Labeled<u64>,
+    auth_failures: Labeled<u64>,
     started: AtomicU64,
 }
 
@@ -77,24 +77,19 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     m
 });
 
-fn bump(map: &Mutex<BTreeMap<&'static str, u64>>, key: &'static str) {
-    *map.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .entry(key)
-        .or_default() += 1;
+/// Adds one to the series with these labels.
+fn count(map: &Labeled<u64>, pairs: &[(&str, &str)]) {
+    *lock(map).entry(labels(pairs)).or_default() += 1;
 }
 
 impl Metrics {
     /// An HTTP request finished (`route` is the matched template).
     pub fn http(&self, method: &str, route: &str, status: u16, secs: f64) {
         let status = status.to_string();
-        *lock(&self.http_requests)
-            .entry(labels(&[
-                ("method", method),
-                ("route", route),
-                ("status", &status),
-            ]))
-            .or_default() += 1;
+        count(
+            &self.http_requests,
+            &[("method", method), ("route", route), ("status", &status)],
+        );
         lock(&self.http_duration)
             .entry(labels(&[("method", method), ("route", route)]))
             .or_default()
@@ -103,13 +98,14 @@ impl Metrics {
 
     /// One HTTP exchange with a provider (each retry counts).
     pub fn provider_request(&self, provider: &str, operation: &str, outcome: &str, secs: f64) {
-        *lock(&self.provider_requests)
-            .entry(labels(&[
+        count(
+            &self.provider_requests,
+            &[
                 ("provider", provider),
                 ("operation", operation),
                 ("outcome", outcome),
-            ]))
-            .or_default() += 1;
+            ],
+        );
         lock(&self.provider_duration)
             .entry(labels(&[("provider", provider), ("operation", operation)]))
             .or_default()
@@ -126,57 +122,39 @@ impl Metrics {
 
     /// A ledger lookup: `paid` (the provider was called), `hit` (free).
     pub fn ledger(&self, provider: &str, module: &str, result: &str) {
-        *lock(&self.ledger_lookups)
-            .entry(labels(&[
+        count(
+            &self.ledger_lookups,
+            &[
                 ("provider", provider),
                 ("module", module),
                 ("result", result),
-            ]))
-            .or_default() += 1;
+            ],
+        );
     }
 
     /// Something the pipeline did: `note_posted`, `c2s_lead_created`, `store_error`…
     pub fn event(&self, event: &str) {
-        *lock(&self.events)
-            .entry(labels(&[("event", event)]))
-            .or_default() += 1;
+        count(&self.events, &[("event", event)]);
     }
 
     /// A provider refused our credentials/credits and paused the jobs.
-    pub fn provider_paused(&self, provider: &'static str) {
-        bump(&self.provider_pauses, provider);
+    pub fn provider_paused(&self, provider: &str) {
+        count(&self.provider_pauses, &[("provider", provider)]);
     }
 
     /// A job ended an attempt with `outcome` (completed, retrying, paused, dead…).
-    pub fn job(&self, outcome: &'static str) {
-        bump(&self.jobs, outcome);
+    pub fn job(&self, outcome: &str) {
+        count(&self.jobs, &[("outcome", outcome)]);
     }
 
     /// A request was refused for its credentials (`missing`, `invalid`, `scope`).
-    pub fn auth_failure(&self, reason: &'static str) {
-        bump(&self.auth_failures, reason);
+    pub fn auth_failure(&self, reason: &str) {
+        count(&self.auth_failures, &[("reason", reason)]);
     }
 
     /// A webhook event was accepted, ignored as a duplicate, or refused.
-    pub fn webhook(&self, decision: &'static str) {
-        bump(&self.webhooks, decision);
-    }
-}
-
-fn counter(
-    out: &mut String,
-    name: &str,
-    help: &str,
-    label: &str,
-    map: &Mutex<BTreeMap<&'static str, u64>>,
-) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-    for (k, v) in map
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .iter()
-    {
-        let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
+    pub fn webhook(&self, decision: &str) {
+        count(&self.webhooks, &[("decision", decision)]);
     }
 }
 
@@ -184,26 +162,29 @@ fn counter(
 pub async fn render(pool: &PgPool) -> Result<String, sqlx::Error> {
     let m = &*METRICS;
     let mut out = String::new();
-    counter(
+    labeled_counter(
         &mut out,
         "c2s_enrich_provider_pauses_total",
         "Times a provider refused our token or credits.",
-        "provider",
         &m.provider_pauses,
     );
-    counter(
+    labeled_counter(
         &mut out,
         "c2s_enrich_job_outcomes_total",
         "Job attempts by outcome.",
-        "outcome",
         &m.jobs,
     );
-    counter(
+    labeled_counter(
         &mut out,
         "c2s_enrich_webhook_events_total",
-        "C2S webhook events by decision.",
-        "decision",
+        "Webhook events by decision (C2S and Google Ads).",
         &m.webhooks,
+    );
+    labeled_counter(
+        &mut out,
+        "c2s_enrich_auth_failures_total",
+        "API requests refused for their credentials, by reason (missing, invalid, scope).",
+        &m.auth_failures,
     );
     let jobs: Vec<(String, i64)> =
         sqlx::query_as("SELECT state, count(*) FROM enrich.jobs GROUP BY 1 ORDER BY 1")

@@ -250,6 +250,11 @@ async fn metrics_cover_requests_jobs_steps_providers_and_the_queue_after_a_run()
     worker::drain(&pipeline, &WorkerOptions::default())
         .await
         .expect("drain");
+    // A request without a key is refused and counted.
+    let refused = reqwest::get(format!("{}/api/v1/customers?cpf=52998224725", served.base))
+        .await
+        .expect("get");
+    assert_eq!(refused.status(), 401);
     let text = reqwest::get(format!("{}/metrics", served.base))
         .await
         .expect("scrape")
@@ -271,6 +276,7 @@ async fn metrics_cover_requests_jobs_steps_providers_and_the_queue_after_a_run()
         "c2s_enrich_provider_credits{provider=\"work_api\",module=\"cpf\"}",
         "c2s_enrich_events_total{event=\"note_posted\"}",
         "c2s_enrich_webhook_events_total{decision=\"enrich\"}",
+        "c2s_enrich_auth_failures_total{reason=\"missing\"}",
         "c2s_enrich_queue_ready_jobs 0",
         "c2s_enrich_queue_oldest_ready_seconds",
         "c2s_enrich_provider_paused{provider=\"work_api\"} 0",
