@@ -155,18 +155,6 @@ fn provider_calls(sim: &SimHandle) -> usize {
     sim.state.journal().calls.len()
 }
 
-async fn deliver(sim: &SimHandle, base: &str) -> c2s_sim::DeliveryReport {
-    c2s_sim::deliver_for_tests(
-        sim,
-        &format!("{base}/api/v1/webhooks/c2s"),
-        "on_create_lead",
-        None,
-        1,
-        None,
-    )
-    .await
-}
-
 /// The whole burst of `ids` (all leads when `None`) to `base`, in the background.
 fn burst(
     sim: &SimHandle,
@@ -224,7 +212,7 @@ pub async fn crash(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome>
     let started = Instant::now();
     let mut child = Child::serve_on(port, &env, &db.url, &args).await?;
     let base = child.base.clone();
-    let burst = burst(&sim, &base, None);
+    let first_burst = burst(&sim, &base, None);
     let mut rng = rand::rngs::StdRng::seed_from_u64(o.seed);
     let mut kills = 0;
     for k in 0..3 {
@@ -236,9 +224,9 @@ pub async fn crash(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome>
         tokio::time::sleep(Duration::from_millis(rng.gen_range(50..500))).await;
         child = Child::serve_on(port, &env, &db.url, &args).await?;
     }
-    let first = burst.await?;
+    let first = first_burst.await?;
     // C2S re-delivers what failed while we were down: here, everything again.
-    let again = deliver(&sim, &base).await;
+    let again = burst(&sim, &base, None).await?;
     let done = wait_completed(&db.pool, o.leads, Duration::from_secs(300)).await?;
     child.stop().await;
     anyhow::ensure!(
@@ -352,7 +340,7 @@ pub async fn faults(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome
     env.insert("DB_MAX_CONNECTIONS".into(), "40".into());
     let started = Instant::now();
     let child = Child::serve(&env, &db.url, &["--concurrency", "32"]).await?;
-    let burst = burst(&sim, &child.base, None);
+    let first_burst = burst(&sim, &child.base, None);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let outage_from = sim.state.elapsed_ms();
     sim.state.set_faults(
@@ -365,13 +353,13 @@ pub async fn faults(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome
     tokio::time::sleep(o.outage).await;
     sim.state.set_faults("work_api", flaky);
     let outage_to = sim.state.elapsed_ms();
-    let delivered = burst.await?;
+    let delivered = first_burst.await?;
     // Deliveries that met a 5xx of ours would be retried by C2S: re-deliver.
     if delivered.statuses.get(&202).copied().unwrap_or(0)
         + delivered.statuses.get(&200).copied().unwrap_or(0)
         < o.leads
     {
-        deliver(&sim, &child.base).await;
+        burst(&sim, &child.base, None).await?;
     }
     let done = wait_completed(&db.pool, o.leads, Duration::from_secs(600) + o.outage).await?;
     child.stop().await;
@@ -432,7 +420,7 @@ pub async fn db_loss(
     let env = support::sim_env(&sim);
     let started = Instant::now();
     let child = Child::serve(&env, &url, &["--concurrency", "8"]).await?;
-    let burst = burst(&sim, &child.base, None);
+    let first_burst = burst(&sim, &child.base, None);
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Watch readiness while the database is away.
     let ready_url = format!("{}/health/ready", child.base);
@@ -452,9 +440,9 @@ pub async fn db_loss(
     let downtime = Duration::from_secs(4);
     let bounced = tokio::task::spawn_blocking(move || pg.bounce(downtime).map(|()| pg)).await??;
     let not_ready = watcher.await?;
-    let delivered = burst.await?;
+    let delivered = first_burst.await?;
     // What we refused while the database was away, C2S delivers again.
-    deliver(&sim, &child.base).await;
+    burst(&sim, &child.base, None).await?;
     let back = crate::app::wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
         let url = format!("{}/health/ready", child.base);
         async move {

@@ -15,7 +15,6 @@ use serde::Serialize;
 use super::support::{self, Server};
 use crate::domain::lead::LeadId;
 use crate::pipeline::run::{Pipeline, PipelineSettings};
-use crate::providers::Providers;
 use crate::store::ledger::{Freshness, Ledger};
 
 /// Share of leads whose contacts were seen before.
@@ -133,7 +132,7 @@ pub async fn run(server: &Server, leads: usize) -> anyhow::Result<CostResult> {
             let zero = std::time::Duration::ZERO;
             Arc::new(Pipeline {
                 pool: db.pool.clone(),
-                providers: Arc::new(Providers::build(&config, &db.pool)?),
+                providers: base.providers.clone(),
                 ledger: Arc::new(
                     Ledger::new(
                         db.pool.clone(),

@@ -226,13 +226,11 @@ pub async fn status_json(State(state): State<AppState>) -> Result<Json<Status>, 
     responses((status = 200, description = "Self-contained HTML page", content_type = "text/html")))]
 pub async fn page() -> Response {
     (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
-            ),
-        ],
+        // `Html` sets the content type.
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+        )],
         Html(PAGE),
     )
         .into_response()

@@ -11,7 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::resolve::{Decision, Via};
-use super::run::{timed, Discovery, LeadFacts, Pipeline, RunContext, RunError};
+use super::run::{timed, Discovery, LeadFacts, Pipeline, RunContext, RunError, Track};
 use crate::domain::google_ads::{form_contacts, Answer};
 use crate::domain::lead::LeadId;
 use crate::providers::c2s::{LeadQuery, NewLead};
@@ -135,14 +135,18 @@ impl Pipeline {
             };
             ctx.lead = Some(facts.clone());
             ctx.discovery = Some(discovery);
-            step = self.save_google(google_lead_id, "dossier", &ctx).await?;
+            step = self
+                .save_step(Track::GoogleAds, google_lead_id, "dossier", &ctx)
+                .await?;
         }
         let discovery = ctx.discovery.clone().unwrap_or_default();
         let mut dossiers = Vec::new();
         if matches!(step.as_str(), "dossier" | "store" | "create") {
             dossiers = timed("dossier", self.dossiers(&discovery)).await?;
             if step == "dossier" {
-                step = self.save_google(google_lead_id, "store", &ctx).await?;
+                step = self
+                    .save_step(Track::GoogleAds, google_lead_id, "store", &ctx)
+                    .await?;
             }
         }
         if step == "store" {
@@ -151,7 +155,9 @@ impl Pipeline {
                 self.store_step(None, &facts, &discovery, &dossiers),
             )
             .await?;
-            step = self.save_google(google_lead_id, "create", &ctx).await?;
+            step = self
+                .save_step(Track::GoogleAds, google_lead_id, "create", &ctx)
+                .await?;
         }
         let outcome = if discovery.persons.is_empty() {
             "nobody_found"
@@ -183,25 +189,6 @@ impl Pipeline {
             c2s_lead_id,
             outcome: outcome.into(),
         })
-    }
-
-    async fn save_google(
-        &self,
-        id: &str,
-        next: &str,
-        ctx: &RunContext,
-    ) -> Result<String, RunError> {
-        let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(e.to_string()))?;
-        sqlx::query(
-            "UPDATE enrich.google_ads_leads SET step = $2, context = $3, state = 'processing', updated_at = now()
-              WHERE google_lead_id = $1",
-        )
-        .bind(id)
-        .bind(next)
-        .bind(context)
-        .execute(&self.pool)
-        .await?;
-        Ok(next.to_owned())
     }
 
     /// Creates the C2S lead once. After an unclear previous attempt

@@ -191,6 +191,15 @@ pub struct Outcome {
     pub outcome: String,
 }
 
+/// Where a run's steps are persisted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Track {
+    /// `enrich.leads` (C2S leads).
+    Lead,
+    /// `enrich.google_ads_leads`.
+    GoogleAds,
+}
+
 /// Runs one step, recording its latency and outcome in the metrics.
 pub(crate) async fn timed<T>(
     step: &'static str,
@@ -289,9 +298,25 @@ impl Pipeline {
         next: &str,
         ctx: &RunContext,
     ) -> Result<String, RunError> {
+        self.save_step(Track::Lead, lead_id.as_str(), next, ctx)
+            .await
+    }
+
+    /// Records a completed step and the context the next one needs.
+    pub(crate) async fn save_step(
+        &self,
+        track: Track,
+        key: &str,
+        next: &str,
+        ctx: &RunContext,
+    ) -> Result<String, RunError> {
         let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(e.to_string()))?;
-        sqlx::query("UPDATE enrich.leads SET step = $2, context = $3, state = 'processing', updated_at = now() WHERE lead_id = $1")
-            .bind(lead_id.as_str())
+        let sql = match track {
+            Track::Lead => "UPDATE enrich.leads SET step = $2, context = $3, state = 'processing', updated_at = now() WHERE lead_id = $1",
+            Track::GoogleAds => "UPDATE enrich.google_ads_leads SET step = $2, context = $3, state = 'processing', updated_at = now() WHERE google_lead_id = $1",
+        };
+        sqlx::query(sql)
+            .bind(key)
             .bind(next)
             .bind(context)
             .execute(&self.pool)
