@@ -42,6 +42,7 @@ macro_rules! text_type {
     };
 }
 
+pub mod agreement;
 mod cep;
 mod cnpj;
 mod cpf;
@@ -54,6 +55,7 @@ mod phone;
 pub mod synth;
 mod uf;
 
+pub use agreement::{compare_names, initials, GivenAgreement, NameComparison, SurnameAgreement};
 pub use cep::{Cep, CepError};
 pub use cnpj::{classify_cpf_cnpj, Cnpj, CnpjError, Document, DocumentError};
 pub use cpf::{Cpf, CpfError};

@@ -39,6 +39,8 @@ pub async fn pipeline(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<Pipe
             seller_id: config.c2s_seller_id.clone(),
             description_max_chars: config.description_max_chars,
         },
+        identity_min_confidence: config.identity_min_confidence,
+        identity_policy: crate::pipeline::identify::IdentityPolicy::Evidence,
     };
     Ok(Arc::new(Pipeline {
         pool: pool.clone(),

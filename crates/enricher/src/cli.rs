@@ -85,6 +85,9 @@ pub enum Command {
     /// Build with --release for real figures. Each benchmark works in its own
     /// scratch databases on the configured server, dropped afterwards.
     Bench(BenchArgs),
+    /// Estimate the identity model's m/u from the sandbox's labelled world
+    /// and write them (the committed `identity_weights.json` came from this).
+    IdentityWeights(IdentityWeightsArgs),
     /// The reliability harness: crash, two instances, provider faults,
     /// database loss — each checks every lead ends with exactly one note.
     Chaos(ChaosArgs),
@@ -230,8 +233,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub quick: bool,
     /// Only these benchmarks, e.g. `--only 1,6` (1 pipeline, 2 throughput and
-    /// storage, 3 hardening, 4 lookup, 5 memory, 6 cost).
-    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=6))]
+    /// storage, 3 hardening, 4 lookup, 5 memory, 6 cost, 7 identity). With
+    /// only 7, its section of the Markdown file is replaced and the rest kept.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=7))]
     pub only: Vec<u8>,
     /// Where to write the Markdown tables.
     #[arg(long, default_value = "docs/benchmarks.md", value_name = "FILE")]
@@ -242,6 +246,19 @@ pub struct BenchArgs {
     /// Keep the scratch databases (for inspection).
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IdentityWeightsArgs {
+    /// Seed of the labelled world (the identity benchmark uses another).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Labelled leads to learn from.
+    #[arg(long, default_value_t = 5000)]
+    pub leads: usize,
+    /// Where to write the estimates (JSON).
+    #[arg(long, default_value = "crates/enricher/src/domain/identity_weights.json", value_name = "FILE")]
+    pub write: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -314,6 +331,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Dq { json } => dq(&config, json).await,
         Command::Synth(args) => synth(&config, &args).await,
         Command::Bench(args) => bench(&config, &args).await,
+        Command::IdentityWeights(args) => identity_weights(&args),
         Command::Chaos(args) => chaos(&config, &args).await,
         Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
@@ -418,6 +436,28 @@ async fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<()> {
         "written: {} and {}",
         args.markdown.display(),
         args.json.display()
+    );
+    Ok(())
+}
+
+fn identity_weights(args: &IdentityWeightsArgs) -> anyhow::Result<()> {
+    anyhow::ensure!((100..=100_000).contains(&args.leads), "--leads must be 100 to 100000");
+    let command = format!(
+        "c2s-enrich identity-weights --seed {} --leads {}",
+        args.seed, args.leads
+    );
+    eprintln!("estimating m/u from {} labelled leads (seed {})…", args.leads, args.seed);
+    let w = crate::bench::identity::estimate(args.seed, args.leads, &command);
+    let json = serde_json::to_string_pretty(&w)? + "\n";
+    std::fs::write(&args.write, json)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.write.display()))?;
+    println!(
+        "{} direct and {} relative candidates; priors {:.3} / {:.3}; written to {}",
+        w.direct.pairs,
+        w.relative.pairs,
+        w.direct.prior,
+        w.relative.prior,
+        args.write.display()
     );
     Ok(())
 }

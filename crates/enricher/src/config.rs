@@ -101,6 +101,9 @@ pub struct Config {
     pub income_factor: Decimal,
     /// Longest note posted on a lead (`C2S_MESSAGE_MAX_CHARS`, default 5000).
     pub message_max_chars: usize,
+    /// `IDENTITY_MIN_CONFIDENCE`: least confidence at which a person is
+    /// presented in full (`probable` by default; `confirmed` is stricter).
+    pub identity_min_confidence: crate::domain::identity::Confidence,
     /// Longest lead description sent to C2S (`C2S_DESCRIPTION_MAX_LENGTH`, default 4000).
     pub description_max_chars: usize,
     /// The C2S seller Google Ads leads are assigned to (`C2S_SELLER_ID`).
@@ -131,6 +134,7 @@ struct FileConfig {
     google_ads_webhook_key: Option<String>,
     income_factor: Option<String>,
     c2s_message_max_chars: Option<usize>,
+    identity_min_confidence: Option<String>,
     c2s_description_max_length: Option<usize>,
     c2s_seller_id: Option<String>,
     cors_allowed_origins: Option<String>,
@@ -305,6 +309,15 @@ impl Config {
         if message_max_chars < 200 {
             return Err(invalid("C2S_MESSAGE_MAX_CHARS", "must be at least 200"));
         }
+        let identity_min_confidence = match l.text("IDENTITY_MIN_CONFIDENCE", f.identity_min_confidence) {
+            None => crate::domain::identity::Confidence::Probable,
+            Some(raw) => crate::domain::identity::Confidence::parse_minimum(&raw).ok_or_else(|| {
+                invalid(
+                    "IDENTITY_MIN_CONFIDENCE",
+                    format!("expected `probable` or `confirmed` (an unconfirmed person is never shown in full), got {raw:?}"),
+                )
+            })?,
+        };
         let description_max_chars = l
             .number("C2S_DESCRIPTION_MAX_LENGTH", f.c2s_description_max_length)?
             .unwrap_or(4000);
@@ -345,6 +358,7 @@ impl Config {
             cache,
             income_factor,
             message_max_chars,
+            identity_min_confidence,
             description_max_chars,
             c2s_seller_id: l
                 .text("C2S_SELLER_ID", f.c2s_seller_id)

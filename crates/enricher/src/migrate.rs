@@ -88,6 +88,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(19, "0019", "pii_audit"),
     migration!(20, "0020", "erasures"),
     migration!(21, "0021", "google_ads_leads"),
+    migration!(22, "0022", "identity_confidence"),
 ];
 
 /// Why migrating failed.

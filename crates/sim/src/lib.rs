@@ -8,6 +8,7 @@
 //! sandbox's own admin API under `/__admin`.
 
 pub mod faults;
+mod labelled;
 pub mod population;
 pub mod render;
 mod routes;
@@ -42,6 +43,20 @@ pub struct SimConfig {
     /// Header (name, value) sent with the webhooks the sandbox fires by itself
     /// (the shared secret configured in the C2S dashboard).
     pub hook_header: Option<(String, String)>,
+    /// Which synthetic world: the classic one (default) or the labelled one
+    /// with production's confounders (households, shared and recycled lines,
+    /// nicknames, …).
+    pub world: World,
+}
+
+/// The sandbox's synthetic world.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum World {
+    /// Simple people and leads, every contact its owner's (or a sibling's).
+    #[default]
+    Classic,
+    /// Families and labelled leads with production's confounders.
+    Labelled,
 }
 
 impl Default for SimConfig {
@@ -56,6 +71,7 @@ impl Default for SimConfig {
             work_token: "sim-work-token".into(),
             faults: HashMap::new(),
             hook_header: None,
+            world: World::Classic,
         }
     }
 }
@@ -133,7 +149,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl SimState {
     fn new(config: SimConfig) -> Self {
-        let population = Population::generate(config.seed, config.leads);
+        let population = match config.world {
+            World::Classic => Population::generate(config.seed, config.leads),
+            World::Labelled => Population::labelled(config.seed, config.leads),
+        };
         let leads = population.leads.clone();
         let faults = config.faults.clone();
         Self {

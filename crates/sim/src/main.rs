@@ -56,6 +56,11 @@ struct Args {
     /// (the shared secret of the C2S dashboard), e.g. x-webhook-token:s3cret.
     #[arg(long, value_name = "NAME:VALUE")]
     hook_header: Option<String>,
+    /// Synthetic world: `classic`, or `labelled` (families and leads with
+    /// production's confounders — household phones, shared and recycled
+    /// numbers, nicknames, married names, typos — the truth in /__admin/leads).
+    #[arg(long, value_enum, default_value_t = c2s_sim::World::Classic)]
+    world: c2s_sim::World,
 }
 
 #[tokio::main]
@@ -86,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
         leads: args.leads,
         port: args.port,
         faults,
+        world: args.world,
         ..SimConfig::default()
     };
     let sim = c2s_sim::start(config).await?;

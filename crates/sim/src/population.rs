@@ -13,6 +13,11 @@ pub struct SimPhone {
     pub phone: PhoneBr,
     pub active: bool,
     pub whatsapp: bool,
+    /// Diretrix's phone lookup returns this person for the number.
+    pub in_diretrix: bool,
+    /// The Work API's phone lookup does (a number a dossier merely lists,
+    /// e.g. a relative's, is in neither).
+    pub in_work: bool,
 }
 
 /// One address, possibly dirty the way providers send them.
@@ -43,6 +48,8 @@ pub struct Person {
     pub companies: Vec<(Cnpj, &'static str, &'static str)>,
     pub income_cents: u64,
     pub score: u32,
+    /// The registry records a death.
+    pub deceased: bool,
 }
 
 /// What a lead's contact data leads to.
@@ -61,6 +68,15 @@ pub enum LeadKind {
     NoContact,
     /// Valid contacts nobody in the population has.
     Unknown,
+    /// (labelled world) The phone of the lead's parent or spouse; the lead is
+    /// among the owner's relatives.
+    Household,
+    /// (labelled world) A number a company, the spouse and the lead share.
+    SharedLine,
+    /// (labelled world) An old number of the lead's, now a stranger's.
+    Recycled,
+    /// (labelled world) The lead's phone with a relative's e-mail.
+    RelativeEmail,
 }
 
 /// A C2S lead of the sandbox.
@@ -80,6 +96,13 @@ pub struct SimLead {
     pub description: Option<String>,
     pub source: Option<String>,
     pub seller_id: Option<String>,
+    /// What makes this lead hard (labelled world): `household_phone`,
+    /// `shared_line`, `recycled_number`, `relative_email`, `unrelated_email`,
+    /// `nickname`, `first_name_only`, `married_name`, `typo`.
+    pub confounders: Vec<&'static str>,
+    /// The lead's CPF can be found from its contacts (directly or through a
+    /// relative's dossier).
+    pub resolvable: bool,
 }
 
 /// The whole synthetic world.
@@ -88,6 +111,9 @@ pub struct Population {
     pub people: Vec<Person>,
     pub leads: Vec<SimLead>,
     by_phone: HashMap<String, Vec<usize>>,
+    by_phone_work: HashMap<String, Vec<usize>>,
+    /// Companies registered on a number (Work API phone lookups list them).
+    company_lines: HashMap<String, Vec<(Cnpj, String)>>,
     by_email: HashMap<String, Vec<usize>>,
     by_cpf: HashMap<String, usize>,
 }
@@ -111,13 +137,13 @@ const CITIES: [(&str, &str, &str); 5] = [
     ("PORTO ALEGRE", "RS", "MOINHOS DE VENTO"),
 ];
 
-fn hex_id(rng: &mut StdRng) -> String {
+pub(crate) fn hex_id(rng: &mut StdRng) -> String {
     (0..32)
         .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
         .collect()
 }
 
-fn address(rng: &mut StdRng) -> SimAddress {
+pub(crate) fn address(rng: &mut StdRng) -> SimAddress {
     let (city, uf, hood) = CITIES[rng.gen_range(0..CITIES.len())];
     let cep = synth::cep(rng).digits().to_owned();
     // Dirty CEPs the way providers send them: formatted, or short and unrepairable.
@@ -141,12 +167,14 @@ fn address(rng: &mut StdRng) -> SimAddress {
     }
 }
 
-fn person(rng: &mut StdRng) -> Person {
+pub(crate) fn person(rng: &mut StdRng) -> Person {
     let name = synth::person_name(rng);
     let mut phones = vec![SimPhone {
         phone: synth::mobile(rng),
         active: true,
         whatsapp: rng.gen_bool(0.7),
+        in_diretrix: true,
+        in_work: true,
     }];
     for _ in 0..rng.gen_range(0..4) {
         let phone = if rng.gen_bool(0.5) {
@@ -158,6 +186,8 @@ fn person(rng: &mut StdRng) -> Person {
             phone,
             active: rng.gen_bool(0.8),
             whatsapp: false,
+            in_diretrix: true,
+            in_work: true,
         });
     }
     let mut emails = vec![synth::email_for(rng, &name)];
@@ -196,11 +226,12 @@ fn person(rng: &mut StdRng) -> Person {
         companies,
         income_cents: rng.gen_range(150_000..6_000_000),
         score: rng.gen_range(100..1000),
+        deceased: false,
     }
 }
 
 /// How a person types a phone number into a form.
-fn typed(rng: &mut StdRng, p: &PhoneBr) -> String {
+pub(crate) fn typed(rng: &mut StdRng, p: &PhoneBr) -> String {
     match rng.gen_range(0..4) {
         0 => p.to_string(),
         1 => p.e164(),
@@ -222,20 +253,15 @@ impl Population {
                 phone: synth::landline(&mut rng),
                 active: true,
                 whatsapp: false,
+                in_diretrix: true,
+                in_work: true,
             };
             people[a].phones.push(shared.clone());
             people[b].phones.push(shared);
             people[a].relatives.push((b, "IRMA(O)"));
             people[b].relatives.push((a, "IRMA(O)"));
         }
-        let mut pop = Self {
-            people,
-            leads: Vec::new(),
-            by_phone: HashMap::new(),
-            by_email: HashMap::new(),
-            by_cpf: HashMap::new(),
-        };
-        pop.index();
+        let mut pop = Self::assemble(people, Vec::new(), HashMap::new());
         for i in 0..leads {
             let lead = pop.lead(&mut rng, i);
             pop.leads.push(lead);
@@ -243,14 +269,41 @@ impl Population {
         pop
     }
 
+    /// The labelled world (see `labelled`): families and confounded leads.
+    pub fn labelled(seed: u64, leads: usize) -> Self {
+        crate::labelled::generate(seed, leads)
+    }
+
+    /// A population over `people`, indexed.
+    pub(crate) fn assemble(
+        people: Vec<Person>,
+        leads: Vec<SimLead>,
+        company_lines: HashMap<String, Vec<(Cnpj, String)>>,
+    ) -> Self {
+        let mut pop = Self {
+            people,
+            leads,
+            by_phone: HashMap::new(),
+            by_phone_work: HashMap::new(),
+            company_lines,
+            by_email: HashMap::new(),
+            by_cpf: HashMap::new(),
+        };
+        pop.index();
+        pop
+    }
+
     fn index(&mut self) {
         for (i, p) in self.people.iter().enumerate() {
             self.by_cpf.insert(p.cpf.digits().to_owned(), i);
             for ph in &p.phones {
-                self.by_phone
-                    .entry(ph.phone.national().to_owned())
-                    .or_default()
-                    .push(i);
+                let national = ph.phone.national().to_owned();
+                if ph.in_diretrix {
+                    self.by_phone.entry(national.clone()).or_default().push(i);
+                }
+                if ph.in_work {
+                    self.by_phone_work.entry(national).or_default().push(i);
+                }
             }
             for e in &p.emails {
                 self.by_email
@@ -295,7 +348,11 @@ impl Population {
                     Some(owner),
                 )
             }
-            LeadKind::NoContact => (None, None, None),
+            LeadKind::NoContact
+            | LeadKind::Household
+            | LeadKind::SharedLine
+            | LeadKind::Recycled
+            | LeadKind::RelativeEmail => (None, None, None),
             LeadKind::Unknown => {
                 let nobody = synth::mobile(rng);
                 (
@@ -323,11 +380,24 @@ impl Population {
                 .then(|| "Gostaria de agendar uma visita.".to_owned()),
             source: (!i.is_multiple_of(4)).then(|| "Site".to_owned()),
             seller_id: Some(format!("s-{}", i % 7)),
+            confounders: Vec::new(),
+            resolvable: person.is_some(),
         }
     }
 
+    /// Who Diretrix returns for a number.
     pub fn by_phone(&self, national: &str) -> &[usize] {
         self.by_phone.get(national).map_or(&[], Vec::as_slice)
+    }
+
+    /// Who the Work API returns for a number.
+    pub fn by_phone_work(&self, national: &str) -> &[usize] {
+        self.by_phone_work.get(national).map_or(&[], Vec::as_slice)
+    }
+
+    /// Companies registered on a number.
+    pub fn companies_on(&self, national: &str) -> &[(Cnpj, String)] {
+        self.company_lines.get(national).map_or(&[], Vec::as_slice)
     }
 
     pub fn by_email(&self, email: &str) -> &[usize] {
@@ -339,7 +409,7 @@ impl Population {
     }
 }
 
-fn titlecase(s: &str) -> String {
+pub(crate) fn titlecase(s: &str) -> String {
     s.split(' ')
         .map(|w| {
             let lower = w.to_lowercase();

@@ -47,8 +47,13 @@ pub fn diretrix(pop: &Population, people: &[usize]) -> Value {
 
 /// Work API `modulo=phone`: `{"msg": [{"cpf_cnpj" (14 chars), "nome"}]}`, a
 /// company of the owner mixed in, the owner not always first.
-pub fn work_phone(pop: &Population, people: &[usize]) -> Value {
-    let mut msg: Vec<Value> = Vec::new();
+pub fn work_phone(pop: &Population, national: &str) -> Value {
+    let people = pop.by_phone_work(national);
+    let mut msg: Vec<Value> = pop
+        .companies_on(national)
+        .iter()
+        .map(|(cnpj, name)| json!({"cpf_cnpj": cnpj.digits(), "nome": name}))
+        .collect();
     for i in people.iter().rev() {
         let p = &pop.people[*i];
         if let Some((cnpj, _, _)) = p.companies.first() {
@@ -122,10 +127,12 @@ pub fn work_dossier(pop: &Population, p: &Person) -> Value {
             let r = &pop.people[*i];
             json!({"nomeParente": r.name, "cpfParente": r.cpf.digits(), "grauParentesco": degree})
         })
-        .chain(std::iter::once(
-            json!({"nomeParente": p.mother, "cpfParente": null, "grauParentesco": "MAE"}),
-        ))
         .collect();
+    let mut parentes = parentes;
+    if !p.relatives.iter().any(|(_, d)| *d == "MAE") {
+        // The mother is always named, with her CPF when the registry has it.
+        parentes.push(json!({"nomeParente": p.mother, "cpfParente": null, "grauParentesco": "MAE"}));
+    }
     let empresas: Vec<Value> = p
         .companies
         .iter()
@@ -142,7 +149,7 @@ pub fn work_dossier(pop: &Population, p: &Person) -> Value {
             "sexo": if p.female { "F - FEMININO" } else { "M - MASCULINO" },
             "nomeMae": p.mother, "nomePai": "SEM INFORMAÇÃO", "nacionalidade": "BRASILEIRA",
             "estadoCivil": "", "escolaridade": "ENSINO SUPERIOR COMPLETO", "municipioNascimento": "SAO PAULO",
-            "obito": {"obito": "NÃO", "dataObito": "Não consta."},
+            "obito": if p.deceased { json!({"obito": "SIM", "dataObito": "12/03/2021"}) } else { json!({"obito": "NÃO", "dataObito": "Não consta."}) },
             "situacaoCadastral": {"codigoSituacaoCadastral": "2", "descricaoSituacaoCadastral": "REGULAR"}
         },
         "DadosEconomicos": {

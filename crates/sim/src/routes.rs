@@ -305,6 +305,8 @@ async fn create_lead(State(state): St, headers: HeaderMap, body: Bytes) -> Respo
             description: text("description"),
             source: text("source"),
             seller_id: text("seller_id"),
+            confounders: Vec::new(),
+            resolvable: false,
         };
         lock(&s.leads).push(lead);
         lock(&s.journal).created_leads.push(attrs.clone());
@@ -482,7 +484,7 @@ async fn work_api(State(state): St, Query(q): Query<HashMap<String, String>>) ->
                 Some(p) => Json(render::work_dossier(&s.population, p)).into_response(),
                 None => Json(json!({"status": 404, "statusMsg": "Not found", "reason": "Document not found."})).into_response(),
             },
-            "phone" => Json(render::work_phone(&s.population, s.population.by_phone(&consulta))).into_response(),
+            "phone" => Json(render::work_phone(&s.population, &consulta)).into_response(),
             other => Json(json!({"status": 403, "statusMsg": "Forbidden", "reason": format!("Módulo {other} inexistente para a rota.")}))
                 .into_response(),
         }
@@ -535,6 +537,8 @@ struct LeadTruth {
     phone: Option<String>,
     email: Option<String>,
     cpf: Option<String>,
+    confounders: Vec<&'static str>,
+    resolvable: bool,
 }
 
 async fn admin_leads(State(state): St) -> Response {
@@ -550,6 +554,8 @@ async fn admin_leads(State(state): St) -> Response {
             name: l.name,
             phone: l.phone,
             email: l.email,
+            confounders: l.confounders,
+            resolvable: l.resolvable,
         })
         .collect();
     Json(truth).into_response()

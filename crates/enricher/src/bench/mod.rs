@@ -8,10 +8,13 @@
 //! 3. hardening at scale — probe latency during `migrate` ÷ before;
 //! 4. lookup API — requests/s and latency on the scale database;
 //! 5. memory — RSS of `serve` idle and at peak;
-//! 6. cost — paid calls per lead vs the floor and vs no cache.
+//! 6. cost — paid calls per lead vs the floor and vs no cache;
+//! 7. identity — precision, wrong-person notes and recall on labelled leads,
+//!    against the previous release and the earlier service.
 
 pub mod cost;
 pub mod hardening;
+pub mod identity;
 pub mod lookup;
 pub mod pipeline;
 pub mod storage;
@@ -56,6 +59,8 @@ pub struct BenchReport {
     pub hardening: Option<hardening::HardeningResult>,
     pub lookup: Option<lookup::LookupResult>,
     pub cost: Option<cost::CostResult>,
+    #[serde(default)]
+    pub identity: Option<identity::IdentityResult>,
 }
 
 impl BenchOptions {
@@ -85,6 +90,7 @@ pub async fn run(
         hardening: None,
         lookup: None,
         cost: None,
+        identity: None,
     };
     if o.wants(1) {
         eprintln!("[1] pipeline overhead (L = 50 ms)");
@@ -117,12 +123,35 @@ pub async fn run(
         eprintln!("[6] cost replay");
         report.cost = Some(cost::run(server, if q { 100 } else { 1000 }).await?);
     }
+    if o.wants(7) {
+        let n = if q { 300 } else { 2000 };
+        eprintln!("[7] identity ({n} labelled leads, three policies)");
+        report.identity = Some(identity::run(server, n).await?);
+    }
     report.seconds = started.elapsed().as_secs_f64();
+    let only_identity = o.only == [7];
     if let Some(path) = &o.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+        let json = if only_identity {
+            // Keep the other benchmarks' last figures; replace benchmark 7's.
+            let mut old: serde_json::Value = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_else(|| serde_json::json!({}));
+            old["identity"] = serde_json::to_value(&report.identity)?;
+            old
+        } else {
+            serde_json::to_value(&report)?
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
     }
     if let Some(path) = &o.markdown {
-        std::fs::write(path, markdown(&report))?;
+        let text = if only_identity {
+            let old = std::fs::read_to_string(path).unwrap_or_default();
+            replace_identity_section(&old, &identity_markdown(&report))
+        } else {
+            markdown(&report)
+        };
+        std::fs::write(path, text)?;
     }
     Ok(report)
 }
@@ -227,5 +256,85 @@ pub fn markdown(r: &BenchReport) -> String {
             c.ours_over_floor, c.naive_over_ours
         );
     }
+    s.push_str(&identity_markdown(r));
     s
+}
+
+const IDENTITY_START: &str = "<!-- benchmark 7: identity -->";
+const IDENTITY_END: &str = "<!-- /benchmark 7 -->";
+
+/// Benchmark 7's section, between markers (so `--only 7` can replace it).
+pub fn identity_markdown(r: &BenchReport) -> String {
+    let Some(i) = &r.identity else {
+        return String::new();
+    };
+    let mut s = String::new();
+    let _ = writeln!(s, "{IDENTITY_START}");
+    let _ = writeln!(
+        s,
+        "## 7. Identity\n\n{} labelled leads of the sandbox's labelled world (seed {}; `c2s-sim --world labelled`) through the real pipeline (`Pipeline::process`, sandbox over HTTP, fresh database per policy), each note judged against the truth: **precision** = notes presenting only the lead ÷ notes presenting anyone in full; **wrong-person notes** = notes presenting someone who is not the lead (a stranger's data); **recall** = resolvable leads whose note presents the lead ÷ resolvable leads; paid calls = Diretrix + Work API calls answered. Made by `{}` on {}. Baselines in the same run: the release before the identity model (name as tie-breaker only, any stored person listing the contact) and the earlier service (first result of the phone lookup, no name check).\n",
+        i.leads,
+        i.seed,
+        r.command,
+        r.started_at.format("%Y-%m-%d %H:%M UTC"),
+    );
+    let conf: Vec<String> = i.confounders.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(s, "Confounders among the leads: {}.\n", conf.join(", "));
+    let _ = writeln!(
+        s,
+        "| policy | precision | wrong-person notes | recall | paid calls / lead |\n|---|---|---|---|---|"
+    );
+    for (label, p) in [
+        ("**ours** (evidence model)", &i.ours),
+        ("previous release", &i.previous_release),
+        ("earlier service", &i.earlier_service),
+    ] {
+        let _ = writeln!(
+            s,
+            "| {label} | {:.1} % ({}/{}) | {} | {:.1} % ({}/{}) | {:.2} |",
+            100.0 * p.precision,
+            p.correct,
+            p.presenting,
+            p.wrong_person_notes,
+            100.0 * p.recall,
+            p.resolved,
+            p.resolvable,
+            p.paid_calls_per_lead
+        );
+    }
+    let kinds: std::collections::BTreeSet<&String> = [&i.ours, &i.previous_release, &i.earlier_service]
+        .iter()
+        .flat_map(|p| p.wrong_by_confounder.keys())
+        .collect();
+    if !kinds.is_empty() {
+        let _ = writeln!(s, "\nWrong-person notes by confounder (a lead can carry several):\n\n| confounder | ours | previous release | earlier service |\n|---|---|---|---|");
+        for k in kinds {
+            let n = |p: &identity::PolicyResult| p.wrong_by_confounder.get(k).copied().unwrap_or(0);
+            let _ = writeln!(
+                s,
+                "| {k} | {} | {} | {} |",
+                n(&i.ours),
+                n(&i.previous_release),
+                n(&i.earlier_service)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nPaid calls: ours ÷ previous release = **{:.2}**.",
+        i.ours.paid_calls_per_lead / i.previous_release.paid_calls_per_lead.max(1e-9)
+    );
+    let _ = writeln!(s, "{IDENTITY_END}");
+    s
+}
+
+fn replace_identity_section(old: &str, section: &str) -> String {
+    match (old.find(IDENTITY_START), old.find(IDENTITY_END)) {
+        (Some(a), Some(b)) if b > a => {
+            let end = b + IDENTITY_END.len();
+            let rest = old[end..].strip_prefix('\n').unwrap_or(&old[end..]);
+            format!("{}{section}{rest}", &old[..a])
+        }
+        _ => format!("{}\n{section}", old.trim_end()),
+    }
 }

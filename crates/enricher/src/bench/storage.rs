@@ -79,6 +79,10 @@ pub async fn run(server: &Server, persons: usize, rounds: usize) -> anyhow::Resu
             lead_id: None,
             lead_name: None,
             match_kind: MatchKind::Phone,
+            confidence: None,
+            identity_reasons: None,
+            contact_phone: None,
+            contact_email: None,
         };
         let options = StoreOptions {
             income_factor: rust_decimal::Decimal::new(19, 1),

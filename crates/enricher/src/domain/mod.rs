@@ -2,6 +2,7 @@
 
 pub mod dossier;
 pub mod google_ads;
+pub mod identity;
 pub(crate) mod json;
 pub mod lead;
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::resolve::{Decision, Via};
+use crate::domain::dossier::Dossier;
 use super::run::{timed, Discovery, LeadFacts, Pipeline, RunContext, RunError, Track};
 use crate::domain::google_ads::{form_contacts, Answer};
 use crate::domain::lead::LeadId;
@@ -66,6 +67,24 @@ pub fn description(
     format!("{cut}…")
 }
 
+/// A typed CPF is the form's person when its dossier's name agrees with the
+/// form's name, or it lists the form's phone or e-mail.
+fn typed_cpf_fits(d: &Dossier, facts: &LeadFacts) -> bool {
+    let named = facts
+        .name
+        .as_deref()
+        .is_some_and(|n| brazil::compare_names(n, &d.name).agrees());
+    let phone = facts
+        .phone
+        .as_ref()
+        .is_some_and(|p| d.phones.iter().any(|x| &x.phone == p));
+    let email = facts
+        .email
+        .as_ref()
+        .is_some_and(|e| d.emails.iter().any(|x| &x.email == e));
+    named || phone || email
+}
+
 type Row = (
     String,
     String,
@@ -111,14 +130,22 @@ impl Pipeline {
         if step == "discover" {
             let discovery = match &contacts.cpf {
                 Some(cpf) => match self.dossier(cpf).await {
-                    Ok(_) => Discovery {
-                        persons: vec![(cpf.clone(), Via::Form)],
-                        decisions: vec![Decision {
+                    // Anyone can type anyone's CPF in a public form: it counts
+                    // only when its dossier names the person who filled it in,
+                    // or lists the form's phone or e-mail.
+                    Ok(d) if typed_cpf_fits(&d, &facts) => {
+                        self.identify_people(&facts, &[], &[], Some(cpf)).await?
+                    }
+                    Ok(_) => {
+                        crate::metrics::METRICS.event("typed_cpf_ignored");
+                        let mut d = self.discover_step(&facts).await?;
+                        d.decisions.push(Decision {
                             cpf_masked: cpf.masked(),
-                            chosen: true,
-                            reason: "typed in the form".into(),
-                        }],
-                    },
+                            chosen: false,
+                            reason: "typed in the form, but its dossier matches neither the form's name nor its phone or e-mail; ignored".into(),
+                        });
+                        d
+                    }
                     // A well-formed CPF nobody has (a typo): fall back to the contacts.
                     Err(RunError::Fatal(_)) => {
                         let mut d = self.discover_step(&facts).await?;
@@ -319,9 +346,10 @@ impl Pipeline {
                 .bind(description)
                 .execute(&mut *tx)
                 .await?;
-                for ((_, via), entity_id) in discovery.persons.iter().zip(&ctx.entity_ids) {
+                for (i, ((_, via), entity_id)) in discovery.persons.iter().zip(&ctx.entity_ids).enumerate() {
+                    let identity = discovery.identities.get(i);
                     sqlx::query(
-                        "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind) VALUES ($1, $2, $3)
+                        "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, confidence, identity_reasons) VALUES ($1, $2, $3, $4, $5)
                          ON CONFLICT (lead_id, entity_id) DO NOTHING",
                     )
                     .bind(lead.as_str())
@@ -332,6 +360,8 @@ impl Pipeline {
                         Via::Email => "email",
                         Via::Form => "form_cpf",
                     })
+                    .bind(identity.map(|x| x.confidence.as_str()))
+                    .bind(identity.map(|x| x.reasons.as_str()))
                     .execute(&mut *tx)
                     .await?;
                 }

@@ -71,45 +71,106 @@ pub enum Resolution<'a> {
 
 const TRUNCATED: &str = "… (resumido)\n";
 
+/// What the identity model says of one presented person (spec: "Identity and
+/// confidence").
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PersonLine {
+    /// `true`: confirmed; `false`: probable.
+    pub confirmed: bool,
+    /// A few words: `nome confere; telefone e e-mail`.
+    pub reasons: String,
+    /// The name differs in part (a married surname): `⚠️ Nome diferente…`.
+    pub name_differs: bool,
+    /// Household phone: the owner's initials and how they relate to the lead
+    /// (`R. L. F.`, `mãe`), for the header `📞 Telefone de R. L. F. (mãe)`.
+    pub household: Option<(String, String)>,
+}
+
+/// A contact whose registered owner is not shown (initials only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnshownLine {
+    /// `true`: the phone; `false`: the e-mail.
+    pub phone: bool,
+    pub initials: String,
+    pub deceased: bool,
+}
+
+/// Identity lines for a note; empty = the format before identity (no 🔐
+/// line; the name warning whenever the names differ).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NoteIdentity {
+    /// One per presented person, in the resolution's order.
+    pub persons: Vec<PersonLine>,
+    pub unshown: Vec<UnshownLine>,
+}
+
+impl UnshownLine {
+    /// `suffix`: ` — não confirmado` beside a presented person; nothing in a
+    /// note that presents nobody (its header already says so).
+    fn text(&self, suffix: bool) -> String {
+        let (icon, what) = if self.phone {
+            ("📞", "Telefone")
+        } else {
+            ("📧", "E-mail")
+        };
+        let who = if self.initials.is_empty() {
+            "outra pessoa".to_owned()
+        } else {
+            self.initials.clone()
+        };
+        let dead = if self.deceased { " (falecido)" } else { "" };
+        let tail = if suffix { " — não confirmado" } else { "" };
+        format!("{icon} {what} registrado em nome de {who}{dead}{tail}")
+    }
+}
+
 /// The note for `resolution`, for a lead whose customer typed `lead_name`.
 pub fn format_note(
     resolution: Resolution<'_>,
     lead_name: Option<&str>,
     settings: &NoteSettings,
 ) -> String {
+    format_identified_note(resolution, &NoteIdentity::default(), lead_name, settings)
+}
+
+/// The note with its identity lines: the confidence line after each
+/// presented person's header, the household header, and one line per
+/// contact whose owner is not shown. With nobody presented and some owner
+/// unconfirmed, only `⚠️ Identidade não confirmada` and those lines.
+pub fn format_identified_note(
+    resolution: Resolution<'_>,
+    identity: &NoteIdentity,
+    lead_name: Option<&str>,
+    settings: &NoteSettings,
+) -> String {
     let mut out = String::new();
+    let ctx = Ctx {
+        identity,
+        lead_name,
+        settings,
+    };
     match resolution {
+        Resolution::Nobody if !identity.unshown.is_empty() => {
+            out.push_str("⚠️ Identidade não confirmada\n");
+            for u in &identity.unshown {
+                out.push_str(&u.text(false));
+                out.push('\n');
+            }
+        }
         Resolution::Nobody => {
             out.push_str("🔎 Nenhum CPF encontrado para o telefone/e-mail do lead.\n")
         }
-        Resolution::SamePerson(d) => single(
-            &mut out,
-            "📞📧 Telefone e e-mail da mesma pessoa",
-            d,
-            lead_name,
-            settings,
-        ),
-        Resolution::PhoneOnly(d) => single(
-            &mut out,
-            "📞 Encontrado pelo telefone",
-            d,
-            lead_name,
-            settings,
-        ),
-        Resolution::EmailOnly(d) => single(
-            &mut out,
-            "📧 Encontrado pelo e-mail",
-            d,
-            lead_name,
-            settings,
-        ),
-        Resolution::FormCpf(d) => single(
-            &mut out,
-            "🧾 CPF informado no formulário",
-            d,
-            lead_name,
-            settings,
-        ),
+        Resolution::SamePerson(d) => single(&mut out, "📞📧 Telefone e e-mail da mesma pessoa", d, &ctx),
+        Resolution::PhoneOnly(d) => {
+            let household = identity.persons.first().and_then(|p| p.household.as_ref());
+            let header = match household {
+                Some((initials, degree)) => format!("📞 Telefone de {initials} ({degree})"),
+                None => "📞 Encontrado pelo telefone".to_owned(),
+            };
+            single(&mut out, &header, d, &ctx)
+        }
+        Resolution::EmailOnly(d) => single(&mut out, "📧 Encontrado pelo e-mail", d, &ctx),
+        Resolution::FormCpf(d) => single(&mut out, "🧾 CPF informado no formulário", d, &ctx),
         Resolution::DifferentPeople { by_phone, by_email } => {
             out.push_str("⚠️ Telefone e e-mail relacionados a PESSOAS DIFERENTES!\n");
             let blocks = [
@@ -122,11 +183,11 @@ pub fn format_note(
                     by_email.1,
                 ),
             ];
-            for (title, d) in blocks {
+            for (i, (title, d)) in blocks.into_iter().enumerate() {
                 out.push('\n');
                 out.push_str(&title);
                 out.push('\n');
-                name_warning(&mut out, d, lead_name);
+                ctx.identity_lines(&mut out, d, i);
                 sections(&mut out, d, settings);
             }
         }
@@ -134,17 +195,39 @@ pub fn format_note(
     truncate(out, settings.max_chars)
 }
 
-fn single(
-    out: &mut String,
-    header: &str,
-    d: &Dossier,
-    lead_name: Option<&str>,
-    settings: &NoteSettings,
-) {
+struct Ctx<'a> {
+    identity: &'a NoteIdentity,
+    lead_name: Option<&'a str>,
+    settings: &'a NoteSettings,
+}
+
+impl Ctx<'_> {
+    /// The name warning and the confidence line of the `i`-th person.
+    fn identity_lines(&self, out: &mut String, d: &Dossier, i: usize) {
+        match self.identity.persons.get(i) {
+            None => name_warning(out, d, self.lead_name),
+            Some(p) => {
+                if p.name_differs {
+                    if let Some(name) = self.lead_name.map(str::trim).filter(|n| !n.is_empty()) {
+                        let _ = writeln!(out, "⚠️ Nome diferente do lead: {name}");
+                    }
+                }
+                let level = if p.confirmed { "confirmada" } else { "provável" };
+                let _ = writeln!(out, "🔐 Identidade {level} — {}", p.reasons);
+            }
+        }
+    }
+}
+
+fn single(out: &mut String, header: &str, d: &Dossier, ctx: &Ctx<'_>) {
     out.push_str(header);
     out.push('\n');
-    name_warning(out, d, lead_name);
-    sections(out, d, settings);
+    ctx.identity_lines(out, d, 0);
+    for u in &ctx.identity.unshown {
+        out.push_str(&u.text(true));
+        out.push('\n');
+    }
+    sections(out, d, ctx.settings);
 }
 
 /// The found CPF is often a relative's or the phone's previous owner: say so.

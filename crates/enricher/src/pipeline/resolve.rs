@@ -1,5 +1,7 @@
-//! Who is this lead? Choosing CPFs among the candidates the discovery lookups
-//! returned, and recording why each one was chosen or rejected.
+//! The resolution rule of the release before the identity model
+//! (`domain::identity`), kept for the identity benchmark's baseline
+//! (`IdentityPolicy::PreviousRelease`) only: it trusts the name as a
+//! tie-breaker, never as a veto.
 //!
 //! Rules (issue "pipeline", step 2):
 //! - the same CPF behind the phone and the e-mail → one person;
@@ -11,66 +13,9 @@
 //! - different CPFs for the two contacts → two persons; one contact → one person.
 
 use brazil::{name_match_score, names_plausibly_match, Cpf};
-use serde::{Deserialize, Serialize};
 
-use crate::domain::Candidate;
 
-/// Where a candidate came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// Our own database (a person already linked to this phone/e-mail).
-    Database,
-    DiretrixPhone,
-    DiretrixEmail,
-    WorkApiPhone,
-}
-
-/// A candidate with its source and which contact it answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    pub candidate: Candidate,
-    pub source: Source,
-    /// `true`: found for the phone; `false`: for the e-mail.
-    pub by_phone: bool,
-}
-
-impl Found {
-    pub fn phone(candidate: Candidate, source: Source) -> Self {
-        Self {
-            candidate,
-            source,
-            by_phone: true,
-        }
-    }
-
-    pub fn email(candidate: Candidate, source: Source) -> Self {
-        Self {
-            candidate,
-            source,
-            by_phone: false,
-        }
-    }
-}
-
-/// How a chosen person relates to the lead's contacts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Via {
-    PhoneAndEmail,
-    Phone,
-    Email,
-    /// The customer typed a valid CPF in a lead form (Google Ads).
-    Form,
-}
-
-/// A decision about one CPF, for the record (the CPF is masked).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Decision {
-    pub cpf_masked: String,
-    pub chosen: bool,
-    pub reason: String,
-}
+pub use crate::domain::identity::{Decision, Found, Source, Via};
 
 /// The outcome of resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +134,7 @@ fn reason_for(f: &Found, lead_name: Option<&str>, contact: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Candidate;
 
     fn cand(cpf: &str, name: &str) -> Candidate {
         Candidate {

@@ -11,9 +11,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::note::{format_note, NoteSettings, Resolution as NoteResolution};
-use super::resolve::{resolve, Decision, Found, Source, Via};
+use super::identify::{unshown_line, Identity, IdentityPolicy};
+use super::note::{
+    format_identified_note, NoteIdentity, NoteSettings, PersonLine, Resolution as NoteResolution,
+};
+use super::resolve::resolve;
 use crate::domain::dossier::Dossier;
+use crate::domain::identity::{Confidence, Contact, Decision, Found, Source, Unshown, Via};
 use crate::domain::lead::LeadId;
 use crate::domain::Candidate;
 use crate::providers::{ProviderError, Providers};
@@ -55,6 +59,11 @@ pub struct PipelineSettings {
     /// between equally good candidates).
     pub discovery: Vec<Source>,
     pub google_ads: GoogleAdsSettings,
+    /// The least confidence at which a person is presented in full
+    /// (`IDENTITY_MIN_CONFIDENCE`, default `probable`).
+    pub identity_min_confidence: Confidence,
+    /// How people are chosen (the bench's baselines; production: `Evidence`).
+    pub identity_policy: IdentityPolicy,
 }
 
 /// How Google Ads leads become C2S leads.
@@ -166,11 +175,23 @@ pub struct LeadFacts {
     pub lead_updated_at: Option<String>,
 }
 
-/// Discovery's result.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+/// Discovery's result: who is presented, how sure we are, and the
+/// contacts whose owners are not shown.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Discovery {
+    /// The people presented in full (at the minimum confidence or above).
     pub persons: Vec<(Cpf, Via)>,
     pub decisions: Vec<Decision>,
+    /// One per presented person, same order (empty: not assessed — a context
+    /// from before the identity model, or a bench baseline).
+    #[serde(default)]
+    pub identities: Vec<Identity>,
+    /// Contacts whose registered owner did not reach the minimum.
+    #[serde(default)]
+    pub unshown: Vec<Unshown>,
+    /// The identity model decided this (contexts written before it did not).
+    #[serde(default)]
+    pub assessed: bool,
 }
 
 /// Everything persisted between steps.
@@ -235,6 +256,15 @@ impl Pipeline {
         .await?;
         let mut ctx: RunContext = serde_json::from_value(context).unwrap_or_default();
         let mut step = step;
+        let unassessed = ctx.discovery.as_ref().is_some_and(|d| !d.assessed);
+        if unassessed
+            && self.settings.identity_policy == IdentityPolicy::Evidence
+            && matches!(step.as_str(), "dossier" | "store")
+        {
+            // Decided before the identity model: decide again (the lookups
+            // are in the ledger, so this costs nothing).
+            step = "discover".into();
+        }
         if step == "lead" {
             ctx.lead = Some(timed("lead", self.lead_step(lead_id)).await?);
             step = self.save(lead_id, "discover", &ctx).await?;
@@ -347,109 +377,165 @@ impl Pipeline {
     }
 
     pub(crate) async fn discover_step(&self, facts: &LeadFacts) -> Result<Discovery, RunError> {
-        let mut found: Vec<Found> = Vec::new();
+        self.discover_with(facts, None).await
+    }
+
+    /// Discovery (own records first, then the providers) and identification;
+    /// `typed_cpf` is a CPF the customer typed in a form, weighed as evidence.
+    pub(crate) async fn discover_with(
+        &self,
+        facts: &LeadFacts,
+        typed_cpf: Option<&Cpf>,
+    ) -> Result<Discovery, RunError> {
+        let policy = self.settings.identity_policy;
+        let (phone_found, email_found) =
+            tokio::join!(self.phone_answers(facts), self.email_answers(facts));
+        let (phone_found, phone_earlier) = phone_found?;
+        let (email_found, email_earlier) = email_found?;
+        let mut found = phone_found;
+        found.extend(email_found);
+        match policy {
+            IdentityPolicy::Evidence => {
+                let earlier: Vec<(Contact, Candidate)> = phone_earlier
+                    .into_iter()
+                    .map(|c| (Contact::Phone, c))
+                    .chain(email_earlier.into_iter().map(|c| (Contact::Email, c)))
+                    .collect();
+                self.identify_people(facts, &found, &earlier, typed_cpf).await
+            }
+            IdentityPolicy::PreviousRelease => {
+                let r = resolve(&found, facts.name.as_deref());
+                Ok(Discovery {
+                    persons: r.persons,
+                    decisions: r.decisions,
+                    ..Discovery::default()
+                })
+            }
+            IdentityPolicy::FirstPhoneResult => {
+                let first = found
+                    .iter()
+                    .find(|f| f.by_phone)
+                    .map(|f| (f.candidate.cpf.clone(), Via::Phone))
+                    .or_else(|| found.first().map(|f| (f.candidate.cpf.clone(), Via::Email)));
+                Ok(Discovery {
+                    persons: first.into_iter().collect(),
+                    ..Discovery::default()
+                })
+            }
+        }
+    }
+
+    /// The phone's candidates: our own free answers if any qualify, else the
+    /// providers' (through the ledger); and people confirmed for it before.
+    async fn phone_answers(
+        &self,
+        facts: &LeadFacts,
+    ) -> Result<(Vec<Found>, Vec<Candidate>), RunError> {
+        let Some(phone) = &facts.phone else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let (own, earlier) = if self.settings.identity_policy == IdentityPolicy::FirstPhoneResult {
+            (Vec::new(), Vec::new())
+        } else {
+            self.own_answers(facts, Contact::Phone).await?
+        };
+        if !own.is_empty() || !earlier.is_empty() {
+            return Ok((own, earlier));
+        }
         let p = &self.providers;
         let empty_none = |v: Vec<Candidate>| (!v.is_empty()).then_some(v);
-        let phone_lookups = async {
-            let Some(phone) = &facts.phone else {
-                return Ok::<_, RunError>(Vec::new());
+        let enabled = |src: Source| self.settings.discovery.contains(&src);
+        let (d, w) = tokio::join!(
+            async {
+                if !enabled(Source::DiretrixPhone) {
+                    return Ok(Vec::new());
+                }
+                let looked = self
+                    .ledger
+                    .lookup(DIRETRIX_PHONE, phone.national(), || async {
+                        p.diretrix.by_phone(phone).await.map(empty_none)
+                    })
+                    .await?;
+                Ok::<_, LedgerError>(looked.value.unwrap_or_default())
+            },
+            async {
+                if !enabled(Source::WorkApiPhone) {
+                    return Ok(Vec::new());
+                }
+                let looked = self
+                    .ledger
+                    .lookup(WORK_PHONE, phone.national(), || async {
+                        p.work_api.by_phone(phone).await.map(empty_none)
+                    })
+                    .await?;
+                Ok::<_, LedgerError>(looked.value.unwrap_or_default())
+            },
+        );
+        let (mut d, mut w) = (Some(d?), Some(w?));
+        let mut out: Vec<Found> = Vec::new();
+        for src in &self.settings.discovery {
+            let batch = match src {
+                Source::DiretrixPhone => d.take(),
+                Source::WorkApiPhone => w.take(),
+                _ => None,
             };
-            let known = self.known_by_phone(phone).await?;
-            if !known.is_empty() {
-                return Ok(known
+            out.extend(
+                batch
+                    .unwrap_or_default()
                     .into_iter()
-                    .map(|c| Found::phone(c, Source::Database))
-                    .collect());
-            }
-            let enabled = |src: Source| self.settings.discovery.contains(&src);
-            let (d, w) = tokio::join!(
-                async {
-                    if !enabled(Source::DiretrixPhone) {
-                        return Ok(Vec::new());
-                    }
-                    let looked = self
-                        .ledger
-                        .lookup(DIRETRIX_PHONE, phone.national(), || async {
-                            p.diretrix.by_phone(phone).await.map(empty_none)
-                        })
-                        .await?;
-                    Ok::<_, LedgerError>(looked.value.unwrap_or_default())
-                },
-                async {
-                    if !enabled(Source::WorkApiPhone) {
-                        return Ok(Vec::new());
-                    }
-                    let looked = self
-                        .ledger
-                        .lookup(WORK_PHONE, phone.national(), || async {
-                            p.work_api.by_phone(phone).await.map(empty_none)
-                        })
-                        .await?;
-                    Ok::<_, LedgerError>(looked.value.unwrap_or_default())
-                },
+                    .map(|c| Found::phone(c, *src)),
             );
-            let (mut d, mut w) = (Some(d?), Some(w?));
-            let mut out: Vec<Found> = Vec::new();
-            for src in &self.settings.discovery {
-                let batch = match src {
-                    Source::DiretrixPhone => d.take(),
-                    Source::WorkApiPhone => w.take(),
-                    _ => None,
-                };
-                out.extend(
-                    batch
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|c| Found::phone(c, *src)),
-                );
-            }
-            Ok(out)
+        }
+        Ok((out, Vec::new()))
+    }
+
+    /// The e-mail's candidates, as [`Self::phone_answers`].
+    async fn email_answers(
+        &self,
+        facts: &LeadFacts,
+    ) -> Result<(Vec<Found>, Vec<Candidate>), RunError> {
+        let Some(email) = &facts.email else {
+            return Ok((Vec::new(), Vec::new()));
         };
-        let email_lookups = async {
-            let Some(email) = &facts.email else {
-                return Ok::<_, RunError>(Vec::new());
-            };
-            if !self.settings.discovery.contains(&Source::DiretrixEmail) {
-                return Ok(Vec::new());
-            }
-            let known = self.known_by_email(email).await?;
-            if !known.is_empty() {
-                return Ok(known
-                    .into_iter()
-                    .map(|c| Found::email(c, Source::Database))
-                    .collect());
-            }
-            let d = self
-                .ledger
-                .lookup(DIRETRIX_EMAIL, email.as_str(), || async {
-                    p.diretrix.by_email(email).await.map(empty_none)
-                })
-                .await?;
-            Ok(d.value
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| Found::email(c, Source::DiretrixEmail))
-                .collect())
+        if !self.settings.discovery.contains(&Source::DiretrixEmail) {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let (own, earlier) = if self.settings.identity_policy == IdentityPolicy::FirstPhoneResult {
+            (Vec::new(), Vec::new())
+        } else {
+            self.own_answers(facts, Contact::Email).await?
         };
-        let (ph, em) = tokio::join!(phone_lookups, email_lookups);
-        found.extend(ph?);
-        found.extend(em?);
-        let r = resolve(&found, facts.name.as_deref());
-        Ok(Discovery {
-            persons: r.persons,
-            decisions: r.decisions,
-        })
+        if !own.is_empty() || !earlier.is_empty() {
+            return Ok((own, earlier));
+        }
+        let p = &self.providers;
+        let d = self
+            .ledger
+            .lookup(DIRETRIX_EMAIL, email.as_str(), || async {
+                p.diretrix
+                    .by_email(email)
+                    .await
+                    .map(|v| (!v.is_empty()).then_some(v))
+            })
+            .await?;
+        let found = d
+            .value
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| Found::email(c, Source::DiretrixEmail))
+            .collect();
+        Ok((found, Vec::new()))
     }
 
     /// People we already enriched recently with this phone: a free answer.
-    async fn known_by_phone(&self, phone: &PhoneBr) -> Result<Vec<Candidate>, RunError> {
+    pub(crate) async fn known_by_phone(&self, phone: &PhoneBr) -> Result<Vec<Candidate>, RunError> {
         self.known("SELECT e.national_id, e.name FROM core.entity_phones p JOIN core.entities e USING (entity_id)
                      WHERE p.phone_e164 = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
                      ORDER BY e.enriched_at DESC", &phone.e164())
             .await
     }
 
-    async fn known_by_email(&self, email: &Email) -> Result<Vec<Candidate>, RunError> {
+    pub(crate) async fn known_by_email(&self, email: &Email) -> Result<Vec<Candidate>, RunError> {
         self.known("SELECT e.national_id, e.name FROM core.entity_emails m JOIN core.entities e USING (entity_id)
                      WHERE m.email = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
                      ORDER BY e.enriched_at DESC", email.as_str())
@@ -506,7 +592,8 @@ impl Pipeline {
         dossiers: &[Dossier],
     ) -> Result<Vec<Uuid>, RunError> {
         let mut ids = Vec::new();
-        for ((_, via), dossier) in d.persons.iter().zip(dossiers) {
+        for (i, ((_, via), dossier)) in d.persons.iter().zip(dossiers).enumerate() {
+            let identity = d.identities.get(i);
             let lead = LeadContext {
                 lead_id: lead_id.cloned(),
                 lead_name: facts.name.clone(),
@@ -516,6 +603,14 @@ impl Pipeline {
                     Via::Email => MatchKind::Email,
                     Via::Form => MatchKind::FormCpf,
                 },
+                confidence: identity.map(|x| x.confidence),
+                identity_reasons: identity.map(|x| x.reasons.clone()),
+                contact_phone: matches!(via, Via::Phone | Via::PhoneAndEmail)
+                    .then(|| facts.phone.as_ref().map(PhoneBr::e164))
+                    .flatten(),
+                contact_email: matches!(via, Via::Email | Via::PhoneAndEmail)
+                    .then(|| facts.email.as_ref().map(|e| e.as_str().to_owned()))
+                    .flatten(),
             };
             let options = StoreOptions {
                 income_factor: self.settings.note.income_factor,
@@ -617,8 +712,22 @@ impl Pipeline {
                 ))
             }
         };
-        Ok(format_note(
+        let identity = NoteIdentity {
+            persons: d
+                .identities
+                .iter()
+                .map(|i| PersonLine {
+                    confirmed: i.confidence == Confidence::Confirmed,
+                    reasons: i.note_reasons.clone(),
+                    name_differs: i.name_differs,
+                    household: i.household.clone(),
+                })
+                .collect(),
+            unshown: d.unshown.iter().map(unshown_line).collect(),
+        };
+        Ok(format_identified_note(
             resolution,
+            &identity,
             facts.name.as_deref(),
             &self.settings.note,
         ))

@@ -43,6 +43,14 @@ pub struct LeadContext {
     pub lead_id: Option<LeadId>,
     pub lead_name: Option<String>,
     pub match_kind: MatchKind,
+    /// How sure we are the person is the lead (`None`: not assessed).
+    pub confidence: Option<crate::domain::identity::Confidence>,
+    /// The identity model's reasons (no personal data).
+    pub identity_reasons: Option<String>,
+    /// The contacts the person was resolved through (E.164 / e-mail), so a
+    /// later lead with the same contact can reuse a confirmed resolution.
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
 }
 
 /// Store settings.
@@ -511,14 +519,20 @@ async fn link_lead(
             .round_dp(3)
     });
     sqlx::query(
-        "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, name_score)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (lead_id, entity_id) DO UPDATE SET match_kind = EXCLUDED.match_kind, name_score = EXCLUDED.name_score",
+        "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, name_score, confidence, identity_reasons, contact_phone, contact_email)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (lead_id, entity_id) DO UPDATE SET match_kind = EXCLUDED.match_kind, name_score = EXCLUDED.name_score,
+             confidence = EXCLUDED.confidence, identity_reasons = EXCLUDED.identity_reasons,
+             contact_phone = EXCLUDED.contact_phone, contact_email = EXCLUDED.contact_email",
     )
     .bind(lead_id.as_str())
     .bind(entity_id)
     .bind(lead.match_kind.as_str())
     .bind(score)
+    .bind(lead.confidence.map(|c| c.as_str()))
+    .bind(lead.identity_reasons.as_deref())
+    .bind(lead.contact_phone.as_deref())
+    .bind(lead.contact_email.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -1,0 +1,760 @@
+//! Who is this lead, and how sure are we? An evidence model in the
+//! Fellegi–Sunter tradition (as Splink implements it), pure and without I/O.
+//!
+//! Every candidate CPF gathers evidence: which discovery sources returned it
+//! for which contact, how its registry name compares with the lead's, whether
+//! it is a relative listed in another candidate's dossier (a household phone),
+//! whether the same contact was resolved to it before with `confirmed`, whether
+//! the customer typed it in a form, and signals of its dossier (deceased,
+//! registration status, whether it lists the lead's contact). Each comparison
+//! has agreement levels with `m` = P(level | the candidate is the lead) and
+//! `u` = P(level | it is not); `log2(m/u)` is the level's weight. The weights
+//! plus the prior add up to a match weight and a probability; the confidence
+//! levels are thresholds on it, with rules no weight can buy (a contradicting
+//! name is never shown). The reasons are the largest contributions (Splink's
+//! "waterfall"). The m/u estimates are `identity_weights.json`, produced by
+//! `c2s-enrich identity-weights` from the labelled sandbox population.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use brazil::{compare_names, Cpf, GivenAgreement, NameComparison, SurnameAgreement};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Candidate;
+
+/// Where a candidate came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Our own database: a stored person whose dossier lists the contact.
+    Database,
+    DiretrixPhone,
+    DiretrixEmail,
+    WorkApiPhone,
+}
+
+impl Source {
+    /// A paid discovery lookup (independent evidence), not our own records.
+    pub fn is_provider(self) -> bool {
+        self != Self::Database
+    }
+}
+
+/// Which of the lead's contacts a piece of evidence is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Contact {
+    Phone,
+    Email,
+}
+
+/// A candidate with its source and which contact it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub candidate: Candidate,
+    pub source: Source,
+    /// `true`: found for the phone; `false`: for the e-mail.
+    pub by_phone: bool,
+}
+
+impl Found {
+    pub fn phone(candidate: Candidate, source: Source) -> Self {
+        Self {
+            candidate,
+            source,
+            by_phone: true,
+        }
+    }
+
+    pub fn email(candidate: Candidate, source: Source) -> Self {
+        Self {
+            candidate,
+            source,
+            by_phone: false,
+        }
+    }
+
+    fn contact(&self) -> Contact {
+        if self.by_phone {
+            Contact::Phone
+        } else {
+            Contact::Email
+        }
+    }
+}
+
+/// How a chosen person relates to the lead's contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    PhoneAndEmail,
+    Phone,
+    Email,
+    /// The customer typed a valid CPF in a lead form (Google Ads).
+    Form,
+}
+
+/// A decision about one CPF, for the record (the CPF is masked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub cpf_masked: String,
+    pub chosen: bool,
+    pub reason: String,
+}
+
+/// How sure we are that a person *is the lead*.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    Unconfirmed,
+    Probable,
+    Confirmed,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unconfirmed => "unconfirmed",
+            Self::Probable => "probable",
+            Self::Confirmed => "confirmed",
+        }
+    }
+
+    /// `confirmed` or `probable` (the settings `IDENTITY_MIN_CONFIDENCE` takes).
+    pub fn parse_minimum(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "confirmed" => Some(Self::Confirmed),
+            "probable" => Some(Self::Probable),
+            _ => None,
+        }
+    }
+}
+
+/// Signals from a candidate's own dossier.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DossierSignals {
+    /// The registry name (authoritative over discovery's).
+    pub name: String,
+    /// The person's sex, when the registry says (for the household header).
+    pub female: Option<bool>,
+    pub deceased: bool,
+    /// Registration suspended, cancelled, null or "titular falecido".
+    pub irregular: bool,
+    /// The dossier lists the lead's phone / e-mail among the person's own.
+    pub lists_phone: bool,
+    pub lists_email: bool,
+    /// The person's relatives (CPF, name, degree as the provider writes it).
+    pub relatives: Vec<(Cpf, Option<String>, Option<String>)>,
+}
+
+/// A household link: the candidate is a relative listed in the dossier of
+/// the registered owner of one of the lead's contacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelativeLink {
+    pub contact: Contact,
+    pub owner: Cpf,
+    pub owner_name: String,
+    /// How the relative is listed in the owner's dossier (e.g. `FILHA(O)`).
+    pub degree: Option<String>,
+    /// The owner's name contradicts the lead's: the contact is evidently
+    /// someone else's, the lead perhaps a member of their household.
+    pub owner_contradicted: bool,
+}
+
+/// Everything known about one candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateEvidence {
+    pub cpf: Cpf,
+    /// Best-known registry name: the dossier's, else the first discovery name.
+    pub discovery_name: Option<String>,
+    pub sources: BTreeSet<(Contact, Source)>,
+    pub earlier_confirmed: BTreeSet<Contact>,
+    pub typed_cpf: bool,
+    pub relative_of: Option<RelativeLink>,
+    pub dossier: Option<DossierSignals>,
+}
+
+impl CandidateEvidence {
+    fn new(cpf: Cpf) -> Self {
+        Self {
+            cpf,
+            discovery_name: None,
+            sources: BTreeSet::new(),
+            earlier_confirmed: BTreeSet::new(),
+            typed_cpf: false,
+            relative_of: None,
+            dossier: None,
+        }
+    }
+
+    /// The registry name we would compare (dossier's first).
+    pub fn name(&self) -> Option<&str> {
+        self.dossier
+            .as_ref()
+            .map(|d| d.name.as_str())
+            .filter(|n| !n.trim().is_empty())
+            .or(self.discovery_name.as_deref())
+    }
+
+    /// The contacts this candidate answers for.
+    pub fn contacts(&self) -> BTreeSet<Contact> {
+        let mut c: BTreeSet<Contact> = self.sources.iter().map(|(c, _)| *c).collect();
+        c.extend(self.earlier_confirmed.iter().copied());
+        if let Some(r) = &self.relative_of {
+            c.insert(r.contact);
+        }
+        c
+    }
+
+    /// Pointed at by a lookup, our records, an earlier confirmation or a
+    /// typed CPF (not only listed as someone's relative).
+    pub fn is_direct(&self) -> bool {
+        !self.sources.is_empty() || !self.earlier_confirmed.is_empty() || self.typed_cpf
+    }
+
+    fn provider_contacts(&self) -> BTreeSet<Contact> {
+        self.sources
+            .iter()
+            .filter(|(_, s)| s.is_provider())
+            .map(|(c, _)| *c)
+            .collect()
+    }
+}
+
+/// Every candidate of a lead, keyed by CPF (so arrival order never matters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvidenceSet {
+    pub lead_name: Option<String>,
+    pub candidates: BTreeMap<Cpf, CandidateEvidence>,
+}
+
+impl EvidenceSet {
+    pub fn new(lead_name: Option<&str>) -> Self {
+        Self {
+            lead_name: lead_name
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned),
+            candidates: BTreeMap::new(),
+        }
+    }
+
+    fn entry(&mut self, cpf: &Cpf) -> &mut CandidateEvidence {
+        self.candidates
+            .entry(cpf.clone())
+            .or_insert_with(|| CandidateEvidence::new(cpf.clone()))
+    }
+
+    /// A discovery answer (or a stored person listing the contact).
+    pub fn add_found(&mut self, f: &Found) {
+        let e = self.entry(&f.candidate.cpf);
+        e.sources.insert((f.contact(), f.source));
+        if e.discovery_name.is_none() {
+            e.discovery_name = f.candidate.name.clone().filter(|n| !n.trim().is_empty());
+        }
+    }
+
+    /// The same contact was resolved to this person before, with `confirmed`.
+    pub fn add_earlier_confirmed(&mut self, contact: Contact, c: &Candidate) {
+        let e = self.entry(&c.cpf);
+        e.earlier_confirmed.insert(contact);
+        if e.discovery_name.is_none() {
+            e.discovery_name = c.name.clone();
+        }
+    }
+
+    /// The customer typed this CPF (a lead form).
+    pub fn add_typed_cpf(&mut self, cpf: &Cpf) {
+        self.entry(cpf).typed_cpf = true;
+    }
+
+    /// A candidate's dossier: its signals, and its relatives as candidates
+    /// linked through it for the contacts it answers.
+    pub fn add_dossier(&mut self, cpf: &Cpf, signals: DossierSignals) {
+        let owner_contacts: Vec<Contact> = self
+            .candidates
+            .get(cpf)
+            .map(|e| e.provider_contacts().into_iter().collect())
+            .unwrap_or_default();
+        let owner_name = signals.name.clone();
+        let owner_contradicted = self
+            .lead_name
+            .as_deref()
+            .is_some_and(|l| compare_names(l, &owner_name).contradicts());
+        for (rel, name, degree) in &signals.relatives {
+            if rel == cpf {
+                continue;
+            }
+            for contact in &owner_contacts {
+                let e = self.entry(rel);
+                if e.discovery_name.is_none() {
+                    e.discovery_name = name.clone();
+                }
+                if e.relative_of.is_none() {
+                    e.relative_of = Some(RelativeLink {
+                        contact: *contact,
+                        owner: cpf.clone(),
+                        owner_name: owner_name.clone(),
+                        degree: degree.clone(),
+                        owner_contradicted,
+                    });
+                }
+            }
+        }
+        self.entry(cpf).dossier = Some(signals);
+    }
+}
+
+// ------------------------------------------------------------------ weights
+
+/// m and u of one agreement level.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MU {
+    pub m: f64,
+    pub u: f64,
+}
+
+/// One model: the prior and the m/u of every comparison level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Labelled candidates the estimates come from.
+    pub pairs: usize,
+    /// P(a candidate of this class is the lead), before any evidence.
+    pub prior: f64,
+    /// comparison → level → m/u.
+    pub comparisons: BTreeMap<String, BTreeMap<String, MU>>,
+}
+
+/// The model's parameters (`identity_weights.json`). Candidates come in two
+/// classes with their own estimates, because their evidence is not
+/// independent across classes: *direct* ones (a lookup, an earlier
+/// confirmation or a typed CPF points at them) and *relatives* (listed in
+/// the dossier of a contact's owner — a household phone), among whom the
+/// surname says little (families share it) and the given name says much.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Weights {
+    /// How the estimates were made (the command), for the record.
+    pub produced_by: String,
+    pub direct: Model,
+    pub relative: Model,
+    /// How much of the surname-frequency adjustment applies (Splink's
+    /// `tf_adjustment_weight`), 0..=1.
+    pub surname_tf_weight: f64,
+}
+
+/// The committed estimates.
+pub static WEIGHTS: LazyLock<Weights> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("identity_weights.json"))
+        .unwrap_or_else(|e| panic!("identity_weights.json is part of the build and must parse: {e}"))
+});
+
+impl Model {
+    /// `log2(m/u)` of a level; 0 for a level without an estimate.
+    pub fn weight(&self, comparison: &str, level: &str) -> f64 {
+        self.comparisons
+            .get(comparison)
+            .and_then(|l| l.get(level))
+            .map_or(0.0, |mu| (mu.m.max(1e-6) / mu.u.max(1e-6)).log2())
+    }
+
+    fn prior_weight(&self) -> f64 {
+        let p = self.prior.clamp(1e-6, 1.0 - 1e-6);
+        (p / (1.0 - p)).log2()
+    }
+}
+
+impl Weights {
+    /// The model for a candidate's class.
+    pub fn model_for(&self, e: &CandidateEvidence) -> &Model {
+        if e.is_direct() {
+            &self.direct
+        } else {
+            &self.relative
+        }
+    }
+}
+
+/// The comparisons, each with its level for one candidate.
+pub fn comparison_levels(e: &CandidateEvidence, name: Option<&NameComparison>) -> Vec<(&'static str, String)> {
+    let given = match name {
+        None => "unknown".to_owned(),
+        Some(n) => format!("{:?}", n.given).to_lowercase(),
+    };
+    let surname = match name {
+        None => "unknown".to_owned(),
+        Some(n) => format!("{:?}", n.surname).to_lowercase(),
+    };
+    let providers: BTreeSet<(Contact, Source)> = e
+        .sources
+        .iter()
+        .filter(|(_, s)| s.is_provider())
+        .copied()
+        .collect();
+    let contacts: BTreeSet<Contact> = providers.iter().map(|(c, _)| *c).collect();
+    let sources = if contacts.len() == 2 {
+        "both_contacts"
+    } else if providers.len() >= 2 {
+        "two_sources"
+    } else if providers.len() == 1 {
+        "one_source"
+    } else {
+        "none"
+    };
+    let listed = match &e.dossier {
+        Some(d) if d.lists_phone || d.lists_email => "contact_listed",
+        Some(_) => "not_listed",
+        None if e.sources.iter().any(|(_, s)| *s == Source::Database) => "contact_listed",
+        None => "unknown",
+    };
+    let yes_no = |b: bool, yes: &str| if b { yes.to_owned() } else { "none".to_owned() };
+    vec![
+        ("given", given),
+        ("surname", surname),
+        ("sources", sources.to_owned()),
+        (
+            "relative",
+            match &e.relative_of {
+                Some(r) if r.owner_contradicted => "relative_of_other_owner".to_owned(),
+                Some(_) => "relative_of_owner".to_owned(),
+                None => "none".to_owned(),
+            },
+        ),
+        ("earlier", yes_no(!e.earlier_confirmed.is_empty(), "confirmed")),
+        ("typed_cpf", yes_no(e.typed_cpf, "typed")),
+        ("listed", listed.to_owned()),
+        ("deceased", yes_no(e.dossier.as_ref().is_some_and(|d| d.deceased), "deceased")),
+        ("registration", yes_no(e.dossier.as_ref().is_some_and(|d| d.irregular), "irregular")),
+    ]
+}
+
+/// One term of the match weight (a bar of the waterfall).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub comparison: String,
+    pub level: String,
+    /// Bits (log2 Bayes factor).
+    pub weight: f64,
+}
+
+/// A candidate scored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    pub cpf: Cpf,
+    pub name: Option<String>,
+    pub comparison: Option<NameComparison>,
+    pub match_weight: f64,
+    pub probability: f64,
+    pub confidence: Confidence,
+    /// Largest contributions first (prior excluded).
+    pub contributions: Vec<Contribution>,
+}
+
+/// Probability at or above which a candidate may be `confirmed`.
+pub const CONFIRMED_PROBABILITY: f64 = 0.99;
+/// Probability at or above which a candidate is `probable`.
+pub const PROBABLE_PROBABILITY: f64 = 0.90;
+
+/// How far (bits) below the best a rival with an agreeing name makes the
+/// choice ambiguous (father and son of the same name, say).
+const AMBIGUITY_BITS: f64 = 3.0;
+
+fn surname_tf_adjustment(n: &NameComparison, w: &Weights) -> f64 {
+    if n.agreeing_surnames.is_empty() {
+        return 0.0;
+    }
+    // Splink-style term-frequency adjustment against the mean share of a
+    // surname agreement, bounded: a match on SILVA says less than one on a
+    // rare name.
+    let mean = brazil::agreement::SURNAME_SHARES
+        .iter()
+        .map(|(_, f)| f * f)
+        .sum::<f64>()
+        / brazil::agreement::SURNAME_SHARES
+            .iter()
+            .map(|(_, f)| f)
+            .sum::<f64>();
+    let rarest = n
+        .agreeing_surnames
+        .iter()
+        .map(|s| brazil::agreement::surname_share(s))
+        .fold(1.0_f64, f64::min);
+    (w.surname_tf_weight * (mean / rarest).log2()).clamp(-2.0, 3.0)
+}
+
+/// Scores one candidate against the lead.
+pub fn score(e: &CandidateEvidence, lead_name: Option<&str>, weights: &Weights) -> Scored {
+    let w = weights.model_for(e);
+    let name = e.name().map(str::to_owned);
+    let comparison = match (lead_name, name.as_deref()) {
+        (Some(l), Some(r)) => Some(compare_names(l, r)),
+        (None, Some(_)) => Some(NameComparison {
+            given: GivenAgreement::Missing,
+            surname: SurnameAgreement::Absent,
+            agreeing_surnames: Vec::new(),
+        }),
+        _ => None,
+    };
+    let mut contributions: Vec<Contribution> = comparison_levels(e, comparison.as_ref())
+        .into_iter()
+        .map(|(c, level)| Contribution {
+            weight: w.weight(c, &level),
+            comparison: c.to_owned(),
+            level,
+        })
+        .collect();
+    if let Some(n) = &comparison {
+        let tf = if e.is_direct() { surname_tf_adjustment(n, weights) } else { 0.0 };
+        if tf != 0.0 {
+            contributions.push(Contribution {
+                comparison: "surname_frequency".into(),
+                level: n.agreeing_surnames.join(" "),
+                weight: tf,
+            });
+        }
+    }
+    let match_weight = w.prior_weight() + contributions.iter().map(|c| c.weight).sum::<f64>();
+    let odds = match_weight.clamp(-60.0, 60.0).exp2();
+    let probability = odds / (1.0 + odds);
+    contributions.retain(|c| c.weight != 0.0);
+    contributions.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+    let confidence = confidence_of(e, comparison.as_ref(), probability);
+    Scored {
+        cpf: e.cpf.clone(),
+        name,
+        comparison,
+        match_weight,
+        probability,
+        confidence,
+        contributions,
+    }
+}
+
+/// The thresholds, and the rules no weight overrides: a contradicting name or
+/// a deceased person is never more than `unconfirmed`; `confirmed` needs the
+/// name to agree and an independent source (a provider's lookup, an earlier
+/// confirmed match, a typed CPF or a household link).
+fn confidence_of(e: &CandidateEvidence, n: Option<&NameComparison>, p: f64) -> Confidence {
+    let dossier_bad = e.dossier.as_ref().is_some_and(|d| d.deceased || d.irregular);
+    if n.is_some_and(NameComparison::contradicts) || dossier_bad {
+        return Confidence::Unconfirmed;
+    }
+    let independent = e.sources.iter().any(|(_, s)| s.is_provider())
+        || !e.earlier_confirmed.is_empty()
+        || e.typed_cpf
+        || e.relative_of.is_some();
+    if p >= CONFIRMED_PROBABILITY && n.is_some_and(NameComparison::agrees) && independent {
+        Confidence::Confirmed
+    } else if p >= PROBABLE_PROBABILITY {
+        Confidence::Probable
+    } else {
+        Confidence::Unconfirmed
+    }
+}
+
+// ----------------------------------------------------------------- decision
+
+/// A person the note may present (one per contact, or one for both).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chosen {
+    pub scored: Scored,
+    pub via: Via,
+    /// Set when the lead was found as a relative of the contact's owner.
+    pub household: Option<RelativeLink>,
+}
+
+/// The registered owner of a contact nobody was confirmed for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unshown {
+    pub contact: Contact,
+    /// Initials only (`A. J. P.`).
+    pub owner_initials: String,
+    pub deceased: bool,
+}
+
+/// The outcome of identification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identification {
+    /// The best candidate per contact (phone's first), at any confidence.
+    pub best: Vec<Chosen>,
+    /// Every candidate scored, best first (ties by CPF).
+    pub scored: Vec<Scored>,
+}
+
+fn source_rank(e: &CandidateEvidence, preference: &[Source]) -> usize {
+    e.sources
+        .iter()
+        .filter_map(|(_, s)| preference.iter().position(|p| p == s))
+        .min()
+        .unwrap_or(usize::MAX)
+}
+
+/// Scores every candidate and picks the best for each contact. Ties are
+/// broken by the configured source preference, then by CPF — never by the
+/// order the sources answered.
+pub fn identify(set: &EvidenceSet, preference: &[Source], w: &Weights) -> Identification {
+    let lead = set.lead_name.as_deref();
+    let mut scored: Vec<(Scored, &CandidateEvidence)> = set
+        .candidates
+        .values()
+        .map(|e| (score(e, lead, w), e))
+        .collect();
+    scored.sort_by(|(a, ea), (b, eb)| {
+        b.match_weight
+            .total_cmp(&a.match_weight)
+            .then(source_rank(ea, preference).cmp(&source_rank(eb, preference)))
+            .then(a.cpf.cmp(&b.cpf))
+    });
+    let best_for = |contact: Contact| {
+        let mut of_contact = scored.iter().filter(|(_, e)| e.contacts().contains(&contact));
+        let (best, e) = of_contact.next()?;
+        let mut best = best.clone();
+        // A rival whose name fits as well makes the choice ambiguous.
+        let ambiguous = of_contact.any(|(s, _)| {
+            s.comparison.as_ref().is_some_and(NameComparison::agrees)
+                && best.match_weight - s.match_weight < AMBIGUITY_BITS
+        });
+        if ambiguous && best.confidence == Confidence::Confirmed {
+            best.confidence = Confidence::Probable;
+        }
+        Some((best, (*e).clone()))
+    };
+    let phone = best_for(Contact::Phone);
+    let email = best_for(Contact::Email);
+    let household = |e: &CandidateEvidence, contact: Contact| {
+        let direct = e.sources.iter().any(|(c, s)| *c == contact && s.is_provider())
+            || e.earlier_confirmed.contains(&contact);
+        e.relative_of
+            .clone()
+            .filter(|r| r.contact == contact && !direct)
+    };
+    let mut best = Vec::new();
+    match (phone, email) {
+        (Some((p, pe)), Some((m, _))) if p.cpf == m.cpf => {
+            best.push(Chosen {
+                household: None,
+                scored: p,
+                via: Via::PhoneAndEmail,
+            });
+            let _ = pe;
+        }
+        (phone, email) => {
+            if let Some((s, e)) = phone {
+                best.push(Chosen {
+                    household: household(&e, Contact::Phone),
+                    scored: s,
+                    via: Via::Phone,
+                });
+            }
+            if let Some((s, e)) = email {
+                best.push(Chosen {
+                    household: household(&e, Contact::Email),
+                    scored: s,
+                    via: Via::Email,
+                });
+            }
+        }
+    }
+    if best.is_empty() {
+        // Only a typed CPF (a lead form without usable contacts).
+        if let Some((s, _)) = scored.iter().find(|(_, e)| e.typed_cpf) {
+            best.push(Chosen {
+                scored: s.clone(),
+                via: Via::Form,
+                household: None,
+            });
+        }
+    }
+    Identification {
+        best,
+        scored: scored.into_iter().map(|(s, _)| s).collect(),
+    }
+}
+
+/// The candidate a contact is registered to (the best directly returned for
+/// it by a provider), for the minimal line of an unconfirmed contact.
+pub fn registered_owner(set: &EvidenceSet, id: &Identification, contact: Contact) -> Option<Unshown> {
+    id.scored.iter().find_map(|s| {
+        let e = set.candidates.get(&s.cpf)?;
+        let direct = e.sources.iter().any(|(c, _)| *c == contact);
+        direct.then(|| Unshown {
+            contact,
+            owner_initials: brazil::initials(s.name.as_deref().unwrap_or_default()),
+            deceased: e.dossier.as_ref().is_some_and(|d| d.deceased),
+        })
+    })
+}
+
+/// The note's few words of reasons: what of the name agrees; which contacts.
+pub fn reasons_pt(s: &Scored, e: &CandidateEvidence, household: bool) -> String {
+    let name = match &s.comparison {
+        Some(n) if n.agrees() && n.given == GivenAgreement::Variant => "apelido e nome conferem",
+        Some(n) if n.agrees() => "nome confere",
+        Some(n) if n.given_fits() && n.surname != SurnameAgreement::Disagree => "nome confere em parte",
+        Some(n) if n.given_fits() => "primeiro nome confere",
+        Some(n) if !n.agreeing_surnames.is_empty() => "sobrenome confere",
+        _ => "nome não informado",
+    };
+    let contacts = e.provider_contacts();
+    let how = if household {
+        "parente do titular do telefone".to_owned()
+    } else if e.typed_cpf {
+        "CPF do formulário".to_owned()
+    } else if contacts.len() == 2 {
+        "telefone e e-mail".to_owned()
+    } else if !e.earlier_confirmed.is_empty() {
+        "confirmado antes".to_owned()
+    } else if contacts.contains(&Contact::Phone) {
+        let n = e.sources.iter().filter(|(c, s)| *c == Contact::Phone && s.is_provider()).count();
+        if n >= 2 { "telefone, duas fontes".to_owned() } else { "só telefone".to_owned() }
+    } else if contacts.contains(&Contact::Email) {
+        "só e-mail".to_owned()
+    } else {
+        "cadastro próprio".to_owned()
+    };
+    format!("{name}; {how}")
+}
+
+/// The recorded reasons (English, no personal data): the waterfall's largest bars.
+pub fn reasons_en(s: &Scored) -> String {
+    let bars: Vec<String> = s
+        .contributions
+        .iter()
+        .take(4)
+        .map(|c| {
+            let level = if c.comparison == "surname_frequency" { "tf" } else { c.level.as_str() };
+            format!("{}={} ({:+.1})", c.comparison, level, c.weight)
+        })
+        .collect();
+    format!(
+        "{} (p={:.3}, weight {:+.1}): {}",
+        s.confidence.as_str(),
+        s.probability,
+        s.match_weight,
+        bars.join(", ")
+    )
+}
+
+/// How the owner of a household phone relates to the lead, in the note's
+/// words, from how the owner's dossier lists the lead (`degree`) and the
+/// owner's sex: the lead listed as `FILHA(O)` of a woman → `mãe`.
+pub fn owner_relation_pt(degree: Option<&str>, owner_female: Option<bool>) -> &'static str {
+    let d = degree.map(brazil::normalize_name).unwrap_or_default();
+    let by_sex = |f: &'static str, m: &'static str, x: &'static str| match owner_female {
+        Some(true) => f,
+        Some(false) => m,
+        None => x,
+    };
+    match d.split(' ').next().unwrap_or_default() {
+        "FILHA" | "FILHO" => by_sex("mãe", "pai", "mãe/pai"),
+        "MAE" | "PAI" => by_sex("filha", "filho", "filho(a)"),
+        "CONJUGE" | "ESPOSA" | "ESPOSO" | "MARIDO" => "cônjuge",
+        "IRMA" | "IRMAO" => by_sex("irmã", "irmão", "irmão(ã)"),
+        "NETA" | "NETO" => by_sex("avó", "avô", "avô(ó)"),
+        "AVO" => by_sex("neta", "neto", "neto(a)"),
+        "SOBRINHA" | "SOBRINHO" => by_sex("tia", "tio", "tio(a)"),
+        "TIA" | "TIO" => by_sex("sobrinha", "sobrinho", "sobrinho(a)"),
+        "PRIMA" | "PRIMO" => by_sex("prima", "primo", "primo(a)"),
+        _ => "parente",
+    }
+}

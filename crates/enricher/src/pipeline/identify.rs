@@ -1,0 +1,291 @@
+//! Identification in the pipeline: the evidence model of
+//! `domain::identity` fed with what discovery found, our own records, and the
+//! dossiers of the leading candidates (bought through the ledger at most once,
+//! shown only when the candidate proves to be the lead).
+//!
+//! 1. Own database first, done right: a stored person is a free answer only
+//!    when the lead's name agrees with them, or the same contact was resolved
+//!    to them before with `confirmed`; otherwise the providers are asked.
+//! 2. The best candidate of each contact has its dossier checked (deceased,
+//!    registration, its own contacts, its relatives). When the number's owner
+//!    is not the lead but a relative in the owner's dossier agrees with the
+//!    lead's name, that relative becomes a candidate linked through the owner
+//!    (a household phone) and is checked in turn.
+//! 3. Only people at `IDENTITY_MIN_CONFIDENCE` or above are presented; the
+//!    others become a minimal line (initials) and are not linked to the lead.
+
+use std::collections::BTreeSet;
+
+use brazil::{Cpf, Email, PhoneBr};
+use serde::{Deserialize, Serialize};
+
+use super::run::{Discovery, LeadFacts, Pipeline, RunError};
+use crate::domain::dossier::Dossier;
+use crate::domain::identity::{
+    identify, owner_relation_pt, reasons_en, reasons_pt, registered_owner, Confidence, Contact,
+    Decision, DossierSignals, EvidenceSet, Found, Unshown, Via, WEIGHTS,
+};
+use crate::domain::Candidate;
+
+/// How discovery chooses people (the bench compares the three; production
+/// always runs `Evidence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityPolicy {
+    /// The evidence model (this service).
+    #[default]
+    Evidence,
+    /// This service before the identity work: any stored person listing the
+    /// contact, the name only as a tie-breaker, everyone shown.
+    PreviousRelease,
+    /// The earlier service: the phone lookup's first result, no name check.
+    FirstPhoneResult,
+}
+
+/// What the identity model concluded about a presented person (persisted in
+/// the lead's context; no personal data but the owner's initials).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub confidence: Confidence,
+    pub probability: f64,
+    /// The waterfall's largest bars, in English, for the record.
+    pub reasons: String,
+    /// The note's few words (`nome confere; telefone e e-mail`).
+    pub note_reasons: String,
+    /// The name differs in part (a married surname).
+    pub name_differs: bool,
+    /// A household phone: the owner's initials and relation (`R. L. F.`, `mãe`).
+    pub household: Option<(String, String)>,
+}
+
+/// Most dossier checks per lead (owner and relative, for each contact).
+const MAX_CHECKS: usize = 4;
+
+fn signals(d: &Dossier, facts: &LeadFacts) -> DossierSignals {
+    let status = d
+        .registration_status
+        .as_deref()
+        .map(brazil::normalize_name)
+        .unwrap_or_default();
+    let irregular = ["SUSPENSA", "CANCELADA", "NULA", "FALECID", "PENDENTE"]
+        .iter()
+        .any(|bad| status.contains(bad));
+    DossierSignals {
+        name: d.name.clone(),
+        female: d.sex.map(|s| s == 'F'),
+        deceased: d.deceased == Some(true),
+        irregular,
+        lists_phone: facts
+            .phone
+            .as_ref()
+            .is_some_and(|p| d.phones.iter().any(|x| &x.phone == p)),
+        lists_email: facts
+            .email
+            .as_ref()
+            .is_some_and(|e| d.emails.iter().any(|x| &x.email == e)),
+        relatives: d
+            .relatives
+            .iter()
+            .map(|r| (r.cpf.clone(), r.name.clone(), r.degree.clone()))
+            .collect(),
+    }
+}
+
+/// The lead's name agrees with a stored person's (for own-database-first).
+fn name_agrees(lead: Option<&str>, stored: Option<&str>) -> bool {
+    matches!((lead, stored), (Some(l), Some(s)) if brazil::compare_names(l, s).agrees())
+}
+
+impl Pipeline {
+    /// Free answers for a contact from our own records: people confirmed for
+    /// it before, and stored people listing it whose name agrees with the lead.
+    /// Stored people whose names do not agree are not answers (dossiers list
+    /// relatives', old and shared numbers).
+    pub(crate) async fn own_answers(
+        &self,
+        facts: &LeadFacts,
+        contact: Contact,
+    ) -> Result<(Vec<Found>, Vec<Candidate>), RunError> {
+        let (listed, confirmed) = match contact {
+            Contact::Phone => match &facts.phone {
+                Some(p) => (self.known_by_phone(p).await?, self.confirmed_by_phone(p).await?),
+                None => return Ok((Vec::new(), Vec::new())),
+            },
+            Contact::Email => match &facts.email {
+                Some(e) => (self.known_by_email(e).await?, self.confirmed_by_email(e).await?),
+                None => return Ok((Vec::new(), Vec::new())),
+            },
+        };
+        if self.settings.identity_policy == IdentityPolicy::PreviousRelease {
+            let found = listed.into_iter().map(|c| found_for(contact, c, crate::domain::identity::Source::Database));
+            return Ok((found.collect(), Vec::new()));
+        }
+        let found = listed
+            .into_iter()
+            .filter(|c| name_agrees(facts.name.as_deref(), c.name.as_deref()))
+            .map(|c| found_for(contact, c, crate::domain::identity::Source::Database))
+            .collect();
+        Ok((found, confirmed))
+    }
+
+    async fn confirmed_by_phone(&self, phone: &PhoneBr) -> Result<Vec<Candidate>, RunError> {
+        self.confirmed("contact_phone", &phone.e164()).await
+    }
+
+    async fn confirmed_by_email(&self, email: &Email) -> Result<Vec<Candidate>, RunError> {
+        self.confirmed("contact_email", email.as_str()).await
+    }
+
+    async fn confirmed(&self, column: &str, value: &str) -> Result<Vec<Candidate>, RunError> {
+        let sql = format!(
+            "SELECT DISTINCT e.national_id, e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
+              WHERE l.{column} = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"
+        );
+        let rows: Vec<(String, Option<String>)> =
+            sqlx::query_as(&sql).bind(value).fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(nid, name)| Cpf::parse(&nid).ok().map(|cpf| Candidate { cpf, name }))
+            .collect())
+    }
+
+    /// Weighs the evidence, checking the leading candidates' dossiers, and
+    /// decides who is presented.
+    pub(crate) async fn identify_people(
+        &self,
+        facts: &LeadFacts,
+        found: &[Found],
+        earlier: &[(Contact, Candidate)],
+        typed_cpf: Option<&Cpf>,
+    ) -> Result<Discovery, RunError> {
+        let mut set = EvidenceSet::new(facts.name.as_deref());
+        for f in found {
+            set.add_found(f);
+        }
+        for (contact, c) in earlier {
+            set.add_earlier_confirmed(*contact, c);
+        }
+        if let Some(cpf) = typed_cpf {
+            set.add_typed_cpf(cpf);
+        }
+        let mut decisions: Vec<Decision> = Vec::new();
+        let mut checked: BTreeSet<Cpf> = BTreeSet::new();
+        let preference = &self.settings.discovery;
+        while checked.len() < MAX_CHECKS {
+            let id = identify(&set, preference, &WEIGHTS);
+            let pending: Vec<Cpf> = id
+                .best
+                .iter()
+                .map(|c| c.scored.cpf.clone())
+                .filter(|c| !checked.contains(c))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            for cpf in pending {
+                checked.insert(cpf.clone());
+                match self.dossier(&cpf).await {
+                    Ok(d) => set.add_dossier(&cpf, signals(&d, facts)),
+                    // A discovered CPF the Work API has no dossier for.
+                    Err(RunError::Fatal(_)) => {
+                        set.candidates.remove(&cpf);
+                        decisions.push(Decision {
+                            cpf_masked: cpf.masked(),
+                            chosen: false,
+                            reason: "no dossier for this CPF".into(),
+                        });
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let id = identify(&set, preference, &WEIGHTS);
+        let min = self.settings.identity_min_confidence;
+        let mut d = Discovery {
+            assessed: true,
+            ..Discovery::default()
+        };
+        let mut shown: BTreeSet<Cpf> = BTreeSet::new();
+        for chosen in &id.best {
+            let s = &chosen.scored;
+            let contacts: Vec<Contact> = match chosen.via {
+                Via::PhoneAndEmail => vec![Contact::Phone, Contact::Email],
+                Via::Email => vec![Contact::Email],
+                _ => vec![Contact::Phone],
+            };
+            crate::metrics::METRICS.event(match s.confidence {
+                Confidence::Confirmed => "identity_confirmed",
+                Confidence::Probable => "identity_probable",
+                Confidence::Unconfirmed => "identity_unconfirmed",
+            });
+            if s.confidence < min {
+                for contact in contacts {
+                    if let Some(u) = registered_owner(&set, &id, contact) {
+                        d.unshown.push(u);
+                    }
+                }
+                continue;
+            }
+            let Some(e) = set.candidates.get(&s.cpf) else { continue };
+            let household = chosen.household.as_ref().map(|h| {
+                let owner_female = set
+                    .candidates
+                    .get(&h.owner)
+                    .and_then(|o| o.dossier.as_ref())
+                    .and_then(|o| o.female);
+                (
+                    brazil::initials(&h.owner_name),
+                    owner_relation_pt(h.degree.as_deref(), owner_female).to_owned(),
+                )
+            });
+            let via = if typed_cpf == Some(&s.cpf) { Via::Form } else { chosen.via };
+            shown.insert(s.cpf.clone());
+            d.persons.push((s.cpf.clone(), via));
+            d.identities.push(Identity {
+                confidence: s.confidence,
+                probability: s.probability,
+                reasons: reasons_en(s),
+                note_reasons: reasons_pt(s, e, household.is_some()),
+                name_differs: s.comparison.as_ref().is_some_and(|n| !n.agrees()),
+                household,
+            });
+            decisions.push(Decision {
+                cpf_masked: s.cpf.masked(),
+                chosen: true,
+                reason: reasons_en(s),
+            });
+        }
+        // The same owner can stand behind both contacts: one line each is
+        // still right (the note says which contact), but not twice the same.
+        d.unshown.dedup_by(|a, b| a.contact == b.contact);
+        for s in &id.scored {
+            if !shown.contains(&s.cpf) {
+                decisions.push(Decision {
+                    cpf_masked: s.cpf.masked(),
+                    chosen: false,
+                    reason: reasons_en(s),
+                });
+            }
+        }
+        d.decisions = decisions;
+        Ok(d)
+    }
+}
+
+fn found_for(contact: Contact, c: Candidate, source: crate::domain::identity::Source) -> Found {
+    match contact {
+        Contact::Phone => Found::phone(c, source),
+        Contact::Email => Found::email(c, source),
+    }
+}
+
+/// The unshown line's form for the note.
+pub(crate) fn unshown_line(u: &Unshown) -> super::note::UnshownLine {
+    super::note::UnshownLine {
+        phone: u.contact == Contact::Phone,
+        initials: u.owner_initials.clone(),
+        deceased: u.deceased,
+    }
+}
