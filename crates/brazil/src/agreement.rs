@@ -137,8 +137,14 @@ pub fn phonetic(token: &str) -> String {
 const NICKNAMES: &[(&str, &[&str])] = &[
     ("ALE", &["ALEXANDRE", "ALESSANDRA", "ALEXANDRA"]),
     ("BEL", &["ISABEL", "ISABELA", "ISABELLA"]),
-    ("BETE", &["ELIZABETE", "ELISABETE", "ELIZABETH", "ELISABETH"]),
-    ("BETH", &["ELIZABETH", "ELISABETH", "ELIZABETE", "ELISABETE"]),
+    (
+        "BETE",
+        &["ELIZABETE", "ELISABETE", "ELIZABETH", "ELISABETH"],
+    ),
+    (
+        "BETH",
+        &["ELIZABETH", "ELISABETH", "ELIZABETE", "ELISABETE"],
+    ),
     ("BETO", &["ROBERTO", "ALBERTO", "HUMBERTO", "GILBERTO"]),
     ("BIA", &["BEATRIZ", "BIANCA"]),
     ("BRU", &["BRUNA", "BRUNO"]),
@@ -412,13 +418,28 @@ mod tests {
 
     #[test]
     fn nicknames_diminutives_and_spelling_variants_fit_the_given_name() {
-        assert_eq!(levels("Bia Moraes", "BEATRIZ LIMA MORAES"), (G::Variant, S::All));
-        assert_eq!(levels("Zé Carlos", "JOSE CARLOS PEREIRA"), (G::Variant, S::All));
-        assert_eq!(levels("Nando Alves", "FERNANDO ALVES"), (G::Variant, S::All));
-        assert_eq!(levels("Paulinho", "PAULO ROBERTO DIAS"), (G::Variant, S::Absent));
+        assert_eq!(
+            levels("Bia Moraes", "BEATRIZ LIMA MORAES"),
+            (G::Variant, S::All)
+        );
+        assert_eq!(
+            levels("Zé Carlos", "JOSE CARLOS PEREIRA"),
+            (G::Variant, S::All)
+        );
+        assert_eq!(
+            levels("Nando Alves", "FERNANDO ALVES"),
+            (G::Variant, S::All)
+        );
+        assert_eq!(
+            levels("Paulinho", "PAULO ROBERTO DIAS"),
+            (G::Variant, S::Absent)
+        );
         assert_eq!(levels("Luiz Souza", "LUIS DE SOUSA"), (G::Variant, S::All));
         assert_eq!(levels("Thiago", "TIAGO MENDES"), (G::Variant, S::Absent));
-        assert_eq!(levels("Isabella Prado", "ISABELA PRADO"), (G::Variant, S::All));
+        assert_eq!(
+            levels("Isabella Prado", "ISABELA PRADO"),
+            (G::Variant, S::All)
+        );
     }
 
     #[test]
@@ -429,8 +450,14 @@ mod tests {
         assert_eq!(levels("Helena M. Costa", reg), (G::Exact, S::All));
         assert_eq!(levels("Helena Marquez Costa", reg), (G::Exact, S::All));
         assert_eq!(levels("Helna Costa", reg), (G::Typo, S::All));
-        assert_eq!(levels("Ana Souza", "MARIA ANA DE SOUZA"), (G::Elsewhere, S::All));
-        assert_eq!(levels("Maria Ana Souza", "ANA MARIA DE SOUZA"), (G::Elsewhere, S::All));
+        assert_eq!(
+            levels("Ana Souza", "MARIA ANA DE SOUZA"),
+            (G::Elsewhere, S::All)
+        );
+        assert_eq!(
+            levels("Maria Ana Souza", "ANA MARIA DE SOUZA"),
+            (G::Elsewhere, S::All)
+        );
     }
 
     #[test]
@@ -446,7 +473,11 @@ mod tests {
     #[test]
     fn relatives_and_strangers_contradict() {
         let reg = "HELENA MARQUES DA COSTA";
-        for lead in ["Lucia Marques da Costa", "Pedro Costa Lima", "Roberto Silva"] {
+        for lead in [
+            "Lucia Marques da Costa",
+            "Pedro Costa Lima",
+            "Roberto Silva",
+        ] {
             assert!(compare_names(lead, reg).contradicts(), "{lead}");
         }
         assert!(compare_names("R. Silva", reg).contradicts());

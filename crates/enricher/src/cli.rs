@@ -257,7 +257,11 @@ pub struct IdentityWeightsArgs {
     #[arg(long, default_value_t = 5000)]
     pub leads: usize,
     /// Where to write the estimates (JSON).
-    #[arg(long, default_value = "crates/enricher/src/domain/identity_weights.json", value_name = "FILE")]
+    #[arg(
+        long,
+        default_value = "crates/enricher/src/domain/identity_weights.json",
+        value_name = "FILE"
+    )]
     pub write: PathBuf,
 }
 
@@ -441,12 +445,18 @@ async fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 fn identity_weights(args: &IdentityWeightsArgs) -> anyhow::Result<()> {
-    anyhow::ensure!((100..=100_000).contains(&args.leads), "--leads must be 100 to 100000");
+    anyhow::ensure!(
+        (100..=100_000).contains(&args.leads),
+        "--leads must be 100 to 100000"
+    );
     let command = format!(
         "c2s-enrich identity-weights --seed {} --leads {}",
         args.seed, args.leads
     );
-    eprintln!("estimating m/u from {} labelled leads (seed {})…", args.leads, args.seed);
+    eprintln!(
+        "estimating m/u from {} labelled leads (seed {})…",
+        args.leads, args.seed
+    );
     let w = crate::bench::identity::estimate(args.seed, args.leads, &command);
     let json = serde_json::to_string_pretty(&w)? + "\n";
     std::fs::write(&args.write, json)

@@ -183,6 +183,9 @@ struct LeadRow {
     state: String,
     outcome: Option<String>,
     persons: i64,
+    /// The presented people's confidence (`confirmed`, `probable`), or
+    /// `unconfirmed` when contacts led only to people not shown.
+    confidence: Option<String>,
     note_status: String,
     seconds: Option<f64>,
 }
@@ -197,6 +200,8 @@ async fn report(pool: &sqlx::PgPool, sim: &c2s_sim::SimHandle) -> anyhow::Result
     let rows: Vec<LeadRow> = sqlx::query_as(
         "SELECT l.lead_id, l.state, l.outcome,
                 coalesce(jsonb_array_length(l.context->'discovery'->'persons'), 0)::bigint AS persons,
+                coalesce((SELECT string_agg(i->>'confidence', '+') FROM jsonb_array_elements(coalesce(l.context->'discovery'->'identities', '[]'::jsonb)) i),
+                         CASE WHEN jsonb_array_length(coalesce(l.context->'discovery'->'unshown', '[]'::jsonb)) > 0 THEN 'unconfirmed' END) AS confidence,
                 l.note_status,
                 extract(epoch FROM (l.completed_at - (SELECT min(received_at) FROM enrich.webhook_events e WHERE e.lead_id = l.lead_id)))::float8 AS seconds
            FROM enrich.leads l ORDER BY l.created_at",
@@ -204,8 +209,8 @@ async fn report(pool: &sqlx::PgPool, sim: &c2s_sim::SimHandle) -> anyhow::Result
     .fetch_all(pool)
     .await?;
     println!(
-        "\n{:<10} {:<15} {:<13} {:>7}  {:<5} {:>7}",
-        "lead", "kind", "outcome", "persons", "note", "seconds"
+        "\n{:<10} {:<15} {:<13} {:>7}  {:<19} {:<5} {:>7}",
+        "lead", "kind", "outcome", "persons", "confidence", "note", "seconds"
     );
     for r in &rows {
         let (id, secs) = (&r.lead_id, r.seconds);
@@ -213,11 +218,12 @@ async fn report(pool: &sqlx::PgPool, sim: &c2s_sim::SimHandle) -> anyhow::Result
             .get(id)
             .map_or_else(|| "-".to_owned(), |k| format!("{k:?}"));
         println!(
-            "{:<10} {:<15} {:<13} {:>7}  {:<5} {:>7}",
+            "{:<10} {:<15} {:<13} {:>7}  {:<19} {:<5} {:>7}",
             &id[..8],
             kind,
             r.outcome.as_deref().unwrap_or(&r.state),
             r.persons,
+            r.confidence.as_deref().unwrap_or("-"),
             if r.note_status == "sent" { "yes" } else { "no" },
             secs.map_or_else(|| "-".into(), |s| format!("{s:.2}"))
         );

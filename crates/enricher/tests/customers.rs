@@ -21,6 +21,7 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
         lead_id: Some(LeadId::parse("9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5").expect("id")),
         lead_name: Some("Helena Costa".into()),
         match_kind: MatchKind::PhoneAndEmail,
+        ..LeadContext::default()
     };
     let options = StoreOptions {
         income_factor: rust_decimal::Decimal::from_str("1.9").expect("f"),

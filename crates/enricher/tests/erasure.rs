@@ -31,6 +31,7 @@ async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_s
         lead_id: Some(LeadId::parse(lead_id).expect("id")),
         lead_name: Some("Helena Costa".into()),
         match_kind: MatchKind::PhoneAndEmail,
+        ..LeadContext::default()
     };
     store_dossier(
         pool,
@@ -50,6 +51,7 @@ async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_s
         lead_id: None,
         lead_name: None,
         match_kind: MatchKind::Manual,
+        ..LeadContext::default()
     };
     store_dossier(
         pool,

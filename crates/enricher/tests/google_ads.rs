@@ -448,3 +448,76 @@ async fn erasing_the_person_clears_the_form_answers_and_the_description() {
         assert!(left.is_empty(), "still found in {left:?}");
     }
 }
+
+#[tokio::test]
+async fn a_typed_cpf_of_someone_else_is_ignored_paid_once_never_shown_and_discovery_runs() {
+    let w = world(&[]).await;
+    let (_, _, _, own) = w.owner();
+    // Anyone can type anyone's CPF in a public form: a person unrelated to
+    // the one filling it in (not the owner, not a sibling).
+    let stranger = w
+        .sim
+        .state
+        .population
+        .people
+        .iter()
+        .rev()
+        .find(|p| p.cpf.digits() != own)
+        .expect("someone else")
+        .clone();
+    let typed = stranger.cpf.to_string();
+    w.post(&w.form(
+        "g-cpf-stranger",
+        &[("qual_o_seu_cpf", "Qual o seu CPF?", &typed)],
+    ))
+    .await;
+    w.drain().await;
+    let journal = w.sim.state.journal();
+    let asked_for_stranger = journal
+        .calls
+        .iter()
+        .filter(|c| c.operation == "cpf" && c.query == stranger.cpf.digits())
+        .count();
+    assert_eq!(asked_for_stranger, 1, "the check pays once");
+    assert!(
+        journal.count("diretrix", "phone") >= 1,
+        "normal discovery ran"
+    );
+    let description = journal.created_leads[0]["description"]
+        .as_str()
+        .expect("d")
+        .to_owned();
+    assert!(
+        !description.contains(&stranger.cpf.to_string()),
+        "{description}"
+    );
+    assert!(!description.contains(&stranger.name), "{description}");
+    assert!(
+        !description.contains("🧾 CPF informado no formulário"),
+        "{description}"
+    );
+    assert!(
+        description.contains(&format!("CPF: {}", brazil::Cpf::parse(&own).expect("cpf"))),
+        "{description}"
+    );
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM core.entities WHERE national_id = $1 AND is_enriched",
+    )
+    .bind(stranger.cpf.digits())
+    .fetch_one(&w.test.pool)
+    .await
+    .expect("count");
+    assert_eq!(stored, 0, "the stranger is not stored as enriched");
+    let context: Value = sqlx::query_scalar(
+        "SELECT context FROM enrich.google_ads_leads WHERE google_lead_id = 'g-cpf-stranger'",
+    )
+    .fetch_one(&w.test.pool)
+    .await
+    .expect("context");
+    let decisions = context["discovery"]["decisions"].to_string();
+    assert!(
+        decisions.contains("typed in the form, but its dossier matches neither"),
+        "{decisions}"
+    );
+    assert!(!decisions.contains(stranger.cpf.digits()), "masked");
+}

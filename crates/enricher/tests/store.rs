@@ -34,6 +34,7 @@ fn lead() -> LeadContext {
         lead_id: Some(LeadId::parse("9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5").expect("lead id")),
         lead_name: Some("Helena Costa".into()),
         match_kind: MatchKind::PhoneAndEmail,
+        ..LeadContext::default()
     }
 }
 
@@ -285,6 +286,7 @@ async fn concurrent_stores_of_one_person_or_of_people_sharing_addresses_both_suc
         lead_id: None,
         lead_name: None,
         match_kind: MatchKind::Manual,
+        ..LeadContext::default()
     };
     for _ in 0..5 {
         let (a, b) = tokio::join!(

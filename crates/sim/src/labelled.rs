@@ -35,13 +35,40 @@ const FEMALE: [&str; 20] = [
     "CRISTINA", "NATALIA", "TEREZA",
 ];
 const MALE: [&str; 20] = [
-    "JOAO", "PEDRO", "LUCAS", "GABRIEL", "RAFAEL", "CARLOS", "PAULO", "MARCOS", "RICARDO",
-    "FELIPE", "ANDRE", "BRUNO", "TIAGO", "EDUARDO", "JOSE", "FERNANDO", "FRANCISCO", "ANTONIO",
-    "ROBERTO", "GUSTAVO",
+    "JOAO",
+    "PEDRO",
+    "LUCAS",
+    "GABRIEL",
+    "RAFAEL",
+    "CARLOS",
+    "PAULO",
+    "MARCOS",
+    "RICARDO",
+    "FELIPE",
+    "ANDRE",
+    "BRUNO",
+    "TIAGO",
+    "EDUARDO",
+    "JOSE",
+    "FERNANDO",
+    "FRANCISCO",
+    "ANTONIO",
+    "ROBERTO",
+    "GUSTAVO",
 ];
 const RARE: [&str; 12] = [
-    "VILLELA", "BITTENCOURT", "FALCAO", "MEIRELES", "LACERDA", "QUEIROZ", "SAMPAIO", "PRADO",
-    "BRANDAO", "ANTUNES", "VASCONCELOS", "GUIMARAES",
+    "VILLELA",
+    "BITTENCOURT",
+    "FALCAO",
+    "MEIRELES",
+    "LACERDA",
+    "QUEIROZ",
+    "SAMPAIO",
+    "PRADO",
+    "BRANDAO",
+    "ANTUNES",
+    "VASCONCELOS",
+    "GUIMARAES",
 ];
 
 fn surname(rng: &mut StdRng) -> String {
@@ -240,20 +267,47 @@ pub fn generate(seed: u64, leads: usize) -> Population {
         let (kind, person, phone, email, resolvable) = match roll {
             0..=27 => {
                 let p = &people[lead_person];
-                (LeadKind::Owner, Some(lead_person), Some(p.phones[0].phone.clone()), Some(p.emails[0].to_string()), true)
+                (
+                    LeadKind::Owner,
+                    Some(lead_person),
+                    Some(p.phones[0].phone.clone()),
+                    Some(p.emails[0].to_string()),
+                    true,
+                )
             }
-            28..=37 => (LeadKind::PhoneOnly, Some(lead_person), Some(people[lead_person].phones[0].phone.clone()), None, true),
+            28..=37 => (
+                LeadKind::PhoneOnly,
+                Some(lead_person),
+                Some(people[lead_person].phones[0].phone.clone()),
+                None,
+                true,
+            ),
             38..=55 => {
                 // A household phone: the child gives a parent's number, or
                 // the mother gives her husband's.
                 let (lead, owner) = if rng.gen_bool(0.75) {
-                    (child, if rng.gen_bool(0.6) { fam.mother } else { fam.father })
+                    (
+                        child,
+                        if rng.gen_bool(0.6) {
+                            fam.mother
+                        } else {
+                            fam.father
+                        },
+                    )
                 } else {
                     (fam.mother, fam.father)
                 };
                 confounders.push("household_phone");
-                let email = rng.gen_bool(0.4).then(|| people[lead].emails[0].to_string());
-                (LeadKind::Household, Some(lead), Some(people[owner].phones[0].phone.clone()), email, true)
+                let email = rng
+                    .gen_bool(0.4)
+                    .then(|| people[lead].emails[0].to_string());
+                (
+                    LeadKind::Household,
+                    Some(lead),
+                    Some(people[owner].phones[0].phone.clone()),
+                    email,
+                    true,
+                )
             }
             56..=63 => {
                 // A number several own: a company, the spouse and the lead.
@@ -262,17 +316,41 @@ pub fn generate(seed: u64, leads: usize) -> Population {
                 let lead = fam.mother;
                 let line = synth::mobile(&mut rng);
                 let national = line.national().to_owned();
-                people[fam.father].phones.push(SimPhone { phone: line.clone(), active: true, whatsapp: false, in_diretrix: true, in_work: true });
-                people[lead].phones.push(SimPhone { phone: line.clone(), active: true, whatsapp: true, in_diretrix: true, in_work: false });
+                people[fam.father].phones.push(SimPhone {
+                    phone: line.clone(),
+                    active: true,
+                    whatsapp: false,
+                    in_diretrix: true,
+                    in_work: true,
+                });
+                people[lead].phones.push(SimPhone {
+                    phone: line.clone(),
+                    active: true,
+                    whatsapp: true,
+                    in_diretrix: true,
+                    in_work: false,
+                });
                 let company = synth::cnpj(&mut rng);
-                let company_name = format!("{} {} COMERCIO LTDA", people[fam.father].name.split(' ').next().unwrap_or("ALFA"), fam.family_surname);
-                company_lines.entry(national).or_default().push((company, company_name));
+                let company_name = format!(
+                    "{} {} COMERCIO LTDA",
+                    people[fam.father].name.split(' ').next().unwrap_or("ALFA"),
+                    fam.family_surname
+                );
+                company_lines
+                    .entry(national)
+                    .or_default()
+                    .push((company, company_name));
                 confounders.push("shared_line");
                 (LeadKind::SharedLine, Some(lead), Some(line), None, true)
             }
             64..=71 => {
                 // A recycled number: a stranger owns it now (some deceased).
-                let stranger_name = format!("{} {} {}", given(&mut rng, false), surname(&mut rng), surname(&mut rng));
+                let stranger_name = format!(
+                    "{} {} {}",
+                    given(&mut rng, false),
+                    surname(&mut rng),
+                    surname(&mut rng)
+                );
                 let mut stranger = member(&mut rng, stranger_name, false, 1935..1970);
                 stranger.deceased = rng.gen_bool(0.4);
                 let number = stranger.phones[0].phone.clone();
@@ -280,26 +358,55 @@ pub fn generate(seed: u64, leads: usize) -> Population {
                 confounders.push("recycled_number");
                 let with_email = rng.gen_bool(0.5);
                 let email = with_email.then(|| people[lead_person].emails[0].to_string());
-                (LeadKind::Recycled, Some(lead_person), Some(number), email, with_email)
+                (
+                    LeadKind::Recycled,
+                    Some(lead_person),
+                    Some(number),
+                    email,
+                    with_email,
+                )
             }
             72..=77 => {
                 // A relative's e-mail.
-                let other = if lead_person == fam.mother { fam.father } else { fam.mother };
+                let other = if lead_person == fam.mother {
+                    fam.father
+                } else {
+                    fam.mother
+                };
                 confounders.push("relative_email");
-                (LeadKind::RelativeEmail, Some(lead_person), Some(people[lead_person].phones[0].phone.clone()), Some(people[other].emails[0].to_string()), true)
+                (
+                    LeadKind::RelativeEmail,
+                    Some(lead_person),
+                    Some(people[lead_person].phones[0].phone.clone()),
+                    Some(people[other].emails[0].to_string()),
+                    true,
+                )
             }
             78..=82 => {
                 // Someone unrelated's e-mail (an assistant's, a colleague's).
                 let other_fam = &families[(i + 7) % families.len()];
                 confounders.push("unrelated_email");
-                (LeadKind::Split, Some(lead_person), Some(people[lead_person].phones[0].phone.clone()), Some(people[other_fam.father].emails[0].to_string()), true)
+                (
+                    LeadKind::Split,
+                    Some(lead_person),
+                    Some(people[lead_person].phones[0].phone.clone()),
+                    Some(people[other_fam.father].emails[0].to_string()),
+                    true,
+                )
             }
-            83..=94 => (LeadKind::Unknown, None, Some(synth::mobile(&mut rng)), Some(format!("ninguem{i}@semcadastro.com.br")), false),
+            83..=94 => (
+                LeadKind::Unknown,
+                None,
+                Some(synth::mobile(&mut rng)),
+                Some(format!("ninguem{i}@semcadastro.com.br")),
+                false,
+            ),
             _ => (LeadKind::NoContact, None, None, None, false),
         };
         let name = match person {
             Some(p) => {
-                let married = (p == fam.mother && fam.mother_maiden_only).then_some(fam.family_surname.as_str());
+                let married = (p == fam.mother && fam.mother_maiden_only)
+                    .then_some(fam.family_surname.as_str());
                 let (name, conf) = typed_name(&mut rng, &people[p], married);
                 confounders.extend(conf);
                 name

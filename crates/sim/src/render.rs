@@ -131,7 +131,8 @@ pub fn work_dossier(pop: &Population, p: &Person) -> Value {
     let mut parentes = parentes;
     if !p.relatives.iter().any(|(_, d)| *d == "MAE") {
         // The mother is always named, with her CPF when the registry has it.
-        parentes.push(json!({"nomeParente": p.mother, "cpfParente": null, "grauParentesco": "MAE"}));
+        parentes
+            .push(json!({"nomeParente": p.mother, "cpfParente": null, "grauParentesco": "MAE"}));
     }
     let empresas: Vec<Value> = p
         .companies

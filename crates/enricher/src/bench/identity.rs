@@ -100,7 +100,12 @@ async fn run_policy(
         .filter_map(|e| async move { e })
         .collect()
         .await;
-    anyhow::ensure!(failures.is_empty(), "{} lead(s) failed, e.g. {}", failures.len(), failures[0]);
+    anyhow::ensure!(
+        failures.is_empty(),
+        "{} lead(s) failed, e.g. {}",
+        failures.len(),
+        failures[0]
+    );
     let journal = sim.state.journal();
     let truth: HashMap<String, c2s_sim::SimLead> = sim
         .state
@@ -125,7 +130,8 @@ async fn run_policy(
                 correct += 1;
             } else {
                 wrong += 1;
-                let mut kinds: Vec<String> = lead.confounders.iter().map(|c| (*c).to_owned()).collect();
+                let mut kinds: Vec<String> =
+                    lead.confounders.iter().map(|c| (*c).to_owned()).collect();
                 if kinds.is_empty() {
                     kinds.push("none".into());
                 }
@@ -208,7 +214,12 @@ pub async fn run(server: &Server, leads: usize) -> anyhow::Result<IdentityResult
 
 // --------------------------------------------------------------- estimation
 
-fn signals_of(pop: &Population, i: usize, phone: Option<&PhoneBr>, email: Option<&Email>) -> DossierSignals {
+fn signals_of(
+    pop: &Population,
+    i: usize,
+    phone: Option<&PhoneBr>,
+    email: Option<&Email>,
+) -> DossierSignals {
     let p = &pop.people[i];
     DossierSignals {
         name: p.name.clone(),
@@ -220,7 +231,13 @@ fn signals_of(pop: &Population, i: usize, phone: Option<&PhoneBr>, email: Option
         relatives: p
             .relatives
             .iter()
-            .map(|(r, d)| (pop.people[*r].cpf.clone(), Some(pop.people[*r].name.clone()), Some((*d).to_owned())))
+            .map(|(r, d)| {
+                (
+                    pop.people[*r].cpf.clone(),
+                    Some(pop.people[*r].name.clone()),
+                    Some((*d).to_owned()),
+                )
+            })
             .collect(),
     }
 }
@@ -234,7 +251,13 @@ fn candidate(pop: &Population, i: usize) -> Candidate {
 
 type Counts = BTreeMap<(String, String), (usize, usize)>;
 
-fn count(counts: &mut Counts, totals: &mut (usize, usize), e: &CandidateEvidence, lead: Option<&str>, is_lead: bool) {
+fn count(
+    counts: &mut Counts,
+    totals: &mut (usize, usize),
+    e: &CandidateEvidence,
+    lead: Option<&str>,
+    is_lead: bool,
+) {
     let name = e.name().map(|n| match lead {
         Some(l) => brazil::compare_names(l, n),
         None => brazil::compare_names("", n),
@@ -291,7 +314,12 @@ pub fn estimate(seed: u64, leads: usize, command: &str) -> Weights {
     let pop = Population::labelled(seed, leads);
     let (mut direct, mut relative): (Counts, Counts) = (BTreeMap::new(), BTreeMap::new());
     let (mut dt, mut rt) = ((0, 0), (0, 0));
-    let by_cpf: HashMap<&Cpf, usize> = pop.people.iter().enumerate().map(|(i, p)| (&p.cpf, i)).collect();
+    let by_cpf: HashMap<&Cpf, usize> = pop
+        .people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (&p.cpf, i))
+        .collect();
     for (n, lead) in pop.leads.iter().enumerate() {
         let phone = lead.phone.as_deref().and_then(|p| PhoneBr::parse(p).ok());
         let email = lead.email.as_deref().and_then(|e| Email::parse(e).ok());
@@ -315,7 +343,11 @@ pub fn estimate(seed: u64, leads: usize, command: &str) -> Weights {
         }
         if n % 10 == 3 {
             if let Some(me) = lead.person {
-                let typed = if n % 60 == 3 { (me + 5) % pop.people.len() } else { me };
+                let typed = if n % 60 == 3 {
+                    (me + 5) % pop.people.len()
+                } else {
+                    me
+                };
                 set.add_typed_cpf(&pop.people[typed].cpf);
                 direct_people.push(typed);
             }
@@ -323,7 +355,10 @@ pub fn estimate(seed: u64, leads: usize, command: &str) -> Weights {
         direct_people.sort_unstable();
         direct_people.dedup();
         for &i in &direct_people {
-            set.add_dossier(&pop.people[i].cpf, signals_of(&pop, i, phone.as_ref(), email.as_ref()));
+            set.add_dossier(
+                &pop.people[i].cpf,
+                signals_of(&pop, i, phone.as_ref(), email.as_ref()),
+            );
         }
         let truth = lead.person.map(|i| pop.people[i].cpf.clone());
         let relatives: Vec<Cpf> = set

@@ -278,7 +278,11 @@ pub fn identity_markdown(r: &BenchReport) -> String {
         r.command,
         r.started_at.format("%Y-%m-%d %H:%M UTC"),
     );
-    let conf: Vec<String> = i.confounders.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let conf: Vec<String> = i
+        .confounders
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     let _ = writeln!(s, "Confounders among the leads: {}.\n", conf.join(", "));
     let _ = writeln!(
         s,
@@ -302,10 +306,11 @@ pub fn identity_markdown(r: &BenchReport) -> String {
             p.paid_calls_per_lead
         );
     }
-    let kinds: std::collections::BTreeSet<&String> = [&i.ours, &i.previous_release, &i.earlier_service]
-        .iter()
-        .flat_map(|p| p.wrong_by_confounder.keys())
-        .collect();
+    let kinds: std::collections::BTreeSet<&String> =
+        [&i.ours, &i.previous_release, &i.earlier_service]
+            .iter()
+            .flat_map(|p| p.wrong_by_confounder.keys())
+            .collect();
     if !kinds.is_empty() {
         let _ = writeln!(s, "\nWrong-person notes by confounder (a lead can carry several):\n\n| confounder | ours | previous release | earlier service |\n|---|---|---|---|");
         for k in kinds {

@@ -282,7 +282,22 @@ impl EvidenceSet {
             .lead_name
             .as_deref()
             .is_some_and(|l| compare_names(l, &owner_name).contradicts());
-        for (rel, name, degree) in &signals.relatives {
+        // Relatives are candidates only when the owner is evidently not the
+        // lead (the household case), and only those whose given name fits the
+        // lead's — a blocking rule, as record linkage compares only pairs that
+        // agree on something; the relative model is estimated on exactly
+        // these pairs.
+        let lead = self.lead_name.clone();
+        let blocked = |name: &Option<String>| {
+            owner_contradicted
+                && matches!((&lead, name), (Some(l), Some(n)) if compare_names(l, n).given_fits())
+        };
+        let relatives: Vec<&(Cpf, Option<String>, Option<String>)> = signals
+            .relatives
+            .iter()
+            .filter(|(_, n, _)| blocked(n))
+            .collect();
+        for (rel, name, degree) in relatives {
             if rel == cpf {
                 continue;
             }
@@ -345,8 +360,9 @@ pub struct Weights {
 
 /// The committed estimates.
 pub static WEIGHTS: LazyLock<Weights> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("identity_weights.json"))
-        .unwrap_or_else(|e| panic!("identity_weights.json is part of the build and must parse: {e}"))
+    serde_json::from_str(include_str!("identity_weights.json")).unwrap_or_else(|e| {
+        panic!("identity_weights.json is part of the build and must parse: {e}")
+    })
 });
 
 impl Model {
@@ -376,7 +392,10 @@ impl Weights {
 }
 
 /// The comparisons, each with its level for one candidate.
-pub fn comparison_levels(e: &CandidateEvidence, name: Option<&NameComparison>) -> Vec<(&'static str, String)> {
+pub fn comparison_levels(
+    e: &CandidateEvidence,
+    name: Option<&NameComparison>,
+) -> Vec<(&'static str, String)> {
     let given = match name {
         None => "unknown".to_owned(),
         Some(n) => format!("{:?}", n.given).to_lowercase(),
@@ -420,11 +439,20 @@ pub fn comparison_levels(e: &CandidateEvidence, name: Option<&NameComparison>) -
                 None => "none".to_owned(),
             },
         ),
-        ("earlier", yes_no(!e.earlier_confirmed.is_empty(), "confirmed")),
+        (
+            "earlier",
+            yes_no(!e.earlier_confirmed.is_empty(), "confirmed"),
+        ),
         ("typed_cpf", yes_no(e.typed_cpf, "typed")),
         ("listed", listed.to_owned()),
-        ("deceased", yes_no(e.dossier.as_ref().is_some_and(|d| d.deceased), "deceased")),
-        ("registration", yes_no(e.dossier.as_ref().is_some_and(|d| d.irregular), "irregular")),
+        (
+            "deceased",
+            yes_no(e.dossier.as_ref().is_some_and(|d| d.deceased), "deceased"),
+        ),
+        (
+            "registration",
+            yes_no(e.dossier.as_ref().is_some_and(|d| d.irregular), "irregular"),
+        ),
     ]
 }
 
@@ -504,7 +532,11 @@ pub fn score(e: &CandidateEvidence, lead_name: Option<&str>, weights: &Weights) 
         })
         .collect();
     if let Some(n) = &comparison {
-        let tf = if e.is_direct() { surname_tf_adjustment(n, weights) } else { 0.0 };
+        let tf = if e.is_direct() {
+            surname_tf_adjustment(n, weights)
+        } else {
+            0.0
+        };
         if tf != 0.0 {
             contributions.push(Contribution {
                 comparison: "surname_frequency".into(),
@@ -535,7 +567,10 @@ pub fn score(e: &CandidateEvidence, lead_name: Option<&str>, weights: &Weights) 
 /// name to agree and an independent source (a provider's lookup, an earlier
 /// confirmed match, a typed CPF or a household link).
 fn confidence_of(e: &CandidateEvidence, n: Option<&NameComparison>, p: f64) -> Confidence {
-    let dossier_bad = e.dossier.as_ref().is_some_and(|d| d.deceased || d.irregular);
+    let dossier_bad = e
+        .dossier
+        .as_ref()
+        .is_some_and(|d| d.deceased || d.irregular);
     if n.is_some_and(NameComparison::contradicts) || dossier_bad {
         return Confidence::Unconfirmed;
     }
@@ -606,7 +641,9 @@ pub fn identify(set: &EvidenceSet, preference: &[Source], w: &Weights) -> Identi
             .then(a.cpf.cmp(&b.cpf))
     });
     let best_for = |contact: Contact| {
-        let mut of_contact = scored.iter().filter(|(_, e)| e.contacts().contains(&contact));
+        let mut of_contact = scored
+            .iter()
+            .filter(|(_, e)| e.contacts().contains(&contact));
         let (best, e) = of_contact.next()?;
         let mut best = best.clone();
         // A rival whose name fits as well makes the choice ambiguous.
@@ -622,7 +659,10 @@ pub fn identify(set: &EvidenceSet, preference: &[Source], w: &Weights) -> Identi
     let phone = best_for(Contact::Phone);
     let email = best_for(Contact::Email);
     let household = |e: &CandidateEvidence, contact: Contact| {
-        let direct = e.sources.iter().any(|(c, s)| *c == contact && s.is_provider())
+        let direct = e
+            .sources
+            .iter()
+            .any(|(c, s)| *c == contact && s.is_provider())
             || e.earlier_confirmed.contains(&contact);
         e.relative_of
             .clone()
@@ -673,7 +713,11 @@ pub fn identify(set: &EvidenceSet, preference: &[Source], w: &Weights) -> Identi
 
 /// The candidate a contact is registered to (the best directly returned for
 /// it by a provider), for the minimal line of an unconfirmed contact.
-pub fn registered_owner(set: &EvidenceSet, id: &Identification, contact: Contact) -> Option<Unshown> {
+pub fn registered_owner(
+    set: &EvidenceSet,
+    id: &Identification,
+    contact: Contact,
+) -> Option<Unshown> {
     id.scored.iter().find_map(|s| {
         let e = set.candidates.get(&s.cpf)?;
         let direct = e.sources.iter().any(|(c, _)| *c == contact);
@@ -690,7 +734,9 @@ pub fn reasons_pt(s: &Scored, e: &CandidateEvidence, household: bool) -> String 
     let name = match &s.comparison {
         Some(n) if n.agrees() && n.given == GivenAgreement::Variant => "apelido e nome conferem",
         Some(n) if n.agrees() => "nome confere",
-        Some(n) if n.given_fits() && n.surname != SurnameAgreement::Disagree => "nome confere em parte",
+        Some(n) if n.given_fits() && n.surname != SurnameAgreement::Disagree => {
+            "nome confere em parte"
+        }
         Some(n) if n.given_fits() => "primeiro nome confere",
         Some(n) if !n.agreeing_surnames.is_empty() => "sobrenome confere",
         _ => "nome não informado",
@@ -705,8 +751,16 @@ pub fn reasons_pt(s: &Scored, e: &CandidateEvidence, household: bool) -> String 
     } else if !e.earlier_confirmed.is_empty() {
         "confirmado antes".to_owned()
     } else if contacts.contains(&Contact::Phone) {
-        let n = e.sources.iter().filter(|(c, s)| *c == Contact::Phone && s.is_provider()).count();
-        if n >= 2 { "telefone, duas fontes".to_owned() } else { "só telefone".to_owned() }
+        let n = e
+            .sources
+            .iter()
+            .filter(|(c, s)| *c == Contact::Phone && s.is_provider())
+            .count();
+        if n >= 2 {
+            "telefone, duas fontes".to_owned()
+        } else {
+            "só telefone".to_owned()
+        }
     } else if contacts.contains(&Contact::Email) {
         "só e-mail".to_owned()
     } else {
@@ -722,7 +776,11 @@ pub fn reasons_en(s: &Scored) -> String {
         .iter()
         .take(4)
         .map(|c| {
-            let level = if c.comparison == "surname_frequency" { "tf" } else { c.level.as_str() };
+            let level = if c.comparison == "surname_frequency" {
+                "tf"
+            } else {
+                c.level.as_str()
+            };
             format!("{}={} ({:+.1})", c.comparison, level, c.weight)
         })
         .collect();
@@ -756,5 +814,192 @@ pub fn owner_relation_pt(degree: Option<&str>, owner_female: Option<bool>) -> &'
         "TIA" | "TIO" => by_sex("sobrinha", "sobrinho", "sobrinho(a)"),
         "PRIMA" | "PRIMO" => by_sex("prima", "primo", "primo(a)"),
         _ => "parente",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PEOPLE: [(&str, &str); 4] = [
+        ("52998224725", "HELENA MARQUES DA COSTA"),
+        ("31847920560", "LUCIA MARQUES DA COSTA"),
+        ("74215630835", "PEDRO COSTA LIMA"),
+        ("11144477735", "ROBERTO ALVES SOUZA"),
+    ];
+    const SOURCES: [(Source, bool); 4] = [
+        (Source::DiretrixPhone, true),
+        (Source::WorkApiPhone, true),
+        (Source::DiretrixEmail, false),
+        (Source::Database, true),
+    ];
+    const LEADS: [&str; 5] = [
+        "Helena Costa",
+        "Lena Costa",
+        "Helena",
+        "Pedro Lima",
+        "Bia Souza",
+    ];
+
+    fn cpf(i: usize) -> Cpf {
+        Cpf::parse(PEOPLE[i].0).expect("valid")
+    }
+
+    fn found(person: usize, source: usize) -> Found {
+        let (s, by_phone) = SOURCES[source];
+        Found {
+            candidate: Candidate {
+                cpf: cpf(person),
+                name: Some(PEOPLE[person].1.into()),
+            },
+            source: s,
+            by_phone,
+        }
+    }
+
+    fn set_of(lead: &str, found: &[Found]) -> EvidenceSet {
+        let mut set = EvidenceSet::new(Some(lead));
+        for f in found {
+            set.add_found(f);
+        }
+        set
+    }
+
+    fn confidence_of_person(set: &EvidenceSet, person: usize) -> Option<Confidence> {
+        identify(set, &[], &WEIGHTS)
+            .scored
+            .into_iter()
+            .find(|s| s.cpf == cpf(person))
+            .map(|s| s.confidence)
+    }
+
+    fn answers() -> impl Strategy<Value = Vec<Found>> {
+        proptest::collection::vec((0..PEOPLE.len(), 0..SOURCES.len()), 0..8)
+            .prop_map(|v| v.into_iter().map(|(p, s)| found(p, s)).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn the_decision_does_not_depend_on_the_order_sources_answered(
+            lead in 0..LEADS.len(), answers in answers(), seed in any::<u64>()
+        ) {
+            let mut shuffled = answers.clone();
+            // A deterministic shuffle from the seed.
+            let n = shuffled.len();
+            for i in (1..n).rev() {
+                let j = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64) % (i as u64 + 1)) as usize;
+                shuffled.swap(i, j);
+            }
+            let a = identify(&set_of(LEADS[lead], &answers), &[], &WEIGHTS);
+            let b = identify(&set_of(LEADS[lead], &shuffled), &[], &WEIGHTS);
+            prop_assert_eq!(a, b);
+        }
+
+        #[test]
+        fn a_candidate_whose_name_contradicts_the_leads_is_never_confirmed(
+            lead in 0..LEADS.len(), answers in answers()
+        ) {
+            let set = set_of(LEADS[lead], &answers);
+            for s in identify(&set, &[], &WEIGHTS).scored {
+                if s.comparison.as_ref().is_some_and(NameComparison::contradicts) {
+                    prop_assert_eq!(s.confidence, Confidence::Unconfirmed);
+                }
+            }
+        }
+
+        #[test]
+        fn a_contradicting_source_never_raises_a_candidates_confidence(
+            lead in 0..LEADS.len(), answers in answers(), other in 0..PEOPLE.len(),
+            source in 0..SOURCES.len(), deceased in any::<bool>()
+        ) {
+            let base = set_of(LEADS[lead], &answers);
+            for (person, (_, person_name)) in PEOPLE.iter().enumerate() {
+                let Some(before) = confidence_of_person(&base, person) else { continue };
+                // Another person returned for a contact: a rival, never support.
+                if other != person {
+                    let mut more = answers.clone();
+                    more.push(found(other, source));
+                    let after = confidence_of_person(&set_of(LEADS[lead], &more), person);
+                    prop_assert!(after <= Some(before), "{:?} → {:?}", before, after);
+                }
+                // The person's dossier says deceased or irregular.
+                let mut worse = base.clone();
+                worse.add_dossier(&cpf(person), DossierSignals {
+                    name: (*person_name).into(),
+                    deceased,
+                    irregular: !deceased,
+                    ..DossierSignals::default()
+                });
+                prop_assert_eq!(confidence_of_person(&worse, person), Some(Confidence::Unconfirmed));
+            }
+        }
+    }
+
+    #[test]
+    fn phone_and_email_agreeing_on_the_named_person_is_confirmed() {
+        let set = set_of("Helena Costa", &[found(0, 0), found(0, 2), found(1, 0)]);
+        let id = identify(&set, &[], &WEIGHTS);
+        assert_eq!(id.best.len(), 1);
+        assert_eq!(id.best[0].via, Via::PhoneAndEmail);
+        assert_eq!(id.best[0].scored.confidence, Confidence::Confirmed);
+        assert_eq!(confidence_of_person(&set, 1), Some(Confidence::Unconfirmed));
+        let s = &id.best[0].scored;
+        assert!(reasons_en(s).starts_with("confirmed"));
+        assert!(
+            !reasons_en(s).contains("52998224725"),
+            "no CPF in the reasons"
+        );
+    }
+
+    #[test]
+    fn a_household_relative_whose_name_agrees_becomes_the_lead_with_the_owner_named_by_initials() {
+        // The phone is Lucia's (the mother); her dossier lists Helena.
+        let mut set = set_of("Helena Costa", &[found(1, 0), found(1, 1)]);
+        set.add_dossier(
+            &cpf(1),
+            DossierSignals {
+                name: PEOPLE[1].1.into(),
+                female: Some(true),
+                relatives: vec![(cpf(0), Some(PEOPLE[0].1.into()), Some("FILHA(O)".into()))],
+                ..DossierSignals::default()
+            },
+        );
+        // The pipeline then checks the relative's own dossier, which lists
+        // the number among hers (without that, p stays just under probable).
+        set.add_dossier(
+            &cpf(0),
+            DossierSignals {
+                name: PEOPLE[0].1.into(),
+                female: Some(true),
+                lists_phone: true,
+                ..DossierSignals::default()
+            },
+        );
+        let id = identify(&set, &[], &WEIGHTS);
+        let chosen = &id.best[0];
+        assert_eq!(chosen.scored.cpf, cpf(0));
+        assert!(
+            chosen.scored.confidence >= Confidence::Probable,
+            "{:?}",
+            chosen.scored
+        );
+        let h = chosen.household.as_ref().expect("household");
+        assert_eq!(brazil::initials(&h.owner_name), "L. M. C.");
+        assert_eq!(owner_relation_pt(h.degree.as_deref(), Some(true)), "mãe");
+        let owner = registered_owner(&set, &id, Contact::Phone).expect("owner line");
+        assert_eq!(owner.owner_initials, "L. M. C.");
+    }
+
+    #[test]
+    fn the_committed_weights_parse_and_were_estimated() {
+        assert!(
+            WEIGHTS.produced_by.contains("identity-weights"),
+            "{}",
+            WEIGHTS.produced_by
+        );
+        assert!(WEIGHTS.direct.pairs > 1000 && WEIGHTS.relative.pairs > 1000);
+        assert!(WEIGHTS.direct.weight("given", "disagree") < -5.0);
+        assert!(WEIGHTS.direct.weight("given", "exact") > 3.0);
     }
 }

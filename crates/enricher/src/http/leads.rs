@@ -144,7 +144,22 @@ async fn describe(state: &AppState, id: &LeadId) -> Result<Option<Value>, ApiErr
             .filter_map(|p| p[0].as_str().and_then(|c| brazil::Cpf::parse(c).ok()).map(|c| c.masked()))
             .collect();
         let same_person = persons.len() == 1 && persons[0][1] == "phone_and_email";
+        // How sure we are each presented person is the lead (issue 11), and
+        // the contacts whose owner was not shown (no personal data).
+        let identity: Vec<Value> = context["discovery"]["identities"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|i| json!({"confidence": i["confidence"], "reasons": i["reasons"], "household": !i["household"].is_null()}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let unconfirmed: Vec<Value> = context["discovery"]["unshown"]
+            .as_array()
+            .map(|list| list.iter().map(|u| u["contact"].clone()).collect())
+            .unwrap_or_default();
         json!({
+            "identity": identity, "unconfirmed_contacts": unconfirmed,
             "lead_id": id.as_str(), "status": st, "step": step, "outcome": outcome,
             "success": st == "completed", "cpfs": cpfs, "same_person": same_person,
             "message_sent": note == "sent", "stored_in_db": context["entity_ids"].as_array().is_some_and(|a| !a.is_empty()),

@@ -11,8 +11,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::resolve::{Decision, Via};
-use crate::domain::dossier::Dossier;
 use super::run::{timed, Discovery, LeadFacts, Pipeline, RunContext, RunError, Track};
+use crate::domain::dossier::Dossier;
 use crate::domain::google_ads::{form_contacts, Answer};
 use crate::domain::lead::LeadId;
 use crate::providers::c2s::{LeadQuery, NewLead};
@@ -193,10 +193,25 @@ impl Pipeline {
         };
         if step == "create" {
             let note = self.note_text(&facts, &discovery, &dossiers)?;
+            // A typed CPF that did not prove to be the form's person is not
+            // written into the CRM in clear.
+            let shown_answers: Vec<Answer> = match &contacts.cpf {
+                Some(cpf) if !discovery.persons.iter().any(|(c, _)| c == cpf) => answers
+                    .iter()
+                    .map(|a| match brazil::Cpf::parse(a.value.trim()) {
+                        Ok(c) if &c == cpf => Answer {
+                            value: cpf.masked(),
+                            ..a.clone()
+                        },
+                        _ => a.clone(),
+                    })
+                    .collect(),
+                _ => answers.clone(),
+            };
             let text = description(
                 google_lead_id,
                 &note,
-                &answers,
+                &shown_answers,
                 self.settings.google_ads.description_max_chars,
             );
             let id = timed(

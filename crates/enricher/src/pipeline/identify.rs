@@ -108,16 +108,24 @@ impl Pipeline {
     ) -> Result<(Vec<Found>, Vec<Candidate>), RunError> {
         let (listed, confirmed) = match contact {
             Contact::Phone => match &facts.phone {
-                Some(p) => (self.known_by_phone(p).await?, self.confirmed_by_phone(p).await?),
+                Some(p) => (
+                    self.known_by_phone(p).await?,
+                    self.confirmed_by_phone(p).await?,
+                ),
                 None => return Ok((Vec::new(), Vec::new())),
             },
             Contact::Email => match &facts.email {
-                Some(e) => (self.known_by_email(e).await?, self.confirmed_by_email(e).await?),
+                Some(e) => (
+                    self.known_by_email(e).await?,
+                    self.confirmed_by_email(e).await?,
+                ),
                 None => return Ok((Vec::new(), Vec::new())),
             },
         };
         if self.settings.identity_policy == IdentityPolicy::PreviousRelease {
-            let found = listed.into_iter().map(|c| found_for(contact, c, crate::domain::identity::Source::Database));
+            let found = listed
+                .into_iter()
+                .map(|c| found_for(contact, c, crate::domain::identity::Source::Database));
             return Ok((found.collect(), Vec::new()));
         }
         let found = listed
@@ -141,8 +149,10 @@ impl Pipeline {
             "SELECT DISTINCT e.national_id, e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
               WHERE l.{column} = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"
         );
-        let rows: Vec<(String, Option<String>)> =
-            sqlx::query_as(&sql).bind(value).fetch_all(&self.pool).await?;
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(&sql)
+            .bind(value)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(nid, name)| Cpf::parse(&nid).ok().map(|cpf| Candidate { cpf, name }))
@@ -228,7 +238,9 @@ impl Pipeline {
                 }
                 continue;
             }
-            let Some(e) = set.candidates.get(&s.cpf) else { continue };
+            let Some(e) = set.candidates.get(&s.cpf) else {
+                continue;
+            };
             let household = chosen.household.as_ref().map(|h| {
                 let owner_female = set
                     .candidates
@@ -240,7 +252,11 @@ impl Pipeline {
                     owner_relation_pt(h.degree.as_deref(), owner_female).to_owned(),
                 )
             });
-            let via = if typed_cpf == Some(&s.cpf) { Via::Form } else { chosen.via };
+            let via = if typed_cpf == Some(&s.cpf) {
+                Via::Form
+            } else {
+                chosen.via
+            };
             shown.insert(s.cpf.clone());
             d.persons.push((s.cpf.clone(), via));
             d.identities.push(Identity {

@@ -160,7 +160,9 @@ pub fn format_identified_note(
         Resolution::Nobody => {
             out.push_str("🔎 Nenhum CPF encontrado para o telefone/e-mail do lead.\n")
         }
-        Resolution::SamePerson(d) => single(&mut out, "📞📧 Telefone e e-mail da mesma pessoa", d, &ctx),
+        Resolution::SamePerson(d) => {
+            single(&mut out, "📞📧 Telefone e e-mail da mesma pessoa", d, &ctx)
+        }
         Resolution::PhoneOnly(d) => {
             let household = identity.persons.first().and_then(|p| p.household.as_ref());
             let header = match household {
@@ -212,7 +214,11 @@ impl Ctx<'_> {
                         let _ = writeln!(out, "⚠️ Nome diferente do lead: {name}");
                     }
                 }
-                let level = if p.confirmed { "confirmada" } else { "provável" };
+                let level = if p.confirmed {
+                    "confirmada"
+                } else {
+                    "provável"
+                };
                 let _ = writeln!(out, "🔐 Identidade {level} — {}", p.reasons);
             }
         }

@@ -14,7 +14,6 @@
 
 use brazil::{name_match_score, names_plausibly_match, Cpf};
 
-
 pub use crate::domain::identity::{Decision, Found, Source, Via};
 
 /// The outcome of resolution.

@@ -401,7 +401,8 @@ impl Pipeline {
                     .map(|c| (Contact::Phone, c))
                     .chain(email_earlier.into_iter().map(|c| (Contact::Email, c)))
                     .collect();
-                self.identify_people(facts, &found, &earlier, typed_cpf).await
+                self.identify_people(facts, &found, &earlier, typed_cpf)
+                    .await
             }
             IdentityPolicy::PreviousRelease => {
                 let r = resolve(&found, facts.name.as_deref());

@@ -92,7 +92,7 @@ pub async fn golden_records(
                         'credit_score', f.credit_score, 'risk_score', f.risk_score)
                       FROM core.entity_financials f WHERE f.entity_id = e.entity_id
                       ORDER BY f.year DESC, f.month DESC NULLS LAST LIMIT 1),
-            'leads', coalesce((SELECT jsonb_agg(jsonb_build_object('lead_id', l.lead_id, 'match_kind', l.match_kind,
+            'leads', coalesce((SELECT jsonb_agg(jsonb_build_object('lead_id', l.lead_id, 'match_kind', l.match_kind, 'confidence', l.confidence,
                         'linked_at', l.linked_at) ORDER BY l.linked_at) FROM enrich.lead_entities l WHERE l.entity_id = e.entity_id), '[]'))
            FROM core.entities e WHERE e.entity_id = ANY($1) ORDER BY e.enriched_at DESC NULLS LAST",
     )

@@ -16,12 +16,13 @@ use crate::domain::dossier::{CompanyLink, Dossier, Relative};
 use crate::domain::lead::LeadId;
 
 /// How the lead led to this person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MatchKind {
     Phone,
     Email,
     PhoneAndEmail,
     FormCpf,
+    #[default]
     Manual,
 }
 
@@ -38,7 +39,7 @@ impl MatchKind {
 }
 
 /// The lead a dossier is stored for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LeadContext {
     pub lead_id: Option<LeadId>,
     pub lead_name: Option<String>,

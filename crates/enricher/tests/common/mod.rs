@@ -21,9 +21,20 @@ pub async fn setup() -> (SimHandle, TestDb, Pipeline) {
 
 /// [`setup`] with extra configuration variables.
 pub async fn setup_with(extra: &[(&str, &str)]) -> (SimHandle, TestDb, Pipeline) {
+    setup_world(c2s_sim::World::Classic, 11, 30, extra).await
+}
+
+/// A sandbox of the given world, seed and size, a fresh database, a pipeline.
+pub async fn setup_world(
+    world: c2s_sim::World,
+    seed: u64,
+    leads: usize,
+    extra: &[(&str, &str)],
+) -> (SimHandle, TestDb, Pipeline) {
     let sim = c2s_sim::start(SimConfig {
-        seed: 11,
-        leads: 30,
+        seed,
+        leads,
+        world,
         ..SimConfig::default()
     })
     .await
@@ -62,6 +73,8 @@ pub async fn setup_with(extra: &[(&str, &str)]) -> (SimHandle, TestDb, Pipeline)
             seller_id: config.c2s_seller_id.clone(),
             description_max_chars: config.description_max_chars,
         },
+        identity_min_confidence: config.identity_min_confidence,
+        identity_policy: Default::default(),
     };
     let pipeline = Pipeline {
         pool: test.pool.clone(),
