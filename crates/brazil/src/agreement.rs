@@ -10,6 +10,9 @@
 //! upper case without accents. Spelling variants (LUIZ/LUIS, THIAGO/TIAGO,
 //! SOUZA/SOUSA, ISABELLA/ISABELA) are folded by a phonetic key.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use crate::name::normalize_name;
 
 /// Connecting particles that carry no identity.
@@ -396,13 +399,34 @@ pub const SURNAME_SHARES: &[(&str, f64)] = &[
 /// Share assumed for a surname not in [`SURNAME_SHARES`].
 pub const RARE_SURNAME_SHARE: f64 = 0.0005;
 
+/// The table keyed by phonetic form (built once; the first spelling wins).
+static SHARE_BY_KEY: LazyLock<HashMap<String, f64>> = LazyLock::new(|| {
+    let mut map = HashMap::new();
+    for (s, f) in SURNAME_SHARES {
+        map.entry(phonetic(s)).or_insert(*f);
+    }
+    map
+});
+
 /// How common a (normalised) surname is: the share of people carrying it.
 pub fn surname_share(surname: &str) -> f64 {
-    let key = phonetic(surname);
-    SURNAME_SHARES
-        .iter()
-        .find(|(s, _)| phonetic(s) == key)
-        .map_or(RARE_SURNAME_SHARE, |(_, f)| *f)
+    SHARE_BY_KEY
+        .get(&phonetic(surname))
+        .copied()
+        .unwrap_or(RARE_SURNAME_SHARE)
+}
+
+/// The share of a surname agreement between two random people's surnames
+/// (Σf² / Σf over the table), the baseline a term-frequency adjustment is
+/// measured against.
+pub fn mean_surname_share() -> f64 {
+    static MEAN: LazyLock<f64> = LazyLock::new(|| {
+        let (sq, sum) = SURNAME_SHARES
+            .iter()
+            .fold((0.0, 0.0), |(q, s), (_, f)| (q + f * f, s + f));
+        sq / sum
+    });
+    *MEAN
 }
 
 #[cfg(test)]

@@ -31,6 +31,22 @@ async fn note_of(sim: &SimHandle, pipeline: &Pipeline, lead: &SimLead) -> String
     notes[0].body.clone()
 }
 
+/// Creates a C2S lead in the sandbox (as a person filling a portal form
+/// would) and returns its id.
+async fn create_lead(sim: &SimHandle, body: &serde_json::Value) -> String {
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/integration/leads", sim.base_url()))
+        .bearer_auth(&sim.state.config.c2s_token)
+        .json(body)
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    created["data"]["id"].as_str().expect("id").to_owned()
+}
+
 /// (entity CPF, confidence) of every link of the lead.
 async fn links(test: &TestDb, lead_id: &str) -> Vec<(String, Option<String>)> {
     sqlx::query_as(
@@ -246,17 +262,7 @@ async fn a_stored_person_who_merely_lists_the_phone_is_not_taken_for_the_lead() 
     let m = &people[mother];
     let body = serde_json::json!({"data": {"type": "lead", "attributes": {
         "name": m.name, "phone": m.phones[0].phone.national(), "description": "t", "source": "t"}}});
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/integration/leads", sim.base_url()))
-        .bearer_auth(&sim.state.config.c2s_token)
-        .json(&body)
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    let id = created["data"]["id"].as_str().expect("id").to_owned();
+    let id = create_lead(&sim, &body).await;
     let before = sim.state.journal().count("diretrix", "phone");
     pipeline
         .process(&LeadId::parse(&id).expect("id"))
@@ -289,17 +295,7 @@ async fn a_stored_person_who_merely_lists_the_phone_is_not_taken_for_the_lead() 
         .iter()
         .filter(|c| c.provider != "c2s")
         .count();
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/integration/leads", sim.base_url()))
-        .bearer_auth(&sim.state.config.c2s_token)
-        .json(&body)
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    let again = created["data"]["id"].as_str().expect("id").to_owned();
+    let again = create_lead(&sim, &body).await;
     pipeline
         .process(&LeadId::parse(&again).expect("id"))
         .await

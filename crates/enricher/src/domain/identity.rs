@@ -494,14 +494,7 @@ fn surname_tf_adjustment(n: &NameComparison, w: &Weights) -> f64 {
     // Splink-style term-frequency adjustment against the mean share of a
     // surname agreement, bounded: a match on SILVA says less than one on a
     // rare name.
-    let mean = brazil::agreement::SURNAME_SHARES
-        .iter()
-        .map(|(_, f)| f * f)
-        .sum::<f64>()
-        / brazil::agreement::SURNAME_SHARES
-            .iter()
-            .map(|(_, f)| f)
-            .sum::<f64>();
+    let mean = brazil::agreement::mean_surname_share();
     let rarest = n
         .agreeing_surnames
         .iter()
@@ -670,13 +663,12 @@ pub fn identify(set: &EvidenceSet, preference: &[Source], w: &Weights) -> Identi
     };
     let mut best = Vec::new();
     match (phone, email) {
-        (Some((p, pe)), Some((m, _))) if p.cpf == m.cpf => {
+        (Some((p, _)), Some((m, _))) if p.cpf == m.cpf => {
             best.push(Chosen {
                 household: None,
                 scored: p,
                 via: Via::PhoneAndEmail,
             });
-            let _ = pe;
         }
         (phone, email) => {
             if let Some((s, e)) = phone {

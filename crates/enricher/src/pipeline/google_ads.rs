@@ -74,15 +74,7 @@ fn typed_cpf_fits(d: &Dossier, facts: &LeadFacts) -> bool {
         .name
         .as_deref()
         .is_some_and(|n| brazil::compare_names(n, &d.name).agrees());
-    let phone = facts
-        .phone
-        .as_ref()
-        .is_some_and(|p| d.phones.iter().any(|x| &x.phone == p));
-    let email = facts
-        .email
-        .as_ref()
-        .is_some_and(|e| d.emails.iter().any(|x| &x.email == e));
-    named || phone || email
+    named || super::identify::lists_phone(d, facts) || super::identify::lists_email(d, facts)
 }
 
 type Row = (

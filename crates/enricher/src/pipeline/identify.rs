@@ -75,20 +75,30 @@ fn signals(d: &Dossier, facts: &LeadFacts) -> DossierSignals {
         female: d.sex.map(|s| s == 'F'),
         deceased: d.deceased == Some(true),
         irregular,
-        lists_phone: facts
-            .phone
-            .as_ref()
-            .is_some_and(|p| d.phones.iter().any(|x| &x.phone == p)),
-        lists_email: facts
-            .email
-            .as_ref()
-            .is_some_and(|e| d.emails.iter().any(|x| &x.email == e)),
+        lists_phone: lists_phone(d, facts),
+        lists_email: lists_email(d, facts),
         relatives: d
             .relatives
             .iter()
             .map(|r| (r.cpf.clone(), r.name.clone(), r.degree.clone()))
             .collect(),
     }
+}
+
+/// The dossier lists the lead's phone among the person's own.
+pub(crate) fn lists_phone(d: &Dossier, facts: &LeadFacts) -> bool {
+    facts
+        .phone
+        .as_ref()
+        .is_some_and(|p| d.phones.iter().any(|x| &x.phone == p))
+}
+
+/// The dossier lists the lead's e-mail among the person's own.
+pub(crate) fn lists_email(d: &Dossier, facts: &LeadFacts) -> bool {
+    facts
+        .email
+        .as_ref()
+        .is_some_and(|e| d.emails.iter().any(|x| &x.email == e))
 }
 
 /// The lead's name agrees with a stored person's (for own-database-first).
@@ -100,40 +110,45 @@ impl Pipeline {
     /// Free answers for a contact from our own records: people confirmed for
     /// it before, and stored people listing it whose name agrees with the lead.
     /// Stored people whose names do not agree are not answers (dossiers list
-    /// relatives', old and shared numbers).
+    /// relatives', old and shared numbers). `None`: no free answer, ask the
+    /// providers (always, for the earlier service's policy, which had none).
     pub(crate) async fn own_answers(
         &self,
         facts: &LeadFacts,
         contact: Contact,
-    ) -> Result<(Vec<Found>, Vec<Candidate>), RunError> {
+    ) -> Result<Option<(Vec<Found>, Vec<Candidate>)>, RunError> {
+        if self.settings.identity_policy == IdentityPolicy::FirstPhoneResult {
+            return Ok(None);
+        }
         let (listed, confirmed) = match contact {
             Contact::Phone => match &facts.phone {
                 Some(p) => (
                     self.known_by_phone(p).await?,
                     self.confirmed_by_phone(p).await?,
                 ),
-                None => return Ok((Vec::new(), Vec::new())),
+                None => return Ok(None),
             },
             Contact::Email => match &facts.email {
                 Some(e) => (
                     self.known_by_email(e).await?,
                     self.confirmed_by_email(e).await?,
                 ),
-                None => return Ok((Vec::new(), Vec::new())),
+                None => return Ok(None),
             },
         };
         if self.settings.identity_policy == IdentityPolicy::PreviousRelease {
             let found = listed
                 .into_iter()
                 .map(|c| found_for(contact, c, crate::domain::identity::Source::Database));
-            return Ok((found.collect(), Vec::new()));
+            let found: Vec<Found> = found.collect();
+            return Ok((!found.is_empty()).then_some((found, Vec::new())));
         }
         let found = listed
             .into_iter()
             .filter(|c| name_agrees(facts.name.as_deref(), c.name.as_deref()))
             .map(|c| found_for(contact, c, crate::domain::identity::Source::Database))
-            .collect();
-        Ok((found, confirmed))
+            .collect::<Vec<_>>();
+        Ok((!found.is_empty() || !confirmed.is_empty()).then_some((found, confirmed)))
     }
 
     async fn confirmed_by_phone(&self, phone: &PhoneBr) -> Result<Vec<Candidate>, RunError> {
@@ -149,14 +164,11 @@ impl Pipeline {
             "SELECT DISTINCT e.national_id, e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
               WHERE l.{column} = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"
         );
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(&sql)
+        let rows = sqlx::query_as(&sql)
             .bind(value)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(nid, name)| Cpf::parse(&nid).ok().map(|cpf| Candidate { cpf, name }))
-            .collect())
+        Ok(super::run::candidates(rows))
     }
 
     /// Weighs the evidence, checking the leading candidates' dossiers, and

@@ -161,6 +161,14 @@ impl From<sqlx::Error> for RunError {
     }
 }
 
+/// Stored people as candidates: `(national_id, name)` rows, those whose
+/// national id is not a valid CPF left out.
+pub(crate) fn candidates(rows: Vec<(String, Option<String>)>) -> Vec<Candidate> {
+    rows.into_iter()
+        .filter_map(|(nid, name)| Cpf::parse(&nid).ok().map(|cpf| Candidate { cpf, name }))
+        .collect()
+}
+
 /// The lead's contacts after normalisation (kept in the lead's context).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LeadFacts {
@@ -435,13 +443,8 @@ impl Pipeline {
         let Some(phone) = &facts.phone else {
             return Ok((Vec::new(), Vec::new()));
         };
-        let (own, earlier) = if self.settings.identity_policy == IdentityPolicy::FirstPhoneResult {
-            (Vec::new(), Vec::new())
-        } else {
-            self.own_answers(facts, Contact::Phone).await?
-        };
-        if !own.is_empty() || !earlier.is_empty() {
-            return Ok((own, earlier));
+        if let Some(own) = self.own_answers(facts, Contact::Phone).await? {
+            return Ok(own);
         }
         let p = &self.providers;
         let empty_none = |v: Vec<Candidate>| (!v.is_empty()).then_some(v);
@@ -501,13 +504,8 @@ impl Pipeline {
         if !self.settings.discovery.contains(&Source::DiretrixEmail) {
             return Ok((Vec::new(), Vec::new()));
         }
-        let (own, earlier) = if self.settings.identity_policy == IdentityPolicy::FirstPhoneResult {
-            (Vec::new(), Vec::new())
-        } else {
-            self.own_answers(facts, Contact::Email).await?
-        };
-        if !own.is_empty() || !earlier.is_empty() {
-            return Ok((own, earlier));
+        if let Some(own) = self.own_answers(facts, Contact::Email).await? {
+            return Ok(own);
         }
         let p = &self.providers;
         let d = self
@@ -544,15 +542,12 @@ impl Pipeline {
     }
 
     async fn known(&self, sql: &str, value: &str) -> Result<Vec<Candidate>, RunError> {
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(sql)
+        let rows = sqlx::query_as(sql)
             .bind(value)
             .bind(self.settings.dossier_freshness.as_secs_f64())
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(nid, name)| Cpf::parse(&nid).ok().map(|cpf| Candidate { cpf, name }))
-            .collect())
+        Ok(candidates(rows))
     }
 
     /// A fresh stored snapshot, else the ledger (which pays at most once).
