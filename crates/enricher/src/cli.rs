@@ -263,6 +263,10 @@ pub struct IdentityWeightsArgs {
         value_name = "FILE"
     )]
     pub write: PathBuf,
+    /// Also print (stderr) the relatives the model must tell from the lead:
+    /// counts by lead kind and agreement levels.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -457,7 +461,8 @@ fn identity_weights(args: &IdentityWeightsArgs) -> anyhow::Result<()> {
         "estimating m/u from {} labelled leads (seed {})…",
         args.leads, args.seed
     );
-    let w = crate::bench::identity::estimate(args.seed, args.leads, &command);
+    let w =
+        crate::bench::identity::estimate_explained(args.seed, args.leads, &command, args.explain);
     let json = serde_json::to_string_pretty(&w)? + "\n";
     std::fs::write(&args.write, json)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.write.display()))?;

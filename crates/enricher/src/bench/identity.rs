@@ -116,6 +116,10 @@ async fn run_policy(
     let people = &sim.state.population.people;
     let (mut presenting, mut correct, mut wrong, mut resolvable, mut resolved) = (0, 0, 0, 0, 0);
     let mut wrong_by: BTreeMap<String, usize> = BTreeMap::new();
+    // Leads to explain (C2S_BENCH_EXPLAIN=1): wrong-person notes and missed
+    // resolvable leads, with the model's recorded decisions.
+    let explain = std::env::var_os("C2S_BENCH_EXPLAIN").is_some();
+    let mut to_explain: Vec<(&str, &LeadId, Option<Cpf>)> = Vec::new();
     for id in ids {
         let lead = truth
             .get(id.as_str())
@@ -130,6 +134,7 @@ async fn run_policy(
                 correct += 1;
             } else {
                 wrong += 1;
+                to_explain.push(("wrong", id, truth_cpf.clone()));
                 let mut kinds: Vec<String> =
                     lead.confounders.iter().map(|c| (*c).to_owned()).collect();
                 if kinds.is_empty() {
@@ -144,7 +149,40 @@ async fn run_policy(
             resolvable += 1;
             if truth_cpf.as_ref().is_some_and(|c| shown.contains(c)) {
                 resolved += 1;
+            } else if shown.is_empty() {
+                to_explain.push(("missed", id, truth_cpf.clone()));
             }
+        }
+    }
+    if explain {
+        for (what, id, truth_cpf) in &to_explain {
+            let lead = &truth[id.as_str()];
+            let context: Option<serde_json::Value> =
+                sqlx::query_scalar("SELECT context FROM enrich.leads WHERE lead_id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&db.pool)
+                    .await?;
+            let truth_masked = truth_cpf.as_ref().map(Cpf::masked).unwrap_or_default();
+            let decisions: Vec<String> = context
+                .as_ref()
+                .and_then(|c| c["discovery"]["decisions"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .map(|d| {
+                    let mark = if d["cpf_masked"].as_str() == Some(truth_masked.as_str()) {
+                        "LEAD "
+                    } else {
+                        ""
+                    };
+                    format!("{mark}{}", d["reason"].as_str().unwrap_or_default())
+                })
+                .collect();
+            eprintln!(
+                "  {what} {:?} {:?}\n      {}",
+                lead.kind,
+                lead.confounders,
+                decisions.join("\n      ")
+            );
         }
     }
     let paid = journal
@@ -258,10 +296,7 @@ fn count(
     lead: Option<&str>,
     is_lead: bool,
 ) {
-    let name = e.name().map(|n| match lead {
-        Some(l) => brazil::compare_names(l, n),
-        None => brazil::compare_names("", n),
-    });
+    let name = crate::domain::identity::name_comparison(e, lead);
     for (c, level) in comparison_levels(e, name.as_ref()) {
         let entry = counts.entry((c.to_owned(), level)).or_default();
         if is_lead {
@@ -311,6 +346,14 @@ fn round(x: f64) -> f64 {
 /// their dossiers list, and — for one lead in ten — a CPF typed in a form
 /// (the lead's own, or in 15 % of those someone else's).
 pub fn estimate(seed: u64, leads: usize, command: &str) -> Weights {
+    estimate_explained(seed, leads, command, false)
+}
+
+/// [`estimate`], and with `explain` a count on stderr of the relatives the
+/// blocking let through that are *not* the lead, by lead kind and levels
+/// (where the relative model loses precision).
+pub fn estimate_explained(seed: u64, leads: usize, command: &str, explain: bool) -> Weights {
+    let mut misfits: BTreeMap<String, usize> = BTreeMap::new();
     let pop = Population::labelled(seed, leads);
     let (mut direct, mut relative): (Counts, Counts) = (BTreeMap::new(), BTreeMap::new());
     let (mut dt, mut rt) = ((0, 0), (0, 0));
@@ -372,14 +415,46 @@ pub fn estimate(seed: u64, leads: usize, command: &str) -> Weights {
                 set.add_dossier(&cpf, signals_of(&pop, i, phone.as_ref(), email.as_ref()));
             }
         }
+        // Two or more relatives whose names agree with the lead's (a
+        // namesake in the family) are decided by the ambiguity rule, not by
+        // the weights: they are left out of the estimates.
+        let agrees = |e: &CandidateEvidence| {
+            e.name()
+                .is_some_and(|n| brazil::compare_names(&lead.name, n).agrees())
+        };
+        let namesakes = set
+            .candidates
+            .values()
+            .filter(|e| !e.is_direct() && agrees(e))
+            .count();
         for e in set.candidates.values() {
             let is_lead = truth.as_ref() == Some(&e.cpf);
+            if !e.is_direct() && namesakes > 1 && agrees(e) {
+                continue;
+            }
             if e.is_direct() {
                 count(&mut direct, &mut dt, e, set.lead_name.as_deref(), is_lead);
             } else {
                 count(&mut relative, &mut rt, e, set.lead_name.as_deref(), is_lead);
+                if explain && !is_lead {
+                    let levels = e.name().map(|n| {
+                        let c = brazil::compare_names(&lead.name, n);
+                        format!("{:?}/{:?}", c.given, c.surname)
+                    });
+                    let key = format!(
+                        "{:?} {:?} {} via {:?}",
+                        lead.kind,
+                        lead.confounders,
+                        levels.unwrap_or_default(),
+                        e.relative_of.as_ref().and_then(|r| r.degree.clone())
+                    );
+                    *misfits.entry(key).or_default() += 1;
+                }
             }
         }
+    }
+    for (k, n) in &misfits {
+        eprintln!("{n:>5}  {k}");
     }
     Weights {
         produced_by: command.to_owned(),

@@ -503,19 +503,56 @@ fn surname_tf_adjustment(n: &NameComparison, w: &Weights) -> f64 {
     (w.surname_tf_weight * (mean / rarest).log2()).clamp(-2.0, 3.0)
 }
 
+/// The lead's name compared with a candidate's registry name (`None`: no
+/// registry name known). A surname the registry lacks but the candidate's
+/// spouse carries counts as the lead's: a married name the registry was never
+/// updated with (`Helena Lima` for `HELENA MARQUES DA COSTA`, wife of
+/// `JOAO PEREIRA LIMA`).
+pub fn name_comparison(e: &CandidateEvidence, lead_name: Option<&str>) -> Option<NameComparison> {
+    let registry = e.name()?;
+    let Some(lead) = lead_name else {
+        return Some(NameComparison {
+            given: GivenAgreement::Missing,
+            surname: SurnameAgreement::Absent,
+            agreeing_surnames: Vec::new(),
+        });
+    };
+    let plain = compare_names(lead, registry);
+    let partial = matches!(
+        plain.surname,
+        SurnameAgreement::Some | SurnameAgreement::Disagree
+    );
+    if !(partial && plain.given_fits()) {
+        return Some(plain);
+    }
+    let spouse_surname = e.dossier.as_ref().and_then(|d| {
+        d.relatives.iter().find_map(|(_, name, degree)| {
+            let spouse = degree
+                .as_deref()
+                .map(brazil::normalize_name)
+                .is_some_and(|g| {
+                    ["CONJUGE", "ESPOSA", "ESPOSO", "MARIDO"]
+                        .iter()
+                        .any(|x| g.starts_with(x))
+                });
+            spouse
+                .then(|| brazil::agreement::name_tokens(name.as_deref()?).pop())
+                .flatten()
+        })
+    });
+    let married = spouse_surname.map(|s| compare_names(lead, &format!("{registry} {s}")));
+    // Surname levels order All < Some < Disagree: the smaller agrees more.
+    Some(match married {
+        Some(m) if m.given == plain.given && m.surname < plain.surname => m,
+        _ => plain,
+    })
+}
+
 /// Scores one candidate against the lead.
 pub fn score(e: &CandidateEvidence, lead_name: Option<&str>, weights: &Weights) -> Scored {
     let w = weights.model_for(e);
     let name = e.name().map(str::to_owned);
-    let comparison = match (lead_name, name.as_deref()) {
-        (Some(l), Some(r)) => Some(compare_names(l, r)),
-        (None, Some(_)) => Some(NameComparison {
-            given: GivenAgreement::Missing,
-            surname: SurnameAgreement::Absent,
-            agreeing_surnames: Vec::new(),
-        }),
-        _ => None,
-    };
+    let comparison = name_comparison(e, lead_name);
     let mut contributions: Vec<Contribution> = comparison_levels(e, comparison.as_ref())
         .into_iter()
         .map(|(c, level)| Contribution {
@@ -609,6 +646,72 @@ pub struct Identification {
     pub scored: Vec<Scored>,
 }
 
+/// Why the best candidate of a contact cannot be told from someone else, and
+/// the most confidence it may keep: a rival candidate whose name fits the
+/// lead's as well, within [`AMBIGUITY_BITS`] (`unconfirmed`: not shown); or
+/// a relative in the candidate's own dossier whose name fits the lead's too
+/// (`probable`), unless both contacts or an earlier confirmed match point
+/// at the candidate.
+fn ambiguity<'a>(
+    best: &Scored,
+    e: &CandidateEvidence,
+    mut rivals: impl Iterator<Item = &'a Scored>,
+    lead: Option<&str>,
+) -> Option<(&'static str, Confidence)> {
+    if best.confidence == Confidence::Unconfirmed {
+        return None;
+    }
+    let rival = rivals.any(|s| {
+        s.comparison.as_ref().is_some_and(NameComparison::agrees)
+            && best.match_weight - s.match_weight < AMBIGUITY_BITS
+    });
+    if rival {
+        return Some(("rival_with_the_same_name", Confidence::Unconfirmed));
+    }
+    let strong = e.contacts().len() == 2 || !e.earlier_confirmed.is_empty();
+    let namesake = lead.zip(e.dossier.as_ref()).is_some_and(|(l, d)| {
+        d.relatives.iter().any(|(cpf, name, _)| {
+            cpf != &e.cpf
+                && name
+                    .as_deref()
+                    .is_some_and(|n| compare_names(l, n).agrees())
+        })
+    });
+    (namesake && !strong && best.confidence == Confidence::Confirmed)
+        .then_some(("relative_with_the_same_name", Confidence::Probable))
+}
+
+/// Caps a candidate's confidence at `cap`, the reason the first bar of the
+/// waterfall.
+fn mark(s: &mut Scored, why: &str, cap: Confidence) {
+    s.confidence = s.confidence.min(cap);
+    s.contributions.insert(
+        0,
+        Contribution {
+            comparison: "ambiguity".into(),
+            level: why.into(),
+            weight: 0.0,
+        },
+    );
+}
+
+/// Two different people, relatives of each other (either dossier lists the
+/// other), whose names both agree with the lead's.
+fn namesake_relatives(
+    a: &Scored,
+    ae: &CandidateEvidence,
+    b: &Scored,
+    be: &CandidateEvidence,
+) -> bool {
+    let lists = |e: &CandidateEvidence, other: &Cpf| {
+        e.dossier
+            .as_ref()
+            .is_some_and(|d| d.relatives.iter().any(|(c, _, _)| c == other))
+    };
+    let agrees = |s: &Scored| s.comparison.as_ref().is_some_and(NameComparison::agrees);
+    a.cpf != b.cpf && agrees(a) && agrees(b) && (lists(ae, &b.cpf) || lists(be, &a.cpf))
+}
+
 fn source_rank(e: &CandidateEvidence, preference: &[Source]) -> usize {
     e.sources
         .iter()
@@ -639,18 +742,46 @@ pub fn identify(set: &EvidenceSet, preference: &[Source], w: &Weights) -> Identi
             .filter(|(_, e)| e.contacts().contains(&contact));
         let (best, e) = of_contact.next()?;
         let mut best = best.clone();
-        // A rival whose name fits as well makes the choice ambiguous.
-        let ambiguous = of_contact.any(|(s, _)| {
-            s.comparison.as_ref().is_some_and(NameComparison::agrees)
-                && best.match_weight - s.match_weight < AMBIGUITY_BITS
-        });
-        if ambiguous && best.confidence == Confidence::Confirmed {
-            best.confidence = Confidence::Probable;
+        if let Some((why, cap)) = ambiguity(&best, e, of_contact.map(|(s, _)| s), lead) {
+            // Two people the name fits (mother and daughter of one name,
+            // twins, a namesake in the family): a rival as likely as the
+            // best is not shown; a namesake only in the dossier caps the
+            // confidence. The reason is recorded.
+            mark(&mut best, why, cap);
         }
         Some((best, (*e).clone()))
     };
-    let phone = best_for(Contact::Phone);
-    let email = best_for(Contact::Email);
+    let mut phone = best_for(Contact::Phone);
+    let mut email = best_for(Contact::Email);
+    if let (Some((p, pe)), Some((m, me))) = (&mut phone, &mut email) {
+        if namesake_relatives(p, pe, m, me) {
+            // The phone's owner and the e-mail's person are relatives the
+            // lead's name fits both (mother and daughter of one name): either
+            // could be the lead, so neither is shown.
+            mark(p, "namesake_relatives", Confidence::Unconfirmed);
+            mark(m, "namesake_relatives", Confidence::Unconfirmed);
+        }
+        // Only one person is the lead: a relative found through one contact's
+        // owner does not stand beside someone the other contact found directly.
+        let direct_shown = |s: &Scored, e: &CandidateEvidence| {
+            e.is_direct() && s.confidence >= Confidence::Probable
+        };
+        if p.cpf != m.cpf {
+            if !pe.is_direct() && direct_shown(m, me) {
+                mark(
+                    p,
+                    "lead_found_by_the_other_contact",
+                    Confidence::Unconfirmed,
+                );
+            } else if !me.is_direct() && direct_shown(p, pe) {
+                mark(
+                    m,
+                    "lead_found_by_the_other_contact",
+                    Confidence::Unconfirmed,
+                );
+            }
+        }
+    }
     let household = |e: &CandidateEvidence, contact: Contact| {
         let direct = e
             .sources
@@ -981,6 +1112,59 @@ mod tests {
         assert_eq!(owner_relation_pt(h.degree.as_deref(), Some(true)), "mãe");
         let owner = registered_owner(&set, &id, Contact::Phone).expect("owner line");
         assert_eq!(owner.owner_initials, "L. M. C.");
+    }
+
+    #[test]
+    fn a_married_surname_the_registry_lacks_agrees_through_the_spouse() {
+        let mut set = set_of("Helena Lima", &[found(0, 0)]);
+        let before = name_comparison(&set.candidates[&cpf(0)], set.lead_name.as_deref());
+        assert_eq!(before.map(|c| c.surname), Some(SurnameAgreement::Disagree));
+        set.add_dossier(
+            &cpf(0),
+            DossierSignals {
+                name: PEOPLE[0].1.into(),
+                relatives: vec![(cpf(2), Some(PEOPLE[2].1.into()), Some("CONJUGE".into()))],
+                ..DossierSignals::default()
+            },
+        );
+        let after =
+            name_comparison(&set.candidates[&cpf(0)], set.lead_name.as_deref()).expect("compared");
+        assert_eq!(after.surname, SurnameAgreement::All);
+        assert_eq!(after.agreeing_surnames, ["LIMA"]);
+    }
+
+    #[test]
+    fn namesake_relatives_behind_the_two_contacts_are_neither_shown() {
+        // Mother and daughter of one name: the phone is one's, the e-mail
+        // the other's, and each dossier lists the other.
+        let (mother, daughter) = ("31847920560", "52998224725");
+        let person = |c: &str| Candidate {
+            cpf: Cpf::parse(c).expect("valid"),
+            name: Some("HELENA MARQUES DA COSTA".into()),
+        };
+        let mut set = EvidenceSet::new(Some("Helena Costa"));
+        set.add_found(&Found::phone(person(mother), Source::DiretrixPhone));
+        set.add_found(&Found::email(person(daughter), Source::DiretrixEmail));
+        for (who, other, degree) in [(mother, daughter, "FILHA(O)"), (daughter, mother, "MAE")] {
+            set.add_dossier(
+                &Cpf::parse(who).expect("valid"),
+                DossierSignals {
+                    name: "HELENA MARQUES DA COSTA".into(),
+                    relatives: vec![(
+                        Cpf::parse(other).expect("valid"),
+                        Some("HELENA MARQUES DA COSTA".into()),
+                        Some(degree.into()),
+                    )],
+                    ..DossierSignals::default()
+                },
+            );
+        }
+        let id = identify(&set, &[], &WEIGHTS);
+        assert_eq!(id.best.len(), 2);
+        for chosen in &id.best {
+            assert_eq!(chosen.scored.confidence, Confidence::Unconfirmed);
+            assert_eq!(chosen.scored.contributions[0].level, "namesake_relatives");
+        }
     }
 
     #[test]
