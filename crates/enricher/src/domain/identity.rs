@@ -527,15 +527,7 @@ pub fn name_comparison(e: &CandidateEvidence, lead_name: Option<&str>) -> Option
     }
     let spouse_surname = e.dossier.as_ref().and_then(|d| {
         d.relatives.iter().find_map(|(_, name, degree)| {
-            let spouse = degree
-                .as_deref()
-                .map(brazil::normalize_name)
-                .is_some_and(|g| {
-                    ["CONJUGE", "ESPOSA", "ESPOSO", "MARIDO"]
-                        .iter()
-                        .any(|x| g.starts_with(x))
-                });
-            spouse
+            is_spouse(degree.as_deref())
                 .then(|| brazil::agreement::name_tokens(name.as_deref()?).pop())
                 .flatten()
         })
@@ -916,20 +908,34 @@ pub fn reasons_en(s: &Scored) -> String {
     )
 }
 
+/// The first word of a degree of kinship as the provider writes it,
+/// normalised: `"Filha(o)"` → `FILHA`.
+fn degree_word(degree: Option<&str>) -> String {
+    let d = degree.map(brazil::normalize_name).unwrap_or_default();
+    d.split(' ').next().unwrap_or_default().to_owned()
+}
+
+/// The degree names a spouse.
+fn is_spouse(degree: Option<&str>) -> bool {
+    matches!(
+        degree_word(degree).as_str(),
+        "CONJUGE" | "ESPOSA" | "ESPOSO" | "MARIDO"
+    )
+}
+
 /// How the owner of a household phone relates to the lead, in the note's
 /// words, from how the owner's dossier lists the lead (`degree`) and the
 /// owner's sex: the lead listed as `FILHA(O)` of a woman → `mãe`.
 pub fn owner_relation_pt(degree: Option<&str>, owner_female: Option<bool>) -> &'static str {
-    let d = degree.map(brazil::normalize_name).unwrap_or_default();
     let by_sex = |f: &'static str, m: &'static str, x: &'static str| match owner_female {
         Some(true) => f,
         Some(false) => m,
         None => x,
     };
-    match d.split(' ').next().unwrap_or_default() {
+    match degree_word(degree).as_str() {
         "FILHA" | "FILHO" => by_sex("mãe", "pai", "mãe/pai"),
         "MAE" | "PAI" => by_sex("filha", "filho", "filho(a)"),
-        "CONJUGE" | "ESPOSA" | "ESPOSO" | "MARIDO" => "cônjuge",
+        _ if is_spouse(degree) => "cônjuge",
         "IRMA" | "IRMAO" => by_sex("irmã", "irmão", "irmão(ã)"),
         "NETA" | "NETO" => by_sex("avó", "avô", "avô(ó)"),
         "AVO" => by_sex("neta", "neto", "neto(a)"),
