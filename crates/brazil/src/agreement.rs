@@ -10,7 +10,7 @@
 //! upper case without accents. Spelling variants (LUIZ/LUIS, THIAGO/TIAGO,
 //! SOUZA/SOUSA, ISABELLA/ISABELA) are folded by a phonetic key.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use crate::name::normalize_name;
@@ -247,6 +247,192 @@ fn is_nickname_of(lead: &str, registry: &str) -> bool {
         || diminutive_stem(lead).is_some_and(|s| same_or_variant(&s, registry))
 }
 
+/// Common Brazilian given names (after IBGE's Censo 2010 name statistics):
+/// two of them one letter apart are two names, not a typo — GABRIEL is not a
+/// misspelt GABRIELA, nor MARCIO a misspelt MARCIA. A maintained table.
+const GIVEN_NAMES: &[&str] = &[
+    "ADRIANA",
+    "ADRIANO",
+    "ALESSANDRA",
+    "ALEXANDRE",
+    "ALICE",
+    "ALINE",
+    "AMANDA",
+    "ANA",
+    "ANDERSON",
+    "ANDRE",
+    "ANDREA",
+    "ANDREIA",
+    "ANGELA",
+    "ANTONIA",
+    "ANTONIO",
+    "ARTHUR",
+    "BEATRIZ",
+    "BRUNA",
+    "BRUNO",
+    "CAIO",
+    "CAMILA",
+    "CARLA",
+    "CARLOS",
+    "CAROLINA",
+    "CECILIA",
+    "CELIA",
+    "CESAR",
+    "CLARA",
+    "CLAUDIA",
+    "CLAUDIO",
+    "CRISTIANE",
+    "CRISTIANO",
+    "CRISTINA",
+    "DANIEL",
+    "DANIELA",
+    "DANIELE",
+    "DANILO",
+    "DAVI",
+    "DEBORA",
+    "DIEGO",
+    "DIOGO",
+    "EDSON",
+    "EDUARDA",
+    "EDUARDO",
+    "ELAINE",
+    "ELIANA",
+    "ELIANE",
+    "ELIAS",
+    "EMANUEL",
+    "EMANUELA",
+    "ENZO",
+    "ERICA",
+    "FABIANA",
+    "FABIANO",
+    "FABIO",
+    "FABIOLA",
+    "FATIMA",
+    "FELIPE",
+    "FERNANDA",
+    "FERNANDO",
+    "FLAVIA",
+    "FLAVIO",
+    "FRANCISCA",
+    "FRANCISCO",
+    "GABRIEL",
+    "GABRIELA",
+    "GABRIELE",
+    "GILBERTO",
+    "GISELE",
+    "GUILHERME",
+    "GUSTAVO",
+    "HELENA",
+    "HELIO",
+    "HENRIQUE",
+    "HUGO",
+    "IGOR",
+    "ISABEL",
+    "ISABELA",
+    "ISADORA",
+    "IVAN",
+    "IVANA",
+    "JAQUELINE",
+    "JOANA",
+    "JOAO",
+    "JORGE",
+    "JOSE",
+    "JOSEFA",
+    "JULIA",
+    "JULIANA",
+    "JULIANO",
+    "JULIO",
+    "LARA",
+    "LARISSA",
+    "LAURA",
+    "LEANDRO",
+    "LEONARDO",
+    "LETICIA",
+    "LUANA",
+    "LUCAS",
+    "LUCIA",
+    "LUCIANA",
+    "LUCIANO",
+    "LUCIO",
+    "LUIZ",
+    "LUIZA",
+    "MARCELA",
+    "MARCELO",
+    "MARCIA",
+    "MARCIO",
+    "MARCO",
+    "MARCOS",
+    "MARIA",
+    "MARIANA",
+    "MARIANO",
+    "MARINA",
+    "MARIO",
+    "MARTA",
+    "MATEUS",
+    "MATHEUS",
+    "MIGUEL",
+    "MONICA",
+    "NATALIA",
+    "NICOLAS",
+    "OTAVIO",
+    "PATRICIA",
+    "PAULA",
+    "PAULO",
+    "PEDRO",
+    "PRISCILA",
+    "RAFAEL",
+    "RAFAELA",
+    "RAIMUNDA",
+    "RAIMUNDO",
+    "REGINA",
+    "RENATA",
+    "RENATO",
+    "RICARDO",
+    "RITA",
+    "ROBERTA",
+    "ROBERTO",
+    "RODRIGO",
+    "ROGERIO",
+    "ROSA",
+    "ROSANA",
+    "SANDRA",
+    "SERGIO",
+    "SILVIA",
+    "SIMONE",
+    "SOFIA",
+    "SONIA",
+    "TATIANA",
+    "TEREZA",
+    "THAIS",
+    "TIAGO",
+    "VALERIA",
+    "VANESSA",
+    "VERA",
+    "VICTOR",
+    "VINICIUS",
+    "VITOR",
+    "VITORIA",
+    "VIVIANE",
+    "WAGNER",
+    "WESLEY",
+    "YASMIN",
+];
+
+static KNOWN_GIVEN: LazyLock<HashSet<String>> =
+    LazyLock::new(|| GIVEN_NAMES.iter().map(|n| phonetic(n)).collect());
+
+/// A common given name (spelling variants included).
+pub fn is_known_given_name(token: &str) -> bool {
+    KNOWN_GIVEN.contains(&phonetic(&normalize_name(token)))
+}
+
+/// A typo of a given name: one edit apart, unless both are names people
+/// carry (GABRIEL/GABRIELA, RAFAEL/RAFAELA, MARCIO/MARCIA are different
+/// people, often siblings).
+fn is_given_typo(typed: &str, registry: &str) -> bool {
+    is_typo(typed, registry) && !(is_known_given_name(typed) && is_known_given_name(registry))
+}
+
 /// One edit (Damerau–Levenshtein) on names of four letters or more, or a
 /// very close Jaro–Winkler on long ones.
 fn is_typo(a: &str, b: &str) -> bool {
@@ -287,7 +473,7 @@ pub fn compare_names(lead_name: &str, registry_name: &str) -> NameComparison {
         GivenAgreement::Exact
     } else if phonetic(first) == phonetic(reg_first) || is_nickname_of(first, reg_first) {
         GivenAgreement::Variant
-    } else if is_typo(first, reg_first) {
+    } else if is_given_typo(first, reg_first) {
         GivenAgreement::Typo
     } else if let Some(i) = pool
         .iter()
@@ -508,6 +694,24 @@ mod tests {
         assert!(!compare_names("H. Costa", reg).contradicts());
         assert_eq!(levels("", reg), (G::Missing, S::Absent));
         assert!(!compare_names("", reg).agrees());
+    }
+
+    #[test]
+    fn two_names_one_letter_apart_are_two_people_not_a_typo() {
+        // Brother and sister, father and daughter: not misspellings.
+        for (lead, reg) in [
+            ("Gabriel Souza", "GABRIELA LIMA SOUZA"),
+            ("Rafaela Prado", "RAFAEL COSTA PRADO"),
+            ("Marcio Alves", "MARCIA ALVES"),
+            ("Marina Rocha", "MARIANA ROCHA"),
+        ] {
+            assert_eq!(levels(lead, reg).0, G::Disagree, "{lead} / {reg}");
+            assert!(compare_names(lead, reg).contradicts(), "{lead} / {reg}");
+        }
+        // A misspelling that is nobody's name stays a typo.
+        assert_eq!(levels("Fenando Souza", "FERNANDO SOUZA").0, G::Typo);
+        assert_eq!(levels("Gabriella Souza", "GABRIELA SOUZA").0, G::Variant);
+        assert!(is_known_given_name("Luís") && !is_known_given_name("FENANDO"));
     }
 
     #[test]

@@ -309,3 +309,55 @@ async fn a_stored_person_who_merely_lists_the_phone_is_not_taken_for_the_lead() 
         .body
         .contains(&format!("CPF: {}", m.cpf)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_and_child_of_one_name_behind_the_phone_are_neither_shown() {
+    let (sim, test, pipeline) = labelled().await;
+    let people = &sim.state.population.people;
+    let first = |n: &str| n.split(' ').next().unwrap_or_default().to_owned();
+    let last = |n: &str| n.split(' ').next_back().unwrap_or_default().to_owned();
+    // A parent whose child has the same first and last name (JOSE X PRADO and
+    // JOSE Y PRADO): "Jose Prado" fits both; the phone is the parent's.
+    let (parent, child) = people
+        .iter()
+        .find_map(|p| {
+            let c = p.relatives.iter().find_map(|(c, d)| {
+                let c = &people[*c];
+                (*d == "FILHA(O)"
+                    && first(&c.name) == first(&p.name)
+                    && last(&c.name) == last(&p.name))
+                .then_some(c)
+            })?;
+            (p.phones[0].in_diretrix && !p.deceased).then_some((p, c))
+        })
+        .expect("a parent and child of one name in the labelled world");
+    let typed = format!("{} {}", first(&parent.name), last(&parent.name));
+    let body = serde_json::json!({"data": {"type": "lead", "attributes": {
+        "name": typed, "phone": parent.phones[0].phone.national(), "description": "t", "source": "t"}}});
+    let id = create_lead(&sim, &body).await;
+    pipeline
+        .process(&LeadId::parse(&id).expect("id"))
+        .await
+        .expect("processed");
+    let journal = sim.state.journal();
+    let note = &journal.notes_for(&id)[0].body;
+    assert!(note.starts_with("⚠️ Identidade não confirmada\n"), "{note}");
+    assert!(
+        note.contains(&format!(
+            "registrado em nome de {}",
+            brazil::initials(&parent.name)
+        )),
+        "{note}"
+    );
+    for section in FULL {
+        assert!(!note.contains(section), "{note}");
+    }
+    for who in [parent, child] {
+        assert!(!note.contains(&who.cpf.to_string()), "{note}");
+        assert!(!note.contains(&who.name), "{note}");
+    }
+    assert!(links(&test, &id).await.is_empty(), "not linked to the lead");
+    // The check is the parent's dossier, paid once; the child's is not bought.
+    assert_eq!(dossier_calls(&sim, parent.cpf.digits()), 1);
+    assert_eq!(dossier_calls(&sim, child.cpf.digits()), 0);
+}

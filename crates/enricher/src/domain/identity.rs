@@ -160,6 +160,11 @@ pub struct RelativeLink {
     /// The owner's name contradicts the lead's: the contact is evidently
     /// someone else's, the lead perhaps a member of their household.
     pub owner_contradicted: bool,
+    /// How many of the owner's relatives the lead's given name fits (this
+    /// one included): one is telling, several (siblings Rafael and Rafaela for
+    /// "Rafa") are not.
+    #[serde(default)]
+    pub fitting: usize,
 }
 
 /// Everything known about one candidate.
@@ -295,8 +300,9 @@ impl EvidenceSet {
         let relatives: Vec<&(Cpf, Option<String>, Option<String>)> = signals
             .relatives
             .iter()
-            .filter(|(_, n, _)| blocked(n))
+            .filter(|(rel, n, _)| rel != cpf && blocked(n))
             .collect();
+        let fitting = relatives.len();
         for (rel, name, degree) in relatives {
             if rel == cpf {
                 continue;
@@ -313,6 +319,7 @@ impl EvidenceSet {
                         owner_name: owner_name.clone(),
                         degree: degree.clone(),
                         owner_contradicted,
+                        fitting,
                     });
                 }
             }
@@ -436,6 +443,17 @@ pub fn comparison_levels(
             match &e.relative_of {
                 Some(r) if r.owner_contradicted => "relative_of_other_owner".to_owned(),
                 Some(_) => "relative_of_owner".to_owned(),
+                None => "none".to_owned(),
+            },
+        ),
+        (
+            // Within the relative class only (a direct candidate's household
+            // link is the `relative` comparison).
+            "household_fit",
+            match &e.relative_of {
+                Some(_) if e.is_direct() => "none".to_owned(),
+                Some(r) if r.fitting > 1 => "several".to_owned(),
+                Some(_) => "sole".to_owned(),
                 None => "none".to_owned(),
             },
         ),
@@ -640,10 +658,12 @@ pub struct Identification {
 
 /// Why the best candidate of a contact cannot be told from someone else, and
 /// the most confidence it may keep: a rival candidate whose name fits the
-/// lead's as well, within [`AMBIGUITY_BITS`] (`unconfirmed`: not shown); or
-/// a relative in the candidate's own dossier whose name fits the lead's too
-/// (`probable`), unless both contacts or an earlier confirmed match point
-/// at the candidate.
+/// lead's as well, within [`AMBIGUITY_BITS`]; or a relative in the
+/// candidate's own dossier whose name fits the lead's too (a father and son
+/// of one name: the phone is the father's, the lead may be either). Both make
+/// the candidate `unconfirmed` (not shown), unless something only the
+/// candidate has points at them: both contacts, an earlier confirmed match,
+/// or their dossier listing the lead's e-mail.
 fn ambiguity<'a>(
     best: &Scored,
     e: &CandidateEvidence,
@@ -660,7 +680,9 @@ fn ambiguity<'a>(
     if rival {
         return Some(("rival_with_the_same_name", Confidence::Unconfirmed));
     }
-    let strong = e.contacts().len() == 2 || !e.earlier_confirmed.is_empty();
+    let strong = e.contacts().len() == 2
+        || !e.earlier_confirmed.is_empty()
+        || e.dossier.as_ref().is_some_and(|d| d.lists_email);
     let namesake = lead.zip(e.dossier.as_ref()).is_some_and(|(l, d)| {
         d.relatives.iter().any(|(cpf, name, _)| {
             cpf != &e.cpf
@@ -669,8 +691,7 @@ fn ambiguity<'a>(
                     .is_some_and(|n| compare_names(l, n).agrees())
         })
     });
-    (namesake && !strong && best.confidence == Confidence::Confirmed)
-        .then_some(("relative_with_the_same_name", Confidence::Probable))
+    (namesake && !strong).then_some(("relative_with_the_same_name", Confidence::Unconfirmed))
 }
 
 /// Caps a candidate's confidence at `cap`, the reason the first bar of the
@@ -702,6 +723,22 @@ fn namesake_relatives(
     };
     let agrees = |s: &Scored| s.comparison.as_ref().is_some_and(NameComparison::agrees);
     a.cpf != b.cpf && agrees(a) && agrees(b) && (lists(ae, &b.cpf) || lists(be, &a.cpf))
+}
+
+/// Two different people, each found directly through one of the contacts,
+/// whose names both agree with the lead's and who would both be shown.
+fn namesakes_across_contacts(
+    a: &Scored,
+    ae: &CandidateEvidence,
+    b: &Scored,
+    be: &CandidateEvidence,
+) -> bool {
+    let shown_namesake = |s: &Scored, e: &CandidateEvidence| {
+        e.is_direct()
+            && s.confidence >= Confidence::Probable
+            && s.comparison.as_ref().is_some_and(NameComparison::agrees)
+    };
+    a.cpf != b.cpf && shown_namesake(a, ae) && shown_namesake(b, be)
 }
 
 fn source_rank(e: &CandidateEvidence, preference: &[Source]) -> usize {
@@ -737,8 +774,9 @@ pub fn identify(set: &EvidenceSet, preference: &[Source], w: &Weights) -> Identi
         if let Some((why, cap)) = ambiguity(&best, e, of_contact.map(|(s, _)| s), lead) {
             // Two people the name fits (mother and daughter of one name,
             // twins, a namesake in the family): a rival as likely as the
-            // best is not shown; a namesake only in the dossier caps the
-            // confidence. The reason is recorded.
+            // best, or a namesake in the best's own dossier, is not shown
+            // unless evidence only the best has says otherwise. The reason
+            // is recorded.
             mark(&mut best, why, cap);
         }
         Some((best, (*e).clone()))
@@ -752,6 +790,18 @@ pub fn identify(set: &EvidenceSet, preference: &[Source], w: &Weights) -> Identi
             // could be the lead, so neither is shown.
             mark(p, "namesake_relatives", Confidence::Unconfirmed);
             mark(m, "namesake_relatives", Confidence::Unconfirmed);
+        } else if namesakes_across_contacts(p, pe, m, me) {
+            // Two people the lead's name fits, one behind each contact
+            // (someone else's e-mail, a recycled number whose new owner has
+            // the lead's first name): a lead is one person, so the weaker is
+            // not shown, and neither is when they are as likely.
+            let gap = p.match_weight - m.match_weight;
+            if gap < AMBIGUITY_BITS {
+                mark(p, "rival_with_the_same_name", Confidence::Unconfirmed);
+            }
+            if -gap < AMBIGUITY_BITS {
+                mark(m, "rival_with_the_same_name", Confidence::Unconfirmed);
+            }
         }
         // Only one person is the lead: a relative found through one contact's
         // owner does not stand beside someone the other contact found directly.
@@ -1171,6 +1221,158 @@ mod tests {
             assert_eq!(chosen.scored.confidence, Confidence::Unconfirmed);
             assert_eq!(chosen.scored.contributions[0].level, "namesake_relatives");
         }
+    }
+
+    /// A phone registered to `JOSE CARLOS PRADO`, whose son is `JOSE PRADO
+    /// VILLELA`; the lead typed `lead` (and perhaps an e-mail the father's
+    /// dossier lists).
+    fn father_and_son(lead: &str, lists_email: bool) -> Identification {
+        let (father, son) = ("31847920560", "52998224725");
+        let mut set = EvidenceSet::new(Some(lead));
+        for source in [Source::DiretrixPhone, Source::WorkApiPhone] {
+            set.add_found(&Found::phone(
+                Candidate {
+                    cpf: Cpf::parse(father).expect("valid"),
+                    name: Some("JOSE CARLOS PRADO".into()),
+                },
+                source,
+            ));
+        }
+        set.add_dossier(
+            &Cpf::parse(father).expect("valid"),
+            DossierSignals {
+                name: "JOSE CARLOS PRADO".into(),
+                lists_phone: true,
+                lists_email,
+                relatives: vec![(
+                    Cpf::parse(son).expect("valid"),
+                    Some("JOSE PRADO VILLELA".into()),
+                    Some("FILHO".into()),
+                )],
+                ..DossierSignals::default()
+            },
+        );
+        identify(&set, &[], &WEIGHTS)
+    }
+
+    #[test]
+    fn a_namesake_in_the_owners_own_dossier_keeps_the_owner_unshown() {
+        // "Jose Prado" fits the father and the son alike: the phone cannot
+        // say which of them called.
+        let id = father_and_son("Jose Prado", false);
+        assert_eq!(id.best.len(), 1);
+        let best = &id.best[0].scored;
+        assert_eq!(best.confidence, Confidence::Unconfirmed);
+        assert_eq!(best.contributions[0].level, "relative_with_the_same_name");
+        // The lead's e-mail in the father's own dossier tells them apart.
+        let id = father_and_son("Jose Prado", true);
+        assert!(id.best[0].scored.confidence >= Confidence::Probable);
+        // A name only the father has: no ambiguity.
+        let id = father_and_son("Jose Carlos Prado", false);
+        assert!(id.best[0].scored.confidence >= Confidence::Probable);
+        assert_ne!(id.best[0].scored.contributions[0].comparison, "ambiguity");
+    }
+
+    #[test]
+    fn two_unrelated_namesakes_behind_the_two_contacts_are_not_both_shown() {
+        // "Pedro": a recycled number now owned by a stranger called Pedro,
+        // and the lead's e-mail pointing at another Pedro. A lead is one
+        // person; nothing tells which, so neither is shown in full.
+        let person = |c: &str, name: &str| Candidate {
+            cpf: Cpf::parse(c).expect("valid"),
+            name: Some(name.into()),
+        };
+        let mut set = EvidenceSet::new(Some("Pedro"));
+        for source in [Source::DiretrixPhone, Source::WorkApiPhone] {
+            set.add_found(&Found::phone(
+                person("31847920560", "PEDRO ALVES LIMA"),
+                source,
+            ));
+        }
+        set.add_found(&Found::email(
+            person("52998224725", "PEDRO SOUZA COSTA"),
+            Source::DiretrixEmail,
+        ));
+        let id = identify(&set, &[], &WEIGHTS);
+        assert_eq!(id.best.len(), 2);
+        for chosen in &id.best {
+            assert_eq!(chosen.scored.confidence, Confidence::Unconfirmed);
+            assert_eq!(
+                chosen.scored.contributions[0].level,
+                "rival_with_the_same_name"
+            );
+        }
+        // When only one of them carries the lead's surname, the other is
+        // not a namesake: the one whose name agrees stands alone.
+        let mut set = EvidenceSet::new(Some("Pedro Costa"));
+        set.add_found(&Found::phone(
+            person("31847920560", "PEDRO ALVES LIMA"),
+            Source::DiretrixPhone,
+        ));
+        set.add_found(&Found::email(
+            person("52998224725", "PEDRO SOUZA COSTA"),
+            Source::DiretrixEmail,
+        ));
+        let id = identify(&set, &[], &WEIGHTS);
+        let shown: Vec<_> = id
+            .best
+            .iter()
+            .filter(|c| c.scored.confidence >= Confidence::Probable)
+            .collect();
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].via, Via::Email);
+    }
+
+    #[test]
+    fn a_relative_the_name_fits_alone_outweighs_one_of_several() {
+        // The phone is the mother's; "Rafa" fits her son Rafael and, with a
+        // sister Rafaela, fits two of her relatives.
+        let (mother, son, daughter) = ("31847920560", "52998224725", "11144477735");
+        let relatives = |with_sister: bool| {
+            let mut r = vec![(
+                Cpf::parse(son).expect("valid"),
+                Some("RAFAEL LIMA COSTA".into()),
+                Some("FILHA(O)".into()),
+            )];
+            if with_sister {
+                r.push((
+                    Cpf::parse(daughter).expect("valid"),
+                    Some("RAFAELA LIMA COSTA".into()),
+                    Some("FILHA(O)".into()),
+                ));
+            }
+            r
+        };
+        let son_probability = |with_sister: bool| {
+            let mut set = EvidenceSet::new(Some("Rafa Costa"));
+            set.add_found(&Found::phone(
+                Candidate {
+                    cpf: Cpf::parse(mother).expect("valid"),
+                    name: Some("HELENA MARQUES LIMA COSTA".into()),
+                },
+                Source::DiretrixPhone,
+            ));
+            set.add_dossier(
+                &Cpf::parse(mother).expect("valid"),
+                DossierSignals {
+                    name: "HELENA MARQUES LIMA COSTA".into(),
+                    relatives: relatives(with_sister),
+                    ..DossierSignals::default()
+                },
+            );
+            let id = identify(&set, &[], &WEIGHTS);
+            let s = id
+                .scored
+                .iter()
+                .find(|s| s.cpf == Cpf::parse(son).expect("valid"))
+                .expect("the son is a candidate")
+                .clone();
+            (s.probability, id.best[0].scored.confidence)
+        };
+        let (alone, _) = son_probability(false);
+        let (with_sister, shown) = son_probability(true);
+        assert!(alone > with_sister, "{alone} vs {with_sister}");
+        assert_eq!(shown, Confidence::Unconfirmed);
     }
 
     #[test]
