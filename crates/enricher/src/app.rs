@@ -71,6 +71,7 @@ pub async fn ensure_migrated(pool: &PgPool) -> anyhow::Result<()> {
 pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>) -> AppState {
     AppState {
         pool: pool.clone(),
+        intake: crate::db::sibling_pool(pool, config.database.intake_connections),
         webhook_secret: config.webhook_secret.clone().map(Arc::new),
         pipeline,
         limits: crate::http::Limits::new(config.rate_limit_per_key, config.rate_limit_per_ip),

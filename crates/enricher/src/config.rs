@@ -55,6 +55,9 @@ pub struct DatabaseConfig {
     pub embedded_user: String,
     /// Pool size (`DB_MAX_CONNECTIONS`).
     pub max_connections: u32,
+    /// The intake's own pool (`DB_INTAKE_CONNECTIONS`): webhooks are recorded
+    /// through it, so they answer whatever the workers hold.
+    pub intake_connections: u32,
 }
 
 /// A provider's endpoint, credentials and call policy.
@@ -122,6 +125,7 @@ struct FileConfig {
     embedded_pg_dir: Option<PathBuf>,
     embedded_pg_user: Option<String>,
     db_max_connections: Option<u32>,
+    db_intake_connections: Option<u32>,
     port: Option<u16>,
     c2s_base_url: Option<String>,
     c2s_token: Option<String>,
@@ -232,6 +236,12 @@ impl Config {
         if max_connections == 0 {
             return Err(invalid("DB_MAX_CONNECTIONS", "must be at least 1"));
         }
+        let intake_connections = l
+            .number("DB_INTAKE_CONNECTIONS", f.db_intake_connections)?
+            .unwrap_or(4);
+        if intake_connections == 0 {
+            return Err(invalid("DB_INTAKE_CONNECTIONS", "must be at least 1"));
+        }
         let database = DatabaseConfig {
             url: database_url,
             embedded_dir_explicit: explicit_dir.is_some(),
@@ -240,6 +250,7 @@ impl Config {
                 .text("C2S_ENRICH_PG_USER", f.embedded_pg_user)
                 .unwrap_or_else(|| "postgres".into()),
             max_connections,
+            intake_connections,
         };
         use crate::providers::policy::Policy;
         let c2s = ProviderConfig {

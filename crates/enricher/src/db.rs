@@ -142,17 +142,36 @@ fn connect_options(url: &SecretString) -> Result<PgConnectOptions, DbError> {
         })
 }
 
-/// A pool on `url`, checked with one connection before returning.
+/// How long a session of ours may sit idle inside a transaction before the
+/// server ends it: no code path holds a transaction across an outside call,
+/// so only a bug or a stuck task can reach it, and then it must not pin locks
+/// and a pool slot for ever.
+pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
+
+/// A pool on `url`, checked with one connection before returning. Every
+/// session gets [`IDLE_IN_TRANSACTION_TIMEOUT`].
 pub async fn connect_pool(url: &SecretString, max_connections: u32) -> Result<PgPool, DbError> {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        .connect_with(connect_options(url)?)
+        .connect_with(connect_options(url)?.options([(
+            "idle_in_transaction_session_timeout",
+            IDLE_IN_TRANSACTION_TIMEOUT,
+        )]))
         .await
         .map_err(|source| DbError::Connect {
             url: mask_database_url(url),
             source,
         })
+}
+
+/// Another pool of at most `max_connections` on the same server and
+/// settings as `pool`, connecting on first use (the intake's own pool).
+pub fn sibling_pool(pool: &PgPool, max_connections: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(pool.connect_options().as_ref().clone())
 }
 
 /// Creates `database` on the server of `admin_url` unless it exists.

@@ -89,6 +89,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(20, "0020", "erasures"),
     migration!(21, "0021", "google_ads_leads"),
     migration!(22, "0022", "identity_confidence"),
+    migration!(23, "0023", "provider_reservations"),
 ];
 
 /// Why migrating failed.

@@ -238,3 +238,38 @@ async fn a_batch_records_each_event() {
     assert_eq!(r.json::<Value>().await.expect("json")["accepted"], 2);
     assert_eq!(count(&s, "SELECT count(*) FROM enrich.jobs").await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_accepted_while_the_workers_hold_every_connection_of_the_main_pool() {
+    let test = TestDb::migrated().await.expect("db");
+    let main = c2s_enrich::db::connect_pool(test.url(), 2)
+        .await
+        .expect("pool");
+    let state = AppState {
+        intake: c2s_enrich::db::sibling_pool(&main, 2),
+        ..AppState::new(main.clone())
+    };
+    let served = c2s_enrich::testing::serve_app(state).await.expect("serve");
+    // The workers' pool is exhausted (busy sessions, as under slow work).
+    let _held = (
+        main.acquire().await.expect("one"),
+        main.acquire().await.expect("two"),
+    );
+    let started = std::time::Instant::now();
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/v1/webhooks/c2s", served.base))
+        .json(&create_event())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(answer.status(), 202);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "answered by the intake's own pool, not after the main pool's 10 s acquire timeout"
+    );
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.jobs")
+        .fetch_one(&test.pool)
+        .await
+        .expect("jobs");
+    assert_eq!(jobs, 1);
+}

@@ -234,3 +234,192 @@ async fn a_persons_cached_answers_can_be_forgotten() {
         )
     );
 }
+
+async fn slow_fetch(
+    calls: Arc<AtomicUsize>,
+    wait: Duration,
+) -> Result<Option<Vec<Candidate>>, ProviderError> {
+    calls.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(wait).await;
+    Ok(Some(helena()))
+}
+
+/// Sessions of this test database idle in a transaction, and reservations.
+async fn idle_in_transaction(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("activity")
+}
+
+async fn count_outcome(pool: &sqlx::PgPool, outcome: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM enrich.provider_calls WHERE outcome = $1")
+        .bind(outcome)
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_provider_call_holds_no_transaction_and_no_connection() {
+    let test = TestDb::migrated().await.expect("db");
+    // A pool of two: the call must not keep either.
+    let pool = c2s_enrich::db::connect_pool(test.url(), 2)
+        .await
+        .expect("pool");
+    let ledger = Arc::new(
+        Ledger::new(pool.clone(), None, Freshness::default())
+            .await
+            .expect("ledger"),
+    );
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut lookups = Vec::new();
+    for i in 0..4 {
+        let (ledger, calls) = (ledger.clone(), calls.clone());
+        lookups.push(tokio::spawn(async move {
+            ledger
+                .lookup(DISCOVERY, &format!("1198765432{i}"), || {
+                    slow_fetch(calls, Duration::from_secs(2))
+                })
+                .await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Four calls in flight on a pool of two: the database is still served,
+    // nothing idles in a transaction, and each call holds a reservation.
+    let started = std::time::Instant::now();
+    let reservations: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.provider_reservations")
+        .fetch_one(&pool)
+        .await
+        .expect("reservations");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "the pool is free"
+    );
+    assert_eq!(reservations, 4);
+    assert_eq!(idle_in_transaction(&test.pool).await, 0);
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    for l in lookups {
+        assert!(!l.await.expect("join").expect("lookup").cached);
+    }
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.provider_reservations")
+        .fetch_one(&pool)
+        .await
+        .expect("reservations");
+    assert_eq!(left, 0, "answers recorded release their reservations");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backends_killed_mid_call_cause_no_second_payment() {
+    let test = TestDb::migrated().await.expect("db");
+    let pool = c2s_enrich::db::connect_pool(test.url(), 4)
+        .await
+        .expect("pool");
+    let ledger = Arc::new(
+        Ledger::new(pool.clone(), None, Freshness::default())
+            .await
+            .expect("ledger"),
+    );
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut lookups = Vec::new();
+    for _ in 0..6 {
+        let (ledger, calls) = (ledger.clone(), calls.clone());
+        lookups.push(tokio::spawn(async move {
+            ledger
+                .lookup(DISCOVERY, "11987654321", || {
+                    slow_fetch(calls, Duration::from_millis(1500))
+                })
+                .await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every session of the service's pool is killed while the call runs.
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()) k",
+    )
+    .fetch_one(&test.pool)
+    .await
+    .expect("terminate");
+    assert!(killed >= 1, "the pool had sessions to kill");
+    for l in lookups {
+        l.await
+            .expect("join")
+            .expect("the lookup survives the killed sessions");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "paid once");
+    let again = ledger
+        .lookup(DISCOVERY, "11987654321", || {
+            slow_fetch(calls.clone(), Duration::ZERO)
+        })
+        .await
+        .expect("again");
+    assert!(again.cached);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(count_outcome(&test.pool, "found").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_whose_holder_died_expires_and_is_recorded_as_unknown() {
+    let test = TestDb::migrated().await.expect("db");
+    let ttl = Duration::from_millis(600);
+    let dead = Ledger::new(test.pool.clone(), None, Freshness::default())
+        .await
+        .expect("ledger")
+        .with_reservation_ttl(ttl);
+    let calls = Arc::new(AtomicUsize::new(0));
+    // The holder's lookup is dropped mid-call (its process died): no answer,
+    // no release, no more heartbeats.
+    let c = calls.clone();
+    let _ = tokio::time::timeout(
+        Duration::from_millis(300),
+        dead.lookup(DISCOVERY, "11987654321", || {
+            slow_fetch(c, Duration::from_secs(30))
+        }),
+    )
+    .await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let other = Ledger::new(test.pool.clone(), None, Freshness::default())
+        .await
+        .expect("ledger")
+        .with_reservation_ttl(ttl);
+    let started = std::time::Instant::now();
+    let looked = other
+        .lookup(DISCOVERY, "11987654321", || {
+            slow_fetch(calls.clone(), Duration::ZERO)
+        })
+        .await
+        .expect("lookup");
+    assert!(!looked.cached);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "waited for the expiry only"
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "asked again after the expiry"
+    );
+    assert_eq!(
+        count_outcome(&test.pool, "unknown").await,
+        1,
+        "the lost call is visible"
+    );
+    assert_eq!(count_outcome(&test.pool, "found").await, 1);
+}
+
+#[tokio::test]
+async fn every_pooled_session_has_an_idle_in_transaction_timeout() {
+    let test = TestDb::migrated().await.expect("db");
+    let pool = c2s_enrich::db::connect_pool(test.url(), 1)
+        .await
+        .expect("pool");
+    let timeout: String = sqlx::query_scalar("SHOW idle_in_transaction_session_timeout")
+        .fetch_one(&pool)
+        .await
+        .expect("show");
+    assert_eq!(timeout, "1min");
+}

@@ -45,7 +45,7 @@ pub async fn intake(
     }
     let lead = GoogleAdsLead::from_json(&payload)
         .map_err(|e| ApiError::BadRequest(format!("not a Google Ads lead: {e}")))?;
-    let recorded = google_ads::record(&state.pool, &lead).await?;
+    let recorded = google_ads::record(&state.intake, &lead).await?;
     crate::metrics::METRICS.webhook(match recorded.decision {
         "accepted" => "google_ads_accepted",
         "test_recorded" => "google_ads_test",

@@ -87,6 +87,10 @@ async fn request_context(
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// The intake's own small pool: webhook deliveries are recorded through
+    /// it, so they are accepted while the workers use every connection of
+    /// `pool`.
+    pub intake: PgPool,
     /// Shared secret C2S sends (`X-Webhook-Token`); `None` accepts unsigned deliveries.
     pub webhook_secret: Option<Arc<SecretString>>,
     /// The pipeline for synchronous runs (`None`: those endpoints answer 503).
@@ -107,6 +111,7 @@ impl AppState {
     /// Only the database: no webhook secret, no pipeline, no rate limits.
     pub fn new(pool: PgPool) -> Self {
         Self {
+            intake: pool.clone(),
             pool,
             webhook_secret: None,
             pipeline: None,

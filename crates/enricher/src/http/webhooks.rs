@@ -56,7 +56,7 @@ pub async fn c2s(
         }
     }
     for event in &events {
-        let recorded = events::record(&state.pool, event, &payload).await?;
+        let recorded = events::record(&state.intake, event, &payload).await?;
         crate::metrics::METRICS.webhook(recorded.decision);
         results.push(recorded);
     }

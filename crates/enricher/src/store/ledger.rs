@@ -3,9 +3,18 @@
 //! Every provider call is a row: provider, module, a keyed hash (HMAC-SHA256) of
 //! the normalised query, outcome, latency, credits, and — for answers worth
 //! keeping (found / not found) — the response and its expiry. A lookup first
-//! looks for a fresh answer; only if none exists does it pay. Identical
-//! concurrent lookups coalesce into one paid call: in-process through a per-key
-//! mutex, across processes through a transaction-scoped advisory lock on the key.
+//! looks for a fresh answer; only if none exists does it pay.
+//!
+//! Identical concurrent lookups coalesce into one paid call — in-process
+//! through a per-key mutex, across processes through a *reservation*: a row of
+//! `enrich.provider_reservations` taken in one short transaction. The call
+//! then runs with no transaction and no pooled connection held (a slow
+//! provider cannot starve the pool or leave sessions idle in a transaction);
+//! the holder keeps the reservation alive with a heartbeat and records the
+//! answer in a second short transaction that also releases it. Others wait by
+//! polling for the answer. A reservation whose holder died (heartbeat stopped)
+//! expires; the next taker records the lost call as outcome `unknown` and
+//! asks again — the only case a call can be paid twice, and it is visible.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -73,6 +82,10 @@ pub enum LedgerError {
     Corrupt(String),
 }
 
+/// How long a reservation lives without a heartbeat; the holder renews it
+/// every third of that while its call runs.
+pub const RESERVATION_TTL: Duration = Duration::from_secs(30);
+
 /// Shared by every lookup of the service.
 #[derive(Debug)]
 pub struct Ledger {
@@ -80,6 +93,17 @@ pub struct Ledger {
     key: Vec<u8>,
     freshness: Freshness,
     inflight: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+    reservation_ttl: Duration,
+}
+
+/// What taking a reservation found.
+enum Reservation<T> {
+    /// Ours: make the call.
+    Mine(uuid::Uuid),
+    /// Someone recorded an answer meanwhile.
+    Answered(Looked<T>),
+    /// Another live holder is making the call.
+    Held,
 }
 
 impl Ledger {
@@ -99,7 +123,14 @@ impl Ledger {
             key,
             freshness,
             inflight: Mutex::new(HashMap::new()),
+            reservation_ttl: RESERVATION_TTL,
         })
+    }
+
+    /// A shorter reservation life (drills and tests of a dead holder).
+    pub fn with_reservation_ttl(mut self, ttl: Duration) -> Self {
+        self.reservation_ttl = ttl.max(Duration::from_millis(300));
+        self
     }
 
     /// The keyed hash of a normalised query.
@@ -154,21 +185,29 @@ impl Ledger {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<T>, ProviderError>>,
     {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(('x' || substr(encode($1, 'hex'), 1, 16))::bit(64)::bigint)")
-            .bind(&hash[..])
-            .execute(&mut *tx)
-            .await?;
-        // Someone (here or in another process) may have paid while we waited.
-        if let Some(hit) = self.fresh::<T, _>(&mut *tx, kind, hash).await? {
-            tx.commit().await?;
-            self.record_hit(kind, hash).await?;
-            crate::metrics::METRICS.ledger(kind.provider, kind.module, "hit");
-            return Ok(hit);
-        }
+        let mut poll = Duration::from_millis(100);
+        let holder = loop {
+            match self.reserve::<T>(kind, hash).await? {
+                Reservation::Mine(holder) => break holder,
+                Reservation::Answered(hit) => {
+                    self.record_hit(kind, hash).await?;
+                    crate::metrics::METRICS.ledger(kind.provider, kind.module, "hit");
+                    return Ok(hit);
+                }
+                Reservation::Held => {
+                    // Another process is asking; its answer will be ours.
+                    tokio::time::sleep(poll).await;
+                    poll = (poll * 2).min(Duration::from_secs(1));
+                }
+            }
+        };
+        // Stops with the call, however it ends (a dropped future included:
+        // the reservation then expires and its taker records it `unknown`).
+        let heartbeat = AbortOnDrop(self.heartbeat(kind, *hash, holder));
         let started = Instant::now();
         let (outcome, http_status) =
             crate::providers::transport::with_status_capture(fetch()).await;
+        drop(heartbeat);
         let latency = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let (label, error_kind, response, ttl) = match &outcome {
             Ok(Some(v)) => {
@@ -196,24 +235,16 @@ impl Ledger {
             Err(ProviderError::QuotaExhausted { .. } | ProviderError::Unauthorized { .. }) => 0,
             _ => kind.credits,
         };
-        sqlx::query(
-            "INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
-                                               response, expires_at, http_status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10)",
-        )
-        .bind(kind.provider)
-        .bind(kind.module)
-        .bind(&hash[..])
-        .bind(label)
-        .bind(error_kind)
-        .bind(latency)
-        .bind(credits)
-        .bind(response)
-        .bind(ttl.map(|d| d.as_secs_f64()))
-        .bind(http_status.map(i32::from))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let row = CallRow {
+            label,
+            error_kind,
+            latency,
+            credits,
+            response,
+            ttl,
+            http_status: http_status.map(i32::from),
+        };
+        self.record_answer(kind, hash, holder, &row).await?;
         crate::metrics::METRICS.ledger(
             kind.provider,
             kind.module,
@@ -230,6 +261,163 @@ impl Ledger {
             }),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Takes the reservation of this key in one short transaction: the
+    /// reservation first, then the answer check (so an answer recorded by the
+    /// previous holder just before is always seen). An expired reservation is
+    /// taken over and its lost call recorded as `unknown`.
+    async fn reserve<T: DeserializeOwned>(
+        &self,
+        kind: CallKind,
+        hash: &[u8; 32],
+    ) -> Result<Reservation<T>, LedgerError> {
+        let holder = uuid::Uuid::new_v4();
+        let mut tx = self.pool.begin().await?;
+        let taken: Option<(bool,)> = sqlx::query_as(
+            "INSERT INTO enrich.provider_reservations AS r (provider, module, key_hash, holder, expires_at)
+             VALUES ($1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5))
+             ON CONFLICT (provider, module, key_hash) DO UPDATE
+                SET holder = EXCLUDED.holder, reserved_at = clock_timestamp(), expires_at = EXCLUDED.expires_at
+              WHERE r.expires_at < clock_timestamp()
+             RETURNING (xmax <> 0)",
+        )
+        .bind(kind.provider)
+        .bind(kind.module)
+        .bind(&hash[..])
+        .bind(holder)
+        .bind(self.reservation_ttl.as_secs_f64())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((took_over,)) = taken else {
+            tx.rollback().await?;
+            return Ok(match self.fresh::<T, _>(&self.pool, kind, hash).await? {
+                Some(hit) => Reservation::Answered(hit),
+                None => Reservation::Held,
+            });
+        };
+        if let Some(hit) = self.fresh::<T, _>(&mut *tx, kind, hash).await? {
+            tx.rollback().await?;
+            return Ok(Reservation::Answered(hit));
+        }
+        if took_over {
+            // The previous holder died mid-call: whether it was paid is
+            // unknown; count it as possibly paid, visibly.
+            sqlx::query(
+                "INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, credits)
+                 VALUES ($1, $2, $3, 'unknown', 'holder_lost', $4)",
+            )
+            .bind(kind.provider)
+            .bind(kind.module)
+            .bind(&hash[..])
+            .bind(kind.credits)
+            .execute(&mut *tx)
+            .await?;
+            tracing::warn!(
+                provider = kind.provider,
+                module = kind.module,
+                "a reservation expired with its holder gone: that call's outcome is unknown"
+            );
+            crate::metrics::METRICS.ledger(kind.provider, kind.module, "unknown");
+        }
+        tx.commit().await?;
+        Ok(Reservation::Mine(holder))
+    }
+
+    /// Renews the reservation while the call runs (each renewal one short
+    /// statement on a pooled connection, returned at once).
+    fn heartbeat(
+        &self,
+        kind: CallKind,
+        hash: [u8; 32],
+        holder: uuid::Uuid,
+    ) -> tokio::task::JoinHandle<()> {
+        let pool = self.pool.clone();
+        let ttl = self.reservation_ttl;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ttl / 3).await;
+                let renewed = sqlx::query(
+                    "UPDATE enrich.provider_reservations SET expires_at = clock_timestamp() + make_interval(secs => $5)
+                      WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
+                )
+                .bind(kind.provider)
+                .bind(kind.module)
+                .bind(&hash[..])
+                .bind(holder)
+                .bind(ttl.as_secs_f64())
+                .execute(&pool)
+                .await;
+                if let Err(e) = renewed {
+                    tracing::warn!(provider = kind.provider, error = %e, "reservation heartbeat failed; retrying");
+                }
+            }
+        })
+    }
+
+    /// Records the answer and releases the reservation in one short
+    /// transaction, retried over a few seconds: the call is paid, and losing
+    /// its record (a killed backend, a failover) would make the next lookup
+    /// pay again.
+    async fn record_answer(
+        &self,
+        kind: CallKind,
+        hash: &[u8; 32],
+        holder: uuid::Uuid,
+        row: &CallRow,
+    ) -> Result<(), LedgerError> {
+        let mut wait = Duration::from_millis(100);
+        let mut attempt = 1;
+        loop {
+            match self.try_record(kind, hash, holder, row).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < RECORD_ATTEMPTS => {
+                    tracing::warn!(provider = kind.provider, attempt, error = %e, "recording a provider answer failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn try_record(
+        &self,
+        kind: CallKind,
+        hash: &[u8; 32],
+        holder: uuid::Uuid,
+        row: &CallRow,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
+                                               response, expires_at, http_status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10)",
+        )
+        .bind(kind.provider)
+        .bind(kind.module)
+        .bind(&hash[..])
+        .bind(row.label)
+        .bind(row.error_kind)
+        .bind(row.latency)
+        .bind(row.credits)
+        .bind(&row.response)
+        .bind(row.ttl.map(|d| d.as_secs_f64()))
+        .bind(row.http_status)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM enrich.provider_reservations
+              WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
+        )
+        .bind(kind.provider)
+        .bind(kind.module)
+        .bind(&hash[..])
+        .bind(holder)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
     }
 
     async fn fresh<'e, T, E>(
@@ -314,6 +502,29 @@ impl Ledger {
                 .rows_affected(),
         )
     }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Tries to record a paid answer before giving up (about 12 s in all).
+const RECORD_ATTEMPTS: u32 = 8;
+
+/// One provider call as the ledger records it.
+struct CallRow {
+    label: &'static str,
+    error_kind: Option<&'static str>,
+    latency: i32,
+    credits: i32,
+    response: Option<serde_json::Value>,
+    ttl: Option<Duration>,
+    http_status: Option<i32>,
 }
 
 /// Calls and credits per provider and day.
