@@ -102,6 +102,27 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested: finishing in-flight work");
 }
 
+/// `serve` takes signed webhooks only, unless the operator knowingly allows
+/// unsigned ones (then a warning at every start; the status page shows it).
+pub fn check_webhook_signing(config: &Config, allow_unsigned: bool) -> anyhow::Result<()> {
+    match (&config.webhook_secret, allow_unsigned) {
+        (Some(_), _) => Ok(()),
+        (None, true) => {
+            tracing::warn!(
+                "WEBHOOK_SECRET is not set and --allow-unsigned-webhooks was given: \
+                 anyone who can reach this port can post C2S deliveries"
+            );
+            Ok(())
+        }
+        (None, false) => anyhow::bail!(
+            "WEBHOOK_SECRET is not set: anyone who can reach this port could forge C2S \
+             deliveries. Set WEBHOOK_SECRET (and send the same value in C2S's webhook header \
+             X-Webhook-Token), or start with --allow-unsigned-webhooks to accept unsigned \
+             deliveries knowingly"
+        ),
+    }
+}
+
 /// `serve`: the API and (unless `no_worker`) the workers, until a signal.
 pub async fn serve(
     config: &Config,

@@ -13,6 +13,12 @@
 //!   outage; every lead completes after recovery, without a retry storm.
 //! - `db-loss`: PostgreSQL stopped and restarted mid-burst; the service
 //!   reports not-ready, recovers by itself, loses nothing.
+//! - `slow-provider`: every provider answers after 12 s, 16 workers on the
+//!   default pool, every database session of the service killed mid-call;
+//!   webhooks still answer 202 in < 200 ms, readiness stays 200, no session
+//!   idles in a transaction, nothing is paid twice.
+//! - `forged`: unsigned, wrong-secret, oversized, 1,000-event and malformed
+//!   webhook deliveries: all refused, nothing stored, no provider called.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -169,8 +175,8 @@ fn burst(
             lead_ids: ids,
             duplicates: 1,
             concurrency: 4,
-            header_name: None,
-            header_value: None,
+            header_name: support::SIGNED.map(|(k, _)| k.to_owned()),
+            header_value: support::SIGNED.map(|(_, v)| v.to_owned()),
             batch: 0,
         };
         c2s_sim::deliver(&state, &req).await
@@ -481,5 +487,309 @@ pub async fn db_loss(
     );
     pool.close().await;
     tokio::task::spawn_blocking(move || drop(bounced)).await?;
+    Ok(out)
+}
+
+/// Sessions of the scratch database idle inside a transaction for more than
+/// a second (a transaction held across something slow), and all sessions.
+async fn sessions(pool: &PgPool) -> anyhow::Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state LIKE 'idle in transaction%'
+                                   AND state_change < clock_timestamp() - interval '1 second'),
+                count(*)
+           FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Every provider answers after 12 s (under each one's timeout), 16 workers
+/// on the default pool: webhooks keep answering 202 fast, readiness stays
+/// 200, no session idles in a transaction, and killing every database
+/// session of the service mid-call costs no second payment.
+pub async fn slow_provider(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome> {
+    const LATENCY_MS: u64 = 12_000;
+    let mut config = sandbox(o, LATENCY_MS);
+    for f in config.faults.values_mut() {
+        f.jitter_ms = 0;
+    }
+    let sim = c2s_sim::start(config).await?;
+    let db = server.scratch("chaos_slow").await?;
+    crate::db::migrate_up(&db.pool).await?;
+    let env = support::sim_env(&sim);
+    let started = Instant::now();
+    let child = Child::serve(&env, &db.url, &["--concurrency", "16"]).await?;
+    let ids: Vec<String> = sim.state.leads().into_iter().map(|l| l.id).collect();
+    let (early, late) = ids.split_at(ids.len() - (ids.len() / 4).max(1));
+    burst(&sim, &child.base, Some(early.to_vec())).await?;
+    // Watch readiness and the database's sessions the whole time.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ready_url = format!("{}/health/ready", child.base);
+    let watch_pool = db.pool.clone();
+    let watcher = tokio::spawn(async move {
+        let (mut samples, mut not_ready, mut idle_in_tx, mut most_sessions) =
+            (0u32, 0u32, 0i64, 0i64);
+        while !*stop_rx.borrow() {
+            samples += 1;
+            let ok = reqwest::get(&ready_url)
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if !ok {
+                not_ready += 1;
+            }
+            if let Ok((idle, all)) = sessions(&watch_pool).await {
+                idle_in_tx = idle_in_tx.max(idle);
+                most_sessions = most_sessions.max(all);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        (samples, not_ready, idle_in_tx, most_sessions)
+    });
+    // The first provider calls are in flight now.
+    tokio::time::sleep(Duration::from_millis(LATENCY_MS / 3)).await;
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()) k",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    // Webhooks while every worker waits on a provider: each alone, timed.
+    let mut slowest = Duration::ZERO;
+    let mut refused = 0usize;
+    for id in late {
+        let t = Instant::now();
+        let r = burst(&sim, &child.base, Some(vec![id.clone()])).await?;
+        slowest = slowest.max(t.elapsed());
+        refused += r.requests - r.statuses.get(&202).copied().unwrap_or(0);
+    }
+    let limit = Duration::from_secs(60 + 90 * (o.leads as u64 / 16 + 1));
+    let done = wait_completed(&db.pool, o.leads, limit).await?;
+    let _ = stop_tx.send(true);
+    let (samples, not_ready, idle_in_tx, most_sessions) = watcher.await?;
+    child.stop().await;
+    anyhow::ensure!(done, "leads did not all complete within {limit:?}");
+    anyhow::ensure!(
+        killed > 0,
+        "no database session of the service to kill mid-call"
+    );
+    anyhow::ensure!(
+        refused == 0,
+        "{refused} webhooks during the slow calls were not answered 202"
+    );
+    anyhow::ensure!(
+        slowest < Duration::from_millis(200),
+        "a webhook during the slow calls took {slowest:?} (limit 200 ms)"
+    );
+    anyhow::ensure!(
+        not_ready == 0,
+        "readiness was not 200 in {not_ready} of {samples} checks"
+    );
+    anyhow::ensure!(
+        idle_in_tx == 0,
+        "{idle_in_tx} sessions sat idle in a transaction for over a second"
+    );
+    let notes = verify(&db.pool, &sim, o.leads).await?;
+    let mut out = outcome("slow-provider", o, started, notes, provider_calls(&sim));
+    out.details.insert("provider_latency_ms", LATENCY_MS as f64);
+    out.details
+        .insert("sessions_killed_mid_call", killed as f64);
+    out.details
+        .insert("slowest_webhook_ms", slowest.as_secs_f64() * 1000.0);
+    out.details
+        .insert("webhooks_during_slow_calls", late.len() as f64);
+    out.details.insert("readiness_checks", f64::from(samples));
+    out.details.insert("most_sessions", most_sessions as f64);
+    server.done(db).await?;
+    Ok(out)
+}
+
+/// One forged or abusive delivery, and the status it must get.
+struct Forgery {
+    kind: &'static str,
+    body: Vec<u8>,
+    secret: Option<&'static str>,
+    expected: u16,
+}
+
+fn forgeries(sim: &SimHandle) -> anyhow::Result<Vec<Forgery>> {
+    let leads = sim.state.leads();
+    let event = |i: usize| {
+        let mut e = c2s_sim::render::c2s_lead(&leads[i % leads.len()]);
+        e["hook_action"] = serde_json::json!("on_create_lead");
+        e
+    };
+    let many = |n: usize| {
+        let batch: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                let mut e = event(i);
+                e["id"] = serde_json::json!(format!("{:032x}", i + 1));
+                e
+            })
+            .collect();
+        serde_json::to_vec(&batch)
+    };
+    let one = serde_json::to_vec(&event(0))?;
+    let mut long_key = event(0);
+    long_key["attributes"]["updated_at"] = serde_json::json!("2".repeat(4096));
+    let mut huge = event(0);
+    huge["attributes"]["description"] = serde_json::json!("x".repeat(600 * 1024));
+    let signed = Some(support::WEBHOOK_SECRET);
+    Ok(vec![
+        Forgery {
+            kind: "unsigned",
+            body: one.clone(),
+            secret: None,
+            expected: 401,
+        },
+        Forgery {
+            kind: "wrong-secret",
+            body: one.clone(),
+            secret: Some("guess"),
+            expected: 401,
+        },
+        Forgery {
+            kind: "oversized-body",
+            body: serde_json::to_vec(&huge)?,
+            secret: signed,
+            expected: 413,
+        },
+        Forgery {
+            kind: "1000-events",
+            body: many(1000)?,
+            secret: signed,
+            expected: 413,
+        },
+        Forgery {
+            kind: "101-events",
+            body: many(101)?,
+            secret: signed,
+            expected: 413,
+        },
+        Forgery {
+            kind: "oversized-key",
+            body: serde_json::to_vec(&long_key)?,
+            secret: signed,
+            expected: 400,
+        },
+        Forgery {
+            kind: "not-json",
+            body: b"{\"hook_action\": \"on_create_lead\", ".to_vec(),
+            secret: signed,
+            expected: 400,
+        },
+        Forgery {
+            kind: "bad-lead-id",
+            body: br#"{"hook_action":"on_create_lead","id":"../../etc/passwd","attributes":{}}"#
+                .to_vec(),
+            secret: signed,
+            expected: 400,
+        },
+        Forgery {
+            kind: "unknown-action",
+            body: serde_json::to_vec(&{
+                let mut e = event(0);
+                e["hook_action"] = serde_json::json!("on_delete_everything");
+                e
+            })?,
+            secret: signed,
+            expected: 400,
+        },
+        Forgery {
+            kind: "empty-batch",
+            body: b"[]".to_vec(),
+            secret: signed,
+            expected: 400,
+        },
+    ])
+}
+
+/// Unsigned, wrong-secret, oversized, 1,000-event and malformed deliveries,
+/// each many times over: all refused with the right status, nothing stored,
+/// no provider called — and a genuine delivery afterwards still accepted.
+pub async fn forged(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome> {
+    let sim = c2s_sim::start(sandbox(o, 5)).await?;
+    let db = server.scratch("chaos_forged").await?;
+    crate::db::migrate_up(&db.pool).await?;
+    let env = support::sim_env(&sim);
+    let started = Instant::now();
+    let child = Child::serve(&env, &db.url, &["--concurrency", "4"]).await?;
+    let url = format!("{}/api/v1/webhooks/c2s", child.base);
+    let http = reqwest::Client::new();
+    let rounds = (o.leads / 10).max(1);
+    let mut sent = 0usize;
+    let mut wrong = Vec::new();
+    for f in forgeries(&sim)? {
+        let mut tasks = Vec::new();
+        for _ in 0..rounds {
+            let mut rb = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(f.body.clone());
+            if let Some(s) = f.secret {
+                rb = rb.header("x-webhook-token", s);
+            }
+            tasks.push(tokio::spawn(async move {
+                rb.send().await.map(|r| r.status().as_u16())
+            }));
+        }
+        for t in tasks {
+            sent += 1;
+            // An oversized body may be cut off mid-upload: a refused
+            // connection is a refusal too.
+            match t.await? {
+                Ok(s) if s == f.expected => {}
+                Ok(s) => wrong.push(format!("{}: {s} (expected {})", f.kind, f.expected)),
+                Err(e) if f.expected == 413 && (e.is_request() || e.is_body()) => {}
+                Err(e) => wrong.push(format!("{}: {e}", f.kind)),
+            }
+        }
+    }
+    wrong.dedup();
+    let stored: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM enrich.webhook_events), (SELECT count(*) FROM enrich.jobs),
+                (SELECT count(*) FROM enrich.leads)",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    let calls = provider_calls(&sim);
+    let ready = reqwest::get(format!("{}/health/ready", child.base))
+        .await
+        .is_ok_and(|r| r.status().is_success());
+    // A genuine, signed delivery is still accepted.
+    let genuine = burst(
+        &sim,
+        &child.base,
+        Some(vec![sim.state.leads()[0].id.clone()]),
+    )
+    .await?;
+    child.stop().await;
+    anyhow::ensure!(
+        wrong.is_empty(),
+        "deliveries not refused as they should be:\n  {}",
+        wrong.join("\n  ")
+    );
+    anyhow::ensure!(
+        stored == (0, 0, 0),
+        "forged deliveries left rows behind: {} events, {} jobs, {} leads",
+        stored.0,
+        stored.1,
+        stored.2
+    );
+    anyhow::ensure!(
+        calls == 0,
+        "forged deliveries caused {calls} provider calls"
+    );
+    anyhow::ensure!(
+        ready,
+        "the service was not ready after the forged deliveries"
+    );
+    anyhow::ensure!(
+        genuine.statuses.get(&202) == Some(&1),
+        "a genuine delivery afterwards was not accepted: {genuine:?}"
+    );
+    let mut out = outcome("forged", o, started, 0, calls);
+    out.details.insert("forged_deliveries", sent as f64);
+    out.details.insert("kinds", 10.0);
+    server.done(db).await?;
     Ok(out)
 }

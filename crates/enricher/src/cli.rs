@@ -60,6 +60,11 @@ pub enum Command {
         /// Job lease in seconds: a killed process's jobs are taken over after it.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..=3600))]
         lease_secs: u64,
+        /// Accept C2S webhooks without `WEBHOOK_SECRET` (anyone who reaches
+        /// the port could then forge deliveries): a warning at every start and
+        /// on the status page. Without it, `serve` refuses to start unsigned.
+        #[arg(long)]
+        allow_unsigned_webhooks: bool,
     },
     /// Run only the workers until SIGTERM/Ctrl-C.
     Worker {
@@ -222,6 +227,12 @@ pub enum ChaosScenario {
     TwoInstances,
     Faults,
     DbLoss,
+    /// Every provider answers after 12 s; not in the default set (about 90 s
+    /// per 16 leads): run it by name.
+    SlowProvider,
+    /// Unsigned, wrong-secret, oversized, 1,000-event and malformed webhook
+    /// deliveries (`--leads / 10` of each).
+    Forged,
 }
 
 #[derive(Debug, clap::Args)]
@@ -307,7 +318,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             no_worker,
             concurrency,
             lease_secs,
+            allow_unsigned_webhooks,
         } => {
+            crate::app::check_webhook_signing(&config, allow_unsigned_webhooks)?;
             let database = Database::open(&config.database).await?;
             let result =
                 crate::app::serve(&config, &database.pool, no_worker, concurrency, lease_secs)
@@ -352,7 +365,7 @@ async fn chaos(config: &Config, args: &ChaosArgs) -> anyhow::Result<()> {
         "--leads must be 1 to 5000"
     );
     let scenarios = if args.scenarios.is_empty() {
-        vec![S::Crash, S::TwoInstances, S::Faults, S::DbLoss]
+        vec![S::Crash, S::TwoInstances, S::Faults, S::DbLoss, S::Forged]
     } else {
         args.scenarios.clone()
     };
@@ -374,6 +387,8 @@ async fn chaos(config: &Config, args: &ChaosArgs) -> anyhow::Result<()> {
         let result = match s {
             S::Crash => crate::chaos::crash(&server, &options).await,
             S::TwoInstances => crate::chaos::two_instances(&server, &options).await,
+            S::SlowProvider => crate::chaos::slow_provider(&server, &options).await,
+            S::Forged => crate::chaos::forged(&server, &options).await,
             S::Faults => crate::chaos::faults(&server, &options).await,
             S::DbLoss => {
                 let dir = std::env::temp_dir().join(format!("c2s-chaos-pg-{}", std::process::id()));

@@ -157,6 +157,8 @@ async fn the_status_page_is_self_contained_and_its_figures_add_up() {
     assert_eq!(hours.last(), Some(&Value::from(5)));
     assert!(!s["data_quality"].as_array().expect("dq").is_empty());
     assert_eq!(s["providers"].as_array().expect("providers").len(), 2);
+    // This test's state has no webhook secret: the page warns of it.
+    assert_eq!(s["webhooks_signed"], false);
 }
 
 #[tokio::test]

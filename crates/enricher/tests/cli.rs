@@ -200,3 +200,33 @@ async fn commands_that_call_providers_name_the_missing_credentials() {
         .expect("run");
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn serve_refuses_to_start_without_a_webhook_secret_unless_told_to_accept_unsigned() {
+    let out = bin()
+        .env_remove("WEBHOOK_SECRET")
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")
+        .arg("serve")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("WEBHOOK_SECRET is not set"), "{stderr}");
+    assert!(stderr.contains("--allow-unsigned-webhooks"), "{stderr}");
+    // Allowed knowingly: past the check (it then fails on the unreachable
+    // database), with the warning logged.
+    let out = bin()
+        .env_remove("WEBHOOK_SECRET")
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")
+        .args(["serve", "--allow-unsigned-webhooks"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("WEBHOOK_SECRET is not set:"), "{all}");
+    assert!(all.contains("--allow-unsigned-webhooks was given"), "{all}");
+}

@@ -228,12 +228,7 @@ async fn a_batch_records_each_event() {
     let mut second = create_event();
     second["id"] = "0a1b2c3d4e5f60718293a4b5c6d7e8f9".into();
     let batch = json!([create_event(), {"hook_action": "on_create_lead", "lead": second}]);
-    let r = reqwest::Client::new()
-        .post(&s.url)
-        .json(&batch)
-        .send()
-        .await
-        .expect("post");
+    let r = post(&s, &batch).await;
     assert_eq!(r.status(), 202);
     assert_eq!(r.json::<Value>().await.expect("json")["accepted"], 2);
     assert_eq!(count(&s, "SELECT count(*) FROM enrich.jobs").await, 2);
@@ -272,4 +267,108 @@ async fn webhooks_are_accepted_while_the_workers_hold_every_connection_of_the_ma
         .await
         .expect("jobs");
     assert_eq!(jobs, 1);
+}
+
+/// `n` distinct create events (ids `…0001`, `…0002`, …).
+fn batch(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            let mut e = create_event();
+            e["id"] = json!(format!("{:032x}", i + 1));
+            e
+        })
+        .collect()
+}
+
+async fn post(s: &Served, body: &impl serde::Serialize) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(&s.url)
+        .json(body)
+        .send()
+        .await
+        .expect("post")
+}
+
+async fn assert_nothing_stored(s: &Served, tables: &[&str]) {
+    for table in tables {
+        assert_eq!(
+            count(s, &format!("SELECT count(*) FROM {table}")).await,
+            0,
+            "{table}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_of_more_than_100_events_is_refused_whole_with_413() {
+    let s = serve(None).await;
+    let r = post(&s, &batch(101)).await;
+    assert_eq!(r.status(), 413);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "too_large");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most 100 events")),
+        "{body}"
+    );
+    assert_nothing_stored(&s, &["enrich.webhook_events", "enrich.jobs"]).await;
+    // 100 is allowed.
+    let r = post(&s, &batch(100)).await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(count(&s, "SELECT count(*) FROM enrich.jobs").await, 100);
+}
+
+#[tokio::test]
+async fn each_event_row_stores_its_own_lead_object_never_the_batch() {
+    let s = serve(None).await;
+    let events = batch(50);
+    let r = post(&s, &events).await;
+    assert_eq!(r.status(), 202);
+    let stored: Vec<(String, Value)> =
+        sqlx::query_as("SELECT lead_id, payload FROM enrich.webhook_events ORDER BY lead_id")
+            .fetch_all(&s.test.pool)
+            .await
+            .expect("rows");
+    assert_eq!(stored.len(), 50);
+    for (i, (lead_id, payload)) in stored.iter().enumerate() {
+        assert_eq!(payload, &events[i], "row {lead_id} holds its own event");
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_key_refuses_the_whole_delivery_before_anything_is_stored() {
+    let s = serve(None).await;
+    let mut events = batch(3);
+    events[2]["attributes"]["updated_at"] = json!("9".repeat(5000));
+    let r = post(&s, &events).await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.expect("json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("event 2: updated_at is longer than 64 characters")),
+        "{body}"
+    );
+    assert_nothing_stored(
+        &s,
+        &["enrich.webhook_events", "enrich.jobs", "enrich.leads"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_batch_that_fails_in_the_database_stores_none_of_its_events() {
+    let s = serve(None).await;
+    // The database refuses the third event (a check our parser does not
+    // make): the first two must not stay behind.
+    sqlx::query(
+        "ALTER TABLE enrich.webhook_events ADD CONSTRAINT test_refuse CHECK (lead_id <> lpad('3', 32, '0'))",
+    )
+    .execute(&s.test.pool)
+    .await
+    .expect("constraint");
+    let r = post(&s, &batch(3)).await;
+    assert_eq!(r.status(), 500);
+    assert_nothing_stored(&s, &["enrich.webhook_events", "enrich.jobs"]).await;
 }

@@ -112,6 +112,15 @@ async fn the_status_page_renders_its_chart_without_console_errors() {
         dom.contains("57,1 %"),
         "success share of 4 enriched / 7 ended:\n{dom}"
     );
+    // No WEBHOOK_SECRET in this state: the unsigned-webhooks warning shows.
+    let unsigned = dom
+        .find("id=\"unsigned\"")
+        .map(|i| &dom[i..dom[i..].find('>').map_or(dom.len(), |e| i + e)])
+        .expect("the unsigned-webhooks warning element");
+    assert!(
+        unsigned.contains("display: block"),
+        "the unsigned-webhooks warning is shown: {unsigned}"
+    );
     let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
     assert!(console.is_empty(), "console output: {console:#?}");
 

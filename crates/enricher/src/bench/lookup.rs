@@ -54,6 +54,7 @@ pub async fn run(
         ("DIRETRIX_USER", "unused"),
         ("DIRETRIX_PASS", "unused"),
         ("WORK_API", "unused"),
+        ("WEBHOOK_SECRET", super::support::WEBHOOK_SECRET),
     ] {
         env.insert(k.to_owned(), v.to_owned());
     }

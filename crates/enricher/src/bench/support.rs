@@ -196,8 +196,16 @@ pub fn sim_env(sim: &c2s_sim::SimHandle) -> HashMap<String, String> {
     }
     env.insert("RATE_LIMIT_PER_KEY".into(), "0".into());
     env.insert("RATE_LIMIT_PER_IP".into(), "0".into());
+    // Signed webhooks, as production runs them (`serve` refuses unsigned).
+    env.insert("WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
     env
 }
+
+/// The webhook secret of benchmark and drill services.
+pub const WEBHOOK_SECRET: &str = "drill-webhook-secret";
+
+/// The header a signed delivery carries, for the sandbox's deliveries.
+pub const SIGNED: Option<(&str, &str)> = Some(("x-webhook-token", WEBHOOK_SECRET));
 
 pub fn config(env: &HashMap<String, String>) -> anyhow::Result<Config> {
     let env = env.clone();

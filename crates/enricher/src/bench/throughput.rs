@@ -53,7 +53,9 @@ pub async fn run(
         let (idle, _) = child.memory_mib();
         let hook = format!("{}/api/v1/webhooks/c2s", child.base);
         let started = Instant::now();
-        let report = c2s_sim::deliver_for_tests(&sim, &hook, "on_create_lead", None, 1, None).await;
+        let report =
+            c2s_sim::deliver_for_tests(&sim, &hook, "on_create_lead", None, 1, support::SIGNED)
+                .await;
         anyhow::ensure!(
             report.statuses.get(&202).copied().unwrap_or(0) == leads,
             "not every webhook was accepted: {report:?}"

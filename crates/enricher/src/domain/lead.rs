@@ -161,6 +161,48 @@ impl HookAction {
 pub struct WebhookEvent {
     pub action: Option<HookAction>,
     pub lead: Lead,
+    /// The event's own JSON object (what is stored for it — never the batch).
+    pub raw: serde_json::Value,
+}
+
+/// The most events one delivery may carry.
+pub const MAX_EVENTS_PER_DELIVERY: usize = 100;
+
+/// Length caps (characters) of the fields a delivery's events are keyed and
+/// matched by: a timestamp, ids, contacts. Longer is not C2S.
+const FIELD_CAPS: [(&str, usize); 7] = [
+    ("updated_at", 64),
+    ("created_at", 64),
+    ("internal_id", 64),
+    ("seller.id", 128),
+    ("customer.name", 300),
+    ("customer.email", 320),
+    ("customer.phone", 64),
+];
+
+fn check_lengths(lead: &Lead, index: usize) -> Result<(), WebhookError> {
+    let values: [(&str, Option<&str>); 6] = [
+        ("updated_at", lead.updated_at.as_deref()),
+        ("created_at", lead.created_at.as_deref()),
+        ("internal_id", lead.internal_id.as_deref()),
+        ("seller.id", lead.seller_id.as_deref()),
+        ("customer.name", lead.customer_name.as_deref()),
+        ("customer.email", lead.email.as_deref()),
+    ];
+    let phones = lead
+        .phones
+        .iter()
+        .map(|p| ("customer.phone", Some(p.as_str())));
+    for (field, value) in values.into_iter().chain(phones) {
+        let max = FIELD_CAPS
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or(usize::MAX, |(_, m)| *m);
+        if value.is_some_and(|v| v.chars().count() > max) {
+            return Err(WebhookError::TooLong { index, field, max });
+        }
+    }
+    Ok(())
 }
 
 /// Why a webhook payload was refused.
@@ -172,6 +214,14 @@ pub enum WebhookError {
     BadLead { index: usize, source: LeadError },
     #[error("event {index}: unknown hook_action")]
     UnknownAction { index: usize },
+    #[error("a delivery holds at most {MAX_EVENTS_PER_DELIVERY} events; this one holds {count}")]
+    TooManyEvents { count: usize },
+    #[error("event {index}: {field} is longer than {max} characters")]
+    TooLong {
+        index: usize,
+        field: &'static str,
+        max: usize,
+    },
 }
 
 /// Reads every shape C2S delivers: a single lead (`{"hook_action", "id",
@@ -185,6 +235,9 @@ pub fn parse_webhook(payload: &serde_json::Value) -> Result<Vec<WebhookEvent>, W
     };
     if items.is_empty() {
         return Err(WebhookError::Empty);
+    }
+    if items.len() > MAX_EVENTS_PER_DELIVERY {
+        return Err(WebhookError::TooManyEvents { count: items.len() });
     }
     items
         .into_iter()
@@ -203,7 +256,12 @@ pub fn parse_webhook(payload: &serde_json::Value) -> Result<Vec<WebhookEvent>, W
             };
             let lead =
                 Lead::from_json(inner).map_err(|source| WebhookError::BadLead { index, source })?;
-            Ok(WebhookEvent { action, lead })
+            check_lengths(&lead, index)?;
+            Ok(WebhookEvent {
+                action,
+                lead,
+                raw: item.clone(),
+            })
         })
         .collect()
 }

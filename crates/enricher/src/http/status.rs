@@ -75,6 +75,8 @@ pub struct Status {
     pub leads_per_hour: Vec<i64>,
     pub data_quality: Vec<DqCheck>,
     pub data_quality_checked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `false`: C2S webhooks are accepted unsigned (no `WEBHOOK_SECRET`).
+    pub webhooks_signed: bool,
 }
 
 /// When the checks last ran (monotonic and wall clock) and what they found.
@@ -210,6 +212,7 @@ pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
         leads_per_hour: per_hour(pool).await?,
         data_quality: dq,
         data_quality_checked_at: dq_at,
+        webhooks_signed: state.webhook_secret.is_some(),
     })
 }
 

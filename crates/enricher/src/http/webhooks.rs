@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::domain::lead::parse_webhook;
+use crate::domain::lead::{parse_webhook, WebhookError};
 use crate::store::events;
 
 /// The header carrying the shared secret configured in the C2S dashboard.
@@ -28,9 +28,9 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     responses(
         (status = 202, description = "`{accepted, events}`: at least one new event", body = serde_json::Value),
         (status = 200, description = "`{duplicate: true, events}`: all seen before", body = serde_json::Value),
-        (status = 400, description = "Not JSON, not a lead event, missing hook_action", body = super::openapi::ErrorBody),
+        (status = 400, description = "Not JSON, not a lead event, missing hook_action, a field over its length cap (nothing of the delivery stored)", body = super::openapi::ErrorBody),
         (status = 401, description = "Wrong or missing X-Webhook-Token (when WEBHOOK_SECRET is set)", body = super::openapi::ErrorBody),
-        (status = 413, description = "Body over 512 KiB")))]
+        (status = 413, description = "Body over 512 KiB, or more than 100 events in one delivery (nothing stored)", body = super::openapi::ErrorBody)))]
 pub async fn c2s(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -47,18 +47,18 @@ pub async fn c2s(
     }
     let payload: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
-    let events = parse_webhook(&payload)
-        .map_err(|e| ApiError::BadRequest(format!("not a C2S lead event: {e}")))?;
-    let mut results = Vec::with_capacity(events.len());
+    let events = parse_webhook(&payload).map_err(|e| match e {
+        WebhookError::TooManyEvents { .. } => ApiError::TooLarge(e.to_string()),
+        e => ApiError::BadRequest(format!("not a C2S lead event: {e}")),
+    })?;
     for event in &events {
         if event.action.is_none() {
             return Err(ApiError::BadRequest("event without hook_action".into()));
         }
     }
-    for event in &events {
-        let recorded = events::record(&state.intake, event, &payload).await?;
+    let results = events::record_delivery(&state.intake, &events).await?;
+    for recorded in &results {
         crate::metrics::METRICS.webhook(recorded.decision);
-        results.push(recorded);
     }
     let fresh = results.iter().filter(|r| r.decision != "duplicate").count();
     if fresh == 0 {

@@ -16,16 +16,30 @@ pub struct Recorded {
     pub job_id: Option<i64>,
 }
 
-/// Records `event` (raw `payload` kept) unless already seen, and enqueues the
-/// enrichment when the event calls for it — both or neither.
-pub async fn record(
+/// Records every event of one delivery (see [`record_in`]) — each with its
+/// own JSON, never the batch — in one transaction: a delivery is stored whole
+/// or not at all.
+pub async fn record_delivery(
     pool: &PgPool,
+    events: &[WebhookEvent],
+) -> Result<Vec<Recorded>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut recorded = Vec::with_capacity(events.len());
+    for event in events {
+        recorded.push(record_in(&mut tx, event).await?);
+    }
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+/// Records `event` (its raw JSON kept) unless already seen, and enqueues the
+/// enrichment when the event calls for it — both or neither.
+async fn record_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     event: &WebhookEvent,
-    payload: &serde_json::Value,
 ) -> Result<Recorded, sqlx::Error> {
     let action = event.action.unwrap_or(HookAction::OnCreateLead);
     let lead_id = event.lead.id.as_str();
-    let mut tx = pool.begin().await?;
     let decision = match action {
         HookAction::OnCloseLead => "close_recorded",
         HookAction::OnCreateLead => "enrich",
@@ -37,7 +51,7 @@ pub async fn record(
                 "SELECT contact_fingerprint FROM enrich.leads WHERE lead_id = $1",
             )
             .bind(lead_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             match known {
                 Some(Some(previous)) if previous == fingerprint => "contacts_unchanged",
@@ -55,11 +69,10 @@ pub async fn record(
     .bind(action.as_str())
     .bind(event.lead.updated_at.clone().unwrap_or_default())
     .bind(decision)
-    .bind(payload)
-    .fetch_optional(&mut *tx)
+    .bind(&event.raw)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some(event_id) = inserted else {
-        tx.rollback().await?;
         return Ok(Recorded {
             lead_id: lead_id.to_owned(),
             decision: "duplicate",
@@ -72,7 +85,7 @@ pub async fn record(
         // The note stays posted once: `note_status` is not reset.
         sqlx::query("UPDATE enrich.leads SET step = 'lead', state = 'pending', updated_at = now() WHERE lead_id = $1 AND step = 'done'")
             .bind(lead_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     if decision == "enrich" {
@@ -84,14 +97,13 @@ pub async fn record(
             payload: serde_json::json!({ "lead_id": lead_id, "event_id": event_id }),
             max_attempts: 8,
         };
-        job_id = jobs::enqueue(&mut *tx, &job).await?;
+        job_id = jobs::enqueue(&mut **tx, &job).await?;
         sqlx::query("UPDATE enrich.webhook_events SET job_id = $2 WHERE id = $1")
             .bind(event_id)
             .bind(job_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(Recorded {
         lead_id: lead_id.to_owned(),
         decision,
