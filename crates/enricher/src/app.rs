@@ -79,6 +79,10 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
         cors_origins: Arc::new(config.cors_allowed_origins.clone()),
         worker: None,
         dq_cache: Arc::default(),
+        client_ip: Arc::new(crate::http::ClientIpPolicy::new(
+            config.trusted_proxies.clone(),
+            &config.client_ip_header,
+        )),
     }
 }
 

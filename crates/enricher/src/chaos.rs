@@ -157,6 +157,15 @@ fn sandbox(o: &ChaosOptions, latency_ms: u64) -> SimConfig {
     c
 }
 
+/// Ledger rows of calls whose holder died mid-call (perhaps paid twice).
+async fn unknown_outcomes(pool: &PgPool) -> anyhow::Result<f64> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM enrich.provider_calls WHERE outcome = 'unknown'")
+            .fetch_one(pool)
+            .await?;
+    Ok(n as f64)
+}
+
 fn provider_calls(sim: &SimHandle) -> usize {
     sim.state.journal().calls.len()
 }
@@ -242,6 +251,10 @@ pub async fn crash(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome>
     let notes = verify(&db.pool, &sim, o.leads).await?;
     let mut out = outcome("crash", o, started, notes, provider_calls(&sim));
     out.details.insert("kills", f64::from(kills));
+    out.details.insert(
+        "calls_lost_with_a_killed_holder",
+        unknown_outcomes(&db.pool).await?,
+    );
     out.details
         .insert("first_burst_failed_deliveries", first.errors as f64);
     out.details.insert(

@@ -114,6 +114,12 @@ pub struct Config {
     /// Browser origins allowed to call the API (`CORS_ALLOWED_ORIGINS`,
     /// comma-separated `scheme://host[:port]`); empty = CORS closed.
     pub cors_allowed_origins: Vec<String>,
+    /// Proxies whose forwarded client address is believed (`TRUSTED_PROXIES`,
+    /// comma-separated IPs or CIDRs); empty = the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header a trusted proxy puts the client's address in
+    /// (`CLIENT_IP_HEADER`, default `Fly-Client-IP`).
+    pub client_ip_header: String,
     pub log_format: LogFormat,
 }
 
@@ -142,6 +148,8 @@ struct FileConfig {
     c2s_description_max_length: Option<usize>,
     c2s_seller_id: Option<String>,
     cors_allowed_origins: Option<String>,
+    trusted_proxies: Option<String>,
+    client_ip_header: Option<String>,
     log_format: Option<String>,
 }
 
@@ -200,6 +208,25 @@ fn cors_origins(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
                     format!("{o:?} is not an origin like https://app.example.com (no path, no wildcard)"),
                 ))
             }
+        })
+        .collect()
+}
+
+/// `TRUSTED_PROXIES`: IPs (`10.0.0.7`) or networks (`fdaa::/16`).
+fn trusted_proxies(raw: Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        "TRUSTED_PROXIES",
+                        format!("{p:?} is not an IP address or a network like 10.0.0.0/8"),
+                    )
+                })
         })
         .collect()
 }
@@ -377,6 +404,16 @@ impl Config {
             cors_allowed_origins: cors_origins(
                 l.text("CORS_ALLOWED_ORIGINS", f.cors_allowed_origins),
             )?,
+            trusted_proxies: trusted_proxies(l.text("TRUSTED_PROXIES", f.trusted_proxies))?,
+            client_ip_header: {
+                let h = l
+                    .text("CLIENT_IP_HEADER", f.client_ip_header)
+                    .map_or_else(|| "Fly-Client-IP".to_owned(), |v| v.trim().to_owned());
+                if axum::http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                    return Err(invalid("CLIENT_IP_HEADER", "not a valid HTTP header name"));
+                }
+                h
+            },
             log_format,
         })
     }

@@ -262,17 +262,31 @@ async fn api_keys_are_created_once_listed_without_the_key_and_revoked() {
     );
 }
 
-#[tokio::test]
-async fn a_key_over_its_rate_gets_429_with_retry_after() {
+/// A service with these rate limits and one `enrich` key.
+async fn limited_service(
+    per_key: u32,
+    per_ip: u32,
+) -> (
+    c2s_enrich::testing::TestDb,
+    String,
+    String,
+    c2s_enrich::testing::ServedApp,
+) {
     let test = c2s_enrich::testing::TestDb::migrated().await.expect("db");
     let (_, key) = c2s_enrich::store::api_keys::create(&test.pool, "busy", &["enrich".to_owned()])
         .await
         .expect("key");
     let state = AppState {
-        limits: c2s_enrich::http::Limits::new(2, 100),
+        limits: c2s_enrich::http::Limits::new(per_key, per_ip),
         ..AppState::new(test.pool.clone())
     };
-    let (base, _stop) = serve(state).await;
+    let (base, stop) = serve(state).await;
+    (test, key, base, stop)
+}
+
+#[tokio::test]
+async fn a_key_over_its_rate_gets_429_with_retry_after() {
+    let (_test, key, base, _stop) = limited_service(2, 100).await;
     let http = reqwest::Client::new();
     let url = format!("{base}/api/v1/leads/0123456789abcdef0123456789abcdef");
     for _ in 0..2 {
@@ -301,4 +315,87 @@ async fn a_key_over_its_rate_gets_429_with_retry_after() {
         429,
         "the client cannot choose its own IP bucket or escape the key's"
     );
+}
+
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().expect("ip"))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn failed_attempts_from_one_address_leave_other_clients_and_keys_served() {
+    let (_test, key, base, _stop) = limited_service(100, 3).await;
+    let url = format!("{base}/api/v1/leads/0123456789abcdef0123456789abcdef");
+    let attacker = client_from("127.0.0.1");
+    let other = client_from("127.0.0.2");
+    // 127.0.0.1 guesses keys until its bucket is empty.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = attacker
+            .get(&url)
+            .bearer_auth("c2se_guess_x")
+            .send()
+            .await
+            .expect("get");
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    // Even its right key now waits: the guesser pays.
+    let r = attacker
+        .get(&url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 429);
+    // 127.0.0.2 is another client: its failures and its key are its own.
+    assert_eq!(
+        other
+            .get(&url)
+            .bearer_auth("c2se_guess_x")
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        401
+    );
+    for _ in 0..5 {
+        // Authenticated traffic does not spend the address's failure bucket.
+        assert_eq!(
+            other
+                .get(&url)
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("get")
+                .status(),
+            404
+        );
+    }
+}
+
+#[test]
+fn a_forwarded_address_is_believed_only_from_a_trusted_proxy() {
+    use c2s_enrich::http::ClientIpPolicy;
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("fly-client-ip", "203.0.113.9".parse().expect("value"));
+    let peer = |ip: &str| Some(ip.parse::<std::net::IpAddr>().expect("ip"));
+    let none = ClientIpPolicy::new(Vec::new(), "Fly-Client-IP");
+    assert_eq!(none.client(peer("10.1.2.3"), &headers), "10.1.2.3");
+    let fly = ClientIpPolicy::new(
+        vec![
+            "10.0.0.0/8".parse().expect("net"),
+            "fdaa::/16".parse().expect("net"),
+        ],
+        "Fly-Client-IP",
+    );
+    assert_eq!(fly.client(peer("10.1.2.3"), &headers), "203.0.113.9");
+    assert_eq!(fly.client(peer("fdaa:0:1::3"), &headers), "203.0.113.9");
+    // A client outside the proxy's network cannot choose its address.
+    assert_eq!(fly.client(peer("198.51.100.7"), &headers), "198.51.100.7");
+    // A trusted proxy's garbage is not an address: the peer stays.
+    headers.insert("fly-client-ip", "not-an-ip".parse().expect("value"));
+    assert_eq!(fly.client(peer("10.1.2.3"), &headers), "10.1.2.3");
 }

@@ -15,16 +15,26 @@ pub async fn authorize(
     query_key: Option<&str>,
     scope: &'static str,
 ) -> Result<ApiKeyInfo, ApiError> {
-    // Per client IP first: guessing keys costs the guesser, not the database.
+    // A client whose failed attempts spent its IP's bucket waits, whatever
+    // key it presents now: guessing keys costs the guesser, not the database.
+    // Only failures spend it, so one client's misses never throttle another
+    // client, nor authenticated traffic (limited per key below).
     let ip = headers
-        .get("x-c2s-client-ip")
+        .get(super::CLIENT_IP)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("unknown");
     state
         .limits
         .per_ip
-        .check(ip)
+        .peek(ip)
         .map_err(ApiError::RateLimited)?;
+    let failed = |reason: &'static str| {
+        crate::metrics::METRICS.auth_failure(reason);
+        // The attempt is refused either way; an empty bucket only makes the
+        // next one wait.
+        let _ = state.limits.per_ip.check(ip);
+        ApiError::Unauthorized
+    };
     let header_key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -35,12 +45,10 @@ pub async fn authorize(
         .map(str::trim)
         .filter(|k| !k.is_empty())
     else {
-        crate::metrics::METRICS.auth_failure("missing");
-        return Err(ApiError::Unauthorized);
+        return Err(failed("missing"));
     };
     let Some(key) = api_keys::verify(&state.pool, presented).await? else {
-        crate::metrics::METRICS.auth_failure("invalid");
-        return Err(ApiError::Unauthorized);
+        return Err(failed("invalid"));
     };
     state
         .limits

@@ -51,14 +51,6 @@ async fn request_context(
     if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
         req.headers_mut().insert("x-request-id", v);
     }
-    // The peer address for per-IP limits, in a header no client can set.
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
-    if let Ok(v) = axum::http::HeaderValue::from_str(&peer) {
-        req.headers_mut().insert("x-c2s-client-ip", v);
-    }
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
@@ -83,6 +75,71 @@ async fn request_context(
     response
 }
 
+/// Whose request is it: the TCP peer, or — when the peer is a trusted proxy —
+/// the address the proxy forwards in its header (Fly's `Fly-Client-IP`).
+#[derive(Debug, Clone, Default)]
+pub struct ClientIpPolicy {
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `None`: no forwarded header is believed.
+    pub header: Option<axum::http::HeaderName>,
+}
+
+impl ClientIpPolicy {
+    pub fn new(trusted_proxies: Vec<ipnet::IpNet>, header: &str) -> Self {
+        Self {
+            header: (!trusted_proxies.is_empty())
+                .then(|| axum::http::HeaderName::from_bytes(header.as_bytes()).ok())
+                .flatten(),
+            trusted_proxies,
+        }
+    }
+
+    /// The client's address for a request from `peer` with `headers`.
+    pub fn client(
+        &self,
+        peer: Option<std::net::IpAddr>,
+        headers: &axum::http::HeaderMap,
+    ) -> String {
+        let Some(peer) = peer else {
+            return "unknown".to_owned();
+        };
+        let forwarded = self
+            .header
+            .as_ref()
+            .filter(|_| self.trusted_proxies.iter().any(|n| n.contains(&peer)))
+            .and_then(|h| headers.get(h))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
+        forwarded.unwrap_or(peer).to_string()
+    }
+}
+
+/// The header the client's address travels in from [`client_ip`] to the
+/// handlers — always overwritten, so no client can choose its own.
+pub const CLIENT_IP: &str = "x-c2s-client-ip";
+
+/// Puts the client's address (see [`ClientIpPolicy`]) in [`CLIENT_IP`].
+async fn client_ip(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = state.client_ip.client(peer, req.headers());
+    match axum::http::HeaderValue::from_str(&client) {
+        Ok(v) => {
+            req.headers_mut().insert(CLIENT_IP, v);
+        }
+        Err(_) => {
+            req.headers_mut().remove(CLIENT_IP);
+        }
+    }
+    next.run(req).await
+}
+
 /// Shared by every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -105,6 +162,8 @@ pub struct AppState {
     pub worker: Option<Arc<crate::pipeline::worker::WorkerHealth>>,
     /// The status page's data-quality results, refreshed every five minutes.
     pub dq_cache: Arc<status::DqCache>,
+    /// How the client's address is told (per-IP limits).
+    pub client_ip: Arc<ClientIpPolicy>,
 }
 
 impl AppState {
@@ -120,6 +179,7 @@ impl AppState {
             cors_origins: Arc::default(),
             worker: None,
             dq_cache: Arc::default(),
+            client_ip: Arc::default(),
         }
     }
 }
@@ -175,9 +235,14 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        // The peer address reaches the handlers (per-client limits).
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }
 
@@ -250,6 +315,10 @@ fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             cors::cors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_ip,
         ))
         .layer(axum::middleware::from_fn(request_context))
         .with_state(state)

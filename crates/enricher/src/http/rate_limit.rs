@@ -1,5 +1,7 @@
 //! Token buckets per API key and per client IP (429 with `Retry-After`). The
-//! C2S webhook is not limited: throttling it would lose deliveries.
+//! per-IP bucket is spent only by failed authentications (a key guesser pays,
+//! authenticated traffic is limited per key). The C2S webhook is not
+//! limited: throttling it would lose deliveries.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,6 +25,15 @@ impl RateLimiter {
 
     /// Takes one token for `key`; `Err(wait)` when the bucket is empty.
     pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.tokens(key, true)
+    }
+
+    /// Whether `key` has a token left, without taking it.
+    pub fn peek(&self, key: &str) -> Result<(), Duration> {
+        self.tokens(key, false)
+    }
+
+    fn tokens(&self, key: &str, take: bool) -> Result<(), Duration> {
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -41,7 +52,9 @@ impl RateLimiter {
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(capacity);
         *last = now;
         if *tokens >= 1.0 {
-            *tokens -= 1.0;
+            if take {
+                *tokens -= 1.0;
+            }
             Ok(())
         } else {
             Err(Duration::from_secs_f64(((1.0 - *tokens) / rate).max(0.0))

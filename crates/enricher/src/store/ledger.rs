@@ -83,8 +83,10 @@ pub enum LedgerError {
 }
 
 /// How long a reservation lives without a heartbeat; the holder renews it
-/// every third of that while its call runs.
-pub const RESERVATION_TTL: Duration = Duration::from_secs(30);
+/// every third of that while its call runs. Short, because a crashed
+/// holder's keys wait this long before anyone may ask again; long enough to
+/// ride out a few seconds of database trouble without a second payment.
+pub const RESERVATION_TTL: Duration = Duration::from_secs(10);
 
 /// Shared by every lookup of the service.
 #[derive(Debug)]
