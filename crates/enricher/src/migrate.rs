@@ -90,6 +90,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(21, "0021", "google_ads_leads"),
     migration!(22, "0022", "identity_confidence"),
     migration!(23, "0023", "provider_reservations"),
+    migration!(24, "0024", "erasure_tombstones"),
 ];
 
 /// Why migrating failed.

@@ -1,7 +1,10 @@
 //! Erasing a person leaves nothing about them in any table; relatives, other
 //! people and shared addresses survive; a record without personal data remains.
 
+mod common;
+
 use std::str::FromStr;
+use std::sync::Arc;
 
 use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::domain::lead::LeadId;
@@ -192,4 +195,129 @@ async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_s
             .status(),
         404
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_holds_when_the_same_contacts_come_back_in_an_update() {
+    let (sim, test, pipeline) = common::setup().await;
+    let pipeline = Arc::new(pipeline);
+    let pool = &test.pool;
+    let people = &sim.state.population.people;
+    let lead = sim
+        .state
+        .leads()
+        .into_iter()
+        .find(|l| l.kind == c2s_sim::LeadKind::Owner && l.email.is_some())
+        .expect("a lead with its own phone and e-mail");
+    let person = &people[lead.person.expect("person")];
+    let id = LeadId::parse(&lead.id).expect("id");
+    pipeline.process(&id).await.expect("enriched");
+    assert!(sim.state.journal().notes_for(&lead.id)[0]
+        .body
+        .contains(&person.cpf.to_string()));
+    // A failed lead of the same person (never linked, its record holds them).
+    sqlx::query("INSERT INTO enrich.leads (lead_id, state, context, last_error) VALUES ($1, 'failed', $2, 'boom')")
+        .bind("ffffffffffffffffffffffffffffffff")
+        .bind(serde_json::json!({"discovery": {"persons": [{"cpf": person.cpf.digits()}]}}))
+        .execute(pool)
+        .await
+        .expect("failed lead");
+    // An archived row of theirs, from the hardening.
+    sqlx::query("INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data) VALUES ('core.entity_phones', 'x', 'duplicate', $1)")
+        .bind(serde_json::json!({"phone": person.phones[0].phone.e164()}))
+        .execute(pool)
+        .await
+        .expect("archived");
+
+    let erased = erasure::erase(pool, &pipeline.ledger, &person.cpf, "dpo", None)
+        .await
+        .expect("erase")
+        .expect("someone erased");
+    assert!(erased.rows_removed > 0);
+
+    // C2S sends an update with the same contacts.
+    let served = serve_app(AppState {
+        pipeline: Some(pipeline.clone()),
+        ..AppState::new(pool.clone())
+    })
+    .await
+    .expect("serve");
+    let calls_before = sim
+        .state
+        .journal()
+        .calls
+        .iter()
+        .filter(|c| c.provider != "c2s")
+        .count();
+    let report = c2s_sim::deliver_for_tests(
+        &sim,
+        &format!("{}/api/v1/webhooks/c2s", served.base),
+        "on_update_lead",
+        Some(vec![lead.id.clone()]),
+        1,
+        None,
+    )
+    .await;
+    assert_eq!(report.statuses.get(&202), Some(&1), "{report:?}");
+    pipeline.process(&id).await.expect("processed again");
+
+    let journal = sim.state.journal();
+    assert_eq!(
+        journal.calls.iter().filter(|c| c.provider != "c2s").count(),
+        calls_before,
+        "no provider was asked about the erased person"
+    );
+    assert_eq!(journal.notes_for(&lead.id).len(), 1, "no second note");
+    let email = lead.email.clone().expect("email");
+    for needle in [
+        person.cpf.digits().to_owned(),
+        person.cpf.to_string(),
+        person.name.clone(),
+        email,
+        person.phones[0].phone.national().to_owned(),
+        person.phones[0].phone.e164().to_owned(),
+    ] {
+        assert_eq!(
+            occurrences(pool, &needle).await,
+            Vec::<String>::new(),
+            "nothing mentions the erased person"
+        );
+    }
+    let tombstones: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.erasure_tombstones")
+        .fetch_one(pool)
+        .await
+        .expect("tombstones");
+    assert!(
+        tombstones >= 2,
+        "CPF, phones and e-mails kept as keyed hashes"
+    );
+}
+
+#[tokio::test]
+async fn a_ledger_key_other_than_the_datas_is_refused() {
+    let test = TestDb::migrated().await.expect("db");
+    Ledger::new(
+        test.pool.clone(),
+        Some(b"the-original-key".to_vec()),
+        Freshness::default(),
+    )
+    .await
+    .expect("first use records the key's fingerprint");
+    let err = Ledger::new(
+        test.pool.clone(),
+        Some(b"another-key".to_vec()),
+        Freshness::default(),
+    )
+    .await
+    .expect_err("a different key is refused");
+    let text = err.to_string();
+    assert!(text.contains("LEDGER_HASH_KEY does not match"), "{text}");
+    assert!(!text.contains("another-key") && !text.contains("the-original-key"));
+    Ledger::new(
+        test.pool.clone(),
+        Some(b"the-original-key".to_vec()),
+        Freshness::default(),
+    )
+    .await
+    .expect("the original key still works");
 }

@@ -105,7 +105,8 @@ pub async fn erase(
         None => {
             own = std::sync::Arc::new(
                 crate::store::ledger::Ledger::new(state.pool.clone(), None, Default::default())
-                    .await?,
+                    .await
+                    .map_err(|e| ApiError::Internal(Box::new(e)))?,
             );
             &own
         }

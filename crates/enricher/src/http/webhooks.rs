@@ -56,6 +56,25 @@ pub async fn c2s(
             return Err(ApiError::BadRequest("event without hook_action".into()));
         }
     }
+    let mut events = events;
+    if let Some(pipeline) = &state.pipeline {
+        // A lead of an erased person: its delivery is recorded without
+        // their data (the job still runs, and posts the neutral note).
+        for event in &mut events {
+            let (phone, email, _) = crate::domain::lead::usable_contacts(&event.lead);
+            if crate::store::erasure::is_erased_subject(
+                &state.intake,
+                &pipeline.ledger,
+                None,
+                phone.as_ref(),
+                email.as_ref(),
+            )
+            .await?
+            {
+                event.raw = serde_json::json!({"erased_subject": true});
+            }
+        }
+    }
     let results = events::record_delivery(&state.intake, &events).await?;
     for recorded in &results {
         crate::metrics::METRICS.webhook(recorded.decision);

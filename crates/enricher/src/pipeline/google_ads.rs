@@ -119,6 +119,23 @@ impl Pipeline {
             dropped: contacts.dropped.clone(),
             lead_updated_at: None,
         };
+        let erased = crate::store::erasure::is_erased_subject(
+            &self.pool,
+            &self.ledger,
+            contacts.cpf.as_ref(),
+            facts.phone.as_ref(),
+            facts.email.as_ref(),
+        )
+        .await?;
+        if step == "discover" && erased {
+            // An erased person filled in the form: the lead is created in C2S
+            // as they asked, but nothing is looked up or kept about them.
+            crate::metrics::METRICS.event("erased_subject_lead");
+            ctx.discovery = Some(Discovery::default());
+            step = self
+                .save_step(Track::GoogleAds, google_lead_id, "dossier", &ctx)
+                .await?;
+        }
         if step == "discover" {
             let discovery = match &contacts.cpf {
                 Some(cpf) => match self.dossier(cpf).await {

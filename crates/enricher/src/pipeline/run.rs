@@ -368,6 +368,23 @@ impl Pipeline {
             other => other?,
         };
         let (phone, email, dropped) = crate::domain::lead::usable_contacts(&lead);
+        if crate::store::erasure::is_erased_subject(
+            &self.pool,
+            &self.ledger,
+            None,
+            phone.as_ref(),
+            email.as_ref(),
+        )
+        .await?
+        {
+            // The person behind these contacts was erased: nothing is looked
+            // up or kept about them; the lead gets the neutral note.
+            crate::metrics::METRICS.event("erased_subject_lead");
+            return Ok(LeadFacts {
+                lead_updated_at: lead.updated_at.clone(),
+                ..LeadFacts::default()
+            });
+        }
         let fingerprint = crate::domain::lead::contact_fingerprint(phone.as_ref(), email.as_ref());
         sqlx::query("UPDATE enrich.leads SET contact_fingerprint = $2 WHERE lead_id = $1")
             .bind(lead_id.as_str())

@@ -1,9 +1,15 @@
 //! Erasing a person (LGPD): the entity and everything hanging from it, the
 //! addresses only they used, their snapshots and lead links, the personal data
-//! kept in the leads' processing state, notes and webhook payloads, and the
-//! cached provider answers for their CPF, phones and e-mails — in one
-//! transaction. Relatives and shared addresses survive; a record without
-//! personal data remains.
+//! kept in the leads' processing state, notes and webhook payloads, the
+//! cached provider answers for their CPF, phones and e-mails — and anything
+//! else that mentions them: failed leads' records, archived rows, Google Ads
+//! answers, other people's cached dossiers and snapshots listing them — in one
+//! transaction, with their open jobs cancelled. Relatives and shared
+//! addresses survive; a record without personal data remains.
+//!
+//! The erasure then *holds*: tombstones keep the CPF, phones and e-mails as
+//! keyed hashes, and a later lead with those contacts makes no provider call
+//! and stores nothing about the person ([`is_erased_subject`]).
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -126,12 +132,87 @@ pub async fn erase(
         .iter()
         .map(|(k, q)| ledger.key_hash(*k, q).to_vec())
         .collect();
-    let ledger_rows = sqlx::query("DELETE FROM enrich.provider_calls WHERE key_hash = ANY($1)")
+    let mut ledger_rows = sqlx::query("DELETE FROM enrich.provider_calls WHERE key_hash = ANY($1)")
         .bind(&hashes)
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    // Whatever else mentions them: failed leads (never linked), other
+    // people's cached answers and snapshots listing them as a relative,
+    // archived rows, Google Ads forms, webhook deliveries.
+    let needles = Needles::of(cpf, &phones, &emails);
+    let mentioning = |column: &str| needles.sql(column);
+    let scrubbed_leads: Vec<String> = sqlx::query_scalar(&format!(
+        "UPDATE enrich.leads SET context = '{{}}'::jsonb, note_text = NULL, contact_fingerprint = NULL, last_error = NULL
+          WHERE {} OR {} RETURNING lead_id",
+        mentioning("context"),
+        mentioning("note_text"),
+    ))
+    .bind(&needles.exact)
+    .bind(&needles.digits)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (sql, what) in [
+        (
+            format!(
+                "UPDATE enrich.webhook_events SET payload = '{{\"erased\": true}}'::jsonb WHERE {}",
+                mentioning("payload")
+            ),
+            "webhook deliveries",
+        ),
+        (
+            format!(
+                "UPDATE enrich.google_ads_leads SET answers = '[]'::jsonb, context = '{{}}'::jsonb, description = NULL, last_error = NULL
+                  WHERE {} OR {} OR {}",
+                mentioning("answers"),
+                mentioning("context"),
+                mentioning("description"),
+            ),
+            "Google Ads forms",
+        ),
+        (
+            format!("DELETE FROM enrich.archived_rows WHERE {}", mentioning("row_data")),
+            "archived rows",
+        ),
+        (
+            format!(
+                "DELETE FROM enrich.enrichment_snapshots WHERE {}",
+                mentioning("payload")
+            ),
+            "snapshots",
+        ),
+        (
+            format!(
+                "DELETE FROM enrich.provider_calls WHERE response IS NOT NULL AND {}",
+                mentioning("response")
+            ),
+            "cached answers",
+        ),
+    ] {
+        let n = sqlx::query(&sql)
+            .bind(&needles.exact)
+            .bind(&needles.digits)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tracing::debug!(rows = n, what, "erasure scrub");
+        if what == "cached answers" {
+            ledger_rows += n;
+        }
+    }
+    // Their leads' open jobs end: nothing more is done for them.
+    let mut leads_touched = leads.clone();
+    leads_touched.extend(scrubbed_leads);
+    sqlx::query(
+        "UPDATE enrich.jobs SET state = 'done', last_error = 'cancelled: the person was erased', finished_at = now(),
+                locked_by = NULL, locked_until = NULL, updated_at = now()
+          WHERE lead_id = ANY($1) AND state IN ('queued', 'running')",
+    )
+    .bind(&leads_touched)
+    .execute(&mut *tx)
+    .await?;
     let rows_removed = 1 + dependent + i64::try_from(addresses).unwrap_or(i64::MAX);
+    let tombstones = needles.tombstones(ledger);
     let ledger_rows_removed = i64::try_from(ledger_rows).unwrap_or(i64::MAX);
     let erasure_id: i64 = sqlx::query_scalar(
         "INSERT INTO enrich.erasures (actor, request_id, rows_removed, ledger_rows_removed) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -142,10 +223,116 @@ pub async fn erase(
     .bind(ledger_rows_removed)
     .fetch_one(&mut *tx)
     .await?;
+    for (kind, hash) in &tombstones {
+        sqlx::query(
+            "INSERT INTO enrich.erasure_tombstones (kind, key_hash, erasure_id) VALUES ($1, $2, $3)
+             ON CONFLICT (kind, key_hash) DO UPDATE SET erasure_id = EXCLUDED.erasure_id",
+        )
+        .bind(*kind)
+        .bind(&hash[..])
+        .bind(erasure_id)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(Some(Erased {
         erasure_id,
         rows_removed,
         ledger_rows_removed,
     }))
+}
+
+/// What identifies the person in stored text: exact strings (the CPF's
+/// digits and formatted, e-mails) and phones as national digits, matched
+/// against the text without the spaces, parentheses, dots and hyphens a phone
+/// is written with (`(11) 98765-4321`, `+55 11 98765 4321`).
+struct Needles {
+    exact: Vec<String>,
+    digits: Vec<String>,
+    cpf: String,
+    phones: Vec<String>,
+    emails: Vec<String>,
+}
+
+impl Needles {
+    fn of(cpf: &brazil::Cpf, phones: &[String], emails: &[String]) -> Self {
+        let phones: Vec<String> = phones
+            .iter()
+            .filter_map(|p| brazil::PhoneBr::parse(p).ok())
+            .map(|p| p.national().to_owned())
+            .collect();
+        let emails: Vec<String> = emails.iter().map(|e| e.trim().to_lowercase()).collect();
+        let mut exact = vec![cpf.digits().to_owned(), cpf.to_string()];
+        exact.extend(emails.iter().cloned());
+        Self {
+            exact,
+            digits: phones.clone(),
+            cpf: cpf.digits().to_owned(),
+            phones,
+            emails,
+        }
+    }
+
+    /// `column` mentions the person (`$1` exact, `$2` digits).
+    fn sql(&self, column: &str) -> String {
+        format!(
+            "({column} IS NOT NULL AND (EXISTS (SELECT 1 FROM unnest($1::text[]) n WHERE position(n IN lower({column}::text)) > 0)
+               OR EXISTS (SELECT 1 FROM unnest($2::text[]) d WHERE position(d IN regexp_replace({column}::text, '[\\s().-]', '', 'g')) > 0)))"
+        )
+    }
+
+    fn tombstones(&self, ledger: &Ledger) -> Vec<(&'static str, [u8; 32])> {
+        let mut t = vec![("cpf", ledger.subject_hash("cpf", &self.cpf))];
+        t.extend(
+            self.phones
+                .iter()
+                .map(|p| ("phone", ledger.subject_hash("phone", p))),
+        );
+        t.extend(
+            self.emails
+                .iter()
+                .map(|e| ("email", ledger.subject_hash("email", e))),
+        );
+        t
+    }
+}
+
+/// Whether a lead's contacts belong to an erased person (a tombstone
+/// matches): then nothing is looked up or stored for them.
+pub async fn is_erased_subject(
+    pool: &PgPool,
+    ledger: &Ledger,
+    cpf: Option<&brazil::Cpf>,
+    phone: Option<&brazil::PhoneBr>,
+    email: Option<&brazil::Email>,
+) -> Result<bool, sqlx::Error> {
+    let mut kinds = Vec::new();
+    let mut hashes = Vec::new();
+    if let Some(c) = cpf {
+        kinds.push("cpf");
+        hashes.push(ledger.subject_hash("cpf", c.digits()).to_vec());
+    }
+    if let Some(p) = phone {
+        kinds.push("phone");
+        hashes.push(ledger.subject_hash("phone", p.national()).to_vec());
+    }
+    if let Some(e) = email {
+        kinds.push("email");
+        hashes.push(
+            ledger
+                .subject_hash("email", &e.as_str().trim().to_lowercase())
+                .to_vec(),
+        );
+    }
+    if hashes.is_empty() {
+        return Ok(false);
+    }
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM enrich.erasure_tombstones t
+                          JOIN unnest($1::text[], $2::bytea[]) AS q(kind, key_hash) USING (kind, key_hash))",
+    )
+    .bind(&kinds)
+    .bind(&hashes)
+    .fetch_one(pool)
+    .await
 }

@@ -115,11 +115,12 @@ impl Ledger {
         pool: PgPool,
         key: Option<Vec<u8>>,
         freshness: Freshness,
-    ) -> Result<Self, sqlx::Error> {
+    ) -> Result<Self, LedgerKeyError> {
         let key = match key {
             Some(k) => k,
             None => stored_key(&pool).await?,
         };
+        check_fingerprint(&pool, &key).await?;
         Ok(Self {
             pool,
             key,
@@ -133,6 +134,20 @@ impl Ledger {
     pub fn with_reservation_ttl(mut self, ttl: Duration) -> Self {
         self.reservation_ttl = ttl.max(Duration::from_millis(300));
         self
+    }
+
+    /// The keyed hash of one of a person's identifiers (`kind`: cpf, phone,
+    /// email; `value` normalised), for erasure tombstones — apart from the
+    /// query hashes, so one cannot be taken for the other.
+    pub fn subject_hash(&self, kind: &str, value: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| {
+            <Hmac<Sha256> as Mac>::new_from_slice(b"c2s-enrich").expect("static key")
+        });
+        mac.update(b"subject\0");
+        mac.update(kind.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     /// The keyed hash of a normalised query.
@@ -570,6 +585,46 @@ pub async fn usage(
             },
         )
         .collect())
+}
+
+/// Why the ledger cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerKeyError {
+    #[error("ledger database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error(
+        "LEDGER_HASH_KEY does not match the key this database's ledger was written with \
+         (fingerprint {stored}, this key {given}): with it, cached answers and erasure \
+         tombstones would not be found (paying again, and an erased person coming back). \
+         Use the original key"
+    )]
+    WrongKey { stored: String, given: String },
+}
+
+/// Records the key's fingerprint on first use; refuses a different key later.
+async fn check_fingerprint(pool: &PgPool, key: &[u8]) -> Result<(), LedgerKeyError> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| {
+        <Hmac<Sha256> as Mac>::new_from_slice(b"c2s-enrich").expect("static key")
+    });
+    mac.update(b"c2s-enrich ledger key fingerprint");
+    let given: String = mac.finalize().into_bytes()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    sqlx::query("INSERT INTO enrich.settings (name, value) VALUES ('ledger_key_fingerprint', $1) ON CONFLICT (name) DO NOTHING")
+        .bind(&given)
+        .execute(pool)
+        .await?;
+    let stored: String = sqlx::query_scalar(
+        "SELECT value FROM enrich.settings WHERE name = 'ledger_key_fingerprint'",
+    )
+    .fetch_one(pool)
+    .await?;
+    if stored == given {
+        Ok(())
+    } else {
+        Err(LedgerKeyError::WrongKey { stored, given })
+    }
 }
 
 async fn stored_key(pool: &PgPool) -> Result<Vec<u8>, sqlx::Error> {
