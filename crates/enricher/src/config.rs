@@ -567,16 +567,21 @@ pub fn mask_database_url(url: &SecretString) -> String {
     let Some((scheme, rest)) = raw.split_once("://") else {
         return "<invalid database URL>".to_owned();
     };
-    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-    let path = path.split('?').next().unwrap_or_default();
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{userinfo}@{host}"),
-        },
-        None => authority.to_owned(),
+    // The user information ends at the *last* `@` (a host never has one; a
+    // password may hold `@`, `/`, `?`, `#` or `:` unencoded); only the user
+    // name before its first `:` is shown.
+    let (user, location) = match rest.rsplit_once('@') {
+        Some((userinfo, location)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let masked = if userinfo.contains(':') { ":***" } else { "" };
+            (format!("{user}{masked}@"), location)
+        }
+        None => (String::new(), rest),
     };
-    format!("{scheme}://{authority}/{path}")
+    // Host and database, without the query (it may carry a password too).
+    let location = location.split(['?', '#']).next().unwrap_or_default();
+    let (host, path) = location.split_once('/').unwrap_or((location, ""));
+    format!("{scheme}://{user}{host}/{path}")
 }
 
 #[cfg(test)]
@@ -711,5 +716,27 @@ mod tests {
             mask_database_url(&url),
             "postgres://postgres@127.0.0.1:5432/test"
         );
+        // Any character in the password, unencoded, stays hidden.
+        for password in [
+            "pa/ss",
+            "p@ss",
+            "pa?ss=1",
+            "pa#ss",
+            "p:a:s:s",
+            "a/b@c?d#e",
+            "@/",
+            "x%2Fy",
+        ] {
+            let url = SecretString::from(format!(
+                "postgres://app:{password}@db.example:5432/core?sslmode=require"
+            ));
+            let masked = mask_database_url(&url);
+            assert_eq!(
+                masked, "postgres://app:***@db.example:5432/core",
+                "{password}"
+            );
+        }
+        let url = SecretString::from("postgres://db.example/core?password=s3cret");
+        assert_eq!(mask_database_url(&url), "postgres://db.example/core");
     }
 }

@@ -52,11 +52,28 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
         .await
         .expect("get");
     assert_eq!(r.status(), 200);
+    // The request id is ours; the client's is kept apart.
+    let ours = r
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("our request id");
+    assert!(uuid::Uuid::parse_str(&ours).is_ok(), "{ours}");
     assert_eq!(
         r.headers()
-            .get("x-request-id")
+            .get("x-client-request-id")
             .and_then(|v| v.to_str().ok()),
         Some("req-1")
+    );
+    let audited: Vec<String> = sqlx::query_scalar("SELECT request_id FROM enrich.pii_access_audit")
+        .fetch_all(&test.pool)
+        .await
+        .expect("audit");
+    assert_eq!(
+        audited,
+        std::slice::from_ref(&ours),
+        "the audit records our id, never the client's"
     );
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["count"], 1);
@@ -183,7 +200,7 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
         "three reads of Helena and one search that found nobody"
     );
     assert!(audit.iter().all(|a| a.key_name == "analyst"));
-    assert_eq!(audit[0].request_id, "req-1");
+    assert_eq!(audit[0].request_id, ours, "our id, not the client's req-1");
     assert_eq!(
         audit
             .iter()

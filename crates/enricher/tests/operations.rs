@@ -302,3 +302,56 @@ async fn metrics_cover_requests_jobs_steps_providers_and_the_queue_after_a_run()
         }
     }
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let test = TestDb::migrated().await.expect("db");
+    let served = serve_app(AppState::new(test.pool.clone()))
+        .await
+        .expect("serve");
+    let http = reqwest::Client::new();
+    for path in ["/health/live", "/", "/api/v1/leads/x", "/nowhere"] {
+        let r = http
+            .get(format!("{}{path}", served.base))
+            .send()
+            .await
+            .expect("get");
+        let h = r.headers();
+        let value = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert_eq!(value("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(value("x-frame-options"), "DENY", "{path}");
+        assert!(
+            value("content-security-policy").contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "{path}: plain HTTP"
+        );
+    }
+    // The status page keeps its own policy, framing refused on top.
+    let page = http
+        .get(format!("{}/", served.base))
+        .send()
+        .await
+        .expect("get");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(
+        csp.starts_with("default-src 'none'") && csp.ends_with("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    // Behind the TLS-terminating proxy: HSTS.
+    let r = http
+        .get(format!("{}/health/live", served.base))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("get");
+    assert!(r.headers()["strict-transport-security"]
+        .to_str()
+        .expect("hsts")
+        .starts_with("max-age="));
+}
