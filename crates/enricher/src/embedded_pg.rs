@@ -39,6 +39,11 @@ pub enum EmbeddedPgError {
         data_dir: PathBuf,
         blocking: PathBuf,
     },
+    #[error(
+        "{path} exists but is not a directory of ours that only we can write (a link, another owner, \
+         or writable by others): refusing to use it for the database; remove it or set C2S_ENRICH_PG_DIR"
+    )]
+    UnsafeDirectory { path: PathBuf },
     #[error("{action} failed: {detail}")]
     Command { action: String, detail: String },
     #[error("I/O error on {path}: {source}")]
@@ -487,9 +492,7 @@ fn choose_data_dir(
                 "the PostgreSQL user cannot reach the default data directory; using another (set C2S_ENRICH_PG_DIR to choose)"
             );
             let fb_parent = fallback.parent().unwrap_or(Path::new("/")).to_owned();
-            fs::create_dir_all(&fb_parent).map_err(io_err(&fb_parent))?;
-            fs::set_permissions(&fb_parent, fs::Permissions::from_mode(0o755))
-                .map_err(io_err(&fb_parent))?;
+            secure_private_dir(&fb_parent)?;
             Ok(fallback)
         }
         Some(blocking) => Err(EmbeddedPgError::NotTraversable {
@@ -500,7 +503,33 @@ fn choose_data_dir(
     }
 }
 
-/// A stable per-directory fallback under the system temp dir.
+/// Creates `dir` (mode 0755, never following a link), or accepts it only when
+/// it is a real directory owned by us that nobody else can write: the
+/// fallback lives in a shared temp dir, where anyone could have prepared the
+/// name first (a link to somewhere root would then write or chmod).
+fn secure_private_dir(dir: &Path) -> Result<(), EmbeddedPgError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let ours = fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .map_err(io_err(Path::new("/proc/self")))?;
+    match fs::DirBuilder::new().mode(0o755).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io_err(dir)(e)),
+    }
+    // `symlink_metadata`: the entry itself, not what a link points at.
+    let meta = fs::symlink_metadata(dir).map_err(io_err(dir))?;
+    let safe = meta.file_type().is_dir() && meta.uid() == ours && meta.mode() & 0o022 == 0;
+    if safe {
+        Ok(())
+    } else {
+        Err(EmbeddedPgError::UnsafeDirectory {
+            path: dir.to_owned(),
+        })
+    }
+}
+
+/// A stable per-directory, per-user fallback under the system temp dir.
 fn relocated_dir(wanted: &Path) -> PathBuf {
     // FNV-1a: stable across runs and Rust versions, unlike DefaultHasher.
     let hash = wanted
@@ -510,8 +539,9 @@ fn relocated_dir(wanted: &Path) -> PathBuf {
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
         });
+    let uid = fs::metadata("/proc/self").map_or(0, |m| m.uid());
     std::env::temp_dir()
-        .join(format!("c2s-enrich-pg-{hash:016x}"))
+        .join(format!("c2s-enrich-pg-{uid}-{hash:016x}"))
         .join("pg")
 }
 
@@ -550,4 +580,42 @@ fn write_private(path: &Path, contents: &str) -> Result<(), EmbeddedPgError> {
         .open(path)
         .map_err(io_err(path))?;
     f.write_all(contents.as_bytes()).map_err(io_err(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_temp_fallback_is_refused_when_someone_prepared_it() {
+        let shared = tempfile::tempdir().expect("tmp");
+        // Fresh: created private to us.
+        let fresh = shared.path().join("fresh");
+        secure_private_dir(&fresh).expect("created");
+        assert_eq!(fs::metadata(&fresh).expect("meta").mode() & 0o777, 0o755);
+        secure_private_dir(&fresh).expect("ours, reused");
+        // A link planted where the directory would be (to a place root
+        // would then write into): refused, and the target left alone.
+        let target = shared.path().join("target");
+        fs::create_dir(&target).expect("target");
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o700)).expect("chmod");
+        let link = shared.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        assert!(matches!(
+            secure_private_dir(&link),
+            Err(EmbeddedPgError::UnsafeDirectory { .. })
+        ));
+        assert_eq!(fs::metadata(&target).expect("meta").mode() & 0o777, 0o700);
+        // A directory anyone can write into: refused.
+        let open = shared.path().join("open");
+        fs::create_dir(&open).expect("open");
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).expect("chmod");
+        assert!(secure_private_dir(&open).is_err());
+        // The fallback's name carries the user's id.
+        let uid = fs::metadata("/proc/self").expect("self").uid();
+        let name = relocated_dir(Path::new("/root/x/pg"));
+        assert!(name
+            .to_string_lossy()
+            .contains(&format!("c2s-enrich-pg-{uid}-")));
+    }
 }
