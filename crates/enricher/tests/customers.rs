@@ -116,6 +116,31 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
     assert_eq!(c["leads"][0]["lead_id"], "9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5");
     assert_eq!(c["profile"]["sex"], "F");
 
+    // The body form: the same record, nothing of the person in the URL.
+    let posted: Value = http
+        .post(format!("{base}/lookup"))
+        .bearer_auth(&reader)
+        .json(&serde_json::json!({"cpf": "529.982.247-25"}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(&posted["customers"][0], c);
+    let endpoints: Vec<String> =
+        sqlx::query_scalar("SELECT endpoint FROM enrich.pii_access_audit ORDER BY id")
+            .fetch_all(&test.pool)
+            .await
+            .expect("audit");
+    assert_eq!(
+        endpoints,
+        ["GET /api/v1/customers", "POST /api/v1/customers/lookup"]
+    );
+    sqlx::query("DELETE FROM enrich.pii_access_audit WHERE endpoint LIKE 'POST%'")
+        .execute(&test.pool)
+        .await
+        .expect("keep the rest of the test's counts");
     for (k, v) in [
         ("phone", "(11) 98765-4321"),
         ("email", "HELENA.MCOSTA@gmail.com"),

@@ -121,12 +121,25 @@ async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_s
             .status(),
         403
     );
+    // The body form (no CPF in the URL); the DELETE form is checked below.
+    assert_eq!(
+        http.post(format!("{base}/erase"))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({"cpf": 52998224725u64}))
+            .send()
+            .await
+            .expect("post")
+            .status(),
+        400,
+        "the CPF must be a string"
+    );
     let r = http
-        .delete(format!("{base}/529.982.247-25"))
+        .post(format!("{base}/erase"))
         .bearer_auth(&admin)
+        .json(&serde_json::json!({"cpf": "529.982.247-25"}))
         .send()
         .await
-        .expect("delete");
+        .expect("erase");
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["erasure"]["ledger_rows_removed"], 3);

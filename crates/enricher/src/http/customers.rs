@@ -1,5 +1,9 @@
-//! `GET /api/v1/customers?cpf=|phone=|email=` — the golden record, for keys with
-//! the `read:pii` scope. Never calls a paid provider; every read is audited.
+//! The golden record, for keys with the `read:pii` scope — `POST
+//! /api/v1/customers/lookup` with `{"cpf"|"phone"|"email": …}` in the body, or
+//! the older `GET /api/v1/customers?cpf=…` (kept for compatibility; weaker: a
+//! URL ends up in proxies' and browsers' logs). Never calls a paid provider;
+//! every read is audited. Erasure likewise: `POST /api/v1/customers/erase`
+//! with `{"cpf": …}`, or `DELETE /api/v1/customers/{cpf}`.
 
 use std::collections::HashMap;
 
@@ -54,7 +58,61 @@ pub async fn lookup(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let key = authorize(&state, &headers, None, "read:pii").await?;
-    let query = query_of(&q)?;
+    lookup_by(&state, &headers, &key, &q, ENDPOINT).await
+}
+
+/// The identifier in a JSON body (`{"cpf": "…"}`), as text values only.
+fn body_fields(body: &axum::body::Bytes) -> Result<HashMap<String, String>, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| ApiError::BadRequest("the body must be a JSON object".into()))?;
+    obj.iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => Ok((k.clone(), s.clone())),
+            _ => Err(ApiError::BadRequest(format!("{k} must be a string"))),
+        })
+        .collect()
+}
+
+/// The golden record for an identifier in the body — the preferred form: no
+/// CPF, phone or e-mail in the URL.
+#[utoipa::path(post, path = "/api/v1/customers/lookup", tag = "customers",
+    description = "Scope: `read:pii`. As `GET /api/v1/customers`, with exactly one of `cpf`, `phone` or `email` in a JSON body (`{\"cpf\": \"529.982.247-25\"}`): the identifier stays out of URLs and so out of proxies' and browsers' logs. Every read is audited.",
+    request_body(content = serde_json::Value, description = "`{\"cpf\"|\"phone\"|\"email\": \"…\"}`"),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "`{count, customers}`", body = serde_json::Value),
+        (status = 400, description = "Not JSON, not exactly one key, or it does not parse (the reason, never the value)", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
+pub async fn lookup_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let key = authorize(&state, &headers, None, "read:pii").await?;
+    let fields = body_fields(&body)?;
+    lookup_by(
+        &state,
+        &headers,
+        &key,
+        &fields,
+        "POST /api/v1/customers/lookup",
+    )
+    .await
+}
+
+async fn lookup_by(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: &crate::store::api_keys::ApiKeyInfo,
+    q: &HashMap<String, String>,
+    endpoint: &str,
+) -> Result<Response, ApiError> {
+    let query = query_of(q)?;
     // Set (or validated) by the request middleware.
     let request_id = headers
         .get("x-request-id")
@@ -66,7 +124,7 @@ pub async fn lookup(
     customers::audit(
         &state.pool,
         &key.name,
-        ENDPOINT,
+        endpoint,
         query.kind(),
         &ids,
         &request_id,
@@ -93,7 +151,41 @@ pub async fn erase(
     axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
     let key = authorize(&state, &headers, None, "admin").await?;
-    let cpf = brazil::Cpf::parse(&raw).map_err(|e| ApiError::BadRequest(format!("cpf: {e}")))?;
+    erase_cpf(&state, &headers, &key, &raw).await
+}
+
+/// Erasure with the CPF in the body — the preferred form (no CPF in URLs).
+#[utoipa::path(post, path = "/api/v1/customers/erase", tag = "customers",
+    description = "Scope: `admin`. As `DELETE /api/v1/customers/{cpf}`, with `{\"cpf\": \"…\"}` in a JSON body, so the CPF stays out of URLs and logs.",
+    request_body(content = serde_json::Value, description = "`{\"cpf\": \"529.982.247-25\"}`"),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "`{erased, erasure: {erasure_id, rows_removed, ledger_rows_removed}}`", body = serde_json::Value),
+        (status = 400, description = "Not JSON, or no valid CPF", body = super::openapi::ErrorBody),
+        (status = 404, description = "Nobody has this CPF", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
+pub async fn erase_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let key = authorize(&state, &headers, None, "admin").await?;
+    let fields = body_fields(&body)?;
+    let raw = fields
+        .get("cpf")
+        .ok_or_else(|| ApiError::BadRequest("give the cpf in the body".into()))?;
+    erase_cpf(&state, &headers, &key, raw).await
+}
+
+async fn erase_cpf(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: &crate::store::api_keys::ApiKeyInfo,
+    raw: &str,
+) -> Result<Response, ApiError> {
+    let cpf = brazil::Cpf::parse(raw).map_err(|e| ApiError::BadRequest(format!("cpf: {e}")))?;
     let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())

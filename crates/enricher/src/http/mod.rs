@@ -345,6 +345,16 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/v1/leads/{lead_id}", get(leads::status)),
         (Method::GET, "/api/v1/customers", get(customers::lookup)),
         (
+            Method::POST,
+            "/api/v1/customers/lookup",
+            post(customers::lookup_post),
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers/erase",
+            post(customers::erase_post),
+        ),
+        (
             Method::DELETE,
             "/api/v1/customers/{cpf}",
             delete(customers::erase),
