@@ -567,21 +567,30 @@ pub fn mask_database_url(url: &SecretString) -> String {
     let Some((scheme, rest)) = raw.split_once("://") else {
         return "<invalid database URL>".to_owned();
     };
-    // The user information ends at the *last* `@` (a host never has one; a
-    // password may hold `@`, `/`, `?`, `#` or `:` unencoded); only the user
-    // name before its first `:` is shown.
-    let (user, location) = match rest.rsplit_once('@') {
-        Some((userinfo, location)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            let masked = if userinfo.contains(':') { ":***" } else { "" };
-            (format!("{user}{masked}@"), location)
-        }
-        None => (String::new(), rest),
+    // Shown only when the URL parser's reading accounts for every `@` (one
+    // for the user information, none elsewhere) and the database name is
+    // plain: otherwise a password holding `@`, `/`, `?` or `#` unencoded
+    // could be read as host, port or path, and a piece of it printed.
+    let hidden = format!("{scheme}://<hidden: not an unambiguous URL>");
+    let Ok(parsed) = reqwest::Url::parse(raw) else {
+        return hidden;
     };
-    // Host and database, without the query (it may carry a password too).
-    let location = location.split(['?', '#']).next().unwrap_or_default();
-    let (host, path) = location.split_once('/').unwrap_or((location, ""));
-    format!("{scheme}://{user}{host}/{path}")
+    let user = parsed.username();
+    let has_userinfo = !user.is_empty() || parsed.password().is_some();
+    let database = parsed.path().trim_start_matches('/');
+    if rest.matches('@').count() != usize::from(has_userinfo)
+        || database.contains(['/', '@', ':', '?', '#'])
+    {
+        return hidden;
+    }
+    let userinfo = match (user.is_empty(), parsed.password().is_some()) {
+        (_, true) => format!("{user}:***@"),
+        (false, false) => format!("{user}@"),
+        (true, false) => String::new(),
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{scheme}://{userinfo}{host}{port}/{database}")
 }
 
 #[cfg(test)]
@@ -716,7 +725,8 @@ mod tests {
             mask_database_url(&url),
             "postgres://postgres@127.0.0.1:5432/test"
         );
-        // Any character in the password, unencoded, stays hidden.
+        // Any character in the password, unencoded: no piece of it is shown
+        // (the whole location is hidden when the URL is ambiguous).
         for password in [
             "pa/ss",
             "p@ss",
@@ -726,15 +736,30 @@ mod tests {
             "a/b@c?d#e",
             "@/",
             "x%2Fy",
+            "1/ss",
         ] {
             let url = SecretString::from(format!(
                 "postgres://app:{password}@db.example:5432/core?sslmode=require"
             ));
             let masked = mask_database_url(&url);
-            assert_eq!(
-                masked, "postgres://app:***@db.example:5432/core",
-                "{password}"
-            );
+            for piece in password
+                .split(['/', '@', '?', '#', ':', '='])
+                .filter(|p| p.len() >= 2)
+            {
+                assert!(!masked.contains(piece), "{password}: {masked}");
+            }
+            assert!(masked.starts_with("postgres://"), "{masked}");
+        }
+        // A password in the query, with or without an `@` in it.
+        for url in [
+            "postgres://db.example/core?password=s3cret",
+            "postgres://db.example/core?password=p@ssw0rd",
+            "postgres://app@db.example/core?password=s3cr@t",
+        ] {
+            let masked = mask_database_url(&SecretString::from(url));
+            for piece in ["s3cret", "p@ssw0rd", "ssw0rd", "s3cr", "@t"] {
+                assert!(!masked.contains(piece), "{url}: {masked}");
+            }
         }
         let url = SecretString::from("postgres://db.example/core?password=s3cret");
         assert_eq!(mask_database_url(&url), "postgres://db.example/core");

@@ -242,6 +242,17 @@ async fn an_erasure_holds_when_the_same_contacts_come_back_in_an_update() {
         .await
         .expect("archived");
 
+    // Someone else whose contacts merely contain the person's as text: a
+    // longer e-mail, a longer number. They must not be touched.
+    let email = lead.email.clone().expect("email");
+    let national = person.phones[0].phone.national().to_owned();
+    let bystander = serde_json::json!({"lead": {"email": format!("jo{email}"), "other": format!("{email}.br"), "phone": format!("4{national}")}});
+    sqlx::query("INSERT INTO enrich.leads (lead_id, state, context) VALUES ($1, 'completed', $2)")
+        .bind("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")
+        .bind(&bystander)
+        .execute(pool)
+        .await
+        .expect("bystander");
     let erased = erasure::erase(pool, &pipeline.ledger, &person.cpf, "dpo", None)
         .await
         .expect("erase")
@@ -274,6 +285,21 @@ async fn an_erasure_holds_when_the_same_contacts_come_back_in_an_update() {
     assert_eq!(report.statuses.get(&202), Some(&1), "{report:?}");
     pipeline.process(&id).await.expect("processed again");
 
+    let kept: serde_json::Value =
+        sqlx::query_scalar("SELECT context FROM enrich.leads WHERE lead_id = $1")
+            .bind("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")
+            .fetch_one(pool)
+            .await
+            .expect("bystander");
+    assert_eq!(
+        kept, bystander,
+        "a bystander whose text contains the person's is left alone"
+    );
+    sqlx::query("DELETE FROM enrich.leads WHERE lead_id = $1")
+        .bind("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")
+        .execute(pool)
+        .await
+        .expect("cleanup");
     let journal = sim.state.journal();
     assert_eq!(
         journal.calls.iter().filter(|c| c.provider != "c2s").count(),
@@ -281,7 +307,6 @@ async fn an_erasure_holds_when_the_same_contacts_come_back_in_an_update() {
         "no provider was asked about the erased person"
     );
     assert_eq!(journal.notes_for(&lead.id).len(), 1, "no second note");
-    let email = lead.email.clone().expect("email");
     for needle in [
         person.cpf.digits().to_owned(),
         person.cpf.to_string(),

@@ -680,7 +680,14 @@ fn ambiguity<'a>(
     if rival {
         return Some(("rival_with_the_same_name", Confidence::Unconfirmed));
     }
-    let strong = e.contacts().len() == 2
+    // Contacts that point at the candidate themselves (a household link
+    // through someone else's dossier does not count).
+    let direct: BTreeSet<Contact> = e
+        .provider_contacts()
+        .into_iter()
+        .chain(e.earlier_confirmed.iter().copied())
+        .collect();
+    let strong = direct.len() == 2
         || !e.earlier_confirmed.is_empty()
         || e.dossier.as_ref().is_some_and(|d| d.lists_email);
     let namesake = lead.zip(e.dossier.as_ref()).is_some_and(|(l, d)| {

@@ -23,16 +23,15 @@ pub async fn authorize(
         .get(super::CLIENT_IP)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("unknown");
+    // Every attempt takes a token first (so concurrent guesses cannot all
+    // slip through); a key that verifies gives it back.
     state
         .limits
         .per_ip
-        .peek(ip)
+        .check(ip)
         .map_err(ApiError::RateLimited)?;
     let failed = |reason: &'static str| {
         crate::metrics::METRICS.auth_failure(reason);
-        // The attempt is refused either way; an empty bucket only makes the
-        // next one wait.
-        let _ = state.limits.per_ip.check(ip);
         ApiError::Unauthorized
     };
     let header_key = headers
@@ -50,6 +49,7 @@ pub async fn authorize(
     let Some(key) = api_keys::verify(&state.pool, presented).await? else {
         return Err(failed("invalid"));
     };
+    state.limits.per_ip.refund(ip);
     state
         .limits
         .per_key

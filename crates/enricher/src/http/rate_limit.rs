@@ -25,15 +25,6 @@ impl RateLimiter {
 
     /// Takes one token for `key`; `Err(wait)` when the bucket is empty.
     pub fn check(&self, key: &str) -> Result<(), Duration> {
-        self.tokens(key, true)
-    }
-
-    /// Whether `key` has a token left, without taking it.
-    pub fn peek(&self, key: &str) -> Result<(), Duration> {
-        self.tokens(key, false)
-    }
-
-    fn tokens(&self, key: &str, take: bool) -> Result<(), Duration> {
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -52,13 +43,26 @@ impl RateLimiter {
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(capacity);
         *last = now;
         if *tokens >= 1.0 {
-            if take {
-                *tokens -= 1.0;
-            }
+            *tokens -= 1.0;
             Ok(())
         } else {
             Err(Duration::from_secs_f64(((1.0 - *tokens) / rate).max(0.0))
                 .max(Duration::from_secs(1)))
+        }
+    }
+
+    /// Gives back a token taken by [`RateLimiter::check`] (the attempt it
+    /// paid for turned out not to count).
+    pub fn refund(&self, key: &str) {
+        if self.per_minute == 0 {
+            return;
+        }
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((tokens, _)) = buckets.get_mut(key) {
+            *tokens = (*tokens + 1.0).min(f64::from(self.per_minute));
         }
     }
 }

@@ -61,17 +61,31 @@ pub async fn c2s(
         // A lead of an erased person: its delivery is recorded without
         // their data (the job still runs, and posts the neutral note).
         for event in &mut events {
-            let (phone, email, _) = crate::domain::lead::usable_contacts(&event.lead);
-            if crate::store::erasure::is_erased_subject(
-                &state.intake,
-                &pipeline.ledger,
-                None,
-                phone.as_ref(),
-                email.as_ref(),
-            )
-            .await?
-            {
-                event.raw = serde_json::json!({"erased_subject": true});
+            let (_, email, _) = crate::domain::lead::usable_contacts(&event.lead);
+            // Every phone the event carries, not only the one we would use.
+            let mut phones: Vec<Option<brazil::PhoneBr>> = event
+                .lead
+                .phones
+                .iter()
+                .filter_map(|p| brazil::PhoneBr::parse(p).ok())
+                .map(Some)
+                .collect();
+            if phones.is_empty() {
+                phones.push(None);
+            }
+            for phone in &phones {
+                if crate::store::erasure::is_erased_subject(
+                    &state.intake,
+                    &pipeline.ledger,
+                    None,
+                    phone.as_ref(),
+                    email.as_ref(),
+                )
+                .await?
+                {
+                    event.raw = serde_json::json!({"erased_subject": true});
+                    break;
+                }
             }
         }
     }

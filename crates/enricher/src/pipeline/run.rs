@@ -419,6 +419,14 @@ impl Pipeline {
         let (email_found, email_earlier) = email_found?;
         let mut found = phone_found;
         found.extend(email_found);
+        // An erased person the lookups still name (they came back with a new
+        // contact): not a candidate — no dossier bought, nothing stored.
+        let named: Vec<Cpf> = found.iter().map(|f| f.candidate.cpf.clone()).collect();
+        let erased = crate::store::erasure::erased_cpfs(&self.pool, &self.ledger, &named).await?;
+        if !erased.is_empty() {
+            crate::metrics::METRICS.event("erased_subject_candidate");
+            found.retain(|f| !erased.contains(&f.candidate.cpf));
+        }
         match policy {
             IdentityPolicy::Evidence => {
                 let earlier: Vec<(Contact, Candidate)> = phone_earlier
@@ -605,7 +613,13 @@ impl Pipeline {
         dossiers: &[Dossier],
     ) -> Result<Vec<Uuid>, RunError> {
         let mut ids = Vec::new();
-        for (i, ((_, via), dossier)) in d.persons.iter().zip(dossiers).enumerate() {
+        // Erased since discovery (an erasure raced this run): not stored.
+        let cpfs: Vec<Cpf> = d.persons.iter().map(|(c, _)| c.clone()).collect();
+        let erased = crate::store::erasure::erased_cpfs(&self.pool, &self.ledger, &cpfs).await?;
+        for (i, ((cpf, via), dossier)) in d.persons.iter().zip(dossiers).enumerate() {
+            if erased.contains(cpf) {
+                continue;
+            }
             let identity = d.identities.get(i);
             let lead = LeadContext {
                 lead_id: lead_id.cloned(),

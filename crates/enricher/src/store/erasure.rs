@@ -65,6 +65,17 @@ pub async fn erase(
             .bind(entity)
             .fetch_all(&mut *tx)
             .await?;
+    // The contacts the person used as a lead (the dossier's own lists also
+    // hold household lines and relatives' e-mails, which are not theirs to
+    // tombstone or scrub).
+    let used: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT contact_phone, contact_email FROM enrich.lead_entities WHERE entity_id = $1",
+    )
+    .bind(entity)
+    .fetch_all(&mut *tx)
+    .await?;
+    let used_phones: Vec<String> = used.iter().filter_map(|(p, _)| p.clone()).collect();
+    let used_emails: Vec<String> = used.iter().filter_map(|(_, e)| e.clone()).collect();
     let own_addresses: Vec<Uuid> = sqlx::query_scalar(
         "SELECT ea.address_id FROM core.entity_addresses ea
           WHERE ea.entity_id = $1
@@ -140,7 +151,7 @@ pub async fn erase(
     // Whatever else mentions them: failed leads (never linked), other
     // people's cached answers and snapshots listing them as a relative,
     // archived rows, Google Ads forms, webhook deliveries.
-    let needles = Needles::of(cpf, &phones, &emails);
+    let needles = Needles::of(cpf, &used_phones, &used_emails);
     let mentioning = |column: &str| needles.sql(column);
     let scrubbed_leads: Vec<String> = sqlx::query_scalar(&format!(
         "UPDATE enrich.leads SET context = '{{}}'::jsonb, note_text = NULL, contact_fingerprint = NULL, last_error = NULL
@@ -148,8 +159,7 @@ pub async fn erase(
         mentioning("context"),
         mentioning("note_text"),
     ))
-    .bind(&needles.exact)
-    .bind(&needles.digits)
+    .bind(&needles.patterns)
     .fetch_all(&mut *tx)
     .await?;
     for (sql, what) in [
@@ -170,8 +180,12 @@ pub async fn erase(
             ),
             "Google Ads forms",
         ),
-        (
-            format!("DELETE FROM enrich.archived_rows WHERE {}", mentioning("row_data")),
+(
+            // Their own archived rows carry the entity id; others mention them.
+            format!(
+                "DELETE FROM enrich.archived_rows WHERE row_data->>'entity_id' = '{entity}' OR {}",
+                mentioning("row_data")
+            ),
             "archived rows",
         ),
         (
@@ -190,8 +204,7 @@ pub async fn erase(
         ),
     ] {
         let n = sqlx::query(&sql)
-            .bind(&needles.exact)
-            .bind(&needles.digits)
+            .bind(&needles.patterns)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -242,42 +255,77 @@ pub async fn erase(
     }))
 }
 
-/// What identifies the person in stored text: exact strings (the CPF's
-/// digits and formatted, e-mails) and phones as national digits, matched
-/// against the text without the spaces, parentheses, dots and hyphens a phone
-/// is written with (`(11) 98765-4321`, `+55 11 98765 4321`).
+/// What identifies the person in stored text, as case-insensitive regular
+/// expressions with boundaries, so that nothing else matches: the CPF's
+/// digits however punctuated; each phone they used, national digits however
+/// written (`(11) 98765-4321`, `+55 11 98765 4321`), never inside a longer
+/// number; each e-mail they used, whole (`ana@x.com` is not in
+/// `joana@x.com` nor in `ana@x.com.br`). Only values that parse become
+/// needles: junk in legacy rows can never match everything.
 struct Needles {
-    exact: Vec<String>,
-    digits: Vec<String>,
+    patterns: Vec<String>,
     cpf: String,
     phones: Vec<String>,
     emails: Vec<String>,
 }
 
+/// Digits with any punctuation between them, not inside a longer number.
+fn digits_pattern(digits: &str, country_prefix: bool) -> String {
+    const SEP: &str = "[[:space:].()-]*";
+    let body: Vec<String> = digits.chars().map(|c| c.to_string()).collect();
+    let prefix = if country_prefix {
+        format!("(\\+?55{SEP})?")
+    } else {
+        String::new()
+    };
+    format!("(^|[^0-9]){prefix}{}($|[^0-9])", body.join(SEP))
+}
+
+fn email_pattern(email: &str) -> String {
+    let escaped: String = email
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '@' || c == '_' || c == '%' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect();
+    format!("(^|[^a-z0-9._%+-]){escaped}(?![a-z0-9_%+-]|\\.[a-z0-9])")
+}
+
 impl Needles {
     fn of(cpf: &brazil::Cpf, phones: &[String], emails: &[String]) -> Self {
-        let phones: Vec<String> = phones
+        let mut phones: Vec<String> = phones
             .iter()
             .filter_map(|p| brazil::PhoneBr::parse(p).ok())
             .map(|p| p.national().to_owned())
             .collect();
-        let emails: Vec<String> = emails.iter().map(|e| e.trim().to_lowercase()).collect();
-        let mut exact = vec![cpf.digits().to_owned(), cpf.to_string()];
-        exact.extend(emails.iter().cloned());
+        phones.sort();
+        phones.dedup();
+        let mut emails: Vec<String> = emails
+            .iter()
+            .filter_map(|e| brazil::Email::parse(e).ok())
+            .map(|e| e.as_str().to_lowercase())
+            .collect();
+        emails.sort();
+        emails.dedup();
+        let mut patterns = vec![digits_pattern(cpf.digits(), false)];
+        patterns.extend(phones.iter().map(|p| digits_pattern(p, true)));
+        patterns.extend(emails.iter().map(|e| email_pattern(e)));
         Self {
-            exact,
-            digits: phones.clone(),
+            patterns,
             cpf: cpf.digits().to_owned(),
             phones,
             emails,
         }
     }
 
-    /// `column` mentions the person (`$1` exact, `$2` digits).
+    /// `column` mentions the person (`$1`: the patterns).
     fn sql(&self, column: &str) -> String {
         format!(
-            "({column} IS NOT NULL AND (EXISTS (SELECT 1 FROM unnest($1::text[]) n WHERE position(n IN lower({column}::text)) > 0)
-               OR EXISTS (SELECT 1 FROM unnest($2::text[]) d WHERE position(d IN regexp_replace({column}::text, '[\\s().-]', '', 'g')) > 0)))"
+            "({column} IS NOT NULL AND EXISTS (SELECT 1 FROM unnest($1::text[]) r WHERE {column}::text ~* r))"
         )
     }
 
@@ -335,4 +383,32 @@ pub async fn is_erased_subject(
     .bind(&hashes)
     .fetch_one(pool)
     .await
+}
+
+/// Which of `cpfs` belong to erased people (their dossiers are not bought,
+/// nothing about them is stored).
+pub async fn erased_cpfs(
+    pool: &PgPool,
+    ledger: &Ledger,
+    cpfs: &[brazil::Cpf],
+) -> Result<Vec<brazil::Cpf>, sqlx::Error> {
+    if cpfs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hashes: Vec<Vec<u8>> = cpfs
+        .iter()
+        .map(|c| ledger.subject_hash("cpf", c.digits()).to_vec())
+        .collect();
+    let hit: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT key_hash FROM enrich.erasure_tombstones WHERE kind = 'cpf' AND key_hash = ANY($1)",
+    )
+    .bind(&hashes)
+    .fetch_all(pool)
+    .await?;
+    Ok(cpfs
+        .iter()
+        .zip(&hashes)
+        .filter(|(_, h)| hit.contains(h))
+        .map(|(c, _)| c.clone())
+        .collect())
 }

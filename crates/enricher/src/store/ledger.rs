@@ -83,10 +83,12 @@ pub enum LedgerError {
 }
 
 /// How long a reservation lives without a heartbeat; the holder renews it
-/// every third of that while its call runs. Short, because a crashed
+/// every fifth of that while its call runs, on its own two-connection pool
+/// with a short acquire timeout, so a busy main pool cannot delay a renewal
+/// past the expiry. Short, because a crashed
 /// holder's keys wait this long before anyone may ask again; long enough to
 /// ride out a few seconds of database trouble without a second payment.
-pub const RESERVATION_TTL: Duration = Duration::from_secs(10);
+pub const RESERVATION_TTL: Duration = Duration::from_secs(15);
 
 /// Shared by every lookup of the service.
 #[derive(Debug)]
@@ -96,6 +98,8 @@ pub struct Ledger {
     freshness: Freshness,
     inflight: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
     reservation_ttl: Duration,
+    /// Heartbeats only (lazy, at most two connections).
+    heartbeat_pool: PgPool,
 }
 
 /// What taking a reservation found.
@@ -122,11 +126,15 @@ impl Ledger {
         };
         check_fingerprint(&pool, &key).await?;
         Ok(Self {
-            pool,
             key,
             freshness,
             inflight: Mutex::new(HashMap::new()),
             reservation_ttl: RESERVATION_TTL,
+            heartbeat_pool: sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(Duration::from_secs(2))
+                .connect_lazy_with(pool.connect_options().as_ref().clone()),
+            pool,
         })
     }
 
@@ -224,7 +232,6 @@ impl Ledger {
         let started = Instant::now();
         let (outcome, http_status) =
             crate::providers::transport::with_status_capture(fetch()).await;
-        drop(heartbeat);
         let latency = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let (label, error_kind, response, ttl) = match &outcome {
             Ok(Some(v)) => {
@@ -261,7 +268,12 @@ impl Ledger {
             ttl,
             http_status: http_status.map(i32::from),
         };
-        self.record_answer(kind, hash, holder, &row).await?;
+        // The heartbeat runs until the answer is recorded: a slow record
+        // (database trouble) must not let the reservation expire with the
+        // paid answer in hand.
+        let recorded = self.record_answer(kind, hash, holder, &row).await;
+        drop(heartbeat);
+        recorded?;
         crate::metrics::METRICS.ledger(
             kind.provider,
             kind.module,
@@ -349,11 +361,11 @@ impl Ledger {
         hash: [u8; 32],
         holder: uuid::Uuid,
     ) -> tokio::task::JoinHandle<()> {
-        let pool = self.pool.clone();
+        let pool = self.heartbeat_pool.clone();
         let ttl = self.reservation_ttl;
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(ttl / 3).await;
+                tokio::time::sleep(ttl / 5).await;
                 let renewed = sqlx::query(
                     "UPDATE enrich.provider_reservations SET expires_at = clock_timestamp() + make_interval(secs => $5)
                       WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
@@ -365,8 +377,24 @@ impl Ledger {
                 .bind(ttl.as_secs_f64())
                 .execute(&pool)
                 .await;
-                if let Err(e) = renewed {
-                    tracing::warn!(provider = kind.provider, error = %e, "reservation heartbeat failed; retrying");
+                match renewed {
+                    Err(e) => {
+                        tracing::warn!(provider = kind.provider, error = %e, "reservation heartbeat failed; retrying");
+                    }
+                    Ok(r) if r.rows_affected() == 0 => {
+                        // Expired and taken over: another holder may ask too.
+                        tracing::warn!(
+                            provider = kind.provider,
+                            "a reservation was lost while its call ran"
+                        );
+                        crate::metrics::METRICS.ledger(
+                            kind.provider,
+                            kind.module,
+                            "reservation_lost",
+                        );
+                        return;
+                    }
+                    Ok(_) => {}
                 }
             }
         })
