@@ -280,3 +280,47 @@ async fn an_unclear_note_post_is_never_posted_twice_and_a_failed_one_is_posted_a
         );
     }
 }
+
+/// C2S clearly refuses the note post (429): the note is not taken for
+/// delivered when the lead changes before the retry (an agent's edit moves
+/// `updated_at` just as a landed note would) — the retry posts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clearly_refused_note_post_is_posted_by_a_later_run_even_after_an_edit() {
+    let (sim, test, pipeline) = setup().await;
+    let truth = sim
+        .state
+        .leads()
+        .into_iter()
+        .find(|l| l.kind == LeadKind::Owner)
+        .expect("owner lead");
+    let id = LeadId::parse(&truth.id).expect("id");
+    sim.state.set_faults(
+        "c2s",
+        Faults {
+            rate_limit_next: 1,
+            only_operations: vec!["create_message".into()],
+            ..Faults::default()
+        },
+    );
+    pipeline
+        .process(&id)
+        .await
+        .expect_err("the post is refused");
+    assert!(sim.state.journal().notes_for(&truth.id).is_empty());
+    let status: String =
+        sqlx::query_scalar("SELECT note_status FROM enrich.leads WHERE lead_id = $1")
+            .bind(&truth.id)
+            .fetch_one(&test.pool)
+            .await
+            .expect("status");
+    assert_eq!(status, "none", "a clear refusal leaves nothing pending");
+    sim.state.set_faults("c2s", Faults::default());
+    assert!(sim.state.touch_lead(&truth.id), "an agent edits the lead");
+    let outcome = pipeline.process(&id).await.expect("retried");
+    assert!(outcome.note_sent);
+    assert_eq!(
+        sim.state.journal().notes_for(&truth.id).len(),
+        1,
+        "the note is posted, not presumed delivered"
+    );
+}

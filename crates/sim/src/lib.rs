@@ -197,6 +197,17 @@ impl SimState {
         lock(&self.leads).clone()
     }
 
+    /// Someone edits a lead in C2S (an agent changes its status, say): its
+    /// `updated_at` moves, as C2S's does. `false` when there is no such lead.
+    pub fn touch_lead(&self, id: &str) -> bool {
+        let mut leads = lock(&self.leads);
+        let Some(lead) = leads.iter_mut().find(|l| l.id == id) else {
+            return false;
+        };
+        lead.updated_at = format!("{}-edited", lead.updated_at);
+        true
+    }
+
     fn lead(&self, id: &str) -> Option<SimLead> {
         lock(&self.leads).iter().find(|l| l.id == id).cloned()
     }

@@ -688,7 +688,18 @@ impl Pipeline {
             .bind(&text)
             .execute(&self.pool)
             .await?;
-        self.providers.c2s.post_note(lead_id, &text).await?;
+        if let Err(e) = self.providers.c2s.post_note(lead_id, &text).await {
+            if e.refused_before_acting() {
+                // C2S clearly did not take it: the next run posts without
+                // asking whether it landed (a later edit of the lead would
+                // otherwise pass for our note).
+                sqlx::query("UPDATE enrich.leads SET note_status = 'none', updated_at = now() WHERE lead_id = $1 AND note_status = 'pending'")
+                    .bind(lead_id.as_str())
+                    .execute(&self.pool)
+                    .await?;
+            }
+            return Err(e.into());
+        }
         crate::metrics::METRICS.event("note_posted");
         sqlx::query(
             "UPDATE enrich.leads SET note_status = 'sent', updated_at = now() WHERE lead_id = $1",

@@ -68,6 +68,22 @@ impl ProviderError {
     }
 
     /// Whether this failure says the provider is unhealthy (feeds the breaker).
+    /// The provider clearly did not act on the request: it answered with a
+    /// refusal (4xx, 429), or the request was never sent. (A 5xx, a timeout
+    /// or a garbled answer leave it unknown whether it acted.)
+    pub fn refused_before_acting(&self) -> bool {
+        matches!(
+            self,
+            Self::NotFound { .. }
+                | Self::InvalidRequest { .. }
+                | Self::Unauthorized { .. }
+                | Self::QuotaExhausted { .. }
+                | Self::ModuleUnavailable { .. }
+                | Self::RateLimited { .. }
+                | Self::CircuitOpen { .. }
+        )
+    }
+
     pub(crate) fn is_outage(&self) -> bool {
         matches!(self, Self::Timeout { .. } | Self::Unavailable { .. })
     }
