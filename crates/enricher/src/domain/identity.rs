@@ -304,9 +304,6 @@ impl EvidenceSet {
             .collect();
         let fitting = relatives.len();
         for (rel, name, degree) in relatives {
-            if rel == cpf {
-                continue;
-            }
             for contact in &owner_contacts {
                 let e = self.entry(rel);
                 if e.discovery_name.is_none() {

@@ -63,29 +63,22 @@ pub async fn c2s(
         for event in &mut events {
             let (_, email, _) = crate::domain::lead::usable_contacts(&event.lead);
             // Every phone the event carries, not only the one we would use.
-            let mut phones: Vec<Option<brazil::PhoneBr>> = event
+            let phones: Vec<brazil::PhoneBr> = event
                 .lead
                 .phones
                 .iter()
                 .filter_map(|p| brazil::PhoneBr::parse(p).ok())
-                .map(Some)
                 .collect();
-            if phones.is_empty() {
-                phones.push(None);
-            }
-            for phone in &phones {
-                if crate::store::erasure::is_erased_subject(
-                    &state.intake,
-                    &pipeline.ledger,
-                    None,
-                    phone.as_ref(),
-                    email.as_ref(),
-                )
-                .await?
-                {
-                    event.raw = serde_json::json!({"erased_subject": true});
-                    break;
-                }
+            if crate::store::erasure::is_erased_subject(
+                &state.intake,
+                &pipeline.ledger,
+                None,
+                &phones,
+                email.as_ref(),
+            )
+            .await?
+            {
+                event.raw = serde_json::json!({"erased_subject": true});
             }
         }
     }

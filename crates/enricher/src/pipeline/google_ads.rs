@@ -123,7 +123,7 @@ impl Pipeline {
             &self.pool,
             &self.ledger,
             contacts.cpf.as_ref(),
-            facts.phone.as_ref(),
+            facts.phone.as_slice(),
             facts.email.as_ref(),
         )
         .await?;

@@ -372,7 +372,7 @@ impl Pipeline {
             &self.pool,
             &self.ledger,
             None,
-            phone.as_ref(),
+            phone.as_slice(),
             email.as_ref(),
         )
         .await?

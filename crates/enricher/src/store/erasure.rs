@@ -351,7 +351,7 @@ pub async fn is_erased_subject(
     pool: &PgPool,
     ledger: &Ledger,
     cpf: Option<&brazil::Cpf>,
-    phone: Option<&brazil::PhoneBr>,
+    phones: &[brazil::PhoneBr],
     email: Option<&brazil::Email>,
 ) -> Result<bool, sqlx::Error> {
     let mut kinds = Vec::new();
@@ -360,7 +360,7 @@ pub async fn is_erased_subject(
         kinds.push("cpf");
         hashes.push(ledger.subject_hash("cpf", c.digits()).to_vec());
     }
-    if let Some(p) = phone {
+    for p in phones {
         kinds.push("phone");
         hashes.push(ledger.subject_hash("phone", p.national()).to_vec());
     }

@@ -148,9 +148,7 @@ impl Ledger {
     /// email; `value` normalised), for erasure tombstones — apart from the
     /// query hashes, so one cannot be taken for the other.
     pub fn subject_hash(&self, kind: &str, value: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| {
-            <Hmac<Sha256> as Mac>::new_from_slice(b"c2s-enrich").expect("static key")
-        });
+        let mut mac = keyed_mac(&self.key);
         mac.update(b"subject\0");
         mac.update(kind.as_bytes());
         mac.update(b"\0");
@@ -160,10 +158,7 @@ impl Ledger {
 
     /// The keyed hash of a normalised query.
     pub fn key_hash(&self, kind: CallKind, query: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| {
-            // HMAC accepts keys of any length; this branch cannot happen.
-            <Hmac<Sha256> as Mac>::new_from_slice(b"c2s-enrich").expect("static key")
-        });
+        let mut mac = keyed_mac(&self.key);
         mac.update(kind.provider.as_bytes());
         mac.update(b"\0");
         mac.update(kind.module.as_bytes());
@@ -615,6 +610,11 @@ pub async fn usage(
         .collect())
 }
 
+/// HMAC-SHA256 with `key` (HMAC takes keys of any length, so this cannot fail).
+fn keyed_mac(key: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length")
+}
+
 /// Why the ledger cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerKeyError {
@@ -631,9 +631,7 @@ pub enum LedgerKeyError {
 
 /// Records the key's fingerprint on first use; refuses a different key later.
 async fn check_fingerprint(pool: &PgPool, key: &[u8]) -> Result<(), LedgerKeyError> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| {
-        <Hmac<Sha256> as Mac>::new_from_slice(b"c2s-enrich").expect("static key")
-    });
+    let mut mac = keyed_mac(key);
     mac.update(b"c2s-enrich ledger key fingerprint");
     let given: String = mac.finalize().into_bytes()[..8]
         .iter()
