@@ -83,6 +83,27 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
             config.trusted_proxies.clone(),
             &config.client_ip_header,
         )),
+        sync: Arc::new(crate::http::SyncRuns {
+            wait: config.sync_wait,
+            worker: worker_options(config, 4, DEFAULT_LEASE_SECS),
+        }),
+    }
+}
+
+/// The default job lease (`--lease-secs`).
+pub const DEFAULT_LEASE_SECS: u64 = 30;
+
+/// The workers' settings from the configuration.
+pub fn worker_options(config: &Config, concurrency: usize, lease_secs: u64) -> WorkerOptions {
+    let lease = Duration::from_secs(lease_secs);
+    WorkerOptions {
+        lease,
+        heartbeat: lease / 3,
+        concurrency,
+        pause_cooldown: config.provider_pause,
+        not_found_retries: config.lead_not_found_retries,
+        not_found_delay: config.lead_not_found_delay,
+        ..WorkerOptions::default()
     }
 }
 
@@ -148,14 +169,9 @@ pub async fn serve(
     tracing::info!(addr = %app.local_addr()?, "listening");
     let (tx, rx) = tokio::sync::watch::channel(false);
     let workers = (!no_worker).then(|| {
-        let lease = Duration::from_secs(lease_secs);
         let opts = WorkerOptions {
             health: health.clone(),
-            lease,
-            heartbeat: lease / 3,
-            concurrency,
-            pause_cooldown: config.provider_pause,
-            ..WorkerOptions::default()
+            ..worker_options(config, concurrency, lease_secs)
         };
         tokio::spawn(worker::run(pipeline.clone(), opts, rx.clone()))
     });
@@ -182,14 +198,7 @@ pub async fn work(
     ensure_migrated(pool).await?;
     let pipeline = pipeline(config, pool).await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let lease = Duration::from_secs(lease_secs);
-    let opts = WorkerOptions {
-        concurrency,
-        lease,
-        heartbeat: lease / 3,
-        pause_cooldown: config.provider_pause,
-        ..WorkerOptions::default()
-    };
+    let opts = worker_options(config, concurrency, lease_secs);
     let workers = tokio::spawn(worker::run(pipeline, opts, rx));
     shutdown_signal().await;
     let _ = tx.send(true);

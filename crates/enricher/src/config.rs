@@ -94,6 +94,14 @@ pub struct Config {
     /// How long every job waits after a provider refuses our credentials or
     /// credits (`PROVIDER_PAUSE_SECS`, default 300).
     pub provider_pause: std::time::Duration,
+    /// How long a synchronous trigger waits for its run before answering 202
+    /// with the lead's status URL (`SYNC_WAIT_SECS`, default 25).
+    pub sync_wait: std::time::Duration,
+    /// How often a lead C2S does not know is asked for again before its job
+    /// is dead (`LEAD_NOT_FOUND_RETRIES`, default 3), first after
+    /// `LEAD_NOT_FOUND_RETRY_SECS` (default 60), doubling.
+    pub lead_not_found_retries: i32,
+    pub lead_not_found_delay: std::time::Duration,
     /// API requests per minute per key (`RATE_LIMIT_PER_KEY`, default 120) and
     /// per client IP (`RATE_LIMIT_PER_IP`, default 300); 0 disables.
     pub rate_limit_per_key: u32,
@@ -393,6 +401,33 @@ impl Config {
             provider_pause: std::time::Duration::from_secs(
                 l.number("PROVIDER_PAUSE_SECS", None)?.unwrap_or(300),
             ),
+            sync_wait: {
+                let secs: u64 = l.number("SYNC_WAIT_SECS", None)?.unwrap_or(25);
+                if !(1..=600).contains(&secs) {
+                    return Err(invalid(
+                        "SYNC_WAIT_SECS",
+                        "must be between 1 and 600 seconds",
+                    ));
+                }
+                std::time::Duration::from_secs(secs)
+            },
+            lead_not_found_retries: {
+                let n: u32 = l.number("LEAD_NOT_FOUND_RETRIES", None)?.unwrap_or(3);
+                if n > 10 {
+                    return Err(invalid("LEAD_NOT_FOUND_RETRIES", "at most 10"));
+                }
+                n as i32
+            },
+            lead_not_found_delay: {
+                let secs: u64 = l.number("LEAD_NOT_FOUND_RETRY_SECS", None)?.unwrap_or(60);
+                if !(1..=3600).contains(&secs) {
+                    return Err(invalid(
+                        "LEAD_NOT_FOUND_RETRY_SECS",
+                        "must be between 1 and 3600 seconds",
+                    ));
+                }
+                std::time::Duration::from_secs(secs)
+            },
             cache,
             income_factor,
             message_max_chars,

@@ -91,6 +91,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(22, "0022", "identity_confidence"),
     migration!(23, "0023", "provider_reservations"),
     migration!(24, "0024", "erasure_tombstones"),
+    migration!(25, "0025", "lead_revisions"),
 ];
 
 /// Why migrating failed.

@@ -324,3 +324,59 @@ async fn a_clearly_refused_note_post_is_posted_by_a_later_run_even_after_an_edit
         "the note is posted, not presumed delivered"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dossier_served_again_keeps_its_fetch_time_and_adds_no_snapshot() {
+    let (sim, test, pipeline) = setup().await;
+    let truth = lead(&sim, LeadKind::Owner);
+    let cpf = sim.state.population.people[truth.person.expect("person")]
+        .cpf
+        .clone();
+    let id = LeadId::parse(&truth.id).expect("id");
+    pipeline.process(&id).await.expect("processed");
+    let stamps = |pool: sqlx::PgPool, digits: String| async move {
+        let (enriched_at, snapshots, answered): (
+            chrono::DateTime<chrono::Utc>,
+            i64,
+            chrono::DateTime<chrono::Utc>,
+        ) = sqlx::query_as(
+            "SELECT e.enriched_at,
+                    (SELECT count(*) FROM enrich.enrichment_snapshots s WHERE s.national_id = e.national_id),
+                    (SELECT max(created_at) FROM enrich.provider_calls WHERE provider = 'work_api' AND module = 'cpf' AND outcome = 'found')
+               FROM core.entities e WHERE e.national_id = $1",
+        )
+        .bind(digits)
+        .fetch_one(&pool)
+        .await
+        .expect("stamps");
+        (enriched_at, snapshots, answered)
+    };
+    let first = stamps(test.pool.clone(), cpf.digits().to_owned()).await;
+    assert_eq!(first.1, 1);
+    assert_eq!(
+        first.0, first.2,
+        "enriched_at is when the Work API answered"
+    );
+
+    // Two re-runs from the start (as `force=true` or new contacts do), a
+    // moment later, and one with the snapshot gone (served by the ledger).
+    for drop_snapshot in [false, true] {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if drop_snapshot {
+            sqlx::query("DELETE FROM enrich.enrichment_snapshots")
+                .execute(&test.pool)
+                .await
+                .expect("drop");
+        }
+        sqlx::query("UPDATE enrich.leads SET step = 'lead' WHERE lead_id = $1")
+            .bind(&truth.id)
+            .execute(&test.pool)
+            .await
+            .expect("rewind");
+        pipeline.process(&id).await.expect("rerun");
+        let again = stamps(test.pool.clone(), cpf.digits().to_owned()).await;
+        assert_eq!(again.0, first.0, "not re-stamped as fresh");
+        assert_eq!(again.1, 1, "one snapshot per answer");
+    }
+    assert_eq!(sim.state.journal().count("work_api", "cpf"), 1, "paid once");
+}

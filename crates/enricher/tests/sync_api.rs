@@ -399,3 +399,108 @@ fn a_forwarded_address_is_believed_only_from_a_trusted_proxy() {
     headers.insert("fly-client-ip", "not-an-ip".parse().expect("value"));
     assert_eq!(fly.client(peer("10.1.2.3"), &headers), "10.1.2.3");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_run_answers_202_with_its_status_url_and_a_client_that_leaves_does_not_stop_it() {
+    let (sim, test, pipeline) = setup().await;
+    let (_, key) =
+        c2s_enrich::store::api_keys::create(&test.pool, "make-com", &["enrich".to_owned()])
+            .await
+            .expect("key");
+    let state = AppState {
+        pipeline: Some(Arc::new(pipeline)),
+        sync: Arc::new(c2s_enrich::http::SyncRuns {
+            wait: std::time::Duration::from_secs(1),
+            ..Default::default()
+        }),
+        ..AppState::new(test.pool.clone())
+    };
+    let (base, _stop) = serve(state).await;
+    for p in ["diretrix", "work_api"] {
+        sim.state.set_faults(
+            p,
+            Faults {
+                latency_ms: 1500,
+                ..Faults::default()
+            },
+        );
+    }
+    let owners: Vec<String> = sim
+        .state
+        .leads()
+        .into_iter()
+        .filter(|l| l.kind == LeadKind::Owner)
+        .take(2)
+        .map(|l| l.id)
+        .collect();
+    let http = reqwest::Client::new();
+
+    // Past the wait: 202 and where to look.
+    let slow = http
+        .post(format!("{base}/api/v1/c2s/enrich/{}", owners[0]))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(slow.status(), 202);
+    let body: Value = slow.json().await.expect("json");
+    assert_eq!(body["status_url"], format!("/api/v1/leads/{}", owners[0]));
+
+    // A client that gives up after 200 ms.
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(200))
+        .build()
+        .expect("client");
+    let gone = impatient
+        .get(format!(
+            "{base}/api/v1/leads/process?id={}&api_key={key}",
+            owners[1]
+        ))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client timed out");
+    // Right after it left, the lead has its job (no lead leased without one).
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.jobs WHERE lead_id = $1")
+        .bind(&owners[1])
+        .fetch_one(&test.pool)
+        .await
+        .expect("jobs");
+    assert_eq!(jobs, 1);
+
+    // Both runs go on to their one note, with nobody waiting for them.
+    let done = c2s_enrich::app::wait_until(
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_millis(200),
+        || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM enrich.jobs WHERE state = 'done' AND lead_id = ANY($1)",
+            )
+            .bind(&owners)
+            .fetch_one(&test.pool)
+            .await?;
+            Ok(n == 2)
+        },
+    )
+    .await
+    .expect("wait");
+    assert!(done, "both jobs finished");
+    for id in &owners {
+        assert_eq!(sim.state.journal().notes_for(id).len(), 1);
+        let status = http
+            .get(format!("{base}/api/v1/leads/{id}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(
+            status.json::<Value>().await.expect("json")["status"],
+            "completed"
+        );
+    }
+    let leased: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM enrich.leads WHERE lease_by IS NOT NULL")
+            .fetch_one(&test.pool)
+            .await
+            .expect("leases");
+    assert_eq!(leased, 0, "every lease given back");
+}

@@ -6,7 +6,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use c2s_enrich::pipeline::run::Pipeline;
+use c2s_enrich::domain::lead::LeadId;
+use c2s_enrich::pipeline::run::{Pipeline, RunError};
 use c2s_enrich::pipeline::worker::{self, JobOutcome, WorkerOptions, ENRICH_LEAD};
 use c2s_enrich::store::jobs::{self, Backoff, NewJob};
 use c2s_sim::Faults;
@@ -25,6 +26,8 @@ fn options(id: &str) -> WorkerOptions {
             base: Duration::from_millis(100),
             max: Duration::from_millis(200),
         },
+        not_found_retries: 2,
+        not_found_delay: Duration::from_millis(100),
     }
 }
 
@@ -40,6 +43,14 @@ async fn enqueue_leads(pool: &sqlx::PgPool, ids: &[String]) {
         };
         jobs::enqueue(pool, &job).await.expect("enqueue");
     }
+}
+
+fn first_owner(sim: &c2s_sim::SimHandle) -> c2s_sim::SimLead {
+    sim.state
+        .leads()
+        .into_iter()
+        .find(|l| l.kind == c2s_sim::LeadKind::Owner)
+        .expect("owner")
 }
 
 async fn until_done(pipeline: &Arc<Pipeline>, o: &WorkerOptions) {
@@ -203,15 +214,28 @@ async fn an_outage_is_retried_and_a_quota_error_pauses_without_burning_attempts(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lead_unknown_to_c2s_fails_visibly_instead_of_retrying_forever() {
-    let (_sim, test, pipeline) = setup().await;
+async fn a_lead_unknown_to_c2s_is_asked_for_a_few_times_then_fails_visibly() {
+    let (sim, test, pipeline) = setup().await;
     let pipeline = Arc::new(pipeline);
     let ghost = "0123456789abcdef0123456789abcdef".to_owned();
     enqueue_leads(&test.pool, std::slice::from_ref(&ghost)).await;
-    let done = worker::drain(&pipeline, &options("w"))
+    let o = options("w");
+    let first = worker::drain(&pipeline, &o).await.expect("drain");
+    assert_eq!(first[0].1, JobOutcome::LeadNotFound);
+    let queued: String = sqlx::query_scalar("SELECT state FROM enrich.jobs")
+        .fetch_one(&test.pool)
         .await
-        .expect("drain");
-    assert_eq!(done[0].1, JobOutcome::Dead);
+        .expect("job");
+    assert_eq!(queued, "queued", "asked again later, not dead at once");
+    until_done(&pipeline, &o).await;
+    // Once, then after each of the two retries: three questions, then dead.
+    assert_eq!(sim.state.journal().count("c2s", "get_lead"), 3);
+    let (job_state, attempts): (String, i32) =
+        sqlx::query_as("SELECT state, attempts FROM enrich.jobs")
+            .fetch_one(&test.pool)
+            .await
+            .expect("job");
+    assert_eq!((job_state.as_str(), attempts), ("dead", 3));
     let (state, error): (String, Option<String>) =
         sqlx::query_as("SELECT state, last_error FROM enrich.leads WHERE lead_id = $1")
             .bind(&ghost)
@@ -220,4 +244,233 @@ async fn a_lead_unknown_to_c2s_fails_visibly_instead_of_retrying_forever() {
             .expect("lead");
     assert_eq!(state, "failed");
     assert!(error.is_some_and(|e| e.contains("not found")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_announced_before_c2s_serves_it_is_enriched_when_it_appears() {
+    let (sim, test, pipeline) = setup().await;
+    let pipeline = Arc::new(pipeline);
+    let owner = first_owner(&sim);
+    let hidden = sim.state.take_lead(&owner.id).expect("taken out");
+    enqueue_leads(&test.pool, std::slice::from_ref(&owner.id)).await;
+    let o = options("w");
+    let first = worker::drain(&pipeline, &o).await.expect("drain");
+    assert_eq!(first[0].1, JobOutcome::LeadNotFound);
+    sim.state.put_lead(hidden);
+    until_done(&pipeline, &o).await;
+    assert_eq!(sim.state.journal().notes_for(&owner.id).len(), 1);
+    let state: String = sqlx::query_scalar("SELECT state FROM enrich.jobs")
+        .fetch_one(&test.pool)
+        .await
+        .expect("job");
+    assert_eq!(state, "done");
+}
+
+/// The lead's lease, as another run that took it over would leave it.
+async fn steal_lease(pool: &sqlx::PgPool, lead: &str, for_secs: f64) {
+    sqlx::query(
+        "UPDATE enrich.leads SET lease_by = 'intruder', lease_until = now() + make_interval(secs => $2) WHERE lead_id = $1",
+    )
+    .bind(lead)
+    .bind(for_secs)
+    .execute(pool)
+    .await
+    .expect("steal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_loses_its_lease_stops_before_its_next_outside_effect() {
+    let (sim, test, pipeline) = setup().await;
+    let pipeline = Arc::new(pipeline);
+    let owner = first_owner(&sim).id;
+    // Discovery is slow; while it runs, another run takes the lead over
+    // (this one was presumed dead).
+    for p in ["diretrix", "work_api"] {
+        sim.state.set_faults(
+            p,
+            Faults {
+                latency_ms: 1500,
+                ..Faults::default()
+            },
+        );
+    }
+    enqueue_leads(&test.pool, std::slice::from_ref(&owner)).await;
+    let o = options("w");
+    let run = {
+        let (pipeline, o) = (pipeline.clone(), o.clone());
+        tokio::spawn(async move { worker::drain(&pipeline, &o).await })
+    };
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    steal_lease(&test.pool, &owner, 3600.0).await;
+    let done = run.await.expect("join").expect("drain");
+    assert_eq!(done[0].1, JobOutcome::LeaseLost);
+    let journal = sim.state.journal();
+    assert_eq!(
+        journal.count("work_api", "cpf"),
+        0,
+        "no dossier bought after the lease was lost"
+    );
+    assert!(journal.notes_for(&owner).is_empty(), "no note posted");
+    let (step, note_status, lease_by): (String, String, Option<String>) =
+        sqlx::query_as("SELECT step, note_status, lease_by FROM enrich.leads WHERE lead_id = $1")
+            .bind(&owner)
+            .fetch_one(&test.pool)
+            .await
+            .expect("lead");
+    assert_eq!(step, "discover", "the stale run recorded nothing");
+    assert_eq!(note_status, "none");
+    assert_eq!(
+        lease_by.as_deref(),
+        Some("intruder"),
+        "its lease left alone"
+    );
+    let job: String = sqlx::query_scalar("SELECT state FROM enrich.jobs")
+        .fetch_one(&test.pool)
+        .await
+        .expect("job");
+    assert_eq!(job, "queued", "the job waits for the holder");
+
+    // The intruder dies (its lease expires): the job finishes the lead, once.
+    for p in ["diretrix", "work_api"] {
+        sim.state.set_faults(p, Faults::default());
+    }
+    steal_lease(&test.pool, &owner, -1.0).await;
+    until_done(&pipeline, &o).await;
+    assert_eq!(sim.state.journal().notes_for(&owner).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_note_state_changes_only_for_the_lease_holder() {
+    let (sim, test, pipeline) = setup().await;
+    let owner = first_owner(&sim).id;
+    // Another run holds the lead: `enrich` (and any caller) is refused,
+    // nothing is called, nothing recorded.
+    pipeline
+        .process(&LeadId::parse(&owner).expect("id"))
+        .await
+        .expect("first run");
+    sqlx::query("UPDATE enrich.leads SET step = 'note', note_status = 'none' WHERE lead_id = $1")
+        .bind(&owner)
+        .execute(&test.pool)
+        .await
+        .expect("rewind");
+    steal_lease(&test.pool, &owner, 3600.0).await;
+    sim.state.reset_journal();
+    let err = pipeline
+        .process(&LeadId::parse(&owner).expect("id"))
+        .await
+        .expect_err("held by another run");
+    assert!(matches!(err, RunError::LeadBusy), "{err:?}");
+    // A run that believes it holds the lease, but does not: no post.
+    let stale = c2s_enrich::store::leads::Fence::holder("w-stale");
+    let err = pipeline
+        .process_fenced(&LeadId::parse(&owner).expect("id"), &stale)
+        .await
+        .expect_err("not the holder");
+    assert!(matches!(err, RunError::LeaseLost), "{err:?}");
+    assert!(sim.state.journal().notes_for(&owner).is_empty());
+    let note_status: String =
+        sqlx::query_scalar("SELECT note_status FROM enrich.leads WHERE lead_id = $1")
+            .bind(&owner)
+            .fetch_one(&test.pool)
+            .await
+            .expect("lead");
+    assert_eq!(note_status, "none");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_update_during_a_run_is_processed_after_it() {
+    let (sim, test, pipeline) = setup().await;
+    let pipeline = Arc::new(pipeline);
+    let leads = sim.state.leads();
+    let owners: Vec<_> = leads
+        .iter()
+        .filter(|l| l.kind == c2s_sim::LeadKind::Owner && l.phone.is_some())
+        .take(2)
+        .collect();
+    let (lead, other) = (owners[0].clone(), owners[1].clone());
+    for p in ["diretrix", "work_api"] {
+        sim.state.set_faults(
+            p,
+            Faults {
+                latency_ms: 800,
+                ..Faults::default()
+            },
+        );
+    }
+    let created = c2s_sim::render::c2s_lead(&lead);
+    let events = c2s_enrich::domain::lead::parse_webhook(
+        &serde_json::json!({"hook_action": "on_create_lead", "lead": created}),
+    )
+    .expect("event");
+    c2s_enrich::store::events::record_delivery(&test.pool, &events)
+        .await
+        .expect("recorded");
+    let o = options("w");
+    let run = {
+        let (pipeline, o) = (pipeline.clone(), o.clone());
+        tokio::spawn(async move { worker::drain(&pipeline, &o).await })
+    };
+    // While the first run looks the old contacts up, the agent replaces
+    // them with another person's, and C2S says so.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(sim
+        .state
+        .set_contacts(&lead.id, other.phone.clone(), other.email.clone()));
+    let edited = sim
+        .state
+        .leads()
+        .into_iter()
+        .find(|l| l.id == lead.id)
+        .expect("lead");
+    let events = c2s_enrich::domain::lead::parse_webhook(&serde_json::json!(
+        {"hook_action": "on_update_lead", "lead": c2s_sim::render::c2s_lead(&edited)}
+    ))
+    .expect("event");
+    let recorded = c2s_enrich::store::events::record_delivery(&test.pool, &events)
+        .await
+        .expect("recorded");
+    assert_eq!(recorded[0].decision, "enrich");
+    let first = run.await.expect("join").expect("drain");
+    assert!(
+        first.iter().all(|(_, o)| *o == JobOutcome::Completed),
+        "{first:?}"
+    );
+    for p in ["diretrix", "work_api"] {
+        sim.state.set_faults(p, Faults::default());
+    }
+    until_done(&pipeline, &o).await;
+    let (step, facts_revision, fingerprint): (String, i64, Option<String>) = sqlx::query_as(
+        "SELECT step, facts_revision, contact_fingerprint FROM enrich.leads WHERE lead_id = $1",
+    )
+    .bind(&lead.id)
+    .fetch_one(&test.pool)
+    .await
+    .expect("lead");
+    assert_eq!((step.as_str(), facts_revision), ("done", 1));
+    let parsed = c2s_enrich::domain::lead::Lead::from_json(&c2s_sim::render::c2s_lead(&edited))
+        .expect("lead");
+    let (phone, email, _) = c2s_enrich::domain::lead::usable_contacts(&parsed);
+    assert_eq!(
+        fingerprint,
+        Some(c2s_enrich::domain::lead::contact_fingerprint(
+            phone.as_ref(),
+            email.as_ref()
+        )),
+        "the new contacts were looked up"
+    );
+    let new_phone = phone.expect("phone").national().to_owned();
+    assert!(
+        sim.state
+            .journal()
+            .calls
+            .iter()
+            .any(|c| c.provider == "diretrix" && c.query.contains(&new_phone)),
+        "the new phone was asked for"
+    );
+    assert_eq!(
+        sim.state.journal().notes_for(&lead.id).len(),
+        1,
+        "still one note per lead"
+    );
 }

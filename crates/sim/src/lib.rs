@@ -208,6 +208,32 @@ impl SimState {
         true
     }
 
+    /// Takes a lead out of C2S (it answers 404 for it until it is put back
+    /// with [`Self::put_lead`]): a lead announced before C2S serves it.
+    pub fn take_lead(&self, id: &str) -> Option<SimLead> {
+        let mut leads = lock(&self.leads);
+        let at = leads.iter().position(|l| l.id == id)?;
+        Some(leads.remove(at))
+    }
+
+    /// Puts a lead (back) into C2S.
+    pub fn put_lead(&self, lead: SimLead) {
+        lock(&self.leads).push(lead);
+    }
+
+    /// An agent changes a lead's contacts in C2S (its `updated_at` moves).
+    /// `false` when there is no such lead.
+    pub fn set_contacts(&self, id: &str, phone: Option<String>, email: Option<String>) -> bool {
+        let mut leads = lock(&self.leads);
+        let Some(lead) = leads.iter_mut().find(|l| l.id == id) else {
+            return false;
+        };
+        lead.phone = phone;
+        lead.email = email;
+        lead.updated_at = format!("{}-contacts", lead.updated_at);
+        true
+    }
+
     fn lead(&self, id: &str) -> Option<SimLead> {
         lock(&self.leads).iter().find(|l| l.id == id).cloned()
     }

@@ -137,6 +137,9 @@ pub struct Dossier {
     pub dropped: Vec<String>,
     /// The payload as received, for the snapshot.
     pub raw: Value,
+    /// When the provider answered (set by whoever fetched it; `None`: not
+    /// known — stored as fetched now).
+    pub fetched_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 const NO_INFO: [&str; 4] = ["SEM INFORMACAO", "NAO INFORMADO", "NAO CONSTA", "NULL"];
@@ -223,6 +226,7 @@ impl Dossier {
             name,
             dropped,
             raw,
+            fetched_at: None,
         })
     }
 }

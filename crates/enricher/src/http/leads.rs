@@ -2,10 +2,11 @@
 //! keys with the `enrich` scope.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -13,8 +14,8 @@ use super::auth::authorize;
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::lead::LeadId;
-use crate::pipeline::run::RunError;
-use crate::pipeline::worker::{release_lead, take_lead, ENRICH_LEAD};
+use crate::pipeline::run::Pipeline;
+use crate::pipeline::worker::{handle, JobOutcome, WorkerOptions, ENRICH_LEAD};
 use crate::store::jobs::{self, NewJob};
 
 fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
@@ -23,15 +24,15 @@ fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
 
 /// `POST /api/v1/c2s/enrich/{lead_id}?force=true`
 #[utoipa::path(post, path = "/api/v1/c2s/enrich/{lead_id}", tag = "leads",
-    description = "Scope: `enrich`. Runs the lead now and answers its outcome (the earlier service's fields). A lead already processed answers from its record without provider calls unless `force=true`.",
+    description = "Scope: `enrich`. Runs the lead now (as a queued job, in a task of its own: a client that leaves does not stop it) and answers its outcome (the earlier service's fields) when it ends within `SYNC_WAIT_SECS`, else 202 with the lead's status URL. A lead already processed answers from its record without provider calls unless `force=true`.",
     params(("lead_id" = String, Path, description = "C2S lead id, 32 hex characters"),
            ("force" = Option<bool>, Query, description = "Run again even if already processed")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "Outcome: success, lead_id, masked cpfs, same_person, message_sent, stored_in_db, entity_ids, status, timings", body = serde_json::Value),
+        (status = 202, description = "Not done within the wait (`SYNC_WAIT_SECS`), or another run of the lead is under way: queued or running; `status_url` tells when it is done", body = serde_json::Value),
         (status = 400, description = "Not a lead id", body = super::openapi::ErrorBody),
         (status = 404, description = "C2S does not know the lead", body = super::openapi::ErrorBody),
-        (status = 409, description = "The lead is being processed right now", body = super::openapi::ErrorBody),
         (status = 503, description = "A provider or the pipeline is unavailable; a job was queued", body = super::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
         (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
@@ -41,7 +42,7 @@ pub async fn enrich(
     headers: HeaderMap,
     Path(raw): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&state, &headers, None, "enrich").await?;
     run_sync(
         &state,
@@ -60,9 +61,9 @@ pub async fn enrich(
     security(("bearer" = []), ("api_key" = []), ("api_key_query" = [])),
     responses(
         (status = 200, description = "Outcome (as the manual trigger)", body = serde_json::Value),
+        (status = 202, description = "Not done within the wait, or another run is under way (as the manual trigger)", body = serde_json::Value),
         (status = 400, description = "Missing or bad id", body = super::openapi::ErrorBody),
         (status = 404, description = "C2S does not know the lead", body = super::openapi::ErrorBody),
-        (status = 409, description = "The lead is being processed right now", body = super::openapi::ErrorBody),
         (status = 503, description = "Unavailable; a job was queued", body = super::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
         (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
@@ -71,7 +72,7 @@ pub async fn process(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(
         &state,
         &headers,
@@ -168,7 +169,11 @@ async fn describe(state: &AppState, id: &LeadId) -> Result<Option<Value>, ApiErr
     }))
 }
 
-async fn run_sync(state: &AppState, id: &LeadId, force: bool) -> Result<Json<Value>, ApiError> {
+async fn run_sync(
+    state: &AppState,
+    id: &LeadId,
+    force: bool,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let pipeline = state
         .pipeline
         .as_ref()
@@ -180,52 +185,102 @@ async fn run_sync(state: &AppState, id: &LeadId, force: bool) -> Result<Json<Val
     {
         if !force {
             // Already processed: the recorded outcome, nothing paid again.
-            return Ok(Json(with_timing(done, started)));
+            return Ok((StatusCode::OK, Json(with_timing(done, started))));
         }
         // Re-run from the start; lookups come from the ledger, the note stays sent.
-        sqlx::query("UPDATE enrich.leads SET step = 'lead', state = 'pending' WHERE lead_id = $1")
+        sqlx::query("UPDATE enrich.leads SET step = 'lead', state = 'pending' WHERE lead_id = $1 AND step = 'done'")
             .bind(id.as_str())
             .execute(&state.pool)
             .await?;
     }
-    let holder = format!("api-{}", uuid::Uuid::new_v4().simple());
-    if !take_lead(
-        &state.pool,
-        id,
-        &holder,
-        std::time::Duration::from_secs(120),
-    )
-    .await?
-    {
-        return Err(ApiError::Conflict(
-            "this lead is being processed right now; try again shortly".into(),
-        ));
-    }
-    let result = pipeline.process(id).await;
-    release_lead(&state.pool, id, &holder).await?;
-    match result {
-        Ok(_) => {
+    // The job first: whatever happens to this request (the client leaves,
+    // times out, the process dies), the lead has a job that runs it.
+    let key = format!("sync:{}:{}", id.as_str(), uuid::Uuid::new_v4().simple());
+    let job = NewJob {
+        kind: ENRICH_LEAD,
+        job_key: Some(&key),
+        lead_id: Some(id.as_str()),
+        payload: json!({ "lead_id": id.as_str() }),
+        max_attempts: 8,
+    };
+    let job_id = jobs::enqueue(&state.pool, &job)
+        .await?
+        .ok_or_else(|| ApiError::Internal("a fresh job key was taken".into()))?;
+    // Run in a task of its own (not this request's): it goes on if the
+    // client goes away, and answers here if it ends within the wait.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut options = state.sync.worker.clone();
+    options.id = format!("api-{}", uuid::Uuid::new_v4().simple());
+    tokio::spawn(run_now(
+        pipeline.clone(),
+        job_id,
+        options,
+        state.sync.wait,
+        tx,
+    ));
+    let ran = tokio::time::timeout(state.sync.wait, rx).await;
+    let accepted = || {
+        (
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "lead_id": id.as_str(), "status": "accepted", "job_id": job_id,
+                "status_url": format!("/api/v1/leads/{}", id.as_str()),
+                "message": "the lead is queued or running; its status URL tells when it is done",
+                "timings": { "total_ms": started.elapsed().as_millis() as u64 },
+            })),
+        )
+    };
+    let Ok(Ok((outcome, error))) = ran else {
+        return Ok(accepted());
+    };
+    let error = error.unwrap_or_default();
+    match outcome {
+        JobOutcome::Completed => {
             let done = describe(state, id).await?.unwrap_or_default();
-            Ok(Json(with_timing(done, started)))
+            Ok((StatusCode::OK, Json(with_timing(done, started))))
         }
-        Err(RunError::LeadNotFound) => {
-            Err(ApiError::NotFound("C2S does not know this lead".into()))
+        JobOutcome::LeadNotFound => Err(ApiError::NotFound(
+            "C2S does not know this lead; it is asked again a few times over the next minutes"
+                .into(),
+        )),
+        JobOutcome::Retrying | JobOutcome::Paused | JobOutcome::Deferred => Err(
+            ApiError::Unavailable(format!("{error}; the lead was queued and will be retried")),
+        ),
+        JobOutcome::Dead => Err(ApiError::Unavailable(error)),
+        JobOutcome::LeadBusy | JobOutcome::LeaseLost => Ok(accepted()),
+    }
+}
+
+/// Runs the synchronous request's job as soon as it can be claimed (another
+/// run of the lead first finishes), until `wait` passes; then the job is left
+/// to the workers.
+async fn run_now(
+    pipeline: Arc<Pipeline>,
+    job_id: i64,
+    options: WorkerOptions,
+    wait: Duration,
+    answer: tokio::sync::oneshot::Sender<(JobOutcome, Option<String>)>,
+) {
+    let deadline = tokio::time::Instant::now() + wait;
+    while tokio::time::Instant::now() < deadline {
+        match jobs::claim_id(&pipeline.pool, job_id, &options.id, options.lease).await {
+            Ok(Some(job)) => match handle(&pipeline, job, &options).await {
+                Ok((JobOutcome::LeadBusy, _)) => {}
+                Ok(ran) => {
+                    let _ = answer.send(ran);
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "recording a synchronous run's outcome failed; its lease will expire and a worker runs it");
+                    return;
+                }
+            },
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming a synchronous run's job failed; retrying")
+            }
         }
-        Err(e @ (RunError::Retryable(_) | RunError::Paused { .. } | RunError::Deferred { .. })) => {
-            let key = format!("retry:{}:{}", id.as_str(), uuid::Uuid::new_v4().simple());
-            let job = NewJob {
-                kind: ENRICH_LEAD,
-                job_key: Some(&key),
-                lead_id: Some(id.as_str()),
-                payload: json!({ "lead_id": id.as_str() }),
-                max_attempts: 8,
-            };
-            jobs::enqueue(&state.pool, &job).await?;
-            Err(ApiError::Unavailable(format!(
-                "{e}; the lead was queued and will be retried"
-            )))
-        }
-        Err(e) => Err(ApiError::Unavailable(e.to_string())),
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

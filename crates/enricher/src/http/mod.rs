@@ -215,6 +215,26 @@ pub struct AppState {
     pub dq_cache: Arc<status::DqCache>,
     /// How the client's address is told (per-IP limits).
     pub client_ip: Arc<ClientIpPolicy>,
+    /// How synchronous runs (manual and Make.com triggers) are run.
+    pub sync: Arc<SyncRuns>,
+}
+
+/// Synchronous runs: the job's settings, and how long a request waits for
+/// its outcome before answering 202 with the lead's status URL
+/// (`SYNC_WAIT_SECS`, default 25: under the usual 30 s client timeouts).
+#[derive(Debug, Clone)]
+pub struct SyncRuns {
+    pub wait: std::time::Duration,
+    pub worker: crate::pipeline::worker::WorkerOptions,
+}
+
+impl Default for SyncRuns {
+    fn default() -> Self {
+        Self {
+            wait: std::time::Duration::from_secs(25),
+            worker: crate::pipeline::worker::WorkerOptions::default(),
+        }
+    }
 }
 
 impl AppState {
@@ -231,6 +251,7 @@ impl AppState {
             worker: None,
             dq_cache: Arc::default(),
             client_ip: Arc::default(),
+            sync: Arc::default(),
         }
     }
 }

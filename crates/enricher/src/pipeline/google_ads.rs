@@ -17,6 +17,7 @@ use crate::domain::google_ads::{form_contacts, Answer};
 use crate::domain::lead::LeadId;
 use crate::providers::c2s::{LeadQuery, NewLead};
 use crate::providers::ProviderError;
+use crate::store::leads::Fence;
 
 /// The `source` C2S shows for these leads.
 pub const SOURCE: &str = "Google Ads";
@@ -88,7 +89,13 @@ type Row = (
 
 impl Pipeline {
     /// Runs (or resumes) a recorded Google Ads lead to its C2S lead.
-    pub async fn process_google(&self, google_lead_id: &str) -> Result<GoogleOutcome, RunError> {
+    /// `fence`: raised when the job's lease is lost (the run then stops
+    /// before its next outside effect).
+    pub async fn process_google(
+        &self,
+        google_lead_id: &str,
+        fence: &Fence,
+    ) -> Result<GoogleOutcome, RunError> {
         let row: Option<Row> = sqlx::query_as(
             "SELECT step, state, context, answers, c2s_status, c2s_lead_id
                FROM enrich.google_ads_leads WHERE google_lead_id = $1",
@@ -133,21 +140,22 @@ impl Pipeline {
             crate::metrics::METRICS.event("erased_subject_lead");
             ctx.discovery = Some(Discovery::default());
             step = self
-                .save_step(Track::GoogleAds, google_lead_id, "dossier", &ctx)
+                .save_step(Track::GoogleAds, google_lead_id, "dossier", &ctx, fence)
                 .await?;
         }
         if step == "discover" {
             let discovery = match &contacts.cpf {
-                Some(cpf) => match self.dossier(cpf).await {
+                Some(cpf) => match self.dossier(cpf, fence).await {
                     // Anyone can type anyone's CPF in a public form: it counts
                     // only when its dossier names the person who filled it in,
                     // or lists the form's phone or e-mail.
                     Ok(d) if typed_cpf_fits(&d, &facts) => {
-                        self.identify_people(&facts, &[], &[], Some(cpf)).await?
+                        self.identify_people(&facts, &[], &[], Some(cpf), fence)
+                            .await?
                     }
                     Ok(_) => {
                         crate::metrics::METRICS.event("typed_cpf_ignored");
-                        let mut d = self.discover_step(&facts).await?;
+                        let mut d = self.discover_step(&facts, fence).await?;
                         d.decisions.push(Decision {
                             cpf_masked: cpf.masked(),
                             chosen: false,
@@ -157,7 +165,7 @@ impl Pipeline {
                     }
                     // A well-formed CPF nobody has (a typo): fall back to the contacts.
                     Err(RunError::Fatal(_)) => {
-                        let mut d = self.discover_step(&facts).await?;
+                        let mut d = self.discover_step(&facts, fence).await?;
                         d.decisions.push(Decision {
                             cpf_masked: cpf.masked(),
                             chosen: false,
@@ -167,21 +175,21 @@ impl Pipeline {
                     }
                     Err(e) => return Err(e),
                 },
-                None => self.discover_step(&facts).await?,
+                None => self.discover_step(&facts, fence).await?,
             };
             ctx.lead = Some(facts.clone());
             ctx.discovery = Some(discovery);
             step = self
-                .save_step(Track::GoogleAds, google_lead_id, "dossier", &ctx)
+                .save_step(Track::GoogleAds, google_lead_id, "dossier", &ctx, fence)
                 .await?;
         }
         let discovery = ctx.discovery.clone().unwrap_or_default();
         let mut dossiers = Vec::new();
         if matches!(step.as_str(), "dossier" | "store" | "create") {
-            dossiers = timed("dossier", self.dossiers(&discovery)).await?;
+            dossiers = timed("dossier", self.dossiers(&discovery, fence)).await?;
             if step == "dossier" {
                 step = self
-                    .save_step(Track::GoogleAds, google_lead_id, "store", &ctx)
+                    .save_step(Track::GoogleAds, google_lead_id, "store", &ctx, fence)
                     .await?;
             }
         }
@@ -192,7 +200,7 @@ impl Pipeline {
             )
             .await?;
             step = self
-                .save_step(Track::GoogleAds, google_lead_id, "create", &ctx)
+                .save_step(Track::GoogleAds, google_lead_id, "create", &ctx, fence)
                 .await?;
         }
         let outcome = if discovery.persons.is_empty() {
@@ -223,6 +231,7 @@ impl Pipeline {
                 &shown_answers,
                 self.settings.google_ads.description_max_chars,
             );
+            super::run::fence_check(fence)?;
             let id = timed(
                 "create",
                 self.create_c2s_lead(google_lead_id, &facts, &text, &c2s_status),

@@ -179,6 +179,7 @@ impl Pipeline {
         found: &[Found],
         earlier: &[(Contact, Candidate)],
         typed_cpf: Option<&Cpf>,
+        fence: &crate::store::leads::Fence,
     ) -> Result<Discovery, RunError> {
         let mut set = EvidenceSet::new(facts.name.as_deref());
         for f in found {
@@ -208,7 +209,7 @@ impl Pipeline {
             }
             for cpf in pending {
                 checked.insert(cpf.clone());
-                match self.dossier(&cpf).await {
+                match self.dossier(&cpf, fence).await {
                     Ok(d) => set.add_dossier(&cpf, signals(&d, facts)),
                     // A discovered CPF the Work API has no dossier for.
                     Err(RunError::Fatal(_)) => {

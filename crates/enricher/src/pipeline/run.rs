@@ -22,6 +22,7 @@ use crate::domain::lead::LeadId;
 use crate::domain::Candidate;
 use crate::providers::{ProviderError, Providers};
 use crate::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
+use crate::store::leads::{release_lead, take_lead, Fence, LeaseKeeper, Leases};
 use crate::store::ledger::{CallKind, Ledger, LedgerError};
 
 const DIRETRIX_PHONE: CallKind = CallKind {
@@ -125,7 +126,17 @@ pub enum RunError {
     /// Will not succeed by retrying.
     #[error("failed: {0}")]
     Fatal(String),
+    /// Another run holds the lead's lease (a worker, the API or `enrich`).
+    #[error("the lead is being processed by another run right now")]
+    LeadBusy,
+    /// This run's lease was taken by someone else (it was presumed dead):
+    /// it stopped before its next outside effect; the new holder goes on.
+    #[error("the run lost its lease to another run and stopped")]
+    LeaseLost,
 }
+
+/// How long a lead lease taken by [`Pipeline::process`] lives unrenewed.
+pub const RUN_LEASE: Duration = Duration::from_secs(60);
 
 /// How long a job waits when a provider's circuit is open (plus jitter).
 pub const DEFER_FOR: Duration = Duration::from_secs(5);
@@ -159,6 +170,14 @@ impl From<sqlx::Error> for RunError {
     fn from(e: sqlx::Error) -> Self {
         Self::Retryable(format!("database: {e}"))
     }
+}
+
+/// Stops a run whose lease was taken (raised by its lease keeper).
+pub(crate) fn fence_check(fence: &Fence) -> Result<(), RunError> {
+    if fence.is_lost() {
+        return Err(RunError::LeaseLost);
+    }
+    Ok(())
 }
 
 /// Stored people as candidates: `(national_id, name)` rows, those whose
@@ -241,6 +260,7 @@ pub(crate) async fn timed<T>(
         Err(RunError::Retryable(_)) => "retryable",
         Err(RunError::Paused { .. }) => "paused",
         Err(RunError::Deferred { .. }) => "deferred",
+        Err(RunError::LeaseLost | RunError::LeadBusy) => "lease_lost",
         Err(_) => "failed",
     };
     crate::metrics::METRICS.step(step, outcome, started.elapsed().as_secs_f64());
@@ -248,22 +268,67 @@ pub(crate) async fn timed<T>(
 }
 
 impl Pipeline {
-    /// Runs (or resumes) the lead to its note.
+    /// Runs (or resumes) the lead to its note under a lead lease of its own
+    /// (`c2s-enrich enrich`, tests, benchmarks): [`RunError::LeadBusy`] when
+    /// another run holds the lead.
     pub async fn process(&self, lead_id: &LeadId) -> Result<Outcome, RunError> {
+        let holder = format!("run-{}", Uuid::new_v4().simple());
+        if !take_lead(&self.pool, lead_id, &holder, RUN_LEASE).await? {
+            return Err(RunError::LeadBusy);
+        }
+        let fence = Fence::holder(holder.clone());
+        let keeper = LeaseKeeper::start(
+            self.pool.clone(),
+            Leases {
+                lead: Some(lead_id.clone()),
+                job: None,
+                lease: RUN_LEASE,
+                every: RUN_LEASE / 4,
+            },
+            fence.clone(),
+            || {},
+        );
+        let result = self.process_fenced(lead_id, &fence).await;
+        keeper.stop().await;
+        release_lead(&self.pool, lead_id, &holder).await?;
+        result
+    }
+
+    /// Runs (or resumes) the lead to its note; the caller holds the lead's
+    /// lease as `fence.holder`. Every write of the run's progress is made
+    /// only while that lease is still ours: a run whose lease was taken
+    /// stops with [`RunError::LeaseLost`] before its next outside effect.
+    pub async fn process_fenced(
+        &self,
+        lead_id: &LeadId,
+        fence: &Fence,
+    ) -> Result<Outcome, RunError> {
         sqlx::query(
             "INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING",
         )
         .bind(lead_id.as_str())
         .execute(&self.pool)
         .await?;
-        let (step, context, note_status): (String, serde_json::Value, String) = sqlx::query_as(
-            "SELECT step, context, note_status FROM enrich.leads WHERE lead_id = $1",
+        let (step, context, note_status, revision, facts_revision): (
+            String,
+            serde_json::Value,
+            String,
+            i64,
+            i64,
+        ) = sqlx::query_as(
+            "SELECT step, context, note_status, revision, facts_revision FROM enrich.leads WHERE lead_id = $1",
         )
         .bind(lead_id.as_str())
         .fetch_one(&self.pool)
         .await?;
         let mut ctx: RunContext = serde_json::from_value(context).unwrap_or_default();
         let mut step = step;
+        if step != "lead" && facts_revision < revision {
+            // The lead's contacts changed after its facts were read (an update
+            // arrived during or after the last run): from the start again —
+            // the lookups already made cost nothing, the note stays posted once.
+            step = "lead".into();
+        }
         let unassessed = ctx.discovery.as_ref().is_some_and(|d| !d.assessed);
         if unassessed
             && self.settings.identity_policy == IdentityPolicy::Evidence
@@ -273,14 +338,17 @@ impl Pipeline {
             // are in the ledger, so this costs nothing).
             step = "discover".into();
         }
+        // The revision the facts in hand were read at.
+        let mut read_at = facts_revision;
         if step == "lead" {
             ctx.lead = Some(timed("lead", self.lead_step(lead_id)).await?);
-            step = self.save(lead_id, "discover", &ctx).await?;
+            read_at = revision;
+            step = self.save_facts(lead_id, &ctx, revision, fence).await?;
         }
         let facts = ctx.lead.clone().unwrap_or_default();
         if step == "discover" {
-            ctx.discovery = Some(timed("discover", self.discover_step(&facts)).await?);
-            step = self.save(lead_id, "dossier", &ctx).await?;
+            ctx.discovery = Some(timed("discover", self.discover_step(&facts, fence)).await?);
+            step = self.save(lead_id, "dossier", &ctx, fence).await?;
         }
         let discovery = ctx.discovery.clone().unwrap_or_default();
         // Dossiers are not copied into the context: the ledger and the snapshots
@@ -288,9 +356,9 @@ impl Pipeline {
         let mut dossiers = Vec::new();
         if matches!(step.as_str(), "dossier" | "store" | "note") {
             // At most two people (phone's and e-mail's): fetched in parallel.
-            dossiers = timed("dossier", self.dossiers(&discovery)).await?;
+            dossiers = timed("dossier", self.dossiers(&discovery, fence)).await?;
             if step == "dossier" {
-                step = self.save(lead_id, "store", &ctx).await?;
+                step = self.save(lead_id, "store", &ctx, fence).await?;
             }
         }
         if step == "store" {
@@ -299,23 +367,45 @@ impl Pipeline {
                 self.store_step(Some(lead_id), &facts, &discovery, &dossiers),
             )
             .await?;
-            step = self.save(lead_id, "note", &ctx).await?;
+            step = self.save(lead_id, "note", &ctx, fence).await?;
         }
         let mut note_sent = note_status == "sent";
         if step == "note" {
             note_sent = timed(
                 "note",
-                self.note_step(lead_id, &facts, &discovery, &dossiers),
+                self.note_step(lead_id, &facts, &discovery, &dossiers, fence),
             )
             .await?;
-            sqlx::query(
-                "UPDATE enrich.leads SET step = 'done', state = 'completed', outcome = $2, completed_at = now(), updated_at = now()
-                  WHERE lead_id = $1",
+            // Done — unless the contacts changed while we ran: then the lead
+            // waits to be run again from the start (the update's queued job).
+            let finished: Option<bool> = sqlx::query_scalar(
+                "UPDATE enrich.leads
+                    SET step = CASE WHEN revision = $3 THEN 'done' ELSE 'lead' END,
+                        state = CASE WHEN revision = $3 THEN 'completed' ELSE 'pending' END,
+                        outcome = $2, completed_at = now(), updated_at = now()
+                  WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)
+                  RETURNING revision = $3",
             )
             .bind(lead_id.as_str())
-            .bind(if discovery.persons.is_empty() { "nobody_found" } else { "enriched" })
-            .execute(&self.pool)
+            .bind(if discovery.persons.is_empty() {
+                "nobody_found"
+            } else {
+                "enriched"
+            })
+            .bind(read_at)
+            .bind(fence.holder.as_deref())
+            .fetch_optional(&self.pool)
             .await?;
+            match finished {
+                None => return Err(RunError::LeaseLost),
+                Some(false) => {
+                    tracing::info!(
+                        "the lead's contacts changed during the run; it runs again from the start"
+                    );
+                    crate::metrics::METRICS.event("contacts_changed_during_run");
+                }
+                Some(true) => {}
+            }
         }
         Ok(Outcome {
             lead_id: lead_id.to_string(),
@@ -335,30 +425,71 @@ impl Pipeline {
         lead_id: &LeadId,
         next: &str,
         ctx: &RunContext,
+        fence: &Fence,
     ) -> Result<String, RunError> {
-        self.save_step(Track::Lead, lead_id.as_str(), next, ctx)
+        self.save_step(Track::Lead, lead_id.as_str(), next, ctx, fence)
             .await
     }
 
-    /// Records a completed step and the context the next one needs.
+    /// Records the lead step (its facts, read at `revision`).
+    async fn save_facts(
+        &self,
+        lead_id: &LeadId,
+        ctx: &RunContext,
+        revision: i64,
+        fence: &Fence,
+    ) -> Result<String, RunError> {
+        fence_check(fence)?;
+        let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(e.to_string()))?;
+        let n = sqlx::query(
+            "UPDATE enrich.leads SET step = 'discover', context = $2, facts_revision = $3, state = 'processing', updated_at = now()
+              WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)",
+        )
+        .bind(lead_id.as_str())
+        .bind(context)
+        .bind(revision)
+        .bind(fence.holder.as_deref())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(RunError::LeaseLost);
+        }
+        Ok("discover".into())
+    }
+
+    /// Records a completed step and the context the next one needs — only
+    /// while the run's lease is ours.
     pub(crate) async fn save_step(
         &self,
         track: Track,
         key: &str,
         next: &str,
         ctx: &RunContext,
+        fence: &Fence,
     ) -> Result<String, RunError> {
+        fence_check(fence)?;
         let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(e.to_string()))?;
         let sql = match track {
-            Track::Lead => "UPDATE enrich.leads SET step = $2, context = $3, state = 'processing', updated_at = now() WHERE lead_id = $1",
-            Track::GoogleAds => "UPDATE enrich.google_ads_leads SET step = $2, context = $3, state = 'processing', updated_at = now() WHERE google_lead_id = $1",
+            Track::Lead => "UPDATE enrich.leads SET step = $2, context = $3, state = 'processing', updated_at = now()
+                             WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)",
+            Track::GoogleAds => "UPDATE enrich.google_ads_leads SET step = $2, context = $3, state = 'processing', updated_at = now()
+                                  WHERE google_lead_id = $1 AND $4::text IS NULL",
         };
-        sqlx::query(sql)
+        let n = sqlx::query(sql)
             .bind(key)
             .bind(next)
             .bind(context)
+            .bind(fence.holder.as_deref())
             .execute(&self.pool)
-            .await?;
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(match track {
+                Track::Lead => RunError::LeaseLost,
+                Track::GoogleAds => RunError::Fatal("unknown Google Ads lead".into()),
+            });
+        }
         Ok(next.to_owned())
     }
 
@@ -401,8 +532,12 @@ impl Pipeline {
         Ok(facts)
     }
 
-    pub(crate) async fn discover_step(&self, facts: &LeadFacts) -> Result<Discovery, RunError> {
-        self.discover_with(facts, None).await
+    pub(crate) async fn discover_step(
+        &self,
+        facts: &LeadFacts,
+        fence: &Fence,
+    ) -> Result<Discovery, RunError> {
+        self.discover_with(facts, None, fence).await
     }
 
     /// Discovery (own records first, then the providers) and identification;
@@ -411,10 +546,13 @@ impl Pipeline {
         &self,
         facts: &LeadFacts,
         typed_cpf: Option<&Cpf>,
+        fence: &Fence,
     ) -> Result<Discovery, RunError> {
         let policy = self.settings.identity_policy;
-        let (phone_found, email_found) =
-            tokio::join!(self.phone_answers(facts), self.email_answers(facts));
+        let (phone_found, email_found) = tokio::join!(
+            self.phone_answers(facts, fence),
+            self.email_answers(facts, fence)
+        );
         let (phone_found, phone_earlier) = phone_found?;
         let (email_found, email_earlier) = email_found?;
         let mut found = phone_found;
@@ -434,7 +572,7 @@ impl Pipeline {
                     .map(|c| (Contact::Phone, c))
                     .chain(email_earlier.into_iter().map(|c| (Contact::Email, c)))
                     .collect();
-                self.identify_people(facts, &found, &earlier, typed_cpf)
+                self.identify_people(facts, &found, &earlier, typed_cpf, fence)
                     .await
             }
             IdentityPolicy::PreviousRelease => {
@@ -464,6 +602,7 @@ impl Pipeline {
     async fn phone_answers(
         &self,
         facts: &LeadFacts,
+        fence: &Fence,
     ) -> Result<(Vec<Found>, Vec<Candidate>), RunError> {
         let Some(phone) = &facts.phone else {
             return Ok((Vec::new(), Vec::new()));
@@ -471,6 +610,7 @@ impl Pipeline {
         if let Some(own) = self.own_answers(facts, Contact::Phone).await? {
             return Ok(own);
         }
+        fence_check(fence)?;
         let p = &self.providers;
         let empty_none = |v: Vec<Candidate>| (!v.is_empty()).then_some(v);
         let enabled = |src: Source| self.settings.discovery.contains(&src);
@@ -522,6 +662,7 @@ impl Pipeline {
     async fn email_answers(
         &self,
         facts: &LeadFacts,
+        fence: &Fence,
     ) -> Result<(Vec<Found>, Vec<Candidate>), RunError> {
         let Some(email) = &facts.email else {
             return Ok((Vec::new(), Vec::new()));
@@ -532,6 +673,7 @@ impl Pipeline {
         if let Some(own) = self.own_answers(facts, Contact::Email).await? {
             return Ok(own);
         }
+        fence_check(fence)?;
         let p = &self.providers;
         let d = self
             .ledger
@@ -576,9 +718,9 @@ impl Pipeline {
     }
 
     /// A fresh stored snapshot, else the ledger (which pays at most once).
-    pub(crate) async fn dossier(&self, cpf: &Cpf) -> Result<Dossier, RunError> {
-        let snapshot: Option<serde_json::Value> = sqlx::query_scalar(
-            "SELECT payload FROM enrich.enrichment_snapshots
+    pub(crate) async fn dossier(&self, cpf: &Cpf, fence: &Fence) -> Result<Dossier, RunError> {
+        let snapshot: Option<(serde_json::Value, chrono::DateTime<Utc>)> = sqlx::query_as(
+            "SELECT payload, fetched_at FROM enrich.enrichment_snapshots
               WHERE national_id = $1 AND provider = 'work_api' AND module = 'cpf'
                 AND fetched_at > now() - make_interval(secs => $2)
               ORDER BY fetched_at DESC LIMIT 1",
@@ -587,9 +729,12 @@ impl Pipeline {
         .bind(self.settings.dossier_freshness.as_secs_f64())
         .fetch_optional(&self.pool)
         .await?;
-        let raw = match snapshot {
-            Some(raw) => raw,
+        // When the provider answered: a dossier served again keeps its own
+        // time (its age is what freshness and `enriched_at` speak of).
+        let (raw, fetched_at) = match snapshot {
+            Some(found) => found,
             None => {
+                fence_check(fence)?;
                 let work = &self.providers.work_api;
                 let looked = self
                     .ledger
@@ -597,12 +742,17 @@ impl Pipeline {
                         work.dossier(cpf).await.map(|d| Some(d.raw))
                     })
                     .await?;
-                looked.value.ok_or_else(|| {
+                let at = looked.answered_at;
+                let raw = looked.value.ok_or_else(|| {
                     RunError::Fatal("the Work API has no dossier for a discovered CPF".into())
-                })?
+                })?;
+                (raw, at)
             }
         };
-        Dossier::from_work_api(raw).map_err(|e| RunError::Fatal(format!("dossier: {e}")))
+        let mut dossier =
+            Dossier::from_work_api(raw).map_err(|e| RunError::Fatal(format!("dossier: {e}")))?;
+        dossier.fetched_at = Some(fetched_at);
+        Ok(dossier)
     }
 
     pub(crate) async fn store_step(
@@ -641,7 +791,7 @@ impl Pipeline {
             };
             let options = StoreOptions {
                 income_factor: self.settings.note.income_factor,
-                fetched_at: Utc::now(),
+                fetched_at: dossier.fetched_at.unwrap_or_else(Utc::now),
             };
             let stored = store_dossier(&self.pool, dossier, &lead, &options)
                 .await
@@ -662,6 +812,7 @@ impl Pipeline {
         facts: &LeadFacts,
         d: &Discovery,
         dossiers: &[Dossier],
+        fence: &Fence,
     ) -> Result<bool, RunError> {
         let status: String =
             sqlx::query_scalar("SELECT note_status FROM enrich.leads WHERE lead_id = $1")
@@ -683,20 +834,35 @@ impl Pipeline {
             return Ok(true);
         }
         let text = self.note_text(facts, d, dossiers)?;
-        sqlx::query("UPDATE enrich.leads SET note_status = 'pending', note_text = $2, updated_at = now() WHERE lead_id = $1")
-            .bind(lead_id.as_str())
-            .bind(&text)
-            .execute(&self.pool)
-            .await?;
+        // The decision to post is the lease holder's alone, while its lease
+        // is live (renewed every third of its life, so most of it is left).
+        fence_check(fence)?;
+        let mine = sqlx::query(
+            "UPDATE enrich.leads SET note_status = 'pending', note_text = $2, updated_at = now()
+              WHERE lead_id = $1 AND ($3::text IS NULL OR (lease_by = $3 AND lease_until > now()))",
+        )
+        .bind(lead_id.as_str())
+        .bind(&text)
+        .bind(fence.holder.as_deref())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if mine == 0 {
+            return Err(RunError::LeaseLost);
+        }
         if let Err(e) = self.providers.c2s.post_note(lead_id, &text).await {
             if e.refused_before_acting() {
                 // C2S clearly did not take it: the next run posts without
                 // asking whether it landed (a later edit of the lead would
                 // otherwise pass for our note).
-                sqlx::query("UPDATE enrich.leads SET note_status = 'none', updated_at = now() WHERE lead_id = $1 AND note_status = 'pending'")
-                    .bind(lead_id.as_str())
-                    .execute(&self.pool)
-                    .await?;
+                sqlx::query(
+                    "UPDATE enrich.leads SET note_status = 'none', updated_at = now()
+                      WHERE lead_id = $1 AND note_status = 'pending' AND ($2::text IS NULL OR lease_by = $2)",
+                )
+                .bind(lead_id.as_str())
+                .bind(fence.holder.as_deref())
+                .execute(&self.pool)
+                .await?;
             }
             return Err(e.into());
         }
@@ -772,12 +938,16 @@ impl Pipeline {
     }
 
     /// Fetches the dossiers of the discovered persons (at most two, in parallel).
-    pub(crate) async fn dossiers(&self, discovery: &Discovery) -> Result<Vec<Dossier>, RunError> {
+    pub(crate) async fn dossiers(
+        &self,
+        discovery: &Discovery,
+        fence: &Fence,
+    ) -> Result<Vec<Dossier>, RunError> {
         Ok(match discovery.persons.as_slice() {
             [] => Vec::new(),
-            [(a, _)] => vec![self.dossier(a).await?],
+            [(a, _)] => vec![self.dossier(a, fence).await?],
             [(a, _), (b, _)] => {
-                let (x, y) = tokio::join!(self.dossier(a), self.dossier(b));
+                let (x, y) = tokio::join!(self.dossier(a, fence), self.dossier(b, fence));
                 vec![x?, y?]
             }
             _ => return Err(RunError::Fatal("more than two people resolved".into())),

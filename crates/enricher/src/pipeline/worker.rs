@@ -12,6 +12,8 @@ use super::run::{Pipeline, RunError};
 use crate::domain::lead::LeadId;
 use crate::store::google_ads::GOOGLE_ADS_LEAD;
 use crate::store::jobs::{self, Backoff, Failed, Job};
+pub use crate::store::leads::{release_lead, take_lead};
+use crate::store::leads::{Fence, LeaseKeeper, Leases};
 
 /// The job kind the pipeline handles.
 pub const ENRICH_LEAD: &str = "enrich_lead";
@@ -59,6 +61,11 @@ pub struct WorkerOptions {
     /// How long a job waits when a provider refuses us (quota, token).
     pub pause_cooldown: Duration,
     pub backoff: Backoff,
+    /// How often a lead C2S says it does not know is asked for again before
+    /// its job is dead (C2S may announce a lead before it can serve it), and
+    /// the first wait (doubled each time): by default after 1, 2 and 4 minutes.
+    pub not_found_retries: i32,
+    pub not_found_delay: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -72,6 +79,8 @@ impl Default for WorkerOptions {
             idle_poll: Duration::from_millis(500),
             pause_cooldown: Duration::from_secs(300),
             backoff: Backoff::default(),
+            not_found_retries: 3,
+            not_found_delay: Duration::from_secs(60),
         }
     }
 }
@@ -88,6 +97,24 @@ pub enum JobOutcome {
     /// Another worker holds the lead; the job waits a moment.
     LeadBusy,
     LeaseLost,
+    /// C2S does not know the lead (asked again later, or dead after the
+    /// last try).
+    LeadNotFound,
+}
+
+impl JobOutcome {
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Retrying => "retrying",
+            Self::Paused => "paused",
+            Self::Deferred => "deferred",
+            Self::Dead => "dead",
+            Self::LeadBusy => "lead_busy",
+            Self::LeaseLost => "lease_lost",
+            Self::LeadNotFound => "lead_not_found",
+        }
+    }
 }
 
 /// Processes claimable jobs until none is left right now (tests, `demo`).
@@ -98,7 +125,7 @@ pub async fn drain(
     let mut done = Vec::new();
     while let Some(job) = jobs::claim(&pipeline.pool, &options.id, options.lease).await? {
         let id = job.id;
-        done.push((id, handle(pipeline, job, options).await?));
+        done.push((id, handle(pipeline, job, options).await?.0));
     }
     Ok(done)
 }
@@ -177,11 +204,13 @@ impl std::fmt::Display for Work {
     }
 }
 
-async fn handle(
+/// Runs one claimed job to its outcome (and the error text when it did not
+/// complete; no personal data).
+pub(crate) async fn handle(
     pipeline: &Arc<Pipeline>,
     job: Job,
     o: &WorkerOptions,
-) -> Result<JobOutcome, sqlx::Error> {
+) -> Result<(JobOutcome, Option<String>), sqlx::Error> {
     let pool = &pipeline.pool;
     let Some(work) = Work::of(&job) else {
         jobs::fail(
@@ -193,7 +222,7 @@ async fn handle(
             o.backoff,
         )
         .await?;
-        return Ok(JobOutcome::Dead);
+        return Ok((JobOutcome::Dead, Some("unknown job kind".into())));
     };
     let lead_id = match &work {
         Work::Lead(l) => Some(l.clone()),
@@ -207,47 +236,50 @@ async fn handle(
     .await?;
     if let Some(secs) = paused_for.filter(|s| *s > 0.0) {
         jobs::postpone(pool, job.id, &o.id, Duration::from_secs_f64(secs)).await?;
-        return Ok(JobOutcome::Paused);
+        return Ok((JobOutcome::Paused, Some("a provider is paused".into())));
     }
     if let Some(lead_id) = &lead_id {
         if !take_lead(pool, lead_id, &o.id, o.lease).await? {
             jobs::postpone(pool, job.id, &o.id, Duration::from_secs(1)).await?;
-            return Ok(JobOutcome::LeadBusy);
+            return Ok((JobOutcome::LeadBusy, None));
         }
     }
-    // Renew both leases while the pipeline runs.
-    let (stop_tx, mut stop_rx) = watch::channel(false);
-    let beat = {
-        let pool = pool.clone();
-        let (worker, lead, lease, every, job_id) =
-            (o.id.clone(), lead_id.clone(), o.lease, o.heartbeat, job.id);
+    // Renew both leases while the pipeline runs; a lease found taken stops
+    // the run before its next outside effect.
+    let fence = match &lead_id {
+        Some(_) => Fence::holder(o.id.clone()),
+        None => Fence::default(),
+    };
+    let keeper = {
         let health = o.health.clone();
-        tokio::spawn(async move {
-            loop {
-                if tokio::time::timeout(every, stop_rx.changed()).await.is_ok() {
-                    break;
-                }
-                let _ = jobs::heartbeat(&pool, job_id, &worker, lease).await;
-                health.beat();
-                if let Some(lead) = &lead {
-                    let _ = take_lead(&pool, lead, &worker, lease).await;
-                }
-            }
-        })
+        LeaseKeeper::start(
+            pool.clone(),
+            Leases {
+                lead: lead_id.clone(),
+                job: Some((job.id, o.id.clone())),
+                lease: o.lease,
+                every: o.heartbeat,
+            },
+            fence.clone(),
+            move || health.beat(),
+        )
     };
     let span = tracing::info_span!("job", job_id = job.id, kind = %job.kind, lead_id = %work, attempt = job.attempts);
     let run = async {
         match &work {
-            Work::Lead(l) => pipeline.process(l).await.map(|o| (o.persons, o.note_sent)),
+            Work::Lead(l) => pipeline
+                .process_fenced(l, &fence)
+                .await
+                .map(|o| (o.persons, o.note_sent)),
             Work::GoogleAds(g) => pipeline
-                .process_google(g)
+                .process_google(g, &fence)
                 .await
                 .map(|o| (o.persons, o.c2s_lead_id.is_some())),
         }
     };
     let result = tracing::Instrument::instrument(run, span).await;
-    let _ = stop_tx.send(true);
-    let _ = beat.await;
+    keeper.stop().await;
+    let error = result.as_ref().err().map(ToString::to_string);
     let outcome = match result {
         Ok((persons, delivered)) => {
             tracing::info!(job_id = job.id, persons, delivered, "lead completed");
@@ -282,8 +314,29 @@ async fn handle(
             jobs::postpone(pool, job.id, &o.id, super::run::DEFER_FOR + jitter).await?;
             JobOutcome::Deferred
         }
+        Err(RunError::LeaseLost | RunError::LeadBusy) => {
+            // Someone took over (we were presumed dead): they go on; this job
+            // waits a moment and then finds the lead's state as they left it.
+            tracing::warn!(job_id = job.id, "the run lost its lease and stopped");
+            jobs::postpone(pool, job.id, &o.id, Duration::from_secs(1)).await?;
+            JobOutcome::LeaseLost
+        }
+        Err(RunError::LeadNotFound) if job.attempts <= o.not_found_retries => {
+            // C2S may announce a lead before it serves it: ask again later.
+            let wait = o
+                .not_found_delay
+                .saturating_mul(1u32 << (job.attempts - 1).clamp(0, 16) as u32);
+            tracing::warn!(
+                job_id = job.id,
+                wait_s = wait.as_secs(),
+                "C2S does not know the lead (yet); asking again later"
+            );
+            jobs::retry_in(pool, &job, &o.id, "lead not found in C2S", wait).await?;
+            JobOutcome::LeadNotFound
+        }
         Err(e) => {
             let retryable = matches!(e, RunError::Retryable(_));
+            let not_found = matches!(e, RunError::LeadNotFound);
             match jobs::fail(pool, &job, &o.id, &e.to_string(), retryable, o.backoff).await? {
                 Failed::Retrying(wait) => {
                     tracing::warn!(job_id = job.id, error = %e, wait_ms = wait.as_millis() as u64, "job failed; will retry");
@@ -300,7 +353,11 @@ async fn handle(
                         .bind(e.to_string())
                         .execute(pool)
                         .await?;
-                    JobOutcome::Dead
+                    if not_found {
+                        JobOutcome::LeadNotFound
+                    } else {
+                        JobOutcome::Dead
+                    }
                 }
                 Failed::LeaseLost => JobOutcome::LeaseLost,
             }
@@ -309,52 +366,6 @@ async fn handle(
     if let Some(lead_id) = &lead_id {
         release_lead(pool, lead_id, &o.id).await?;
     }
-    crate::metrics::METRICS.job(match outcome {
-        JobOutcome::Completed => "completed",
-        JobOutcome::Retrying => "retrying",
-        JobOutcome::Paused => "paused",
-        JobOutcome::Deferred => "deferred",
-        JobOutcome::Dead => "dead",
-        JobOutcome::LeadBusy => "lead_busy",
-        JobOutcome::LeaseLost => "lease_lost",
-    });
-    Ok(outcome)
-}
-
-/// Takes (or renews) the lead's processing lease; `false` when another worker holds it.
-pub async fn take_lead(
-    pool: &sqlx::PgPool,
-    lead: &LeadId,
-    worker: &str,
-    lease: Duration,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query("INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING")
-        .bind(lead.as_str())
-        .execute(pool)
-        .await?;
-    let n = sqlx::query(
-        "UPDATE enrich.leads SET lease_by = $2, lease_until = now() + make_interval(secs => $3)
-          WHERE lead_id = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_by = $2)",
-    )
-    .bind(lead.as_str())
-    .bind(worker)
-    .bind(lease.as_secs_f64())
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-/// Gives the lead's lease back (only if `worker` holds it).
-pub async fn release_lead(
-    pool: &sqlx::PgPool,
-    lead: &LeadId,
-    worker: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE enrich.leads SET lease_by = NULL, lease_until = NULL WHERE lead_id = $1 AND lease_by = $2")
-        .bind(lead.as_str())
-        .bind(worker)
-        .execute(pool)
-        .await?;
-    Ok(())
+    crate::metrics::METRICS.job(outcome.label());
+    Ok((outcome, error))
 }

@@ -81,9 +81,16 @@ async fn record_in(
     };
     let mut job_id = None;
     if decision == "enrich" && action == HookAction::OnUpdateLead {
-        // New contacts: run the lead again from the start (new lookups, new rows).
+        // New contacts: the lead runs again from the start (new lookups, new
+        // rows) — after the current run if one is under way: the revision
+        // tells it its facts are stale, so it does not end "done" on them.
         // The note stays posted once: `note_status` is not reset.
-        sqlx::query("UPDATE enrich.leads SET step = 'lead', state = 'pending', updated_at = now() WHERE lead_id = $1 AND step = 'done'")
+        sqlx::query(
+            "UPDATE enrich.leads SET revision = revision + 1,
+                    step = CASE WHEN step = 'done' THEN 'lead' ELSE step END,
+                    state = CASE WHEN step = 'done' THEN 'pending' ELSE state END, updated_at = now()
+              WHERE lead_id = $1",
+        )
             .bind(lead_id)
             .execute(&mut **tx)
             .await?;

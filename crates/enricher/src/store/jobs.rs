@@ -69,6 +69,16 @@ impl Backoff {
     }
 }
 
+/// A job's lead has no other job running under a live lease (`{j}`: the
+/// candidate's alias).
+fn lead_is_free(j: &str) -> String {
+    format!(
+        "({j}.lead_id IS NULL OR NOT EXISTS (
+              SELECT 1 FROM enrich.jobs r
+               WHERE r.lead_id = {j}.lead_id AND r.id <> {j}.id AND r.state = 'running' AND r.locked_until >= now()))"
+    )
+}
+
 const COLUMNS: &str = "id, kind, job_key, lead_id, payload, state, attempts, max_attempts, run_at, locked_by, last_error";
 
 /// Enqueues `job` on `executor` (pass the caller's transaction so the job exists
@@ -108,14 +118,37 @@ pub async fn claim(
           WHERE j.id = (
                 SELECT c.id FROM enrich.jobs c
                  WHERE ((c.state = 'queued' AND c.run_at <= now()) OR (c.state = 'running' AND c.locked_until < now()))
-                   AND (c.lead_id IS NULL OR NOT EXISTS (
-                        SELECT 1 FROM enrich.jobs r
-                         WHERE r.lead_id = c.lead_id AND r.id <> c.id AND r.state = 'running' AND r.locked_until >= now()))
+                   AND {free}
                  ORDER BY c.run_at, c.id
                  LIMIT 1
                  FOR UPDATE SKIP LOCKED)
-        RETURNING {COLUMNS}"
+        RETURNING {COLUMNS}",
+        free = lead_is_free("c")
     ))
+    .bind(worker)
+    .bind(lease.as_secs_f64())
+    .fetch_optional(pool)
+    .await
+}
+
+/// Claims the job `id` (a synchronous run's own job) as [`claim`] would:
+/// `None` when it is not runnable now (another job of its lead is running,
+/// or someone else took it).
+pub async fn claim_id(
+    pool: &PgPool,
+    id: i64,
+    worker: &str,
+    lease: Duration,
+) -> Result<Option<Job>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE enrich.jobs j
+            SET state = 'running', locked_by = $2, locked_until = now() + make_interval(secs => $3),
+                attempts = j.attempts + 1, updated_at = now()
+          WHERE j.id = $1 AND j.state = 'queued' AND j.run_at <= now() AND {free}
+        RETURNING {COLUMNS}",
+        free = lead_is_free("j")
+    ))
+    .bind(id)
     .bind(worker)
     .bind(lease.as_secs_f64())
     .fetch_optional(pool)
@@ -201,6 +234,30 @@ pub async fn fail(
         (_, true) => Failed::Dead,
         (_, false) => Failed::Retrying(delay),
     })
+}
+
+/// Queues the job again after `delay`, the attempt counted (a lead C2S does
+/// not know yet); `false` when it is no longer ours.
+pub async fn retry_in(
+    pool: &PgPool,
+    job: &Job,
+    worker: &str,
+    error: &str,
+    delay: Duration,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE enrich.jobs SET state = 'queued', run_at = now() + make_interval(secs => $3), last_error = $4,
+                locked_by = NULL, locked_until = NULL, updated_at = now()
+          WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+    )
+    .bind(job.id)
+    .bind(worker)
+    .bind(delay.as_secs_f64())
+    .bind(error)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 /// Puts a job back without counting the attempt (provider paused, shutdown).

@@ -69,6 +69,8 @@ pub struct Looked<T> {
     pub value: Option<T>,
     /// Answered from the ledger (free).
     pub cached: bool,
+    /// When the provider gave this answer (a cached one keeps its own time).
+    pub answered_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Why a lookup failed.
@@ -268,7 +270,7 @@ impl Ledger {
         // paid answer in hand.
         let recorded = self.record_answer(kind, hash, holder, &row).await;
         drop(heartbeat);
-        recorded?;
+        let answered_at = recorded?;
         crate::metrics::METRICS.ledger(
             kind.provider,
             kind.module,
@@ -278,10 +280,12 @@ impl Ledger {
             Ok(value) => Ok(Looked {
                 value,
                 cached: false,
+                answered_at,
             }),
             Err(ProviderError::NotFound { .. }) => Ok(Looked {
                 value: None,
                 cached: false,
+                answered_at,
             }),
             Err(e) => Err(e.into()),
         }
@@ -405,12 +409,12 @@ impl Ledger {
         hash: &[u8; 32],
         holder: uuid::Uuid,
         row: &CallRow,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<chrono::DateTime<chrono::Utc>, LedgerError> {
         let mut wait = Duration::from_millis(100);
         let mut attempt = 1;
         loop {
             match self.try_record(kind, hash, holder, row).await {
-                Ok(()) => return Ok(()),
+                Ok(at) => return Ok(at),
                 Err(e) if attempt < RECORD_ATTEMPTS => {
                     tracing::warn!(provider = kind.provider, attempt, error = %e, "recording a provider answer failed; retrying");
                     tokio::time::sleep(wait).await;
@@ -428,12 +432,13 @@ impl Ledger {
         hash: &[u8; 32],
         holder: uuid::Uuid,
         row: &CallRow,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let at: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
             "INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
                                                response, expires_at, http_status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10)
+             RETURNING created_at",
         )
         .bind(kind.provider)
         .bind(kind.module)
@@ -445,7 +450,7 @@ impl Ledger {
         .bind(&row.response)
         .bind(row.ttl.map(|d| d.as_secs_f64()))
         .bind(row.http_status)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
             "DELETE FROM enrich.provider_reservations
@@ -457,7 +462,8 @@ impl Ledger {
         .bind(holder)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(at)
     }
 
     async fn fresh<'e, T, E>(
@@ -470,8 +476,13 @@ impl Ledger {
         T: DeserializeOwned,
         E: sqlx::PgExecutor<'e>,
     {
-        let row: Option<(String, Option<serde_json::Value>)> = sqlx::query_as(
-            "SELECT outcome, response FROM enrich.provider_calls
+        type Row = (
+            String,
+            Option<serde_json::Value>,
+            chrono::DateTime<chrono::Utc>,
+        );
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT outcome, response, created_at FROM enrich.provider_calls
               WHERE provider = $1 AND module = $2 AND key_hash = $3 AND outcome IN ('found', 'not_found')
                 AND expires_at > now()
               ORDER BY created_at DESC LIMIT 1",
@@ -483,16 +494,18 @@ impl Ledger {
         .await?;
         match row {
             None => Ok(None),
-            Some((outcome, _)) if outcome == "not_found" => Ok(Some(Looked {
+            Some((outcome, _, at)) if outcome == "not_found" => Ok(Some(Looked {
                 value: None,
                 cached: true,
+                answered_at: at,
             })),
-            Some((_, Some(json))) => {
+            Some((_, Some(json), at)) => {
                 let value = serde_json::from_value(json)
                     .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
                 Ok(Some(Looked {
                     value: Some(value),
                     cached: true,
+                    answered_at: at,
                 }))
             }
             Some(_) => Err(LedgerError::Corrupt("found without a response".into())),

@@ -7,4 +7,5 @@ pub mod erasure;
 pub mod events;
 pub mod google_ads;
 pub mod jobs;
+pub mod leads;
 pub mod ledger;
