@@ -175,6 +175,14 @@ pub async fn serve(
         };
         tokio::spawn(worker::run(pipeline.clone(), opts, rx.clone()))
     });
+    let pruner = (!no_worker).then(|| {
+        tokio::spawn(crate::store::retention::scheduled(
+            pool.clone(),
+            config.retention.clone(),
+            config.prune_interval,
+            rx.clone(),
+        ))
+    });
     let mut stop_rx = rx.clone();
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = stop_rx.changed().await;
@@ -184,6 +192,9 @@ pub async fn serve(
     server.await??;
     if let Some(w) = workers {
         w.await?;
+    }
+    if let Some(p) = pruner {
+        p.await?;
     }
     Ok(())
 }
@@ -199,10 +210,17 @@ pub async fn work(
     let pipeline = pipeline(config, pool).await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let opts = worker_options(config, concurrency, lease_secs);
-    let workers = tokio::spawn(worker::run(pipeline, opts, rx));
+    let workers = tokio::spawn(worker::run(pipeline, opts, rx.clone()));
+    let pruner = tokio::spawn(crate::store::retention::scheduled(
+        pool.clone(),
+        config.retention.clone(),
+        config.prune_interval,
+        rx,
+    ));
     shutdown_signal().await;
     let _ = tx.send(true);
     workers.await?;
+    pruner.await?;
     Ok(())
 }
 

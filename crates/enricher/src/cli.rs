@@ -12,7 +12,9 @@ use crate::db::{self, Database};
 use crate::embedded_pg::EmbeddedPostgres;
 
 mod ops;
-use ops::{apikey_command, archive, audit_command, dq, erase_command, jobs_command, webhooks};
+use ops::{
+    apikey_command, archive, audit_command, dq, erase_command, jobs_command, prune, webhooks,
+};
 
 /// c2s-enrich — turns Contact2Sale leads into known people.
 ///
@@ -96,6 +98,18 @@ pub enum Command {
     /// The reliability harness: crash, two instances, provider faults,
     /// database loss — each checks every lead ends with exactly one note.
     Chaos(ChaosArgs),
+    /// Apply the retention policy now (`RETENTION_*_DAYS`): old jobs,
+    /// webhook payloads, provider answers past their cache life, snapshots,
+    /// audit rows, Google Ads answers, finished leads' note texts. The workers
+    /// also do it every `PRUNE_INTERVAL_SECS`.
+    Prune {
+        /// Count what would go; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Data-quality report; exits non-zero when a hard check fails.
     Dq {
         /// Print the report as JSON.
@@ -350,6 +364,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Audit { since } => audit_command(&config, &since).await,
         Command::Erase { cpf } => erase_command(&config, &cpf).await,
         Command::Dq { json } => dq(&config, json).await,
+        Command::Prune { dry_run, json } => prune(&config, dry_run, json).await,
         Command::Synth(args) => synth(&config, &args).await,
         Command::Bench(args) => bench(&config, &args).await,
         Command::IdentityWeights(args) => identity_weights(&args),

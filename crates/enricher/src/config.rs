@@ -94,6 +94,11 @@ pub struct Config {
     /// How long every job waits after a provider refuses our credentials or
     /// credits (`PROVIDER_PAUSE_SECS`, default 300).
     pub provider_pause: std::time::Duration,
+    /// How long each operational table keeps its rows (`RETENTION_*_DAYS`).
+    pub retention: crate::store::retention::Retention,
+    /// How often the workers apply it (`PRUNE_INTERVAL_SECS`, default 21600;
+    /// 0: only by `c2s-enrich prune`).
+    pub prune_interval: std::time::Duration,
     /// How long a synchronous trigger waits for its run before answering 202
     /// with the lead's status URL (`SYNC_WAIT_SECS`, default 25).
     pub sync_wait: std::time::Duration,
@@ -129,6 +134,28 @@ pub struct Config {
     /// (`CLIENT_IP_HEADER`, default `Fly-Client-IP`).
     pub client_ip_header: String,
     pub log_format: LogFormat,
+}
+
+/// The retention policy from `RETENTION_*` (defaults: [`Retention::default`]).
+///
+/// [`Retention::default`]: crate::store::retention::Retention
+fn retention(l: &Layers<'_>) -> Result<crate::store::retention::Retention, ConfigError> {
+    let d = crate::store::retention::Retention::default();
+    let r = crate::store::retention::Retention {
+        jobs_done_days: l.days("RETENTION_JOBS_DAYS", d.jobs_done_days)?,
+        jobs_dead_days: l.days("RETENTION_DEAD_JOBS_DAYS", d.jobs_dead_days)?,
+        webhook_events_days: l.days("RETENTION_WEBHOOK_EVENTS_DAYS", d.webhook_events_days)?,
+        ledger_days: l.days("RETENTION_LEDGER_DAYS", d.ledger_days)?,
+        snapshots_days: l.days("RETENTION_SNAPSHOTS_DAYS", d.snapshots_days)?,
+        audit_days: l.days("RETENTION_AUDIT_DAYS", d.audit_days)?,
+        google_ads_days: l.days("RETENTION_GOOGLE_ADS_DAYS", d.google_ads_days)?,
+        lead_details_days: l.days("RETENTION_LEAD_DETAILS_DAYS", d.lead_details_days)?,
+        batch: l.number("RETENTION_BATCH", None)?.unwrap_or(d.batch),
+    };
+    if r.batch == 0 || r.batch > 100_000 {
+        return Err(invalid("RETENTION_BATCH", "must be between 1 and 100000"));
+    }
+    Ok(r)
 }
 
 /// The optional TOML file: every key optional, same meaning as the variables.
@@ -174,6 +201,15 @@ impl Layers<'_> {
 
     fn text(&self, name: &str, file: Option<String>) -> Option<String> {
         self.env(name).or(file.filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Days, at most 100 years (0 = for ever where the setting allows it).
+    fn days(&self, name: &str, default: u32) -> Result<u32, ConfigError> {
+        let d: u32 = self.number(name, None)?.unwrap_or(default);
+        if d > 36_500 {
+            return Err(invalid(name, "at most 36500 days"));
+        }
+        Ok(d)
     }
 
     fn number<T: std::str::FromStr>(
@@ -400,6 +436,10 @@ impl Config {
             rate_limit_per_ip: l.number("RATE_LIMIT_PER_IP", None)?.unwrap_or(300),
             provider_pause: std::time::Duration::from_secs(
                 l.number("PROVIDER_PAUSE_SECS", None)?.unwrap_or(300),
+            ),
+            retention: retention(&l)?,
+            prune_interval: std::time::Duration::from_secs(
+                l.number("PRUNE_INTERVAL_SECS", None)?.unwrap_or(21_600),
             ),
             sync_wait: {
                 let secs: u64 = l.number("SYNC_WAIT_SECS", None)?.unwrap_or(25);

@@ -92,6 +92,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(23, "0023", "provider_reservations"),
     migration!(24, "0024", "erasure_tombstones"),
     migration!(25, "0025", "lead_revisions"),
+    migration!(26, "0026", "retention_indexes"),
 ];
 
 /// Why migrating failed.

@@ -30,6 +30,7 @@ fn every_subcommand_has_help() {
         &["archive"],
         &["archive", "list"],
         &["archive", "restore"],
+        &["prune"],
     ] {
         let out = bin().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?} --help failed");
@@ -171,6 +172,40 @@ async fn jobs_commands_list_retry_and_requeue_dead_jobs() {
     ])
     .await;
     assert_eq!(bad.status.code(), Some(1));
+
+    // The retention prune: a dry run names what would go and removes nothing.
+    sqlx::query("UPDATE enrich.jobs SET state = 'dead', finished_at = now() - interval '91 days' WHERE id = $1")
+        .bind(id)
+        .execute(&test.pool)
+        .await
+        .expect("age");
+    let dry = run(vec!["prune".into(), "--dry-run".into(), "--json".into()]).await;
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&dry.stdout).expect("json");
+    let dead = report["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .find(|r| r["action"] == "delete dead jobs")
+        .expect("dead-jobs rule");
+    assert_eq!(dead["rows"], 1);
+    assert_eq!(dead["older_than_days"], 90);
+    let still: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.jobs")
+        .fetch_one(&test.pool)
+        .await
+        .expect("count");
+    assert_eq!(still, 1, "a dry run deletes nothing");
+    let pruned = run(vec!["prune".into()]).await;
+    assert!(String::from_utf8_lossy(&pruned.stdout).contains("delete dead jobs"));
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.jobs")
+        .fetch_one(&test.pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -355,3 +355,138 @@ async fn every_response_carries_the_security_headers() {
         .expect("hsts")
         .starts_with("max-age="));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_policy_prunes_only_what_is_past_its_life_and_a_dry_run_changes_nothing() {
+    use c2s_enrich::store::retention::{prune, Retention};
+    let (sim, test, pipeline) = common::setup().await;
+    let pipeline = Arc::new(pipeline);
+    // Real rows: four leads through the webhook intake and the workers.
+    let leads: Vec<_> = sim.state.leads().into_iter().take(4).collect();
+    for l in &leads {
+        let events = c2s_enrich::domain::lead::parse_webhook(
+            &serde_json::json!({"hook_action": "on_create_lead", "lead": c2s_sim::render::c2s_lead(l)}),
+        )
+        .expect("event");
+        c2s_enrich::store::events::record_delivery(&test.pool, &events)
+            .await
+            .expect("recorded");
+    }
+    worker::drain(&pipeline, &WorkerOptions::default())
+        .await
+        .expect("drain");
+    sqlx::query("INSERT INTO enrich.pii_access_audit (key_name, endpoint, query_kind, request_id) VALUES ('k', 'lookup', 'cpf', 'r1'), ('k', 'lookup', 'cpf', 'r2')")
+        .execute(&test.pool)
+        .await
+        .expect("audit");
+    let (old_lead, old_lead_2) = (&leads[0].id, &leads[1].id);
+    // Age half of everything past its life (the other half stays young).
+    let backdate = [
+        "UPDATE enrich.jobs SET finished_at = now() - interval '31 days' WHERE lead_id = $1",
+        "UPDATE enrich.webhook_events SET received_at = now() - interval '31 days' WHERE lead_id = $1",
+        "UPDATE enrich.leads SET completed_at = now() - interval '366 days' WHERE lead_id = $1",
+        "UPDATE enrich.enrichment_snapshots SET fetched_at = now() - interval '181 days' WHERE lead_id = $1",
+    ];
+    for sql in backdate {
+        for id in [old_lead, old_lead_2] {
+            sqlx::query(sql)
+                .bind(id)
+                .execute(&test.pool)
+                .await
+                .expect("backdate");
+        }
+    }
+    sqlx::query("UPDATE enrich.pii_access_audit SET accessed_at = now() - interval '1826 days' WHERE request_id = 'r1'")
+        .execute(&test.pool)
+        .await
+        .expect("audit age");
+    // Two cached answers past their cache life, one accounting row past the ledger's.
+    sqlx::query("UPDATE enrich.provider_calls SET expires_at = now() - interval '1 hour' WHERE id IN (SELECT id FROM enrich.provider_calls WHERE response IS NOT NULL ORDER BY id LIMIT 2)")
+        .execute(&test.pool)
+        .await
+        .expect("expire");
+    sqlx::query("UPDATE enrich.provider_calls SET created_at = now() - interval '401 days', expires_at = now() - interval '30 days' WHERE id = (SELECT min(id) FROM enrich.provider_calls)")
+        .execute(&test.pool)
+        .await
+        .expect("age");
+
+    let census = |pool: sqlx::PgPool| async move {
+        let q = "SELECT (SELECT count(*) FROM enrich.jobs), (SELECT count(*) FROM enrich.webhook_events),
+                        (SELECT count(*) FROM enrich.provider_calls), (SELECT count(*) FROM enrich.provider_calls WHERE response IS NOT NULL),
+                        (SELECT count(*) FROM enrich.enrichment_snapshots), (SELECT count(*) FROM enrich.pii_access_audit),
+                        (SELECT count(*) FROM enrich.leads WHERE note_text IS NOT NULL), (SELECT count(*) FROM enrich.leads),
+                        (SELECT count(*) FROM core.entities)";
+        let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64) =
+            sqlx::query_as(q).fetch_one(&pool).await.expect("census");
+        row
+    };
+    let before = census(test.pool.clone()).await;
+    let policy = Retention::default();
+    let planned = prune(&test.pool, &policy, true).await.expect("dry run");
+    assert_eq!(
+        census(test.pool.clone()).await,
+        before,
+        "a dry run changes nothing"
+    );
+    let done = prune(&test.pool, &policy, false).await.expect("prune");
+    let rows = |v: &[c2s_enrich::store::retention::Pruned], action_part: &str| -> u64 {
+        v.iter()
+            .filter(|p| p.action.contains(action_part))
+            .map(|p| p.rows)
+            .sum()
+    };
+    for part in [
+        "finished jobs",
+        "webhook events",
+        "answers past",
+        "accounting",
+        "snapshots",
+        "audit",
+        "note text",
+    ] {
+        assert_eq!(
+            rows(&planned, part),
+            rows(&done, part),
+            "the dry run counted what went: {part}"
+        );
+        assert!(rows(&done, part) > 0, "something was due: {part}");
+    }
+    let after = census(test.pool.clone()).await;
+    assert_eq!(after.0, before.0 - 2, "the two old leads' jobs");
+    assert_eq!(after.1, before.1 - 2, "their webhook events");
+    assert_eq!(
+        after.2,
+        before.2 - 1,
+        "one accounting row past the ledger's life"
+    );
+    assert!(after.3 < before.3, "expired answers dropped");
+    assert_eq!(after.5, before.5 - 1, "one audit row past five years");
+    assert_eq!(after.6, before.6 - 2, "the old leads' note texts");
+    assert_eq!(after.7, before.7, "every lead keeps its record");
+    assert_eq!(after.8, before.8, "customer records are never pruned");
+    let young_note: Option<String> =
+        sqlx::query_scalar("SELECT note_text FROM enrich.leads WHERE lead_id = $1")
+            .bind(&leads[2].id)
+            .fetch_one(&test.pool)
+            .await
+            .expect("young lead");
+    assert!(young_note.is_some(), "a recent lead keeps its note text");
+    let expired_kept_answer: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM enrich.provider_calls WHERE response IS NOT NULL AND expires_at < now()",
+    )
+    .fetch_one(&test.pool)
+    .await
+    .expect("answers");
+    assert_eq!(expired_kept_answer, 0);
+    // A second prune finds nothing; 0 days keeps for ever.
+    let again = prune(&test.pool, &policy, false).await.expect("again");
+    assert_eq!(again.iter().map(|p| p.rows).sum::<u64>(), 0);
+    let forever = Retention {
+        audit_days: 0,
+        ..Retention::default()
+    };
+    let kept = prune(&test.pool, &forever, true).await.expect("kept");
+    assert!(kept
+        .iter()
+        .any(|p| p.kept_for_ever && p.action.contains("audit")));
+}

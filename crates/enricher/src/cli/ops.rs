@@ -55,6 +55,38 @@ pub(super) async fn dq(config: &Config, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub(super) async fn prune(config: &Config, dry_run: bool, json: bool) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    crate::app::ensure_migrated(&database.pool).await?;
+    let done = crate::store::retention::prune(&database.pool, &config.retention, dry_run).await;
+    database.close().await?;
+    let done = done.context("applying the retention policy")?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"dry_run": dry_run, "rules": done}))?
+        );
+        return Ok(());
+    }
+    println!(
+        "{} (retention policy; RETENTION_*_DAYS, 0 keeps for ever)",
+        if dry_run { "would prune" } else { "pruned" }
+    );
+    for p in &done {
+        let age = match (p.kept_for_ever, p.older_than_days) {
+            (true, _) => "kept for ever".to_owned(),
+            (false, Some(d)) => format!("older than {d} d"),
+            (false, None) => "past its expiry".to_owned(),
+        };
+        println!("{:>9}  {:<30} {:<18} {}", p.rows, p.table, age, p.action);
+    }
+    println!(
+        "{:>9}  rows in all",
+        done.iter().map(|p| p.rows).sum::<u64>()
+    );
+    Ok(())
+}
+
 /// `90m`, `24h`, `7d` back from now, or an RFC 3339 time.
 pub(super) fn parse_since(raw: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     let raw = raw.trim();

@@ -9,3 +9,4 @@ pub mod google_ads;
 pub mod jobs;
 pub mod leads;
 pub mod ledger;
+pub mod retention;

@@ -1,0 +1,288 @@
+//! Retention (issue 12): how long each operational table keeps what it
+//! holds, and the prune that applies it — in batches (short transactions, no
+//! long locks), by the indexes of migration 26, with a dry run that only
+//! counts. Never pruned: the customer records (`core.*`), erasures and their
+//! tombstones (an erasure must hold), API keys, settings.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+/// Days each kind of row is kept (0: kept for ever).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// Finished jobs (`done`): `RETENTION_JOBS_DAYS`, default 30.
+    pub jobs_done_days: u32,
+    /// Dead jobs (an operator may still re-queue them): `RETENTION_DEAD_JOBS_DAYS`, 90.
+    pub jobs_dead_days: u32,
+    /// Webhook events with their payloads: `RETENTION_WEBHOOK_EVENTS_DAYS`, 30.
+    pub webhook_events_days: u32,
+    /// The ledger's accounting rows (calls, credits, outcomes — no answers):
+    /// `RETENTION_LEDGER_DAYS`, 400 (a year of budgets and reconciliation).
+    /// A provider's answer itself is dropped as soon as its cache life ends.
+    pub ledger_days: u32,
+    /// Raw dossier snapshots: `RETENTION_SNAPSHOTS_DAYS`, 180.
+    pub snapshots_days: u32,
+    /// Personal-data access audit: `RETENTION_AUDIT_DAYS`, 1825 (five years).
+    pub audit_days: u32,
+    /// Google Ads form answers and descriptions of finished leads:
+    /// `RETENTION_GOOGLE_ADS_DAYS`, 180.
+    pub google_ads_days: u32,
+    /// A finished lead's note text and step context (its state, outcome and
+    /// links stay): `RETENTION_LEAD_DETAILS_DAYS`, 365.
+    pub lead_details_days: u32,
+    /// Rows per statement (`RETENTION_BATCH`, 1000).
+    pub batch: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            jobs_done_days: 30,
+            jobs_dead_days: 90,
+            webhook_events_days: 30,
+            ledger_days: 400,
+            snapshots_days: 180,
+            audit_days: 1825,
+            google_ads_days: 180,
+            lead_details_days: 365,
+            batch: 1000,
+        }
+    }
+}
+
+/// One rule of the policy.
+struct Rule {
+    table: &'static str,
+    /// What happens to a matching row (shown to operators).
+    action: &'static str,
+    /// `DELETE` when `None`; else the `SET` list of an `UPDATE`.
+    set: Option<&'static str>,
+    /// Rows past their life; `$1` is the age in days for [`Age::Days`].
+    due: &'static str,
+    age: fn(&Retention) -> Age,
+}
+
+/// When a row is past its life.
+enum Age {
+    /// Older than this many days (0: kept for ever).
+    Days(u32),
+    /// By the rule's own condition (a cache life, an expiry).
+    Condition,
+}
+
+const RULES: &[Rule] = &[
+    Rule {
+        table: "enrich.jobs",
+        action: "delete finished jobs",
+        set: None,
+        due: "state = 'done' AND finished_at < now() - make_interval(days => $1)",
+        age: |r| Age::Days(r.jobs_done_days),
+    },
+    Rule {
+        table: "enrich.jobs",
+        action: "delete dead jobs",
+        set: None,
+        due: "state = 'dead' AND finished_at < now() - make_interval(days => $1)",
+        age: |r| Age::Days(r.jobs_dead_days),
+    },
+    Rule {
+        table: "enrich.webhook_events",
+        action: "delete webhook events and their payloads",
+        set: None,
+        due: "received_at < now() - make_interval(days => $1)",
+        age: |r| Age::Days(r.webhook_events_days),
+    },
+    Rule {
+        table: "enrich.provider_calls",
+        action: "drop provider answers past their cache life (the accounting row stays)",
+        set: Some("response = NULL"),
+        due: "response IS NOT NULL AND expires_at < now()",
+        // Always: an answer nobody may reuse is only personal data.
+        age: |_| Age::Condition,
+    },
+    Rule {
+        table: "enrich.provider_calls",
+        action: "delete ledger accounting rows",
+        set: None,
+        due: "created_at < now() - make_interval(days => $1) AND (expires_at IS NULL OR expires_at < now())",
+        age: |r| Age::Days(r.ledger_days),
+    },
+    Rule {
+        table: "enrich.provider_reservations",
+        action: "delete reservations expired a day ago",
+        set: None,
+        due: "expires_at < now() - interval '1 day'",
+        age: |_| Age::Condition,
+    },
+    Rule {
+        table: "enrich.enrichment_snapshots",
+        action: "delete raw dossier snapshots",
+        set: None,
+        due: "fetched_at < now() - make_interval(days => $1)",
+        age: |r| Age::Days(r.snapshots_days),
+    },
+    Rule {
+        table: "enrich.pii_access_audit",
+        action: "delete personal-data access audit rows",
+        set: None,
+        due: "accessed_at < now() - make_interval(days => $1)",
+        age: |r| Age::Days(r.audit_days),
+    },
+    Rule {
+        table: "enrich.google_ads_leads",
+        action: "clear form answers, description and context of finished Google Ads leads",
+        set: Some("answers = '[]'::jsonb, description = NULL, context = '{}'::jsonb"),
+        due: "state IN ('completed', 'failed', 'test_recorded') AND coalesce(completed_at, updated_at) < now() - make_interval(days => $1)
+              AND (answers <> '[]'::jsonb OR description IS NOT NULL OR context <> '{}'::jsonb)",
+        age: |r| Age::Days(r.google_ads_days),
+    },
+    Rule {
+        table: "enrich.leads",
+        action: "clear note text and step context of finished leads (state, outcome and links stay)",
+        set: Some("note_text = NULL, context = '{}'::jsonb"),
+        due: "note_text IS NOT NULL AND state IN ('completed', 'failed') AND completed_at < now() - make_interval(days => $1)",
+        age: |r| Age::Days(r.lead_details_days),
+    },
+];
+
+/// What one rule found (dry run) or did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    pub table: &'static str,
+    pub action: &'static str,
+    /// Set to 0 days: this rule keeps everything.
+    pub kept_for_ever: bool,
+    /// The age past which rows go (`None`: the rule's own condition — a
+    /// cache life, an expiry).
+    pub older_than_days: Option<u32>,
+    pub rows: u64,
+}
+
+/// Applies the policy (`dry_run`: counts only, changes nothing).
+pub async fn prune(
+    pool: &PgPool,
+    policy: &Retention,
+    dry_run: bool,
+) -> Result<Vec<Pruned>, sqlx::Error> {
+    let mut out = Vec::with_capacity(RULES.len());
+    for rule in RULES {
+        let age = match (rule.age)(policy) {
+            Age::Days(0) => {
+                out.push(Pruned {
+                    table: rule.table,
+                    action: rule.action,
+                    kept_for_ever: true,
+                    older_than_days: None,
+                    rows: 0,
+                });
+                continue;
+            }
+            Age::Days(d) => Some(i32::try_from(d).unwrap_or(i32::MAX)),
+            Age::Condition => None,
+        };
+        let rows = if dry_run {
+            let sql = format!("SELECT count(*) FROM {} WHERE {}", rule.table, rule.due);
+            let mut q = sqlx::query_scalar::<_, i64>(&sql);
+            if let Some(a) = age {
+                q = q.bind(a);
+            }
+            u64::try_from(q.fetch_one(pool).await?).unwrap_or(0)
+        } else {
+            apply(pool, rule, age, policy.batch.max(1)).await?
+        };
+        out.push(Pruned {
+            table: rule.table,
+            action: rule.action,
+            kept_for_ever: false,
+            older_than_days: age.and_then(|a| u32::try_from(a).ok()),
+            rows,
+        });
+    }
+    Ok(out)
+}
+
+/// One rule, batch after batch, each its own short statement.
+async fn apply(
+    pool: &PgPool,
+    rule: &Rule,
+    age: Option<i32>,
+    batch: u32,
+) -> Result<u64, sqlx::Error> {
+    let target = format!(
+        "SELECT ctid FROM {} WHERE {} LIMIT {batch} FOR UPDATE SKIP LOCKED",
+        rule.table, rule.due
+    );
+    let sql = match rule.set {
+        None => format!(
+            "DELETE FROM {} WHERE ctid = ANY(ARRAY({target}))",
+            rule.table
+        ),
+        Some(set) => format!(
+            "UPDATE {} SET {set} WHERE ctid = ANY(ARRAY({target}))",
+            rule.table
+        ),
+    };
+    let mut total = 0;
+    loop {
+        let mut q = sqlx::query(&sql);
+        if let Some(a) = age {
+            q = q.bind(a);
+        }
+        let n = q.execute(pool).await?.rows_affected();
+        total += n;
+        if n < u64::from(batch) {
+            return Ok(total);
+        }
+    }
+}
+
+/// The scheduled prune: every `every`, in one process at a time across the
+/// instances (the first to move `enrich.settings.last_prune_at` past the
+/// interval runs it), until `shutdown`.
+pub async fn scheduled(
+    pool: PgPool,
+    policy: Retention,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    if every.is_zero() {
+        return;
+    }
+    loop {
+        match claim_turn(&pool, every).await {
+            Ok(true) => match prune(&pool, &policy, false).await {
+                Ok(done) => {
+                    let rows: u64 = done.iter().map(|p| p.rows).sum();
+                    tracing::info!(rows, "retention prune done");
+                    for p in done.iter().filter(|p| p.rows > 0) {
+                        tracing::info!(table = p.table, action = p.action, rows = p.rows, "pruned");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "retention prune failed; next turn retries"),
+            },
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not take the prune turn"),
+        }
+        // Check a few times per period so a crashed pruner's turn passes on.
+        let nap = (every / 4).clamp(Duration::from_secs(1), Duration::from_secs(900));
+        if tokio::time::timeout(nap, shutdown.changed()).await.is_ok() {
+            return;
+        }
+    }
+}
+
+/// Takes this period's prune turn; `false` when another process has it.
+async fn claim_turn(pool: &PgPool, every: Duration) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "INSERT INTO enrich.settings (name, value) VALUES ('last_prune_at', now()::text)
+         ON CONFLICT (name) DO UPDATE SET value = now()::text
+          WHERE enrich.settings.value::timestamptz < now() - make_interval(secs => $1)",
+    )
+    .bind(every.as_secs_f64())
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
