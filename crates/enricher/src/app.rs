@@ -83,6 +83,8 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
             config.trusted_proxies.clone(),
             &config.client_ip_header,
         )),
+        status_cache: Arc::default(),
+        metrics_cache: Arc::default(),
         sync: Arc::new(crate::http::SyncRuns {
             wait: config.sync_wait,
             worker: worker_options(config, 4, DEFAULT_LEASE_SECS),
@@ -163,9 +165,20 @@ pub async fn serve(
         worker: (!no_worker).then(|| health.clone()),
         ..app_state(config, pool, Some(pipeline.clone()))
     };
+    let metrics = match &config.metrics_addr {
+        Some(addr) => {
+            let m = Application::build_metrics(state.clone(), addr)
+                .await
+                .with_context(|| format!("binding the metrics listener METRICS_ADDR={addr}"))?;
+            tracing::info!(addr = %m.local_addr()?, "metrics listening (/metrics)");
+            Some(m)
+        }
+        None => None,
+    };
     let app = Application::build(state, "0.0.0.0", config.port)
         .await
-        .context("binding the HTTP port")?;
+        .context("binding the HTTP port")?
+        .with_limits(config.http_limits);
     tracing::info!(addr = %app.local_addr()?, "listening");
     let (tx, rx) = tokio::sync::watch::channel(false);
     let workers = (!no_worker).then(|| {
@@ -187,9 +200,18 @@ pub async fn serve(
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = stop_rx.changed().await;
     }));
+    let metrics_server = metrics.map(|m| {
+        let mut stop_rx = rx.clone();
+        tokio::spawn(m.run_until_stopped(async move {
+            let _ = stop_rx.changed().await;
+        }))
+    });
     shutdown_signal().await;
     let _ = tx.send(true);
     server.await??;
+    if let Some(m) = metrics_server {
+        m.await??;
+    }
     if let Some(w) = workers {
         w.await?;
     }

@@ -96,6 +96,12 @@ pub struct Config {
     pub provider_pause: std::time::Duration,
     /// How long each operational table keeps its rows (`RETENTION_*_DAYS`).
     pub retention: crate::store::retention::Retention,
+    /// Where `/metrics` is served, apart from the API (`METRICS_ADDR`,
+    /// default `127.0.0.1:9091`; `off` disables it).
+    pub metrics_addr: Option<String>,
+    /// Connection limits of the API listener (`HTTP_HEADER_TIMEOUT_SECS`,
+    /// default 10; `HTTP_MAX_CONNECTIONS`, default 512).
+    pub http_limits: crate::http::serve::ServeLimits,
     /// How often the workers apply it (`PRUNE_INTERVAL_SECS`, default 21600;
     /// 0: only by `c2s-enrich prune`).
     pub prune_interval: std::time::Duration,
@@ -438,6 +444,40 @@ impl Config {
                 l.number("PROVIDER_PAUSE_SECS", None)?.unwrap_or(300),
             ),
             retention: retention(&l)?,
+            metrics_addr: match l.text("METRICS_ADDR", None).map(|v| v.trim().to_owned()) {
+                None => Some("127.0.0.1:9091".to_owned()),
+                Some(v) if v.eq_ignore_ascii_case("off") => None,
+                Some(v) => {
+                    if v.parse::<std::net::SocketAddr>().is_err() {
+                        return Err(invalid(
+                            "METRICS_ADDR",
+                            format!("expected host:port (e.g. 127.0.0.1:9091, [::]:9091) or off, got {v:?}"),
+                        ));
+                    }
+                    Some(v)
+                }
+            },
+            http_limits: {
+                let timeout: u64 = l.number("HTTP_HEADER_TIMEOUT_SECS", None)?.unwrap_or(10);
+                if !(1..=300).contains(&timeout) {
+                    return Err(invalid(
+                        "HTTP_HEADER_TIMEOUT_SECS",
+                        "must be between 1 and 300 seconds",
+                    ));
+                }
+                let max: usize = l.number("HTTP_MAX_CONNECTIONS", None)?.unwrap_or(512);
+                if !(1..=100_000).contains(&max) {
+                    return Err(invalid(
+                        "HTTP_MAX_CONNECTIONS",
+                        "must be between 1 and 100000",
+                    ));
+                }
+                crate::http::serve::ServeLimits {
+                    header_read_timeout: std::time::Duration::from_secs(timeout),
+                    max_connections: max,
+                    ..crate::http::serve::ServeLimits::default()
+                }
+            },
             prune_interval: std::time::Duration::from_secs(
                 l.number("PRUNE_INTERVAL_SECS", None)?.unwrap_or(21_600),
             ),

@@ -158,8 +158,43 @@ impl Metrics {
     }
 }
 
-/// The exposition text: counters, then gauges from the database.
+/// How long the database gauges of one scrape serve the next ones.
+const GAUGE_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The last database gauges rendered (a scrape storm costs one query set
+/// per [`GAUGE_CACHE`]).
+#[derive(Debug, Default)]
+pub struct GaugeCache(tokio::sync::Mutex<Option<(std::time::Instant, String)>>);
+
+/// The exposition text: the in-process counters, and the database gauges
+/// from `cache` when fresh.
+pub async fn render_cached(pool: &PgPool, cache: &GaugeCache) -> Result<String, sqlx::Error> {
+    let gauges = {
+        let mut slot = cache.0.lock().await;
+        match slot.as_ref() {
+            Some((at, text)) if at.elapsed() < GAUGE_CACHE => text.clone(),
+            _ => {
+                let mut text = String::new();
+                database_gauges(&mut text, pool).await?;
+                *slot = Some((std::time::Instant::now(), text.clone()));
+                text
+            }
+        }
+    };
+    let mut out = counters();
+    out.push_str(&gauges);
+    Ok(out)
+}
+
+/// The exposition text, every gauge read now.
 pub async fn render(pool: &PgPool) -> Result<String, sqlx::Error> {
+    let mut out = counters();
+    database_gauges(&mut out, pool).await?;
+    Ok(out)
+}
+
+/// The in-process counters and histograms.
+fn counters() -> String {
     let m = &*METRICS;
     let mut out = String::new();
     labeled_counter(
@@ -186,56 +221,6 @@ pub async fn render(pool: &PgPool) -> Result<String, sqlx::Error> {
         "API requests refused for their credentials, by reason (missing, invalid, scope).",
         &m.auth_failures,
     );
-    let jobs: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, count(*) FROM enrich.jobs GROUP BY 1 ORDER BY 1")
-            .fetch_all(pool)
-            .await?;
-    let _ = writeln!(
-        out,
-        "# HELP c2s_enrich_jobs Jobs by state.\n# TYPE c2s_enrich_jobs gauge"
-    );
-    for (state, n) in jobs {
-        let _ = writeln!(out, "c2s_enrich_jobs{{state=\"{state}\"}} {n}");
-    }
-    let calls: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT provider, module, outcome, count(*), coalesce(sum(credits), 0)::int8
-           FROM enrich.provider_calls GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-    )
-    .fetch_all(pool)
-    .await?;
-    let _ = writeln!(out, "# HELP c2s_enrich_provider_calls Lookups recorded in the ledger by provider, module and outcome (found/not_found/error were calls; hit = answered free).\n# TYPE c2s_enrich_provider_calls gauge");
-    for (provider, module, outcome, n, _) in &calls {
-        let _ = writeln!(
-            out,
-            "c2s_enrich_provider_calls{{provider=\"{provider}\",module=\"{module}\",outcome=\"{outcome}\"}} {n}"
-        );
-    }
-    let _ = writeln!(out, "# HELP c2s_enrich_provider_credits Credits spent, by provider and module.\n# TYPE c2s_enrich_provider_credits gauge");
-    let mut credits: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for (provider, module, _, _, c) in &calls {
-        *credits
-            .entry((provider.as_str(), module.as_str()))
-            .or_default() += c;
-    }
-    for ((provider, module), c) in credits {
-        let _ = writeln!(
-            out,
-            "c2s_enrich_provider_credits{{provider=\"{provider}\",module=\"{module}\"}} {c}"
-        );
-    }
-    let paused: Vec<String> = sqlx::query_scalar(
-        "SELECT provider FROM enrich.provider_pauses WHERE paused_until > now() ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await?;
-    let _ = writeln!(out, "# HELP c2s_enrich_provider_paused 1 while a provider is paused (jobs wait for its cool-down).\n# TYPE c2s_enrich_provider_paused gauge");
-    for p in ["c2s", "diretrix", "work_api"] {
-        let _ = writeln!(
-            out,
-            "c2s_enrich_provider_paused{{provider=\"{p}\"}} {}",
-            u8::from(paused.iter().any(|x| x == p))
-        );
-    }
     let _ = writeln!(
         out,
         "# HELP c2s_enrich_start_time_seconds Process start.\n# TYPE c2s_enrich_start_time_seconds gauge\nc2s_enrich_start_time_seconds {}",
@@ -278,8 +263,69 @@ pub async fn render(pool: &PgPool) -> Result<String, sqlx::Error> {
         "Pipeline events: note_posted, c2s_lead_created, store_error.",
         &m.events,
     );
-    queue_gauges(&mut out, pool).await?;
-    Ok(out)
+    out
+}
+
+/// Gauges read from the database: open work, the provider usage rollup,
+/// pauses, the queue.
+async fn database_gauges(out: &mut String, pool: &PgPool) -> Result<(), sqlx::Error> {
+    // Open work only (small sets, by partial indexes): finished jobs and
+    // completed leads are counted by `job_outcomes_total` and the status page.
+    let jobs: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT state, count(*) FROM enrich.jobs WHERE state <> 'done' GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    let _ = writeln!(
+        out,
+        "# HELP c2s_enrich_jobs Open jobs by state (queued, running, dead).\n# TYPE c2s_enrich_jobs gauge"
+    );
+    for state in ["queued", "running", "dead"] {
+        let n = jobs.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+        let _ = writeln!(out, "c2s_enrich_jobs{{state=\"{state}\"}} {n}");
+    }
+    // From the daily rollup the ledger's trigger keeps (migration 27), not
+    // from the ledger itself.
+    let calls: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT provider, module, outcome, sum(calls)::int8, sum(credits)::int8
+           FROM enrich.provider_usage_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    )
+    .fetch_all(pool)
+    .await?;
+    let _ = writeln!(out, "# HELP c2s_enrich_provider_calls Lookups recorded in the ledger by provider, module and outcome (found/not_found/error were calls; hit = answered free).\n# TYPE c2s_enrich_provider_calls gauge");
+    for (provider, module, outcome, n, _) in &calls {
+        let _ = writeln!(
+            out,
+            "c2s_enrich_provider_calls{{provider=\"{provider}\",module=\"{module}\",outcome=\"{outcome}\"}} {n}"
+        );
+    }
+    let _ = writeln!(out, "# HELP c2s_enrich_provider_credits Credits spent, by provider and module.\n# TYPE c2s_enrich_provider_credits gauge");
+    let mut credits: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for (provider, module, _, _, c) in &calls {
+        *credits
+            .entry((provider.as_str(), module.as_str()))
+            .or_default() += c;
+    }
+    for ((provider, module), c) in credits {
+        let _ = writeln!(
+            out,
+            "c2s_enrich_provider_credits{{provider=\"{provider}\",module=\"{module}\"}} {c}"
+        );
+    }
+    let paused: Vec<String> = sqlx::query_scalar(
+        "SELECT provider FROM enrich.provider_pauses WHERE paused_until > now() ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    let _ = writeln!(out, "# HELP c2s_enrich_provider_paused 1 while a provider is paused (jobs wait for its cool-down).\n# TYPE c2s_enrich_provider_paused gauge");
+    for p in ["c2s", "diretrix", "work_api"] {
+        let _ = writeln!(
+            out,
+            "c2s_enrich_provider_paused{{provider=\"{p}\"}} {}",
+            u8::from(paused.iter().any(|x| x == p))
+        );
+    }
+    queue_gauges(out, pool).await
 }
 
 fn labeled_counter(out: &mut String, name: &str, help: &str, map: &Labeled<u64>) {
@@ -312,13 +358,13 @@ async fn queue_gauges(out: &mut String, pool: &PgPool) -> Result<(), sqlx::Error
     let _ = writeln!(out, "# HELP c2s_enrich_queue_ready_jobs Jobs ready to run now (queue depth).\n# TYPE c2s_enrich_queue_ready_jobs gauge\nc2s_enrich_queue_ready_jobs {ready}");
     let _ = writeln!(out, "# HELP c2s_enrich_queue_oldest_ready_seconds How long the oldest ready job has waited.\n# TYPE c2s_enrich_queue_oldest_ready_seconds gauge\nc2s_enrich_queue_oldest_ready_seconds {oldest}");
     let steps: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT state, step, count(*) FROM enrich.leads GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT state, step, count(*) FROM enrich.leads WHERE state <> 'completed' GROUP BY 1, 2 ORDER BY 1, 2",
     )
     .fetch_all(pool)
     .await?;
     let _ = writeln!(
         out,
-        "# HELP c2s_enrich_leads Leads by state and step.\n# TYPE c2s_enrich_leads gauge"
+        "# HELP c2s_enrich_leads Leads not completed, by state and step.\n# TYPE c2s_enrich_leads gauge"
     );
     for (state, step, n) in steps {
         let _ = writeln!(

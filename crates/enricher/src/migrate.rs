@@ -93,6 +93,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(24, "0024", "erasure_tombstones"),
     migration!(25, "0025", "lead_revisions"),
     migration!(26, "0026", "retention_indexes"),
+    migration!(27, "0027", "usage_rollup"),
 ];
 
 /// Why migrating failed.

@@ -250,7 +250,16 @@ pub struct ServedApp {
 
 /// Starts the API with `state` on 127.0.0.1:0.
 pub async fn serve_app(state: crate::http::AppState) -> std::io::Result<ServedApp> {
-    let app = crate::http::Application::build(state, "127.0.0.1", 0).await?;
+    serve_built(crate::http::Application::build(state, "127.0.0.1", 0).await?)
+}
+
+/// The metrics listener (`/metrics`) on a free loopback port.
+pub async fn serve_metrics(state: crate::http::AppState) -> std::io::Result<ServedApp> {
+    serve_built(crate::http::Application::build_metrics(state, "127.0.0.1:0").await?)
+}
+
+/// Runs a bound application until the returned value is dropped.
+pub fn serve_built(app: crate::http::Application) -> std::io::Result<ServedApp> {
     let base = format!("http://{}", app.local_addr()?);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {

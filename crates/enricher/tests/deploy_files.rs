@@ -31,8 +31,17 @@ fn fly_toml_points_at_real_endpoints_in_sao_paulo() {
     let health = check["path"].as_str().expect("health path");
     assert_eq!(health, "/health/ready");
     assert!(served(health));
-    let metrics = fly["metrics"]["path"].as_str().expect("metrics path");
-    assert!(served(metrics), "{metrics}");
+    // The metrics listener: its own port (METRICS_ADDR), never the public one.
+    assert_eq!(fly["metrics"]["path"].as_str(), Some("/metrics"));
+    assert!(!served("/metrics"), "/metrics is not a public route");
+    let port = fly["metrics"]["port"].as_integer().expect("metrics port");
+    assert_ne!(Some(port), service["internal_port"].as_integer());
+    let addr: std::net::SocketAddr = fly["env"]["METRICS_ADDR"]
+        .as_str()
+        .expect("METRICS_ADDR")
+        .parse()
+        .expect("an address");
+    assert_eq!(i64::from(addr.port()), port);
     assert_eq!(
         fly["deploy"]["release_command"].as_str(),
         Some("c2s-enrich migrate")

@@ -255,7 +255,15 @@ async fn metrics_cover_requests_jobs_steps_providers_and_the_queue_after_a_run()
         .await
         .expect("get");
     assert_eq!(refused.status(), 401);
-    let text = reqwest::get(format!("{}/metrics", served.base))
+    // Not on the public listener: on its own (METRICS_ADDR, loopback).
+    let public = reqwest::get(format!("{}/metrics", served.base))
+        .await
+        .expect("public");
+    assert_eq!(public.status(), 404);
+    let metrics = c2s_enrich::testing::serve_metrics(AppState::new(test.pool.clone()))
+        .await
+        .expect("metrics listener");
+    let text = reqwest::get(format!("{}/metrics", metrics.base))
         .await
         .expect("scrape")
         .text()
@@ -265,8 +273,8 @@ async fn metrics_cover_requests_jobs_steps_providers_and_the_queue_after_a_run()
         "c2s_enrich_http_requests_total{method=\"POST\",route=\"/api/v1/webhooks/c2s\",status=\"202\"}",
         "c2s_enrich_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/webhooks/c2s\",le=\"+Inf\"}",
         "c2s_enrich_job_outcomes_total{outcome=\"completed\"}",
-        "c2s_enrich_jobs{state=\"done\"}",
-        "c2s_enrich_leads{state=\"completed\",step=\"done\"}",
+        "c2s_enrich_jobs{state=\"queued\"} 0",
+        "c2s_enrich_jobs{state=\"dead\"} 0",
         "c2s_enrich_step_duration_seconds_count{step=\"discover\",outcome=\"ok\"}",
         "c2s_enrich_step_duration_seconds_count{step=\"note\",outcome=\"ok\"}",
         "c2s_enrich_provider_requests_total{provider=\"c2s\",operation=\"get_lead\",outcome=\"ok\"}",
@@ -283,6 +291,21 @@ async fn metrics_cover_requests_jobs_steps_providers_and_the_queue_after_a_run()
     ] {
         assert!(text.contains(needle), "missing {needle}");
     }
+    // Completed work is not a gauge (no scan of every lead per scrape); the
+    // ledger's figures come from the rollup, and match the ledger.
+    assert!(!text.contains("c2s_enrich_leads{state=\"completed\""));
+    let paid: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM enrich.provider_calls WHERE provider = 'work_api' AND module = 'cpf' AND outcome = 'found'",
+    )
+    .fetch_one(&test.pool)
+    .await
+    .expect("ledger");
+    assert!(
+        text.contains(&format!(
+            "c2s_enrich_provider_calls{{provider=\"work_api\",module=\"cpf\",outcome=\"found\"}} {paid}\n"
+        )),
+        "rollup agrees with the ledger ({paid})"
+    );
     // Every series parses as `name{labels} number` and carries no personal data.
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let value = line.rsplit(' ').next().expect("value");
@@ -489,4 +512,88 @@ async fn the_retention_policy_prunes_only_what_is_past_its_life_and_a_dry_run_ch
     assert!(kept
         .iter()
         .any(|p| p.kept_for_ever && p.action.contains("audit")));
+}
+
+/// An application with small connection limits, for the two tests below.
+async fn limited_listener(
+    test: &TestDb,
+    limits: c2s_enrich::http::serve::ServeLimits,
+) -> c2s_enrich::testing::ServedApp {
+    let app =
+        c2s_enrich::http::Application::build(AppState::new(test.pool.clone()), "127.0.0.1", 0)
+            .await
+            .expect("bind")
+            .with_limits(limits);
+    c2s_enrich::testing::serve_built(app).expect("serve")
+}
+
+#[tokio::test]
+async fn a_half_sent_request_is_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let test = TestDb::migrated().await.expect("db");
+    let served = limited_listener(
+        &test,
+        c2s_enrich::http::serve::ServeLimits {
+            header_read_timeout: Duration::from_secs(1),
+            ..Default::default()
+        },
+    )
+    .await;
+    let addr = served.base.trim_start_matches("http://").to_owned();
+    let mut slow = TcpStream::connect(&addr).await.expect("connect");
+    slow.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("half a request");
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the server closed the connection");
+    let held = started.elapsed();
+    assert!(
+        held < Duration::from_secs(5),
+        "held {held:?}, not about the 1 s timeout"
+    );
+    // A whole request is served as ever.
+    let ok = reqwest::get(format!("{}/health/live", served.base))
+        .await
+        .expect("get");
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn past_the_connection_limit_new_connections_wait_until_one_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let test = TestDb::migrated().await.expect("db");
+    let served = limited_listener(
+        &test,
+        c2s_enrich::http::serve::ServeLimits {
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    let addr = served.base.trim_start_matches("http://").to_owned();
+    // Two clients hold a connection each without sending anything.
+    let first = TcpStream::connect(&addr).await.expect("first");
+    let _second = TcpStream::connect(&addr).await.expect("second");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(&addr).await.expect("third (backlog)");
+    third
+        .write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let mut buf = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_millis(700), third.read(&mut buf)).await;
+    assert!(early.is_err(), "not served while two connections are open");
+    drop(first);
+    let n = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
+        .await
+        .expect("served once a connection closed")
+        .expect("read");
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
 }

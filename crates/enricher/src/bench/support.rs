@@ -253,6 +253,8 @@ impl Child {
             .envs(env)
             .env("DATABASE_URL", database.expose_secret())
             .env("PORT", port.to_string())
+            // Several of these run side by side: each its own metrics port.
+            .env("METRICS_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "warn")
             .env("LOG_FORMAT", "json")
             .stdout(std::process::Stdio::null())

@@ -10,6 +10,7 @@ pub mod health;
 pub mod leads;
 pub mod openapi;
 pub mod rate_limit;
+pub mod serve;
 pub mod status;
 pub mod webhooks;
 
@@ -217,6 +218,10 @@ pub struct AppState {
     pub client_ip: Arc<ClientIpPolicy>,
     /// How synchronous runs (manual and Make.com triggers) are run.
     pub sync: Arc<SyncRuns>,
+    /// The status figures, computed at most every 10 s.
+    pub status_cache: Arc<status::StatusCache>,
+    /// The database gauges of `/metrics`, read at most every 5 s.
+    pub metrics_cache: Arc<crate::metrics::GaugeCache>,
 }
 
 /// Synchronous runs: the job's settings, and how long a request waits for
@@ -252,6 +257,8 @@ impl AppState {
             dq_cache: Arc::default(),
             client_ip: Arc::default(),
             sync: Arc::default(),
+            status_cache: Arc::default(),
+            metrics_cache: Arc::default(),
         }
     }
 }
@@ -286,6 +293,7 @@ impl Default for Limits {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    limits: serve::ServeLimits,
 }
 
 impl Application {
@@ -295,7 +303,27 @@ impl Application {
         Ok(Self {
             listener,
             router: router(state),
+            limits: serve::ServeLimits::default(),
         })
+    }
+
+    /// The metrics listener (`/metrics` only), bound to `addr` (`host:port`).
+    pub async fn build_metrics(state: AppState, addr: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self {
+            listener,
+            router: metrics_router(state),
+            limits: serve::ServeLimits {
+                max_connections: 16,
+                ..serve::ServeLimits::default()
+            },
+        })
+    }
+
+    /// Other connection limits than the defaults.
+    pub fn with_limits(mut self, limits: serve::ServeLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -308,20 +336,12 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // The peer address reaches the handlers (per-client limits).
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        serve::serve(self.listener, self.router, self.limits, shutdown).await
     }
 }
 
-/// Prometheus text exposition (namespace `c2s_enrich_`; labels never carry personal data).
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    description = "Prometheus metrics: HTTP requests and latency by route, jobs, steps, provider calls and latency, ledger paid/hit, credits, notes, queue depth and age, provider pauses. See docs/runbook.md.",
-    responses((status = 200, description = "text/plain; version=0.0.4", content_type = "text/plain")))]
+/// Prometheus text exposition (namespace `c2s_enrich_`; labels never carry
+/// personal data), on the metrics listener only. See docs/runbook.md.
 pub async fn metrics_text(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<impl axum::response::IntoResponse, error::ApiError> {
@@ -330,7 +350,7 @@ pub async fn metrics_text(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::metrics::render(&state.pool).await?,
+        crate::metrics::render_cached(&state.pool, &state.metrics_cache).await?,
     ))
 }
 
@@ -344,7 +364,6 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/health", get(health::alias)),
         (Method::GET, "/health/live", get(health::live)),
         (Method::GET, "/health/ready", get(health::ready)),
-        (Method::GET, "/metrics", get(metrics_text)),
         (Method::GET, "/api/v1/status", get(status::status_json)),
         (
             Method::GET,
@@ -381,6 +400,14 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             delete(customers::erase),
         ),
     ]
+}
+
+/// The metrics listener's routes: `/metrics` alone, apart from the public
+/// API (`METRICS_ADDR`, loopback by default).
+fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_text))
+        .with_state(state)
 }
 
 fn router(state: AppState) -> Router {

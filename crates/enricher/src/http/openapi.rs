@@ -73,7 +73,6 @@ impl Modify for Security {
         super::health::alias,
         super::health::live,
         super::health::ready,
-        super::metrics_text,
         super::status::page,
         super::status::status_json,
         super::status::data_quality,

@@ -23,7 +23,7 @@ const PAGE: &str = include_str!("assets/status.html");
 const DQ_CACHE: Duration = Duration::from_secs(300);
 
 /// Leads received in a window, by how they ended.
-#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Totals {
     pub received: i64,
     pub enriched: i64,
@@ -35,7 +35,7 @@ pub struct Totals {
     pub google_ads: i64,
 }
 
-#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Queue {
     pub ready: i64,
     pub scheduled: i64,
@@ -45,7 +45,7 @@ pub struct Queue {
 }
 
 /// One provider over the last 24 h (from the ledger).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProviderHealth {
     pub provider: String,
     pub calls: i64,
@@ -63,7 +63,7 @@ pub struct DqCheck {
 }
 
 /// Everything the status page shows.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Status {
     pub generated_at: chrono::DateTime<chrono::Utc>,
     pub version: &'static str,
@@ -85,6 +85,15 @@ type DqEntry = (Instant, chrono::DateTime<chrono::Utc>, Vec<DqCheck>);
 /// Cached data-quality results (the checks scan whole tables).
 #[derive(Debug, Default)]
 pub struct DqCache(tokio::sync::Mutex<Option<DqEntry>>);
+
+/// The status figures are public: however often they are asked for, they
+/// are computed at most once per this.
+const STATUS_CACHE: Duration = Duration::from_secs(10);
+
+/// The last figures computed (one computation at a time; the others wait
+/// for it and share it).
+#[derive(Debug, Default)]
+pub struct StatusCache(tokio::sync::Mutex<Option<(Instant, Status)>>);
 
 async fn totals(pool: &PgPool, hours: i32) -> Result<Totals, sqlx::Error> {
     let (received, enriched, nobody, failed, progress): (i64, i64, i64, i64, i64) = sqlx::query_as(
@@ -218,10 +227,19 @@ pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
 
 /// Pipeline totals, queue, provider health, data quality: aggregates only.
 #[utoipa::path(get, path = "/api/v1/status", tag = "operations",
+    description = "Public, aggregates only; computed at most every 10 s (`generated_at` tells when).",
     responses((status = 200, description = "The status page's figures", body = Status),
               (status = 500, description = "Database error", body = super::openapi::ErrorBody)))]
 pub async fn status_json(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
-    Ok(Json(collect(&state).await?))
+    let mut slot = state.status_cache.0.lock().await;
+    if let Some((at, status)) = slot.as_ref() {
+        if at.elapsed() < STATUS_CACHE {
+            return Ok(Json(status.clone()));
+        }
+    }
+    let status = collect(&state).await?;
+    *slot = Some((Instant::now(), status.clone()));
+    Ok(Json(status))
 }
 
 /// The status page: HTML that loads `/api/v1/status` and refreshes itself.
