@@ -521,3 +521,60 @@ async fn a_typed_cpf_of_someone_else_is_ignored_paid_once_never_shown_and_discov
     );
     assert!(!decisions.contains(stranger.cpf.digits()), "masked");
 }
+
+#[tokio::test]
+async fn after_erasure_a_new_form_of_the_person_is_sent_to_c2s_and_nothing_of_it_is_kept() {
+    let w = world(&[]).await;
+    let (name, phone, email, cpf) = w.owner();
+    w.post(&w.form("g-before", &[])).await;
+    w.drain().await;
+    // A second form arrives, and the erasure comes before it is processed.
+    w.post(&w.form("g-pending", &[])).await;
+    let cpf = brazil::Cpf::parse(&cpf).expect("cpf");
+    c2s_enrich::store::erasure::erase(&w.test.pool, &w.pipeline.ledger, &cpf, "test", None)
+        .await
+        .expect("erase")
+        .expect("erased");
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM enrich.google_ads_leads WHERE google_lead_id = 'g-pending' AND state = 'failed'")
+            .await,
+        1,
+        "the pending form is cancelled"
+    );
+    let created_before = w.sim.state.journal().count("c2s", "create_lead");
+    w.drain().await;
+    assert_eq!(
+        w.sim.state.journal().count("c2s", "create_lead"),
+        created_before,
+        "a cancelled form creates no C2S lead"
+    );
+    // They fill the form again: they asked to be contacted, so C2S gets the
+    // lead — with no provider asked and nothing of theirs kept here.
+    let calls = |w: &World| {
+        w.sim
+            .state
+            .journal()
+            .calls
+            .iter()
+            .filter(|c| c.provider != "c2s")
+            .count()
+    };
+    let before = calls(&w);
+    w.post(&w.form("g-after", &[])).await;
+    w.drain().await;
+    assert_eq!(
+        w.sim.state.journal().count("c2s", "create_lead"),
+        created_before + 1
+    );
+    assert_eq!(calls(&w), before, "no lookup about the erased person");
+    let phone = brazil::PhoneBr::parse(&phone).expect("phone");
+    for needle in [
+        cpf.digits().to_owned(),
+        phone.national().to_owned(),
+        email,
+        name,
+    ] {
+        let left = c2s_enrich::testing::occurrences(&w.test.pool, &needle).await;
+        assert!(left.is_empty(), "still found in {left:?}");
+    }
+}

@@ -240,6 +240,11 @@ impl Pipeline {
             crate::metrics::METRICS.event("c2s_lead_created");
             self.finish_google(google_lead_id, &id, &text, outcome, &ctx, &discovery)
                 .await?;
+            if erased {
+                // An erased person asked to be contacted: the C2S lead is
+                // theirs, but we keep nothing of what they typed.
+                self.forget_form(google_lead_id, &id).await?;
+            }
             c2s_lead_id = Some(id);
         }
         Ok(GoogleOutcome {
@@ -339,6 +344,26 @@ impl Pipeline {
     /// Records the created lead; when its id is a C2S lead id, also marks that
     /// lead done (C2S's own webhooks for it then cost nothing and post no
     /// second note) and links the people found to it.
+    /// Clears what an erased person's form told us, once C2S has it.
+    async fn forget_form(&self, google_lead_id: &str, c2s_lead_id: &str) -> Result<(), RunError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE enrich.google_ads_leads SET answers = '[]'::jsonb, description = NULL, context = '{}'::jsonb
+              WHERE google_lead_id = $1",
+        )
+        .bind(google_lead_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE enrich.leads SET note_text = NULL, context = '{}'::jsonb WHERE lead_id = $1",
+        )
+        .bind(c2s_lead_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn finish_google(
         &self,
         google_lead_id: &str,
@@ -379,10 +404,13 @@ impl Pipeline {
                 .bind(description)
                 .execute(&mut *tx)
                 .await?;
+                let facts = ctx.lead.clone().unwrap_or_default();
                 for (i, ((_, via), entity_id)) in discovery.persons.iter().zip(&ctx.entity_ids).enumerate() {
                     let identity = discovery.identities.get(i);
+                    let (contact_phone, contact_email) = super::run::used_contacts(*via, &facts);
                     sqlx::query(
-                        "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, confidence, identity_reasons) VALUES ($1, $2, $3, $4, $5)
+                        "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, confidence, identity_reasons, contact_phone, contact_email)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)
                          ON CONFLICT (lead_id, entity_id) DO NOTHING",
                     )
                     .bind(lead.as_str())
@@ -395,6 +423,8 @@ impl Pipeline {
                     })
                     .bind(identity.map(|x| x.confidence.as_str()))
                     .bind(identity.map(|x| x.reasons.as_str()))
+                    .bind(contact_phone)
+                    .bind(contact_email)
                     .execute(&mut *tx)
                     .await?;
                 }

@@ -172,6 +172,19 @@ impl From<sqlx::Error> for RunError {
     }
 }
 
+/// The lead's contacts that led to a person found `via` them (recorded with
+/// the link: an erasure tombstones exactly these). A form's CPF fitted the
+/// form, so the form's contacts are the person's own.
+pub(crate) fn used_contacts(via: Via, facts: &LeadFacts) -> (Option<String>, Option<String>) {
+    let phone = matches!(via, Via::Phone | Via::PhoneAndEmail | Via::Form)
+        .then(|| facts.phone.as_ref().map(PhoneBr::e164))
+        .flatten();
+    let email = matches!(via, Via::Email | Via::PhoneAndEmail | Via::Form)
+        .then(|| facts.email.as_ref().map(|e| e.as_str().to_owned()))
+        .flatten();
+    (phone, email)
+}
+
 /// Stops a run whose lease was taken (raised by its lease keeper).
 pub(crate) fn fence_check(fence: &Fence) -> Result<(), RunError> {
     if fence.is_lost() {
@@ -782,12 +795,8 @@ impl Pipeline {
                 },
                 confidence: identity.map(|x| x.confidence),
                 identity_reasons: identity.map(|x| x.reasons.clone()),
-                contact_phone: matches!(via, Via::Phone | Via::PhoneAndEmail)
-                    .then(|| facts.phone.as_ref().map(PhoneBr::e164))
-                    .flatten(),
-                contact_email: matches!(via, Via::Email | Via::PhoneAndEmail)
-                    .then(|| facts.email.as_ref().map(|e| e.as_str().to_owned()))
-                    .flatten(),
+                contact_phone: used_contacts(*via, facts).0,
+                contact_email: used_contacts(*via, facts).1,
             };
             let options = StoreOptions {
                 income_factor: self.settings.note.income_factor,

@@ -162,6 +162,18 @@ pub async fn erase(
     .bind(&needles.patterns)
     .fetch_all(&mut *tx)
     .await?;
+    // Their Google Ads forms: answers gone, and a form not yet turned into a
+    // C2S lead is not (its job is cancelled below; nothing is left to send).
+    let scrubbed_forms: Vec<String> = sqlx::query_scalar(&format!(
+        "UPDATE enrich.google_ads_leads SET answers = '[]'::jsonb, context = '{{}}'::jsonb, description = NULL, last_error = NULL
+          WHERE {} OR {} OR {} RETURNING google_lead_id",
+        mentioning("answers"),
+        mentioning("context"),
+        mentioning("description"),
+    ))
+    .bind(&needles.patterns)
+    .fetch_all(&mut *tx)
+    .await?;
     for (sql, what) in [
         (
             format!(
@@ -171,16 +183,6 @@ pub async fn erase(
             "webhook deliveries",
         ),
         (
-            format!(
-                "UPDATE enrich.google_ads_leads SET answers = '[]'::jsonb, context = '{{}}'::jsonb, description = NULL, last_error = NULL
-                  WHERE {} OR {} OR {}",
-                mentioning("answers"),
-                mentioning("context"),
-                mentioning("description"),
-            ),
-            "Google Ads forms",
-        ),
-(
             // Their own archived rows carry the entity id; others mention them.
             format!(
                 "DELETE FROM enrich.archived_rows WHERE row_data->>'entity_id' = '{entity}' OR {}",
@@ -219,9 +221,18 @@ pub async fn erase(
     sqlx::query(
         "UPDATE enrich.jobs SET state = 'done', last_error = 'cancelled: the person was erased', finished_at = now(),
                 locked_by = NULL, locked_until = NULL, updated_at = now()
-          WHERE lead_id = ANY($1) AND state IN ('queued', 'running')",
+          WHERE (lead_id = ANY($1) OR (lead_id IS NULL AND payload->>'google_lead_id' = ANY($2)))
+            AND state IN ('queued', 'running')",
     )
     .bind(&leads_touched)
+    .bind(&scrubbed_forms)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE enrich.google_ads_leads SET state = 'failed', last_error = 'cancelled: the person was erased', updated_at = now()
+          WHERE google_lead_id = ANY($1) AND state IN ('pending', 'processing')",
+    )
+    .bind(&scrubbed_forms)
     .execute(&mut *tx)
     .await?;
     let rows_removed = 1 + dependent + i64::try_from(addresses).unwrap_or(i64::MAX);
