@@ -1,5 +1,7 @@
+DROP INDEX IF EXISTS enrich.idx_jobs_open;
+DROP INDEX IF EXISTS enrich.idx_leads_open;
 DROP INDEX IF EXISTS enrich.idx_google_ads_leads_completed;
-DROP INDEX IF EXISTS enrich.idx_leads_completed_details;
+DROP INDEX IF EXISTS enrich.idx_leads_finished_details;
 DROP INDEX IF EXISTS enrich.idx_snapshots_fetched;
 DROP INDEX IF EXISTS enrich.idx_provider_calls_created;
 DROP INDEX IF EXISTS enrich.idx_provider_calls_answer_expiry;

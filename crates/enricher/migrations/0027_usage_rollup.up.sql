@@ -36,7 +36,3 @@ SELECT (created_at AT TIME ZONE 'America/Sao_Paulo')::date, provider, module, ou
 ON CONFLICT (day, provider, module, outcome) DO NOTHING;
 CREATE TRIGGER trg_provider_calls_usage AFTER INSERT ON enrich.provider_calls
     FOR EACH ROW EXECUTE FUNCTION enrich.count_provider_call();
-
--- The gauges count only open work (small sets), by these.
-CREATE INDEX IF NOT EXISTS idx_leads_open ON enrich.leads (state, step) WHERE state <> 'completed';
-CREATE INDEX IF NOT EXISTS idx_jobs_open ON enrich.jobs (state) WHERE state <> 'done';

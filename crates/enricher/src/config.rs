@@ -483,10 +483,12 @@ impl Config {
             ),
             sync_wait: {
                 let secs: u64 = l.number("SYNC_WAIT_SECS", None)?.unwrap_or(25);
-                if !(1..=600).contains(&secs) {
+                // Under the request time limit (120 s), or a slow run would
+                // answer 503 instead of 202.
+                if !(1..=100).contains(&secs) {
                     return Err(invalid(
                         "SYNC_WAIT_SECS",
-                        "must be between 1 and 600 seconds",
+                        "must be between 1 and 100 seconds",
                     ));
                 }
                 std::time::Duration::from_secs(secs)

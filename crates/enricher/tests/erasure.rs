@@ -283,6 +283,16 @@ async fn an_erasure_holds_when_the_same_contacts_come_back_in_an_update() {
     )
     .await;
     assert_eq!(report.statuses.get(&202), Some(&1), "{report:?}");
+    // The erasure took the lead's lease (a run under way stops at its next
+    // write); a run right now is refused, one after the lease lapses goes on.
+    assert!(matches!(
+        pipeline.process(&id).await,
+        Err(c2s_enrich::pipeline::run::RunError::LeadBusy)
+    ));
+    sqlx::query("UPDATE enrich.leads SET lease_until = now() - interval '1 second' WHERE lease_by = 'erasure'")
+        .execute(pool)
+        .await
+        .expect("the erasure's lease lapses");
     pipeline.process(&id).await.expect("processed again");
 
     let kept: serde_json::Value =

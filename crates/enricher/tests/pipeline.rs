@@ -380,3 +380,54 @@ async fn a_dossier_served_again_keeps_its_fetch_time_and_adds_no_snapshot() {
     }
     assert_eq!(sim.state.journal().count("work_api", "cpf"), 1, "paid once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unclear_note_post_followed_by_a_contact_update_is_not_posted_again() {
+    let (sim, test, pipeline) = setup().await;
+    let owners: Vec<_> = sim
+        .state
+        .leads()
+        .into_iter()
+        .filter(|l| l.kind == LeadKind::Owner && l.phone.is_some())
+        .take(2)
+        .collect();
+    let (truth, other) = (&owners[0], &owners[1]);
+    let id = LeadId::parse(&truth.id).expect("id");
+    // The note lands; its answer is lost.
+    sim.state.set_faults(
+        "c2s",
+        Faults {
+            lose_answer_next: 1,
+            only_operations: vec!["create_message".into()],
+            ..Faults::default()
+        },
+    );
+    pipeline.process(&id).await.expect_err("the answer is lost");
+    assert_eq!(sim.state.journal().notes_for(&truth.id).len(), 1);
+    sim.state.set_faults("c2s", Faults::default());
+    // Then an agent changes the lead's contacts, and C2S says so: the lead
+    // runs again from the start — and must not take the note (already in
+    // the lead it now reads) for one never posted.
+    assert!(sim
+        .state
+        .set_contacts(&truth.id, other.phone.clone(), other.email.clone()));
+    let edited = sim
+        .state
+        .leads()
+        .into_iter()
+        .find(|l| l.id == truth.id)
+        .expect("lead");
+    let events = c2s_enrich::domain::lead::parse_webhook(&serde_json::json!(
+        {"hook_action": "on_update_lead", "lead": c2s_sim::render::c2s_lead(&edited)}
+    ))
+    .expect("event");
+    c2s_enrich::store::events::record_delivery(&test.pool, &events)
+        .await
+        .expect("recorded");
+    pipeline.process(&id).await.expect("rerun");
+    assert_eq!(
+        sim.state.journal().notes_for(&truth.id).len(),
+        1,
+        "never a second note"
+    );
+}

@@ -203,7 +203,8 @@ async fn run_sync(
         payload: json!({ "lead_id": id.as_str() }),
         max_attempts: 8,
     };
-    let job_id = jobs::enqueue(&state.pool, &job)
+    // Held for this request's task for the wait (workers take it after).
+    let job_id = jobs::enqueue_held(&state.pool, &job, state.sync.wait + Duration::from_secs(5))
         .await?
         .ok_or_else(|| ApiError::Internal("a fresh job key was taken".into()))?;
     // Run in a task of its own (not this request's): it goes on if the
@@ -275,13 +276,37 @@ async fn run_now(
                     return;
                 }
             },
-            Ok(None) => {}
+            Ok(None) => {
+                // Not claimable: another run of the lead first — or the job
+                // already ended (a worker took it after all): then say how.
+                if let Ok(Some((state, error))) = finished(&pipeline.pool, job_id).await {
+                    let outcome = match state.as_str() {
+                        "done" => JobOutcome::Completed,
+                        _ => JobOutcome::Dead,
+                    };
+                    let _ = answer.send((outcome, error));
+                    return;
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "claiming a synchronous run's job failed; retrying")
             }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// A job's final state and error, once it has one.
+async fn finished(
+    pool: &sqlx::PgPool,
+    id: i64,
+) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT state, last_error FROM enrich.jobs WHERE id = $1 AND state IN ('done', 'dead')",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 fn with_timing(mut v: Value, started: Instant) -> Value {

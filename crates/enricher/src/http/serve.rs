@@ -32,7 +32,8 @@ impl Default for ServeLimits {
         Self {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 512,
-            drain_timeout: Duration::from_secs(130),
+            // Under Fly's kill_timeout (60 s), with room for the workers.
+            drain_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -54,6 +55,7 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout);
     tokio::pin!(shutdown);
     let mut saturated_logged = false;
+    let mut accept_errors: u32 = 0;
     loop {
         let permit = match permits.clone().try_acquire_owned() {
             Ok(p) => p,
@@ -79,12 +81,24 @@ pub async fn serve(
         }
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(a) => a,
+                Ok(a) => {
+                    accept_errors = 0;
+                    a
+                }
                 Err(e) => {
                     // Per-connection failures (reset before accept) and
-                    // resource limits (EMFILE): wait a moment, go on.
-                    tracing::warn!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // resource limits (EMFILE): back off (up to 1 s), log
+                    // the first and every hundredth, go on.
+                    if accept_errors.is_multiple_of(100) {
+                        tracing::warn!(error = %e, failures = accept_errors + 1, "accepting a connection failed");
+                    }
+                    let wait = Duration::from_millis(10u64 << accept_errors.min(7)).min(Duration::from_secs(1));
+                    accept_errors = accept_errors.saturating_add(1);
+                    drop(permit);
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = &mut shutdown => break,
+                    }
                     continue;
                 }
             },

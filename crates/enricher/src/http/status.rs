@@ -90,10 +90,34 @@ pub struct DqCache(tokio::sync::Mutex<Option<DqEntry>>);
 /// are computed at most once per this.
 const STATUS_CACHE: Duration = Duration::from_secs(10);
 
-/// The last figures computed (one computation at a time; the others wait
-/// for it and share it).
+/// The last figures computed, and the right to compute them: one request
+/// at a time computes; while it does, the others get the last figures (or,
+/// before there are any, wait for it).
 #[derive(Debug, Default)]
-pub struct StatusCache(tokio::sync::Mutex<Option<(Instant, Status)>>);
+pub struct StatusCache {
+    last: std::sync::Mutex<Option<(Instant, Status)>>,
+    computing: tokio::sync::Mutex<()>,
+}
+
+impl StatusCache {
+    fn get(&self, fresh_only: bool) -> Option<Status> {
+        let last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        last.as_ref()
+            .filter(|(at, _)| !fresh_only || at.elapsed() < STATUS_CACHE)
+            .map(|(_, s)| s.clone())
+    }
+
+    fn put(&self, status: &Status) {
+        *self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((Instant::now(), status.clone()));
+    }
+}
 
 async fn totals(pool: &PgPool, hours: i32) -> Result<Totals, sqlx::Error> {
     let (received, enriched, nobody, failed, progress): (i64, i64, i64, i64, i64) = sqlx::query_as(
@@ -231,14 +255,26 @@ pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
     responses((status = 200, description = "The status page's figures", body = Status),
               (status = 500, description = "Database error", body = super::openapi::ErrorBody)))]
 pub async fn status_json(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
-    let mut slot = state.status_cache.0.lock().await;
-    if let Some((at, status)) = slot.as_ref() {
-        if at.elapsed() < STATUS_CACHE {
-            return Ok(Json(status.clone()));
-        }
+    let cache = &state.status_cache;
+    if let Some(fresh) = cache.get(true) {
+        return Ok(Json(fresh));
     }
+    let _turn = match cache.computing.try_lock() {
+        Ok(turn) => turn,
+        Err(_) => {
+            if let Some(last) = cache.get(false) {
+                // Someone is computing: the last figures meanwhile.
+                return Ok(Json(last));
+            }
+            let turn = cache.computing.lock().await;
+            if let Some(fresh) = cache.get(true) {
+                return Ok(Json(fresh));
+            }
+            turn
+        }
+    };
     let status = collect(&state).await?;
-    *slot = Some((Instant::now(), status.clone()));
+    cache.put(&status);
     Ok(Json(status))
 }
 

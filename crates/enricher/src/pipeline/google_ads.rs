@@ -87,6 +87,14 @@ type Row = (
     Option<String>,
 );
 
+/// The C2S lead a form became: its id, the description sent, the outcome.
+#[derive(Debug, Clone, Copy)]
+struct Created<'a> {
+    c2s_lead_id: &'a str,
+    description: &'a str,
+    outcome: &'a str,
+}
+
 impl Pipeline {
     /// Runs (or resumes) a recorded Google Ads lead to its C2S lead.
     /// `fence`: raised when the job's lease is lost (the run then stops
@@ -234,17 +242,33 @@ impl Pipeline {
             super::run::fence_check(fence)?;
             let id = timed(
                 "create",
-                self.create_c2s_lead(google_lead_id, &facts, &text, &c2s_status),
+                self.create_c2s_lead(google_lead_id, &facts, &text, &c2s_status, fence),
             )
             .await?;
             crate::metrics::METRICS.event("c2s_lead_created");
-            self.finish_google(google_lead_id, &id, &text, outcome, &ctx, &discovery)
+            // Erased while C2S created the lead: it is theirs, but what they
+            // typed is not kept.
+            let erased = erased
+                || crate::store::erasure::is_erased_subject(
+                    &self.pool,
+                    &self.ledger,
+                    contacts.cpf.as_ref(),
+                    facts.phone.as_slice(),
+                    facts.email.as_ref(),
+                )
                 .await?;
-            if erased {
-                // An erased person asked to be contacted: the C2S lead is
-                // theirs, but we keep nothing of what they typed.
-                self.forget_form(google_lead_id, &id).await?;
-            }
+            self.finish_google(
+                google_lead_id,
+                Created {
+                    c2s_lead_id: &id,
+                    description: &text,
+                    outcome,
+                },
+                &ctx,
+                &discovery,
+                erased,
+            )
+            .await?;
             c2s_lead_id = Some(id);
         }
         Ok(GoogleOutcome {
@@ -264,6 +288,7 @@ impl Pipeline {
         facts: &LeadFacts,
         description: &str,
         c2s_status: &str,
+        fence: &Fence,
     ) -> Result<String, RunError> {
         let c2s = &self.providers.c2s;
         if c2s_status == "creating" {
@@ -272,14 +297,22 @@ impl Pipeline {
                 return Ok(found);
             }
         }
-        sqlx::query(
+        // Only while the job is still ours (an erasure may have cancelled it).
+        let mine = sqlx::query(&format!(
             "UPDATE enrich.google_ads_leads SET c2s_status = 'creating', c2s_attempt_at = now(), description = $2, updated_at = now()
-              WHERE google_lead_id = $1",
-        )
+              WHERE google_lead_id = $1 AND {}",
+            super::run::job_is_ours(3)
+        ))
         .bind(google_lead_id)
         .bind(description)
+        .bind(fence.job.as_ref().map(|(id, _)| *id))
+        .bind(fence.job.as_ref().map(|(_, w)| w.as_str()))
         .execute(&self.pool)
-        .await?;
+        .await?
+        .rows_affected();
+        if mine == 0 {
+            return Err(RunError::LeaseLost);
+        }
         let new = NewLead {
             name: facts
                 .name
@@ -344,35 +377,19 @@ impl Pipeline {
     /// Records the created lead; when its id is a C2S lead id, also marks that
     /// lead done (C2S's own webhooks for it then cost nothing and post no
     /// second note) and links the people found to it.
-    /// Clears what an erased person's form told us, once C2S has it.
-    async fn forget_form(&self, google_lead_id: &str, c2s_lead_id: &str) -> Result<(), RunError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE enrich.google_ads_leads SET answers = '[]'::jsonb, description = NULL, context = '{}'::jsonb
-              WHERE google_lead_id = $1",
-        )
-        .bind(google_lead_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE enrich.leads SET note_text = NULL, context = '{}'::jsonb WHERE lead_id = $1",
-        )
-        .bind(c2s_lead_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn finish_google(
         &self,
         google_lead_id: &str,
-        c2s_lead_id: &str,
-        description: &str,
-        outcome: &str,
+        created: Created<'_>,
         ctx: &RunContext,
         discovery: &Discovery,
+        erased: bool,
     ) -> Result<(), RunError> {
+        let Created {
+            c2s_lead_id,
+            description,
+            outcome,
+        } = created;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE enrich.google_ads_leads
@@ -432,6 +449,22 @@ impl Pipeline {
             Err(_) => tracing::warn!(
                 "C2S answered a lead id that is not 32 hex characters; the mapping is kept, C2S webhooks for it will be enriched normally"
             ),
+        }
+        if erased {
+            // An erased person asked to be contacted: the C2S lead is theirs,
+            // but nothing they typed is kept here (same transaction: a crash
+            // cannot leave it behind).
+            sqlx::query(
+                "UPDATE enrich.google_ads_leads SET answers = '[]'::jsonb, description = NULL, context = '{}'::jsonb
+                  WHERE google_lead_id = $1",
+            )
+            .bind(google_lead_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE enrich.leads SET note_text = NULL, context = '{}'::jsonb WHERE lead_id = $1")
+                .bind(c2s_lead_id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -185,6 +185,14 @@ pub(crate) fn used_contacts(via: Via, facts: &LeadFacts) -> (Option<String>, Opt
     (phone, email)
 }
 
+/// SQL: a run's job is still its own and running (`$n`: job id, `$n+1`:
+/// worker; a run outside any job passes NULLs). An erasure cancels the job,
+/// which stops a run of the erased person's Google Ads form at its next write.
+pub(crate) fn job_is_ours(n: u8) -> String {
+    let w = n + 1;
+    format!("(${n}::bigint IS NULL OR EXISTS (SELECT 1 FROM enrich.jobs j WHERE j.id = ${n} AND j.locked_by = ${w} AND j.state = 'running'))")
+}
+
 /// Stops a run whose lease was taken (raised by its lease keeper).
 pub(crate) fn fence_check(fence: &Fence) -> Result<(), RunError> {
     if fence.is_lost() {
@@ -354,7 +362,15 @@ impl Pipeline {
         // The revision the facts in hand were read at.
         let mut read_at = facts_revision;
         if step == "lead" {
-            ctx.lead = Some(timed("lead", self.lead_step(lead_id)).await?);
+            // An earlier post whose fate is unclear is judged against the
+            // lead as it was before that post — never against a fresh read,
+            // which would already show the note and let it be posted twice.
+            let baseline = ctx.lead.as_ref().and_then(|f| f.lead_updated_at.clone());
+            let mut facts = timed("lead", self.lead_step(lead_id)).await?;
+            if note_status == "pending" && baseline.is_some() {
+                facts.lead_updated_at = baseline;
+            }
+            ctx.lead = Some(facts);
             read_at = revision;
             step = self.save_facts(lead_id, &ctx, revision, fence).await?;
         }
@@ -483,25 +499,35 @@ impl Pipeline {
     ) -> Result<String, RunError> {
         fence_check(fence)?;
         let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(e.to_string()))?;
-        let sql = match track {
-            Track::Lead => "UPDATE enrich.leads SET step = $2, context = $3, state = 'processing', updated_at = now()
-                             WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)",
-            Track::GoogleAds => "UPDATE enrich.google_ads_leads SET step = $2, context = $3, state = 'processing', updated_at = now()
-                                  WHERE google_lead_id = $1 AND $4::text IS NULL",
-        };
-        let n = sqlx::query(sql)
+        let n = match track {
+            Track::Lead => sqlx::query(
+                "UPDATE enrich.leads SET step = $2, context = $3, state = 'processing', updated_at = now()
+                  WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)",
+            )
             .bind(key)
             .bind(next)
             .bind(context)
             .bind(fence.holder.as_deref())
             .execute(&self.pool)
             .await?
-            .rows_affected();
+            .rows_affected(),
+            Track::GoogleAds => sqlx::query(&format!(
+                "UPDATE enrich.google_ads_leads SET step = $2, context = $3, state = 'processing', updated_at = now()
+                  WHERE google_lead_id = $1 AND {}",
+                job_is_ours(4)
+            ))
+            .bind(key)
+            .bind(next)
+            .bind(context)
+            .bind(fence.job.as_ref().map(|(id, _)| *id))
+            .bind(fence.job.as_ref().map(|(_, w)| w.as_str()))
+            .execute(&self.pool)
+            .await?
+            .rows_affected(),
+        };
         if n == 0 {
-            return Err(match track {
-                Track::Lead => RunError::LeaseLost,
-                Track::GoogleAds => RunError::Fatal("unknown Google Ads lead".into()),
-            });
+            // The row exists (the run read it): the lease or the job is gone.
+            return Err(RunError::LeaseLost);
         }
         Ok(next.to_owned())
     }

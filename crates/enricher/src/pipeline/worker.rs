@@ -249,7 +249,8 @@ pub(crate) async fn handle(
     let fence = match &lead_id {
         Some(_) => Fence::holder(o.id.clone()),
         None => Fence::default(),
-    };
+    }
+    .for_job(job.id, o.id.clone());
     let keeper = {
         let health = o.health.clone();
         LeaseKeeper::start(

@@ -228,6 +228,17 @@ pub async fn erase(
     .bind(&scrubbed_forms)
     .execute(&mut *tx)
     .await?;
+    // A run of theirs under way loses its lead lease now: its next write
+    // (and the note) is refused, so it cannot put back what this removed.
+    // The lease lapses after a minute (longer than any lease renewal period);
+    // later runs of the lead go on as usual, finding the tombstones.
+    sqlx::query(
+        "UPDATE enrich.leads SET lease_by = 'erasure', lease_until = now() + interval '1 minute'
+          WHERE lead_id = ANY($1)",
+    )
+    .bind(&leads_touched)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "UPDATE enrich.google_ads_leads SET state = 'failed', last_error = 'cancelled: the person was erased', updated_at = now()
           WHERE google_lead_id = ANY($1) AND state IN ('pending', 'processing')",

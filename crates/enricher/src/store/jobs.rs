@@ -88,9 +88,20 @@ pub async fn enqueue<'e>(
     executor: impl PgExecutor<'e>,
     job: &NewJob<'_>,
 ) -> Result<Option<i64>, sqlx::Error> {
+    enqueue_held(executor, job, Duration::ZERO).await
+}
+
+/// [`enqueue`], the job runnable by [`claim`] only after `hold` — meanwhile
+/// only [`claim_id`] takes it (a synchronous request runs its own job; the
+/// workers take it if the request's task did not).
+pub async fn enqueue_held<'e>(
+    executor: impl PgExecutor<'e>,
+    job: &NewJob<'_>,
+    hold: Duration,
+) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO enrich.jobs (kind, job_key, lead_id, payload, max_attempts)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO enrich.jobs (kind, job_key, lead_id, payload, max_attempts, run_at)
+         VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
          ON CONFLICT (job_key) DO NOTHING
          RETURNING id",
     )
@@ -99,6 +110,7 @@ pub async fn enqueue<'e>(
     .bind(job.lead_id)
     .bind(&job.payload)
     .bind(job.max_attempts.max(1))
+    .bind(hold.as_secs_f64())
     .fetch_optional(executor)
     .await
 }
@@ -131,9 +143,9 @@ pub async fn claim(
     .await
 }
 
-/// Claims the job `id` (a synchronous run's own job) as [`claim`] would:
-/// `None` when it is not runnable now (another job of its lead is running,
-/// or someone else took it).
+/// Claims the job `id` (a synchronous run's own job) whatever its `run_at`
+/// (see [`enqueue_held`]): `None` when another job of its lead is running, or
+/// it is not queued any more (done, or someone else took it).
 pub async fn claim_id(
     pool: &PgPool,
     id: i64,
@@ -144,7 +156,7 @@ pub async fn claim_id(
         "UPDATE enrich.jobs j
             SET state = 'running', locked_by = $2, locked_until = now() + make_interval(secs => $3),
                 attempts = j.attempts + 1, updated_at = now()
-          WHERE j.id = $1 AND j.state = 'queued' AND j.run_at <= now() AND {free}
+          WHERE j.id = $1 AND j.state = 'queued' AND {free}
         RETURNING {COLUMNS}",
         free = lead_is_free("j")
     ))

@@ -57,6 +57,10 @@ pub struct Fence {
     /// The lead lease's holder (`None`: a run without a lead lease — a
     /// Google Ads lead, guarded by its job's lease alone).
     pub holder: Option<String>,
+    /// The job (`id`, worker) the run is for, when a worker runs it: writes
+    /// of runs without a lead lease (Google Ads) are made only while it is
+    /// still this worker's and running (an erasure cancels it).
+    pub job: Option<(i64, String)>,
     lost: Arc<AtomicBool>,
 }
 
@@ -65,8 +69,15 @@ impl Fence {
     pub fn holder(holder: impl Into<String>) -> Self {
         Self {
             holder: Some(holder.into()),
+            job: None,
             lost: Arc::default(),
         }
+    }
+
+    /// The same fence, for the run of job `id` by `worker`.
+    pub fn for_job(mut self, id: i64, worker: impl Into<String>) -> Self {
+        self.job = Some((id, worker.into()));
+        self
     }
 
     /// The lease was found taken by someone else.

@@ -2,7 +2,9 @@
 //! holds, and the prune that applies it — in batches (short transactions, no
 //! long locks), by the indexes of migration 26, with a dry run that only
 //! counts. Never pruned: the customer records (`core.*`), erasures and their
-//! tombstones (an erasure must hold), API keys, settings.
+//! tombstones (an erasure must hold), API keys, settings, and provider
+//! reservations (an expired one is the record of a call that may have been
+//! paid: the next lookup of its key turns it into an `unknown` ledger row).
 
 use std::time::Duration;
 
@@ -110,13 +112,6 @@ const RULES: &[Rule] = &[
         age: |r| Age::Days(r.ledger_days),
     },
     Rule {
-        table: "enrich.provider_reservations",
-        action: "delete reservations expired a day ago",
-        set: None,
-        due: "expires_at < now() - interval '1 day'",
-        age: |_| Age::Condition,
-    },
-    Rule {
         table: "enrich.enrichment_snapshots",
         action: "delete raw dossier snapshots",
         set: None,
@@ -141,8 +136,11 @@ const RULES: &[Rule] = &[
     Rule {
         table: "enrich.leads",
         action: "clear note text and step context of finished leads (state, outcome and links stay)",
-        set: Some("note_text = NULL, context = '{}'::jsonb"),
-        due: "note_text IS NOT NULL AND state IN ('completed', 'failed') AND completed_at < now() - make_interval(days => $1)",
+        // A failed lead re-queued later starts from the beginning (its
+        // context is gone); a completed one stays done.
+        set: Some("note_text = NULL, context = '{}'::jsonb, step = CASE WHEN state = 'failed' THEN 'lead' ELSE step END"),
+        due: "state IN ('completed', 'failed') AND (note_text IS NOT NULL OR context <> '{}'::jsonb)
+              AND coalesce(completed_at, updated_at) < now() - make_interval(days => $1)",
         age: |r| Age::Days(r.lead_details_days),
     },
 ];
