@@ -5,15 +5,21 @@ mod common;
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::domain::Candidate;
 use c2s_enrich::http::AppState;
-use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
+use c2s_enrich::pipeline::run::RunError;
+use c2s_enrich::store::dossier::{
+    store_dossier, store_dossier_guarded, CpfGuard, LeadContext, MatchKind, StoreError,
+    StoreOptions,
+};
 use c2s_enrich::store::ledger::{CallKind, Freshness, Ledger};
 use c2s_enrich::store::{api_keys, erasure};
 use c2s_enrich::testing::{fixture, serve_app, TestDb};
+use c2s_sim::Faults;
 
 fn raw() -> serde_json::Value {
     serde_json::from_str(&fixture("work_api_cpf.json")).expect("json")
@@ -368,4 +374,182 @@ async fn a_ledger_key_other_than_the_datas_is_refused() {
     )
     .await
     .expect("the original key still works");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_during_a_run_stops_it_and_keeps_nothing_it_was_fetching() {
+    let (sim, test, pipeline) = common::setup().await;
+    let pipeline = Arc::new(pipeline);
+    let pool = &test.pool;
+    let first = sim
+        .state
+        .leads()
+        .into_iter()
+        .find(|l| l.kind == c2s_sim::LeadKind::Owner && l.email.is_some())
+        .expect("a lead with its own phone and e-mail");
+    let person = sim.state.population.people[first.person.expect("person")].clone();
+    pipeline
+        .process(&LeadId::parse(&first.id).expect("id"))
+        .await
+        .expect("enriched");
+    // The same person comes back as a new lead, after their cached dossier
+    // expired: its run buys the dossier again, slowly.
+    let second = c2s_sim::SimLead {
+        id: "abcdefabcdefabcdefabcdefabcdef01".into(),
+        ..first.clone()
+    };
+    sim.state.put_lead(second.clone());
+    for expire in [
+        "DELETE FROM enrich.provider_calls WHERE provider = 'work_api' AND module = 'cpf'",
+        "UPDATE enrich.enrichment_snapshots SET fetched_at = fetched_at - interval '400 days'",
+    ] {
+        sqlx::query(expire)
+            .execute(pool)
+            .await
+            .expect("the cached dossier expires");
+    }
+    sim.state.set_faults(
+        "work_api",
+        Faults {
+            latency_ms: 3000,
+            ..Faults::default()
+        },
+    );
+    sim.state.reset_journal();
+    let id = LeadId::parse(&second.id).expect("id");
+    let run = {
+        let (pipeline, id) = (pipeline.clone(), id.clone());
+        tokio::spawn(async move { pipeline.process(&id).await })
+    };
+    // Erased while the dossier call is in flight: the run is in discovery
+    // (the identity check buys the dossier there) and the call takes 3 s.
+    let mut step = String::new();
+    for _ in 0..250 {
+        step = sqlx::query_scalar("SELECT step FROM enrich.leads WHERE lead_id = $1")
+            .bind(&second.id)
+            .fetch_optional(pool)
+            .await
+            .expect("step")
+            .unwrap_or_default();
+        if step == "discover" || run.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(step, "discover", "the run reached discovery");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(!run.is_finished(), "the dossier call is in flight");
+    erasure::erase(pool, &pipeline.ledger, &person.cpf, "dpo", None)
+        .await
+        .expect("erase")
+        .expect("someone erased");
+    let ended = run.await.expect("join");
+
+    assert!(
+        matches!(ended, Err(RunError::LeaseLost)),
+        "the run stops at its next write: {ended:?}"
+    );
+    let journal = sim.state.journal();
+    assert_eq!(journal.count("work_api", "cpf"), 1, "the call in flight");
+    assert!(journal.notes_for(&second.id).is_empty(), "no note");
+    let needles = [
+        person.cpf.digits().to_owned(),
+        person.cpf.to_string(),
+        person.name.clone(),
+        first.email.clone().expect("email"),
+        person.phones[0].phone.national().to_owned(),
+    ];
+    for needle in &needles {
+        assert_eq!(
+            occurrences(pool, needle).await,
+            Vec::<String>::new(),
+            "the answer that arrived after the erasure is not kept"
+        );
+    }
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM enrich.provider_calls WHERE provider = 'work_api' AND module = 'cpf' AND outcome = 'found'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("ledger");
+    assert_eq!(kept, 1, "the call is on the record as paid");
+
+    // When the erasure's lease lapses the lead is run again: the tombstones
+    // hold — nothing asked about the person, nothing about them in the note.
+    sim.state.set_faults("work_api", Faults::default());
+    sqlx::query("UPDATE enrich.leads SET lease_until = now() - interval '1 second' WHERE lease_by = 'erasure'")
+        .execute(pool)
+        .await
+        .expect("the erasure's lease lapses");
+    sim.state.reset_journal();
+    pipeline.process(&id).await.expect("run again");
+    let journal = sim.state.journal();
+    assert_eq!(
+        journal.calls.iter().filter(|c| c.provider != "c2s").count(),
+        0,
+        "no provider was asked about the erased person"
+    );
+    for note in journal.notes_for(&second.id) {
+        assert!(
+            !note.body.contains(person.cpf.digits())
+                && !note.body.contains(&person.cpf.to_string())
+        );
+    }
+    for needle in &needles {
+        assert_eq!(occurrences(pool, needle).await, Vec::<String>::new());
+    }
+}
+
+#[tokio::test]
+async fn a_dossier_stored_after_its_persons_erasure_is_refused_and_erased_relatives_are_not_linked()
+{
+    let test = TestDb::migrated().await.expect("db");
+    let pool = &test.pool;
+    let options = StoreOptions {
+        income_factor: rust_decimal::Decimal::from_str("1.9").expect("f"),
+        fetched_at: chrono::Utc::now(),
+    };
+    let ledger = Ledger::new(pool.clone(), None, Freshness::default())
+        .await
+        .expect("ledger");
+    let helena = Dossier::from_work_api(raw()).expect("helena");
+    store_dossier(pool, &helena, &LeadContext::default(), &options)
+        .await
+        .expect("store");
+    erasure::erase(pool, &ledger, &helena.cpf, "dpo", None)
+        .await
+        .expect("erase")
+        .expect("erased");
+    // A run that checked the tombstones just before the erasure committed
+    // stores its dossier now: refused inside the store's transaction.
+    let guard = CpfGuard::for_dossier(&ledger, &helena);
+    let refused =
+        store_dossier_guarded(pool, &helena, &LeadContext::default(), &options, &guard).await;
+    assert!(matches!(refused, Err(StoreError::Erased)), "{refused:?}");
+    // Someone whose dossier lists her as a relative: stored, without her.
+    let son = serde_json::json!({
+        "DadosBasicos": {"nome": "PEDRO COSTA", "cpf": "11144477735"},
+        "parentes": [
+            {"nomeParente": "HELENA MARQUES DA COSTA", "cpfParente": helena.cpf.digits(), "grauParentesco": "MAE"},
+            {"nomeParente": "JOAO COSTA", "cpfParente": "39053344705", "grauParentesco": "PAI"}
+        ]
+    });
+    let son = Dossier::from_work_api(son).expect("son");
+    let guard = CpfGuard::for_dossier(&ledger, &son);
+    let stored = store_dossier_guarded(pool, &son, &LeadContext::default(), &options, &guard)
+        .await
+        .expect("stored");
+    assert_eq!(stored.relatives, 1, "only the relative who was not erased");
+    let hers: i64 = sqlx::query_scalar("SELECT count(*) FROM core.entities WHERE national_id = $1")
+        .bind(helena.cpf.digits())
+        .fetch_one(pool)
+        .await
+        .expect("count");
+    assert_eq!(hers, 0, "the erased person does not come back");
+    let father: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM core.entities WHERE national_id = '39053344705'")
+            .fetch_one(pool)
+            .await
+            .expect("count");
+    assert_eq!(father, 1);
 }

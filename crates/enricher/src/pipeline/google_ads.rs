@@ -191,7 +191,7 @@ impl Pipeline {
                 .save_step(Track::GoogleAds, google_lead_id, "dossier", &ctx, fence)
                 .await?;
         }
-        let discovery = ctx.discovery.clone().unwrap_or_default();
+        let mut discovery = ctx.discovery.clone().unwrap_or_default();
         let mut dossiers = Vec::new();
         if matches!(step.as_str(), "dossier" | "store" | "create") {
             dossiers = timed("dossier", self.dossiers(&discovery, fence)).await?;
@@ -204,9 +204,10 @@ impl Pipeline {
         if step == "store" {
             ctx.entity_ids = timed(
                 "store",
-                self.store_step(None, &facts, &discovery, &dossiers),
+                self.store_step(None, &facts, &mut discovery, &mut dossiers),
             )
             .await?;
+            ctx.discovery = Some(discovery.clone());
             step = self
                 .save_step(Track::GoogleAds, google_lead_id, "create", &ctx, fence)
                 .await?;

@@ -21,7 +21,9 @@ use crate::domain::identity::{Confidence, Contact, Decision, Found, Source, Unsh
 use crate::domain::lead::LeadId;
 use crate::domain::Candidate;
 use crate::providers::{ProviderError, Providers};
-use crate::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
+use crate::store::dossier::{
+    store_dossier_guarded, CpfGuard, LeadContext, MatchKind, StoreError, StoreOptions,
+};
 use crate::store::leads::{release_lead, take_lead, Fence, LeaseKeeper, Leases};
 use crate::store::ledger::{CallKind, Ledger, LedgerError};
 
@@ -242,6 +244,19 @@ pub struct Discovery {
     pub assessed: bool,
 }
 
+impl Discovery {
+    /// Drops `cpfs` (people erased during the run) from what is presented.
+    fn forget(&mut self, cpfs: &[Cpf]) {
+        if self.identities.len() == self.persons.len() {
+            let mut keep = self.persons.iter().map(|(c, _)| !cpfs.contains(c));
+            self.identities.retain(|_| keep.next().unwrap_or(true));
+        }
+        self.persons.retain(|(c, _)| !cpfs.contains(c));
+        let masked: Vec<String> = cpfs.iter().map(Cpf::masked).collect();
+        self.decisions.retain(|d| !masked.contains(&d.cpf_masked));
+    }
+}
+
 /// Everything persisted between steps.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunContext {
@@ -379,7 +394,7 @@ impl Pipeline {
             ctx.discovery = Some(timed("discover", self.discover_step(&facts, fence)).await?);
             step = self.save(lead_id, "dossier", &ctx, fence).await?;
         }
-        let discovery = ctx.discovery.clone().unwrap_or_default();
+        let mut discovery = ctx.discovery.clone().unwrap_or_default();
         // Dossiers are not copied into the context: the ledger and the snapshots
         // hold them, so re-reading them on a resumed run is free.
         let mut dossiers = Vec::new();
@@ -393,9 +408,10 @@ impl Pipeline {
         if step == "store" {
             ctx.entity_ids = timed(
                 "store",
-                self.store_step(Some(lead_id), &facts, &discovery, &dossiers),
+                self.store_step(Some(lead_id), &facts, &mut discovery, &mut dossiers),
             )
             .await?;
+            ctx.discovery = Some(discovery.clone());
             step = self.save(lead_id, "note", &ctx, fence).await?;
         }
         let mut note_sent = note_status == "sent";
@@ -798,14 +814,17 @@ impl Pipeline {
         &self,
         lead_id: Option<&LeadId>,
         facts: &LeadFacts,
-        d: &Discovery,
-        dossiers: &[Dossier],
+        d: &mut Discovery,
+        dossiers: &mut Vec<Dossier>,
     ) -> Result<Vec<Uuid>, RunError> {
         let mut ids = Vec::new();
-        // Erased since discovery (an erasure raced this run): not stored.
+        // Erased since discovery (an erasure raced this run): not stored, and
+        // dropped from what the note presents. An erasure committing while
+        // the dossier is being stored is seen inside its transaction.
         let cpfs: Vec<Cpf> = d.persons.iter().map(|(c, _)| c.clone()).collect();
-        let erased = crate::store::erasure::erased_cpfs(&self.pool, &self.ledger, &cpfs).await?;
-        for (i, ((cpf, via), dossier)) in d.persons.iter().zip(dossiers).enumerate() {
+        let mut erased =
+            crate::store::erasure::erased_cpfs(&self.pool, &self.ledger, &cpfs).await?;
+        for (i, ((cpf, via), dossier)) in d.persons.iter().zip(dossiers.iter()).enumerate() {
             if erased.contains(cpf) {
                 continue;
             }
@@ -828,13 +847,21 @@ impl Pipeline {
                 income_factor: self.settings.note.income_factor,
                 fetched_at: dossier.fetched_at.unwrap_or_else(Utc::now),
             };
-            let stored = store_dossier(&self.pool, dossier, &lead, &options)
-                .await
-                .map_err(|e| {
+            let guard = CpfGuard::for_dossier(&self.ledger, dossier);
+            match store_dossier_guarded(&self.pool, dossier, &lead, &options, &guard).await {
+                Ok(stored) => ids.push(stored.entity_id),
+                // Erased while this run fetched the dossier: not stored.
+                Err(StoreError::Erased) => erased.push(cpf.clone()),
+                Err(e) => {
                     crate::metrics::METRICS.event("store_error");
-                    RunError::Retryable(e.to_string())
-                })?;
-            ids.push(stored.entity_id);
+                    return Err(RunError::Retryable(e.to_string()));
+                }
+            }
+        }
+        if !erased.is_empty() {
+            crate::metrics::METRICS.event("erased_during_run");
+            d.forget(&erased);
+            dossiers.retain(|x| !erased.contains(&x.cpf));
         }
         Ok(ids)
     }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::dossier::{CompanyLink, Dossier, Relative};
 use crate::domain::lead::LeadId;
+pub use crate::store::erasure::CpfGuard;
 
 /// How the lead led to this person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -76,6 +77,9 @@ pub struct Stored {
 pub enum StoreError {
     #[error("income out of range after applying the factor")]
     IncomeOutOfRange,
+    /// The person was erased (a tombstone holds their CPF): nothing stored.
+    #[error("the person was erased; nothing stored")]
+    Erased,
     #[error("database error while storing the dossier: {0}")]
     Sql(#[from] sqlx::Error),
 }
@@ -87,17 +91,38 @@ pub async fn store_dossier(
     lead: &LeadContext,
     options: &StoreOptions,
 ) -> Result<Stored, StoreError> {
+    store_dossier_guarded(pool, dossier, lead, options, &CpfGuard::default()).await
+}
+
+/// [`store_dossier`], refusing an erased person ([`StoreError::Erased`]) and
+/// leaving out links to erased relatives, as the tombstones stand once the
+/// transaction holds its locks (an erasure takes the same lock on the CPF).
+pub async fn store_dossier_guarded(
+    pool: &PgPool,
+    dossier: &Dossier,
+    lead: &LeadContext,
+    options: &StoreOptions,
+    guard: &CpfGuard,
+) -> Result<Stored, StoreError> {
     let mut tx = pool.begin().await?;
     let hashes = address_hashes(&mut tx, dossier).await?;
     lock_in_order(&mut tx, dossier, &hashes).await?;
+    let erased = guard.erased(&mut *tx).await?;
+    if erased.contains(&dossier.cpf) {
+        return Err(StoreError::Erased);
+    }
     let entity_id = upsert_person(&mut tx, dossier, lead, options).await?;
     upsert_profile(&mut tx, entity_id, dossier).await?;
     upsert_financials(&mut tx, entity_id, dossier, options).await?;
     upsert_phones(&mut tx, entity_id, dossier).await?;
     upsert_emails(&mut tx, entity_id, dossier).await?;
     upsert_addresses(&mut tx, entity_id, dossier).await?;
+    let mut relatives = 0;
     for relative in &dossier.relatives {
-        link_relative(&mut tx, entity_id, relative).await?;
+        if !erased.contains(&relative.cpf) {
+            link_relative(&mut tx, entity_id, relative).await?;
+            relatives += 1;
+        }
     }
     for company in &dossier.companies {
         link_company(&mut tx, entity_id, company).await?;
@@ -109,7 +134,7 @@ pub async fn store_dossier(
     tx.commit().await?;
     Ok(Stored {
         entity_id,
-        relatives: dossier.relatives.len(),
+        relatives,
         companies: dossier.companies.len(),
     })
 }

@@ -42,6 +42,16 @@ pub async fn erase(
     request_id: Option<&str>,
 ) -> Result<Option<Erased>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // The store's lock on this CPF: a dossier being stored for the person
+    // finishes first (and is erased with the rest), or waits and then finds
+    // the tombstone ([`CpfGuard`]).
+    // Erasures one at a time; an answer being recorded waits or is seen
+    // (see the ledger's record of an answer).
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7)), pg_advisory_xact_lock(hashtextextended($2, 7))")
+        .bind(crate::store::ledger::ERASURE_LOCK)
+        .bind(format!("nid:{}", cpf.digits()))
+        .execute(&mut *tx)
+        .await?;
     let entity: Option<Uuid> =
         sqlx::query_scalar("SELECT entity_id FROM core.entities WHERE national_id = $1 FOR UPDATE")
             .bind(cpf.digits())
@@ -407,6 +417,57 @@ pub async fn is_erased_subject(
     .await
 }
 
+/// The keyed hashes of a dossier's CPFs (the person's and their relatives'),
+/// checked against the tombstones inside the store's transaction, after its
+/// locks: an erasure that committed while the dossier was being fetched
+/// cannot be undone by storing it.
+#[derive(Debug, Clone, Default)]
+pub struct CpfGuard {
+    keys: Vec<(brazil::Cpf, Vec<u8>)>,
+}
+
+impl CpfGuard {
+    /// The guard for these CPFs.
+    pub fn of<'a>(ledger: &Ledger, cpfs: impl IntoIterator<Item = &'a brazil::Cpf>) -> Self {
+        let keys = cpfs
+            .into_iter()
+            .map(|c| (c.clone(), ledger.subject_hash("cpf", c.digits()).to_vec()))
+            .collect();
+        Self { keys }
+    }
+
+    /// The guard for `dossier`'s CPFs.
+    pub fn for_dossier(ledger: &Ledger, dossier: &crate::domain::dossier::Dossier) -> Self {
+        Self::of(
+            ledger,
+            std::iter::once(&dossier.cpf).chain(dossier.relatives.iter().map(|r| &r.cpf)),
+        )
+    }
+
+    /// The guarded CPFs that were erased.
+    pub(crate) async fn erased<'e, E: sqlx::PgExecutor<'e>>(
+        &self,
+        executor: E,
+    ) -> Result<Vec<brazil::Cpf>, sqlx::Error> {
+        if self.keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hashes: Vec<&[u8]> = self.keys.iter().map(|(_, h)| h.as_slice()).collect();
+        let hit: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT key_hash FROM enrich.erasure_tombstones WHERE kind = 'cpf' AND key_hash = ANY($1)",
+        )
+        .bind(&hashes)
+        .fetch_all(executor)
+        .await?;
+        Ok(self
+            .keys
+            .iter()
+            .filter(|(_, h)| hit.contains(h))
+            .map(|(c, _)| c.clone())
+            .collect())
+    }
+}
+
 /// Which of `cpfs` belong to erased people (their dossiers are not bought,
 /// nothing about them is stored).
 pub async fn erased_cpfs(
@@ -414,23 +475,5 @@ pub async fn erased_cpfs(
     ledger: &Ledger,
     cpfs: &[brazil::Cpf],
 ) -> Result<Vec<brazil::Cpf>, sqlx::Error> {
-    if cpfs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let hashes: Vec<Vec<u8>> = cpfs
-        .iter()
-        .map(|c| ledger.subject_hash("cpf", c.digits()).to_vec())
-        .collect();
-    let hit: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT key_hash FROM enrich.erasure_tombstones WHERE kind = 'cpf' AND key_hash = ANY($1)",
-    )
-    .bind(&hashes)
-    .fetch_all(pool)
-    .await?;
-    Ok(cpfs
-        .iter()
-        .zip(&hashes)
-        .filter(|(_, h)| hit.contains(h))
-        .map(|(c, _)| c.clone())
-        .collect())
+    CpfGuard::of(ledger, cpfs).erased(pool).await
 }

@@ -29,6 +29,10 @@ use sqlx::PgPool;
 
 use crate::providers::ProviderError;
 
+/// The advisory lock (key, namespace 7) an erasure holds exclusively and an
+/// answer being recorded holds shared.
+pub const ERASURE_LOCK: &str = "erasure";
+
 /// How long answers stay fresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Freshness {
@@ -434,6 +438,42 @@ impl Ledger {
         row: &CallRow,
     ) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        // An erasure while the call was in flight may concern this answer (it
+        // removed the cached answers it found, not this one): the answer is
+        // then recorded as paid but not kept. Erasures take this lock
+        // exclusively, so one committing now is either seen here or sees
+        // (and scrubs) this row.
+        let mut response = row.response.as_ref();
+        if response.is_some() {
+            sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 7))")
+                .bind(ERASURE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            let erased_meanwhile: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM enrich.erasures e
+                                 WHERE e.erased_at > coalesce((SELECT r.reserved_at FROM enrich.provider_reservations r
+                                                                WHERE r.provider = $1 AND r.module = $2 AND r.key_hash = $3 AND r.holder = $4),
+                                                              now()) - interval '5 minutes')",
+            )
+            .bind(kind.provider)
+            .bind(kind.module)
+            .bind(&hash[..])
+            .bind(holder)
+            .fetch_one(&mut *tx)
+            .await?;
+            if erased_meanwhile {
+                tracing::info!(
+                    provider = kind.provider,
+                    "an erasure ran during this call; its answer is not kept"
+                );
+                response = None;
+            }
+        }
+        let ttl = if row.response.is_some() && response.is_none() {
+            Some(0.0)
+        } else {
+            row.ttl.map(|d| d.as_secs_f64())
+        };
         let at: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
             "INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
                                                response, expires_at, http_status)
@@ -447,8 +487,8 @@ impl Ledger {
         .bind(row.error_kind)
         .bind(row.latency)
         .bind(row.credits)
-        .bind(&row.response)
-        .bind(row.ttl.map(|d| d.as_secs_f64()))
+        .bind(response)
+        .bind(ttl)
         .bind(row.http_status)
         .fetch_one(&mut *tx)
         .await?;
