@@ -445,7 +445,11 @@ impl Config {
             ),
             retention: retention(&l)?,
             metrics_addr: match l.text("METRICS_ADDR", None).map(|v| v.trim().to_owned()) {
-                None => Some("127.0.0.1:9091".to_owned()),
+                // METRICS_PORT alone: that port on loopback.
+                None => match l.number::<u16>("METRICS_PORT", None)? {
+                    Some(port) => Some(format!("127.0.0.1:{port}")),
+                    None => Some("127.0.0.1:9091".to_owned()),
+                },
                 Some(v) if v.eq_ignore_ascii_case("off") => None,
                 Some(v) => {
                     if v.parse::<std::net::SocketAddr>().is_err() {
@@ -785,6 +789,25 @@ mod tests {
         for (var, value, expected) in cases {
             let err = load(&[(var, value)], None).expect_err(var).to_string();
             assert!(err.starts_with(expected), "{var}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_metrics_listener_is_loopback_unless_told_otherwise() {
+        let at = |vars: &[(&str, &str)]| load(vars, None).expect("valid").metrics_addr;
+        assert_eq!(at(&[]).as_deref(), Some("127.0.0.1:9091"));
+        assert_eq!(
+            at(&[("METRICS_PORT", "9300")]).as_deref(),
+            Some("127.0.0.1:9300")
+        );
+        assert_eq!(
+            at(&[("METRICS_PORT", "9300"), ("METRICS_ADDR", "[::]:9091")]).as_deref(),
+            Some("[::]:9091")
+        );
+        assert_eq!(at(&[("METRICS_ADDR", "off")]), None);
+        for bad in [("METRICS_PORT", "70000"), ("METRICS_ADDR", "9091")] {
+            let err = load(&[bad], None).expect_err(bad.0).to_string();
+            assert!(err.starts_with(bad.0), "{err}");
         }
     }
 
