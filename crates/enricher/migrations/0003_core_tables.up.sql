@@ -138,21 +138,72 @@ CREATE TABLE IF NOT EXISTS core.properties (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Legacy tables: the columns the hardening writes originals into, and the
--- timestamp defaults the seed listed as future work (metadata-only changes).
-ALTER TABLE core.addresses ADD COLUMN IF NOT EXISTS metadata jsonb DEFAULT '{}'::jsonb;
-ALTER TABLE core.entity_phones ADD COLUMN IF NOT EXISTS metadata jsonb DEFAULT '{}'::jsonb;
-ALTER TABLE core.entity_phones ADD COLUMN IF NOT EXISTS phone_e164 text;
-ALTER TABLE core.entity_emails ADD COLUMN IF NOT EXISTS metadata jsonb DEFAULT '{}'::jsonb;
-ALTER TABLE core.entity_addresses ADD COLUMN IF NOT EXISTS metadata jsonb DEFAULT '{}'::jsonb;
-ALTER TABLE core.entity_relationships ADD COLUMN IF NOT EXISTS metadata jsonb DEFAULT '{}'::jsonb;
-ALTER TABLE core.entities ADD COLUMN IF NOT EXISTS metadata jsonb DEFAULT '{}'::jsonb;
+-- Legacy tables, whatever their shape: every column of the shape above that a
+-- table lacks is added — nullable, with the same default where it is a
+-- constant (metadata-only in PostgreSQL 11+: no rewrite, no long lock). A
+-- missing timestamp is added without a value for the existing rows (their age
+-- is unknown: they sort after dated rows, ties by id), then gets its default
+-- for new rows. Columns, tables and schemas we do not know are left alone.
 DO $$
-DECLARE t text;
+DECLARE
+    spec record;
+    t text;
 BEGIN
+    FOR spec IN SELECT * FROM (VALUES
+        ('entities', 'national_id', 'text', NULL), ('entities', 'entity_type', 'text', '''person'''),
+        ('entities', 'name', 'text', NULL), ('entities', 'canonical_name', 'text', NULL),
+        ('entities', 'is_enriched', 'boolean', 'false'), ('entities', 'enriched_at', 'timestamptz', NULL),
+        ('entities', 'data_source', 'text', NULL), ('entities', 'confidence', 'numeric(4,3)', NULL),
+        ('entities', 'metadata', 'jsonb', '''{}''::jsonb'), ('entities', 'is_active', 'boolean', 'true'),
+        ('entity_profiles', 'sex', 'text', NULL), ('entity_profiles', 'birth_date', 'date', NULL),
+        ('entity_profiles', 'death_date', 'date', NULL), ('entity_profiles', 'nationality', 'text', NULL),
+        ('entity_profiles', 'marital_status', 'text', NULL), ('entity_profiles', 'education_level', 'text', NULL),
+        ('entity_profiles', 'occupation', 'text', NULL), ('entity_profiles', 'metadata', 'jsonb', '''{}''::jsonb'),
+        ('entity_financials', 'entity_id', 'uuid', NULL), ('entity_financials', 'month', 'integer', NULL),
+        ('entity_financials', 'reported_income', 'numeric(14,2)', NULL), ('entity_financials', 'credit_score', 'integer', NULL),
+        ('entity_financials', 'risk_score', 'numeric(3,2)', NULL), ('entity_financials', 'source', 'text', NULL),
+        ('entity_financials', 'confidence', 'numeric(4,3)', NULL), ('entity_financials', 'metadata', 'jsonb', '''{}''::jsonb'),
+        ('entity_phones', 'entity_id', 'uuid', NULL), ('entity_phones', 'phone', 'text', NULL),
+        ('entity_phones', 'phone_e164', 'text', NULL), ('entity_phones', 'phone_type', 'text', NULL),
+        ('entity_phones', 'is_primary', 'boolean', 'false'), ('entity_phones', 'is_verified', 'boolean', 'false'),
+        ('entity_phones', 'is_whatsapp', 'boolean', 'false'), ('entity_phones', 'carrier', 'text', NULL),
+        ('entity_phones', 'metadata', 'jsonb', '''{}''::jsonb'),
+        ('entity_emails', 'entity_id', 'uuid', NULL), ('entity_emails', 'email', 'text', NULL),
+        ('entity_emails', 'email_type', 'text', NULL), ('entity_emails', 'is_primary', 'boolean', 'false'),
+        ('entity_emails', 'is_verified', 'boolean', 'false'), ('entity_emails', 'metadata', 'jsonb', '''{}''::jsonb'),
+        ('addresses', 'street_type', 'text', NULL), ('addresses', 'street', 'text', NULL),
+        ('addresses', 'number', 'text', NULL), ('addresses', 'complement', 'text', NULL),
+        ('addresses', 'neighborhood', 'text', NULL), ('addresses', 'city', 'text', NULL),
+        ('addresses', 'state', 'text', NULL), ('addresses', 'zip_code', 'text', NULL),
+        ('addresses', 'formatted_address', 'text', NULL), ('addresses', 'address_hash', 'text', NULL),
+        ('addresses', 'is_valid', 'boolean', 'true'), ('addresses', 'primary_address', 'boolean', 'false'),
+        ('addresses', 'latitude', 'numeric(9,6)', NULL), ('addresses', 'longitude', 'numeric(9,6)', NULL),
+        ('addresses', 'metadata', 'jsonb', '''{}''::jsonb'),
+        ('entity_addresses', 'entity_id', 'uuid', NULL), ('entity_addresses', 'address_id', 'uuid', NULL),
+        ('entity_addresses', 'address_type', 'text', NULL), ('entity_addresses', 'is_primary', 'boolean', 'false'),
+        ('entity_addresses', 'is_current', 'boolean', 'true'), ('entity_addresses', 'data_source', 'text', NULL),
+        ('entity_addresses', 'confidence_score', 'numeric(3,2)', NULL), ('entity_addresses', 'verified', 'boolean', 'false'),
+        ('entity_addresses', 'metadata', 'jsonb', '''{}''::jsonb'),
+        ('entity_relationships', 'source_entity_id', 'uuid', NULL), ('entity_relationships', 'target_entity_id', 'uuid', NULL),
+        ('entity_relationships', 'relationship_type', 'text', NULL), ('entity_relationships', 'relationship_category', 'text', NULL),
+        ('entity_relationships', 'valid_from', 'date', NULL), ('entity_relationships', 'valid_until', 'date', NULL),
+        ('entity_relationships', 'is_current', 'boolean', 'true'), ('entity_relationships', 'confidence', 'numeric(4,3)', NULL),
+        ('entity_relationships', 'metadata', 'jsonb', '''{}''::jsonb'),
+        ('properties', 'property_type', 'text', NULL), ('properties', 'address_id', 'uuid', NULL),
+        ('properties', 'title', 'text', NULL), ('properties', 'area_m2', 'numeric(10,2)', NULL),
+        ('properties', 'price', 'numeric(14,2)', NULL), ('properties', 'metadata', 'jsonb', '''{}''::jsonb')
+    ) AS v(tbl, col, typ, dflt)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                        WHERE attrelid = format('core.%I', spec.tbl)::regclass AND attname = spec.col AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE core.%I ADD COLUMN %I %s%s', spec.tbl, spec.col, spec.typ,
+                           coalesce(' DEFAULT ' || spec.dflt, ''));
+        END IF;
+    END LOOP;
     FOREACH t IN ARRAY ARRAY['entities','entity_profiles','entity_financials','entity_phones','entity_emails',
                              'addresses','entity_addresses','entity_relationships','properties']
     LOOP
+        EXECUTE format('ALTER TABLE core.%I ADD COLUMN IF NOT EXISTS created_at timestamptz, ADD COLUMN IF NOT EXISTS updated_at timestamptz', t);
         EXECUTE format('ALTER TABLE core.%I ALTER COLUMN created_at SET DEFAULT now(), ALTER COLUMN updated_at SET DEFAULT now()', t);
     END LOOP;
 END $$;

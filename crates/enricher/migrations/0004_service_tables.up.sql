@@ -40,3 +40,5 @@ CREATE TABLE IF NOT EXISTS enrich.archived_rows (
     CONSTRAINT chk_archived_rows_reason CHECK (reason IN ('duplicate', 'duplicate_e164', 'orphan', 'invalid_phone'))
 );
 CREATE INDEX IF NOT EXISTS idx_archived_rows_source ON enrich.archived_rows (source_table, reason) WHERE restored_at IS NULL;
+-- Which kept row an archived duplicate duplicated (its id).
+ALTER TABLE enrich.archived_rows ADD COLUMN IF NOT EXISTS duplicate_of text;

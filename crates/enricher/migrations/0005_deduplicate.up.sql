@@ -5,47 +5,54 @@
 -- from where `c2s-enrich archive restore` can put them back.
 -- step
 -- c2s:repeat
+-- name: archive duplicate phones (entity_id, phone), keeping the oldest
 WITH dup AS (
-    SELECT id, row_number() OVER (PARTITION BY entity_id, phone ORDER BY created_at ASC NULLS LAST, id) AS rn
+    SELECT id, row_number() OVER w AS rn, first_value(id) OVER w AS keeper
       FROM core.entity_phones
      WHERE (entity_id, phone) IN (SELECT entity_id, phone FROM core.entity_phones GROUP BY 1, 2 HAVING count(*) > 1)
+    WINDOW w AS (PARTITION BY entity_id, phone ORDER BY created_at ASC NULLS LAST, id)
 ), victim AS (
-    SELECT id FROM dup WHERE rn > 1 LIMIT 5000
+    SELECT id, keeper FROM dup WHERE rn > 1 LIMIT 5000
 ), moved AS (
-    DELETE FROM core.entity_phones p USING victim v WHERE p.id = v.id RETURNING p.*
+    DELETE FROM core.entity_phones p USING victim v WHERE p.id = v.id RETURNING p.*, v.keeper AS c2s_keeper
 )
-INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
-SELECT 'core.entity_phones', moved.id::text, 'duplicate', to_jsonb(moved) FROM moved;
+INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data, duplicate_of)
+SELECT 'core.entity_phones', moved.id::text, 'duplicate', to_jsonb(moved) - 'c2s_keeper', c2s_keeper::text FROM moved;
 -- step
 -- c2s:repeat
+-- name: archive duplicate e-mails (entity_id, lower(trim(email))), keeping the oldest
 WITH dup AS (
-    SELECT id, row_number() OVER (PARTITION BY entity_id, lower(btrim(email)) ORDER BY created_at ASC NULLS LAST, id) AS rn
+    SELECT id, row_number() OVER w AS rn, first_value(id) OVER w AS keeper
       FROM core.entity_emails
      WHERE (entity_id, lower(btrim(email))) IN
            (SELECT entity_id, lower(btrim(email)) FROM core.entity_emails GROUP BY 1, 2 HAVING count(*) > 1)
+    WINDOW w AS (PARTITION BY entity_id, lower(btrim(email)) ORDER BY created_at ASC NULLS LAST, id)
 ), victim AS (
-    SELECT id FROM dup WHERE rn > 1 LIMIT 5000
+    SELECT id, keeper FROM dup WHERE rn > 1 LIMIT 5000
 ), moved AS (
-    DELETE FROM core.entity_emails e USING victim v WHERE e.id = v.id RETURNING e.*
+    DELETE FROM core.entity_emails e USING victim v WHERE e.id = v.id RETURNING e.*, v.keeper AS c2s_keeper
 )
-INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
-SELECT 'core.entity_emails', moved.id::text, 'duplicate', to_jsonb(moved) FROM moved;
+INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data, duplicate_of)
+SELECT 'core.entity_emails', moved.id::text, 'duplicate', to_jsonb(moved) - 'c2s_keeper', c2s_keeper::text FROM moved;
 -- step
 -- c2s:repeat
+-- name: archive duplicate entity-address links, keeping the oldest
 WITH dup AS (
-    SELECT id, row_number() OVER (PARTITION BY entity_id, address_id ORDER BY created_at ASC NULLS LAST, id) AS rn
+    SELECT id, row_number() OVER w AS rn, first_value(id) OVER w AS keeper
       FROM core.entity_addresses
      WHERE (entity_id, address_id) IN
            (SELECT entity_id, address_id FROM core.entity_addresses GROUP BY 1, 2 HAVING count(*) > 1)
+    WINDOW w AS (PARTITION BY entity_id, address_id ORDER BY created_at ASC NULLS LAST, id)
 ), victim AS (
-    SELECT id FROM dup WHERE rn > 1 LIMIT 5000
+    SELECT id, keeper FROM dup WHERE rn > 1 LIMIT 5000
 ), moved AS (
-    DELETE FROM core.entity_addresses ea USING victim v WHERE ea.id = v.id RETURNING ea.*
+    DELETE FROM core.entity_addresses ea USING victim v WHERE ea.id = v.id RETURNING ea.*, v.keeper AS c2s_keeper
 )
-INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
-SELECT 'core.entity_addresses', moved.id::text, 'duplicate', to_jsonb(moved) FROM moved;
+INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data, duplicate_of)
+SELECT 'core.entity_addresses', moved.id::text, 'duplicate', to_jsonb(moved) - 'c2s_keeper', c2s_keeper::text FROM moved;
 -- step
 -- c2s:repeat
+-- name: store e-mails lower-case and trimmed
 -- E-mails are stored lower-case (no collision left after the step above).
 UPDATE core.entity_emails SET email = lower(btrim(email)), updated_at = now()
  WHERE id IN (SELECT id FROM core.entity_emails WHERE email <> lower(btrim(email)) LIMIT 5000);

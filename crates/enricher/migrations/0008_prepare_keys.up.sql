@@ -7,19 +7,21 @@
 -- added to them as inactive legacy types, so no value is lost.
 -- step
 -- c2s:repeat
+-- name: archive phones equal in E.164, keeping the oldest
 WITH dup AS (
-    SELECT id, row_number() OVER (PARTITION BY entity_id, phone_e164 ORDER BY created_at ASC NULLS LAST, id) AS rn
+    SELECT id, row_number() OVER w AS rn, first_value(id) OVER w AS keeper
       FROM core.entity_phones
      WHERE phone_e164 IS NOT NULL
        AND (entity_id, phone_e164) IN
            (SELECT entity_id, phone_e164 FROM core.entity_phones WHERE phone_e164 IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1)
+    WINDOW w AS (PARTITION BY entity_id, phone_e164 ORDER BY created_at ASC NULLS LAST, id)
 ), victim AS (
-    SELECT id FROM dup WHERE rn > 1 LIMIT 5000
+    SELECT id, keeper FROM dup WHERE rn > 1 LIMIT 5000
 ), moved AS (
-    DELETE FROM core.entity_phones p USING victim v WHERE p.id = v.id RETURNING p.*
+    DELETE FROM core.entity_phones p USING victim v WHERE p.id = v.id RETURNING p.*, v.keeper AS c2s_keeper
 )
-INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
-SELECT 'core.entity_phones', moved.id::text, 'duplicate_e164', to_jsonb(moved) FROM moved;
+INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data, duplicate_of)
+SELECT 'core.entity_phones', moved.id::text, 'duplicate_e164', to_jsonb(moved) - 'c2s_keeper', c2s_keeper::text FROM moved;
 -- step
 -- c2s:repeat
 WITH ranked AS (

@@ -43,7 +43,9 @@ struct BatchResult {
 
 async fn backfill_batch(conn: &mut PgConnection, after: Uuid) -> Result<BatchResult, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+    // A NULL phone (legacy rows have them) cannot be repaired: archived, as
+    // an invalid one.
+    let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(
         r"SELECT id, phone FROM core.entity_phones
            WHERE id > $1 AND (phone_e164 IS NULL OR phone_e164 !~ '^\+55[1-9][1-9][0-9]{8,9}$')
            ORDER BY id LIMIT $2 FOR UPDATE",
@@ -55,12 +57,12 @@ async fn backfill_batch(conn: &mut PgConnection, after: Uuid) -> Result<BatchRes
     let last_id = rows.last().map(|(id, _)| *id);
     let (mut ids, mut e164s, mut invalid) = (Vec::new(), Vec::new(), Vec::new());
     for (id, phone) in rows {
-        match PhoneBr::parse(&phone) {
-            Ok(p) => {
+        match phone.as_deref().map(PhoneBr::parse) {
+            Some(Ok(p)) => {
                 ids.push(id);
                 e164s.push(p.e164());
             }
-            Err(_) => invalid.push(id),
+            Some(Err(_)) | None => invalid.push(id),
         }
     }
     let filled = sqlx::query(

@@ -14,7 +14,15 @@
 //!   lines its own autocommitted statement; a part starting with
 //!   `-- c2s:repeat` runs again until it changes no row (batched updates);
 //! - `CREATE INDEX CONCURRENTLY IF NOT EXISTS name` first drops an invalid
-//!   index of that name left by an interrupted build.
+//!   index of that name left by an interrupted build;
+//! - a `-- name: …` line in a step names it in errors (else its number and
+//!   first line of SQL); errors name the table, column and constraint
+//!   PostgreSQL reports, never a row's values.
+//!
+//! A migration released and applied is never edited, with one exception: an
+//! edit that only makes it adapt to more legacy shapes, listing the earlier
+//! text's checksum in `former` (it must do the same on every shape it
+//! handled before).
 //!
 //! Every statement runs with `lock_timeout` (default 1 s): a statement that
 //! would queue behind traffic fails fast instead of blocking it, and is retried.
@@ -41,7 +49,11 @@ pub struct Migration {
     pub name: &'static str,
     up: &'static str,
     down: Option<&'static str>,
-    hook: Option<Hook>,
+    hook: Option<(&'static str, Hook)>,
+    /// Checksums of earlier texts of this migration that are accepted as
+    /// applied: an edit that only makes a migration adapt to more legacy
+    /// shapes (it must not change what it does on a shape it handled before).
+    former: &'static [i64],
 }
 
 macro_rules! migration {
@@ -58,6 +70,7 @@ macro_rules! migration {
                 ".down.sql"
             ))),
             hook: None,
+            former: &[],
         }
     };
 }
@@ -66,15 +79,29 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001", "schemas"),
     migration!(2, "0002", "reference_tables"),
-    migration!(3, "0003", "core_tables"),
-    migration!(4, "0004", "service_tables"),
-    migration!(5, "0005", "deduplicate"),
+    Migration {
+        // Before it added every missing column (issue 13).
+        former: &[-375_155_693_794_890_280],
+        ..migration!(3, "0003", "core_tables")
+    },
+    Migration {
+        // Before the archive's `duplicate_of` (issue 13).
+        former: &[7_895_459_162_380_644_870],
+        ..migration!(4, "0004", "service_tables")
+    },
+    Migration {
+        former: &[-2_866_915_172_384_839_298],
+        ..migration!(5, "0005", "deduplicate")
+    },
     migration!(6, "0006", "normalize_addresses"),
     Migration {
-        hook: Some(crate::hardening::backfill_e164),
+        hook: Some(("phone_e164 back-fill", crate::hardening::backfill_e164)),
         ..migration!(7, "0007", "phone_e164")
     },
-    migration!(8, "0008", "prepare_keys"),
+    Migration {
+        former: &[-6_583_483_427_411_574_315],
+        ..migration!(8, "0008", "prepare_keys")
+    },
     migration!(9, "0009", "unique_keys"),
     migration!(10, "0010", "foreign_keys_and_checks"),
     migration!(11, "0011", "performance_indexes"),
@@ -94,16 +121,19 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(25, "0025", "lead_revisions"),
     migration!(26, "0026", "retention_indexes"),
     migration!(27, "0027", "usage_rollup"),
+    migration!(28, "0028", "archive_duplicate_of"),
 ];
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
-    #[error("migration {version} ({name}) failed at step {step}: {source}")]
+    #[error("migration {version} ({name}) failed at {step}: {}", describe(.source))]
     Step {
         version: i64,
         name: &'static str,
-        step: usize,
+        /// The step, by name (a `-- name: …` line in the step, else its
+        /// number and first line).
+        step: String,
         source: sqlx::Error,
     },
     #[error("migration {version} ({name}) was edited after it was applied (checksum differs); add a new migration instead")]
@@ -160,7 +190,7 @@ async fn up_locked(
     for (version, checksum) in &applied {
         match MIGRATIONS.iter().find(|m| m.version == *version) {
             None => return Err(MigrateError::Unknown(*version)),
-            Some(m) if checksum != &fnv(m.up) => {
+            Some(m) if checksum != &fnv(m.up) && !m.former.contains(checksum) => {
                 return Err(MigrateError::Changed {
                     version: m.version,
                     name: m.name.to_owned(),
@@ -177,10 +207,10 @@ async fn up_locked(
         let started = Instant::now();
         tracing::info!(version = m.version, name = m.name, "applying migration");
         run_script(conn, m, m.up, options).await?;
-        if let Some(hook) = m.hook {
+        if let Some((label, hook)) = m.hook {
             hook(conn)
                 .await
-                .map_err(|source| step_error(m, usize::MAX, source))?;
+                .map_err(|source| step_error(m, format!("step \"{label}\""), source))?;
         }
         sqlx::query("INSERT INTO enrich.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)")
             .bind(m.version)
@@ -306,7 +336,57 @@ async fn applied(conn: &mut PgConnection) -> Result<Vec<(i64, i64)>, MigrateErro
     )
 }
 
-fn step_error(m: &Migration, step: usize, source: sqlx::Error) -> MigrateError {
+/// An error's text with where PostgreSQL says it happened (table, column,
+/// constraint) — never the row's values (the `DETAIL` of a key violation
+/// holds them, and is left out).
+fn describe(e: &sqlx::Error) -> String {
+    let sqlx::Error::Database(d) = e else {
+        return e.to_string();
+    };
+    let mut text = d.message().to_owned();
+    if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        for (what, value) in [
+            ("table", pg.table()),
+            ("column", pg.column()),
+            ("constraint", pg.constraint()),
+        ] {
+            if let Some(v) = value {
+                text.push_str(&format!("; {what} {v}"));
+            }
+        }
+        text.push_str(&format!(" (SQLSTATE {})", pg.code()));
+    }
+    text
+}
+
+/// How a step is named in errors: a `-- name: …` line in it if it has one,
+/// else its number and first line of SQL.
+fn step_label(index: usize, step: &str) -> String {
+    let named = step.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("-- name:")
+            .map(|n| n.trim().to_owned())
+    });
+    match named {
+        Some(n) => format!("step {index} \"{n}\""),
+        None => {
+            let first = step
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with("--"))
+                .unwrap_or("");
+            let short: String = first.chars().take(70).collect();
+            let more = if first.chars().count() > 70 {
+                "…"
+            } else {
+                ""
+            };
+            format!("step {index} ({short}{more})")
+        }
+    }
+}
+
+fn step_error(m: &Migration, step: String, source: sqlx::Error) -> MigrateError {
     MigrateError::Step {
         version: m.version,
         name: m.name,
@@ -322,19 +402,28 @@ async fn run_script(
     options: &MigrateOptions,
 ) -> Result<(), MigrateError> {
     if !script.trim_start().starts_with("-- c2s:no-transaction") {
-        exec_retrying(conn, options, m, 0, script, true).await?;
+        exec_retrying(
+            conn,
+            options,
+            m,
+            "the script (one transaction)",
+            script,
+            true,
+        )
+        .await?;
         return Ok(());
     }
     for (i, step) in steps(script).into_iter().enumerate() {
+        let label = step_label(i + 1, step);
         if let Some(index) = concurrent_index_name(step) {
             drop_invalid_index(conn, index)
                 .await
-                .map_err(|e| step_error(m, i + 1, e))?;
+                .map_err(|e| step_error(m, label.clone(), e))?;
         }
         let repeat = step.trim_start().starts_with("-- c2s:repeat");
         let (mut batches, mut total) = (0u64, 0u64);
         loop {
-            let affected = exec_retrying(conn, options, m, i + 1, step, false).await?;
+            let affected = exec_retrying(conn, options, m, &label, step, false).await?;
             if !repeat || affected == 0 {
                 break;
             }
@@ -370,7 +459,7 @@ async fn exec_retrying(
     conn: &mut PgConnection,
     options: &MigrateOptions,
     m: &Migration,
-    step: usize,
+    step: &str,
     sql: &str,
     transactional: bool,
 ) -> Result<u64, MigrateError> {
@@ -396,7 +485,7 @@ async fn exec_retrying(
                 );
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10)))).await;
             }
-            Err(e) => return Err(step_error(m, step, e)),
+            Err(e) => return Err(step_error(m, step.to_owned(), e)),
         }
     }
 }
@@ -495,6 +584,36 @@ mod tests {
             Some("idx_y")
         );
         assert_eq!(concurrent_index_name("CREATE INDEX idx_z ON t (a)"), None);
+    }
+
+    #[test]
+    fn steps_are_named_in_errors() {
+        assert_eq!(
+            step_label(
+                3,
+                "-- c2s:repeat\n-- name: archive duplicate phones\nWITH x AS (SELECT 1) SELECT 1;"
+            ),
+            "step 3 \"archive duplicate phones\""
+        );
+        assert_eq!(
+            step_label(
+                2,
+                "-- why\nALTER TABLE core.addresses VALIDATE CONSTRAINT chk_addresses_zip_code;"
+            ),
+            "step 2 (ALTER TABLE core.addresses VALIDATE CONSTRAINT chk_addresses_zip_code;)"
+        );
+        let long = format!("SELECT {};", "x".repeat(100));
+        assert!(step_label(1, &long).ends_with("…)"));
+        let err = MigrateError::Step {
+            version: 7,
+            name: "phone_e164",
+            step: "step \"phone_e164 back-fill\"".into(),
+            source: sqlx::Error::RowNotFound,
+        };
+        assert!(!err.to_string().contains("18446744073709551615"));
+        assert!(err
+            .to_string()
+            .starts_with("migration 7 (phone_e164) failed at step \"phone_e164 back-fill\": "));
     }
 
     #[test]
