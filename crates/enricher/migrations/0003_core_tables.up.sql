@@ -207,3 +207,55 @@ BEGIN
         EXECUTE format('ALTER TABLE core.%I ALTER COLUMN created_at SET DEFAULT now(), ALTER COLUMN updated_at SET DEFAULT now()', t);
     END LOOP;
 END $$;
+
+-- entity_financials' period is `year` (and `month`). A legacy table that keeps
+-- it under other names gets `year` added and kept equal to its own column both
+-- ways by a trigger (its dashboards go on writing theirs, the service writes
+-- ours); the rows are back-filled in batches by migration 8. Which columns:
+-- HARDENING_FINANCIAL_PERIOD=<year column>[,<month column>] (`migrate --plan`
+-- lists the candidates); without it, migrating stops here, before any change.
+DO $$
+DECLARE
+    ycol text := nullif(current_setting('c2s.financial_year_column', true), '');
+    mcol text := nullif(current_setting('c2s.financial_month_column', true), '');
+    candidates text;
+    ytype text;
+    mtype text;
+    body text;
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.entity_financials'::regclass
+                  AND attname = 'year' AND NOT attisdropped) THEN
+        RETURN;
+    END IF;
+    IF ycol IS NULL THEN
+        SELECT string_agg(attname, ', ' ORDER BY attnum) INTO candidates FROM pg_attribute
+         WHERE attrelid = 'core.entity_financials'::regclass AND attnum > 0 AND NOT attisdropped
+           AND attname ~* '(ano|year|exerc|period|refer|mes|month|compet)';
+        RAISE EXCEPTION 'core.entity_financials has no column "year"; if its period is under other names, set HARDENING_FINANCIAL_PERIOD=<year column>[,<month column>] (columns that look like one: %)',
+            coalesce(candidates, 'none');
+    END IF;
+    SELECT format_type(atttypid, atttypmod) INTO ytype FROM pg_attribute
+     WHERE attrelid = 'core.entity_financials'::regclass AND attname = ycol AND NOT attisdropped;
+    IF ytype IS NULL THEN
+        RAISE EXCEPTION 'HARDENING_FINANCIAL_PERIOD names the year column "%", which core.entity_financials does not have', ycol;
+    END IF;
+    IF mcol IS NOT NULL THEN
+        SELECT format_type(atttypid, atttypmod) INTO mtype FROM pg_attribute
+         WHERE attrelid = 'core.entity_financials'::regclass AND attname = mcol AND NOT attisdropped;
+        IF mtype IS NULL THEN
+            RAISE EXCEPTION 'HARDENING_FINANCIAL_PERIOD names the month column "%", which core.entity_financials does not have', mcol;
+        END IF;
+    END IF;
+    ALTER TABLE core.entity_financials ADD COLUMN year integer;
+    -- A value that is not a plain number stays NULL on our side (kept on theirs).
+    body := format('NEW.year := coalesce(NEW.year, CASE WHEN btrim(NEW.%1$I::text) ~ ''^[0-9]{1,4}$'' THEN btrim(NEW.%1$I::text)::integer END);
+        IF NEW.%1$I IS NULL AND NEW.year IS NOT NULL THEN NEW.%1$I := NEW.year::text::%2$s; END IF;', ycol, ytype);
+    IF mcol IS NOT NULL AND mcol <> 'month' THEN
+        body := body || format('
+        NEW.month := coalesce(NEW.month, CASE WHEN btrim(NEW.%1$I::text) ~ ''^[0-9]{1,2}$'' THEN btrim(NEW.%1$I::text)::integer END);
+        IF NEW.%1$I IS NULL AND NEW.month IS NOT NULL THEN NEW.%1$I := NEW.month::text::%2$s; END IF;', mcol, mtype);
+    END IF;
+    EXECUTE format('CREATE OR REPLACE FUNCTION core.c2s_financial_period() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN %s RETURN NEW; END $f$', body);
+    CREATE TRIGGER c2s_financial_period BEFORE INSERT OR UPDATE ON core.entity_financials
+        FOR EACH ROW EXECUTE FUNCTION core.c2s_financial_period();
+END $$;

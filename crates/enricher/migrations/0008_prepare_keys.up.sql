@@ -24,6 +24,20 @@ INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data, dup
 SELECT 'core.entity_phones', moved.id::text, 'duplicate_e164', to_jsonb(moved) - 'c2s_keeper', c2s_keeper::text FROM moved;
 -- step
 -- c2s:repeat
+-- name: archive duplicate financial periods (entity_id, year, month, source), keeping the oldest
+WITH ranked AS (
+    SELECT id, row_number() OVER w AS rn, first_value(id) OVER w AS keeper
+      FROM core.entity_financials
+    WINDOW w AS (PARTITION BY entity_id, year, month, source ORDER BY created_at ASC NULLS LAST, id)
+), victim AS (
+    SELECT id, keeper FROM ranked WHERE rn > 1 LIMIT 5000
+), moved AS (
+    DELETE FROM core.entity_financials f USING victim v WHERE f.id = v.id RETURNING f.*, v.keeper AS c2s_keeper
+)
+INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data, duplicate_of)
+SELECT 'core.entity_financials', moved.id::text, 'duplicate', to_jsonb(moved) - 'c2s_keeper', c2s_keeper::text FROM moved;
+-- step
+-- c2s:repeat
 WITH ranked AS (
     SELECT id, address_hash,
            first_value(id) OVER (PARTITION BY address_hash ORDER BY created_at ASC NULLS LAST, id) AS keeper,

@@ -569,18 +569,23 @@ async fn synth(config: &Config, args: &SynthArgs) -> anyhow::Result<()> {
 
 async fn migrate(config: &Config, args: &MigrateArgs) -> anyhow::Result<()> {
     let database = Database::open(&config.database).await?;
-    let result = migrate_with(&database, args).await;
+    let result = migrate_with(&database, args, config.financial_period.clone()).await;
     database.close().await?;
     result
 }
 
-async fn migrate_with(database: &Database, args: &MigrateArgs) -> anyhow::Result<()> {
+async fn migrate_with(
+    database: &Database,
+    args: &MigrateArgs,
+    financial_period: Option<(String, Option<String>)>,
+) -> anyhow::Result<()> {
     let pool = &database.pool;
     if args.status {
         return print_status(pool).await;
     }
     let options = crate::migrate::MigrateOptions {
         lock_timeout: std::time::Duration::from_millis(args.lock_timeout_ms.max(1)),
+        financial_period,
         ..Default::default()
     };
     match args.down {

@@ -96,6 +96,10 @@ pub struct Config {
     pub provider_pause: std::time::Duration,
     /// How long each operational table keeps its rows (`RETENTION_*_DAYS`).
     pub retention: crate::store::retention::Retention,
+    /// A legacy `core.entity_financials` keeping its period under other
+    /// names: (year column, month column) (`HARDENING_FINANCIAL_PERIOD`,
+    /// `ano` or `ano,mes`; read by `migrate`).
+    pub financial_period: Option<(String, Option<String>)>,
     /// Where `/metrics` is served, apart from the API (`METRICS_ADDR`,
     /// default `127.0.0.1:9091`; `off` disables it).
     pub metrics_addr: Option<String>,
@@ -140,6 +144,35 @@ pub struct Config {
     /// (`CLIENT_IP_HEADER`, default `Fly-Client-IP`).
     pub client_ip_header: String,
     pub log_format: LogFormat,
+}
+
+/// `HARDENING_FINANCIAL_PERIOD`: `year_column[,month_column]`, plain
+/// identifiers (they are written into SQL, quoted).
+fn financial_period(
+    value: Option<String>,
+) -> Result<Option<(String, Option<String>)>, ConfigError> {
+    let Some(v) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let plain = |c: &str| {
+        !c.is_empty()
+            && c.len() <= 63
+            && c.chars()
+                .next()
+                .is_some_and(|x| x.is_ascii_lowercase() || x == '_')
+            && c.chars()
+                .all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == '_')
+    };
+    let mut parts = v.split(',').map(str::trim);
+    let year = parts.next().unwrap_or_default().to_owned();
+    let month = parts.next().map(str::to_owned);
+    if !plain(&year) || month.as_deref().is_some_and(|m| !plain(m)) || parts.next().is_some() {
+        return Err(invalid(
+            "HARDENING_FINANCIAL_PERIOD",
+            format!("expected <year column>[,<month column>] (lower-case column names), got {v:?}"),
+        ));
+    }
+    Ok(Some((year, month)))
 }
 
 /// The retention policy from `RETENTION_*` (defaults: [`Retention::default`]).
@@ -444,6 +477,7 @@ impl Config {
                 l.number("PROVIDER_PAUSE_SECS", None)?.unwrap_or(300),
             ),
             retention: retention(&l)?,
+            financial_period: financial_period(l.text("HARDENING_FINANCIAL_PERIOD", None))?,
             metrics_addr: match l.text("METRICS_ADDR", None).map(|v| v.trim().to_owned()) {
                 // METRICS_PORT alone: that port on loopback.
                 None => match l.number::<u16>("METRICS_PORT", None)? {
@@ -785,11 +819,36 @@ mod tests {
                 "0",
                 "DB_MAX_CONNECTIONS: must be at least 1",
             ),
+            (
+                "HARDENING_FINANCIAL_PERIOD",
+                "ano\"; DROP TABLE x; --",
+                "HARDENING_FINANCIAL_PERIOD: expected",
+            ),
+            (
+                "HARDENING_FINANCIAL_PERIOD",
+                "ano,mes,dia",
+                "HARDENING_FINANCIAL_PERIOD: expected",
+            ),
         ];
         for (var, value, expected) in cases {
             let err = load(&[(var, value)], None).expect_err(var).to_string();
             assert!(err.starts_with(expected), "{var}: {err}");
         }
+    }
+
+    #[test]
+    fn a_financial_period_mapping_names_one_or_two_columns() {
+        let at = |v: &str| {
+            load(&[("HARDENING_FINANCIAL_PERIOD", v)], None)
+                .expect("valid")
+                .financial_period
+        };
+        assert_eq!(at("ano"), Some(("ano".into(), None)));
+        assert_eq!(
+            at(" ano_ref , mes_ref "),
+            Some(("ano_ref".into(), Some("mes_ref".into())))
+        );
+        assert_eq!(at(""), None);
     }
 
     #[test]

@@ -95,3 +95,59 @@ async fn backfill_batch(conn: &mut PgConnection, after: Uuid) -> Result<BatchRes
         archived,
     })
 }
+
+/// Fills `year` (and `month`) of a legacy `core.entity_financials` whose
+/// period was under other names (migration 3 added ours and the trigger that
+/// keeps both equal; an update through the trigger fills ours), in batches.
+/// Values that are not plain numbers stay NULL on our side.
+pub fn backfill_financial_period(conn: &mut PgConnection) -> HookFuture<'_> {
+    Box::pin(async move {
+        let mapped: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'c2s_financial_period'
+                              AND tgrelid = 'core.entity_financials'::regclass)",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if !mapped {
+            return Ok(());
+        }
+        let (year, month): (String, String) = sqlx::query_as(
+            "SELECT current_setting('c2s.financial_year_column', true), current_setting('c2s.financial_month_column', true)",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if year.is_empty() {
+            return Err(sqlx::Error::Protocol(
+                "core.entity_financials keeps its period under other names: set HARDENING_FINANCIAL_PERIOD again to finish its back-fill".into(),
+            ));
+        }
+        let ident = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+        let mut pending = format!(
+            "(f.year IS NULL AND btrim(f.{}::text) ~ '^[0-9]{{1,4}}$')",
+            ident(&year)
+        );
+        if !month.is_empty() && month != "month" {
+            pending.push_str(&format!(
+                " OR (f.month IS NULL AND btrim(f.{}::text) ~ '^[0-9]{{1,2}}$')",
+                ident(&month)
+            ));
+        }
+        let sql = format!(
+            "UPDATE core.entity_financials SET year = year
+              WHERE id IN (SELECT f.id FROM core.entity_financials f WHERE {pending} LIMIT $1)"
+        );
+        let mut filled = 0u64;
+        loop {
+            match sqlx::query(&sql).bind(BATCH).execute(&mut *conn).await {
+                Ok(r) if r.rows_affected() == 0 => break,
+                Ok(r) => filled += r.rows_affected(),
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        tracing::info!(filled, "financial period back-fill done");
+        Ok(())
+    })
+}

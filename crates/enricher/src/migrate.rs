@@ -49,7 +49,8 @@ pub struct Migration {
     pub name: &'static str,
     up: &'static str,
     down: Option<&'static str>,
-    hook: Option<(&'static str, Hook)>,
+    /// Rust steps run after the script, in order, each named for errors.
+    hooks: &'static [(&'static str, Hook)],
     /// Checksums of earlier texts of this migration that are accepted as
     /// applied: an edit that only makes a migration adapt to more legacy
     /// shapes (it must not change what it does on a shape it handled before).
@@ -69,7 +70,7 @@ macro_rules! migration {
                 $name,
                 ".down.sql"
             ))),
-            hook: None,
+            hooks: &[],
             former: &[],
         }
     };
@@ -95,7 +96,13 @@ pub static MIGRATIONS: &[Migration] = &[
     },
     migration!(6, "0006", "normalize_addresses"),
     Migration {
-        hook: Some(("phone_e164 back-fill", crate::hardening::backfill_e164)),
+        hooks: &[
+            ("phone_e164 back-fill", crate::hardening::backfill_e164),
+            (
+                "financial period back-fill",
+                crate::hardening::backfill_financial_period,
+            ),
+        ],
         ..migration!(7, "0007", "phone_e164")
     },
     Migration {
@@ -153,6 +160,9 @@ pub struct MigrateOptions {
     pub lock_timeout: Duration,
     /// How many times a statement that gave way is retried.
     pub max_lock_retries: u32,
+    /// A legacy `core.entity_financials` whose period columns have other
+    /// names: (year column, month column) — `HARDENING_FINANCIAL_PERIOD`.
+    pub financial_period: Option<(String, Option<String>)>,
 }
 
 impl Default for MigrateOptions {
@@ -160,6 +170,7 @@ impl Default for MigrateOptions {
         Self {
             lock_timeout: Duration::from_secs(1),
             max_lock_retries: 60,
+            financial_period: None,
         }
     }
 }
@@ -207,7 +218,7 @@ async fn up_locked(
         let started = Instant::now();
         tracing::info!(version = m.version, name = m.name, "applying migration");
         run_script(conn, m, m.up, options).await?;
-        if let Some((label, hook)) = m.hook {
+        for (label, hook) in m.hooks {
             hook(conn)
                 .await
                 .map_err(|source| step_error(m, format!("step \"{label}\""), source))?;
@@ -301,6 +312,18 @@ async fn session(pool: &PgPool, options: &MigrateOptions) -> Result<PgConnection
     )
     .await?;
     conn.execute("SET statement_timeout = 0").await?;
+    let (year, month) = options
+        .financial_period
+        .clone()
+        .map_or((None, None), |(y, m)| (Some(y), m));
+    sqlx::query(
+        "SELECT set_config('c2s.financial_year_column', coalesce($1, ''), false),
+                set_config('c2s.financial_month_column', coalesce($2, ''), false)",
+    )
+    .bind(year)
+    .bind(month)
+    .execute(&mut conn)
+    .await?;
     // Another migrator (a second replica starting) waits here for us to finish.
     sqlx::query("SELECT pg_advisory_lock($1)")
         .bind(LOCK_KEY)

@@ -538,3 +538,78 @@ async fn every_legacy_shape_is_hardened_and_keeps_every_valid_row() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn financial_periods_under_other_names_are_mapped_by_a_setting() {
+    let test = TestDb::empty().await.expect("db");
+    let pool = &test.pool;
+    legacy::create(pool, 50).await.expect("legacy fixture");
+    sqlx::raw_sql(
+        "ALTER TABLE core.entity_financials RENAME COLUMN year TO ano;
+         ALTER TABLE core.entity_financials RENAME COLUMN month TO mes;
+         ALTER TABLE core.entity_financials ALTER COLUMN ano TYPE text;
+         INSERT INTO core.entity_financials (id, entity_id, ano, mes, source, reported_income, created_at) VALUES
+             (md5('f1')::uuid, md5('e1')::uuid, '2024', 3, 'work_api', 1000, '2024-04-01'),
+             (md5('f2')::uuid, md5('e1')::uuid, ' 2025 ', NULL, 'work_api', 2000, '2025-02-01'),
+             (md5('f3')::uuid, md5('e2')::uuid, 'n/d', NULL, 'work_api', 3000, '2024-01-01'),
+             (md5('f4')::uuid, md5('e2')::uuid, '2024', 3, 'work_api', 900, '2024-05-01'),
+             (md5('f5')::uuid, md5('e1')::uuid, '2024', 3, 'work_api', 1100, '2024-06-01');",
+    )
+    .execute(pool)
+    .await
+    .expect("a legacy period");
+
+    // Without the setting: stopped before migration 3 changed anything,
+    // saying what to set and which columns look like a period.
+    let err = migrate::up(pool, &MigrateOptions::default())
+        .await
+        .expect_err("no mapping");
+    let text = err.to_string();
+    assert!(text.contains("migration 3 (core_tables)"), "{text}");
+    assert!(text.contains("HARDENING_FINANCIAL_PERIOD"), "{text}");
+    assert!(text.contains("ano, mes"), "{text}");
+    assert_eq!(
+        count(pool, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'core.entity_financials'::regclass AND attname IN ('year', 'metadata') AND NOT attisdropped").await,
+        1,
+        "migration 3 left nothing behind (the legacy table already had metadata)"
+    );
+
+    let options = MigrateOptions {
+        financial_period: Some(("ano".into(), Some("mes".into()))),
+        ..MigrateOptions::default()
+    };
+    migrate::up(pool, &options).await.expect("mapped");
+    let rows: Vec<(String, Option<i32>, Option<i32>)> = sqlx::query_as(
+        "SELECT v.k, f.year, f.month FROM core.entity_financials f
+           JOIN (VALUES ('f1'), ('f2'), ('f3'), ('f4'), ('f5')) AS v(k) ON f.id = md5(v.k)::uuid
+          ORDER BY f.created_at",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("rows");
+    let row = |k: &str, y: Option<i32>, m: Option<i32>| (k.to_owned(), y, m);
+    assert_eq!(
+        rows,
+        vec![
+            row("f3", None, None),
+            row("f1", Some(2024), Some(3)),
+            row("f4", Some(2024), Some(3)),
+            row("f2", Some(2025), None),
+        ],
+        "periods copied over, garbage left NULL on our side, the younger duplicate archived"
+    );
+    assert_eq!(
+        count(pool, "SELECT count(*) FROM enrich.archived_rows WHERE source_id = md5('f5')::uuid::text AND duplicate_of = md5('f1')::uuid::text").await,
+        1
+    );
+    // Both sides stay equal: the service writes ours, their dashboards theirs.
+    sqlx::raw_sql(
+        "INSERT INTO core.entity_financials (entity_id, year, month, source) VALUES (md5('e3')::uuid, 2026, 1, 'work_api');
+         INSERT INTO core.entity_financials (entity_id, ano, mes, source) VALUES (md5('e4')::uuid, '2023', 7, 'crm');",
+    )
+    .execute(pool)
+    .await
+    .expect("writes");
+    assert_eq!(count(pool, "SELECT count(*) FROM core.entity_financials WHERE entity_id = md5('e3')::uuid AND ano = '2026' AND mes = 1").await, 1);
+    assert_eq!(count(pool, "SELECT count(*) FROM core.entity_financials WHERE entity_id = md5('e4')::uuid AND year = 2023 AND month = 7").await, 1);
+}
