@@ -83,6 +83,10 @@ pub static MIGRATIONS: &[Migration] = &[
     Migration {
         // Before it added every missing column (issue 13).
         former: &[-375_155_693_794_890_280],
+        hooks: &[(
+            "enum-typed reference columns to text",
+            crate::hardening::text_reference_columns,
+        )],
         ..migration!(3, "0003", "core_tables")
     },
     Migration {

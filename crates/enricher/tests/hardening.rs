@@ -372,10 +372,20 @@ const SHAPES: &[(&str, &str)] = &[
          ALTER TABLE core.entity_phones ALTER COLUMN phone_type TYPE core.phone_type_t USING phone_type::core.phone_type_t;
          CREATE TYPE core.address_type_t AS ENUM ('residential', 'commercial', 'family_member');
          ALTER TABLE core.entity_addresses ALTER COLUMN address_type TYPE core.address_type_t USING address_type::core.address_type_t;
-         -- Enum-typed reference columns (relationship_type, property_type)
-         -- cannot carry the foreign keys: their online conversion to text is
-         -- the next step of issue 13 and joins this shape then.
-         ALTER TABLE core.entities ALTER COLUMN entity_type DROP DEFAULT;",
+         DO $$ BEGIN
+             EXECUTE (SELECT format('CREATE TYPE core.property_type_t AS ENUM (%s)', string_agg(DISTINCT quote_literal(property_type), ', '))
+                        FROM core.properties WHERE property_type IS NOT NULL);
+             EXECUTE (SELECT format('CREATE TYPE core.relationship_type_t AS ENUM (%s)', string_agg(DISTINCT quote_literal(relationship_type), ', '))
+                        FROM core.entity_relationships WHERE relationship_type IS NOT NULL);
+             EXECUTE (SELECT format('CREATE TYPE core.street_type_t AS ENUM (%s)', string_agg(DISTINCT quote_literal(street_type), ', '))
+                        FROM core.addresses WHERE street_type IS NOT NULL);
+         END $$;
+         ALTER TABLE core.properties ALTER COLUMN property_type TYPE core.property_type_t USING property_type::core.property_type_t;
+         ALTER TABLE core.properties ALTER COLUMN property_type SET DEFAULT 'APARTAMENTO';
+         CREATE INDEX idx_legacy_property_type ON core.properties (property_type, address_id);
+         ALTER TABLE core.entity_relationships ALTER COLUMN relationship_type TYPE core.relationship_type_t
+             USING relationship_type::core.relationship_type_t;
+         ALTER TABLE core.addresses ALTER COLUMN street_type TYPE core.street_type_t USING street_type::core.street_type_t;",
     ),
     (
         "varchar and char columns",
@@ -505,6 +515,38 @@ async fn every_legacy_shape_is_hardened_and_keeps_every_valid_row() {
             0,
             "{shape}"
         );
+        // The reference columns are no enums any more (the foreign keys
+        // hold); a legacy index on one survives the conversion.
+        assert_eq!(
+            count(pool, "SELECT count(*) FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                          WHERE a.attrelid IN ('core.properties'::regclass, 'core.entity_relationships'::regclass, 'core.addresses'::regclass)
+                            AND a.attname IN ('property_type', 'relationship_type', 'street_type') AND t.typtype <> 'e'").await,
+            3,
+            "{shape}"
+        );
+        if shape.starts_with("PostgreSQL enums") {
+            assert_eq!(
+                count(pool, "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_legacy_property_type' AND indexdef LIKE '%(property_type, address_id)%'").await,
+                1,
+                "the legacy index is rebuilt on the text column under its name"
+            );
+            assert_eq!(
+                count(pool, "SELECT count(*) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                              WHERE d.adrelid = 'core.properties'::regclass AND a.attname = 'property_type'
+                                AND pg_get_expr(d.adbin, d.adrelid) LIKE '%APARTAMENTO%'").await,
+                1,
+                "the default is kept"
+            );
+            assert_eq!(
+                count(
+                    pool,
+                    "SELECT count(*) FROM core.properties WHERE property_type = 'APARTAMENTO'"
+                )
+                .await,
+                300,
+                "values kept"
+            );
+        }
     }
     // What we do not know is left alone.
     let test = TestDb::empty().await.expect("db");
@@ -612,4 +654,38 @@ async fn financial_periods_under_other_names_are_mapped_by_a_setting() {
     .expect("writes");
     assert_eq!(count(pool, "SELECT count(*) FROM core.entity_financials WHERE entity_id = md5('e3')::uuid AND ano = '2026' AND mes = 1").await, 1);
     assert_eq!(count(pool, "SELECT count(*) FROM core.entity_financials WHERE entity_id = md5('e4')::uuid AND year = 2023 AND month = 7").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enum_column_a_view_depends_on_is_named_not_broken() {
+    let test = TestDb::empty().await.expect("db");
+    let pool = &test.pool;
+    legacy::create(pool, 20).await.expect("legacy fixture");
+    sqlx::raw_sql(
+        "DO $$ BEGIN
+             EXECUTE (SELECT format('CREATE TYPE core.relationship_type_t AS ENUM (%s)', string_agg(DISTINCT quote_literal(relationship_type), ', '))
+                        FROM core.entity_relationships WHERE relationship_type IS NOT NULL);
+         END $$;
+         ALTER TABLE core.entity_relationships ALTER COLUMN relationship_type TYPE core.relationship_type_t
+             USING relationship_type::core.relationship_type_t;
+         CREATE VIEW core.family AS SELECT source_entity_id, relationship_type FROM core.entity_relationships;",
+    )
+    .execute(pool)
+    .await
+    .expect("shape");
+    let err = migrate::up(pool, &MigrateOptions::default())
+        .await
+        .expect_err("the view stands in the way")
+        .to_string();
+    assert!(
+        err.contains("enum-typed reference columns to text")
+            && err.contains(
+                "core.entity_relationships.relationship_type is an enum and a view uses it"
+            ),
+        "{err}"
+    );
+    assert_eq!(
+        count(pool, "SELECT count(*) FROM core.family").await,
+        count(pool, "SELECT count(*) FROM core.entity_relationships").await
+    );
 }
