@@ -213,6 +213,15 @@ pub struct MigrateArgs {
     /// Only list the migrations and whether each is applied.
     #[arg(long, conflicts_with = "down")]
     pub status: bool,
+    /// Change nothing: say what the hardening would do to this database
+    /// (columns to add, type differences, rows per rule, constraints and
+    /// indexes to build, a time estimate). Exits non-zero only when the
+    /// database cannot be hardened as it is, saying why.
+    #[arg(long, conflicts_with_all = ["down", "status"])]
+    pub plan: bool,
+    /// With --plan: print the plan as JSON.
+    #[arg(long, requires = "plan")]
+    pub json: bool,
     /// How long one statement may wait for a table lock before giving way to
     /// traffic and retrying (milliseconds).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
@@ -582,6 +591,23 @@ async fn migrate_with(
     let pool = &database.pool;
     if args.status {
         return print_status(pool).await;
+    }
+    if args.plan {
+        let plan = crate::plan::plan(pool, financial_period.as_ref()).await?;
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            serde_json::to_writer_pretty(&mut out, &plan)?;
+            writeln!(out)?;
+        } else {
+            write!(out, "{}", plan.render())?;
+        }
+        if !plan.blockers.is_empty() {
+            anyhow::bail!(
+                "the database cannot be hardened as it is: {}",
+                plan.blockers.join("; ")
+            );
+        }
+        return Ok(());
     }
     let options = crate::migrate::MigrateOptions {
         lock_timeout: std::time::Duration::from_millis(args.lock_timeout_ms.max(1)),

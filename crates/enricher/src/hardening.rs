@@ -144,7 +144,7 @@ pub fn backfill_financial_period(conn: &mut PgConnection) -> HookFuture<'_> {
 
 /// The reference columns that carry foreign keys to text-keyed reference
 /// tables (migration 10): (table, column, the table's key column).
-const REFERENCE_COLUMNS: &[(&str, &str, &str)] = &[
+pub(crate) const REFERENCE_COLUMNS: &[(&str, &str, &str)] = &[
     ("entity_relationships", "relationship_type", "id"),
     ("properties", "property_type", "property_id"),
     ("addresses", "street_type", "id"),

@@ -19,6 +19,7 @@ pub mod http;
 pub mod metrics;
 pub mod migrate;
 pub mod pipeline;
+pub mod plan;
 pub mod providers;
 pub mod store;
 pub mod synth;

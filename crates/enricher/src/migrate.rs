@@ -187,6 +187,13 @@ pub struct MigrationStatus {
     pub applied: bool,
 }
 
+impl Migration {
+    /// The up script's text.
+    pub fn up_text(&self) -> &'static str {
+        self.up
+    }
+}
+
 const LOCK_KEY: i64 = 0x00c2_5e2c_0001;
 
 /// Applies every pending migration.

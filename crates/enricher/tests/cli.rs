@@ -265,3 +265,70 @@ fn serve_refuses_to_start_without_a_webhook_secret_unless_told_to_accept_unsigne
     assert!(!all.contains("WEBHOOK_SECRET is not set:"), "{all}");
     assert!(all.contains("--allow-unsigned-webhooks was given"), "{all}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_plan_prints_the_plan_and_fails_only_when_it_cannot_be_done() {
+    let test = TestDb::empty().await.expect("test database");
+    c2s_enrich::testing::legacy::create(&test.pool, 30)
+        .await
+        .expect("legacy fixture");
+    let url = test.url().expose_secret().to_owned();
+    let run = |args: &'static [&'static str], extra: Option<(&'static str, &'static str)>| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = bin();
+            cmd.env("DATABASE_URL", &url).args(args);
+            if let Some((k, v)) = extra {
+                cmd.env(k, v);
+            }
+            cmd.output().expect("run")
+        })
+    };
+    let out = run(&["migrate", "--plan", "--json"], None)
+        .await
+        .expect("join");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(plan["state"], "legacy");
+    assert!(plan["tables"].as_array().is_some_and(|t| t.len() == 9));
+    let out = run(&["migrate", "--plan"], None).await.expect("join");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("database: legacy") && text.contains("build concurrently:"),
+        "{text}"
+    );
+    // Nothing was migrated.
+    let applied: bool =
+        sqlx::query_scalar("SELECT to_regclass('enrich.schema_migrations') IS NOT NULL")
+            .fetch_one(&test.pool)
+            .await
+            .expect("check");
+    assert!(!applied, "the plan created nothing");
+
+    sqlx::query("ALTER TABLE core.entity_financials RENAME COLUMN year TO ano")
+        .execute(&test.pool)
+        .await
+        .expect("rename");
+    let out = run(&["migrate", "--plan"], None).await.expect("join");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot be hardened as it is") && err.contains("ano"),
+        "{err}"
+    );
+    let out = run(
+        &["migrate", "--plan"],
+        Some(("HARDENING_FINANCIAL_PERIOD", "ano")),
+    )
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -689,3 +689,137 @@ async fn an_enum_column_a_view_depends_on_is_named_not_broken() {
         count(pool, "SELECT count(*) FROM core.entity_relationships").await
     );
 }
+
+/// A fingerprint of every schema's catalog and every table's rows.
+async fn fingerprint(pool: &PgPool) -> (String, String) {
+    let schema: String = sqlx::query_scalar(
+        "SELECT md5(string_agg(x, E'\\n' ORDER BY x)) FROM (
+             SELECT format('%s.%s %s %s %s', n.nspname, c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod)) AS x
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+             UNION ALL SELECT format('con %s %s', conname, pg_get_constraintdef(oid)) FROM pg_constraint
+             UNION ALL SELECT format('trg %s', tgname) FROM pg_trigger
+             UNION ALL SELECT format('type %s', typname) FROM pg_type WHERE typnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)) s",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("schema fingerprint");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+          WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("tables");
+    let mut data = String::new();
+    for t in tables {
+        let h: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT md5(string_agg(r::text, E'\\n' ORDER BY r::text)) FROM {t} r"
+        ))
+        .fetch_one(pool)
+        .await
+        .expect("rows");
+        data.push_str(&format!("{t}={}\n", h.unwrap_or_default()));
+    }
+    (schema, data)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plan_changes_nothing_and_says_what_migrate_will_do() {
+    let test = TestDb::empty().await.expect("db");
+    let pool = &test.pool;
+    legacy::create(pool, 100).await.expect("legacy fixture");
+    sqlx::raw_sql(&format!(
+        "{}\n{}\nALTER TABLE core.entity_financials RENAME COLUMN year TO ano;",
+        SHAPES[0].1, SHAPES[4].1
+    ))
+    .execute(pool)
+    .await
+    .expect("shape");
+    let before = fingerprint(pool).await;
+    let plan = c2s_enrich::plan::plan(pool, None).await.expect("plan");
+    assert_eq!(fingerprint(pool).await, before, "the plan wrote nothing");
+    assert_eq!(plan.state, "legacy");
+    assert_eq!(plan.pending_migrations.len(), migrate::MIGRATIONS.len());
+    let table = |name: &str| {
+        plan.tables
+            .iter()
+            .find(|t| t.table == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .clone()
+    };
+    let phones = table("core.entity_phones");
+    assert!(phones.add_columns.iter().any(|c| c.column == "updated_at"));
+    assert!(phones.add_columns.iter().any(|c| c.column == "is_primary"));
+    assert_eq!(phones.unknown_columns, vec!["legacy_source".to_owned()]);
+    let rule = |t: &c2s_enrich::plan::TablePlan, starts: &str| {
+        t.rules
+            .iter()
+            .find(|r| r.rule.starts_with(starts))
+            .map_or(0, |r| r.rows)
+    };
+    assert_eq!(rule(&phones, "archive duplicate (entity_id, phone)"), 3);
+    assert!(rule(&phones, "fill phone_e164") > 100);
+    assert_eq!(rule(&table("core.entity_emails"), "archive duplicate"), 2);
+    assert!(rule(&table("core.addresses"), "normalise the CEP") > 0);
+    assert!(phones
+        .constraints_to_add
+        .contains(&"uq_entity_phones_e164".to_owned()));
+    assert!(phones
+        .indexes_to_build
+        .contains(&"idx_entity_phones_e164".to_owned()));
+    assert_eq!(
+        table("core.entities").unknown_columns,
+        vec!["score_interno".to_owned()]
+    );
+    // The renamed period: a blocker naming the setting and the candidate.
+    assert!(
+        plan.blockers
+            .iter()
+            .any(|b| b.contains("no column year") && b.contains("ano")),
+        "{:?}",
+        plan.blockers
+    );
+    assert!(plan
+        .settings
+        .iter()
+        .any(|s| s.starts_with("HARDENING_FINANCIAL_PERIOD=ano")));
+    let text = plan.render();
+    assert!(
+        text.contains("BLOCKER: core.entity_financials has no column year"),
+        "{text}"
+    );
+    assert!(text.contains("left alone: legacy_source"), "{text}");
+
+    // With the setting: nothing stops it, and migrate does what was said.
+    let period = ("ano".to_owned(), None);
+    let plan = c2s_enrich::plan::plan(pool, Some(&period))
+        .await
+        .expect("plan");
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+    assert_eq!(fingerprint(pool).await, before);
+    migrate::up(
+        pool,
+        &MigrateOptions {
+            financial_period: Some(period.clone()),
+            ..MigrateOptions::default()
+        },
+    )
+    .await
+    .expect("migrate");
+    assert_eq!(count(pool, "SELECT count(*) FROM enrich.archived_rows WHERE source_table = 'core.entity_phones' AND reason = 'duplicate'").await, 3);
+    let after = c2s_enrich::plan::plan(pool, Some(&period))
+        .await
+        .expect("plan");
+    assert_eq!(after.state, "hardened");
+    for t in &after.tables {
+        assert!(
+            t.add_columns.is_empty()
+                && t.constraints_to_add.is_empty()
+                && t.indexes_to_build.is_empty(),
+            "{t:?}"
+        );
+        assert!(t.rules.is_empty(), "{t:?}");
+    }
+}
