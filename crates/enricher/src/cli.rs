@@ -13,7 +13,8 @@ use crate::embedded_pg::EmbeddedPostgres;
 
 mod ops;
 use ops::{
-    apikey_command, archive, audit_command, dq, erase_command, jobs_command, prune, webhooks,
+    apikey_command, archive, audit_command, dq, erase_command, jobs_command, maintenance, prune,
+    webhooks,
 };
 
 /// c2s-enrich — turns Contact2Sale leads into known people.
@@ -102,6 +103,22 @@ pub enum Command {
     /// webhook payloads, provider answers past their cache life, snapshots,
     /// audit rows, Google Ads answers, finished leads' note texts. The workers
     /// also do it every `PRUNE_INTERVAL_SECS`.
+    /// Routine maintenance, online: VACUUM (never FULL) and ANALYZE of every
+    /// table, biggest first, skipping a table autovacuum is working on.
+    /// Without --vacuum or --analyze it only reports live and dead rows.
+    /// Reclaiming a bloated table's space is in the runbook.
+    Maintenance {
+        /// VACUUM each table (dead rows become reusable space; no lock on
+        /// reads or writes).
+        #[arg(long)]
+        vacuum: bool,
+        /// ANALYZE each table (fresh planner statistics).
+        #[arg(long)]
+        analyze: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     Prune {
         /// Count what would go; change nothing.
         #[arg(long)]
@@ -374,6 +391,11 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Erase { cpf } => erase_command(&config, &cpf).await,
         Command::Dq { json } => dq(&config, json).await,
         Command::Prune { dry_run, json } => prune(&config, dry_run, json).await,
+        Command::Maintenance {
+            vacuum,
+            analyze,
+            json,
+        } => maintenance(&config, vacuum, analyze, json).await,
         Command::Synth(args) => synth(&config, &args).await,
         Command::Bench(args) => bench(&config, &args).await,
         Command::IdentityWeights(args) => identity_weights(&args),

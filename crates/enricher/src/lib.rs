@@ -16,6 +16,7 @@ pub mod dq;
 pub mod embedded_pg;
 pub mod hardening;
 pub mod http;
+pub mod maintenance;
 pub mod metrics;
 pub mod migrate;
 pub mod pipeline;

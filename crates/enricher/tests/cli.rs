@@ -31,6 +31,7 @@ fn every_subcommand_has_help() {
         &["archive", "list"],
         &["archive", "restore"],
         &["prune"],
+        &["maintenance"],
     ] {
         let out = bin().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?} --help failed");

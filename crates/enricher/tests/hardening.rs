@@ -823,3 +823,39 @@ async fn the_plan_changes_nothing_and_says_what_migrate_will_do() {
         assert!(t.rules.is_empty(), "{t:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn maintenance_vacuums_and_analyses_online_or_only_reports() {
+    let test = TestDb::migrated().await.expect("db");
+    let pool = &test.pool;
+    let report = c2s_enrich::maintenance::run(pool, Default::default(), |_, _, _| {})
+        .await
+        .expect("report");
+    assert!(report.iter().any(|t| t.table == "core.entity_phones"));
+    assert!(report.iter().all(|t| t.done == "report"));
+    let vacuumed: i64 = count(pool, "SELECT count(*) FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL").await;
+    assert_eq!(vacuumed, 0, "a report changes nothing");
+
+    let seen = std::sync::Mutex::new(Vec::new());
+    let done = c2s_enrich::maintenance::run(
+        pool,
+        c2s_enrich::maintenance::Tasks {
+            vacuum: true,
+            analyze: true,
+        },
+        |i, n, table| seen.lock().expect("lock").push(format!("{i}/{n} {table}")),
+    )
+    .await
+    .expect("maintenance");
+    assert_eq!(
+        seen.lock().expect("lock").len(),
+        done.len(),
+        "progress for every table"
+    );
+    assert!(done.iter().all(|t| t.done == "vacuum, analyze"));
+    let tables = i64::try_from(done.len()).expect("n");
+    assert_eq!(
+        count(pool, "SELECT count(*) FROM pg_stat_user_tables WHERE schemaname IN ('core', 'ref', 'enrich') AND last_vacuum IS NOT NULL AND last_analyze IS NOT NULL").await,
+        tables
+    );
+}

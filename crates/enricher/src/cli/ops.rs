@@ -55,6 +55,46 @@ pub(super) async fn dq(config: &Config, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub(super) async fn maintenance(
+    config: &Config,
+    vacuum: bool,
+    analyze: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let tasks = crate::maintenance::Tasks { vacuum, analyze };
+    let done = crate::maintenance::run(&database.pool, tasks, |i, n, table| {
+        eprintln!("[{i}/{n}] {table}");
+    })
+    .await;
+    database.close().await?;
+    let done = done.context("maintenance")?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&done)?);
+        return Ok(());
+    }
+    println!(
+        "{:<40} {:>12} {:>12} {:>12} {:>10}  done",
+        "table", "live rows", "dead before", "dead after", "MB"
+    );
+    for t in &done {
+        println!(
+            "{:<40} {:>12} {:>12} {:>12} {:>10.1}  {} ({:.1} s)",
+            t.table,
+            t.live_rows,
+            t.dead_rows_before,
+            t.dead_rows_after,
+            t.bytes as f64 / 1_048_576.0,
+            t.done,
+            t.secs
+        );
+    }
+    if !vacuum && !analyze {
+        println!("(report only: add --vacuum and/or --analyze; reclaiming space is in the runbook, section 12)");
+    }
+    Ok(())
+}
+
 pub(super) async fn prune(config: &Config, dry_run: bool, json: bool) -> anyhow::Result<()> {
     let database = Database::open(&config.database).await?;
     crate::app::ensure_migrated(&database.pool).await?;
