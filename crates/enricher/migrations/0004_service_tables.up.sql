@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS enrich.archived_rows (
     row_data jsonb NOT NULL,
     archived_at timestamptz NOT NULL DEFAULT now(),
     restored_at timestamptz,
-    CONSTRAINT chk_archived_rows_reason CHECK (reason IN ('duplicate', 'duplicate_e164', 'orphan', 'invalid_phone'))
+    CONSTRAINT chk_archived_rows_reason CHECK (reason IN ('duplicate', 'duplicate_e164', 'orphan', 'invalid_phone', 'invalid_email'))
 );
 CREATE INDEX IF NOT EXISTS idx_archived_rows_source ON enrich.archived_rows (source_table, reason) WHERE restored_at IS NULL;
 -- Which kept row an archived duplicate duplicated (its id).

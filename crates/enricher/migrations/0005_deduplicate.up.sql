@@ -20,6 +20,16 @@ INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data, dup
 SELECT 'core.entity_phones', moved.id::text, 'duplicate', to_jsonb(moved) - 'c2s_keeper', c2s_keeper::text FROM moved;
 -- step
 -- c2s:repeat
+-- name: archive e-mail rows without an e-mail (NULL or blank)
+WITH moved AS (
+    DELETE FROM core.entity_emails e
+     WHERE e.id IN (SELECT id FROM core.entity_emails WHERE email IS NULL OR btrim(email) = '' LIMIT 5000)
+    RETURNING e.*
+)
+INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
+SELECT 'core.entity_emails', moved.id::text, 'invalid_email', to_jsonb(moved) FROM moved;
+-- step
+-- c2s:repeat
 -- name: archive duplicate e-mails (entity_id, lower(trim(email))), keeping the oldest
 WITH dup AS (
     SELECT id, row_number() OVER w AS rn, first_value(id) OVER w AS keeper
