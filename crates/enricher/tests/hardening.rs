@@ -949,16 +949,19 @@ mod dirt {
         prop_oneof![1 => Just(None), 4 => (0..400i32).prop_map(Some)]
     }
 
+    /// CEP, UF, street type, city.
+    type DirtyAddress = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+
     #[derive(Debug, Clone)]
     struct Dirt {
         phones: Vec<(usize, Option<String>, Option<i32>)>,
         emails: Vec<(usize, Option<String>, Option<i32>)>,
-        addresses: Vec<(
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )>,
+        addresses: Vec<DirtyAddress>,
         links: Vec<(usize, usize, Option<i32>)>,
     }
 
