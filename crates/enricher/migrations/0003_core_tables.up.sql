@@ -222,6 +222,7 @@ DECLARE
     ytype text;
     mtype text;
     body text;
+    unparseable bigint;
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.entity_financials'::regclass
                   AND attname = 'year' AND NOT attisdropped) THEN
@@ -246,16 +247,47 @@ BEGIN
             RAISE EXCEPTION 'HARDENING_FINANCIAL_PERIOD names the month column "%", which core.entity_financials does not have', mcol;
         END IF;
     END IF;
+    -- Only plain text or integer period columns can be kept equal to ours.
+    IF ytype !~ '^(text|character varying.*|character\(.*|smallint|integer|bigint|numeric.*)$'
+       OR (mtype IS NOT NULL AND mtype !~ '^(text|character varying.*|character\(.*|smallint|integer|bigint|numeric.*)$') THEN
+        RAISE EXCEPTION 'HARDENING_FINANCIAL_PERIOD: core.entity_financials.% is %, and only text or integer period columns can be mapped',
+            ycol, coalesce(CASE WHEN ytype !~ '^(text|character varying.*|character\(.*|smallint|integer|bigint|numeric.*)$' THEN ytype END, mtype);
+    END IF;
+    -- A period that is not a plain number would become NULL on our side and
+    -- collide under the period key: stop, with the count, before any change.
+    EXECUTE format('SELECT count(*) FROM core.entity_financials WHERE %1$I IS NOT NULL AND btrim(%1$I::text) !~ ''^[0-9]{1,4}$''', ycol)
+       INTO unparseable;
+    IF unparseable > 0 THEN
+        RAISE EXCEPTION '% rows of core.entity_financials have a year in % that is not a plain number: correct them (or set them NULL) before migrating',
+            unparseable, ycol;
+    END IF;
     ALTER TABLE core.entity_financials ADD COLUMN year integer;
-    -- A value that is not a plain number stays NULL on our side (kept on theirs).
-    body := format('NEW.year := coalesce(NEW.year, CASE WHEN btrim(NEW.%1$I::text) ~ ''^[0-9]{1,4}$'' THEN btrim(NEW.%1$I::text)::integer END);
-        IF NEW.%1$I IS NULL AND NEW.year IS NOT NULL THEN NEW.%1$I := NEW.year::text::%2$s; END IF;', ycol, ytype);
+    -- Both sides kept equal: on insert each fills the other; on update the
+    -- side that changed wins. A month outside 1..12 stays NULL on our side.
+    body := format('
+        IF TG_OP = ''UPDATE'' AND NEW.%1$I IS DISTINCT FROM OLD.%1$I THEN
+            NEW.year := CASE WHEN btrim(NEW.%1$I::text) ~ ''^[0-9]{1,4}$'' THEN btrim(NEW.%1$I::text)::integer END;
+        ELSIF TG_OP = ''UPDATE'' AND NEW.year IS DISTINCT FROM OLD.year THEN
+            NEW.%1$I := NEW.year::text::%2$s;
+        ELSE
+            NEW.year := coalesce(NEW.year, CASE WHEN btrim(NEW.%1$I::text) ~ ''^[0-9]{1,4}$'' THEN btrim(NEW.%1$I::text)::integer END);
+            NEW.%1$I := coalesce(NEW.%1$I, NEW.year::text::%2$s);
+        END IF;', ycol, ytype);
     IF mcol IS NOT NULL AND mcol <> 'month' THEN
         body := body || format('
-        NEW.month := coalesce(NEW.month, CASE WHEN btrim(NEW.%1$I::text) ~ ''^[0-9]{1,2}$'' THEN btrim(NEW.%1$I::text)::integer END);
-        IF NEW.%1$I IS NULL AND NEW.month IS NOT NULL THEN NEW.%1$I := NEW.month::text::%2$s; END IF;', mcol, mtype);
+        IF TG_OP = ''UPDATE'' AND NEW.%1$I IS DISTINCT FROM OLD.%1$I THEN
+            NEW.month := CASE WHEN btrim(NEW.%1$I::text) ~ ''^(0?[1-9]|1[0-2])$'' THEN btrim(NEW.%1$I::text)::integer END;
+        ELSIF TG_OP = ''UPDATE'' AND NEW.month IS DISTINCT FROM OLD.month THEN
+            NEW.%1$I := NEW.month::text::%2$s;
+        ELSE
+            NEW.month := coalesce(NEW.month, CASE WHEN btrim(NEW.%1$I::text) ~ ''^(0?[1-9]|1[0-2])$'' THEN btrim(NEW.%1$I::text)::integer END);
+            NEW.%1$I := coalesce(NEW.%1$I, NEW.month::text::%2$s);
+        END IF;', mcol, mtype);
     END IF;
     EXECUTE format('CREATE OR REPLACE FUNCTION core.c2s_financial_period() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN %s RETURN NEW; END $f$', body);
     CREATE TRIGGER c2s_financial_period BEFORE INSERT OR UPDATE ON core.entity_financials
         FOR EACH ROW EXECUTE FUNCTION core.c2s_financial_period();
+    -- The mapping, for the back-fill (migration 7) whatever a later run is given.
+    EXECUTE format('COMMENT ON TRIGGER c2s_financial_period ON core.entity_financials IS %L',
+                   ycol || coalesce(',' || nullif(mcol, 'month'), ''));
 END $$;

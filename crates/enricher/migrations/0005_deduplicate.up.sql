@@ -19,6 +19,18 @@ WITH dup AS (
 INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data, duplicate_of)
 SELECT 'core.entity_phones', moved.id::text, 'duplicate', to_jsonb(moved) - 'c2s_keeper', c2s_keeper::text FROM moved;
 -- step
+-- name: let the archive take e-mail rows without an e-mail (an archive made by an earlier release)
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'chk_archived_rows_reason'
+                      AND conrelid = 'enrich.archived_rows'::regclass
+                      AND pg_get_constraintdef(oid) LIKE '%invalid_email%') THEN
+        ALTER TABLE enrich.archived_rows DROP CONSTRAINT IF EXISTS chk_archived_rows_reason;
+        ALTER TABLE enrich.archived_rows ADD CONSTRAINT chk_archived_rows_reason
+            CHECK (reason IN ('duplicate', 'duplicate_e164', 'orphan', 'invalid_phone', 'invalid_email'));
+    END IF;
+END $$;
+-- step
 -- c2s:repeat
 -- name: archive e-mail rows without an e-mail (NULL or blank)
 WITH moved AS (

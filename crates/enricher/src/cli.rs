@@ -99,10 +99,6 @@ pub enum Command {
     /// The reliability harness: crash, two instances, provider faults,
     /// database loss — each checks every lead ends with exactly one note.
     Chaos(ChaosArgs),
-    /// Apply the retention policy now (`RETENTION_*_DAYS`): old jobs,
-    /// webhook payloads, provider answers past their cache life, snapshots,
-    /// audit rows, Google Ads answers, finished leads' note texts. The workers
-    /// also do it every `PRUNE_INTERVAL_SECS`.
     /// Routine maintenance, online: VACUUM (never FULL) and ANALYZE of every
     /// table, biggest first, skipping a table autovacuum is working on.
     /// Without --vacuum or --analyze it only reports live and dead rows.
@@ -119,6 +115,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Apply the retention policy now (`RETENTION_*_DAYS`): old jobs,
+    /// webhook payloads, provider answers past their cache life, snapshots,
+    /// audit rows, Google Ads answers, finished leads' note texts. The workers
+    /// also do it every `PRUNE_INTERVAL_SECS`.
     Prune {
         /// Count what would go; change nothing.
         #[arg(long)]

@@ -102,41 +102,37 @@ async fn backfill_batch(conn: &mut PgConnection, after: Uuid) -> Result<BatchRes
 /// Values that are not plain numbers stay NULL on our side.
 pub fn backfill_financial_period(conn: &mut PgConnection) -> HookFuture<'_> {
     Box::pin(async move {
-        let mapped: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'c2s_financial_period'
-                              AND tgrelid = 'core.entity_financials'::regclass)",
+        // The mapping migration 3 applied (kept as the trigger's comment).
+        let mapping: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT obj_description(t.oid, 'pg_trigger') FROM pg_trigger t
+              WHERE t.tgname = 'c2s_financial_period' AND t.tgrelid = 'core.entity_financials'::regclass",
         )
-        .fetch_one(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-        if !mapped {
+        let Some(Some(mapping)) = mapping else {
             return Ok(());
-        }
-        let (year, month): (String, String) = sqlx::query_as(
-            "SELECT current_setting('c2s.financial_year_column', true), current_setting('c2s.financial_month_column', true)",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
-        if year.is_empty() {
-            return Err(sqlx::Error::Protocol(
-                "core.entity_financials keeps its period under other names: set HARDENING_FINANCIAL_PERIOD again to finish its back-fill".into(),
-            ));
-        }
-        let ident = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+        };
+        let mut columns = mapping.split(',');
+        let year = columns.next().unwrap_or_default().to_owned();
+        let month = columns.next().map(str::to_owned);
         let mut pending = format!(
             "(f.year IS NULL AND btrim(f.{}::text) ~ '^[0-9]{{1,4}}$')",
-            ident(&year)
+            quote(&year)
         );
-        if !month.is_empty() && month != "month" {
+        if let Some(month) = &month {
             pending.push_str(&format!(
-                " OR (f.month IS NULL AND btrim(f.{}::text) ~ '^[0-9]{{1,2}}$')",
-                ident(&month)
+                " OR (f.month IS NULL AND btrim(f.{}::text) ~ '^(0?[1-9]|1[0-2])$')",
+                quote(month)
             ));
         }
+        // The trigger fills ours on a no-op update.
         let sql = format!(
             "UPDATE core.entity_financials SET year = year
-              WHERE id IN (SELECT f.id FROM core.entity_financials f WHERE {pending} LIMIT $1)"
+              WHERE id IN (SELECT f.id FROM core.entity_financials f
+                            WHERE f.id > $2 AND ({pending}) ORDER BY f.id LIMIT $1)
+              RETURNING id"
         );
-        let filled = in_batches(conn, &sql).await?;
+        let filled = by_key(conn, &sql).await?;
         tracing::info!(filled, "financial period back-fill done");
         Ok(())
     })
@@ -166,7 +162,7 @@ pub fn text_reference_columns(conn: &mut PgConnection) -> HookFuture<'_> {
     })
 }
 
-fn quote(ident: &str) -> String {
+pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
@@ -186,8 +182,10 @@ async fn convert_enum_column_inner(
     key: &'static str,
 ) -> Result<(), sqlx::Error> {
     let qualified = format!("core.{}", quote(table));
-    let info: Option<(i16, Option<String>, bool)> = sqlx::query_as(
-        "SELECT a.attnum, pg_get_expr(d.adbin, d.adrelid), a.attnotnull
+    type Info = (i16, Option<String>, bool, bool, Option<String>);
+    let info: Option<Info> = sqlx::query_as(
+        "SELECT a.attnum, pg_get_expr(d.adbin, d.adrelid), a.attnotnull, a.attacl IS NOT NULL,
+                col_description(a.attrelid, a.attnum)
            FROM pg_attribute a
            JOIN pg_type t ON t.oid = a.atttypid
            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -197,61 +195,70 @@ async fn convert_enum_column_inner(
     .bind(column)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((attnum, default, not_null)) = info else {
+    let Some((attnum, default, not_null, has_acl, comment)) = info else {
         return Ok(());
     };
-    let refuse = |why: &str| {
-        sqlx::Error::Protocol(format!(
-            "core.{table}.{column} is an enum and {why}: convert it to text by hand (ALTER TABLE … ALTER COLUMN {column} TYPE text), then migrate again"
-        ))
-    };
-    let views: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_depend d
-          WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = to_regclass($1) AND d.refobjsubid = $2",
-    )
-    .bind(&qualified)
-    .bind(attnum)
-    .fetch_one(&mut *conn)
-    .await?;
-    if views > 0 {
-        return Err(refuse("a view uses it"));
-    }
-    let constraints: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_constraint WHERE conrelid = to_regclass($1) AND $2 = ANY(conkey)",
-    )
-    .bind(&qualified)
-    .bind(attnum)
-    .fetch_one(&mut *conn)
-    .await?;
-    if constraints > 0 {
-        return Err(refuse("a constraint uses it"));
+    if let Some(why) = conversion_obstacle(conn, table, column, attnum, has_acl).await? {
+        return Err(sqlx::Error::Protocol(why));
     }
     let shadow = format!("{column}__c2s_text");
     let (col, sh) = (quote(column), quote(&shadow));
+    let func = quote(&format!("c2s_text_{table}_{column}"));
+    // Last in name order: BEFORE triggers fire alphabetically, so the shadow
+    // takes the value the table's own triggers leave.
+    let trg = quote(&format!("zzz_c2s_text_{column}"));
     tracing::info!(
         table,
         column,
         "converting an enum-typed reference column to text, online"
     );
-    run(&mut *conn, format!(
-        "ALTER TABLE {qualified} ADD COLUMN IF NOT EXISTS {sh} text;
-         CREATE OR REPLACE FUNCTION core.{func}() RETURNS trigger LANGUAGE plpgsql AS $f$
-             BEGIN NEW.{sh} := NEW.{col}::text; RETURN NEW; END $f$;
-         DROP TRIGGER IF EXISTS {trg} ON {qualified};
-         CREATE TRIGGER {trg} BEFORE INSERT OR UPDATE ON {qualified} FOR EACH ROW EXECUTE FUNCTION core.{func}();",
-        func = quote(&format!("c2s_text_{table}_{column}")),
-        trg = quote(&format!("c2s_text_{column}")),
-    ))
+    run_retrying(
+        conn,
+        format!(
+            "ALTER TABLE {qualified} ADD COLUMN IF NOT EXISTS {sh} text;
+             CREATE OR REPLACE FUNCTION core.{func}() RETURNS trigger LANGUAGE plpgsql AS $f$
+                 BEGIN NEW.{sh} := NEW.{col}::text; RETURN NEW; END $f$;
+             DROP TRIGGER IF EXISTS {trg} ON {qualified};
+             CREATE TRIGGER {trg} BEFORE INSERT OR UPDATE ON {qualified} FOR EACH ROW EXECUTE FUNCTION core.{func}();"
+        ),
+    )
     .await?;
+    // Every row, once, by key; also a row whose shadow went stale.
     let fill = format!(
         "UPDATE {qualified} SET {sh} = {col}::text
-          WHERE {k} IN (SELECT {k} FROM {qualified} WHERE {sh} IS NULL AND {col} IS NOT NULL LIMIT $1)",
+          WHERE {k} IN (SELECT {k} FROM {qualified} WHERE {k} > $2 AND {sh} IS DISTINCT FROM {col}::text
+                         ORDER BY {k} LIMIT $1)
+          RETURNING {k}",
         k = quote(key)
     );
-    in_batches(conn, &fill).await?;
-    // The column's indexes, rebuilt on the shadow under temporary names.
-    let indexes: Vec<(String, String)> = sqlx::query_as(
-        "SELECT c.relname::text, pg_get_indexdef(i.indexrelid)
+    by_key(conn, &fill).await?;
+    // NOT NULL, kept as a validated check on the shadow before the swap.
+    if not_null {
+        let check = quote(&format!("chk_{table}_{column}_not_null"));
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)",
+        )
+        .bind(&qualified)
+        .bind(format!("chk_{table}_{column}_not_null"))
+        .fetch_one(&mut *conn)
+        .await?;
+        if !exists {
+            run_retrying(
+                conn,
+                format!("ALTER TABLE {qualified} ADD CONSTRAINT {check} CHECK ({sh} IS NOT NULL) NOT VALID"),
+            )
+            .await?;
+        }
+        run_retrying(
+            conn,
+            format!("ALTER TABLE {qualified} VALIDATE CONSTRAINT {check}"),
+        )
+        .await?;
+    }
+    // The column's plain indexes, rebuilt on the shadow under temporary
+    // names (an invalid one left by an interrupted build is dropped first).
+    let indexes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, quote_ident(c.relname), pg_get_indexdef(i.indexrelid)
            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
           WHERE i.indrelid = to_regclass($1) AND $2 = ANY(i.indkey)",
     )
@@ -260,20 +267,32 @@ async fn convert_enum_column_inner(
     .fetch_all(&mut *conn)
     .await?;
     let mut renames = Vec::new();
-    for (name, def) in &indexes {
-        let temp = format!("{}_c2s", &name[..name.len().min(55)]);
+    for (name, printed, def) in &indexes {
+        let temp = format!("c2s_tmp_{:016x}", fnv(name));
+        let invalid: Option<bool> = sqlx::query_scalar(
+            "SELECT NOT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass('core.' || quote_ident($1))",
+        )
+        .bind(&temp)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if invalid == Some(true) {
+            run(
+                conn,
+                format!("DROP INDEX CONCURRENTLY IF EXISTS core.{}", quote(&temp)),
+            )
+            .await?;
+        }
         let on_shadow = replace_ident(def, column, &shadow)
-            .replacen(&quote_if_needed(name), &quote(&temp), 1)
+            .replacen(printed.as_str(), &quote(&temp), 1)
             .replacen("INDEX ", "INDEX CONCURRENTLY IF NOT EXISTS ", 1);
-        run(&mut *conn, on_shadow).await?;
+        run(conn, on_shadow).await?;
         renames.push((temp, name.clone()));
     }
     // The swap: catalog changes only, in one short transaction.
     let mut swap = format!(
         "DROP TRIGGER IF EXISTS {trg} ON {qualified};
          ALTER TABLE {qualified} DROP COLUMN {col};
-         ALTER TABLE {qualified} RENAME COLUMN {sh} TO {col};",
-        trg = quote(&format!("c2s_text_{column}")),
+         ALTER TABLE {qualified} RENAME COLUMN {sh} TO {col};"
     );
     if let Some(d) = &default {
         swap.push_str(&format!(
@@ -287,55 +306,142 @@ async fn convert_enum_column_inner(
             quote(name)
         ));
     }
+    if let Some(c) = &comment {
+        swap.push_str(&format!(
+            "COMMENT ON COLUMN {qualified}.{col} IS {};",
+            literal(c)
+        ));
+    }
+    let mut attempt = 0;
     loop {
         let mut tx = conn.begin().await?;
         match run(&mut tx, swap.clone()).await {
-            Ok(_) => {
+            Ok(()) => {
                 tx.commit().await?;
                 break;
             }
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("55P03") && attempt < LOCK_RETRIES =>
+            {
                 tx.rollback().await?;
+                attempt += 1;
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => return Err(e),
         }
     }
-    run(
-        &mut *conn,
-        format!(
-            "DROP FUNCTION IF EXISTS core.{}()",
-            quote(&format!("c2s_text_{table}_{column}"))
-        ),
-    )
-    .await?;
-    if not_null {
-        let check = quote(&format!("chk_{table}_{column}_not_null"));
-        run(
-            &mut *conn,
-            format!(
-            "ALTER TABLE {qualified} ADD CONSTRAINT {check} CHECK ({col} IS NOT NULL) NOT VALID"
-        ),
-        )
-        .await?;
-        run(
-            &mut *conn,
-            format!("ALTER TABLE {qualified} VALIDATE CONSTRAINT {check}"),
-        )
-        .await?;
-    }
+    run(conn, format!("DROP FUNCTION IF EXISTS core.{func}()")).await?;
+    // Fresh statistics for the planner (the old column's went with it).
+    run(conn, format!("ANALYZE {qualified} ({col})")).await?;
     tracing::info!(table, column, indexes = renames.len(), "converted to text");
     Ok(())
 }
 
-/// Runs `sql` (one batch, `LIMIT $1`) until it changes no row, waiting when
-/// it gave way to traffic (`lock_timeout`); the rows changed.
-async fn in_batches(conn: &mut PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
-    let mut total = 0;
+/// Why the enum column `core.table.column` (attribute `attnum`) cannot be
+/// converted online, if it cannot: what depends on it, apart from its default
+/// and the plain indexes the conversion rebuilds.
+pub(crate) async fn conversion_obstacle(
+    conn: &mut PgConnection,
+    table: &str,
+    column: &str,
+    attnum: i16,
+    has_acl: bool,
+) -> Result<Option<String>, sqlx::Error> {
+    let qualified = format!("core.{}", quote(table));
+    let check = format!("chk_{table}_{column}_not_null");
+    let (views, others): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE d.classid = 'pg_rewrite'::regclass),
+                count(*) FILTER (WHERE d.classid <> 'pg_rewrite'::regclass)
+           FROM pg_depend d
+          WHERE d.refobjid = to_regclass($1) AND d.refobjsubid = $2
+            AND d.classid <> 'pg_attrdef'::regclass
+            AND NOT (d.classid = 'pg_class'::regclass
+                     AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indexrelid = d.objid
+                                   AND i.indexprs IS NULL AND i.indpred IS NULL))
+            AND NOT (d.classid = 'pg_constraint'::regclass
+                     AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.conname = $3))",
+    )
+    .bind(&qualified)
+    .bind(attnum)
+    .bind(&check)
+    .fetch_one(&mut *conn)
+    .await?;
+    let constraints: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_constraint
+          WHERE conrelid = to_regclass($1) AND $2 = ANY(conkey) AND contype <> 'n' AND conname <> $3",
+    )
+    .bind(&qualified)
+    .bind(attnum)
+    .bind(&check)
+    .fetch_one(&mut *conn)
+    .await?;
+    let why = if views > 0 {
+        "a view uses it"
+    } else if constraints > 0 {
+        "a constraint uses it"
+    } else if others > 0 {
+        "an expression or partial index, a statistics object, a policy, a trigger or a publication uses it"
+    } else if has_acl {
+        "it has column-level privileges"
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(format!(
+        "core.{table}.{column} is an enum and {why}: convert it to text by hand (ALTER TABLE … ALTER COLUMN {column} TYPE text), then migrate again"
+    )))
+}
+
+/// How many times a statement that gave way to traffic is tried again.
+const LOCK_RETRIES: u32 = 60;
+
+/// [`run`], tried again while it gives way to traffic (`lock_timeout`).
+async fn run_retrying(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
+    let mut attempt = 0;
     loop {
-        match sqlx::query(sql).bind(BATCH).execute(&mut *conn).await {
-            Ok(r) if r.rows_affected() == 0 => return Ok(total),
-            Ok(r) => total += r.rows_affected(),
+        match run(&mut *conn, sql.clone()).await {
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("55P03") && attempt < LOCK_RETRIES =>
+            {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A string as an SQL literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// FNV-1a 64, for short stable names.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Runs `sql` (one batch: `LIMIT $1`, keys above `$2`, `RETURNING` the uuid
+/// keys changed) from the lowest key to the highest, so each batch reads on
+/// from where the last stopped; waits when it gave way to traffic. The rows
+/// changed.
+async fn by_key(conn: &mut PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
+    let (mut after, mut total) = (Uuid::nil(), 0u64);
+    loop {
+        match sqlx::query_scalar::<_, Uuid>(sql)
+            .bind(BATCH)
+            .bind(after)
+            .fetch_all(&mut *conn)
+            .await
+        {
+            Ok(keys) => match keys.iter().max() {
+                None => return Ok(total),
+                Some(last) => {
+                    after = *last;
+                    total += keys.len() as u64;
+                }
+            },
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
@@ -351,36 +457,22 @@ async fn run(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
         .map(|_| ())
 }
 
-/// An identifier as `pg_get_indexdef` prints it.
-fn quote_if_needed(ident: &str) -> String {
-    let plain = ident
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && ident
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        ident.to_owned()
-    } else {
-        quote(ident)
-    }
-}
-
-/// `text` with every whole-word occurrence of the identifier `from` (outside
-/// string literals) replaced by `to` (quoted).
+/// `text` with every whole-word occurrence of the plain identifier `from`
+/// outside string literals and quoted identifiers replaced by `to` (quoted).
 fn replace_ident(text: &str, from: &str, to: &str) -> String {
     let mut out = String::with_capacity(text.len() + to.len());
-    let mut in_literal = false;
+    let (mut in_literal, mut in_ident) = (false, false);
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < text.len() {
         let c = bytes[i];
-        if c == b'\'' {
+        if c == b'\'' && !in_ident {
             in_literal = !in_literal;
+        } else if c == b'"' && !in_literal {
+            in_ident = !in_ident;
         }
         let word_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-        if !in_literal && word_start && text[i..].starts_with(from) {
+        if !in_literal && !in_ident && word_start && text[i..].starts_with(from) {
             let end = i + from.len();
             let word_end =
                 end == text.len() || !(bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_');
@@ -419,7 +511,13 @@ mod tests {
             ),
             "(a_relationship_type, relationship_types)"
         );
-        assert_eq!(quote_if_needed("idx_a"), "idx_a");
-        assert_eq!(quote_if_needed("Idx A"), "\"Idx A\"");
+        assert_eq!(
+            replace_ident(
+                "(\"it's relationship_type\", relationship_type)",
+                "relationship_type",
+                "x"
+            ),
+            "(\"it's relationship_type\", \"x\")"
+        );
     }
 }

@@ -22,7 +22,8 @@
 //! A migration released and applied is never edited, with one exception: an
 //! edit that only makes it adapt to more legacy shapes, listing the earlier
 //! text's checksum in `former` (it must do the same on every shape it
-//! handled before).
+//! handled before, and be idempotent). A database that recorded a former
+//! text runs the current one again (hooks included) and records it.
 //!
 //! Every statement runs with `lock_timeout` (default 1 s): a statement that
 //! would queue behind traffic fails fast instead of blocking it, and is retried.
@@ -222,25 +223,41 @@ async fn up_locked(
         }
     }
     let mut done = Vec::new();
-    for m in MIGRATIONS
-        .iter()
-        .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
-    {
+    // Pending migrations, and applied ones whose recorded text is a former
+    // one: those are run again in their current (idempotent) text, hooks
+    // included, so what the edit added also reaches a database migrated by
+    // the earlier release — in version order with the pending ones.
+    for m in MIGRATIONS.iter().filter(|m| {
+        applied
+            .iter()
+            .find(|(v, _)| *v == m.version)
+            .is_none_or(|(_, checksum)| *checksum != fnv(m.up))
+    }) {
+        let again = applied.iter().any(|(v, _)| *v == m.version);
         let started = Instant::now();
-        tracing::info!(version = m.version, name = m.name, "applying migration");
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            again,
+            "applying migration"
+        );
         run_script(conn, m, m.up, options).await?;
         for (label, hook) in m.hooks {
             hook(conn)
                 .await
                 .map_err(|source| step_error(m, format!("step \"{label}\""), source))?;
         }
-        sqlx::query("INSERT INTO enrich.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)")
-            .bind(m.version)
-            .bind(m.name)
-            .bind(fnv(m.up))
-            .bind(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX))
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO enrich.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, duration_ms = EXCLUDED.duration_ms,
+                                                 applied_at = now()",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(fnv(m.up))
+        .bind(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX))
+        .execute(&mut *conn)
+        .await?;
         tracing::info!(
             version = m.version,
             name = m.name,

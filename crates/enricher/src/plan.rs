@@ -198,19 +198,31 @@ const RULES: &[(&str, &str, &[&str], &str)] = &[
         "entity_phones",
         "archive duplicate (entity_id, phone), keeping the oldest",
         &["entity_id", "phone"],
-        "SELECT coalesce(sum(n - 1), 0)::bigint FROM (SELECT count(*) n FROM core.entity_phones GROUP BY entity_id, phone HAVING count(*) > 1) d",
+        "SELECT coalesce(sum(n - 1), 0)::bigint FROM (SELECT count(*) n FROM core.entity_phones WHERE phone IS NOT NULL GROUP BY entity_id, phone HAVING count(*) > 1) d",
     ),
     (
         "entity_phones",
         "fill phone_e164 (back-fill; unparseable numbers are archived)",
         &["phone_e164"],
-        r"SELECT count(*) FROM core.entity_phones WHERE phone_e164 IS NULL OR phone_e164 !~ '^\+55[1-9][1-9][0-9]{8,9}$'",
+        r"SELECT count(*) FROM core.entity_phones WHERE phone IS NOT NULL AND (phone_e164 IS NULL OR phone_e164 !~ '^\+55[1-9][1-9][0-9]{8,9}$')",
     ),
     (
         "entity_phones",
         "archive phones without a number",
         &["phone"],
         "SELECT count(*) FROM core.entity_phones WHERE phone IS NULL",
+    ),
+    (
+        "entity_emails",
+        "archive e-mail rows without an e-mail (NULL or blank)",
+        &["email"],
+        "SELECT count(*) FROM core.entity_emails WHERE email IS NULL OR btrim(email) = ''",
+    ),
+    (
+        "entity_financials",
+        "archive duplicate periods (entity_id, year, month, source), keeping the oldest",
+        &["entity_id", "year", "month", "source"],
+        "SELECT coalesce(sum(n - 1), 0)::bigint FROM (SELECT count(*) n FROM core.entity_financials GROUP BY entity_id, year, month, source HAVING count(*) > 1) d",
     ),
     (
         "entity_emails",
@@ -356,6 +368,10 @@ async fn plan_read_only(
     sqlx::query("SET TRANSACTION READ ONLY")
         .execute(&mut *tx)
         .await?;
+    // Never queue behind a migration or other DDL holding a table.
+    sqlx::query("SET LOCAL lock_timeout = '5s'")
+        .execute(&mut *tx)
+        .await?;
     let has_migrations: bool =
         sqlx::query_scalar("SELECT to_regclass('enrich.schema_migrations') IS NOT NULL")
             .fetch_one(&mut *tx)
@@ -445,7 +461,7 @@ async fn table_plan(
     .bind(&qualified)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((rows_estimate, size_bytes)) = size else {
+    let Some((mut rows_estimate, size_bytes)) = size else {
         return Ok(TablePlan {
             table: qualified,
             exists: false,
@@ -463,6 +479,12 @@ async fn table_plan(
             estimate_secs: 0.0,
         });
     };
+    // Never analysed (reltuples -1, shown as 0): count.
+    if rows_estimate == 0 && size_bytes > 16_384 {
+        rows_estimate = sqlx::query_scalar(&format!("SELECT count(*) FROM {qualified}"))
+            .fetch_one(&mut **tx)
+            .await?;
+    }
     // Column name → (type as printed, kind: b base, e enum, d domain…).
     let found: BTreeMap<String, (String, String)> = sqlx::query_as::<_, (String, String, String)>(
         "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), t.typtype::text
@@ -480,25 +502,48 @@ async fn table_plan(
     for (column, expected) in shape {
         match found.get(*column) {
             None if table == "entity_financials" && *column == "year" => match financial_period {
-                Some((year, month)) if found.contains_key(year) => add_columns.push(AddColumn {
+                Some((year, month)) if found.contains_key(year) => {
+                    if let Some(m) = month.as_ref().filter(|m| !found.contains_key(*m)) {
+                        blockers.push(format!(
+                            "HARDENING_FINANCIAL_PERIOD names the month column {m}, which core.entity_financials does not have"
+                        ));
+                    }
+                    let unparseable: i64 = sqlx::query_scalar(&format!(
+                        "SELECT count(*) FROM core.entity_financials WHERE {y} IS NOT NULL AND btrim({y}::text) !~ '^[0-9]{{1,4}}$'",
+                        y = crate::hardening::quote(year)
+                    ))
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    if unparseable > 0 {
+                        blockers.push(format!(
+                            "{unparseable} rows of core.entity_financials have a year in {year} that is not a plain number: correct them (or set them NULL) first"
+                        ));
+                    }
+                    add_columns.push(AddColumn {
                     column: "year".into(),
                     r#type: format!(
                         "integer, kept equal to {year}{} by a trigger and back-filled (HARDENING_FINANCIAL_PERIOD)",
                         month.as_ref().map(|m| format!(" (and month to {m})")).unwrap_or_default()
                     ),
-                }),
+                    });
+                }
                 Some((year, _)) => blockers.push(format!(
                     "HARDENING_FINANCIAL_PERIOD names {year}, which core.entity_financials does not have"
                 )),
                 None => {
-                    let candidates: Vec<&str> = found
-                        .keys()
+                    let token = |c: &str, words: &[&str]| {
+                        c.to_lowercase()
+                            .split('_')
+                            .any(|t| words.iter().any(|w| t.starts_with(w)))
+                    };
+                    let year_like = ["ano", "year", "exerc", "period", "refer", "compet"];
+                    let month_like = ["mes", "month"];
+                    let year_col = found.keys().find(|c| token(c, &year_like));
+                    let month_col = found.keys().find(|c| token(c, &month_like) && Some(*c) != year_col);
+                    let candidates: Vec<&str> = year_col
+                        .into_iter()
+                        .chain(month_col)
                         .map(String::as_str)
-                        .filter(|c| {
-                            ["ano", "year", "exerc", "period", "refer", "mes", "month", "compet"]
-                                .iter()
-                                .any(|k| c.to_lowercase().contains(k))
-                        })
                         .collect();
                     blockers.push(format!(
                         "core.entity_financials has no column year (columns that look like a period: {})",
@@ -515,6 +560,24 @@ async fn table_plan(
                 r#type: (*expected).to_owned(),
             }),
             Some((found_type, kind)) => {
+                if kind == "e"
+                    && crate::hardening::REFERENCE_COLUMNS
+                        .iter()
+                        .any(|(t, c, _)| *t == table && c == column)
+                {
+                    let (attnum, has_acl): (i16, bool) = sqlx::query_as(
+                        "SELECT attnum, attacl IS NOT NULL FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2",
+                    )
+                    .bind(&qualified)
+                    .bind(column)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    if let Some(why) =
+                        crate::hardening::conversion_obstacle(tx, table, column, attnum, has_acl).await?
+                    {
+                        blockers.push(why);
+                    }
+                }
                 if let Some(handling) = handling(table, column, expected, found_type, kind) {
                     type_differences.push(TypeDifference {
                         column: (*column).to_owned(),

@@ -624,6 +624,28 @@ async fn financial_periods_under_other_names_are_mapped_by_a_setting() {
     .await
     .expect("a legacy period");
 
+    // A year that is not a plain number: stopped, with the count.
+    let err = migrate::up(
+        pool,
+        &MigrateOptions {
+            financial_period: Some(("ano".into(), Some("mes".into()))),
+            ..MigrateOptions::default()
+        },
+    )
+    .await
+    .expect_err("an unparseable year")
+    .to_string();
+    assert!(
+        err.contains(
+            "1 rows of core.entity_financials have a year in ano that is not a plain number"
+        ),
+        "{err}"
+    );
+    sqlx::query("UPDATE core.entity_financials SET ano = NULL WHERE id = md5('f3')::uuid")
+        .execute(pool)
+        .await
+        .expect("the DBA corrects it");
+
     // Without the setting: stopped before migration 3 changed anything,
     // saying what to set and which columns look like a period.
     let err = migrate::up(pool, &MigrateOptions::default())
@@ -677,6 +699,21 @@ async fn financial_periods_under_other_names_are_mapped_by_a_setting() {
     .expect("writes");
     assert_eq!(count(pool, "SELECT count(*) FROM core.entity_financials WHERE entity_id = md5('e3')::uuid AND ano = '2026' AND mes = 1").await, 1);
     assert_eq!(count(pool, "SELECT count(*) FROM core.entity_financials WHERE entity_id = md5('e4')::uuid AND year = 2023 AND month = 7").await, 1);
+    // An update on either side moves the other.
+    sqlx::raw_sql(
+        "UPDATE core.entity_financials SET ano = '2022' WHERE entity_id = md5('e4')::uuid;
+         UPDATE core.entity_financials SET month = 9 WHERE entity_id = md5('e3')::uuid;",
+    )
+    .execute(pool)
+    .await
+    .expect("updates");
+    assert_eq!(count(pool, "SELECT count(*) FROM core.entity_financials WHERE entity_id = md5('e4')::uuid AND year = 2022").await, 1);
+    assert_eq!(count(pool, "SELECT count(*) FROM core.entity_financials WHERE entity_id = md5('e3')::uuid AND mes = 9").await, 1);
+    // A later run without the setting finishes nothing differently (the
+    // mapping is kept with the trigger).
+    migrate::up(pool, &MigrateOptions::default())
+        .await
+        .expect("re-run");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -137,6 +137,16 @@ async fn an_edited_migration_or_an_unknown_one_stops_the_runner() {
     migrate::up(pool, &MigrateOptions::default())
         .await
         .expect("an earlier text of an adapting migration is accepted");
+    // …and run again in its current text, which is then recorded.
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT checksum FROM enrich.schema_migrations WHERE version = 3")
+            .fetch_one(pool)
+            .await
+            .expect("checksum");
+    assert_ne!(
+        recorded, -375155693794890280,
+        "the current text is recorded"
+    );
     sqlx::query("DELETE FROM enrich.schema_migrations WHERE version = 3")
         .execute(pool)
         .await
