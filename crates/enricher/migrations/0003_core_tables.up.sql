@@ -1,8 +1,13 @@
+-- c2s:no-transaction
 -- Why: the users' customer tables. On an empty database they are created here; on
 -- a legacy database they already exist (with primary keys and the unique
 -- national_id) and only the columns and defaults we rely on are added. Column
 -- names are the users' own. Constraints come in later, online-safe migrations so
 -- both worlds end in the same hardened state.
+-- Each statement below is its own short transaction (a legacy table is locked
+-- only for its own catalog change, never while another table's lock is
+-- awaited), and changes nothing that is already as wanted (no lock at all).
+-- step
 CREATE TABLE IF NOT EXISTS core.entities (
     entity_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     national_id text UNIQUE,
@@ -18,7 +23,7 @@ CREATE TABLE IF NOT EXISTS core.entities (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-
+-- step
 CREATE TABLE IF NOT EXISTS core.entity_profiles (
     entity_id uuid PRIMARY KEY,
     sex text,
@@ -32,7 +37,7 @@ CREATE TABLE IF NOT EXISTS core.entity_profiles (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-
+-- step
 CREATE TABLE IF NOT EXISTS core.entity_financials (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     entity_id uuid NOT NULL,
@@ -47,7 +52,7 @@ CREATE TABLE IF NOT EXISTS core.entity_financials (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-
+-- step
 CREATE TABLE IF NOT EXISTS core.entity_phones (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     entity_id uuid NOT NULL,
@@ -62,7 +67,7 @@ CREATE TABLE IF NOT EXISTS core.entity_phones (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-
+-- step
 CREATE TABLE IF NOT EXISTS core.entity_emails (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     entity_id uuid NOT NULL,
@@ -74,7 +79,7 @@ CREATE TABLE IF NOT EXISTS core.entity_emails (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-
+-- step
 CREATE TABLE IF NOT EXISTS core.addresses (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     street_type text,
@@ -95,7 +100,7 @@ CREATE TABLE IF NOT EXISTS core.addresses (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-
+-- step
 CREATE TABLE IF NOT EXISTS core.entity_addresses (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     entity_id uuid NOT NULL,
@@ -110,7 +115,7 @@ CREATE TABLE IF NOT EXISTS core.entity_addresses (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-
+-- step
 CREATE TABLE IF NOT EXISTS core.entity_relationships (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     source_entity_id uuid NOT NULL,
@@ -125,7 +130,7 @@ CREATE TABLE IF NOT EXISTS core.entity_relationships (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-
+-- step
 CREATE TABLE IF NOT EXISTS core.properties (
     property_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     property_type text,
@@ -137,77 +142,8 @@ CREATE TABLE IF NOT EXISTS core.properties (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-
--- Legacy tables, whatever their shape: every column of the shape above that a
--- table lacks is added — nullable, with the same default where it is a
--- constant (metadata-only in PostgreSQL 11+: no rewrite, no long lock). A
--- missing timestamp is added without a value for the existing rows (their age
--- is unknown: they sort after dated rows, ties by id), then gets its default
--- for new rows. Columns, tables and schemas we do not know are left alone.
-DO $$
-DECLARE
-    spec record;
-    t text;
-BEGIN
-    FOR spec IN SELECT * FROM (VALUES
-        ('entities', 'national_id', 'text', NULL), ('entities', 'entity_type', 'text', '''person'''),
-        ('entities', 'name', 'text', NULL), ('entities', 'canonical_name', 'text', NULL),
-        ('entities', 'is_enriched', 'boolean', 'false'), ('entities', 'enriched_at', 'timestamptz', NULL),
-        ('entities', 'data_source', 'text', NULL), ('entities', 'confidence', 'numeric(4,3)', NULL),
-        ('entities', 'metadata', 'jsonb', '''{}''::jsonb'), ('entities', 'is_active', 'boolean', 'true'),
-        ('entity_profiles', 'sex', 'text', NULL), ('entity_profiles', 'birth_date', 'date', NULL),
-        ('entity_profiles', 'death_date', 'date', NULL), ('entity_profiles', 'nationality', 'text', NULL),
-        ('entity_profiles', 'marital_status', 'text', NULL), ('entity_profiles', 'education_level', 'text', NULL),
-        ('entity_profiles', 'occupation', 'text', NULL), ('entity_profiles', 'metadata', 'jsonb', '''{}''::jsonb'),
-        ('entity_financials', 'entity_id', 'uuid', NULL), ('entity_financials', 'month', 'integer', NULL),
-        ('entity_financials', 'reported_income', 'numeric(14,2)', NULL), ('entity_financials', 'credit_score', 'integer', NULL),
-        ('entity_financials', 'risk_score', 'numeric(3,2)', NULL), ('entity_financials', 'source', 'text', NULL),
-        ('entity_financials', 'confidence', 'numeric(4,3)', NULL), ('entity_financials', 'metadata', 'jsonb', '''{}''::jsonb'),
-        ('entity_phones', 'entity_id', 'uuid', NULL), ('entity_phones', 'phone', 'text', NULL),
-        ('entity_phones', 'phone_e164', 'text', NULL), ('entity_phones', 'phone_type', 'text', NULL),
-        ('entity_phones', 'is_primary', 'boolean', 'false'), ('entity_phones', 'is_verified', 'boolean', 'false'),
-        ('entity_phones', 'is_whatsapp', 'boolean', 'false'), ('entity_phones', 'carrier', 'text', NULL),
-        ('entity_phones', 'metadata', 'jsonb', '''{}''::jsonb'),
-        ('entity_emails', 'entity_id', 'uuid', NULL), ('entity_emails', 'email', 'text', NULL),
-        ('entity_emails', 'email_type', 'text', NULL), ('entity_emails', 'is_primary', 'boolean', 'false'),
-        ('entity_emails', 'is_verified', 'boolean', 'false'), ('entity_emails', 'metadata', 'jsonb', '''{}''::jsonb'),
-        ('addresses', 'street_type', 'text', NULL), ('addresses', 'street', 'text', NULL),
-        ('addresses', 'number', 'text', NULL), ('addresses', 'complement', 'text', NULL),
-        ('addresses', 'neighborhood', 'text', NULL), ('addresses', 'city', 'text', NULL),
-        ('addresses', 'state', 'text', NULL), ('addresses', 'zip_code', 'text', NULL),
-        ('addresses', 'formatted_address', 'text', NULL), ('addresses', 'address_hash', 'text', NULL),
-        ('addresses', 'is_valid', 'boolean', 'true'), ('addresses', 'primary_address', 'boolean', 'false'),
-        ('addresses', 'latitude', 'numeric(9,6)', NULL), ('addresses', 'longitude', 'numeric(9,6)', NULL),
-        ('addresses', 'metadata', 'jsonb', '''{}''::jsonb'),
-        ('entity_addresses', 'entity_id', 'uuid', NULL), ('entity_addresses', 'address_id', 'uuid', NULL),
-        ('entity_addresses', 'address_type', 'text', NULL), ('entity_addresses', 'is_primary', 'boolean', 'false'),
-        ('entity_addresses', 'is_current', 'boolean', 'true'), ('entity_addresses', 'data_source', 'text', NULL),
-        ('entity_addresses', 'confidence_score', 'numeric(3,2)', NULL), ('entity_addresses', 'verified', 'boolean', 'false'),
-        ('entity_addresses', 'metadata', 'jsonb', '''{}''::jsonb'),
-        ('entity_relationships', 'source_entity_id', 'uuid', NULL), ('entity_relationships', 'target_entity_id', 'uuid', NULL),
-        ('entity_relationships', 'relationship_type', 'text', NULL), ('entity_relationships', 'relationship_category', 'text', NULL),
-        ('entity_relationships', 'valid_from', 'date', NULL), ('entity_relationships', 'valid_until', 'date', NULL),
-        ('entity_relationships', 'is_current', 'boolean', 'true'), ('entity_relationships', 'confidence', 'numeric(4,3)', NULL),
-        ('entity_relationships', 'metadata', 'jsonb', '''{}''::jsonb'),
-        ('properties', 'property_type', 'text', NULL), ('properties', 'address_id', 'uuid', NULL),
-        ('properties', 'title', 'text', NULL), ('properties', 'area_m2', 'numeric(10,2)', NULL),
-        ('properties', 'price', 'numeric(14,2)', NULL), ('properties', 'metadata', 'jsonb', '''{}''::jsonb')
-    ) AS v(tbl, col, typ, dflt)
-    LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_attribute
-                        WHERE attrelid = format('core.%I', spec.tbl)::regclass AND attname = spec.col AND NOT attisdropped) THEN
-            EXECUTE format('ALTER TABLE core.%I ADD COLUMN %I %s%s', spec.tbl, spec.col, spec.typ,
-                           coalesce(' DEFAULT ' || spec.dflt, ''));
-        END IF;
-    END LOOP;
-    FOREACH t IN ARRAY ARRAY['entities','entity_profiles','entity_financials','entity_phones','entity_emails',
-                             'addresses','entity_addresses','entity_relationships','properties']
-    LOOP
-        EXECUTE format('ALTER TABLE core.%I ADD COLUMN IF NOT EXISTS created_at timestamptz, ADD COLUMN IF NOT EXISTS updated_at timestamptz', t);
-        EXECUTE format('ALTER TABLE core.%I ALTER COLUMN created_at SET DEFAULT now(), ALTER COLUMN updated_at SET DEFAULT now()', t);
-    END LOOP;
-END $$;
-
+-- step
+-- name: map a financial period kept under other names (HARDENING_FINANCIAL_PERIOD)
 -- entity_financials' period is `year` (and `month`). A legacy table that keeps
 -- it under other names gets `year` added and kept equal to its own column both
 -- ways by a trigger (its dashboards go on writing theirs, the service writes
@@ -262,6 +198,7 @@ BEGIN
             unparseable, ycol;
     END IF;
     ALTER TABLE core.entity_financials ADD COLUMN year integer;
+    ALTER TABLE core.entity_financials ADD COLUMN IF NOT EXISTS month integer;
     -- Both sides kept equal: on insert each fills the other; on update the
     -- side that changed wins. A month outside 1..12 stays NULL on our side.
     body := format('
@@ -290,4 +227,324 @@ BEGIN
     -- The mapping, for the back-fill (migration 7) whatever a later run is given.
     EXECUTE format('COMMENT ON TRIGGER c2s_financial_period ON core.entity_financials IS %L',
                    ycol || coalesce(',' || nullif(mcol, 'month'), ''));
+END $$;
+-- Legacy tables, whatever their shape: every column of the shape above that a
+-- table lacks is added — nullable, with the same default where it is a
+-- constant (metadata-only in PostgreSQL 11+: no rewrite). A missing timestamp
+-- is added without a value for the existing rows (their age is unknown: they
+-- sort after dated rows, ties by id), then gets its default for new rows.
+-- Columns, tables and schemas we do not know are left alone.
+-- step
+-- name: add the columns core.entities lacks
+DO $$
+DECLARE
+    spec record;
+BEGIN
+    FOR spec IN SELECT * FROM (VALUES
+        ('national_id', 'text', NULL),
+        ('entity_type', 'text', '''person'''),
+        ('name', 'text', NULL),
+        ('canonical_name', 'text', NULL),
+        ('is_enriched', 'boolean', 'false'),
+        ('enriched_at', 'timestamptz', NULL),
+        ('data_source', 'text', NULL),
+        ('confidence', 'numeric(4,3)', NULL),
+        ('metadata', 'jsonb', '''{}''::jsonb'),
+        ('is_active', 'boolean', 'true'),
+        ('created_at', 'timestamptz', NULL),
+        ('updated_at', 'timestamptz', NULL)
+    ) AS v(col, typ, dflt)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.entities'::regclass
+                          AND attname = spec.col AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE core.entities ADD COLUMN %I %s%s', spec.col, spec.typ,
+                           coalesce(' DEFAULT ' || spec.dflt, ''));
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entities'::regclass AND a.attname = 'created_at') THEN
+        ALTER TABLE core.entities ALTER COLUMN created_at SET DEFAULT now();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entities'::regclass AND a.attname = 'updated_at') THEN
+        ALTER TABLE core.entities ALTER COLUMN updated_at SET DEFAULT now();
+    END IF;
+END $$;
+-- step
+-- name: add the columns core.entity_profiles lacks
+DO $$
+DECLARE
+    spec record;
+BEGIN
+    FOR spec IN SELECT * FROM (VALUES
+        ('sex', 'text', NULL),
+        ('birth_date', 'date', NULL),
+        ('death_date', 'date', NULL),
+        ('nationality', 'text', NULL),
+        ('marital_status', 'text', NULL),
+        ('education_level', 'text', NULL),
+        ('occupation', 'text', NULL),
+        ('metadata', 'jsonb', '''{}''::jsonb'),
+        ('created_at', 'timestamptz', NULL),
+        ('updated_at', 'timestamptz', NULL)
+    ) AS v(col, typ, dflt)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.entity_profiles'::regclass
+                          AND attname = spec.col AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE core.entity_profiles ADD COLUMN %I %s%s', spec.col, spec.typ,
+                           coalesce(' DEFAULT ' || spec.dflt, ''));
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_profiles'::regclass AND a.attname = 'created_at') THEN
+        ALTER TABLE core.entity_profiles ALTER COLUMN created_at SET DEFAULT now();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_profiles'::regclass AND a.attname = 'updated_at') THEN
+        ALTER TABLE core.entity_profiles ALTER COLUMN updated_at SET DEFAULT now();
+    END IF;
+END $$;
+-- step
+-- name: add the columns core.entity_financials lacks
+DO $$
+DECLARE
+    spec record;
+BEGIN
+    FOR spec IN SELECT * FROM (VALUES
+        ('entity_id', 'uuid', NULL),
+        ('month', 'integer', NULL),
+        ('reported_income', 'numeric(14,2)', NULL),
+        ('credit_score', 'integer', NULL),
+        ('risk_score', 'numeric(3,2)', NULL),
+        ('source', 'text', NULL),
+        ('confidence', 'numeric(4,3)', NULL),
+        ('metadata', 'jsonb', '''{}''::jsonb'),
+        ('created_at', 'timestamptz', NULL),
+        ('updated_at', 'timestamptz', NULL)
+    ) AS v(col, typ, dflt)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.entity_financials'::regclass
+                          AND attname = spec.col AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE core.entity_financials ADD COLUMN %I %s%s', spec.col, spec.typ,
+                           coalesce(' DEFAULT ' || spec.dflt, ''));
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_financials'::regclass AND a.attname = 'created_at') THEN
+        ALTER TABLE core.entity_financials ALTER COLUMN created_at SET DEFAULT now();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_financials'::regclass AND a.attname = 'updated_at') THEN
+        ALTER TABLE core.entity_financials ALTER COLUMN updated_at SET DEFAULT now();
+    END IF;
+END $$;
+-- step
+-- name: add the columns core.entity_phones lacks
+DO $$
+DECLARE
+    spec record;
+BEGIN
+    FOR spec IN SELECT * FROM (VALUES
+        ('entity_id', 'uuid', NULL),
+        ('phone', 'text', NULL),
+        ('phone_e164', 'text', NULL),
+        ('phone_type', 'text', NULL),
+        ('is_primary', 'boolean', 'false'),
+        ('is_verified', 'boolean', 'false'),
+        ('is_whatsapp', 'boolean', 'false'),
+        ('carrier', 'text', NULL),
+        ('metadata', 'jsonb', '''{}''::jsonb'),
+        ('created_at', 'timestamptz', NULL),
+        ('updated_at', 'timestamptz', NULL)
+    ) AS v(col, typ, dflt)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.entity_phones'::regclass
+                          AND attname = spec.col AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE core.entity_phones ADD COLUMN %I %s%s', spec.col, spec.typ,
+                           coalesce(' DEFAULT ' || spec.dflt, ''));
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_phones'::regclass AND a.attname = 'created_at') THEN
+        ALTER TABLE core.entity_phones ALTER COLUMN created_at SET DEFAULT now();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_phones'::regclass AND a.attname = 'updated_at') THEN
+        ALTER TABLE core.entity_phones ALTER COLUMN updated_at SET DEFAULT now();
+    END IF;
+END $$;
+-- step
+-- name: add the columns core.entity_emails lacks
+DO $$
+DECLARE
+    spec record;
+BEGIN
+    FOR spec IN SELECT * FROM (VALUES
+        ('entity_id', 'uuid', NULL),
+        ('email', 'text', NULL),
+        ('email_type', 'text', NULL),
+        ('is_primary', 'boolean', 'false'),
+        ('is_verified', 'boolean', 'false'),
+        ('metadata', 'jsonb', '''{}''::jsonb'),
+        ('created_at', 'timestamptz', NULL),
+        ('updated_at', 'timestamptz', NULL)
+    ) AS v(col, typ, dflt)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.entity_emails'::regclass
+                          AND attname = spec.col AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE core.entity_emails ADD COLUMN %I %s%s', spec.col, spec.typ,
+                           coalesce(' DEFAULT ' || spec.dflt, ''));
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_emails'::regclass AND a.attname = 'created_at') THEN
+        ALTER TABLE core.entity_emails ALTER COLUMN created_at SET DEFAULT now();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_emails'::regclass AND a.attname = 'updated_at') THEN
+        ALTER TABLE core.entity_emails ALTER COLUMN updated_at SET DEFAULT now();
+    END IF;
+END $$;
+-- step
+-- name: add the columns core.addresses lacks
+DO $$
+DECLARE
+    spec record;
+BEGIN
+    FOR spec IN SELECT * FROM (VALUES
+        ('street_type', 'text', NULL),
+        ('street', 'text', NULL),
+        ('number', 'text', NULL),
+        ('complement', 'text', NULL),
+        ('neighborhood', 'text', NULL),
+        ('city', 'text', NULL),
+        ('state', 'text', NULL),
+        ('zip_code', 'text', NULL),
+        ('formatted_address', 'text', NULL),
+        ('address_hash', 'text', NULL),
+        ('is_valid', 'boolean', 'true'),
+        ('primary_address', 'boolean', 'false'),
+        ('latitude', 'numeric(9,6)', NULL),
+        ('longitude', 'numeric(9,6)', NULL),
+        ('metadata', 'jsonb', '''{}''::jsonb'),
+        ('created_at', 'timestamptz', NULL),
+        ('updated_at', 'timestamptz', NULL)
+    ) AS v(col, typ, dflt)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.addresses'::regclass
+                          AND attname = spec.col AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE core.addresses ADD COLUMN %I %s%s', spec.col, spec.typ,
+                           coalesce(' DEFAULT ' || spec.dflt, ''));
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.addresses'::regclass AND a.attname = 'created_at') THEN
+        ALTER TABLE core.addresses ALTER COLUMN created_at SET DEFAULT now();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.addresses'::regclass AND a.attname = 'updated_at') THEN
+        ALTER TABLE core.addresses ALTER COLUMN updated_at SET DEFAULT now();
+    END IF;
+END $$;
+-- step
+-- name: add the columns core.entity_addresses lacks
+DO $$
+DECLARE
+    spec record;
+BEGIN
+    FOR spec IN SELECT * FROM (VALUES
+        ('entity_id', 'uuid', NULL),
+        ('address_id', 'uuid', NULL),
+        ('address_type', 'text', NULL),
+        ('is_primary', 'boolean', 'false'),
+        ('is_current', 'boolean', 'true'),
+        ('data_source', 'text', NULL),
+        ('confidence_score', 'numeric(3,2)', NULL),
+        ('verified', 'boolean', 'false'),
+        ('metadata', 'jsonb', '''{}''::jsonb'),
+        ('created_at', 'timestamptz', NULL),
+        ('updated_at', 'timestamptz', NULL)
+    ) AS v(col, typ, dflt)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.entity_addresses'::regclass
+                          AND attname = spec.col AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE core.entity_addresses ADD COLUMN %I %s%s', spec.col, spec.typ,
+                           coalesce(' DEFAULT ' || spec.dflt, ''));
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_addresses'::regclass AND a.attname = 'created_at') THEN
+        ALTER TABLE core.entity_addresses ALTER COLUMN created_at SET DEFAULT now();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_addresses'::regclass AND a.attname = 'updated_at') THEN
+        ALTER TABLE core.entity_addresses ALTER COLUMN updated_at SET DEFAULT now();
+    END IF;
+END $$;
+-- step
+-- name: add the columns core.entity_relationships lacks
+DO $$
+DECLARE
+    spec record;
+BEGIN
+    FOR spec IN SELECT * FROM (VALUES
+        ('source_entity_id', 'uuid', NULL),
+        ('target_entity_id', 'uuid', NULL),
+        ('relationship_type', 'text', NULL),
+        ('relationship_category', 'text', NULL),
+        ('valid_from', 'date', NULL),
+        ('valid_until', 'date', NULL),
+        ('is_current', 'boolean', 'true'),
+        ('confidence', 'numeric(4,3)', NULL),
+        ('metadata', 'jsonb', '''{}''::jsonb'),
+        ('created_at', 'timestamptz', NULL),
+        ('updated_at', 'timestamptz', NULL)
+    ) AS v(col, typ, dflt)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.entity_relationships'::regclass
+                          AND attname = spec.col AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE core.entity_relationships ADD COLUMN %I %s%s', spec.col, spec.typ,
+                           coalesce(' DEFAULT ' || spec.dflt, ''));
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_relationships'::regclass AND a.attname = 'created_at') THEN
+        ALTER TABLE core.entity_relationships ALTER COLUMN created_at SET DEFAULT now();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.entity_relationships'::regclass AND a.attname = 'updated_at') THEN
+        ALTER TABLE core.entity_relationships ALTER COLUMN updated_at SET DEFAULT now();
+    END IF;
+END $$;
+-- step
+-- name: add the columns core.properties lacks
+DO $$
+DECLARE
+    spec record;
+BEGIN
+    FOR spec IN SELECT * FROM (VALUES
+        ('property_type', 'text', NULL),
+        ('address_id', 'uuid', NULL),
+        ('title', 'text', NULL),
+        ('area_m2', 'numeric(10,2)', NULL),
+        ('price', 'numeric(14,2)', NULL),
+        ('metadata', 'jsonb', '''{}''::jsonb'),
+        ('created_at', 'timestamptz', NULL),
+        ('updated_at', 'timestamptz', NULL)
+    ) AS v(col, typ, dflt)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.properties'::regclass
+                          AND attname = spec.col AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE core.properties ADD COLUMN %I %s%s', spec.col, spec.typ,
+                           coalesce(' DEFAULT ' || spec.dflt, ''));
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.properties'::regclass AND a.attname = 'created_at') THEN
+        ALTER TABLE core.properties ALTER COLUMN created_at SET DEFAULT now();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                    WHERE d.adrelid = 'core.properties'::regclass AND a.attname = 'updated_at') THEN
+        ALTER TABLE core.properties ALTER COLUMN updated_at SET DEFAULT now();
+    END IF;
 END $$;
