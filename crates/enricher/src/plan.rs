@@ -798,10 +798,16 @@ mod tests {
             .map(|m| m.up_text())
             .collect();
         for (table, columns) in SHAPE {
+            // Migration 3's step for this table.
+            let marker = format!("-- name: add the columns core.{table} lacks");
+            let step = all
+                .split("-- step")
+                .find(|s| s.contains(&marker))
+                .unwrap_or_else(|| panic!("migration 3 has a step for core.{table}"));
             for (column, _) in *columns {
-                let key = format!("('{table}', '{column}'");
+                let key = format!("('{column}', '");
                 assert!(
-                    all.contains(&key)
+                    step.contains(&key)
                         || matches!(*column, "entity_id" | "id" | "property_id" | "year"),
                     "migration 3 adds {table}.{column}"
                 );
