@@ -12,145 +12,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sqlx::{Connection, PgConnection, PgPool};
 
-/// The customer tables and the columns the hardening needs (type, and the
-/// default it adds with the column).
-pub(crate) const SHAPE: &[(&str, &[(&str, &str)])] = &[
-    (
-        "entities",
-        &[
-            ("entity_id", "uuid"),
-            ("national_id", "text"),
-            ("entity_type", "text"),
-            ("name", "text"),
-            ("canonical_name", "text"),
-            ("is_enriched", "boolean"),
-            ("enriched_at", "timestamptz"),
-            ("data_source", "text"),
-            ("confidence", "numeric"),
-            ("metadata", "jsonb"),
-            ("is_active", "boolean"),
-        ],
-    ),
-    (
-        "entity_profiles",
-        &[
-            ("entity_id", "uuid"),
-            ("sex", "text"),
-            ("birth_date", "date"),
-            ("death_date", "date"),
-            ("nationality", "text"),
-            ("marital_status", "text"),
-            ("education_level", "text"),
-            ("occupation", "text"),
-            ("metadata", "jsonb"),
-        ],
-    ),
-    (
-        "entity_financials",
-        &[
-            ("id", "uuid"),
-            ("entity_id", "uuid"),
-            ("year", "integer"),
-            ("month", "integer"),
-            ("reported_income", "numeric"),
-            ("credit_score", "integer"),
-            ("risk_score", "numeric"),
-            ("source", "text"),
-            ("confidence", "numeric"),
-            ("metadata", "jsonb"),
-        ],
-    ),
-    (
-        "entity_phones",
-        &[
-            ("id", "uuid"),
-            ("entity_id", "uuid"),
-            ("phone", "text"),
-            ("phone_e164", "text"),
-            ("phone_type", "text"),
-            ("is_primary", "boolean"),
-            ("is_verified", "boolean"),
-            ("is_whatsapp", "boolean"),
-            ("carrier", "text"),
-            ("metadata", "jsonb"),
-        ],
-    ),
-    (
-        "entity_emails",
-        &[
-            ("id", "uuid"),
-            ("entity_id", "uuid"),
-            ("email", "text"),
-            ("email_type", "text"),
-            ("is_primary", "boolean"),
-            ("is_verified", "boolean"),
-            ("metadata", "jsonb"),
-        ],
-    ),
-    (
-        "addresses",
-        &[
-            ("id", "uuid"),
-            ("street_type", "text"),
-            ("street", "text"),
-            ("number", "text"),
-            ("complement", "text"),
-            ("neighborhood", "text"),
-            ("city", "text"),
-            ("state", "text"),
-            ("zip_code", "text"),
-            ("formatted_address", "text"),
-            ("address_hash", "text"),
-            ("is_valid", "boolean"),
-            ("primary_address", "boolean"),
-            ("latitude", "numeric"),
-            ("longitude", "numeric"),
-            ("metadata", "jsonb"),
-        ],
-    ),
-    (
-        "entity_addresses",
-        &[
-            ("id", "uuid"),
-            ("entity_id", "uuid"),
-            ("address_id", "uuid"),
-            ("address_type", "text"),
-            ("is_primary", "boolean"),
-            ("is_current", "boolean"),
-            ("data_source", "text"),
-            ("confidence_score", "numeric"),
-            ("verified", "boolean"),
-            ("metadata", "jsonb"),
-        ],
-    ),
-    (
-        "entity_relationships",
-        &[
-            ("id", "uuid"),
-            ("source_entity_id", "uuid"),
-            ("target_entity_id", "uuid"),
-            ("relationship_type", "text"),
-            ("relationship_category", "text"),
-            ("valid_from", "date"),
-            ("valid_until", "date"),
-            ("is_current", "boolean"),
-            ("confidence", "numeric"),
-            ("metadata", "jsonb"),
-        ],
-    ),
-    (
-        "properties",
-        &[
-            ("property_id", "uuid"),
-            ("property_type", "text"),
-            ("address_id", "uuid"),
-            ("title", "text"),
-            ("area_m2", "numeric"),
-            ("price", "numeric"),
-            ("metadata", "jsonb"),
-        ],
-    ),
-];
+use crate::hardening::convert;
+use crate::hardening::shape::{columns_of, SHAPE};
 
 /// Named constraints the hardening adds (table, name), from migrations 9–10.
 pub(crate) const CONSTRAINTS: &[(&str, &str)] = &[
@@ -499,7 +362,7 @@ async fn table_plan(
     .collect();
     let mut add_columns = Vec::new();
     let mut type_differences = Vec::new();
-    for (column, expected) in shape {
+    for (column, expected) in &columns_of(table) {
         match found.get(*column) {
             None if table == "entity_financials" && *column == "year" => match financial_period {
                 Some((year, month)) if found.contains_key(year) => {
@@ -555,16 +418,14 @@ async fn table_plan(
                     ));
                 }
             },
+            // The timestamps are added without a value (below).
+            None if matches!(*column, "created_at" | "updated_at") => {}
             None => add_columns.push(AddColumn {
                 column: (*column).to_owned(),
                 r#type: (*expected).to_owned(),
             }),
             Some((found_type, kind)) => {
-                if kind == "e"
-                    && crate::hardening::REFERENCE_COLUMNS
-                        .iter()
-                        .any(|(t, c, _)| *t == table && c == column)
-                {
+                if let Some(target) = convert::needed(table, column, expected, found_type, kind) {
                     let (attnum, has_acl): (i16, bool) = sqlx::query_as(
                         "SELECT attnum, attacl IS NOT NULL FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2",
                     )
@@ -572,8 +433,10 @@ async fn table_plan(
                     .bind(column)
                     .fetch_one(&mut **tx)
                     .await?;
-                    if let Some(why) =
-                        crate::hardening::conversion_obstacle(tx, table, column, attnum, has_acl).await?
+                    if let Some(why) = convert::conversion_obstacle(
+                        tx, table, column, attnum, has_acl, found_type, target,
+                    )
+                    .await?
                     {
                         blockers.push(why);
                     }
@@ -669,12 +532,6 @@ async fn table_plan(
 /// What is done about a column whose type differs from the shape's; `None`
 /// when it is the same in substance.
 fn handling(table: &str, column: &str, expected: &str, found: &str, kind: &str) -> Option<String> {
-    let text_like = |t: &str| {
-        t == "text"
-            || t.starts_with("character varying")
-            || t.starts_with("character(")
-            || t == "citext"
-    };
     let same = match expected {
         "text" => found == "text",
         "numeric" => found.starts_with("numeric"),
@@ -684,14 +541,20 @@ fn handling(table: &str, column: &str, expected: &str, found: &str, kind: &str) 
     if same {
         return None;
     }
-    let reference = crate::hardening::REFERENCE_COLUMNS
-        .iter()
-        .any(|(t, c, _)| *t == table && *c == column);
-    Some(if kind == "e" && reference {
-        "an enum: converted to text online (shadow column, batches, a catalog-only swap keeping its name, default and indexes)".to_owned()
-    } else if kind == "e" {
+    if let Some(target) = convert::needed(table, column, expected, found, kind) {
+        return Some(format!(
+            "{}: {}",
+            if kind == "e" {
+                "an enum"
+            } else {
+                "another type"
+            },
+            convert::describe(target, column)
+        ));
+    }
+    Some(if kind == "e" {
         "an enum: kept as it is".to_owned()
-    } else if expected == "text" && text_like(found) {
+    } else if expected == "text" && convert::string_like(found) {
         "text-like: kept as it is".to_owned()
     } else if expected == "numeric"
         && ["integer", "bigint", "smallint", "double precision", "real"].contains(&found)

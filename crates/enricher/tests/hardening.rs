@@ -410,6 +410,34 @@ const SHAPES: &[(&str, &str)] = &[
          UPDATE core.addresses SET street_type = NULL, state = NULL, zip_code = NULL, city = NULL WHERE id = md5('a9')::uuid;",
     ),
     (
+        "all text: booleans, numbers, dates, timestamps and JSON kept as text, some written by hand",
+        "DO $$ DECLARE r record; BEGIN
+             FOR r IN SELECT c.relname, a.attname FROM pg_attribute a
+                        JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                        JOIN pg_type t ON t.oid = a.atttypid
+                       WHERE n.nspname = 'core' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+                         AND t.typname IN ('bool', 'timestamptz', 'date', 'numeric', 'int4', 'jsonb')
+             LOOP
+                 EXECUTE format('ALTER TABLE core.%I ALTER COLUMN %I TYPE text USING %I::text', r.relname, r.attname, r.attname);
+             END LOOP;
+         END $$;
+         -- Day first: read month first it would be the oldest of its group.
+         UPDATE core.entity_phones SET created_at = '01/07/2024 00:00:00'
+          WHERE entity_id = md5('e1')::uuid AND created_at LIKE '2024-07-01%';
+         UPDATE core.entity_phones SET created_at = 'ontem' WHERE id = md5('p5')::uuid;
+         UPDATE core.entity_phones SET is_whatsapp = 'sim' WHERE id = md5('p6')::uuid;
+         UPDATE core.entity_phones SET is_whatsapp = 'talvez' WHERE id = md5('p7')::uuid;
+         UPDATE core.entities SET metadata = 'cliente antigo' WHERE entity_id = md5('e9')::uuid;
+         UPDATE core.entity_addresses SET confidence_score = '0,75' WHERE id = md5('l8')::uuid;
+         UPDATE core.entity_profiles SET birth_date = '31/12/1980' WHERE entity_id = md5('e8')::uuid;",
+    ),
+    (
+        "citext e-mails and names",
+        "CREATE EXTENSION IF NOT EXISTS citext;
+         ALTER TABLE core.entity_emails ALTER COLUMN email TYPE citext;
+         ALTER TABLE core.entities ALTER COLUMN name TYPE citext;",
+    ),
+    (
         "unknown extra columns, tables and schemas",
         "ALTER TABLE core.entity_phones ADD COLUMN legacy_source text DEFAULT 'crm-2019';
          ALTER TABLE core.entities ADD COLUMN score_interno integer DEFAULT 7;
@@ -420,6 +448,15 @@ const SHAPES: &[(&str, &str)] = &[
          INSERT INTO legacy_app.sessions VALUES ('s1');",
     ),
 ];
+
+/// The SQL of the shape whose name starts with `name`.
+fn shape_sql(name: &str) -> &'static str {
+    SHAPES
+        .iter()
+        .find(|(n, _)| n.starts_with(name))
+        .map(|(_, sql)| *sql)
+        .unwrap_or_else(|| panic!("no shape {name}"))
+}
 
 /// Every row id of the customer tables.
 async fn row_ids(pool: &PgPool) -> std::collections::BTreeSet<(String, String)> {
@@ -522,6 +559,90 @@ async fn hardened_without_loss(
     );
 }
 
+/// The all-text shape after the hardening: the shape's types, values read
+/// the Brazilian way, what could not be read kept in metadata.
+async fn all_text_is_read_into_its_types(pool: &PgPool) {
+    let type_of = |table: &'static str, column: &'static str| async move {
+        sqlx::query_scalar::<_, String>(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2",
+        )
+        .bind(format!("core.{table}"))
+        .bind(column)
+        .fetch_one(pool)
+        .await
+        .expect("column")
+    };
+    for (table, column, wanted) in [
+        ("entity_phones", "created_at", "timestamp with time zone"),
+        ("entity_phones", "is_whatsapp", "boolean"),
+        ("entities", "metadata", "jsonb"),
+        ("entities", "enriched_at", "timestamp with time zone"),
+        ("entity_addresses", "confidence_score", "numeric"),
+        ("entity_profiles", "birth_date", "date"),
+        ("entity_financials", "year", "integer"),
+    ] {
+        assert_eq!(type_of(table, column).await, wanted, "{table}.{column}");
+    }
+    let one = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, Option<String>>(sql)
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    assert_eq!(
+        one("SELECT is_whatsapp::text FROM core.entity_phones WHERE id = md5('p6')::uuid")
+            .await
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        one("SELECT coalesce(is_whatsapp::text, 'NULL') || ' ' || (metadata->'legacy'->>'is_whatsapp') FROM core.entity_phones WHERE id = md5('p7')::uuid").await.as_deref(),
+        Some("NULL talvez")
+    );
+    assert_eq!(
+        one("SELECT coalesce(created_at::text, 'NULL') || ' ' || (metadata->'legacy'->>'created_at') FROM core.entity_phones WHERE id = md5('p5')::uuid").await.as_deref(),
+        Some("NULL ontem")
+    );
+    assert_eq!(
+        one("SELECT metadata->>'legacy_text' FROM core.entities WHERE entity_id = md5('e9')::uuid")
+            .await
+            .as_deref(),
+        Some("cliente antigo")
+    );
+    assert_eq!(
+        one("SELECT confidence_score::text FROM core.entity_addresses WHERE id = md5('l8')::uuid")
+            .await
+            .as_deref(),
+        Some("0.75")
+    );
+    assert_eq!(
+        one("SELECT birth_date::text FROM core.entity_profiles WHERE entity_id = md5('e8')::uuid")
+            .await
+            .as_deref(),
+        Some("1980-12-31")
+    );
+    // A date written day first is read day first: the July row is the
+    // younger duplicate, archived; the February one (the bulk row) is kept.
+    assert_eq!(
+        one("SELECT string_agg((row_data->>'created_at')::timestamptz::date::text, ',' ORDER BY 1)
+               FROM enrich.archived_rows WHERE source_table = 'core.entity_phones' AND reason = 'duplicate'
+                AND row_data->>'entity_id' = md5('e1')::uuid::text").await.as_deref(),
+        Some("2024-06-01,2024-07-01")
+    );
+    assert!(
+        one("SELECT id::text FROM core.entity_phones WHERE id = md5('p1')::uuid")
+            .await
+            .is_some(),
+        "the oldest row is kept"
+    );
+    // The timestamps keep their default for new rows.
+    assert_eq!(
+        one("SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+              WHERE d.adrelid = 'core.entity_phones'::regclass AND a.attname = 'created_at'").await.as_deref(),
+        Some("now()")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_legacy_shape_is_hardened_and_keeps_every_valid_row() {
     for (shape, sql) in SHAPES {
@@ -547,6 +668,9 @@ async fn every_legacy_shape_is_hardened_and_keeps_every_valid_row() {
             3,
             "{shape}"
         );
+        if shape.starts_with("all text") {
+            all_text_is_read_into_its_types(pool).await;
+        }
         if shape.starts_with("PostgreSQL enums") {
             assert_eq!(
                 count(pool, "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_legacy_property_type' AND indexdef LIKE '%(property_type, address_id)%'").await,
@@ -575,7 +699,7 @@ async fn every_legacy_shape_is_hardened_and_keeps_every_valid_row() {
     let test = TestDb::empty().await.expect("db");
     let pool = &test.pool;
     legacy::create(pool, 50).await.expect("legacy fixture");
-    sqlx::raw_sql(SHAPES[4].1)
+    sqlx::raw_sql(shape_sql("unknown extra columns"))
         .execute(pool)
         .await
         .expect("shape");
@@ -738,9 +862,9 @@ async fn an_enum_column_a_view_depends_on_is_named_not_broken() {
         .expect_err("the view stands in the way")
         .to_string();
     assert!(
-        err.contains("enum-typed reference columns to text")
+        err.contains("columns to the types the hardening needs")
             && err.contains(
-                "core.entity_relationships.relationship_type is an enum and a view uses it"
+                "core.entity_relationships.relationship_type is core.relationship_type_t (the hardening needs text) and a view uses it"
             ),
         "{err}"
     );
@@ -792,7 +916,8 @@ async fn the_plan_changes_nothing_and_says_what_migrate_will_do() {
     legacy::create(pool, 100).await.expect("legacy fixture");
     sqlx::raw_sql(&format!(
         "{}\n{}\nALTER TABLE core.entity_financials RENAME COLUMN year TO ano;",
-        SHAPES[0].1, SHAPES[4].1
+        shape_sql("minimal columns"),
+        shape_sql("unknown extra columns")
     ))
     .execute(pool)
     .await

@@ -175,3 +175,100 @@ async fn an_interrupted_concurrent_index_build_is_dropped_and_rebuilt() {
         .expect("re-run");
     assert_eq!(count(pool, "SELECT count(*) FROM pg_index WHERE indexrelid = 'core.idx_entity_phones_e164'::regclass AND indisvalid").await, 1);
 }
+
+/// A failed constraint names the rows in its way by key, never by value; a
+/// data exception's quoted value is withheld (issue 13, item 4).
+#[tokio::test]
+async fn a_failed_constraint_names_the_rows_in_its_way_never_their_values() {
+    let test = TestDb::empty().await.expect("test database");
+    let mut conn = test.pool.acquire().await.expect("connection");
+    sqlx::raw_sql(
+        "CREATE SCHEMA core;
+         CREATE TABLE core.parents (id uuid PRIMARY KEY);
+         INSERT INTO core.parents VALUES (md5('p1')::uuid);
+         CREATE TABLE core.rows (id uuid PRIMARY KEY, cep text, parent uuid, email text);
+         INSERT INTO core.rows VALUES
+             (md5('good')::uuid, '01310100', md5('p1')::uuid, 'ana@correio.com.br'),
+             (md5('bad')::uuid, '0131-SEGREDO', md5('ghost')::uuid, 'ana@correio.com.br'),
+             (md5('empty')::uuid, NULL, NULL, NULL);",
+    )
+    .execute(&mut *conn)
+    .await
+    .expect("table");
+    let (good, bad, empty): (String, String, String) = sqlx::query_as(
+        "SELECT md5('good')::uuid::text, md5('bad')::uuid::text, md5('empty')::uuid::text",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .expect("ids");
+    for (setup, failing, in_the_way, not_in_the_way) in [
+        (
+            "ALTER TABLE core.rows ADD CONSTRAINT chk_cep CHECK (cep ~ '^[0-9]{8}$') NOT VALID",
+            "ALTER TABLE core.rows VALIDATE CONSTRAINT chk_cep",
+            vec![&bad],
+            vec![&good, &empty],
+        ),
+        (
+            "ALTER TABLE core.rows ADD CONSTRAINT fk_parent FOREIGN KEY (parent) REFERENCES core.parents (id) NOT VALID",
+            "ALTER TABLE core.rows VALIDATE CONSTRAINT fk_parent",
+            vec![&bad],
+            vec![&good, &empty],
+        ),
+        (
+            "SELECT 1",
+            "CREATE UNIQUE INDEX CONCURRENTLY uq_rows_email ON core.rows (email)",
+            vec![&good, &bad],
+            vec![&empty],
+        ),
+        (
+            "SELECT 1",
+            "ALTER TABLE core.rows ALTER COLUMN cep SET NOT NULL",
+            vec![&empty],
+            vec![&good, &bad],
+        ),
+    ] {
+        sqlx::raw_sql(setup)
+            .execute(&mut *conn)
+            .await
+            .expect("setup");
+        let err = sqlx::raw_sql(failing)
+            .execute(&mut *conn)
+            .await
+            .expect_err(failing);
+        let rows = migrate::offending_rows(&mut conn, &err)
+            .await
+            .unwrap_or_else(|| panic!("{failing}: no rows named for {err}"));
+        assert!(rows.contains("core.rows"), "{rows}");
+        for key in in_the_way {
+            assert!(rows.contains(key.as_str()), "{failing}: {rows}");
+        }
+        for key in not_in_the_way {
+            assert!(!rows.contains(key.as_str()), "{failing}: {rows}");
+        }
+        assert!(!rows.contains("SEGREDO") && !rows.contains("correio"), "{rows}");
+    }
+    // An error that no row stands in the way of names none.
+    let err = sqlx::raw_sql("SELECT 1/0")
+        .execute(&mut *conn)
+        .await
+        .expect_err("division");
+    assert_eq!(migrate::offending_rows(&mut conn, &err).await, None);
+    // A data exception quotes the value: withheld in the migration's error.
+    let source = sqlx::raw_sql("SELECT '11 98765-4321'::integer")
+        .execute(&mut *conn)
+        .await
+        .expect_err("not a number");
+    let text = migrate::MigrateError::Step {
+        version: 7,
+        name: "phone_e164",
+        step: "step 1 \"x\"".into(),
+        source,
+        rows: None,
+    }
+    .to_string();
+    assert!(!text.contains("98765"), "{text}");
+    assert!(
+        text.contains("invalid input syntax for type integer") && text.contains("22P02"),
+        "{text}"
+    );
+}

@@ -26,6 +26,83 @@ pub struct HardeningResult {
     pub p99_ratio: f64,
     pub max_ratio: f64,
     pub archived_rows: i64,
+    /// The slowest probes during the migration, each with what the
+    /// database was doing meanwhile.
+    pub slowest: Vec<Stall>,
+}
+
+/// One slow probe and what was active while it waited: the migration's
+/// statement(s) and the probe's wait events (`pg_stat_activity`, sampled).
+#[derive(Debug, Clone, Serialize)]
+pub struct Stall {
+    pub ms: f64,
+    pub migration_statements: Vec<String>,
+    pub probe_waits: Vec<String>,
+    pub others: Vec<String>,
+}
+
+/// A `pg_stat_activity` sample: when, and (who, wait event, statement head)
+/// of each active backend but the sampler's.
+type Sample = (Instant, Vec<(String, String, String)>);
+
+/// Samples the active backends of the database every 20 ms until `stop`.
+async fn sample_activity(pool: PgPool, stop: Arc<AtomicBool>) -> Vec<Sample> {
+    let mut out = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        let at = Instant::now();
+        if let Ok(rows) = sqlx::query_as::<_, (String, String, String)>(
+            "SELECT coalesce(nullif(application_name, ''), backend_type, '?'),
+                    coalesce(wait_event_type || ':' || wait_event, ''),
+                    left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), 110)
+               FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'",
+        )
+        .fetch_all(&pool)
+        .await
+        {
+            out.push((at, rows));
+        }
+    }
+    out
+}
+
+/// The `n` slowest probes and what the samples saw during each.
+fn slowest(probes: &[(Instant, Duration)], samples: &[Sample], n: usize) -> Vec<Stall> {
+    let mut by_time: Vec<&(Instant, Duration)> = probes.iter().collect();
+    by_time.sort_by_key(|p| std::cmp::Reverse(p.1));
+    by_time
+        .into_iter()
+        .take(n)
+        .map(|(start, took)| {
+            let end = *start + *took;
+            let (mut migration, mut waits, mut others) = (Vec::new(), Vec::new(), Vec::new());
+            for (_, rows) in samples.iter().filter(|(at, _)| at >= start && *at <= end) {
+                for (who, wait, query) in rows {
+                    let (list, item) = if who == crate::migrate::APPLICATION_NAME {
+                        (&mut migration, format!("{query} [{wait}]"))
+                    } else if query.contains("core.entity_phones WHERE id = $1")
+                        || query.contains("core.addresses WHERE id = $1")
+                    {
+                        (&mut waits, format!("{wait} ({query})"))
+                    } else {
+                        (&mut others, format!("{who}: {query} [{wait}]"))
+                    };
+                    if !list.contains(&item) {
+                        list.push(item);
+                    }
+                }
+            }
+            Stall {
+                ms: took.as_secs_f64() * 1e3,
+                migration_statements: migration,
+                probe_waits: waits,
+                others,
+            }
+        })
+        .collect()
 }
 
 const PROBE_EVERY: Duration = Duration::from_millis(10);
@@ -54,12 +131,13 @@ async fn probe_once(pool: &PgPool, phone: Uuid, address: Uuid) -> Result<(), sql
     Ok(())
 }
 
-/// Probes every 10 ms until `stop`; returns (latencies, failures).
+/// Probes every 10 ms until `stop`; returns (start and latency of each
+/// probe, failures).
 async fn probe(
     pool: PgPool,
     targets: Arc<Vec<(Uuid, Uuid, Uuid)>>,
     stop: Arc<AtomicBool>,
-) -> (Vec<Duration>, usize) {
+) -> (Vec<(Instant, Duration)>, usize) {
     let mut lat = Vec::new();
     let mut errors = 0;
     let mut i = 0usize;
@@ -71,7 +149,7 @@ async fn probe(
         i += 1;
         let started = Instant::now();
         match probe_once(&pool, p, a).await {
-            Ok(()) => lat.push(started.elapsed()),
+            Ok(()) => lat.push((started, started.elapsed())),
             Err(_) => errors += 1,
         }
     }
@@ -116,12 +194,25 @@ pub async fn run(
     eprintln!("  migrating with the probe running…");
     let stop = Arc::new(AtomicBool::new(false));
     let during = tokio::spawn(probe(probe_pool.clone(), targets.clone(), stop.clone()));
+    let sampler_pool = crate::db::connect_pool(&db.url, 1).await?;
+    let sampler = tokio::spawn(sample_activity(sampler_pool.clone(), stop.clone()));
     let started = Instant::now();
     crate::migrate::up(&db.pool, &crate::migrate::MigrateOptions::default()).await?;
     let migrate_seconds = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let (during, errors) = during.await?;
+    let samples = sampler.await?;
+    sampler_pool.close().await;
     probe_pool.close().await;
+    let slowest = slowest(&during, &samples, 3);
+    for s in &slowest {
+        eprintln!(
+            "  a {:.0} ms probe: migration {:?}; probe waited on {:?}; others {:?}",
+            s.ms, s.migration_statements, s.probe_waits, s.others
+        );
+    }
+    let before: Vec<Duration> = before.into_iter().map(|(_, d)| d).collect();
+    let during: Vec<Duration> = during.into_iter().map(|(_, d)| d).collect();
     let dq = crate::dq::run(&db.pool).await?;
     anyhow::ensure!(
         dq.passed(),
@@ -147,6 +238,7 @@ pub async fn run(
             p99_ratio: d.p99_ms / b.p99_ms.max(1e-3),
             max_ratio: d.max_ms / b.max_ms.max(1e-3),
             archived_rows: archived,
+            slowest,
         },
         db,
     ))

@@ -220,6 +220,30 @@ pub fn markdown(r: &BenchReport) -> String {
             h.migrate_seconds, h.probe_during.n, h.probe_during.p50_ms, h.probe_during.p99_ms, h.probe_during.max_ms, h.probe_errors_during,
             h.p99_ratio, h.max_ratio, h.archived_rows
         );
+        if !h.slowest.is_empty() {
+            let _ = writeln!(
+                s,
+                "The slowest probes during the migration, with what `pg_stat_activity` (sampled every 20 ms) showed meanwhile:\n\n| probe | the migration ran | the probe waited on | others |\n|---|---|---|---|"
+            );
+            let cell = |v: &[String]| {
+                if v.is_empty() {
+                    "–".to_owned()
+                } else {
+                    v.join("; ").replace('|', "\\|")
+                }
+            };
+            for st in &h.slowest {
+                let _ = writeln!(
+                    s,
+                    "| {:.0} ms | {} | {} | {} |",
+                    st.ms,
+                    cell(&st.migration_statements),
+                    cell(&st.probe_waits),
+                    cell(&st.others)
+                );
+            }
+            let _ = writeln!(s);
+        }
     }
     if let Some(l) = &r.lookup {
         let _ = writeln!(

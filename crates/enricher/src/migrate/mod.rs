@@ -32,6 +32,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
+mod diagnose;
+pub use diagnose::offending_rows;
+
 /// A Rust step run after a migration's SQL (up direction only).
 type Hook = for<'c> fn(&'c mut PgConnection) -> futures_hook::HookFuture<'c>;
 
@@ -63,9 +66,9 @@ macro_rules! migration {
         Migration {
             version: $version,
             name: $name,
-            up: include_str!(concat!("../migrations/", $prefix, "_", $name, ".up.sql")),
+            up: include_str!(concat!("../../migrations/", $prefix, "_", $name, ".up.sql")),
             down: Some(include_str!(concat!(
-                "../migrations/",
+                "../../migrations/",
                 $prefix,
                 "_",
                 $name,
@@ -85,8 +88,8 @@ pub static MIGRATIONS: &[Migration] = &[
         // Before it added every missing column (issue 13).
         former: &[-375_155_693_794_890_280],
         hooks: &[(
-            "enum-typed reference columns to text",
-            crate::hardening::text_reference_columns,
+            "columns to the types the hardening needs, online",
+            crate::hardening::convert_columns,
         )],
         ..migration!(3, "0003", "core_tables")
     },
@@ -139,7 +142,8 @@ pub static MIGRATIONS: &[Migration] = &[
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
-    #[error("migration {version} ({name}) failed at {step}: {}", describe(.source))]
+    #[error("migration {version} ({name}) failed at {step}: {}{}", diagnose::describe(.source),
+            .rows.as_ref().map(|r| format!("; {r}")).unwrap_or_default())]
     Step {
         version: i64,
         name: &'static str,
@@ -147,6 +151,8 @@ pub enum MigrateError {
         /// number and first line).
         step: String,
         source: sqlx::Error,
+        /// Keys of rows that stand in the way, when a constraint failed.
+        rows: Option<String>,
     },
     #[error("migration {version} ({name}) was edited after it was applied (checksum differs); add a new migration instead")]
     Changed { version: i64, name: String },
@@ -243,9 +249,9 @@ async fn up_locked(
         );
         run_script(conn, m, m.up, options).await?;
         for (label, hook) in m.hooks {
-            hook(conn)
-                .await
-                .map_err(|source| step_error(m, format!("step \"{label}\""), source))?;
+            if let Err(source) = hook(conn).await {
+                return Err(step_error(conn, m, format!("step \"{label}\""), source).await);
+            }
         }
         sqlx::query(
             "INSERT INTO enrich.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)
@@ -329,8 +335,14 @@ pub async fn status(pool: &PgPool) -> Result<Vec<MigrationStatus>, MigrateError>
 }
 
 /// A dedicated session holding the migration lock, with `lock_timeout` set.
+/// The migration session's `application_name` (what a DBA sees in
+/// `pg_stat_activity`).
+pub const APPLICATION_NAME: &str = "c2s-enrich migrate";
+
 async fn session(pool: &PgPool, options: &MigrateOptions) -> Result<PgConnection, MigrateError> {
     let mut conn = pool.acquire().await?.detach();
+    conn.execute(format!("SET application_name = '{APPLICATION_NAME}'").as_str())
+        .await?;
     conn.execute(
         format!(
             "SET lock_timeout = '{}ms'",
@@ -387,29 +399,6 @@ async fn applied(conn: &mut PgConnection) -> Result<Vec<(i64, i64)>, MigrateErro
     )
 }
 
-/// An error's text with where PostgreSQL says it happened (table, column,
-/// constraint) — never the row's values (the `DETAIL` of a key violation
-/// holds them, and is left out).
-fn describe(e: &sqlx::Error) -> String {
-    let sqlx::Error::Database(d) = e else {
-        return e.to_string();
-    };
-    let mut text = d.message().to_owned();
-    if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-        for (what, value) in [
-            ("table", pg.table()),
-            ("column", pg.column()),
-            ("constraint", pg.constraint()),
-        ] {
-            if let Some(v) = value {
-                text.push_str(&format!("; {what} {v}"));
-            }
-        }
-        text.push_str(&format!(" (SQLSTATE {})", pg.code()));
-    }
-    text
-}
-
 /// How a step is named in errors: a `-- name: …` line in it if it has one,
 /// else its number and first line of SQL.
 fn step_label(index: usize, step: &str) -> String {
@@ -437,12 +426,21 @@ fn step_label(index: usize, step: &str) -> String {
     }
 }
 
-fn step_error(m: &Migration, step: String, source: sqlx::Error) -> MigrateError {
+/// The error of a failed step, with the rows in its way when a constraint
+/// failed (looked up on `conn`).
+async fn step_error(
+    conn: &mut PgConnection,
+    m: &Migration,
+    step: String,
+    source: sqlx::Error,
+) -> MigrateError {
+    let rows = diagnose::offending_rows(conn, &source).await;
     MigrateError::Step {
         version: m.version,
         name: m.name,
         step,
         source,
+        rows,
     }
 }
 
@@ -467,9 +465,9 @@ async fn run_script(
     for (i, step) in steps(script).into_iter().enumerate() {
         let label = step_label(i + 1, step);
         if let Some(index) = concurrent_index_name(step) {
-            drop_invalid_index(conn, index)
-                .await
-                .map_err(|e| step_error(m, label.clone(), e))?;
+            if let Err(e) = drop_invalid_index(conn, index).await {
+                return Err(step_error(conn, m, label.clone(), e).await);
+            }
         }
         let repeat = step.trim_start().starts_with("-- c2s:repeat");
         let (mut batches, mut total) = (0u64, 0u64);
@@ -536,7 +534,7 @@ async fn exec_retrying(
                 );
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10)))).await;
             }
-            Err(e) => return Err(step_error(m, step.to_owned(), e)),
+            Err(e) => return Err(step_error(conn, m, step.to_owned(), e).await),
         }
     }
 }
@@ -660,6 +658,7 @@ mod tests {
             name: "phone_e164",
             step: "step \"phone_e164 back-fill\"".into(),
             source: sqlx::Error::RowNotFound,
+            rows: None,
         };
         assert!(!err.to_string().contains("18446744073709551615"));
         assert!(err
