@@ -31,11 +31,11 @@ BEGIN
     END IF;
 END $$;
 -- step
--- c2s:repeat
+-- c2s:by-key core.entity_emails id e.id
 -- name: archive e-mail rows without an e-mail (NULL or blank)
 WITH moved AS (
     DELETE FROM core.entity_emails e
-     WHERE e.id IN (SELECT id FROM core.entity_emails WHERE email IS NULL OR btrim(email) = '' LIMIT 5000)
+     WHERE :range AND (e.email IS NULL OR btrim(e.email) = '')
     RETURNING e.*
 )
 INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
@@ -73,8 +73,8 @@ WITH dup AS (
 INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data, duplicate_of)
 SELECT 'core.entity_addresses', moved.id::text, 'duplicate', to_jsonb(moved) - 'c2s_keeper', c2s_keeper::text FROM moved;
 -- step
--- c2s:repeat
+-- c2s:by-key core.entity_emails id id
 -- name: store e-mails lower-case and trimmed
 -- E-mails are stored lower-case (no collision left after the step above).
 UPDATE core.entity_emails SET email = lower(btrim(email)), updated_at = now()
- WHERE id IN (SELECT id FROM core.entity_emails WHERE email <> lower(btrim(email)) LIMIT 5000);
+ WHERE :range AND email <> lower(btrim(email));

@@ -3,15 +3,18 @@
 -- values are normalised (`11060-002` → `11060002`, `sp`/`São Paulo` → `SP`,
 -- `AVENIDA` → `AV`); the rest become NULL. Every changed value's original is kept
 -- in metadata->'legacy' (the down path restores it). Addresses are never deleted.
+-- Key range by key range (each statement reads 5,000 keys by the primary key
+-- and commits: no rescans, no row held while the statement reads on).
 -- step
--- c2s:repeat
+-- c2s:by-key core.addresses id id
+-- name: normalise CEP, UF and street type
 WITH batch AS (
     SELECT id FROM core.addresses
-     WHERE (zip_code IS NOT NULL AND zip_code !~ '^[0-9]{8}$')
-        OR (state IS NOT NULL AND state NOT IN ('AC','AL','AM','AP','BA','CE','DF','ES','GO','MA','MG','MS','MT','PA',
-                                                'PB','PE','PI','PR','RJ','RN','RO','RR','RS','SC','SE','SP','TO'))
-        OR (street_type IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ref.street_type_catalog c WHERE c.code = street_type))
-     LIMIT 2000
+     WHERE :range
+       AND ((zip_code IS NOT NULL AND zip_code !~ '^[0-9]{8}$')
+            OR (state IS NOT NULL AND state NOT IN ('AC','AL','AM','AP','BA','CE','DF','ES','GO','MA','MG','MS','MT','PA',
+                                                    'PB','PE','PI','PR','RJ','RN','RO','RR','RS','SC','SE','SP','TO'))
+            OR (street_type IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ref.street_type_catalog c WHERE c.code = street_type)))
 ), fixed AS (
     SELECT a.id,
            enrich.normalize_cep(a.zip_code) AS zip_code,

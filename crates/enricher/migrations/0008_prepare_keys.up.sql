@@ -58,63 +58,69 @@ UPDATE core.addresses a
   FROM victim v
  WHERE a.id = v.id;
 -- step
--- c2s:repeat
+-- c2s:by-key core.entity_phones id p.id
+-- name: archive orphan rows of core.entity_phones
 WITH moved AS (
     DELETE FROM core.entity_phones p
-     WHERE p.id IN (SELECT x.id FROM core.entity_phones x
-                     WHERE NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = x.entity_id) LIMIT 5000)
+     WHERE :range
+       AND (NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = p.entity_id))
     RETURNING p.*
 )
 INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
 SELECT 'core.entity_phones', id::text, 'orphan', to_jsonb(moved) FROM moved;
 -- step
--- c2s:repeat
+-- c2s:by-key core.entity_emails id p.id
+-- name: archive orphan rows of core.entity_emails
 WITH moved AS (
     DELETE FROM core.entity_emails p
-     WHERE p.id IN (SELECT x.id FROM core.entity_emails x
-                     WHERE NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = x.entity_id) LIMIT 5000)
+     WHERE :range
+       AND (NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = p.entity_id))
     RETURNING p.*
 )
 INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
 SELECT 'core.entity_emails', id::text, 'orphan', to_jsonb(moved) FROM moved;
 -- step
--- c2s:repeat
+-- c2s:by-key core.entity_addresses id p.id
+-- name: archive orphan rows of core.entity_addresses
 WITH moved AS (
     DELETE FROM core.entity_addresses p
-     WHERE p.id IN (SELECT x.id FROM core.entity_addresses x
-                     WHERE NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = x.entity_id)
-                        OR NOT EXISTS (SELECT 1 FROM core.addresses a WHERE a.id = x.address_id) LIMIT 5000)
+     WHERE :range
+       AND (NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = p.entity_id)
+            OR NOT EXISTS (SELECT 1 FROM core.addresses a WHERE a.id = p.address_id))
     RETURNING p.*
 )
 INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
 SELECT 'core.entity_addresses', id::text, 'orphan', to_jsonb(moved) FROM moved;
 -- step
--- c2s:repeat
+-- c2s:by-key core.entity_profiles entity_id p.entity_id
+-- name: archive orphan rows of core.entity_profiles
 WITH moved AS (
     DELETE FROM core.entity_profiles p
-     WHERE p.entity_id IN (SELECT x.entity_id FROM core.entity_profiles x
-                     WHERE NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = x.entity_id) LIMIT 5000)
+     WHERE :range
+       AND (NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = p.entity_id))
     RETURNING p.*
 )
 INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
 SELECT 'core.entity_profiles', entity_id::text, 'orphan', to_jsonb(moved) FROM moved;
 -- step
--- c2s:repeat
+-- c2s:by-key core.entity_financials id p.id
+-- name: archive orphan rows of core.entity_financials
 WITH moved AS (
     DELETE FROM core.entity_financials p
-     WHERE p.id IN (SELECT x.id FROM core.entity_financials x
-                     WHERE NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = x.entity_id) LIMIT 5000)
+     WHERE :range
+       AND (NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = p.entity_id))
     RETURNING p.*
 )
 INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)
 SELECT 'core.entity_financials', id::text, 'orphan', to_jsonb(moved) FROM moved;
 -- step
--- c2s:repeat
+-- c2s:by-key core.entity_relationships id p.id
+-- name: archive orphan rows of core.entity_relationships
 WITH moved AS (
     DELETE FROM core.entity_relationships p
-     WHERE p.id IN (SELECT x.id FROM core.entity_relationships x
-                     WHERE NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = x.source_entity_id)
-                        OR NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = x.target_entity_id) LIMIT 5000)
+     WHERE :range
+       AND (NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = p.source_entity_id)
+            OR NOT EXISTS (SELECT 1 FROM core.entities e WHERE e.entity_id = p.target_entity_id))
     RETURNING p.*
 )
 INSERT INTO enrich.archived_rows (source_table, source_id, reason, row_data)

@@ -83,9 +83,7 @@ fn slowest(probes: &[(Instant, Duration)], samples: &[Sample], n: usize) -> Vec<
                 for (who, wait, query) in rows {
                     let (list, item) = if who == crate::migrate::APPLICATION_NAME {
                         (&mut migration, format!("{query} [{wait}]"))
-                    } else if query.contains("core.entity_phones WHERE id = $1")
-                        || query.contains("core.addresses WHERE id = $1")
-                    {
+                    } else if query.contains("WHERE id = $1") {
                         (&mut waits, format!("{wait} ({query})"))
                     } else {
                         (&mut others, format!("{who}: {query} [{wait}]"))

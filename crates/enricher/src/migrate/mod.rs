@@ -13,6 +13,9 @@
 //! - a first line `-- c2s:no-transaction` makes each part between `-- step`
 //!   lines its own autocommitted statement; a part starting with
 //!   `-- c2s:repeat` runs again until it changes no row (batched updates);
+//!   a part with `-- c2s:by-key <table> <key> <expression>` runs once per
+//!   range of 5,000 keys, its `:range` replaced by the range's bounds on
+//!   `<expression>`, then once over the whole table (see [`run_by_key`]);
 //! - `CREATE INDEX CONCURRENTLY IF NOT EXISTS name` first drops an invalid
 //!   index of that name left by an interrupted build;
 //! - a `-- name: …` line in a step names it in errors (else its number and
@@ -99,10 +102,15 @@ pub static MIGRATIONS: &[Migration] = &[
         ..migration!(4, "0004", "service_tables")
     },
     Migration {
-        former: &[-2_866_915_172_384_839_298],
+        // Before its row-wise steps read by key ranges (issue 13).
+        former: &[-2_866_915_172_384_839_298, -1_628_859_441_796_740_173],
         ..migration!(5, "0005", "deduplicate")
     },
-    migration!(6, "0006", "normalize_addresses"),
+    Migration {
+        // Before it read by key ranges (issue 13).
+        former: &[6_265_983_733_709_009_517],
+        ..migration!(6, "0006", "normalize_addresses")
+    },
     Migration {
         hooks: &[
             ("phone_e164 back-fill", crate::hardening::backfill_e164),
@@ -114,7 +122,8 @@ pub static MIGRATIONS: &[Migration] = &[
         ..migration!(7, "0007", "phone_e164")
     },
     Migration {
-        former: &[-6_583_483_427_411_574_315],
+        // Before its orphan archives read by key ranges (issue 13).
+        former: &[-6_583_483_427_411_574_315, -5_543_786_436_944_040_046],
         ..migration!(8, "0008", "prepare_keys")
     },
     migration!(9, "0009", "unique_keys"),
@@ -469,26 +478,10 @@ async fn run_script(
                 return Err(step_error(conn, m, label.clone(), e).await);
             }
         }
-        let repeat = step.trim_start().starts_with("-- c2s:repeat");
-        let (mut batches, mut total) = (0u64, 0u64);
-        loop {
-            let affected = exec_retrying(conn, options, m, &label, step, false).await?;
-            if !repeat || affected == 0 {
-                break;
-            }
-            batches += 1;
-            total += affected;
-            // Progress for long back-fills on big tables, without flooding small runs.
-            if batches % 20 == 0 {
-                tracing::info!(
-                    version = m.version,
-                    step = i + 1,
-                    batches,
-                    rows = total,
-                    "still working"
-                );
-            }
-        }
+        let (batches, total) = match key_range(step) {
+            Some(range) => run_by_key(conn, options, m, &label, step, &range, i + 1).await?,
+            None => run_repeating(conn, options, m, &label, step, i + 1).await?,
+        };
         if total > 0 {
             tracing::info!(
                 version = m.version,
@@ -500,6 +493,131 @@ async fn run_script(
         }
     }
     Ok(())
+}
+
+/// A step that runs once, or — `-- c2s:repeat` first — again until it
+/// changes no row; (batches, rows).
+async fn run_repeating(
+    conn: &mut PgConnection,
+    options: &MigrateOptions,
+    m: &Migration,
+    label: &str,
+    step: &str,
+    index: usize,
+) -> Result<(u64, u64), MigrateError> {
+    let repeat = step.trim_start().starts_with("-- c2s:repeat");
+    let (mut batches, mut total) = (0u64, 0u64);
+    loop {
+        let affected = exec_retrying(conn, options, m, label, step, false).await?;
+        if !repeat || affected == 0 {
+            return Ok((batches, total));
+        }
+        batches += 1;
+        total += affected;
+        progress(m, index, batches, total);
+    }
+}
+
+/// Progress for long back-fills on big tables, without flooding small runs.
+fn progress(m: &Migration, index: usize, batches: u64, total: u64) {
+    if batches.is_multiple_of(20) {
+        tracing::info!(
+            version = m.version,
+            step = index,
+            batches,
+            rows = total,
+            "still working"
+        );
+    }
+}
+
+/// A `-- c2s:by-key <table> <key> <expression>` step: its `:range` is a
+/// range of the table's uuid key, given as the expression the step reads it
+/// by (e.g. `a.id`).
+#[derive(Debug, PartialEq, Eq)]
+struct KeyRange<'a> {
+    table: &'a str,
+    key: &'a str,
+    expr: &'a str,
+}
+
+fn key_range(step: &str) -> Option<KeyRange<'_>> {
+    let rest = step
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("-- c2s:by-key "))?;
+    let mut words = rest.split_whitespace();
+    Some(KeyRange {
+        table: words.next()?,
+        key: words.next()?,
+        expr: words.next()?,
+    })
+}
+
+/// Keys per range of a by-key step.
+const KEY_RANGE: i64 = 5000;
+
+/// Runs a by-key step once per range of `KEY_RANGE` keys, lowest first —
+/// each statement reads its range by the primary key and commits, so no
+/// statement rescans the table or holds a row while it reads on — then once
+/// over the whole table, for rows written below the cursor meanwhile
+/// (few: that statement locks only them); (ranges, rows).
+async fn run_by_key(
+    conn: &mut PgConnection,
+    options: &MigrateOptions,
+    m: &Migration,
+    label: &str,
+    step: &str,
+    range: &KeyRange<'_>,
+    index: usize,
+) -> Result<(u64, u64), MigrateError> {
+    let next = format!(
+        "SELECT {k}::text FROM (SELECT {k} FROM {t} WHERE {k} > $1::uuid ORDER BY {k} LIMIT {KEY_RANGE}) s
+          ORDER BY {k} DESC LIMIT 1",
+        k = range.key,
+        t = range.table
+    );
+    let (mut lo, mut batches, mut total) = (None::<String>, 0u64, 0u64);
+    loop {
+        let hi: Option<String> = match sqlx::query_scalar(&next)
+            .bind(
+                lo.as_deref()
+                    .unwrap_or("00000000-0000-0000-0000-000000000000"),
+            )
+            .fetch_optional(&mut *conn)
+            .await
+        {
+            Ok(hi) => hi,
+            Err(e) => return Err(step_error(conn, m, label.to_owned(), e).await),
+        };
+        let Some(hi) = hi else { break };
+        let e = range.expr;
+        let bounds = match &lo {
+            Some(lo) => format!("({e} > '{lo}'::uuid AND {e} <= '{hi}'::uuid)"),
+            None => format!("({e} <= '{hi}'::uuid)"),
+        };
+        total += exec_retrying(
+            conn,
+            options,
+            m,
+            label,
+            &step.replace(":range", &bounds),
+            false,
+        )
+        .await?;
+        batches += 1;
+        progress(m, index, batches, total);
+        lo = Some(hi);
+    }
+    total += exec_retrying(
+        conn,
+        options,
+        m,
+        label,
+        &step.replace(":range", "true"),
+        false,
+    )
+    .await?;
+    Ok((batches, total))
 }
 
 /// Runs `sql` (in a transaction when asked), retrying while it fails because a
@@ -664,6 +782,20 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("migration 7 (phone_e164) failed at step \"phone_e164 back-fill\": "));
+    }
+
+    #[test]
+    fn by_key_steps_are_recognised() {
+        assert_eq!(
+            key_range("-- c2s:by-key core.addresses id a.id\n-- name: x\nUPDATE …"),
+            Some(KeyRange {
+                table: "core.addresses",
+                key: "id",
+                expr: "a.id"
+            })
+        );
+        assert_eq!(key_range("-- c2s:repeat\nUPDATE …"), None);
+        assert_eq!(key_range("-- c2s:by-key core.addresses id\n"), None);
     }
 
     #[test]
