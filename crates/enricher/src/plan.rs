@@ -302,7 +302,7 @@ async fn plan_read_only(
         blockers,
         settings,
         estimate_secs,
-        lock_note: "every data change runs in batches of 5,000 rows, each its own short transaction; indexes are built CONCURRENTLY and constraints added NOT VALID then validated (no write lock); the catalog-only changes wait at most lock_timeout (1 s) for their lock and are retried".into(),
+        lock_note: "every data change runs in batches of 5,000 rows, each its own short transaction; indexes are built CONCURRENTLY and constraints added NOT VALID then validated (no write lock); the catalog-only changes wait at most lock_timeout (1 s) for their lock and are retried; a column converted online gets a shadow column kept by a trigger and filled by key, its indexes rebuilt CONCURRENTLY, then one catalog-only swap keeping its name, default, comment and index names".into(),
     })
 }
 
@@ -542,15 +542,11 @@ fn handling(table: &str, column: &str, expected: &str, found: &str, kind: &str) 
         return None;
     }
     if let Some(target) = convert::needed(table, column, expected, found, kind) {
-        return Some(format!(
-            "{}: {}",
-            if kind == "e" {
-                "an enum"
-            } else {
-                "another type"
-            },
-            convert::describe(target, column)
-        ));
+        return Some(if kind == "e" {
+            format!("an enum: {}", convert::describe(target))
+        } else {
+            convert::describe(target)
+        });
     }
     Some(if kind == "e" {
         "an enum: kept as it is".to_owned()

@@ -654,6 +654,17 @@ async fn every_legacy_shape_is_hardened_and_keeps_every_valid_row() {
             .await
             .unwrap_or_else(|e| panic!("{shape}: building the shape: {e}"));
         let before = row_ids(pool).await;
+        // The plan writes nothing and finds nothing that stops the hardening.
+        let untouched = fingerprint(pool).await;
+        let plan = c2s_enrich::plan::plan(pool, None)
+            .await
+            .unwrap_or_else(|e| panic!("{shape}: the plan failed: {e}"));
+        assert_eq!(
+            fingerprint(pool).await,
+            untouched,
+            "{shape}: the plan wrote"
+        );
+        assert!(plan.blockers.is_empty(), "{shape}: {:?}", plan.blockers);
 
         migrate::up(pool, &MigrateOptions::default())
             .await

@@ -109,13 +109,17 @@ pub(crate) fn needed(
     convertible.then_some(target)
 }
 
-/// What the plan says about a conversion.
-pub(crate) fn describe(target: Target, column: &str) -> String {
+/// What the plan says about a conversion (how it is done is said once, in
+/// the plan's notes).
+pub(crate) fn describe(target: Target) -> String {
     match target {
-        Target::Text => "converted to text online (shadow column, batches, a catalog-only swap keeping its name, default and indexes)".to_owned(),
-        Target::Jsonb => "read into jsonb online (shadow column, batches, a catalog-only swap); text that is not a JSON object is kept as {\"legacy_text\": …}".to_owned(),
+        Target::Text => "converted to text online".to_owned(),
+        Target::Jsonb => {
+            "read into jsonb online; text that is not a JSON object is kept as {\"legacy_text\": …}"
+                .to_owned()
+        }
         t => format!(
-            "read into {} online (shadow column, batches, a catalog-only swap keeping its name and indexes); a value that cannot be read becomes NULL, its original kept in metadata->'legacy'->'{column}'",
+            "read into {} online; a value that cannot be read becomes NULL, its original kept in metadata->'legacy'",
             t.sql()
         ),
     }
