@@ -137,6 +137,14 @@ const RULES: &[(&str, &str, &[&str], &str)] = &[
     ),
     (
         "addresses",
+        "normalise the street type (spellings to catalog codes; an unknown type becomes NULL, kept in metadata)",
+        &["street_type"],
+        "SELECT count(*) FROM core.addresses WHERE street_type IS NOT NULL AND street_type::text NOT IN (
+             'R', 'AV', 'AL', 'PC', 'TV', 'EST', 'ESTR', 'LRG', 'VD', 'VLA', 'ROD', 'RDV', 'PSG', 'CAM', 'CRG',
+             'FAZ', 'PRQ', 'VIA', 'AREA', 'JD', 'VL')",
+    ),
+    (
+        "addresses",
         "clear a repeated address_hash on the younger rows (kept in metadata)",
         &["address_hash"],
         "SELECT coalesce(sum(n - 1), 0)::bigint FROM (SELECT count(*) n FROM core.addresses WHERE address_hash IS NOT NULL GROUP BY address_hash HAVING count(*) > 1) d",
@@ -649,6 +657,33 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_street_type_rule_lists_the_catalog_of_migration_2() {
+        let migration = include_str!("../migrations/0002_reference_tables.up.sql");
+        let catalog = &migration[migration
+            .find("INSERT INTO ref.street_type_catalog")
+            .expect("catalog")..];
+        let catalog = &catalog[..catalog.find("ON CONFLICT").expect("end")];
+        let rule = RULES
+            .iter()
+            .find(|r| r.1.starts_with("normalise the street type"))
+            .expect("rule")
+            .3;
+        let codes = |text: &str| -> Vec<String> {
+            text.split('\'')
+                .skip(1)
+                .step_by(2)
+                .filter(|c| c.chars().all(|ch| ch.is_ascii_uppercase()))
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut in_catalog = codes(catalog);
+        let mut in_rule = codes(rule);
+        in_catalog.sort();
+        in_rule.sort();
+        assert_eq!(in_rule, in_catalog);
+    }
 
     #[test]
     fn the_lists_match_the_migrations() {
