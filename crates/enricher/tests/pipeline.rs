@@ -431,3 +431,31 @@ async fn an_unclear_note_post_followed_by_a_contact_update_is_not_posted_again()
         "never a second note"
     );
 }
+
+/// A recorded context that cannot be read stops the run (fatal, the reason
+/// without its value): resumed as empty it would post "nobody found" on a
+/// lead whose person was found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_recorded_context_stops_the_run_instead_of_presenting_nobody() {
+    let (sim, test, pipeline) = setup().await;
+    let truth = lead(&sim, LeadKind::Owner);
+    let id = LeadId::parse(&truth.id).expect("id");
+    sqlx::query(
+        "INSERT INTO enrich.leads (lead_id, step, context)
+         VALUES ($1, 'dossier', '{\"discovery\": {\"persons\": [[\"Maria da Silva\", 7]]}}'::jsonb)",
+    )
+    .bind(&truth.id)
+    .execute(&test.pool)
+    .await
+    .expect("a damaged context");
+    let err = pipeline.process(&id).await.expect_err("stops");
+    let RunError::Fatal(why) = &err else {
+        panic!("not fatal: {err}");
+    };
+    assert!(why.contains("recorded context cannot be read"), "{why}");
+    assert!(!why.contains("Maria"), "no value in the reason: {why}");
+    assert!(
+        sim.state.journal().notes_for(&truth.id).is_empty(),
+        "no note"
+    );
+}

@@ -8,13 +8,17 @@ use std::time::{Duration, Instant};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::auth::authorize;
 use super::error::ApiError;
 use super::AppState;
+use crate::domain::identity::{Contact, Via};
 use crate::domain::lead::LeadId;
-use crate::pipeline::run::Pipeline;
+use crate::pipeline::run::{Pipeline, RunContext};
 use crate::pipeline::worker::{handle, JobOutcome, WorkerOptions, ENRICH_LEAD};
 use crate::store::jobs::{self, NewJob};
 
@@ -29,8 +33,8 @@ fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
            ("force" = Option<bool>, Query, description = "Run again even if already processed")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "Outcome: success, lead_id, masked cpfs, same_person, message_sent, stored_in_db, entity_ids, status, timings", body = serde_json::Value),
-        (status = 202, description = "Not done within the wait (`SYNC_WAIT_SECS`), or another run of the lead is under way: queued or running; `status_url` tells when it is done", body = serde_json::Value),
+        (status = 200, description = "Outcome: success, lead_id, masked cpfs, same_person, message_sent, stored_in_db (how many persons were stored), entity_ids, status, timings", body = LeadView),
+        (status = 202, description = "Not done within the wait (`SYNC_WAIT_SECS`), or another run of the lead is under way: queued or running; `status_url` tells when it is done", body = Accepted),
         (status = 400, description = "Not a lead id", body = super::openapi::ErrorBody),
         (status = 404, description = "C2S does not know the lead", body = super::openapi::ErrorBody),
         (status = 503, description = "A provider or the pipeline is unavailable; a job was queued", body = super::openapi::ErrorBody),
@@ -42,7 +46,7 @@ pub async fn enrich(
     headers: HeaderMap,
     Path(raw): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SyncAnswer>), ApiError> {
     authorize(&state, &headers, None, "enrich").await?;
     run_sync(
         &state,
@@ -60,8 +64,8 @@ pub async fn enrich(
            ("force" = Option<bool>, Query, description = "Run again even if already processed")),
     security(("bearer" = []), ("api_key" = []), ("api_key_query" = [])),
     responses(
-        (status = 200, description = "Outcome (as the manual trigger)", body = serde_json::Value),
-        (status = 202, description = "Not done within the wait, or another run is under way (as the manual trigger)", body = serde_json::Value),
+        (status = 200, description = "Outcome (as the manual trigger)", body = LeadView),
+        (status = 202, description = "Not done within the wait, or another run is under way (as the manual trigger)", body = Accepted),
         (status = 400, description = "Missing or bad id", body = super::openapi::ErrorBody),
         (status = 404, description = "C2S does not know the lead", body = super::openapi::ErrorBody),
         (status = 503, description = "Unavailable; a job was queued", body = super::openapi::ErrorBody),
@@ -72,7 +76,7 @@ pub async fn process(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SyncAnswer>), ApiError> {
     authorize(
         &state,
         &headers,
@@ -97,7 +101,7 @@ pub async fn process(
     params(("lead_id" = String, Path, description = "C2S lead id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "The lead's state", body = serde_json::Value),
+        (status = 200, description = "The lead's state", body = LeadView),
         (status = 400, description = "Not a lead id", body = super::openapi::ErrorBody),
         (status = 404, description = "Never seen", body = super::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
@@ -107,13 +111,84 @@ pub async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LeadView>, ApiError> {
     authorize(&state, &headers, None, "enrich").await?;
     let id = lead_id(&raw)?;
     match describe(&state, &id).await? {
         Some(v) => Ok(Json(v)),
         None => Err(ApiError::NotFound("no record of this lead".into())),
     }
+}
+
+/// A lead's processing state and outcome: the earlier service's fields
+/// (`success`, `cpfs`, `same_person`, `message_sent`, `stored_in_db`,
+/// `entity_ids`) and ours. No personal data: CPFs are masked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LeadView {
+    pub lead_id: String,
+    /// `pending`, `processing`, `completed` or `failed`.
+    pub status: String,
+    /// The step the run is at or ended at: `lead`, `discover`, `dossier`,
+    /// `store`, `note`, `done`.
+    pub step: String,
+    /// How it ended (e.g. `enriched`, `nobody_found`), once it has.
+    pub outcome: Option<String>,
+    /// The run completed.
+    pub success: bool,
+    /// The presented persons' CPFs, masked (`***.982.247-**`).
+    pub cpfs: Vec<String>,
+    /// One person, found by both the phone and the e-mail.
+    pub same_person: bool,
+    /// The note was posted on the lead.
+    pub message_sent: bool,
+    /// How many persons were stored in the customer database (the earlier
+    /// service's post-deployment check is `stored_in_db > 0`).
+    pub stored_in_db: usize,
+    /// Their `core.entities` ids.
+    pub entity_ids: Vec<Uuid>,
+    /// Attempts of the lead's jobs (the most of any).
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// How sure we are that each presented person is the lead (same order as
+    /// `cpfs`).
+    pub identity: Vec<IdentityView>,
+    /// The contacts (`phone`, `email`) whose registered owner was not
+    /// presented (below the minimum confidence).
+    pub unconfirmed_contacts: Vec<String>,
+    /// Set on the synchronous triggers' answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings: Option<Timings>,
+}
+
+/// How sure we are that a presented person is the lead.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IdentityView {
+    /// `confirmed`, `probable` or `unconfirmed`.
+    pub confidence: String,
+    /// The evidence's largest weights, in English.
+    pub reasons: String,
+    /// Found through a household contact (a relative's phone).
+    pub household: bool,
+}
+
+/// How long the synchronous request took.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Timings {
+    pub total_ms: u64,
+}
+
+/// A synchronous trigger that did not end within the wait.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Accepted {
+    pub lead_id: String,
+    /// Always `accepted`.
+    pub status: String,
+    /// The queued job.
+    pub job_id: i64,
+    /// Where the lead's state is read (`GET`).
+    pub status_url: String,
+    pub message: String,
+    pub timings: Timings,
 }
 
 /// A lead's recorded state.
@@ -128,7 +203,7 @@ struct LeadState {
     attempts: i64,
 }
 
-async fn describe(state: &AppState, id: &LeadId) -> Result<Option<Value>, ApiError> {
+async fn describe(state: &AppState, id: &LeadId) -> Result<Option<LeadView>, ApiError> {
     let row: Option<LeadState> = sqlx::query_as(
         "SELECT l.state, l.step, l.outcome, l.note_status, l.last_error, l.context,
                 coalesce((SELECT max(attempts) FROM enrich.jobs j WHERE j.lead_id = l.lead_id), 0)::bigint AS attempts
@@ -137,35 +212,49 @@ async fn describe(state: &AppState, id: &LeadId) -> Result<Option<Value>, ApiErr
     .bind(id.as_str())
     .fetch_optional(&state.pool)
     .await?;
-    Ok(row.map(|r| {
-        let LeadState { state: st, step, outcome, note_status: note, last_error, context, attempts } = r;
-        let persons = context["discovery"]["persons"].as_array().cloned().unwrap_or_default();
-        let cpfs: Vec<String> = persons
-            .iter()
-            .filter_map(|p| p[0].as_str().and_then(|c| brazil::Cpf::parse(c).ok()).map(|c| c.masked()))
-            .collect();
-        let same_person = persons.len() == 1 && persons[0][1] == "phone_and_email";
-        // How sure we are each presented person is the lead (issue 11), and
-        // the contacts whose owner was not shown (no personal data).
-        let identity: Vec<Value> = context["discovery"]["identities"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .map(|i| json!({"confidence": i["confidence"], "reasons": i["reasons"], "household": !i["household"].is_null()}))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let unconfirmed: Vec<Value> = context["discovery"]["unshown"]
-            .as_array()
-            .map(|list| list.iter().map(|u| u["contact"].clone()).collect())
-            .unwrap_or_default();
-        json!({
-            "identity": identity, "unconfirmed_contacts": unconfirmed,
-            "lead_id": id.as_str(), "status": st, "step": step, "outcome": outcome,
-            "success": st == "completed", "cpfs": cpfs, "same_person": same_person,
-            "message_sent": note == "sent", "stored_in_db": context["entity_ids"].as_array().is_some_and(|a| !a.is_empty()),
-            "entity_ids": context["entity_ids"], "attempts": attempts, "last_error": last_error,
+    let Some(r) = row else { return Ok(None) };
+    let context =
+        RunContext::read(r.context).map_err(|e| ApiError::Internal(e.to_string().into()))?;
+    let discovery = context.discovery.unwrap_or_default();
+    let cpfs = discovery
+        .persons
+        .iter()
+        .map(|(cpf, _)| cpf.masked())
+        .collect();
+    let same_person = discovery.persons.len() == 1 && discovery.persons[0].1 == Via::PhoneAndEmail;
+    let identity = discovery
+        .identities
+        .iter()
+        .map(|i| IdentityView {
+            confidence: i.confidence.as_str().to_owned(),
+            reasons: i.reasons.clone(),
+            household: i.household.is_some(),
         })
+        .collect();
+    let unconfirmed_contacts = discovery
+        .unshown
+        .iter()
+        .map(|u| match u.contact {
+            Contact::Phone => "phone".to_owned(),
+            Contact::Email => "email".to_owned(),
+        })
+        .collect();
+    Ok(Some(LeadView {
+        lead_id: id.as_str().to_owned(),
+        success: r.state == "completed",
+        status: r.state,
+        step: r.step,
+        outcome: r.outcome,
+        cpfs,
+        same_person,
+        message_sent: r.note_status == "sent",
+        stored_in_db: context.entity_ids.len(),
+        entity_ids: context.entity_ids,
+        attempts: r.attempts,
+        last_error: r.last_error,
+        identity,
+        unconfirmed_contacts,
+        timings: None,
     }))
 }
 
@@ -173,7 +262,7 @@ async fn run_sync(
     state: &AppState,
     id: &LeadId,
     force: bool,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SyncAnswer>), ApiError> {
     let pipeline = state
         .pipeline
         .as_ref()
@@ -181,7 +270,7 @@ async fn run_sync(
     let started = Instant::now();
     if let Some(done) = describe(state, id)
         .await?
-        .filter(|d| d["status"] == "completed")
+        .filter(|d| d.status == "completed")
     {
         if !force {
             // Already processed: the recorded outcome, nothing paid again.
@@ -223,11 +312,14 @@ async fn run_sync(
     let accepted = || {
         (
             StatusCode::ACCEPTED,
-            Json(json!({
-                "lead_id": id.as_str(), "status": "accepted", "job_id": job_id,
-                "status_url": format!("/api/v1/leads/{}", id.as_str()),
-                "message": "the lead is queued or running; its status URL tells when it is done",
-                "timings": { "total_ms": started.elapsed().as_millis() as u64 },
+            Json(SyncAnswer::Accepted(Accepted {
+                lead_id: id.as_str().to_owned(),
+                status: "accepted".into(),
+                job_id,
+                status_url: format!("/api/v1/leads/{}", id.as_str()),
+                message: "the lead is queued or running; its status URL tells when it is done"
+                    .into(),
+                timings: elapsed(started),
             })),
         )
     };
@@ -237,7 +329,9 @@ async fn run_sync(
     let error = error.unwrap_or_default();
     match outcome {
         JobOutcome::Completed => {
-            let done = describe(state, id).await?.unwrap_or_default();
+            let done = describe(state, id).await?.ok_or_else(|| {
+                ApiError::Internal("the lead's record is gone after its run".into())
+            })?;
             Ok((StatusCode::OK, Json(with_timing(done, started))))
         }
         JobOutcome::LeadNotFound => Err(ApiError::NotFound(
@@ -309,7 +403,22 @@ async fn finished(
     .await
 }
 
-fn with_timing(mut v: Value, started: Instant) -> Value {
-    v["timings"] = json!({ "total_ms": started.elapsed().as_millis() as u64 });
-    v
+/// What a synchronous trigger answers: the outcome (200) or where to look
+/// for it (202).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum SyncAnswer {
+    Done(Box<LeadView>),
+    Accepted(Accepted),
+}
+
+fn elapsed(started: Instant) -> Timings {
+    Timings {
+        total_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+fn with_timing(mut v: LeadView, started: Instant) -> SyncAnswer {
+    v.timings = Some(elapsed(started));
+    SyncAnswer::Done(Box::new(v))
 }

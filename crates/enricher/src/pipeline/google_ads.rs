@@ -115,8 +115,8 @@ impl Pipeline {
             return Err(RunError::Fatal("unknown Google Ads lead".into()));
         };
         let answers: Vec<Answer> = serde_json::from_value(answers)
-            .map_err(|e| RunError::Fatal(format!("stored form answers unreadable: {e}")))?;
-        let mut ctx: RunContext = serde_json::from_value(context).unwrap_or_default();
+            .map_err(|e| super::run::unreadable("form answers", &e))?;
+        let mut ctx = RunContext::read(context)?;
         if state == "test_recorded" {
             return Ok(GoogleOutcome {
                 google_lead_id: google_lead_id.to_owned(),

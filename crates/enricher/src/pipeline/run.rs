@@ -259,10 +259,32 @@ impl Discovery {
 
 /// Everything persisted between steps.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RunContext {
     pub lead: Option<LeadFacts>,
     pub discovery: Option<Discovery>,
     pub entity_ids: Vec<Uuid>,
+}
+
+impl RunContext {
+    /// The context a run recorded (`{}` before its first step). One that
+    /// cannot be read stops the run: resumed as empty it would present
+    /// nobody — a "nobody found" note on a lead whose person was found.
+    /// The error says where, never what (the text may hold personal data).
+    pub fn read(recorded: serde_json::Value) -> Result<Self, RunError> {
+        serde_json::from_value(recorded).map_err(|e| unreadable("context", &e))
+    }
+}
+
+/// A recorded JSON that cannot be read, as a fatal run error without the
+/// value serde quotes.
+pub(crate) fn unreadable(what: &str, e: &serde_json::Error) -> RunError {
+    RunError::Fatal(format!(
+        "the lead's recorded {what} cannot be read ({:?} error at line {}, column {}); the run stops rather than go on without it",
+        e.classify(),
+        e.line(),
+        e.column()
+    ))
 }
 
 /// How a lead ended.
@@ -357,7 +379,7 @@ impl Pipeline {
         .bind(lead_id.as_str())
         .fetch_one(&self.pool)
         .await?;
-        let mut ctx: RunContext = serde_json::from_value(context).unwrap_or_default();
+        let mut ctx = RunContext::read(context)?;
         let mut step = step;
         if step != "lead" && facts_revision < revision {
             // The lead's contacts changed after its facts were read (an update
