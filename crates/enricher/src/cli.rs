@@ -156,6 +156,23 @@ pub enum Command {
     Archive(ArchiveCommand),
 }
 
+impl Command {
+    /// The log filter when `RUST_LOG` is not set. The lab commands a person
+    /// watches (`demo`, `bench`, `chaos`, `synth`, `identity-weights`) print
+    /// their own progress and results: their log shows only warnings and
+    /// errors. The service and the operator commands log at `info`.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self {
+            Command::Demo { .. }
+            | Command::Bench(_)
+            | Command::Chaos(_)
+            | Command::Synth(_)
+            | Command::IdentityWeights(_) => "warn,sqlx=error",
+            _ => "info,sqlx=warn",
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct WebhooksArgs {
     #[command(subcommand)]

@@ -1,5 +1,6 @@
 //! Logging: human-readable on a terminal, JSON with `LOG_FORMAT=json`; `RUST_LOG`
-//! filters (default `info`, with sqlx's per-statement logs kept at `warn`).
+//! filters (by default `info` with sqlx's per-statement logs kept at `warn`,
+//! or for the lab commands only warnings — see `Command::default_log_filter`).
 
 use std::io::IsTerminal;
 
@@ -9,9 +10,9 @@ use crate::config::LogFormat;
 
 /// Installs the global subscriber. Logs go to stderr so that command output on
 /// stdout (`db-url`, reports) stays clean for pipes.
-pub fn init(format: LogFormat) {
+pub fn init(format: LogFormat, default_filter: &str) {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
