@@ -370,6 +370,7 @@ async fn table_plan(
     .collect();
     let mut add_columns = Vec::new();
     let mut type_differences = Vec::new();
+    let mut conversions = 0u32;
     for (column, expected) in &columns_of(table) {
         match found.get(*column) {
             None if table == "entity_financials" && *column == "year" => match financial_period {
@@ -448,6 +449,26 @@ async fn table_plan(
                     {
                         blockers.push(why);
                     }
+                    conversions += 1;
+                    if table == "entity_financials"
+                        && matches!(*column, "year" | "month")
+                        && target == convert::Target::Integer
+                    {
+                        // What migrate's integer reader takes (convert.rs).
+                        let unreadable: i64 = sqlx::query_scalar(&format!(
+                            "SELECT count(*) FROM core.entity_financials
+                              WHERE {c} IS NOT NULL AND btrim({c}::text) <> ''
+                                AND btrim({c}::text) !~ '^[+-]?[0-9]{{1,9}}(,0+|\\.0{{1,2}})?$'",
+                            c = crate::hardening::quote(column)
+                        ))
+                        .fetch_one(&mut **tx)
+                        .await?;
+                        if unreadable > 0 {
+                            blockers.push(format!(
+                                "{unreadable} rows of core.entity_financials have a {column} that is not a plain number: correct them (or set them NULL) first"
+                            ));
+                        }
+                    }
                 }
                 if let Some(handling) = handling(table, column, expected, found_type, kind) {
                     type_differences.push(TypeDifference {
@@ -521,7 +542,10 @@ async fn table_plan(
     // ~200,000 rows/s.
     let changed: i64 = rules.iter().map(|r| r.rows).sum();
     let builds = (constraints_to_add.len() + indexes_to_build.len()) as f64;
-    let estimate_secs = changed as f64 / 20_000.0 + builds * rows_estimate as f64 / 200_000.0;
+    // A conversion rewrites every row once (batched updates) and builds the
+    // column's indexes again.
+    let estimate_secs = (changed as f64 + f64::from(conversions) * rows_estimate as f64) / 20_000.0
+        + builds * rows_estimate as f64 / 200_000.0;
     Ok(TablePlan {
         table: qualified,
         exists: true,

@@ -429,7 +429,10 @@ const SHAPES: &[(&str, &str)] = &[
          UPDATE core.entity_phones SET is_whatsapp = 'talvez' WHERE id = md5('p7')::uuid;
          UPDATE core.entities SET metadata = 'cliente antigo' WHERE entity_id = md5('e9')::uuid;
          UPDATE core.entity_addresses SET confidence_score = '0,75' WHERE id = md5('l8')::uuid;
-         UPDATE core.entity_profiles SET birth_date = '31/12/1980' WHERE entity_id = md5('e8')::uuid;",
+         UPDATE core.entity_profiles SET birth_date = '31/12/1980' WHERE entity_id = md5('e8')::uuid;
+         -- The lowest key there is: the batches must not start above it.
+         INSERT INTO core.entity_phones (id, entity_id, phone, is_whatsapp, created_at)
+         VALUES ('00000000-0000-0000-0000-000000000000', md5('e9')::uuid, '11955551234', 'sim', '2024-05-01');",
     ),
     (
         "citext e-mails and names",
@@ -635,6 +638,48 @@ async fn all_text_is_read_into_its_types(pool: &PgPool) {
             .is_some(),
         "the oldest row is kept"
     );
+    assert_eq!(
+        one("SELECT is_whatsapp::text FROM core.entity_phones WHERE id = '00000000-0000-0000-0000-000000000000'").await.as_deref(),
+        Some("true"),
+        "the nil key's row is converted too"
+    );
+    // The readers on what is ambiguous or half a value: not read (NULL,
+    // the original kept) rather than read wrong.
+    for (sql, want) in [
+        ("SELECT enrich.c2s_read_numeric('1.500')::text", None),
+        (
+            "SELECT enrich.c2s_read_numeric('1.234.567')::text",
+            Some("1234567"),
+        ),
+        (
+            "SELECT enrich.c2s_read_numeric('R$ 1.234,56')::text",
+            Some("1234.56"),
+        ),
+        (
+            "SELECT enrich.c2s_read_numeric('0.750')::text",
+            Some("0.750"),
+        ),
+        ("SELECT enrich.c2s_read_integer('1.000')::text", None),
+        ("SELECT enrich.c2s_read_integer('12,0')::text", Some("12")),
+        ("SELECT enrich.c2s_read_date('2019-01-15 lixo')::text", None),
+        (
+            "SELECT enrich.c2s_read_date('01/02/2019 25:00')::text",
+            None,
+        ),
+        ("SELECT enrich.c2s_read_date('1980-12-31 BC')::text", None),
+        (
+            "SELECT enrich.c2s_read_timestamptz('2019-01-01 epoch')::text",
+            None,
+        ),
+        ("SELECT enrich.c2s_read_timestamptz('now')::text", None),
+        (
+            "SELECT enrich.c2s_read_date('20190131')::text",
+            Some("2019-01-31"),
+        ),
+        ("SELECT enrich.c2s_read_boolean('Não')::text", Some("false")),
+    ] {
+        assert_eq!(one(sql).await.as_deref(), want, "{sql}");
+    }
     // The timestamps keep their default for new rows.
     assert_eq!(
         one("SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
@@ -849,6 +894,46 @@ async fn financial_periods_under_other_names_are_mapped_by_a_setting() {
     migrate::up(pool, &MigrateOptions::default())
         .await
         .expect("re-run");
+}
+
+/// Text months that are no numbers would all read as NULL and collide under
+/// the period key: the plan says so and migrate stops before any change,
+/// with the count.
+#[tokio::test(flavor = "multi_thread")]
+async fn financial_periods_kept_as_unreadable_text_stop_the_hardening() {
+    let test = TestDb::empty().await.expect("db");
+    let pool = &test.pool;
+    legacy::create(pool, 20).await.expect("legacy fixture");
+    sqlx::raw_sql(
+        "ALTER TABLE core.entity_financials ALTER COLUMN month TYPE text;
+         INSERT INTO core.entity_financials (entity_id, year, month, source) VALUES
+             (md5('e1')::uuid, 2024, 'jan', 'irpf'), (md5('e1')::uuid, 2024, 'fev', 'irpf'),
+             (md5('e1')::uuid, 2024, '3', 'irpf');",
+    )
+    .execute(pool)
+    .await
+    .expect("shape");
+    let plan = c2s_enrich::plan::plan(pool, None).await.expect("plan");
+    assert!(
+        plan.blockers
+            .iter()
+            .any(|b| b.contains("2 rows of core.entity_financials have a month")),
+        "{:?}",
+        plan.blockers
+    );
+    let err = migrate::up(pool, &MigrateOptions::default())
+        .await
+        .expect_err("stops")
+        .to_string();
+    assert!(
+        err.contains("2 rows of core.entity_financials have a month that is not a plain number"),
+        "{err}"
+    );
+    assert_eq!(
+        count(pool, "SELECT count(*) FROM core.entity_financials").await,
+        3,
+        "nothing archived"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

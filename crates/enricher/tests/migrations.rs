@@ -271,4 +271,23 @@ async fn a_failed_constraint_names_the_rows_in_its_way_never_their_values() {
         text.contains("invalid input syntax for type integer") && text.contains("22P02"),
         "{text}"
     );
+    // The database's own function raising with a value in its message.
+    let source = sqlx::raw_sql(
+        "CREATE FUNCTION core.check_cpf() RETURNS void LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'CPF 52998224725 invalido'; END $$;
+         SELECT core.check_cpf();",
+    )
+    .execute(&mut *conn)
+    .await
+    .expect_err("raises");
+    let text = migrate::MigrateError::Step {
+        version: 8,
+        name: "prepare_keys",
+        step: "step 1 \"x\"".into(),
+        source,
+        rows: None,
+    }
+    .to_string();
+    assert!(!text.contains("52998224725"), "{text}");
+    assert!(text.contains("check_cpf"), "names the function: {text}");
 }

@@ -73,6 +73,8 @@ impl Target {
 pub(crate) fn string_like(found: &str) -> bool {
     found == "text"
         || found == "citext"
+        || found.ends_with(".citext")
+        || found == "bpchar"
         || found.starts_with("character varying")
         || found.starts_with("character(")
         || found == "character"
@@ -119,7 +121,7 @@ pub(crate) fn describe(target: Target) -> String {
                 .to_owned()
         }
         t => format!(
-            "read into {} online; a value that cannot be read becomes NULL, its original kept in metadata->'legacy'",
+            "read into {} online; a value that cannot be read becomes NULL, its original kept in metadata->'legacy' (NOT NULL kept only if every value reads; a default kept only if it is a constant)",
             t.sql()
         ),
     }
@@ -133,29 +135,42 @@ const READERS: &str = r#"
 CREATE OR REPLACE FUNCTION enrich.c2s_read_boolean(v text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN lower(btrim(v)) IN ('t', 'true', '1', 'y', 'yes', 's', 'sim', 'on', 'v', 'verdadeiro') THEN true
-                WHEN lower(btrim(v)) IN ('f', 'false', '0', 'n', 'no', 'nao', 'não', 'off', 'falso') THEN false END
+                WHEN lower(btrim(v)) IN ('f', 'false', '0', 'n', 'no', 'nao', 'não', 'nÃo', 'off', 'falso') THEN false END
 $$;
 CREATE OR REPLACE FUNCTION enrich.c2s_read_integer(v text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN btrim(v) ~ '^[+-]?[0-9]{1,9}([.,]0+)?$'
+    -- A whole number, with at most a zero fraction (`12,0`, `12.00`); `1.000`
+    -- could be a thousand or one: not read.
+    SELECT CASE WHEN btrim(v) ~ '^[+-]?[0-9]{1,9}(,0+|\.0{1,2})?$'
                 THEN split_part(split_part(btrim(v), '.', 1), ',', 1)::integer END
 $$;
 CREATE OR REPLACE FUNCTION enrich.c2s_read_numeric(v text) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN s ~ '^[+-]?[0-9]{1,30}(\.[0-9]{1,30})?$' THEN s::numeric
-                WHEN s ~ '^[+-]?[0-9]{1,30},[0-9]{1,30}$' THEN replace(s, ',', '.')::numeric
-                WHEN s ~ '^[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]{1,30})?$' THEN replace(replace(s, '.', ''), ',', '.')::numeric
-                WHEN s ~ '^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]{1,30})?$' THEN replace(s, ',', '')::numeric END
+    SELECT CASE
+        -- `1.234,56`, `1.234.567`: thousands by dots (a comma, or more than one dot).
+        WHEN s ~ '^[+-]?[0-9]{1,3}(\.[0-9]{3})+,[0-9]{1,30}$' OR s ~ '^[+-]?[0-9]{1,3}(\.[0-9]{3}){2,}$'
+            THEN replace(replace(s, '.', ''), ',', '.')::numeric
+        -- `1,234.56`, `1,234,567`: thousands by commas.
+        WHEN s ~ '^[+-]?[0-9]{1,3}(,[0-9]{3})+\.[0-9]{1,30}$' OR s ~ '^[+-]?[0-9]{1,3}(,[0-9]{3}){2,}$'
+            THEN replace(s, ',', '')::numeric
+        -- `1.500` (and `1,500`): a thousand and a half, or one and a half — not read
+        -- (unless the whole part is 0: `0.750` is a fraction).
+        WHEN s ~ '^[+-]?[1-9][0-9]{0,2}[.,][0-9]{3}$' THEN NULL
+        WHEN s ~ '^[+-]?[0-9]{1,30}(\.[0-9]{1,30})?$' THEN s::numeric
+        WHEN s ~ '^[+-]?[0-9]{1,30},[0-9]{1,30}$' THEN replace(s, ',', '.')::numeric
+    END
       FROM (SELECT regexp_replace(btrim(v), '^R\$ *', '') AS s) x
 $$;
 CREATE OR REPLACE FUNCTION enrich.c2s_read_date(v text) RETURNS date
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE s text := btrim(v);
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET DateStyle = 'ISO, DMY' AS $$
+DECLARE
+    s text := btrim(v);
+    -- An optional time after the date, nothing else.
+    t text := '([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?( ?([+-][0-9]{2}(:?[0-9]{2})?|Z))?$';
 BEGIN
-    IF s ~ '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}' THEN
-        RETURN to_date(substring(s FROM '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}'), 'YYYY-MM-DD');
-    ELSIF s ~ '^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}' THEN
-        RETURN to_date(substring(s FROM '^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}'), 'DD/MM/YYYY');
+    IF s ~ ('^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}' || t) OR s ~ ('^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}' || t) THEN
+        -- The whole value is read (a time that is no time makes it unreadable).
+        RETURN s::timestamp::date;
     ELSIF s ~ '^[0-9]{8}$' THEN
         RETURN to_date(s, 'YYYYMMDD');
     END IF;
@@ -165,11 +180,15 @@ EXCEPTION WHEN others THEN
 END $$;
 CREATE OR REPLACE FUNCTION enrich.c2s_read_timestamptz(v text) RETURNS timestamptz
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET TimeZone = 'America/Sao_Paulo' SET DateStyle = 'ISO, DMY' AS $$
-DECLARE s text := btrim(v);
+DECLARE
+    s text := btrim(v);
+    t text := '([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?( ?([+-][0-9]{2}(:?[0-9]{2})?|Z|UTC))?$';
 BEGIN
     IF s ~ '^[0-9]{9,10}$' THEN
         RETURN to_timestamp(s::bigint);
-    ELSIF s ~ '^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})' THEN
+    ELSIF s ~ '^[0-9]{8}$' THEN
+        RETURN to_date(s, 'YYYYMMDD')::timestamptz;
+    ELSIF s ~ ('^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}' || t) OR s ~ ('^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}' || t) THEN
         RETURN s::timestamptz;
     END IF;
     RETURN NULL;
@@ -195,8 +214,15 @@ BEGIN
 END $$;
 CREATE OR REPLACE FUNCTION enrich.c2s_keep_legacy(meta jsonb, col text, original text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(meta, '{}'::jsonb) || jsonb_build_object('legacy',
-               coalesce(meta->'legacy', '{}'::jsonb) || jsonb_build_object(col, original))
+    -- Merged into an object only: a metadata (or its `legacy`) that is not an
+    -- object is kept beside, under `earlier`.
+    SELECT CASE WHEN meta IS NULL OR jsonb_typeof(meta) = 'object' THEN
+                coalesce(meta, '{}'::jsonb) || jsonb_build_object('legacy',
+                    CASE WHEN jsonb_typeof(meta->'legacy') = 'object' THEN meta->'legacy'
+                         WHEN meta ? 'legacy' THEN jsonb_build_object('earlier', meta->'legacy')
+                         ELSE '{}'::jsonb END
+                    || jsonb_build_object(col, original))
+           ELSE jsonb_build_object('earlier', meta, 'legacy', jsonb_build_object(col, original)) END
 $$;
 "#;
 
@@ -233,6 +259,8 @@ struct ColumnInfo {
     found: String,
     kind: String,
     default: Option<String>,
+    /// The default is a constant (not `now()`, `CURRENT_DATE`, a sequence…).
+    default_const: bool,
     not_null: bool,
     has_acl: bool,
     comment: Option<String>,
@@ -250,10 +278,12 @@ async fn column_info(
         Option<String>,
         bool,
         bool,
+        bool,
         Option<String>,
     );
     let row: Option<Row> = sqlx::query_as(
-        "SELECT a.attnum, format_type(a.atttypid, a.atttypmod), t.typtype::text, pg_get_expr(d.adbin, d.adrelid),
+        r"SELECT a.attnum, format_type(a.atttypid, a.atttypmod), t.typtype::text, pg_get_expr(d.adbin, d.adrelid),
+                coalesce(d.adbin::text ~ '^\{(CONST|RELABELTYPE :arg \{CONST) ', false),
                 a.attnotnull, a.attacl IS NOT NULL, col_description(a.attrelid, a.attnum)
            FROM pg_attribute a
            JOIN pg_type t ON t.oid = a.atttypid
@@ -265,11 +295,12 @@ async fn column_info(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.map(
-        |(attnum, found, kind, default, not_null, has_acl, comment)| ColumnInfo {
+        |(attnum, found, kind, default, default_const, not_null, has_acl, comment)| ColumnInfo {
             attnum,
             found,
             kind,
             default,
+            default_const,
             not_null,
             has_acl,
             comment,
@@ -316,6 +347,10 @@ async fn convert(
     // Last in name order: BEFORE triggers fire alphabetically, so the shadow
     // takes the value the table's own triggers leave.
     let trg = quote(&format!("zzz_c2s_{name}_{column}"));
+    if target != Target::Text {
+        refuse_unreadable_period(conn, table, column, target).await?;
+        refuse_colliding_unique_keys(conn, &qualified, column, target, info.attnum).await?;
+    }
     let keep = target.keeps_unreadable() && has_jsonb_metadata(conn, table).await?;
     tracing::info!(
         table,
@@ -361,18 +396,32 @@ async fn convert(
     };
     let fill = format!(
         "UPDATE {qualified} SET {sh} = {read}
-          WHERE {k} IN (SELECT {k} FROM {qualified} WHERE {k} > $2 AND ({pending}) ORDER BY {k} LIMIT $1)
+          WHERE {k} IN (SELECT {k} FROM {qualified} WHERE ({k} > $2 OR $2 IS NULL) AND ({pending})
+                         ORDER BY {k} LIMIT $1)
           RETURNING {k}"
     );
     let filled = by_key(conn, &fill).await?;
     // NOT NULL, kept as a validated check on the shadow before the swap —
-    // for text, which reads every value; a column read into another type
-    // may hold values that cannot be read, so it becomes nullable.
-    if info.not_null && target == Target::Text {
-        not_null_check(conn, &qualified, table, column, &sh).await?;
+    // unless a value could not be read (then the column becomes nullable,
+    // and says so in the log).
+    if info.not_null {
+        let unread: bool = sqlx::query_scalar(&format!(
+            "SELECT EXISTS (SELECT 1 FROM {qualified} WHERE {sh} IS NULL)"
+        ))
+        .fetch_one(&mut *conn)
+        .await?;
+        if unread {
+            tracing::warn!(
+                table,
+                column,
+                "some values could not be read: the column is no longer NOT NULL"
+            );
+        } else {
+            not_null_check(conn, &qualified, table, column, &sh).await?;
+        }
     }
     let renames = rebuild_indexes(conn, &qualified, column, &shadow, info.attnum).await?;
-    let default = new_default(conn, column, target, info.default.as_deref()).await?;
+    let default = new_default(conn, column, target, info).await?;
     swap(
         conn,
         &qualified,
@@ -395,6 +444,84 @@ async fn convert(
         indexes = renames.len(),
         "column converted"
     );
+    Ok(())
+}
+
+/// A financial period that cannot be read would become NULL and collide
+/// with the person's other periods under the period key (archived as
+/// duplicates): stop, with the count, before any change.
+async fn refuse_unreadable_period(
+    conn: &mut PgConnection,
+    table: &str,
+    column: &str,
+    target: Target,
+) -> Result<(), sqlx::Error> {
+    if table != "entity_financials" || !matches!(column, "year" | "month") {
+        return Ok(());
+    }
+    let col = quote(column);
+    let unreadable: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM core.entity_financials
+          WHERE {col} IS NOT NULL AND btrim({col}::text) <> '' AND {} IS NULL",
+        target.read(&col)
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    if unreadable > 0 {
+        return Err(sqlx::Error::Protocol(format!(
+            "{unreadable} rows of core.entity_financials have a {column} that is not a plain number: correct them (or set them NULL) before migrating — read as NULL they would collide with the person's other periods"
+        )));
+    }
+    Ok(())
+}
+
+/// A unique index over the column whose values collide once read (`1` and
+/// `01`, `S` and `sim`) could not be rebuilt after the fill: stop first,
+/// naming it.
+async fn refuse_colliding_unique_keys(
+    conn: &mut PgConnection,
+    qualified: &str,
+    column: &str,
+    target: Target,
+    attnum: i16,
+) -> Result<(), sqlx::Error> {
+    let unique: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "SELECT c.relname::text,
+                array(SELECT quote_ident(a.attname) FROM unnest(i.indkey) WITH ORDINALITY u(n, o)
+                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o)
+           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE i.indrelid = to_regclass($1) AND i.indisunique AND $2 = ANY(i.indkey) AND i.indexprs IS NULL",
+    )
+    .bind(qualified)
+    .bind(attnum)
+    .fetch_all(&mut *conn)
+    .await?;
+    let col = quote(column);
+    for (index, columns) in unique {
+        let keys: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                if *c == col {
+                    target.read(&col)
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        let list = keys.join(", ");
+        let collide: bool = sqlx::query_scalar(&format!(
+            "SELECT EXISTS (SELECT 1 FROM {qualified} WHERE {} IS NOT NULL GROUP BY {list} HAVING count(*) > 1)",
+            target.read(&col)
+        ))
+        .fetch_one(&mut *conn)
+        .await?;
+        if collide {
+            return Err(sqlx::Error::Protocol(format!(
+                "the unique index {index} on {qualified}: values of {column} written differently are equal once read as {} (e.g. `1` and `01`): resolve them, then migrate again",
+                target.sql()
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -476,15 +603,16 @@ async fn rebuild_indexes(
 
 /// The default the converted column keeps: the timestamps' `now()`; a text
 /// column's default as text; another type's default read into it when it is
-/// a constant that can be read (else none: the old one was a text the new
-/// type cannot hold).
+/// a constant that can be read — never a default that changes with time or
+/// calls a function (`CURRENT_DATE` would be frozen, and a function is not
+/// ours to run): those are dropped, as the plan says.
 async fn new_default(
     conn: &mut PgConnection,
     column: &str,
     target: Target,
-    old: Option<&str>,
+    info: &ColumnInfo,
 ) -> Result<Option<String>, sqlx::Error> {
-    let Some(old) = old else {
+    let Some(old) = info.default.as_deref() else {
         return Ok(None);
     };
     if target == Target::Text {
@@ -493,7 +621,7 @@ async fn new_default(
     if matches!(column, "created_at" | "updated_at") {
         return Ok(Some("now()".to_owned()));
     }
-    if old.contains("nextval(") || old.contains("now()") {
+    if !info.default_const {
         return Ok(None);
     }
     let value: Option<String> = sqlx::query_scalar(&format!(
@@ -598,7 +726,36 @@ pub(crate) async fn conversion_obstacle(
     .bind(&check)
     .fetch_one(&mut *conn)
     .await?;
-    let why = if views > 0 {
+    let ours = format!("zzz_c2s_{}_{column}", target.sql());
+    let (later_triggers, odd_indexes, metadata): (i64, i64, Option<String>) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM pg_trigger t
+                  WHERE t.tgrelid = to_regclass($1) AND NOT t.tgisinternal
+                    AND (t.tgtype & 3) = 3 AND t.tgname > $2 AND t.tgname NOT LIKE 'zzz\\_c2s\\_%'),
+                (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                  WHERE i.indrelid = to_regclass($1) AND $3 = ANY(i.indkey)
+                    AND (c.relname = $4
+                         OR EXISTS (SELECT 1 FROM unnest(i.indclass) oc JOIN pg_opclass o ON o.oid = oc
+                                     WHERE NOT o.opcdefault))),
+                (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                  WHERE attrelid = to_regclass($1) AND attname = 'metadata' AND NOT attisdropped)",
+    )
+    .bind(&qualified)
+    .bind(&ours)
+    .bind(attnum)
+    .bind(column)
+    .fetch_one(&mut *conn)
+    .await?;
+    let metadata_unfit = target.keeps_unreadable()
+        && metadata
+            .as_deref()
+            .is_some_and(|m| m != "jsonb" && !string_like(m) && m != "json");
+    let why = if later_triggers > 0 {
+        "a BEFORE trigger of the table fires after the conversion's (by name) and could change it unseen"
+    } else if odd_indexes > 0 {
+        "an index on it has a non-default operator class or is named like the column"
+    } else if metadata_unfit {
+        "the table's metadata is not jsonb, so the originals of values that cannot be read would have nowhere to go"
+    } else if views > 0 {
         "a view uses it"
     } else if constraints > 0 {
         "a constraint uses it"

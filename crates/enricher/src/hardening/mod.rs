@@ -18,7 +18,7 @@ const BATCH: i64 = 2000;
 /// Fills `phone_e164` for every phone that lacks a valid one (migration 7).
 pub fn backfill_e164(conn: &mut PgConnection) -> HookFuture<'_> {
     Box::pin(async move {
-        let mut after = Uuid::nil();
+        let mut after = None::<Uuid>;
         let (mut filled, mut archived) = (0u64, 0u64);
         loop {
             let batch = match backfill_batch(conn, after).await {
@@ -31,7 +31,7 @@ pub fn backfill_e164(conn: &mut PgConnection) -> HookFuture<'_> {
                 Err(e) => return Err(e),
             };
             let Some(last) = batch.last_id else { break };
-            after = last;
+            after = Some(last);
             filled += batch.filled;
             archived += batch.archived;
         }
@@ -46,13 +46,16 @@ struct BatchResult {
     archived: u64,
 }
 
-async fn backfill_batch(conn: &mut PgConnection, after: Uuid) -> Result<BatchResult, sqlx::Error> {
+async fn backfill_batch(
+    conn: &mut PgConnection,
+    after: Option<Uuid>,
+) -> Result<BatchResult, sqlx::Error> {
     let mut tx = conn.begin().await?;
     // A NULL phone (legacy rows have them) cannot be repaired: archived, as
     // an invalid one.
     let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(
         r"SELECT id, phone FROM core.entity_phones
-           WHERE id > $1 AND (phone_e164 IS NULL OR phone_e164 !~ '^\+55[1-9][1-9][0-9]{8,9}$')
+           WHERE (id > $1 OR $1 IS NULL) AND (phone_e164 IS NULL OR phone_e164 !~ '^\+55[1-9][1-9][0-9]{8,9}$')
            ORDER BY id LIMIT $2 FOR UPDATE",
     )
     .bind(after)
@@ -134,7 +137,7 @@ pub fn backfill_financial_period(conn: &mut PgConnection) -> HookFuture<'_> {
         let sql = format!(
             "UPDATE core.entity_financials SET year = year
               WHERE id IN (SELECT f.id FROM core.entity_financials f
-                            WHERE f.id > $2 AND ({pending}) ORDER BY f.id LIMIT $1)
+                            WHERE (f.id > $2 OR $2 IS NULL) AND ({pending}) ORDER BY f.id LIMIT $1)
               RETURNING id"
         );
         let filled = by_key(conn, &sql).await?;
@@ -171,12 +174,14 @@ fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Runs `sql` (one batch: `LIMIT $1`, keys above `$2`, `RETURNING` the uuid
-/// keys changed) from the lowest key to the highest, so each batch reads on
-/// from where the last stopped; waits when it gave way to traffic. The rows
-/// changed.
+/// Runs `sql` (one batch: `LIMIT $1`, keys above `$2` — NULL for the first
+/// batch, so that no key is below it, not even the nil uuid: the text reads
+/// `(k > $2 OR $2 IS NULL)`, planned per execution in the migration session
+/// — `RETURNING` the uuid keys changed) from the lowest key to the highest,
+/// so each batch reads on from where the last stopped; waits when it gave way
+/// to traffic. The rows changed.
 async fn by_key(conn: &mut PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
-    let (mut after, mut total) = (Uuid::nil(), 0u64);
+    let (mut after, mut total) = (None::<Uuid>, 0u64);
     loop {
         match sqlx::query_scalar::<_, Uuid>(sql)
             .bind(BATCH)
@@ -187,7 +192,7 @@ async fn by_key(conn: &mut PgConnection, sql: &str) -> Result<u64, sqlx::Error> 
             Ok(keys) => match keys.iter().max() {
                 None => return Ok(total),
                 Some(last) => {
-                    after = *last;
+                    after = Some(*last);
                     total += keys.len() as u64;
                 }
             },

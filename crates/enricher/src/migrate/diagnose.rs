@@ -21,6 +21,20 @@ pub(crate) fn describe(e: &sqlx::Error) -> String {
         if pg.code().starts_with("22") {
             text = withhold_quoted(&text);
         }
+        // A RAISE of the database's own triggers or functions may quote a
+        // row's values; ours (in the migrations' DO blocks) never do.
+        let ours = pg
+            .r#where()
+            .is_none_or(|w| w.starts_with("PL/pgSQL function inline_code_block"));
+        if pg.code() == "P0001" && !ours {
+            text = format!(
+                "a trigger or function of the database raised an error (its message is withheld: it may quote a row's values){}",
+                pg.r#where()
+                    .and_then(|w| w.lines().next())
+                    .map(|w| format!("; {w}"))
+                    .unwrap_or_default()
+            );
+        }
         for (what, value) in [
             ("table", pg.table()),
             ("column", pg.column()),
@@ -79,7 +93,9 @@ pub async fn offending_rows(conn: &mut PgConnection, e: &sqlx::Error) -> Option<
     let key: String = sqlx::query_scalar(
         "SELECT a.attname::text FROM pg_index i
            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-          WHERE i.indrelid = to_regclass($1) AND i.indisprimary AND i.indnatts = 1",
+          WHERE i.indrelid = to_regclass($1) AND i.indisprimary AND i.indnatts = 1
+            -- A key that is itself personal data (a CPF, an e-mail) is not named.
+            AND a.atttypid IN ('uuid'::regtype, 'int2'::regtype, 'int4'::regtype, 'int8'::regtype)",
     )
     .bind(&qualified)
     .fetch_optional(&mut *tx)

@@ -361,6 +361,10 @@ async fn session(pool: &PgPool, options: &MigrateOptions) -> Result<PgConnection
     )
     .await?;
     conn.execute("SET statement_timeout = 0").await?;
+    // The batched back-fills bind "no key yet" as NULL (`k > $2 OR $2 IS
+    // NULL`): planned per execution, each batch reads its range by the key.
+    conn.execute("SET plan_cache_mode = force_custom_plan")
+        .await?;
     let (year, month) = options
         .financial_period
         .clone()
