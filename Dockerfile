@@ -8,7 +8,9 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
 COPY fixtures ./fixtures
-RUN cargo build --release --locked -p c2s-enrich \
+# --no-default-features: without the lab (demo, bench, chaos), so the image
+# never links the provider sandbox (ADR 0001).
+RUN cargo build --release --locked -p c2s-enrich --no-default-features \
  && install -D -m 0755 target/release/c2s-enrich /out/c2s-enrich
 
 FROM debian:bookworm-slim AS runtime

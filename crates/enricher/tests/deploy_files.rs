@@ -52,7 +52,8 @@ fn fly_toml_points_at_real_endpoints_in_sao_paulo() {
 fn the_image_is_multi_stage_and_runs_as_a_non_root_user() {
     let docker = repo_file("Dockerfile");
     assert_eq!(docker.lines().filter(|l| l.starts_with("FROM ")).count(), 2);
-    assert!(docker.contains("cargo build --release --locked -p c2s-enrich"));
+    // Built without the lab: production never links the provider sandbox.
+    assert!(docker.contains("cargo build --release --locked -p c2s-enrich --no-default-features"));
     let user = docker
         .lines()
         .rev()
