@@ -25,8 +25,8 @@ use std::time::Duration;
 use sqlx::{Connection, PgConnection};
 
 use super::shape::{columns_of, key_of, REFERENCE_COLUMNS, SHAPE};
+use super::HookFuture;
 use super::{by_key, literal, quote, run, run_retrying, LOCK_RETRIES};
-use crate::migrate::futures_hook::HookFuture;
 
 /// The type a legacy column is converted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,9 @@ use brazil::PhoneBr;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::migrate::futures_hook::HookFuture;
+/// The future a migration hook (a Rust step of the hardening) returns.
+pub type HookFuture<'c> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
 
 pub(crate) mod convert;
 pub(crate) mod shape;

@@ -48,10 +48,10 @@ fn query_of(q: &HashMap<String, String>) -> Result<CustomerQuery, ApiError> {
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "`{count, customers}`", body = serde_json::Value),
-        (status = 400, description = "Not exactly one key, or it does not parse (the reason, never the value)", body = super::openapi::ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
-        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
-        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
+        (status = 400, description = "Not exactly one key, or it does not parse (the reason, never the value)", body = super::error::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::error::ErrorBody)))]
 pub async fn lookup(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -84,10 +84,10 @@ fn body_fields(body: &axum::body::Bytes) -> Result<HashMap<String, String>, ApiE
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "`{count, customers}`", body = serde_json::Value),
-        (status = 400, description = "Not JSON, not exactly one key, or it does not parse (the reason, never the value)", body = super::openapi::ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
-        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
-        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
+        (status = 400, description = "Not JSON, not exactly one key, or it does not parse (the reason, never the value)", body = super::error::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::error::ErrorBody)))]
 pub async fn lookup_post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -140,11 +140,11 @@ async fn lookup_by(
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "`{erasure_id, rows_removed, ledger_rows_removed}`", body = serde_json::Value),
-        (status = 400, description = "Not a valid CPF", body = super::openapi::ErrorBody),
-        (status = 404, description = "Nobody has this CPF", body = super::openapi::ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
-        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
-        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
+        (status = 400, description = "Not a valid CPF", body = super::error::ErrorBody),
+        (status = 404, description = "Nobody has this CPF", body = super::error::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::error::ErrorBody)))]
 pub async fn erase(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -161,11 +161,11 @@ pub async fn erase(
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "`{erased, erasure: {erasure_id, rows_removed, ledger_rows_removed}}`", body = serde_json::Value),
-        (status = 400, description = "Not JSON, or no valid CPF", body = super::openapi::ErrorBody),
-        (status = 404, description = "Nobody has this CPF", body = super::openapi::ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
-        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
-        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
+        (status = 400, description = "Not JSON, or no valid CPF", body = super::error::ErrorBody),
+        (status = 404, description = "Nobody has this CPF", body = super::error::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::error::ErrorBody)))]
 pub async fn erase_post(
     State(state): State<AppState>,
     headers: HeaderMap,

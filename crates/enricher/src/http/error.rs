@@ -5,6 +5,22 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+/// Every error answers this body.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine code: `bad_request`, `unauthorized`, `forbidden`,
+    /// `origin_not_allowed`, `rate_limited`, `not_found`, `conflict`,
+    /// `unavailable`, `internal`.
+    pub code: String,
+    /// For people; never contains personal data or internals.
+    pub message: String,
+}
+
 /// An error answered to an HTTP client.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::Json;
 use secrecy::ExposeSecret;
 
+use super::auth::constant_time_eq;
 use super::error::ApiError;
-use super::webhooks::constant_time_eq;
 use super::AppState;
 use crate::domain::google_ads::GoogleAdsLead;
 use crate::store::google_ads;
@@ -19,9 +19,9 @@ use crate::store::google_ads;
     request_body(content = serde_json::Value, description = "lead_id, user_column_data[{column_id, column_name, string_value}], google_key, campaign_id, form_id, gcl_id, is_test"),
     responses(
         (status = 200, description = "`{decision: accepted|test_recorded|duplicate, job_id}`", body = serde_json::Value),
-        (status = 400, description = "Not JSON or not a lead-form delivery", body = super::openapi::ErrorBody),
-        (status = 401, description = "Wrong or missing google_key", body = super::openapi::ErrorBody),
-        (status = 503, description = "GOOGLE_ADS_WEBHOOK_KEY is not configured", body = super::openapi::ErrorBody)))]
+        (status = 400, description = "Not JSON or not a lead-form delivery", body = super::error::ErrorBody),
+        (status = 401, description = "Wrong or missing google_key", body = super::error::ErrorBody),
+        (status = 503, description = "GOOGLE_ADS_WEBHOOK_KEY is not configured", body = super::error::ErrorBody)))]
 pub async fn intake(
     State(state): State<AppState>,
     body: Bytes,

@@ -35,12 +35,12 @@ fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
     responses(
         (status = 200, description = "Outcome: success, lead_id, masked cpfs, same_person, message_sent, stored_in_db (how many persons were stored), entity_ids, status, timings", body = LeadView),
         (status = 202, description = "Not done within the wait (`SYNC_WAIT_SECS`), or another run of the lead is under way: queued or running; `status_url` tells when it is done", body = Accepted),
-        (status = 400, description = "Not a lead id", body = super::openapi::ErrorBody),
-        (status = 404, description = "C2S does not know the lead", body = super::openapi::ErrorBody),
-        (status = 503, description = "A provider or the pipeline is unavailable; a job was queued", body = super::openapi::ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
-        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
-        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
+        (status = 400, description = "Not a lead id", body = super::error::ErrorBody),
+        (status = 404, description = "C2S does not know the lead", body = super::error::ErrorBody),
+        (status = 503, description = "A provider or the pipeline is unavailable; a job was queued", body = super::error::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::error::ErrorBody)))]
 pub async fn enrich(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -66,12 +66,12 @@ pub async fn enrich(
     responses(
         (status = 200, description = "Outcome (as the manual trigger)", body = LeadView),
         (status = 202, description = "Not done within the wait, or another run is under way (as the manual trigger)", body = Accepted),
-        (status = 400, description = "Missing or bad id", body = super::openapi::ErrorBody),
-        (status = 404, description = "C2S does not know the lead", body = super::openapi::ErrorBody),
-        (status = 503, description = "Unavailable; a job was queued", body = super::openapi::ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
-        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
-        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
+        (status = 400, description = "Missing or bad id", body = super::error::ErrorBody),
+        (status = 404, description = "C2S does not know the lead", body = super::error::ErrorBody),
+        (status = 503, description = "Unavailable; a job was queued", body = super::error::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::error::ErrorBody)))]
 pub async fn process(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -102,11 +102,11 @@ pub async fn process(
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The lead's state", body = LeadView),
-        (status = 400, description = "Not a lead id", body = super::openapi::ErrorBody),
-        (status = 404, description = "Never seen", body = super::openapi::ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = super::openapi::ErrorBody),
-        (status = 403, description = "The key lacks the scope", body = super::openapi::ErrorBody),
-        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::openapi::ErrorBody)))]
+        (status = 400, description = "Not a lead id", body = super::error::ErrorBody),
+        (status = 404, description = "Never seen", body = super::error::ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
+        (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
+        (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::error::ErrorBody)))]
 pub async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -11,21 +11,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-/// Every error answers this body.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
-    /// Stable machine code: `bad_request`, `unauthorized`, `forbidden`,
-    /// `origin_not_allowed`, `rate_limited`, `not_found`, `conflict`,
-    /// `unavailable`, `internal`.
-    pub code: String,
-    /// For people; never contains personal data or internals.
-    pub message: String,
-}
+use super::error::{ErrorBody, ErrorDetail};
 
 #[derive(Debug)]
 struct Security;

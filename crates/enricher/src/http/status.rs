@@ -253,7 +253,7 @@ pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
 #[utoipa::path(get, path = "/api/v1/status", tag = "operations",
     description = "Public, aggregates only; computed at most every 10 s (`generated_at` tells when).",
     responses((status = 200, description = "The status page's figures", body = Status),
-              (status = 500, description = "Database error", body = super::openapi::ErrorBody)))]
+              (status = 500, description = "Database error", body = super::error::ErrorBody)))]
 pub async fn status_json(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     let cache = &state.status_cache;
     if let Some(fresh) = cache.get(true) {
@@ -298,9 +298,9 @@ pub async fn page() -> Response {
     description = "Scope: `admin`. `c2s-enrich dq` over HTTP: every hard rule's violations, enrichment coverage, address confidence, orphans, table sizes; `passed` is false when any rule is violated.",
     security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, description = "Data-quality report (scope: admin); `passed` is false when any hard rule is violated", body = serde_json::Value),
-              (status = 401, description = "Missing or unknown key", body = super::openapi::ErrorBody),
-              (status = 403, description = "The key lacks the admin scope", body = super::openapi::ErrorBody),
-              (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+              (status = 401, description = "Missing or unknown key", body = super::error::ErrorBody),
+              (status = 403, description = "The key lacks the admin scope", body = super::error::ErrorBody),
+              (status = 429, description = "Rate limited", body = super::error::ErrorBody)))]
 pub async fn data_quality(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use secrecy::ExposeSecret;
 
+use super::auth::constant_time_eq;
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::lead::{parse_webhook, WebhookError};
@@ -16,11 +17,6 @@ use crate::store::events;
 /// The header carrying the shared secret configured in the C2S dashboard.
 pub const SECRET_HEADER: &str = "x-webhook-token";
 
-/// Compares in time independent of where the inputs differ (no early exit).
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[utoipa::path(post, path = "/api/v1/webhooks/c2s", tag = "intake",
     description = "C2S lead webhooks (`on_create_lead`, `on_update_lead`, `on_close_lead`), single, wrapped or batched. Each event is recorded once — (lead, updated_at, hook_action) is the idempotency key — and its job enqueued in the same transaction. Updates enrich only when the customer's contacts changed. Never rate limited.",
     request_body(content = serde_json::Value, description = "The lead as C2S sends it, plus hook_action"),
@@ -28,9 +24,9 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     responses(
         (status = 202, description = "`{accepted, events}`: at least one new event", body = serde_json::Value),
         (status = 200, description = "`{duplicate: true, events}`: all seen before", body = serde_json::Value),
-        (status = 400, description = "Not JSON, not a lead event, missing hook_action, a field over its length cap (nothing of the delivery stored)", body = super::openapi::ErrorBody),
-        (status = 401, description = "Wrong or missing X-Webhook-Token (when WEBHOOK_SECRET is set)", body = super::openapi::ErrorBody),
-        (status = 413, description = "Body over 512 KiB, or more than 100 events in one delivery (nothing stored)", body = super::openapi::ErrorBody)))]
+        (status = 400, description = "Not JSON, not a lead event, missing hook_action, a field over its length cap (nothing of the delivery stored)", body = super::error::ErrorBody),
+        (status = 401, description = "Wrong or missing X-Webhook-Token (when WEBHOOK_SECRET is set)", body = super::error::ErrorBody),
+        (status = 413, description = "Body over 512 KiB, or more than 100 events in one delivery (nothing stored)", body = super::error::ErrorBody)))]
 pub async fn c2s(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -99,17 +95,4 @@ pub async fn c2s(
         Json(serde_json::json!({"accepted": fresh, "events": results})),
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(constant_time_eq(b"s3cret", b"s3cret"));
-        assert!(!constant_time_eq(b"s3cret", b"s3creT"));
-        assert!(!constant_time_eq(b"s3cret", b"s3cre"));
-        assert!(!constant_time_eq(b"", b"x"));
-    }
 }

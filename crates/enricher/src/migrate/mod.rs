@@ -39,15 +39,7 @@ mod diagnose;
 pub use diagnose::offending_rows;
 
 /// A Rust step run after a migration's SQL (up direction only).
-type Hook = for<'c> fn(&'c mut PgConnection) -> futures_hook::HookFuture<'c>;
-
-pub(crate) mod futures_hook {
-    use std::future::Future;
-    use std::pin::Pin;
-
-    /// The future a hook returns.
-    pub type HookFuture<'c> = Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
-}
+type Hook = for<'c> fn(&'c mut PgConnection) -> crate::hardening::HookFuture<'c>;
 
 /// One migration.
 #[derive(Debug, Clone, Copy)]

@@ -15,8 +15,7 @@ use crate::store::jobs::{self, Backoff, Failed, Job};
 pub use crate::store::leads::{release_lead, take_lead};
 use crate::store::leads::{Fence, LeaseKeeper, Leases};
 
-/// The job kind the pipeline handles.
-pub const ENRICH_LEAD: &str = "enrich_lead";
+pub use crate::store::jobs::ENRICH_LEAD;
 
 /// Proof of life of this process's worker loops, read by `/health/ready`:
 /// every loop turn and every job heartbeat stamps it.

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::domain::lead::{contact_fingerprint, usable_contacts, HookAction, WebhookEvent};
-use crate::pipeline::worker::ENRICH_LEAD;
+use crate::store::jobs::ENRICH_LEAD;
 use crate::store::jobs::{self, NewJob};
 
 /// What intake decided for one event.

@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+/// The job kind the pipeline handles (a C2S lead to enrich).
+pub const ENRICH_LEAD: &str = "enrich_lead";
+
 use rand::Rng;
 use serde::Serialize;
 use sqlx::{PgExecutor, PgPool};
