@@ -10,7 +10,7 @@ use crate::db::Database;
 
 pub(super) async fn webhooks(config: &Config, action: &WebhooksAction) -> anyhow::Result<()> {
     use crate::domain::lead::HookAction;
-    let client = crate::providers::c2s_client(config)?;
+    let client = crate::app::c2s_client(config)?;
     let (url, subscribe) = match action {
         WebhooksAction::Subscribe { url } => (url, true),
         WebhooksAction::Unsubscribe { url } => (url, false),
