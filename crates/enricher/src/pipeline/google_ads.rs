@@ -99,6 +99,7 @@ impl Pipeline {
     /// Runs (or resumes) a recorded Google Ads lead to its C2S lead.
     /// `fence`: raised when the job's lease is lost (the run then stops
     /// before its next outside effect).
+    #[tracing::instrument(name = "google_ads_lead", skip_all, fields(google_lead_id = %google_lead_id))]
     pub async fn process_google(
         &self,
         google_lead_id: &str,

@@ -306,13 +306,14 @@ pub(crate) enum Track {
     GoogleAds,
 }
 
-/// Runs one step, recording its latency and outcome in the metrics.
+/// Runs one step in a span of its own (`step`), recording its latency and
+/// outcome in the metrics.
 pub(crate) async fn timed<T>(
     step: &'static str,
     fut: impl std::future::Future<Output = Result<T, RunError>>,
 ) -> Result<T, RunError> {
     let started = std::time::Instant::now();
-    let r = fut.await;
+    let r = tracing::Instrument::instrument(fut, tracing::info_span!("step", step)).await;
     let outcome = match &r {
         Ok(_) => "ok",
         Err(RunError::Retryable(_)) => "retryable",
@@ -356,6 +357,7 @@ impl Pipeline {
     /// lease as `fence.holder`. Every write of the run's progress is made
     /// only while that lease is still ours: a run whose lease was taken
     /// stops with [`RunError::LeaseLost`] before its next outside effect.
+    #[tracing::instrument(name = "lead", skip_all, fields(lead_id = %lead_id))]
     pub async fn process_fenced(
         &self,
         lead_id: &LeadId,

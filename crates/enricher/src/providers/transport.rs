@@ -129,9 +129,19 @@ impl Transport {
             .with_max_delay(self.policy.max_backoff)
             .with_max_times(retries)
             .with_jitter();
+        let tries = std::sync::atomic::AtomicU32::new(0);
         let attempt = || async {
             let started = Instant::now();
-            let r = self.attempt(&build, &read).await;
+            // One span per attempt: provider, operation and attempt number
+            // (never a URL or a parameter: they carry tokens and personal data).
+            let n = tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            let span = tracing::info_span!(
+                "provider_call",
+                provider = self.name,
+                operation = what,
+                attempt = n
+            );
+            let r = tracing::Instrument::instrument(self.attempt(&build, &read), span).await;
             let outcome = match &r {
                 Ok(_) => "ok",
                 Err(e) => e.kind(),
