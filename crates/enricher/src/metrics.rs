@@ -1,70 +1,81 @@
-//! Prometheus metrics (text exposition format), hand-rolled: a few counters
-//! kept in memory plus gauges read from the database at scrape time. Labels
-//! carry provider names and states only — never personal data.
+//! Prometheus metrics through `prometheus-client` (the Prometheus project's
+//! Rust client: registry, metric types and the OpenMetrics text encoding): a
+//! few counters and histograms kept in memory, plus gauges read from the
+//! database at scrape time. Labels carry provider names, route templates and
+//! outcome kinds only — never personal data.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use sqlx::PgPool;
+
+/// The media type of the exposition (OpenMetrics text, which Prometheus reads).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Upper bounds (seconds) of the latency histograms' buckets.
 const BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
 
-/// One histogram series: cumulative bucket counts, sum and count.
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    buckets: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
-}
+/// A series' labels, in order: static names, route templates and outcome
+/// kinds — never request data.
+type Labels = Vec<(String, String)>;
 
-impl Histogram {
-    fn observe(&mut self, secs: f64) {
-        for (i, le) in BUCKETS.iter().enumerate() {
-            if secs <= *le {
-                self.buckets[i] += 1;
-            }
-        }
-        self.sum += secs;
-        self.count += 1;
-    }
-}
-
-/// Series keyed by their rendered label set (`a="x",b="y"`). Label values are
-/// static names, route templates and outcome kinds — never request data.
-type Labeled<T> = Mutex<BTreeMap<String, T>>;
-
-fn labels(pairs: &[(&str, &str)]) -> String {
+fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs
         .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", v.replace(['\\', '"', '\n'], "_")))
-        .collect::<Vec<_>>()
-        .join(",")
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+fn latency() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
-/// In-process counters.
-#[derive(Debug, Default)]
+type Counters = Family<Labels, Counter>;
+type Latencies = Family<Labels, Histogram, fn() -> Histogram>;
+
+/// In-process counters and histograms (shared with every scrape's registry).
+#[derive(Debug)]
 pub struct Metrics {
-    http_requests: Labeled<u64>,
-    http_duration: Labeled<Histogram>,
-    provider_requests: Labeled<u64>,
-    provider_duration: Labeled<Histogram>,
-    step_duration: Labeled<Histogram>,
-    ledger_lookups: Labeled<u64>,
-    events: Labeled<u64>,
-    provider_pauses: Labeled<u64>,
-    jobs: Labeled<u64>,
-    webhooks: Labeled<u64>,
-    auth_failures: Labeled<u64>,
-    started: AtomicU64,
+    http_requests: Counters,
+    http_duration: Latencies,
+    provider_requests: Counters,
+    provider_duration: Latencies,
+    step_duration: Latencies,
+    ledger_lookups: Counters,
+    events: Counters,
+    provider_pauses: Counters,
+    jobs: Counters,
+    webhooks: Counters,
+    auth_failures: Counters,
+    started: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let latencies = || Latencies::new_with_constructor(latency as fn() -> Histogram);
+        Self {
+            http_requests: Counters::default(),
+            http_duration: latencies(),
+            provider_requests: Counters::default(),
+            provider_duration: latencies(),
+            step_duration: latencies(),
+            ledger_lookups: Counters::default(),
+            events: Counters::default(),
+            provider_pauses: Counters::default(),
+            jobs: Counters::default(),
+            webhooks: Counters::default(),
+            auth_failures: Counters::default(),
+            started: Gauge::default(),
+        }
+    }
 }
 
 /// The process's metrics.
@@ -73,13 +84,13 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    m.started.store(now, Ordering::Relaxed);
+    m.started.set(i64::try_from(now).unwrap_or(i64::MAX));
     m
 });
 
 /// Adds one to the series with these labels.
-fn count(map: &Labeled<u64>, pairs: &[(&str, &str)]) {
-    *lock(map).entry(labels(pairs)).or_default() += 1;
+fn count(family: &Counters, pairs: &[(&str, &str)]) {
+    family.get_or_create(&labels(pairs)).inc();
 }
 
 impl Metrics {
@@ -90,9 +101,8 @@ impl Metrics {
             &self.http_requests,
             &[("method", method), ("route", route), ("status", &status)],
         );
-        lock(&self.http_duration)
-            .entry(labels(&[("method", method), ("route", route)]))
-            .or_default()
+        self.http_duration
+            .get_or_create(&labels(&[("method", method), ("route", route)]))
             .observe(secs);
     }
 
@@ -106,20 +116,17 @@ impl Metrics {
                 ("outcome", outcome),
             ],
         );
-        lock(&self.provider_duration)
-            .entry(labels(&[("provider", provider), ("operation", operation)]))
-            .or_default()
+        self.provider_duration
+            .get_or_create(&labels(&[("provider", provider), ("operation", operation)]))
             .observe(secs);
     }
 
     /// A pipeline step finished (successfully or not).
     pub fn step(&self, step: &str, outcome: &str, secs: f64) {
-        lock(&self.step_duration)
-            .entry(labels(&[("step", step), ("outcome", outcome)]))
-            .or_default()
+        self.step_duration
+            .get_or_create(&labels(&[("step", step), ("outcome", outcome)]))
             .observe(secs);
     }
-
     /// A ledger lookup: `paid` (the provider was called), `hit` (free).
     pub fn ledger(&self, provider: &str, module: &str, result: &str) {
         count(
@@ -161,10 +168,22 @@ impl Metrics {
 /// How long the database gauges of one scrape serve the next ones.
 const GAUGE_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The last database gauges rendered (a scrape storm costs one query set
-/// per [`GAUGE_CACHE`]).
+/// The last database gauges read (a scrape storm costs one query set per
+/// [`GAUGE_CACHE`]).
 #[derive(Debug, Default)]
-pub struct GaugeCache(tokio::sync::Mutex<Option<(std::time::Instant, String)>>);
+pub struct GaugeCache(tokio::sync::Mutex<Option<(std::time::Instant, DbGauges)>>);
+
+/// One reading of the database gauges.
+#[derive(Debug, Clone, Default)]
+pub struct DbGauges {
+    jobs: Vec<(Labels, i64)>,
+    provider_calls: Vec<(Labels, i64)>,
+    provider_credits: Vec<(Labels, i64)>,
+    provider_paused: Vec<(Labels, i64)>,
+    ready_jobs: i64,
+    oldest_ready_seconds: f64,
+    leads: Vec<(Labels, i64)>,
+}
 
 /// The exposition text: the in-process counters, and the database gauges
 /// from `cache` when fresh.
@@ -172,103 +191,149 @@ pub async fn render_cached(pool: &PgPool, cache: &GaugeCache) -> Result<String, 
     let gauges = {
         let mut slot = cache.0.lock().await;
         match slot.as_ref() {
-            Some((at, text)) if at.elapsed() < GAUGE_CACHE => text.clone(),
+            Some((at, g)) if at.elapsed() < GAUGE_CACHE => g.clone(),
             _ => {
-                let mut text = String::new();
-                database_gauges(&mut text, pool).await?;
-                *slot = Some((std::time::Instant::now(), text.clone()));
-                text
+                let g = database_gauges(pool).await?;
+                *slot = Some((std::time::Instant::now(), g.clone()));
+                g
             }
         }
     };
-    let mut out = counters();
-    out.push_str(&gauges);
-    Ok(out)
+    Ok(exposition(&gauges))
 }
 
 /// The exposition text, every gauge read now.
 pub async fn render(pool: &PgPool) -> Result<String, sqlx::Error> {
-    let mut out = counters();
-    database_gauges(&mut out, pool).await?;
-    Ok(out)
+    Ok(exposition(&database_gauges(pool).await?))
 }
 
-/// The in-process counters and histograms.
-fn counters() -> String {
+/// A gauge family holding `series`.
+fn gauges(series: &[(Labels, i64)]) -> Family<Labels, Gauge> {
+    let family = Family::<Labels, Gauge>::default();
+    for (l, v) in series {
+        family.get_or_create(l).set(*v);
+    }
+    family
+}
+
+/// Every metric, registered in a registry of this scrape (the in-process
+/// families are shared, not copied) and encoded.
+fn exposition(db: &DbGauges) -> String {
     let m = &*METRICS;
-    let mut out = String::new();
-    labeled_counter(
-        &mut out,
-        "c2s_enrich_provider_pauses_total",
-        "Times a provider refused our token or credits.",
-        &m.provider_pauses,
+    let mut r = Registry::default();
+    // Counters are registered without `_total`: the encoder adds it.
+    r.register(
+        "c2s_enrich_provider_pauses",
+        "Times a provider refused our token or credits",
+        m.provider_pauses.clone(),
     );
-    labeled_counter(
-        &mut out,
-        "c2s_enrich_job_outcomes_total",
-        "Job attempts by outcome.",
-        &m.jobs,
+    r.register(
+        "c2s_enrich_job_outcomes",
+        "Job attempts by outcome",
+        m.jobs.clone(),
     );
-    labeled_counter(
-        &mut out,
-        "c2s_enrich_webhook_events_total",
-        "Webhook events by decision (C2S and Google Ads).",
-        &m.webhooks,
+    r.register(
+        "c2s_enrich_webhook_events",
+        "Webhook events by decision (C2S and Google Ads)",
+        m.webhooks.clone(),
     );
-    labeled_counter(
-        &mut out,
-        "c2s_enrich_auth_failures_total",
-        "API requests refused for their credentials, by reason (missing, invalid, scope).",
-        &m.auth_failures,
+    r.register(
+        "c2s_enrich_auth_failures",
+        "API requests refused for their credentials, by reason (missing, invalid, scope)",
+        m.auth_failures.clone(),
     );
-    let _ = writeln!(
-        out,
-        "# HELP c2s_enrich_start_time_seconds Process start.\n# TYPE c2s_enrich_start_time_seconds gauge\nc2s_enrich_start_time_seconds {}",
-        m.started.load(Ordering::Relaxed)
+    r.register(
+        "c2s_enrich_start_time_seconds",
+        "Process start",
+        m.started.clone(),
     );
-    labeled_counter(
-        &mut out,
-        "c2s_enrich_http_requests_total",
-        "HTTP requests by route template, method and status.",
-        &m.http_requests,
+    r.register(
+        "c2s_enrich_http_requests",
+        "HTTP requests by route template, method and status",
+        m.http_requests.clone(),
     );
-    histogram(
-        &mut out,
+    r.register(
         "c2s_enrich_http_request_duration_seconds",
-        "HTTP request latency by route template.",
-        &m.http_duration,
+        "HTTP request latency by route template",
+        m.http_duration.clone(),
     );
-    labeled_counter(
-        &mut out,
-        "c2s_enrich_provider_requests_total",
-        "HTTP exchanges with providers (retries included) by outcome.",
-        &m.provider_requests,
+    r.register(
+        "c2s_enrich_provider_requests",
+        "HTTP exchanges with providers (retries included) by outcome",
+        m.provider_requests.clone(),
     );
-    histogram(
-        &mut out,
+    r.register(
         "c2s_enrich_provider_request_duration_seconds",
-        "Provider HTTP latency.",
-        &m.provider_duration,
+        "Provider HTTP latency",
+        m.provider_duration.clone(),
     );
-    histogram(
-        &mut out,
+    r.register(
         "c2s_enrich_step_duration_seconds",
-        "Pipeline step latency by step and outcome.",
-        &m.step_duration,
+        "Pipeline step latency by step and outcome",
+        m.step_duration.clone(),
     );
-    labeled_counter(&mut out, "c2s_enrich_ledger_lookups_total", "Paid-lookup requests by result: paid (provider called) or hit (answered free from the ledger).", &m.ledger_lookups);
-    labeled_counter(
-        &mut out,
-        "c2s_enrich_events_total",
-        "Pipeline events: note_posted, c2s_lead_created, store_error.",
-        &m.events,
+    r.register(
+        "c2s_enrich_ledger_lookups",
+        "Paid-lookup requests by result: paid (provider called) or hit (answered free from the ledger)",
+        m.ledger_lookups.clone(),
     );
+    r.register(
+        "c2s_enrich_events",
+        "Pipeline events: note_posted, c2s_lead_created, store_error",
+        m.events.clone(),
+    );
+    for (name, help, series) in [
+        (
+            "c2s_enrich_jobs",
+            "Open jobs by state (queued, running, dead)",
+            &db.jobs,
+        ),
+        (
+            "c2s_enrich_provider_calls",
+            "Lookups recorded in the ledger by provider, module and outcome (found/not_found/error were calls; hit = answered free)",
+            &db.provider_calls,
+        ),
+        (
+            "c2s_enrich_provider_credits",
+            "Credits spent, by provider and module",
+            &db.provider_credits,
+        ),
+        (
+            "c2s_enrich_provider_paused",
+            "1 while a provider is paused (jobs wait for its cool-down)",
+            &db.provider_paused,
+        ),
+        (
+            "c2s_enrich_leads",
+            "Leads not completed, by state and step",
+            &db.leads,
+        ),
+    ] {
+        r.register(name, help, gauges(series));
+    }
+    let ready = Gauge::<i64>::default();
+    ready.set(db.ready_jobs);
+    r.register(
+        "c2s_enrich_queue_ready_jobs",
+        "Jobs ready to run now (queue depth)",
+        ready,
+    );
+    let oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+    oldest.set(db.oldest_ready_seconds);
+    r.register(
+        "c2s_enrich_queue_oldest_ready_seconds",
+        "How long the oldest ready job has waited",
+        oldest,
+    );
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = encode(&mut out, &r);
     out
 }
 
 /// Gauges read from the database: open work, the provider usage rollup,
 /// pauses, the queue.
-async fn database_gauges(out: &mut String, pool: &PgPool) -> Result<(), sqlx::Error> {
+async fn database_gauges(pool: &PgPool) -> Result<DbGauges, sqlx::Error> {
     // Open work only (small sets, by partial indexes): finished jobs and
     // completed leads are counted by `job_outcomes_total` and the status page.
     let jobs: Vec<(String, i64)> = sqlx::query_as(
@@ -276,14 +341,13 @@ async fn database_gauges(out: &mut String, pool: &PgPool) -> Result<(), sqlx::Er
     )
     .fetch_all(pool)
     .await?;
-    let _ = writeln!(
-        out,
-        "# HELP c2s_enrich_jobs Open jobs by state (queued, running, dead).\n# TYPE c2s_enrich_jobs gauge"
-    );
-    for state in ["queued", "running", "dead"] {
-        let n = jobs.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
-        let _ = writeln!(out, "c2s_enrich_jobs{{state=\"{state}\"}} {n}");
-    }
+    let jobs = ["queued", "running", "dead"]
+        .into_iter()
+        .map(|state| {
+            let n = jobs.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+            (labels(&[("state", state)]), n)
+        })
+        .collect();
     // From the daily rollup the ledger's trigger keeps (migration 27), not
     // from the ledger itself.
     let calls: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
@@ -292,85 +356,91 @@ async fn database_gauges(out: &mut String, pool: &PgPool) -> Result<(), sqlx::Er
     )
     .fetch_all(pool)
     .await?;
-    let _ = writeln!(out, "# HELP c2s_enrich_provider_calls Lookups recorded in the ledger by provider, module and outcome (found/not_found/error were calls; hit = answered free).\n# TYPE c2s_enrich_provider_calls gauge");
-    for (provider, module, outcome, n, _) in &calls {
-        let _ = writeln!(
-            out,
-            "c2s_enrich_provider_calls{{provider=\"{provider}\",module=\"{module}\",outcome=\"{outcome}\"}} {n}"
-        );
-    }
-    let _ = writeln!(out, "# HELP c2s_enrich_provider_credits Credits spent, by provider and module.\n# TYPE c2s_enrich_provider_credits gauge");
+    let provider_calls = calls
+        .iter()
+        .map(|(p, m, o, n, _)| {
+            (
+                labels(&[("provider", p), ("module", m), ("outcome", o)]),
+                *n,
+            )
+        })
+        .collect();
     let mut credits: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for (provider, module, _, _, c) in &calls {
         *credits
             .entry((provider.as_str(), module.as_str()))
             .or_default() += c;
     }
-    for ((provider, module), c) in credits {
-        let _ = writeln!(
-            out,
-            "c2s_enrich_provider_credits{{provider=\"{provider}\",module=\"{module}\"}} {c}"
-        );
-    }
+    let provider_credits = credits
+        .into_iter()
+        .map(|((p, m), c)| (labels(&[("provider", p), ("module", m)]), c))
+        .collect();
     let paused: Vec<String> = sqlx::query_scalar(
         "SELECT provider FROM enrich.provider_pauses WHERE paused_until > now() ORDER BY 1",
     )
     .fetch_all(pool)
     .await?;
-    let _ = writeln!(out, "# HELP c2s_enrich_provider_paused 1 while a provider is paused (jobs wait for its cool-down).\n# TYPE c2s_enrich_provider_paused gauge");
-    for p in ["c2s", "diretrix", "work_api"] {
-        let _ = writeln!(
-            out,
-            "c2s_enrich_provider_paused{{provider=\"{p}\"}} {}",
-            u8::from(paused.iter().any(|x| x == p))
-        );
-    }
-    queue_gauges(out, pool).await
-}
-
-fn labeled_counter(out: &mut String, name: &str, help: &str, map: &Labeled<u64>) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-    for (k, v) in lock(map).iter() {
-        let _ = writeln!(out, "{name}{{{k}}} {v}");
-    }
-}
-
-fn histogram(out: &mut String, name: &str, help: &str, map: &Labeled<Histogram>) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-    for (k, h) in lock(map).iter() {
-        for (le, n) in BUCKETS.iter().zip(h.buckets) {
-            let _ = writeln!(out, "{name}_bucket{{{k},le=\"{le}\"}} {n}");
-        }
-        let _ = writeln!(out, "{name}_bucket{{{k},le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(out, "{name}_sum{{{k}}} {}", h.sum);
-        let _ = writeln!(out, "{name}_count{{{k}}} {}", h.count);
-    }
-}
-
-/// Queue depth, the oldest ready job's wait, unfinished leads by step.
-async fn queue_gauges(out: &mut String, pool: &PgPool) -> Result<(), sqlx::Error> {
-    let (ready, oldest): (i64, f64) = sqlx::query_as(
+    let provider_paused = ["c2s", "diretrix", "work_api"]
+        .into_iter()
+        .map(|p| {
+            (
+                labels(&[("provider", p)]),
+                i64::from(paused.iter().any(|x| x == p)),
+            )
+        })
+        .collect();
+    let (ready_jobs, oldest_ready_seconds): (i64, f64) = sqlx::query_as(
         "SELECT count(*), coalesce(extract(epoch FROM now() - min(run_at)), 0)::float8
            FROM enrich.jobs WHERE state = 'queued' AND run_at <= now()",
     )
     .fetch_one(pool)
     .await?;
-    let _ = writeln!(out, "# HELP c2s_enrich_queue_ready_jobs Jobs ready to run now (queue depth).\n# TYPE c2s_enrich_queue_ready_jobs gauge\nc2s_enrich_queue_ready_jobs {ready}");
-    let _ = writeln!(out, "# HELP c2s_enrich_queue_oldest_ready_seconds How long the oldest ready job has waited.\n# TYPE c2s_enrich_queue_oldest_ready_seconds gauge\nc2s_enrich_queue_oldest_ready_seconds {oldest}");
     let steps: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT state, step, count(*) FROM enrich.leads WHERE state <> 'completed' GROUP BY 1, 2 ORDER BY 1, 2",
     )
     .fetch_all(pool)
     .await?;
-    let _ = writeln!(
-        out,
-        "# HELP c2s_enrich_leads Leads not completed, by state and step.\n# TYPE c2s_enrich_leads gauge"
-    );
-    for (state, step, n) in steps {
-        let _ = writeln!(
-            out,
-            "c2s_enrich_leads{{state=\"{state}\",step=\"{step}\"}} {n}"
-        );
+    let leads = steps
+        .iter()
+        .map(|(state, step, n)| (labels(&[("state", state), ("step", step)]), *n))
+        .collect();
+    Ok(DbGauges {
+        jobs,
+        provider_calls,
+        provider_credits,
+        provider_paused,
+        ready_jobs,
+        oldest_ready_seconds,
+        leads,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_keeps_the_series_names_and_labels() {
+        METRICS.http("POST", "/api/v1/webhooks/c2s", 202, 0.02);
+        METRICS.job("completed");
+        let text = exposition(&DbGauges {
+            ready_jobs: 3,
+            oldest_ready_seconds: 1.5,
+            ..DbGauges::default()
+        });
+        for needle in [
+            "# TYPE c2s_enrich_http_requests counter\n",
+            "c2s_enrich_http_requests_total{method=\"POST\",route=\"/api/v1/webhooks/c2s\",status=\"202\"} ",
+            "c2s_enrich_http_request_duration_seconds_bucket{le=\"0.025\",method=\"POST\",route=\"/api/v1/webhooks/c2s\"} ",
+            "c2s_enrich_job_outcomes_total{outcome=\"completed\"} ",
+            "c2s_enrich_queue_ready_jobs 3\n",
+            "c2s_enrich_queue_oldest_ready_seconds 1.5\n",
+            // One period at the end of the help text, not two.
+            "# HELP c2s_enrich_job_outcomes Job attempts by outcome.\n",
+        ] {
+            assert!(text.contains(needle), "{needle} in\n{text}");
+        }
+        assert!(!text.contains("..\n"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
     }
-    Ok(())
 }

@@ -271,7 +271,8 @@ async fn metrics_cover_requests_jobs_steps_providers_and_the_queue_after_a_run()
         .expect("text");
     for needle in [
         "c2s_enrich_http_requests_total{method=\"POST\",route=\"/api/v1/webhooks/c2s\",status=\"202\"}",
-        "c2s_enrich_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/webhooks/c2s\",le=\"+Inf\"}",
+        // The same series as ever; the encoder writes `le` first (label order carries no meaning).
+        "c2s_enrich_http_request_duration_seconds_bucket{le=\"+Inf\",method=\"POST\",route=\"/api/v1/webhooks/c2s\"}",
         "c2s_enrich_job_outcomes_total{outcome=\"completed\"}",
         "c2s_enrich_jobs{state=\"queued\"} 0",
         "c2s_enrich_jobs{state=\"dead\"} 0",

@@ -348,7 +348,7 @@ pub async fn metrics_text(
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            crate::metrics::CONTENT_TYPE,
         )],
         crate::metrics::render_cached(&state.pool, &state.metrics_cache).await?,
     ))
