@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -21,6 +21,7 @@ use crate::domain::lead::LeadId;
 use crate::pipeline::run::{Pipeline, RunContext};
 use crate::pipeline::worker::{handle, JobOutcome, WorkerOptions, ENRICH_LEAD};
 use crate::store::jobs::{self, NewJob};
+use crate::store::leads;
 
 fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
     LeadId::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))
@@ -191,28 +192,10 @@ pub struct Accepted {
     pub timings: Timings,
 }
 
-/// A lead's recorded state.
-#[derive(Debug, sqlx::FromRow)]
-struct LeadState {
-    state: String,
-    step: String,
-    outcome: Option<String>,
-    note_status: String,
-    last_error: Option<String>,
-    context: Value,
-    attempts: i64,
-}
-
 async fn describe(state: &AppState, id: &LeadId) -> Result<Option<LeadView>, ApiError> {
-    let row: Option<LeadState> = sqlx::query_as(
-        "SELECT l.state, l.step, l.outcome, l.note_status, l.last_error, l.context,
-                coalesce((SELECT max(attempts) FROM enrich.jobs j WHERE j.lead_id = l.lead_id), 0)::bigint AS attempts
-           FROM enrich.leads l WHERE l.lead_id = $1",
-    )
-    .bind(id.as_str())
-    .fetch_optional(&state.pool)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
+    let Some(r) = leads::recorded_state(&state.pool, id).await? else {
+        return Ok(None);
+    };
     let context =
         RunContext::read(r.context).map_err(|e| ApiError::Internal(e.to_string().into()))?;
     let discovery = context.discovery.unwrap_or_default();
@@ -277,10 +260,7 @@ async fn run_sync(
             return Ok((StatusCode::OK, Json(with_timing(done, started))));
         }
         // Re-run from the start; lookups come from the ledger, the note stays sent.
-        sqlx::query("UPDATE enrich.leads SET step = 'lead', state = 'pending' WHERE lead_id = $1 AND step = 'done'")
-            .bind(id.as_str())
-            .execute(&state.pool)
-            .await?;
+        leads::restart_completed(&state.pool, id).await?;
     }
     // The job first: whatever happens to this request (the client leaves,
     // times out, the process dies), the lead has a job that runs it.
@@ -373,7 +353,7 @@ async fn run_now(
             Ok(None) => {
                 // Not claimable: another run of the lead first — or the job
                 // already ended (a worker took it after all): then say how.
-                if let Ok(Some((state, error))) = finished(&pipeline.pool, job_id).await {
+                if let Ok(Some((state, error))) = jobs::finished(&pipeline.pool, job_id).await {
                     let outcome = match state.as_str() {
                         "done" => JobOutcome::Completed,
                         _ => JobOutcome::Dead,
@@ -388,19 +368,6 @@ async fn run_now(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-/// A job's final state and error, once it has one.
-async fn finished(
-    pool: &sqlx::PgPool,
-    id: i64,
-) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT state, last_error FROM enrich.jobs WHERE id = $1 AND state IN ('done', 'dead')",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await
 }
 
 /// What a synchronous trigger answers: the outcome (200) or where to look

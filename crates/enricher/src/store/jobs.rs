@@ -330,3 +330,16 @@ pub async fn list(pool: &PgPool, state: Option<&str>, limit: i64) -> Result<Vec<
     .fetch_all(pool)
     .await
 }
+
+/// A job's final state (`done`, `dead`) and error, once it has one.
+pub async fn finished(
+    pool: &PgPool,
+    id: i64,
+) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT state, last_error FROM enrich.jobs WHERE id = $1 AND state IN ('done', 'dead')",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}

@@ -174,3 +174,43 @@ impl Drop for LeaseKeeper {
         }
     }
 }
+
+/// A lead's recorded processing state, for the API's views.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RecordedState {
+    pub state: String,
+    pub step: String,
+    pub outcome: Option<String>,
+    pub note_status: String,
+    pub last_error: Option<String>,
+    pub context: serde_json::Value,
+    /// The most attempts of any of the lead's jobs.
+    pub attempts: i64,
+}
+
+/// The lead's recorded state; `None` when it was never seen.
+pub async fn recorded_state(
+    pool: &PgPool,
+    lead: &LeadId,
+) -> Result<Option<RecordedState>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.state, l.step, l.outcome, l.note_status, l.last_error, l.context,
+                coalesce((SELECT max(attempts) FROM enrich.jobs j WHERE j.lead_id = l.lead_id), 0)::bigint AS attempts
+           FROM enrich.leads l WHERE l.lead_id = $1",
+    )
+    .bind(lead.as_str())
+    .fetch_optional(pool)
+    .await
+}
+
+/// Sends a completed lead back to its first step (a forced re-run: its
+/// lookups come from the ledger, its note stays posted once).
+pub async fn restart_completed(pool: &PgPool, lead: &LeadId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE enrich.leads SET step = 'lead', state = 'pending' WHERE lead_id = $1 AND step = 'done'",
+    )
+    .bind(lead.as_str())
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
