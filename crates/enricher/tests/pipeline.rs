@@ -452,6 +452,7 @@ async fn an_unreadable_recorded_context_stops_the_run_instead_of_presenting_nobo
     let RunError::Fatal(why) = &err else {
         panic!("not fatal: {err}");
     };
+    let why = why.to_string();
     assert!(why.contains("recorded context cannot be read"), "{why}");
     assert!(!why.contains("Maria"), "no value in the reason: {why}");
     assert!(

@@ -410,7 +410,7 @@ impl Pipeline {
                     ctx.lead.as_ref().and_then(|f| f.phone.as_ref()),
                     ctx.lead.as_ref().and_then(|f| f.email.as_ref()),
                 );
-                let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(e.to_string()))?;
+                let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(super::run::Cause::of("context", e)))?;
                 sqlx::query(
                     "INSERT INTO enrich.leads (lead_id, state, step, contact_fingerprint, context, outcome, note_status, note_text, completed_at)
                      VALUES ($1, 'completed', 'done', $2, $3, $4, 'sent', $5, now())

@@ -113,7 +113,7 @@ pub enum RunError {
     LeadNotFound,
     /// Worth retrying later (provider outage, rate limit, database hiccup).
     #[error("retryable: {0}")]
-    Retryable(String),
+    Retryable(#[source] Cause),
     /// A provider refuses us (quota, token): wait for an operator, do not burn attempts.
     #[error("provider paused: {reason}")]
     Paused {
@@ -127,7 +127,7 @@ pub enum RunError {
     Deferred { provider: &'static str },
     /// Will not succeed by retrying.
     #[error("failed: {0}")]
-    Fatal(String),
+    Fatal(#[source] Cause),
     /// Another run holds the lead's lease (a worker, the API or `enrich`).
     #[error("the lead is being processed by another run right now")]
     LeadBusy,
@@ -135,6 +135,60 @@ pub enum RunError {
     /// it stopped before its next outside effect; the new holder goes on.
     #[error("the run lost its lease to another run and stopped")]
     LeaseLost,
+}
+
+/// Why a run failed: a message without personal data, and the error it came
+/// from kept as its source (the whole chain reaches whoever logs it).
+#[derive(Debug)]
+pub struct Cause {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Cause {
+    /// `context: error`, keeping `error` as the source.
+    pub fn of<E>(context: &str, error: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self {
+            message: if context.is_empty() {
+                error.to_string()
+            } else {
+                format!("{context}: {error}")
+            },
+            source: Some(Box::new(error)),
+        }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<String> for Cause {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            source: None,
+        }
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
 }
 
 /// How long a lead lease taken by [`Pipeline::process`] lives unrenewed.
@@ -153,8 +207,8 @@ impl From<ProviderError> for RunError {
                 reason: e.to_string(),
             },
             ProviderError::CircuitOpen { provider } => Self::Deferred { provider },
-            e if e.is_retryable() => Self::Retryable(e.to_string()),
-            e => Self::Fatal(e.to_string()),
+            e if e.is_retryable() => Self::Retryable(Cause::of("", e)),
+            e => Self::Fatal(Cause::of("", e)),
         }
     }
 }
@@ -163,14 +217,14 @@ impl From<LedgerError> for RunError {
     fn from(e: LedgerError) -> Self {
         match e {
             LedgerError::Provider(p) => p.into(),
-            other => Self::Retryable(other.to_string()),
+            other => Self::Retryable(Cause::of("", other)),
         }
     }
 }
 
 impl From<sqlx::Error> for RunError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Retryable(format!("database: {e}"))
+        Self::Retryable(Cause::of("database", e))
     }
 }
 
@@ -279,12 +333,12 @@ impl RunContext {
 /// A recorded JSON that cannot be read, as a fatal run error without the
 /// value serde quotes.
 pub(crate) fn unreadable(what: &str, e: &serde_json::Error) -> RunError {
-    RunError::Fatal(format!(
+    RunError::Fatal(Cause::from(format!(
         "the lead's recorded {what} cannot be read ({:?} error at line {}, column {}); the run stops rather than go on without it",
         e.classify(),
         e.line(),
         e.column()
-    ))
+    )))
 }
 
 /// How a lead ended.
@@ -509,7 +563,8 @@ impl Pipeline {
         fence: &Fence,
     ) -> Result<String, RunError> {
         fence_check(fence)?;
-        let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(e.to_string()))?;
+        let context =
+            serde_json::to_value(ctx).map_err(|e| RunError::Fatal(Cause::of("context", e)))?;
         let n = sqlx::query(
             "UPDATE enrich.leads SET step = 'discover', context = $2, facts_revision = $3, state = 'processing', updated_at = now()
               WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)",
@@ -538,7 +593,8 @@ impl Pipeline {
         fence: &Fence,
     ) -> Result<String, RunError> {
         fence_check(fence)?;
-        let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(e.to_string()))?;
+        let context =
+            serde_json::to_value(ctx).map_err(|e| RunError::Fatal(Cause::of("context", e)))?;
         let n = match track {
             Track::Lead => sqlx::query(
                 "UPDATE enrich.leads SET step = $2, context = $3, state = 'processing', updated_at = now()
@@ -829,7 +885,7 @@ impl Pipeline {
             }
         };
         let mut dossier =
-            Dossier::from_work_api(raw).map_err(|e| RunError::Fatal(format!("dossier: {e}")))?;
+            Dossier::from_work_api(raw).map_err(|e| RunError::Fatal(Cause::of("dossier", e)))?;
         dossier.fetched_at = Some(fetched_at);
         Ok(dossier)
     }
@@ -878,7 +934,7 @@ impl Pipeline {
                 Err(StoreError::Erased) => erased.push(cpf.clone()),
                 Err(e) => {
                     crate::metrics::METRICS.event("store_error");
-                    return Err(RunError::Retryable(e.to_string()));
+                    return Err(RunError::Retryable(Cause::of("", e)));
                 }
             }
         }
@@ -1038,5 +1094,27 @@ impl Pipeline {
             }
             _ => return Err(RunError::Fatal("more than two people resolved".into())),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_error_keeps_the_error_it_came_from() {
+        use std::error::Error as _;
+        let err = RunError::from(sqlx::Error::RowNotFound);
+        assert!(matches!(err, RunError::Retryable(_)));
+        assert_eq!(
+            err.to_string(),
+            format!("retryable: database: {}", sqlx::Error::RowNotFound)
+        );
+        let cause = err.source().expect("the cause");
+        let root = cause.source().expect("the database error");
+        assert!(root.downcast_ref::<sqlx::Error>().is_some());
+        // A reason alone has no source.
+        let plain = RunError::Fatal("more than two people resolved".into());
+        assert!(plain.source().and_then(|c| c.source()).is_none());
     }
 }
