@@ -1,7 +1,10 @@
 //! The OpenAPI document against the router, Swagger UI offline, the status
 //! page and its figures, and the data-quality endpoint.
 
+mod common;
+
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use c2s_enrich::http::{routes, AppState};
 use c2s_enrich::store::api_keys;
@@ -193,4 +196,115 @@ async fn data_quality_over_http_needs_the_admin_scope() {
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["passed"], true, "{body}");
     assert!(body["checks"].as_array().expect("checks").len() > 5);
+}
+
+/// Values of `pattern` (anchors dropped: the generator matches whole
+/// strings), drawn deterministically — the same values on every run.
+fn values_of(
+    pattern: &str,
+    n: usize,
+    runner: &mut proptest::test_runner::TestRunner,
+) -> Vec<String> {
+    use proptest::strategy::{Strategy, ValueTree};
+    let bare = pattern.trim_start_matches('^').trim_end_matches('$');
+    let strategy =
+        proptest::string::string_regex(bare).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    (0..n)
+        .map(|_| strategy.new_tree(runner).expect("value").current())
+        .collect()
+}
+
+/// A value the document allows is accepted: for every operation outside the
+/// intake (whose payload shapes are not in the document yet), each parameter
+/// and body field the document gives a pattern gets values drawn from that
+/// pattern, one at a time, with a key holding every scope — and the server
+/// answers neither 400 nor 5xx (404 "nobody"/"unknown lead" is an answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_the_document_allows_are_accepted() {
+    let (_sim, test, pipeline) = common::setup().await;
+    let (_, key) = api_keys::create(
+        &test.pool,
+        "schema-client",
+        &[
+            "enrich".to_owned(),
+            "read:pii".to_owned(),
+            "admin".to_owned(),
+        ],
+    )
+    .await
+    .expect("key");
+    let state = AppState {
+        pipeline: Some(Arc::new(pipeline)),
+        ..AppState::new(test.pool.clone())
+    };
+    let served = serve_app(state).await.expect("serve");
+    let (_, doc) = get_json(&format!("{}/api-docs/openapi.json", served.base)).await;
+    let http = reqwest::Client::new();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let schema_of = |reference: &str| -> Value {
+        let name = reference.rsplit('/').next().unwrap_or_default();
+        doc["components"]["schemas"][name].clone()
+    };
+    let mut tried = 0usize;
+    let mut refused = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            if op["tags"][0] == "intake" {
+                continue;
+            }
+            // (where, name, pattern) of every constrained input.
+            let mut inputs = Vec::new();
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if let Some(pattern) = p["schema"]["pattern"].as_str() {
+                    inputs.push((
+                        p["in"].as_str().unwrap_or_default().to_owned(),
+                        p["name"].as_str().unwrap_or_default().to_owned(),
+                        pattern.to_owned(),
+                    ));
+                }
+            }
+            if let Some(reference) =
+                op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+            {
+                let body = schema_of(reference);
+                for (name, field) in body["properties"].as_object().into_iter().flatten() {
+                    if let Some(pattern) = field["pattern"].as_str() {
+                        inputs.push(("body".into(), name.clone(), pattern.to_owned()));
+                    }
+                }
+            }
+            for (place, name, pattern) in inputs {
+                for value in values_of(&pattern, 8, &mut runner) {
+                    let mut url = format!("{}{path}", served.base);
+                    let mut request = None;
+                    match place.as_str() {
+                        "path" => url = url.replace(&format!("{{{name}}}"), &value),
+                        "query" => request = Some(vec![(name.clone(), value.clone())]),
+                        _ => {}
+                    }
+                    let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes())
+                        .expect("method");
+                    let mut r = http.request(m, &url).bearer_auth(&key);
+                    if let Some(q) = &request {
+                        r = r.query(q);
+                    }
+                    if place == "body" {
+                        r = r.json(&serde_json::json!({ name.clone(): value.clone() }));
+                    }
+                    let status = r.send().await.expect("send").status().as_u16();
+                    tried += 1;
+                    if status == 400 || status >= 500 {
+                        refused.push(format!(
+                            "{method} {path} {place} {name}={value:?}: {status}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        tried >= 60,
+        "only {tried} requests: the document lost its patterns?"
+    );
+    assert!(refused.is_empty(), "refused: {refused:#?}");
 }

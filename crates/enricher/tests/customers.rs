@@ -169,9 +169,28 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
         .expect("json");
     assert_eq!(none["count"], 0);
 
-    let bad = http
+    // A CPF of the right form whose check digits do not match is nobody's:
+    // no one found (issue 14: a value the document's pattern allows is
+    // never refused as malformed), saying why, never repeating it.
+    let unchecked = http
         .get(&base)
         .query(&[("cpf", "52998224726")])
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(unchecked.status(), 200);
+    let body = unchecked.json::<Value>().await.expect("json");
+    assert_eq!(body["count"], 0);
+    let note = body["note"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        note.contains("check digits") && !body.to_string().contains("52998224726"),
+        "{body}"
+    );
+    // A value that is no CPF at all (too short) is still refused, and why.
+    let bad = http
+        .get(&base)
+        .query(&[("cpf", "5299822472")])
         .bearer_auth(&reader)
         .send()
         .await
@@ -182,7 +201,7 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
         .unwrap_or_default()
         .to_owned();
     assert!(
-        msg.contains("check digits") && !msg.contains("52998224726"),
+        msg.contains("fewer than 11 digits") && !msg.contains("5299822472"),
         "{msg}"
     );
     let two = http
@@ -221,8 +240,8 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
     .expect("audit");
     assert_eq!(
         audit.len(),
-        4,
-        "three reads of Helena and one search that found nobody"
+        5,
+        "three reads of Helena and two searches that found nobody (one by a CPF whose digits do not check)"
     );
     assert!(audit.iter().all(|a| a.key_name == "analyst"));
     assert_eq!(audit[0].request_id, ours, "our id, not the client's req-1");
@@ -231,7 +250,8 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
             .iter()
             .map(|a| a.query_kind.as_str())
             .collect::<Vec<_>>(),
-        ["cpf", "phone", "email", "cpf"]
+        ["cpf", "phone", "email", "cpf", "cpf"]
     );
     assert!(audit[3].entity_id.is_none());
+    assert!(audit[4].entity_id.is_none());
 }

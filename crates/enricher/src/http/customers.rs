@@ -19,20 +19,34 @@ use crate::store::customers::{self, CustomerQuery};
 
 const ENDPOINT: &str = "GET /api/v1/customers";
 
-fn query_of(q: &HashMap<String, String>) -> Result<CustomerQuery, ApiError> {
+/// A CPF of the right form whose digits do not check (or are one digit
+/// repeated): nobody's — a lookup finds no one, an erasure answers 404 —
+/// rather than a malformed request (the document's pattern cannot state
+/// check digits; a value it allows is never refused as bad).
+fn nobody_has(e: brazil::CpfError) -> bool {
+    matches!(
+        e,
+        brazil::CpfError::CheckDigits | brazil::CpfError::RepeatedDigits
+    )
+}
+
+/// What a lookup asks for: a query, or `None` for a CPF nobody can have.
+fn query_of(q: &HashMap<String, String>) -> Result<Option<CustomerQuery>, ApiError> {
     let given: Vec<(&str, &String)> = ["cpf", "phone", "email"]
         .into_iter()
         .filter_map(|k| q.get(k).map(|v| (k, v)))
         .collect();
     match given.as_slice() {
-        [("cpf", v)] => brazil::Cpf::parse(v)
-            .map(CustomerQuery::Cpf)
-            .map_err(|e| ApiError::BadRequest(format!("cpf: {e}"))),
+        [("cpf", v)] => match brazil::Cpf::parse(v) {
+            Ok(cpf) => Ok(Some(CustomerQuery::Cpf(cpf))),
+            Err(e) if nobody_has(e) => Ok(None),
+            Err(e) => Err(ApiError::BadRequest(format!("cpf: {e}"))),
+        },
         [("phone", v)] => brazil::PhoneBr::parse(v)
-            .map(CustomerQuery::Phone)
+            .map(|p| Some(CustomerQuery::Phone(p)))
             .map_err(|e| ApiError::BadRequest(format!("phone: {e}"))),
         [("email", v)] => brazil::Email::parse(v)
-            .map(CustomerQuery::Email)
+            .map(|e| Some(CustomerQuery::Email(e)))
             .map_err(|e| ApiError::BadRequest(format!("email: {e}"))),
         _ => Err(ApiError::BadRequest(
             "give exactly one of cpf, phone or email".into(),
@@ -48,7 +62,7 @@ fn query_of(q: &HashMap<String, String>) -> Result<CustomerQuery, ApiError> {
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "`{count, customers}`", body = serde_json::Value),
-        (status = 400, description = "Not exactly one key, or it does not parse (the reason, never the value)", body = super::error::ErrorBody),
+        (status = 400, description = "Not exactly one key, or it does not parse (the reason, never the value); a CPF of the right form whose check digits do not match finds no one (200, count 0)", body = super::error::ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
         (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
         (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::error::ErrorBody)))]
@@ -59,6 +73,26 @@ pub async fn lookup(
 ) -> Result<Response, ApiError> {
     let key = authorize(&state, &headers, None, "read:pii").await?;
     lookup_by(&state, &headers, &key, &q, ENDPOINT).await
+}
+
+/// `POST /api/v1/customers/lookup`'s body: exactly one of the three.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"cpf": "529.982.247-25"}))]
+pub struct LookupRequest {
+    /// CPF, with or without punctuation.
+    pub cpf: Option<String>,
+    /// Brazilian phone with its DDD.
+    pub phone: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+}
+
+/// `POST /api/v1/customers/erase`'s body.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"cpf": "529.982.247-25"}))]
+pub struct EraseRequest {
+    /// CPF of the person, with or without punctuation.
+    pub cpf: String,
 }
 
 /// The identifier in a JSON body (`{"cpf": "…"}`), as text values only.
@@ -80,7 +114,7 @@ fn body_fields(body: &axum::body::Bytes) -> Result<HashMap<String, String>, ApiE
 /// CPF, phone or e-mail in the URL.
 #[utoipa::path(post, path = "/api/v1/customers/lookup", tag = "customers",
     description = "Scope: `read:pii`. As `GET /api/v1/customers`, with exactly one of `cpf`, `phone` or `email` in a JSON body (`{\"cpf\": \"529.982.247-25\"}`): the identifier stays out of URLs and so out of proxies' and browsers' logs. Every read is audited.",
-    request_body(content = serde_json::Value, description = "`{\"cpf\"|\"phone\"|\"email\": \"…\"}`"),
+    request_body(content = LookupRequest, description = "Exactly one of `cpf`, `phone`, `email`"),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "`{count, customers}`", body = serde_json::Value),
@@ -119,6 +153,16 @@ async fn lookup_by(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let Some(query) = query else {
+        // Audited like any lookup: who asked, when — and that nobody matched.
+        customers::audit(&state.pool, &key.name, endpoint, "cpf", &[], &request_id).await?;
+        return Ok(Json(serde_json::json!({
+            "count": 0,
+            "customers": [],
+            "note": "the CPF's check digits do not match: no one has it",
+        }))
+        .into_response());
+    };
     let ids = customers::find(&state.pool, &query).await?;
     let records = customers::golden_records(&state.pool, &ids).await?;
     customers::audit(
@@ -140,8 +184,8 @@ async fn lookup_by(
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "`{erasure_id, rows_removed, ledger_rows_removed}`", body = serde_json::Value),
-        (status = 400, description = "Not a valid CPF", body = super::error::ErrorBody),
-        (status = 404, description = "Nobody has this CPF", body = super::error::ErrorBody),
+        (status = 400, description = "Not a CPF (characters or length)", body = super::error::ErrorBody),
+        (status = 404, description = "Nobody has this CPF (so too when its check digits do not match)", body = super::error::ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
         (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
         (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::error::ErrorBody)))]
@@ -157,12 +201,12 @@ pub async fn erase(
 /// Erasure with the CPF in the body — the preferred form (no CPF in URLs).
 #[utoipa::path(post, path = "/api/v1/customers/erase", tag = "customers",
     description = "Scope: `admin`. As `DELETE /api/v1/customers/{cpf}`, with `{\"cpf\": \"…\"}` in a JSON body, so the CPF stays out of URLs and logs.",
-    request_body(content = serde_json::Value, description = "`{\"cpf\": \"529.982.247-25\"}`"),
+    request_body(content = EraseRequest, description = "`{\"cpf\": \"529.982.247-25\"}`"),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "`{erased, erasure: {erasure_id, rows_removed, ledger_rows_removed}}`", body = serde_json::Value),
-        (status = 400, description = "Not JSON, or no valid CPF", body = super::error::ErrorBody),
-        (status = 404, description = "Nobody has this CPF", body = super::error::ErrorBody),
+        (status = 400, description = "Not JSON, or no CPF (characters or length)", body = super::error::ErrorBody),
+        (status = 404, description = "Nobody has this CPF (so too when its check digits do not match)", body = super::error::ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
         (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
         (status = 429, description = "Rate limited (per key / per client IP); see Retry-After", body = super::error::ErrorBody)))]
@@ -185,7 +229,13 @@ async fn erase_cpf(
     key: &crate::store::api_keys::ApiKeyInfo,
     raw: &str,
 ) -> Result<Response, ApiError> {
-    let cpf = brazil::Cpf::parse(raw).map_err(|e| ApiError::BadRequest(format!("cpf: {e}")))?;
+    let cpf = brazil::Cpf::parse(raw).map_err(|e| {
+        if nobody_has(e) {
+            ApiError::NotFound("nobody has this CPF: its check digits do not match".into())
+        } else {
+            ApiError::BadRequest(format!("cpf: {e}"))
+        }
+    })?;
     let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())

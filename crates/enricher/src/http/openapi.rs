@@ -49,6 +49,87 @@ impl Modify for Security {
     }
 }
 
+/// The patterns the server's parsers accept, stated in the document so that
+/// a value a schema-driven client builds as valid is accepted (a stricter
+/// pattern than the parser is fine: every value it allows parses).
+pub mod patterns {
+    /// A C2S lead id: 32 hexadecimal characters.
+    pub const LEAD_ID: &str = "^[0-9a-fA-F]{32}$";
+    /// A CPF, digits with or without the usual punctuation. The check digits
+    /// are verified: a CPF whose digits do not check is nobody's (a lookup
+    /// finds no one, an erasure answers 404).
+    pub const CPF: &str = "^[0-9]{3}[.]?[0-9]{3}[.]?[0-9]{3}-?[0-9]{2}$";
+    /// An e-mail address (the server also refuses placeholders such as
+    /// `teste@teste.com` and runs such as `aaaaaa@…`).
+    pub const EMAIL: &str = "^[a-z0-9_%+-]{1,32}([.][a-z0-9_%+-]{1,16}){0,2}@[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?([.][a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?){0,2}[.][a-z]{2,12}$";
+
+    /// A Brazilian phone with its DDD (a DDD in service; a mobile's 9 digits
+    /// start with 9, a landline's 8 with 2–5), optionally after `+55`.
+    pub fn phone() -> String {
+        let ddds: Vec<String> = brazil::VALID_DDDS
+            .iter()
+            .map(|(d, _)| d.to_string())
+            .collect();
+        format!(
+            "^([+]55)?({})(9[0-9]{{8}}|[2-5][0-9]{{7}})$",
+            ddds.join("|")
+        )
+    }
+}
+
+/// Puts the patterns on every parameter and body field of that name.
+#[derive(Debug)]
+struct Validations;
+
+impl Modify for Validations {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let phone = patterns::phone();
+        let pattern_of = |name: &str| -> Option<(String, Option<usize>, Option<usize>)> {
+            match name {
+                "lead_id" | "id" => Some((patterns::LEAD_ID.to_owned(), Some(32), Some(32))),
+                "cpf" => Some((patterns::CPF.to_owned(), Some(11), Some(14))),
+                "phone" => Some((phone.clone(), Some(10), Some(14))),
+                "email" => Some((patterns::EMAIL.to_owned(), Some(6), Some(254))),
+                _ => None,
+            }
+        };
+        let constrain = |schema: &mut Schema, name: &str| {
+            if let (Schema::Object(o), Some((p, min, max))) = (schema, pattern_of(name)) {
+                o.pattern = Some(p);
+                o.min_length = min;
+                o.max_length = max;
+            }
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                for param in op.parameters.iter_mut().flatten() {
+                    if let Some(RefOr::T(schema)) = param.schema.as_mut() {
+                        constrain(schema, &param.name.clone());
+                    }
+                }
+            }
+        }
+        if let Some(components) = openapi.components.as_mut() {
+            for (name, schema) in components.schemas.iter_mut() {
+                if !name.ends_with("Request") {
+                    continue;
+                }
+                if let RefOr::T(Schema::Object(o)) = schema {
+                    for (field, f) in o.properties.iter_mut() {
+                        if let RefOr::T(fs) = f {
+                            constrain(fs, field);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -73,7 +154,7 @@ impl Modify for Security {
         super::customers::erase_post,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&Security),
+    modifiers(&Security, &Validations),
     tags(
         (name = "intake", description = "How leads arrive"),
         (name = "leads", description = "Synchronous runs and a lead's state (scope: enrich)"),
