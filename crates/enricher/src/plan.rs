@@ -380,12 +380,7 @@ async fn table_plan(
                             "HARDENING_FINANCIAL_PERIOD names the month column {m}, which core.entity_financials does not have"
                         ));
                     }
-                    let unparseable: i64 = sqlx::query_scalar(&format!(
-                        "SELECT count(*) FROM core.entity_financials WHERE {y} IS NOT NULL AND btrim({y}::text) !~ '^[0-9]{{1,4}}$'",
-                        y = crate::hardening::quote(year)
-                    ))
-                    .fetch_one(&mut **tx)
-                    .await?;
+                    let unparseable = periods_not_matching(tx, year, "^[0-9]{1,4}$", false).await?;
                     if unparseable > 0 {
                         blockers.push(format!(
                             "{unparseable} rows of core.entity_financials have a year in {year} that is not a plain number: correct them (or set them NULL) first"
@@ -454,15 +449,9 @@ async fn table_plan(
                         && matches!(*column, "year" | "month")
                         && target == convert::Target::Integer
                     {
-                        // What migrate's integer reader takes (convert.rs).
-                        let unreadable: i64 = sqlx::query_scalar(&format!(
-                            "SELECT count(*) FROM core.entity_financials
-                              WHERE {c} IS NOT NULL AND btrim({c}::text) <> ''
-                                AND btrim({c}::text) !~ '^[+-]?[0-9]{{1,9}}(,0+|\\.0{{1,2}})?$'",
-                            c = crate::hardening::quote(column)
-                        ))
-                        .fetch_one(&mut **tx)
-                        .await?;
+                        // What migrate's integer reader would not read.
+                        let unreadable =
+                            periods_not_matching(tx, column, convert::INTEGER_PATTERN, true).await?;
                         if unreadable > 0 {
                             blockers.push(format!(
                                 "{unreadable} rows of core.entity_financials have a {column} that is not a plain number: correct them (or set them NULL) first"
@@ -559,6 +548,26 @@ async fn table_plan(
         indexes_to_build,
         estimate_secs,
     })
+}
+
+/// Rows of `core.entity_financials` whose `column` is not NULL (nor blank,
+/// with `skip_blank`) and does not match `pattern` — as the step the plan
+/// speaks for counts them.
+async fn periods_not_matching(
+    tx: &mut Tx<'_>,
+    column: &str,
+    pattern: &str,
+    skip_blank: bool,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM core.entity_financials
+          WHERE {c} IS NOT NULL AND NOT ($2 AND btrim({c}::text) = '') AND btrim({c}::text) !~ $1",
+        c = crate::hardening::quote(column)
+    ))
+    .bind(pattern)
+    .bind(skip_blank)
+    .fetch_one(&mut **tx)
+    .await
 }
 
 /// What is done about a column whose type differs from the shape's; `None`

@@ -127,6 +127,10 @@ pub(crate) fn describe(target: Target) -> String {
     }
 }
 
+/// What the integer reader reads: a whole number, with at most a zero
+/// fraction (the plan counts what it would not read with the same pattern).
+pub(crate) const INTEGER_PATTERN: &str = r"^[+-]?[0-9]{1,9}(,0+|\.0{1,2})?$";
+
 /// The readers the conversions use; created only when a conversion needs
 /// them (a database in the shape we create never gets them). Text written
 /// the Brazilian way is read too: `sim`/`não`, `1.234,56`, `31/12/2019`
@@ -141,7 +145,7 @@ CREATE OR REPLACE FUNCTION enrich.c2s_read_integer(v text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     -- A whole number, with at most a zero fraction (`12,0`, `12.00`); `1.000`
     -- could be a thousand or one: not read.
-    SELECT CASE WHEN btrim(v) ~ '^[+-]?[0-9]{1,9}(,0+|\.0{1,2})?$'
+    SELECT CASE WHEN btrim(v) ~ '{INTEGER_PATTERN}'
                 THEN split_part(split_part(btrim(v), '.', 1), ',', 1)::integer END
 $$;
 CREATE OR REPLACE FUNCTION enrich.c2s_read_numeric(v text) RETURNS numeric
@@ -242,7 +246,7 @@ pub fn convert_columns(conn: &mut PgConnection) -> HookFuture<'_> {
                     continue;
                 };
                 if target != Target::Text && !readers {
-                    run(conn, READERS.to_owned()).await?;
+                    run(conn, READERS.replace("{INTEGER_PATTERN}", INTEGER_PATTERN)).await?;
                     readers = true;
                 }
                 convert(conn, table, column, target, &info).await?;

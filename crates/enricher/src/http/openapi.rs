@@ -108,7 +108,7 @@ impl Modify for Validations {
             {
                 for param in op.parameters.iter_mut().flatten() {
                     if let Some(RefOr::T(schema)) = param.schema.as_mut() {
-                        constrain(schema, &param.name.clone());
+                        constrain(schema, &param.name);
                     }
                 }
             }
