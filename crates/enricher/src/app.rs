@@ -54,7 +54,7 @@ pub async fn pipeline(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<Pipe
 
 /// Refuses to run on a database with pending migrations.
 pub async fn ensure_migrated(pool: &PgPool) -> anyhow::Result<()> {
-    let pending: Vec<_> = crate::migrate::status(pool)
+    let pending: Vec<_> = crate::db::migrate::status(pool)
         .await?
         .into_iter()
         .filter(|m| !m.applied)

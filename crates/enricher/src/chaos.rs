@@ -424,13 +424,14 @@ pub async fn db_loss(
     dir: &std::path::Path,
     user: &str,
 ) -> anyhow::Result<Outcome> {
-    let pg = crate::embedded_pg::EmbeddedPostgres::start(&crate::embedded_pg::EmbeddedOptions {
-        data_dir: dir.to_path_buf(),
-        allow_relocation: true,
-        user: user.to_owned(),
-        settings: vec![("fsync".into(), "off".into())],
-    })
-    .context("starting a private PostgreSQL for the database-loss scenario")?;
+    let pg =
+        crate::db::embedded_pg::EmbeddedPostgres::start(&crate::db::embedded_pg::EmbeddedOptions {
+            data_dir: dir.to_path_buf(),
+            allow_relocation: true,
+            user: user.to_owned(),
+            settings: vec![("fsync".into(), "off".into())],
+        })
+        .context("starting a private PostgreSQL for the database-loss scenario")?;
     crate::db::ensure_database(&pg.url("postgres"), "chaos").await?;
     let url: SecretString = pg.url("chaos");
     let pool = crate::db::connect_pool(&url, 4).await?;

@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
 use crate::config::{mask_database_url, Config};
+use crate::db::embedded_pg::EmbeddedPostgres;
 use crate::db::{self, Database};
-use crate::embedded_pg::EmbeddedPostgres;
 
 #[cfg(feature = "lab")]
 mod lab;
@@ -436,7 +436,7 @@ async fn migrate_with(
         return print_status(pool).await;
     }
     if args.plan {
-        let plan = crate::plan::plan(pool, financial_period.as_ref()).await?;
+        let plan = crate::db::plan::plan(pool, financial_period.as_ref()).await?;
         let mut out = std::io::stdout().lock();
         if args.json {
             serde_json::to_writer_pretty(&mut out, &plan)?;
@@ -452,7 +452,7 @@ async fn migrate_with(
         }
         return Ok(());
     }
-    let options = crate::migrate::MigrateOptions {
+    let options = crate::db::migrate::MigrateOptions {
         lock_timeout: std::time::Duration::from_millis(args.lock_timeout_ms.max(1)),
         financial_period,
         ..Default::default()
@@ -460,11 +460,11 @@ async fn migrate_with(
     match args.down {
         Some(target) => {
             tracing::info!(target, database = %database.masked_url(), "reverting migrations");
-            crate::migrate::down(pool, target, &options).await?;
+            crate::db::migrate::down(pool, target, &options).await?;
         }
         None => {
             tracing::info!(database = %database.masked_url(), "applying migrations");
-            crate::migrate::up(pool, &options).await?;
+            crate::db::migrate::up(pool, &options).await?;
         }
     }
     print_status(pool).await

@@ -7,7 +7,6 @@
 //! with `--no-default-features`).
 
 pub mod app;
-pub mod archive;
 #[cfg(feature = "lab")]
 pub mod bench;
 #[cfg(feature = "lab")]
@@ -18,15 +17,10 @@ pub mod db;
 #[cfg(feature = "lab")]
 pub mod demo;
 pub mod domain;
-pub mod dq;
-pub mod embedded_pg;
-pub mod hardening;
 pub mod http;
-pub mod maintenance;
 pub mod metrics;
-pub mod migrate;
+pub mod ops;
 pub mod pipeline;
-pub mod plan;
 pub mod providers;
 pub mod store;
 pub mod synth;

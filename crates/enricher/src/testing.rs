@@ -15,8 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Connection, PgPool};
 
+use crate::db::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 use crate::db::{self, replace_database as with_database, DbError};
-use crate::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
 pub mod fuzz;
 pub mod legacy;

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use c2s_enrich::migrate::{self, MigrateOptions};
+use c2s_enrich::db::migrate::{self, MigrateOptions};
 use c2s_enrich::testing::{legacy, TestDb};
 use secrecy::ExposeSecret;
 
@@ -39,7 +39,7 @@ async fn dq_fails_on_an_unhardened_database_and_passes_after_migrate() {
     }
     assert!(String::from_utf8_lossy(&out.stderr).contains("hard checks failed"));
 
-    let report = c2s_enrich::dq::run(&test.pool)
+    let report = c2s_enrich::ops::dq::run(&test.pool)
         .await
         .expect("library report");
     assert!(!report.passed());

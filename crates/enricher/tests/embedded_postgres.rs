@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use c2s_enrich::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
+use c2s_enrich::db::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 use secrecy::ExposeSecret;
 use sqlx::Connection;
 

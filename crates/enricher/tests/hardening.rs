@@ -1,7 +1,7 @@
 //! Hardening a legacy database: the dirty data production has, brought to the
 //! hardened state without losing valid rows, re-runnable, reversible.
 
-use c2s_enrich::migrate::{self, MigrateOptions};
+use c2s_enrich::db::migrate::{self, MigrateOptions};
 use c2s_enrich::testing::{legacy, TestDb};
 use sqlx::PgPool;
 
@@ -309,7 +309,7 @@ async fn hardening_goes_down_and_up_again_and_the_archive_can_be_restored() {
         "originals restored"
     );
 
-    let restored = c2s_enrich::archive::restore(pool, None)
+    let restored = c2s_enrich::ops::archive::restore(pool, None)
         .await
         .expect("restore");
     assert_eq!(
@@ -487,7 +487,7 @@ async fn hardened_without_loss(
     before: &std::collections::BTreeSet<(String, String)>,
     shape: &str,
 ) {
-    let dq = c2s_enrich::dq::run(pool).await.expect("dq");
+    let dq = c2s_enrich::ops::dq::run(pool).await.expect("dq");
     for check in &dq.checks {
         assert!(check.passed, "{shape}: dq check failed: {check:?}");
     }
@@ -701,7 +701,7 @@ async fn every_legacy_shape_is_hardened_and_keeps_every_valid_row() {
         let before = row_ids(pool).await;
         // The plan writes nothing and finds nothing that stops the hardening.
         let untouched = fingerprint(pool).await;
-        let plan = c2s_enrich::plan::plan(pool, None)
+        let plan = c2s_enrich::db::plan::plan(pool, None)
             .await
             .unwrap_or_else(|e| panic!("{shape}: the plan failed: {e}"));
         assert_eq!(
@@ -913,7 +913,7 @@ async fn financial_periods_kept_as_unreadable_text_stop_the_hardening() {
     .execute(pool)
     .await
     .expect("shape");
-    let plan = c2s_enrich::plan::plan(pool, None).await.expect("plan");
+    let plan = c2s_enrich::db::plan::plan(pool, None).await.expect("plan");
     assert!(
         plan.blockers
             .iter()
@@ -1019,7 +1019,7 @@ async fn the_plan_changes_nothing_and_says_what_migrate_will_do() {
     .await
     .expect("shape");
     let before = fingerprint(pool).await;
-    let plan = c2s_enrich::plan::plan(pool, None).await.expect("plan");
+    let plan = c2s_enrich::db::plan::plan(pool, None).await.expect("plan");
     assert_eq!(fingerprint(pool).await, before, "the plan wrote nothing");
     assert_eq!(plan.state, "legacy");
     assert_eq!(plan.pending_migrations.len(), migrate::MIGRATIONS.len());
@@ -1034,7 +1034,7 @@ async fn the_plan_changes_nothing_and_says_what_migrate_will_do() {
     assert!(phones.add_columns.iter().any(|c| c.column == "updated_at"));
     assert!(phones.add_columns.iter().any(|c| c.column == "is_primary"));
     assert_eq!(phones.unknown_columns, vec!["legacy_source".to_owned()]);
-    let rule = |t: &c2s_enrich::plan::TablePlan, starts: &str| {
+    let rule = |t: &c2s_enrich::db::plan::TablePlan, starts: &str| {
         t.rules
             .iter()
             .find(|r| r.rule.starts_with(starts))
@@ -1075,7 +1075,7 @@ async fn the_plan_changes_nothing_and_says_what_migrate_will_do() {
 
     // With the setting: nothing stops it, and migrate does what was said.
     let period = ("ano".to_owned(), None);
-    let plan = c2s_enrich::plan::plan(pool, Some(&period))
+    let plan = c2s_enrich::db::plan::plan(pool, Some(&period))
         .await
         .expect("plan");
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
@@ -1090,7 +1090,7 @@ async fn the_plan_changes_nothing_and_says_what_migrate_will_do() {
     .await
     .expect("migrate");
     assert_eq!(count(pool, "SELECT count(*) FROM enrich.archived_rows WHERE source_table = 'core.entity_phones' AND reason = 'duplicate'").await, 3);
-    let after = c2s_enrich::plan::plan(pool, Some(&period))
+    let after = c2s_enrich::db::plan::plan(pool, Some(&period))
         .await
         .expect("plan");
     assert_eq!(after.state, "hardened");
@@ -1109,7 +1109,7 @@ async fn the_plan_changes_nothing_and_says_what_migrate_will_do() {
 async fn maintenance_vacuums_and_analyses_online_or_only_reports() {
     let test = TestDb::migrated().await.expect("db");
     let pool = &test.pool;
-    let report = c2s_enrich::maintenance::run(pool, Default::default(), |_, _, _| {})
+    let report = c2s_enrich::ops::maintenance::run(pool, Default::default(), |_, _, _| {})
         .await
         .expect("report");
     assert!(report.iter().any(|t| t.table == "core.entity_phones"));
@@ -1122,9 +1122,9 @@ async fn maintenance_vacuums_and_analyses_online_or_only_reports() {
     assert_eq!(vacuumed, 0, "a report changes nothing");
 
     let seen = std::sync::Mutex::new(Vec::new());
-    let done = c2s_enrich::maintenance::run(
+    let done = c2s_enrich::ops::maintenance::run(
         pool,
-        c2s_enrich::maintenance::Tasks {
+        c2s_enrich::ops::maintenance::Tasks {
             vacuum: true,
             analyze: true,
         },

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use c2s_enrich::migrate::{self, MigrateOptions};
+use c2s_enrich::db::migrate::{self, MigrateOptions};
 use c2s_enrich::testing::{legacy, TestDb};
 use sqlx::PgPool;
 

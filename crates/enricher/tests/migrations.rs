@@ -1,7 +1,7 @@
 //! Migrations on an empty database: the hardened schema in one go, idempotent
 //! re-runs, a full down/up round trip, and the runner's safety rails.
 
-use c2s_enrich::migrate::{self, MigrateOptions};
+use c2s_enrich::db::migrate::{self, MigrateOptions};
 use c2s_enrich::testing::TestDb;
 
 async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {

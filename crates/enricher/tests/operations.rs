@@ -136,14 +136,14 @@ async fn readiness_needs_current_migrations_and_a_live_worker() {
     health.beat();
     assert_eq!(get(&format!("{}/health/ready", served.base)).await.0, 200);
 
-    let last = c2s_enrich::migrate::MIGRATIONS
+    let last = c2s_enrich::db::migrate::MIGRATIONS
         .last()
         .expect("migrations")
         .version;
-    c2s_enrich::migrate::down(
+    c2s_enrich::db::migrate::down(
         &test.pool,
         last - 1,
-        &c2s_enrich::migrate::MigrateOptions::default(),
+        &c2s_enrich::db::migrate::MigrateOptions::default(),
     )
     .await
     .expect("down one");

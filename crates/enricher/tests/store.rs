@@ -3,9 +3,9 @@
 
 use std::str::FromStr;
 
+use c2s_enrich::db::migrate::{self, MigrateOptions};
 use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::domain::lead::LeadId;
-use c2s_enrich::migrate::{self, MigrateOptions};
 use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
 use c2s_enrich::testing::{legacy, TestDb};
 use chrono::{TimeZone, Utc};

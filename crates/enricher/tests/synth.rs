@@ -55,7 +55,7 @@ async fn the_hardened_shape_has_the_planned_rows_and_passes_every_check() {
         .await
         .expect("share");
     assert!((share - 0.45).abs() < 0.03, "{share}");
-    let dq = c2s_enrich::dq::run(&db.pool).await.expect("dq");
+    let dq = c2s_enrich::ops::dq::run(&db.pool).await.expect("dq");
     assert!(dq.passed(), "{:?}", dq.checks);
     assert_eq!(dq.orphans, 0);
 
@@ -68,7 +68,7 @@ async fn the_hardened_shape_has_the_planned_rows_and_passes_every_check() {
 async fn the_legacy_shape_is_dirty_until_migrate_hardens_it() {
     let db = TestDb::empty().await.expect("db");
     run(&db.pool, &options(true, 42)).await.expect("synth");
-    let dq = c2s_enrich::dq::run(&db.pool).await.expect("dq");
+    let dq = c2s_enrich::ops::dq::run(&db.pool).await.expect("dq");
     let failed: Vec<&str> = dq
         .checks
         .iter()
@@ -87,7 +87,7 @@ async fn the_legacy_shape_is_dirty_until_migrate_hardens_it() {
         i64::try_from(Plan::at(SCALE).duplicate_phone_pairs).expect("n")
     );
     c2s_enrich::db::migrate_up(&db.pool).await.expect("harden");
-    let dq = c2s_enrich::dq::run(&db.pool).await.expect("dq");
+    let dq = c2s_enrich::ops::dq::run(&db.pool).await.expect("dq");
     assert!(dq.passed(), "{:?}", dq.checks);
 }
 

@@ -81,7 +81,7 @@ fn slowest(probes: &[(Instant, Duration)], samples: &[Sample], n: usize) -> Vec<
             let (mut migration, mut waits, mut others) = (Vec::new(), Vec::new(), Vec::new());
             for (_, rows) in samples.iter().filter(|(at, _)| at >= start && *at <= end) {
                 for (who, wait, query) in rows {
-                    let (list, item) = if who == crate::migrate::APPLICATION_NAME {
+                    let (list, item) = if who == crate::db::migrate::APPLICATION_NAME {
                         (&mut migration, format!("{query} [{wait}]"))
                     } else if query.contains("WHERE id = $1") {
                         (&mut waits, format!("{wait} ({query})"))
@@ -195,7 +195,7 @@ pub async fn run(
     let sampler_pool = crate::db::connect_pool(&db.url, 1).await?;
     let sampler = tokio::spawn(sample_activity(sampler_pool.clone(), stop.clone()));
     let started = Instant::now();
-    crate::migrate::up(&db.pool, &crate::migrate::MigrateOptions::default()).await?;
+    crate::db::migrate::up(&db.pool, &crate::db::migrate::MigrateOptions::default()).await?;
     let migrate_seconds = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let (during, errors) = during.await?;
@@ -211,7 +211,7 @@ pub async fn run(
     }
     let before: Vec<Duration> = before.into_iter().map(|(_, d)| d).collect();
     let during: Vec<Duration> = during.into_iter().map(|(_, d)| d).collect();
-    let dq = crate::dq::run(&db.pool).await?;
+    let dq = crate::ops::dq::run(&db.pool).await?;
     anyhow::ensure!(
         dq.passed(),
         "the hardened database fails data-quality checks"

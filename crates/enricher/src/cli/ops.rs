@@ -41,7 +41,7 @@ pub(super) async fn webhooks(config: &Config, action: &WebhooksAction) -> anyhow
 
 pub(super) async fn dq(config: &Config, json: bool) -> anyhow::Result<()> {
     let database = Database::open(&config.database).await?;
-    let report = crate::dq::run(&database.pool).await;
+    let report = crate::ops::dq::run(&database.pool).await;
     database.close().await?;
     let report = report.context("data-quality checks (has `c2s-enrich migrate` run?)")?;
     if json {
@@ -62,8 +62,8 @@ pub(super) async fn maintenance(
     json: bool,
 ) -> anyhow::Result<()> {
     let database = Database::open(&config.database).await?;
-    let tasks = crate::maintenance::Tasks { vacuum, analyze };
-    let done = crate::maintenance::run(&database.pool, tasks, |i, n, table| {
+    let tasks = crate::ops::maintenance::Tasks { vacuum, analyze };
+    let done = crate::ops::maintenance::run(&database.pool, tasks, |i, n, table| {
         eprintln!("[{i}/{n}] {table}");
     })
     .await;
@@ -287,7 +287,7 @@ pub(super) async fn archive(config: &Config, cmd: &ArchiveCommand) -> anyhow::Re
     let result = async {
         match cmd {
             ArchiveCommand::List => {
-                let rows = crate::archive::summary(&database.pool).await?;
+                let rows = crate::ops::archive::summary(&database.pool).await?;
                 if rows.is_empty() {
                     println!("the archive is empty");
                 }
@@ -296,7 +296,8 @@ pub(super) async fn archive(config: &Config, cmd: &ArchiveCommand) -> anyhow::Re
                 }
             }
             ArchiveCommand::Restore { reason } => {
-                let report = crate::archive::restore(&database.pool, reason.as_deref()).await?;
+                let report =
+                    crate::ops::archive::restore(&database.pool, reason.as_deref()).await?;
                 println!("restored {} rows", report.restored);
             }
         }

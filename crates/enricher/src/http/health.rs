@@ -63,7 +63,7 @@ pub async fn readiness(state: &AppState) -> Readiness {
         },
     };
     let migrations = if database.ok {
-        match tokio::time::timeout(DB_CHECK_LIMIT, crate::migrate::status(&state.pool)).await {
+        match tokio::time::timeout(DB_CHECK_LIMIT, crate::db::migrate::status(&state.pool)).await {
             Ok(Ok(all)) => {
                 let pending = all.iter().filter(|m| !m.applied).count();
                 Check {

@@ -218,7 +218,7 @@ pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
             .as_ref()
             .is_none_or(|(at, _, _)| at.elapsed() > DQ_CACHE);
         if stale {
-            let report = crate::dq::run(pool).await?;
+            let report = crate::ops::dq::run(pool).await?;
             let checks = report
                 .checks
                 .iter()
@@ -306,7 +306,7 @@ pub async fn data_quality(
     headers: axum::http::HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&state, &headers, None, "admin").await?;
-    let report = crate::dq::run(&state.pool).await?;
+    let report = crate::ops::dq::run(&state.pool).await?;
     let mut body = serde_json::to_value(&report).map_err(|e| ApiError::Internal(Box::new(e)))?;
     body["passed"] = serde_json::Value::Bool(report.passed());
     Ok(Json(body))

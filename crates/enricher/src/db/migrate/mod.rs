@@ -39,7 +39,7 @@ mod diagnose;
 pub use diagnose::offending_rows;
 
 /// A Rust step run after a migration's SQL (up direction only).
-type Hook = for<'c> fn(&'c mut PgConnection) -> crate::hardening::HookFuture<'c>;
+type Hook = for<'c> fn(&'c mut PgConnection) -> crate::db::hardening::HookFuture<'c>;
 
 /// One migration.
 #[derive(Debug, Clone, Copy)]
@@ -61,9 +61,15 @@ macro_rules! migration {
         Migration {
             version: $version,
             name: $name,
-            up: include_str!(concat!("../../migrations/", $prefix, "_", $name, ".up.sql")),
+            up: include_str!(concat!(
+                "../../../migrations/",
+                $prefix,
+                "_",
+                $name,
+                ".up.sql"
+            )),
             down: Some(include_str!(concat!(
-                "../../migrations/",
+                "../../../migrations/",
                 $prefix,
                 "_",
                 $name,
@@ -84,7 +90,7 @@ pub static MIGRATIONS: &[Migration] = &[
         former: &[-375_155_693_794_890_280],
         hooks: &[(
             "columns to the types the hardening needs, online",
-            crate::hardening::convert_columns,
+            crate::db::hardening::convert_columns,
         )],
         ..migration!(3, "0003", "core_tables")
     },
@@ -105,10 +111,10 @@ pub static MIGRATIONS: &[Migration] = &[
     },
     Migration {
         hooks: &[
-            ("phone_e164 back-fill", crate::hardening::backfill_e164),
+            ("phone_e164 back-fill", crate::db::hardening::backfill_e164),
             (
                 "financial period back-fill",
-                crate::hardening::backfill_financial_period,
+                crate::db::hardening::backfill_financial_period,
             ),
         ],
         ..migration!(7, "0007", "phone_e164")

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::hardening::convert;
-use crate::hardening::shape::{columns_of, SHAPE};
+use crate::db::hardening::convert;
+use crate::db::hardening::shape::{columns_of, SHAPE};
 
 /// Named constraints the hardening adds (table, name), from migrations 9–10.
 pub(crate) const CONSTRAINTS: &[(&str, &str)] = &[
@@ -254,7 +254,7 @@ async fn plan_read_only(
     } else {
         Vec::new()
     };
-    let pending: Vec<String> = crate::migrate::MIGRATIONS
+    let pending: Vec<String> = crate::db::migrate::MIGRATIONS
         .iter()
         .filter(|m| !applied.contains(&m.version))
         .map(|m| format!("{:04} {}", m.version, m.name))
@@ -297,7 +297,7 @@ async fn plan_read_only(
     let state = match (any_table, applied.len()) {
         (false, 0) => "empty",
         (true, 0) => "legacy",
-        (_, n) if n == crate::migrate::MIGRATIONS.len() => "hardened",
+        (_, n) if n == crate::db::migrate::MIGRATIONS.len() => "hardened",
         _ => "partial",
     }
     .to_owned();
@@ -562,7 +562,7 @@ async fn periods_not_matching(
     sqlx::query_scalar(&format!(
         "SELECT count(*) FROM core.entity_financials
           WHERE {c} IS NOT NULL AND NOT ($2 AND btrim({c}::text) = '') AND btrim({c}::text) !~ $1",
-        c = crate::hardening::quote(column)
+        c = crate::db::hardening::quote(column)
     ))
     .bind(pattern)
     .bind(skip_blank)
@@ -616,7 +616,7 @@ impl Plan {
             "database: {} ({} of {} migrations applied); estimated {:.0} s",
             self.state,
             self.applied_migrations,
-            crate::migrate::MIGRATIONS.len(),
+            crate::db::migrate::MIGRATIONS.len(),
             self.estimate_secs
         );
         if !self.pending_migrations.is_empty() {
@@ -693,7 +693,7 @@ mod tests {
 
     #[test]
     fn the_street_type_rule_lists_the_catalog_of_migration_2() {
-        let migration = include_str!("../migrations/0002_reference_tables.up.sql");
+        let migration = include_str!("../../migrations/0002_reference_tables.up.sql");
         let catalog = &migration[migration
             .find("INSERT INTO ref.street_type_catalog")
             .expect("catalog")..];
@@ -720,7 +720,7 @@ mod tests {
 
     #[test]
     fn the_lists_match_the_migrations() {
-        let all: String = crate::migrate::MIGRATIONS
+        let all: String = crate::db::migrate::MIGRATIONS
             .iter()
             .map(|m| m.up_text())
             .collect();

@@ -1,4 +1,12 @@
-//! Opening the customer database (configured or embedded) and migrating it.
+//! The database as a thing to run: opening it (configured or embedded) and
+//! migrating it. `embedded_pg` starts a private cluster, `migrate` runs the
+//! migrations, `hardening` holds the online conversions they call, and `plan`
+//! estimates a migration's cost before it runs.
+
+pub mod embedded_pg;
+pub mod hardening;
+pub mod migrate;
+pub mod plan;
 
 use std::time::Duration;
 
@@ -7,7 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::config::{mask_database_url, DatabaseConfig};
-use crate::embedded_pg::{EmbeddedOptions, EmbeddedPgError, EmbeddedPostgres};
+use crate::db::embedded_pg::{EmbeddedOptions, EmbeddedPgError, EmbeddedPostgres};
 
 /// Name of the service's database inside the embedded cluster.
 pub const EMBEDDED_DATABASE: &str = "c2s_enrich";
@@ -22,7 +30,7 @@ pub enum DbError {
     #[error("invalid database URL {url}: {source}")]
     Url { url: String, source: sqlx::Error },
     #[error(transparent)]
-    Migrate(#[from] crate::migrate::MigrateError),
+    Migrate(#[from] crate::db::migrate::MigrateError),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
     #[error("background task failed: {0}")]
@@ -207,21 +215,21 @@ pub async fn ensure_database(admin_url: &SecretString, database: &str) -> Result
     Ok(())
 }
 
-pub use crate::migrate::MigrationStatus;
+pub use crate::db::migrate::MigrationStatus;
 
 /// Applies every pending migration (default runner settings).
 pub async fn migrate_up(pool: &PgPool) -> Result<(), DbError> {
-    crate::migrate::up(pool, &Default::default()).await?;
+    crate::db::migrate::up(pool, &Default::default()).await?;
     Ok(())
 }
 
 /// Reverts every migration newer than `target` (`0` reverts them all).
 pub async fn migrate_down(pool: &PgPool, target: i64) -> Result<(), DbError> {
-    crate::migrate::down(pool, target, &Default::default()).await?;
+    crate::db::migrate::down(pool, target, &Default::default()).await?;
     Ok(())
 }
 
 /// Lists the known migrations and whether each is applied.
 pub async fn migration_status(pool: &PgPool) -> Result<Vec<MigrationStatus>, DbError> {
-    Ok(crate::migrate::status(pool).await?)
+    Ok(crate::db::migrate::status(pool).await?)
 }
