@@ -14,8 +14,8 @@ use crate::config::{Config, ConfigError, ProviderConfig};
 use crate::domain::lead::LeadId;
 use crate::http::{AppState, Application};
 use crate::pipeline::note::{NoteSettings, Sections};
-use crate::pipeline::run::{Pipeline, PipelineSettings};
 use crate::pipeline::worker::{self, WorkerOptions};
+use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::providers::Providers;
 use crate::store::ledger::Ledger;
 
@@ -37,12 +37,12 @@ pub async fn pipeline(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<Pipe
         },
         dossier_freshness: config.cache.freshness.dossier,
         discovery: config.discovery.clone(),
-        google_ads: crate::pipeline::run::GoogleAdsSettings {
+        google_ads: crate::pipeline::GoogleAdsSettings {
             seller_id: config.c2s_seller_id.clone(),
             description_max_chars: config.description_max_chars,
         },
         identity_min_confidence: config.identity_min_confidence,
-        identity_policy: crate::pipeline::identify::IdentityPolicy::Evidence,
+        identity_policy: crate::pipeline::IdentityPolicy::Evidence,
     };
     Ok(Arc::new(Pipeline {
         pool: pool.clone(),
@@ -258,11 +258,7 @@ pub async fn enrich_one(config: &Config, pool: &PgPool, lead: &str) -> anyhow::R
         .process(&lead_id)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let note: Option<String> =
-        sqlx::query_scalar("SELECT note_text FROM enrich.leads WHERE lead_id = $1")
-            .bind(lead_id.as_str())
-            .fetch_one(pool)
-            .await?;
+    let note = crate::store::leads::note_text(pool, &lead_id).await?;
     println!(
         "lead {}: {} ({} person(s), note sent: {}) in {:.1}s",
         outcome.lead_id,

@@ -370,12 +370,7 @@ async fn synth(config: &Config, args: &SynthArgs) -> anyhow::Result<()> {
                         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
                     "--database must be 1 to 63 letters, digits or underscores"
                 );
-                let exists: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
-                )
-                .bind(name)
-                .fetch_one(&database.pool)
-                .await?;
+                let exists = crate::db::database_exists(&database.pool, name).await?;
                 anyhow::ensure!(!exists, "database {name} already exists; choose a new name");
                 crate::db::ensure_database(&database.sibling_url("postgres"), name).await?;
                 Some(crate::db::connect_pool(&database.sibling_url(name), 4).await?)

@@ -601,7 +601,7 @@ impl Config {
 fn discovery_sources(l: &Layers<'_>) -> Result<Vec<crate::pipeline::resolve::Source>, ConfigError> {
     use crate::pipeline::resolve::Source;
     let Some(raw) = l.env("DISCOVERY_SOURCES") else {
-        return Ok(crate::pipeline::run::default_discovery());
+        return Ok(crate::pipeline::default_discovery());
     };
     let mut out = Vec::new();
     for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {

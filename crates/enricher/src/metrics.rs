@@ -15,6 +15,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use sqlx::PgPool;
 
+use crate::store::rollups;
+
 /// The media type of the exposition (OpenMetrics text, which Prometheus reads).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -336,11 +338,7 @@ fn exposition(db: &DbGauges) -> String {
 async fn database_gauges(pool: &PgPool) -> Result<DbGauges, sqlx::Error> {
     // Open work only (small sets, by partial indexes): finished jobs and
     // completed leads are counted by `job_outcomes_total` and the status page.
-    let jobs: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT state, count(*) FROM enrich.jobs WHERE state <> 'done' GROUP BY 1 ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await?;
+    let jobs = rollups::open_jobs(pool).await?;
     let jobs = ["queued", "running", "dead"]
         .into_iter()
         .map(|state| {
@@ -348,14 +346,7 @@ async fn database_gauges(pool: &PgPool) -> Result<DbGauges, sqlx::Error> {
             (labels(&[("state", state)]), n)
         })
         .collect();
-    // From the daily rollup the ledger's trigger keeps (migration 27), not
-    // from the ledger itself.
-    let calls: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT provider, module, outcome, sum(calls)::int8, sum(credits)::int8
-           FROM enrich.provider_usage_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-    )
-    .fetch_all(pool)
-    .await?;
+    let calls = rollups::provider_usage(pool).await?;
     let provider_calls = calls
         .iter()
         .map(|(p, m, o, n, _)| {
@@ -375,11 +366,7 @@ async fn database_gauges(pool: &PgPool) -> Result<DbGauges, sqlx::Error> {
         .into_iter()
         .map(|((p, m), c)| (labels(&[("provider", p), ("module", m)]), c))
         .collect();
-    let paused: Vec<String> = sqlx::query_scalar(
-        "SELECT provider FROM enrich.provider_pauses WHERE paused_until > now() ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await?;
+    let paused = crate::store::pauses::paused_now(pool).await?;
     let provider_paused = ["c2s", "diretrix", "work_api"]
         .into_iter()
         .map(|p| {
@@ -389,17 +376,8 @@ async fn database_gauges(pool: &PgPool) -> Result<DbGauges, sqlx::Error> {
             )
         })
         .collect();
-    let (ready_jobs, oldest_ready_seconds): (i64, f64) = sqlx::query_as(
-        "SELECT count(*), coalesce(extract(epoch FROM now() - min(run_at)), 0)::float8
-           FROM enrich.jobs WHERE state = 'queued' AND run_at <= now()",
-    )
-    .fetch_one(pool)
-    .await?;
-    let steps: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT state, step, count(*) FROM enrich.leads WHERE state <> 'completed' GROUP BY 1, 2 ORDER BY 1, 2",
-    )
-    .fetch_all(pool)
-    .await?;
+    let (ready_jobs, oldest_ready_seconds) = rollups::ready_queue(pool).await?;
+    let steps = rollups::open_leads(pool).await?;
     let leads = steps
         .iter()
         .map(|(state, step, n)| (labels(&[("state", state), ("step", step)]), *n))

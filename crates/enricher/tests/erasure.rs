@@ -11,7 +11,7 @@ use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::domain::Candidate;
 use c2s_enrich::http::AppState;
-use c2s_enrich::pipeline::run::RunError;
+use c2s_enrich::pipeline::RunError;
 use c2s_enrich::store::dossier::{
     store_dossier, store_dossier_guarded, CpfGuard, LeadContext, MatchKind, StoreError,
     StoreOptions,
@@ -293,7 +293,7 @@ async fn an_erasure_holds_when_the_same_contacts_come_back_in_an_update() {
     // write); a run right now is refused, one after the lease lapses goes on.
     assert!(matches!(
         pipeline.process(&id).await,
-        Err(c2s_enrich::pipeline::run::RunError::LeadBusy)
+        Err(c2s_enrich::pipeline::RunError::LeadBusy)
     ));
     sqlx::query("UPDATE enrich.leads SET lease_until = now() - interval '1 second' WHERE lease_by = 'erasure'")
         .execute(pool)

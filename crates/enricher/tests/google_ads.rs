@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use c2s_enrich::http::AppState;
-use c2s_enrich::pipeline::run::Pipeline;
 use c2s_enrich::pipeline::worker::{self, WorkerOptions};
+use c2s_enrich::pipeline::Pipeline;
 use c2s_enrich::store::jobs::Backoff;
 use c2s_enrich::testing::{serve_app, ServedApp, TestDb};
 use c2s_sim::{Faults, LeadKind, SimHandle};

@@ -6,7 +6,7 @@
 mod common;
 
 use c2s_enrich::domain::lead::LeadId;
-use c2s_enrich::pipeline::run::Pipeline;
+use c2s_enrich::pipeline::Pipeline;
 use c2s_enrich::testing::TestDb;
 use c2s_sim::{LeadKind, SimHandle, SimLead, World};
 

@@ -5,7 +5,7 @@
 mod common;
 
 use c2s_enrich::domain::lead::LeadId;
-use c2s_enrich::pipeline::run::RunError;
+use c2s_enrich::pipeline::RunError;
 use c2s_sim::{Faults, LeadKind, SimHandle};
 use common::{setup, setup_with};
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use c2s_enrich::domain::lead::LeadId;
-use c2s_enrich::pipeline::run::{Pipeline, RunError};
 use c2s_enrich::pipeline::worker::{self, JobOutcome, WorkerOptions, ENRICH_LEAD};
+use c2s_enrich::pipeline::{Pipeline, RunError};
 use c2s_enrich::store::jobs::{self, Backoff, NewJob};
 use c2s_sim::Faults;
 use common::setup;
@@ -362,7 +362,7 @@ async fn the_note_state_changes_only_for_the_lease_holder() {
         .expect_err("held by another run");
     assert!(matches!(err, RunError::LeadBusy), "{err:?}");
     // A run that believes it holds the lease, but does not: no post.
-    let stale = c2s_enrich::store::leads::Fence::holder("w-stale");
+    let stale = c2s_enrich::store::lease::Fence::holder("w-stale");
     let err = pipeline
         .process_fenced(&LeadId::parse(&owner).expect("id"), &stale)
         .await

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::support::{self, Server};
 use crate::domain::lead::LeadId;
-use crate::pipeline::run::{Pipeline, PipelineSettings};
+use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::store::ledger::{Freshness, Ledger};
 
 /// Share of leads whose contacts were seen before.

@@ -26,8 +26,8 @@ use crate::domain::identity::{
 };
 use crate::domain::lead::LeadId;
 use crate::domain::Candidate;
-use crate::pipeline::identify::IdentityPolicy;
-use crate::pipeline::run::Pipeline;
+use crate::pipeline::IdentityPolicy;
+use crate::pipeline::Pipeline;
 
 /// One policy's figures.
 #[derive(Debug, Clone, Serialize)]

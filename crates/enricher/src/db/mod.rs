@@ -233,3 +233,19 @@ pub async fn migrate_down(pool: &PgPool, target: i64) -> Result<(), DbError> {
 pub async fn migration_status(pool: &PgPool) -> Result<Vec<MigrationStatus>, DbError> {
     Ok(crate::db::migrate::status(pool).await?)
 }
+
+/// The database answers (a trivial query).
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(pool)
+        .await
+        .map(|_| ())
+}
+
+/// A database of this name exists on the server `pool` is connected to.
+pub async fn database_exists(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(pool)
+        .await
+}

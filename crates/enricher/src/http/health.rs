@@ -43,11 +43,7 @@ pub async fn live() -> Json<serde_json::Value> {
 
 /// The three checks, each bounded in time.
 pub async fn readiness(state: &AppState) -> Readiness {
-    let db = tokio::time::timeout(
-        DB_CHECK_LIMIT,
-        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool),
-    )
-    .await;
+    let db = tokio::time::timeout(DB_CHECK_LIMIT, crate::db::ping(&state.pool)).await;
     let database = match db {
         Ok(Ok(_)) => Check {
             ok: true,

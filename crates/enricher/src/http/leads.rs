@@ -18,8 +18,8 @@ use super::error::ApiError;
 use super::AppState;
 use crate::domain::identity::{Contact, Via};
 use crate::domain::lead::LeadId;
-use crate::pipeline::run::{Pipeline, RunContext};
 use crate::pipeline::worker::{handle, JobOutcome, WorkerOptions, ENRICH_LEAD};
+use crate::pipeline::{Pipeline, RunContext};
 use crate::store::jobs::{self, NewJob};
 use crate::store::leads;
 

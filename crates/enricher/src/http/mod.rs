@@ -203,7 +203,7 @@ pub struct AppState {
     /// Shared secret C2S sends (`X-Webhook-Token`); `None` accepts unsigned deliveries.
     pub webhook_secret: Option<Arc<SecretString>>,
     /// The pipeline for synchronous runs (`None`: those endpoints answer 503).
-    pub pipeline: Option<Arc<crate::pipeline::run::Pipeline>>,
+    pub pipeline: Option<Arc<crate::pipeline::Pipeline>>,
     /// Requests per minute per API key, and per client IP (before the key is checked).
     pub limits: Arc<Limits>,
     /// The `google_key` Google Ads puts in its deliveries; `None` refuses them all.

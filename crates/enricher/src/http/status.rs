@@ -11,49 +11,16 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use sqlx::PgPool;
 
 use super::auth::authorize;
 use super::error::ApiError;
 use super::AppState;
+use crate::store::rollups::{self, ProviderHealth, Queue, Totals};
 
 const PAGE: &str = include_str!("assets/status.html");
 
 /// Data-quality checks scan whole tables: run at most this often.
 const DQ_CACHE: Duration = Duration::from_secs(300);
-
-/// Leads received in a window, by how they ended.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct Totals {
-    pub received: i64,
-    pub enriched: i64,
-    pub nobody_found: i64,
-    pub failed: i64,
-    pub in_progress: i64,
-    /// enriched / (enriched + nobody_found + failed); `null` before any ended.
-    pub success_share: Option<f64>,
-    pub google_ads: i64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct Queue {
-    pub ready: i64,
-    pub scheduled: i64,
-    pub running: i64,
-    pub dead: i64,
-    pub oldest_ready_seconds: f64,
-}
-
-/// One provider over the last 24 h (from the ledger).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ProviderHealth {
-    pub provider: String,
-    pub calls: i64,
-    pub errors: i64,
-    pub cache_hits: i64,
-    pub credits: i64,
-    pub paused: bool,
-}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DqCheck {
@@ -119,96 +86,6 @@ impl StatusCache {
     }
 }
 
-async fn totals(pool: &PgPool, hours: i32) -> Result<Totals, sqlx::Error> {
-    let (received, enriched, nobody, failed, progress): (i64, i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*),
-                count(*) FILTER (WHERE state = 'completed' AND outcome = 'enriched'),
-                count(*) FILTER (WHERE state = 'completed' AND outcome = 'nobody_found'),
-                count(*) FILTER (WHERE state = 'failed'),
-                count(*) FILTER (WHERE state IN ('pending', 'processing'))
-           FROM enrich.leads WHERE created_at > now() - make_interval(hours => $1)",
-    )
-    .bind(hours)
-    .fetch_one(pool)
-    .await?;
-    let google_ads: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM enrich.google_ads_leads WHERE received_at > now() - make_interval(hours => $1)",
-    )
-    .bind(hours)
-    .fetch_one(pool)
-    .await?;
-    let ended = enriched + nobody + failed;
-    Ok(Totals {
-        received,
-        enriched,
-        nobody_found: nobody,
-        failed,
-        in_progress: progress,
-        success_share: (ended > 0).then(|| enriched as f64 / ended as f64),
-        google_ads,
-    })
-}
-
-async fn queue(pool: &PgPool) -> Result<Queue, sqlx::Error> {
-    let (ready, scheduled, running, dead, oldest): (i64, i64, i64, i64, f64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE state = 'queued' AND run_at <= now()),
-                count(*) FILTER (WHERE state = 'queued' AND run_at > now()),
-                count(*) FILTER (WHERE state = 'running'),
-                count(*) FILTER (WHERE state = 'dead'),
-                coalesce(extract(epoch FROM now() - min(run_at) FILTER (WHERE state = 'queued' AND run_at <= now())), 0)::float8
-           FROM enrich.jobs",
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(Queue {
-        ready,
-        scheduled,
-        running,
-        dead,
-        oldest_ready_seconds: oldest,
-    })
-}
-
-async fn providers(pool: &PgPool) -> Result<Vec<ProviderHealth>, sqlx::Error> {
-    let rows: Vec<(String, i64, i64, i64, i64, bool)> = sqlx::query_as(
-        "SELECT p.provider,
-                count(c.*) FILTER (WHERE c.outcome <> 'hit'),
-                count(c.*) FILTER (WHERE c.outcome = 'error'),
-                count(c.*) FILTER (WHERE c.outcome = 'hit'),
-                coalesce(sum(c.credits), 0)::int8,
-                EXISTS (SELECT 1 FROM enrich.provider_pauses z WHERE z.provider = p.provider AND z.paused_until > now())
-           FROM (VALUES ('diretrix'), ('work_api')) AS p(provider)
-           LEFT JOIN enrich.provider_calls c ON c.provider = p.provider AND c.created_at > now() - interval '24 hours'
-          GROUP BY p.provider ORDER BY p.provider",
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(provider, calls, errors, cache_hits, credits, paused)| ProviderHealth {
-                provider,
-                calls,
-                errors,
-                cache_hits,
-                credits,
-                paused,
-            },
-        )
-        .collect())
-}
-
-async fn per_hour(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(l.lead_id)
-           FROM generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()), interval '1 hour') AS h(start)
-           LEFT JOIN enrich.leads l ON l.created_at >= h.start AND l.created_at < h.start + interval '1 hour'
-          GROUP BY h.start ORDER BY h.start",
-    )
-    .fetch_all(pool)
-    .await
-}
-
 /// The figures, data quality from a cache refreshed every five minutes.
 pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
     let pool = &state.pool;
@@ -238,11 +115,11 @@ pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
     Ok(Status {
         generated_at: chrono::Utc::now(),
         version: env!("CARGO_PKG_VERSION"),
-        last_24h: totals(pool, 24).await?,
-        last_7d: totals(pool, 24 * 7).await?,
-        queue: queue(pool).await?,
-        providers: providers(pool).await?,
-        leads_per_hour: per_hour(pool).await?,
+        last_24h: rollups::totals(pool, 24).await?,
+        last_7d: rollups::totals(pool, 24 * 7).await?,
+        queue: rollups::queue(pool).await?,
+        providers: rollups::providers(pool).await?,
+        leads_per_hour: rollups::per_hour(pool).await?,
         data_quality: dq,
         data_quality_checked_at: dq_at,
         webhooks_signed: state.webhook_secret.is_some(),

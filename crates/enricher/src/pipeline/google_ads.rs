@@ -10,14 +10,18 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::resolve::{Decision, Via};
-use super::run::{timed, Discovery, LeadFacts, Pipeline, RunContext, RunError, Track};
+use super::context::{lead_context, Discovery, LeadFacts, RunContext};
+use super::error::{fence_check, unreadable, Cause, RunError};
+use super::resolve::Decision;
+use super::setup::Pipeline;
+use super::steps::{timed, Advanced, Step, Track};
 use crate::domain::dossier::Dossier;
-use crate::domain::google_ads::{form_contacts, Answer};
+use crate::domain::google_ads::{form_contacts, Answer, FormContacts};
 use crate::domain::lead::LeadId;
 use crate::providers::c2s::{LeadQuery, NewLead};
 use crate::providers::ProviderError;
-use crate::store::leads::Fence;
+use crate::store::google_ads::{self, Created, CreatedLead};
+use crate::store::lease::Fence;
 
 /// The `source` C2S shows for these leads.
 pub const SOURCE: &str = "Google Ads";
@@ -78,21 +82,52 @@ fn typed_cpf_fits(d: &Dossier, facts: &LeadFacts) -> bool {
     named || super::identify::lists_phone(d, facts) || super::identify::lists_email(d, facts)
 }
 
-type Row = (
-    String,
-    String,
-    serde_json::Value,
-    serde_json::Value,
-    String,
-    Option<String>,
-);
+/// The Google Ads track (see [`Track`]): a form, its contacts, and whether
+/// the person who filled it in was erased.
+struct Form<'a> {
+    google_lead_id: &'a str,
+    contacts: &'a FormContacts,
+    erased: bool,
+}
 
-/// The C2S lead a form became: its id, the description sent, the outcome.
-#[derive(Debug, Clone, Copy)]
-struct Created<'a> {
-    c2s_lead_id: &'a str,
-    description: &'a str,
-    outcome: &'a str,
+impl Track for Form<'_> {
+    const FIRST: Step = Step::Discover;
+    const DELIVER: Step = Step::Create;
+
+    fn linked_lead(&self) -> Option<&LeadId> {
+        None
+    }
+
+    async fn discover(
+        &self,
+        p: &Pipeline,
+        ctx: &mut RunContext,
+        facts: &LeadFacts,
+        fence: &Fence,
+    ) -> Result<Discovery, RunError> {
+        if self.erased {
+            // An erased person filled in the form: the lead is created in C2S
+            // as they asked, but nothing is looked up or kept about them.
+            crate::metrics::METRICS.event("erased_subject_lead");
+            return Ok(Discovery::default());
+        }
+        let discovery = p
+            .discover_form(self.contacts.cpf.as_ref(), facts, fence)
+            .await?;
+        ctx.lead = Some(facts.clone());
+        Ok(discovery)
+    }
+
+    async fn record(
+        &self,
+        p: &Pipeline,
+        next: Step,
+        context: serde_json::Value,
+        fence: &Fence,
+    ) -> Result<bool, sqlx::Error> {
+        let job = fence.job.as_ref().map(|(id, w)| (*id, w.as_str()));
+        google_ads::save_step(&p.pool, self.google_lead_id, next.as_str(), context, job).await
+    }
 }
 
 impl Pipeline {
@@ -105,20 +140,13 @@ impl Pipeline {
         google_lead_id: &str,
         fence: &Fence,
     ) -> Result<GoogleOutcome, RunError> {
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT step, state, context, answers, c2s_status, c2s_lead_id
-               FROM enrich.google_ads_leads WHERE google_lead_id = $1",
-        )
-        .bind(google_lead_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((mut step, state, context, answers, c2s_status, mut c2s_lead_id)) = row else {
+        let Some(recorded) = google_ads::progress(&self.pool, google_lead_id).await? else {
             return Err(RunError::Fatal("unknown Google Ads lead".into()));
         };
-        let answers: Vec<Answer> = serde_json::from_value(answers)
-            .map_err(|e| super::run::unreadable("form answers", &e))?;
-        let mut ctx = RunContext::read(context)?;
-        if state == "test_recorded" {
+        let answers: Vec<Answer> =
+            serde_json::from_value(recorded.answers).map_err(|e| unreadable("form answers", &e))?;
+        let mut ctx = RunContext::read(recorded.context)?;
+        if recorded.state == "test_recorded" {
             return Ok(GoogleOutcome {
                 google_lead_id: google_lead_id.to_owned(),
                 persons: 0,
@@ -135,142 +163,52 @@ impl Pipeline {
             dropped: contacts.dropped.clone(),
             lead_updated_at: None,
         };
-        let erased = crate::store::erasure::is_erased_subject(
-            &self.pool,
-            &self.ledger,
-            contacts.cpf.as_ref(),
-            facts.phone.as_slice(),
-            facts.email.as_ref(),
-        )
-        .await?;
-        if step == "discover" && erased {
-            // An erased person filled in the form: the lead is created in C2S
-            // as they asked, but nothing is looked up or kept about them.
-            crate::metrics::METRICS.event("erased_subject_lead");
-            ctx.discovery = Some(Discovery::default());
-            step = self
-                .save_step(Track::GoogleAds, google_lead_id, "dossier", &ctx, fence)
-                .await?;
-        }
-        if step == "discover" {
-            let discovery = match &contacts.cpf {
-                Some(cpf) => match self.dossier(cpf, fence).await {
-                    // Anyone can type anyone's CPF in a public form: it counts
-                    // only when its dossier names the person who filled it in,
-                    // or lists the form's phone or e-mail.
-                    Ok(d) if typed_cpf_fits(&d, &facts) => {
-                        self.identify_people(&facts, &[], &[], Some(cpf), fence)
-                            .await?
-                    }
-                    Ok(_) => {
-                        crate::metrics::METRICS.event("typed_cpf_ignored");
-                        let mut d = self.discover_step(&facts, fence).await?;
-                        d.decisions.push(Decision {
-                            cpf_masked: cpf.masked(),
-                            chosen: false,
-                            reason: "typed in the form, but its dossier matches neither the form's name nor its phone or e-mail; ignored".into(),
-                        });
-                        d
-                    }
-                    // A well-formed CPF nobody has (a typo): fall back to the contacts.
-                    Err(RunError::Fatal(_)) => {
-                        let mut d = self.discover_step(&facts, fence).await?;
-                        d.decisions.push(Decision {
-                            cpf_masked: cpf.masked(),
-                            chosen: false,
-                            reason: "typed in the form, unknown to the Work API".into(),
-                        });
-                        d
-                    }
-                    Err(e) => return Err(e),
-                },
-                None => self.discover_step(&facts, fence).await?,
-            };
-            ctx.lead = Some(facts.clone());
-            ctx.discovery = Some(discovery);
-            step = self
-                .save_step(Track::GoogleAds, google_lead_id, "dossier", &ctx, fence)
-                .await?;
-        }
-        let mut discovery = ctx.discovery.clone().unwrap_or_default();
-        let mut dossiers = Vec::new();
-        if matches!(step.as_str(), "dossier" | "store" | "create") {
-            dossiers = timed("dossier", self.dossiers(&discovery, fence)).await?;
-            if step == "dossier" {
-                step = self
-                    .save_step(Track::GoogleAds, google_lead_id, "store", &ctx, fence)
-                    .await?;
-            }
-        }
-        if step == "store" {
-            ctx.entity_ids = timed(
-                "store",
-                self.store_step(None, &facts, &mut discovery, &mut dossiers),
-            )
-            .await?;
-            ctx.discovery = Some(discovery.clone());
-            step = self
-                .save_step(Track::GoogleAds, google_lead_id, "create", &ctx, fence)
-                .await?;
-        }
+        let erased = self.form_erased(&contacts).await?;
+        let track = Form {
+            google_lead_id,
+            contacts: &contacts,
+            erased,
+        };
+        let step = Step::recorded::<Form>(&recorded.step)?;
+        let Advanced {
+            step,
+            discovery,
+            dossiers,
+        } = self.advance(&track, step, &mut ctx, &facts, fence).await?;
         let outcome = if discovery.persons.is_empty() {
             "nobody_found"
         } else {
             "enriched"
         };
-        if step == "create" {
+        let mut c2s_lead_id = recorded.c2s_lead_id;
+        if step == Step::Create {
             let note = self.note_text(&facts, &discovery, &dossiers)?;
-            // A typed CPF that did not prove to be the form's person is not
-            // written into the CRM in clear.
-            let shown_answers: Vec<Answer> = match &contacts.cpf {
-                Some(cpf) if !discovery.persons.iter().any(|(c, _)| c == cpf) => answers
-                    .iter()
-                    .map(|a| match brazil::Cpf::parse(a.value.trim()) {
-                        Ok(c) if &c == cpf => Answer {
-                            value: cpf.masked(),
-                            ..a.clone()
-                        },
-                        _ => a.clone(),
-                    })
-                    .collect(),
-                _ => answers.clone(),
-            };
+            let shown = shown_answers(&answers, contacts.cpf.as_ref(), &discovery);
             let text = description(
                 google_lead_id,
                 &note,
-                &shown_answers,
+                &shown,
                 self.settings.google_ads.description_max_chars,
             );
-            super::run::fence_check(fence)?;
+            fence_check(fence)?;
             let id = timed(
                 "create",
-                self.create_c2s_lead(google_lead_id, &facts, &text, &c2s_status, fence),
+                self.create_c2s_lead(google_lead_id, &facts, &text, &recorded.c2s_status, fence),
             )
             .await?;
             crate::metrics::METRICS.event("c2s_lead_created");
             // Erased while C2S created the lead: it is theirs, but what they
             // typed is not kept.
-            let erased = erased
-                || crate::store::erasure::is_erased_subject(
-                    &self.pool,
-                    &self.ledger,
-                    contacts.cpf.as_ref(),
-                    facts.phone.as_slice(),
-                    facts.email.as_ref(),
-                )
-                .await?;
-            self.finish_google(
+            let erased = erased || self.form_erased(&contacts).await?;
+            let created = Created {
                 google_lead_id,
-                Created {
-                    c2s_lead_id: &id,
-                    description: &text,
-                    outcome,
-                },
-                &ctx,
-                &discovery,
-                erased,
-            )
-            .await?;
+                c2s_lead_id: &id,
+                description: &text,
+                outcome,
+                lead: created_lead(&id, &ctx, &discovery)?,
+                forget: erased,
+            };
+            google_ads::finish(&self.pool, &created).await?;
             c2s_lead_id = Some(id);
         }
         Ok(GoogleOutcome {
@@ -280,6 +218,56 @@ impl Pipeline {
             c2s_lead_id,
             outcome: outcome.into(),
         })
+    }
+
+    /// The person who filled in the form (by the CPF they typed, or their
+    /// contacts) was erased.
+    async fn form_erased(&self, contacts: &FormContacts) -> Result<bool, RunError> {
+        Ok(crate::store::erasure::is_erased_subject(
+            &self.pool,
+            &self.ledger,
+            contacts.cpf.as_ref(),
+            contacts.phone.as_slice(),
+            contacts.email.as_ref(),
+        )
+        .await?)
+    }
+
+    /// Discovery for a form: a typed CPF counts only when its dossier fits
+    /// the form; otherwise (or without one) the contacts' discovery.
+    async fn discover_form(
+        &self,
+        typed: Option<&brazil::Cpf>,
+        facts: &LeadFacts,
+        fence: &Fence,
+    ) -> Result<Discovery, RunError> {
+        let Some(cpf) = typed else {
+            return self.discover_step(facts, fence).await;
+        };
+        let ignored = match self.dossier(cpf, fence).await {
+            // Anyone can type anyone's CPF in a public form: it counts
+            // only when its dossier names the person who filled it in,
+            // or lists the form's phone or e-mail.
+            Ok(d) if typed_cpf_fits(&d, facts) => {
+                return self
+                    .identify_people(facts, &[], &[], Some(cpf), fence)
+                    .await;
+            }
+            Ok(_) => {
+                crate::metrics::METRICS.event("typed_cpf_ignored");
+                "typed in the form, but its dossier matches neither the form's name nor its phone or e-mail; ignored"
+            }
+            // A well-formed CPF nobody has (a typo): fall back to the contacts.
+            Err(RunError::Fatal(_)) => "typed in the form, unknown to the Work API",
+            Err(e) => return Err(e),
+        };
+        let mut d = self.discover_step(facts, fence).await?;
+        d.decisions.push(Decision {
+            cpf_masked: cpf.masked(),
+            chosen: false,
+            reason: ignored.into(),
+        });
+        Ok(d)
     }
 
     /// Creates the C2S lead once. After an unclear previous attempt
@@ -300,19 +288,8 @@ impl Pipeline {
             }
         }
         // Only while the job is still ours (an erasure may have cancelled it).
-        let mine = sqlx::query(&format!(
-            "UPDATE enrich.google_ads_leads SET c2s_status = 'creating', c2s_attempt_at = now(), description = $2, updated_at = now()
-              WHERE google_lead_id = $1 AND {}",
-            super::run::job_is_ours(3)
-        ))
-        .bind(google_lead_id)
-        .bind(description)
-        .bind(fence.job.as_ref().map(|(id, _)| *id))
-        .bind(fence.job.as_ref().map(|(_, w)| w.as_str()))
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if mine == 0 {
+        let job = fence.job.as_ref().map(|(id, w)| (*id, w.as_str()));
+        if !google_ads::mark_creating(&self.pool, google_lead_id, description, job).await? {
             return Err(RunError::LeaseLost);
         }
         let new = NewLead {
@@ -375,102 +352,61 @@ impl Pipeline {
         }
         Ok(None)
     }
+}
 
-    /// Records the created lead; when its id is a C2S lead id, also marks that
-    /// lead done (C2S's own webhooks for it then cost nothing and post no
-    /// second note) and links the people found to it.
-    async fn finish_google(
-        &self,
-        google_lead_id: &str,
-        created: Created<'_>,
-        ctx: &RunContext,
-        discovery: &Discovery,
-        erased: bool,
-    ) -> Result<(), RunError> {
-        let Created {
-            c2s_lead_id,
-            description,
-            outcome,
-        } = created;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE enrich.google_ads_leads
-                SET step = 'done', state = 'completed', outcome = $3, c2s_status = 'created', c2s_lead_id = $2,
-                    last_error = NULL, completed_at = now(), updated_at = now()
-              WHERE google_lead_id = $1",
-        )
-        .bind(google_lead_id)
-        .bind(c2s_lead_id)
-        .bind(outcome)
-        .execute(&mut *tx)
-        .await?;
-        match LeadId::parse(c2s_lead_id) {
-            Ok(lead) => {
-                let fingerprint = crate::domain::lead::contact_fingerprint(
-                    ctx.lead.as_ref().and_then(|f| f.phone.as_ref()),
-                    ctx.lead.as_ref().and_then(|f| f.email.as_ref()),
-                );
-                let context = serde_json::to_value(ctx).map_err(|e| RunError::Fatal(super::run::Cause::of("context", e)))?;
-                sqlx::query(
-                    "INSERT INTO enrich.leads (lead_id, state, step, contact_fingerprint, context, outcome, note_status, note_text, completed_at)
-                     VALUES ($1, 'completed', 'done', $2, $3, $4, 'sent', $5, now())
-                     ON CONFLICT (lead_id) DO NOTHING",
-                )
-                .bind(lead.as_str())
-                .bind(fingerprint)
-                .bind(context)
-                .bind(outcome)
-                .bind(description)
-                .execute(&mut *tx)
-                .await?;
-                let facts = ctx.lead.clone().unwrap_or_default();
-                for (i, ((_, via), entity_id)) in discovery.persons.iter().zip(&ctx.entity_ids).enumerate() {
-                    let identity = discovery.identities.get(i);
-                    let (contact_phone, contact_email) = super::run::used_contacts(*via, &facts);
-                    sqlx::query(
-                        "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, confidence, identity_reasons, contact_phone, contact_email)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)
-                         ON CONFLICT (lead_id, entity_id) DO NOTHING",
-                    )
-                    .bind(lead.as_str())
-                    .bind(entity_id)
-                    .bind(match via {
-                        Via::PhoneAndEmail => "phone_and_email",
-                        Via::Phone => "phone",
-                        Via::Email => "email",
-                        Via::Form => "form_cpf",
-                    })
-                    .bind(identity.map(|x| x.confidence.as_str()))
-                    .bind(identity.map(|x| x.reasons.as_str()))
-                    .bind(contact_phone)
-                    .bind(contact_email)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            Err(_) => tracing::warn!(
-                "C2S answered a lead id that is not 32 hex characters; the mapping is kept, C2S webhooks for it will be enriched normally"
-            ),
-        }
-        if erased {
-            // An erased person asked to be contacted: the C2S lead is theirs,
-            // but nothing they typed is kept here (same transaction: a crash
-            // cannot leave it behind).
-            sqlx::query(
-                "UPDATE enrich.google_ads_leads SET answers = '[]'::jsonb, description = NULL, context = '{}'::jsonb
-                  WHERE google_lead_id = $1",
-            )
-            .bind(google_lead_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE enrich.leads SET note_text = NULL, context = '{}'::jsonb WHERE lead_id = $1")
-                .bind(c2s_lead_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+/// A typed CPF that did not prove to be the form's person is not written
+/// into the CRM in clear.
+fn shown_answers(answers: &[Answer], typed: Option<&brazil::Cpf>, d: &Discovery) -> Vec<Answer> {
+    match typed {
+        Some(cpf) if !d.persons.iter().any(|(c, _)| c == cpf) => answers
+            .iter()
+            .map(|a| match brazil::Cpf::parse(a.value.trim()) {
+                Ok(c) if &c == cpf => Answer {
+                    value: cpf.masked(),
+                    ..a.clone()
+                },
+                _ => a.clone(),
+            })
+            .collect(),
+        _ => answers.to_vec(),
     }
+}
+
+/// When C2S's id is a lead id: that lead's own record — done, its note (the
+/// description) sent, so C2S's webhooks for it cost nothing and post no
+/// second note — with the people found linked to it.
+fn created_lead(
+    c2s_lead_id: &str,
+    ctx: &RunContext,
+    discovery: &Discovery,
+) -> Result<Option<CreatedLead>, RunError> {
+    let Ok(lead_id) = LeadId::parse(c2s_lead_id) else {
+        tracing::warn!(
+            "C2S answered a lead id that is not 32 hex characters; the mapping is kept, C2S webhooks for it will be enriched normally"
+        );
+        return Ok(None);
+    };
+    let facts = ctx.lead.clone().unwrap_or_default();
+    let fingerprint =
+        crate::domain::lead::contact_fingerprint(facts.phone.as_ref(), facts.email.as_ref());
+    let context =
+        serde_json::to_value(ctx).map_err(|e| RunError::Fatal(Cause::of("context", e)))?;
+    let people = discovery
+        .persons
+        .iter()
+        .zip(&ctx.entity_ids)
+        .enumerate()
+        .map(|(i, ((_, via), entity_id))| {
+            let identity = discovery.identities.get(i);
+            (*entity_id, lead_context(None, &facts, *via, identity))
+        })
+        .collect();
+    Ok(Some(CreatedLead {
+        lead_id,
+        fingerprint,
+        context,
+        people,
+    }))
 }
 
 #[cfg(test)]

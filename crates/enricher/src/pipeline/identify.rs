@@ -16,47 +16,18 @@
 
 use std::collections::BTreeSet;
 
-use brazil::{Cpf, Email, PhoneBr};
-use serde::{Deserialize, Serialize};
+use brazil::Cpf;
 
-use super::run::{Discovery, LeadFacts, Pipeline, RunError};
+use super::context::{candidates, Discovery, Identity, LeadFacts};
+use super::error::RunError;
+use super::setup::{IdentityPolicy, Pipeline};
 use crate::domain::dossier::Dossier;
 use crate::domain::identity::{
     identify, owner_relation_pt, reasons_en, reasons_pt, registered_owner, Confidence, Contact,
-    Decision, DossierSignals, EvidenceSet, Found, Unshown, Via, WEIGHTS,
+    Decision, DossierSignals, EvidenceSet, Found, Via, WEIGHTS,
 };
 use crate::domain::Candidate;
-
-/// How discovery chooses people (the bench compares the three; production
-/// always runs `Evidence`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdentityPolicy {
-    /// The evidence model (this service).
-    #[default]
-    Evidence,
-    /// This service before the identity work: any stored person listing the
-    /// contact, the name only as a tie-breaker, everyone shown.
-    PreviousRelease,
-    /// The earlier service: the phone lookup's first result, no name check.
-    FirstPhoneResult,
-}
-
-/// What the identity model concluded about a presented person (persisted in
-/// the lead's context; no personal data but the owner's initials).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Identity {
-    pub confidence: Confidence,
-    pub probability: f64,
-    /// The waterfall's largest bars, in English, for the record.
-    pub reasons: String,
-    /// The note's few words (`nome confere; telefone e e-mail`).
-    pub note_reasons: String,
-    /// The name differs in part (a married surname).
-    pub name_differs: bool,
-    /// A household phone: the owner's initials and relation (`R. L. F.`, `mãe`).
-    pub household: Option<(String, String)>,
-}
+use crate::store::people::{self, ContactRef};
 
 /// Most dossier checks per lead (owner and relative, for each contact).
 const MAX_CHECKS: usize = 4;
@@ -120,22 +91,12 @@ impl Pipeline {
         if self.settings.identity_policy == IdentityPolicy::FirstPhoneResult {
             return Ok(None);
         }
-        let (listed, confirmed) = match contact {
-            Contact::Phone => match &facts.phone {
-                Some(p) => (
-                    self.known_by_phone(p).await?,
-                    self.confirmed_by_phone(p).await?,
-                ),
-                None => return Ok(None),
-            },
-            Contact::Email => match &facts.email {
-                Some(e) => (
-                    self.known_by_email(e).await?,
-                    self.confirmed_by_email(e).await?,
-                ),
-                None => return Ok(None),
-            },
+        let known = match (contact, &facts.phone, &facts.email) {
+            (Contact::Phone, Some(p), _) => ContactRef::Phone(p),
+            (Contact::Email, _, Some(e)) => ContactRef::Email(e),
+            _ => return Ok(None),
         };
+        let (listed, confirmed) = self.known_for(known).await?;
         if self.settings.identity_policy == IdentityPolicy::PreviousRelease {
             let found = listed
                 .into_iter()
@@ -151,24 +112,16 @@ impl Pipeline {
         Ok((!found.is_empty() || !confirmed.is_empty()).then_some((found, confirmed)))
     }
 
-    async fn confirmed_by_phone(&self, phone: &PhoneBr) -> Result<Vec<Candidate>, RunError> {
-        self.confirmed("contact_phone", &phone.e164()).await
-    }
-
-    async fn confirmed_by_email(&self, email: &Email) -> Result<Vec<Candidate>, RunError> {
-        self.confirmed("contact_email", email.as_str()).await
-    }
-
-    async fn confirmed(&self, column: &str, value: &str) -> Result<Vec<Candidate>, RunError> {
-        let sql = format!(
-            "SELECT DISTINCT e.national_id, e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
-              WHERE l.{column} = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"
-        );
-        let rows = sqlx::query_as(&sql)
-            .bind(value)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(super::run::candidates(rows))
+    /// People enriched recently who list the contact, and people an
+    /// earlier lead confirmed for it.
+    async fn known_for(
+        &self,
+        contact: ContactRef<'_>,
+    ) -> Result<(Vec<Candidate>, Vec<Candidate>), RunError> {
+        let fresh = self.settings.dossier_freshness;
+        let listed = people::enriched_with(&self.pool, contact, fresh).await?;
+        let confirmed = people::confirmed_for(&self.pool, contact).await?;
+        Ok((candidates(listed), candidates(confirmed)))
     }
 
     /// Weighs the evidence, checking the leading candidates' dossiers, and
@@ -179,7 +132,7 @@ impl Pipeline {
         found: &[Found],
         earlier: &[(Contact, Candidate)],
         typed_cpf: Option<&Cpf>,
-        fence: &crate::store::leads::Fence,
+        fence: &crate::store::lease::Fence,
     ) -> Result<Discovery, RunError> {
         let mut set = EvidenceSet::new(facts.name.as_deref());
         for f in found {
@@ -307,14 +260,5 @@ fn found_for(contact: Contact, c: Candidate, source: crate::domain::identity::So
     match contact {
         Contact::Phone => Found::phone(c, source),
         Contact::Email => Found::email(c, source),
-    }
-}
-
-/// The unshown line's form for the note.
-pub(crate) fn unshown_line(u: &Unshown) -> super::note::UnshownLine {
-    super::note::UnshownLine {
-        phone: u.contact == Contact::Phone,
-        initials: u.owner_initials.clone(),
-        deceased: u.deceased,
     }
 }

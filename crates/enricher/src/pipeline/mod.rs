@@ -1,8 +1,31 @@
 //! The enrichment pipeline: from a lead to a stored person and one note.
+//!
+//! - `setup`: the pipeline's parts and settings;
+//! - `steps`: the one step machine both tracks run (discover → dossier →
+//!   store), the dossiers and the note's text;
+//! - `lead`: a C2S lead's track (read the lead, …, post the note);
+//! - `google_ads`: a Google Ads form's track (…, create the C2S lead);
+//! - `discover` and `identify`: who is behind the contacts;
+//! - `context` and `error`: what a run keeps between steps, why it stops;
+//! - `note` and `resolve`: the note's text; the earlier release's resolution
+//!   (kept for the bench's baselines);
+//! - `worker`: the job loop that runs them.
 
+pub mod context;
+pub mod discover;
+pub mod error;
 pub mod google_ads;
 pub mod identify;
+pub mod lead;
 pub mod note;
 pub mod resolve;
-pub mod run;
+pub mod setup;
+pub mod steps;
 pub mod worker;
+
+pub use context::{Discovery, LeadFacts, Outcome, RunContext};
+pub use error::{Cause, RunError};
+pub use setup::{
+    default_discovery, GoogleAdsSettings, IdentityPolicy, Pipeline, PipelineSettings, DEFER_FOR,
+    RUN_LEASE,
+};

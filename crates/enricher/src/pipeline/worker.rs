@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::run::{Pipeline, RunError};
+use super::{Pipeline, RunError};
 use crate::domain::lead::LeadId;
 use crate::store::google_ads::GOOGLE_ADS_LEAD;
 use crate::store::jobs::{self, Backoff, Failed, Job};
-pub use crate::store::leads::{release_lead, take_lead};
-use crate::store::leads::{Fence, LeaseKeeper, Leases};
+pub use crate::store::lease::{release_lead, take_lead};
+use crate::store::lease::{Fence, LeaseKeeper, Leases};
 
 pub use crate::store::jobs::ENRICH_LEAD;
 
@@ -185,13 +185,6 @@ impl Work {
             _ => None,
         }
     }
-
-    fn key(&self) -> &str {
-        match self {
-            Self::Lead(l) => l.as_str(),
-            Self::GoogleAds(g) => g,
-        }
-    }
 }
 
 impl std::fmt::Display for Work {
@@ -228,13 +221,8 @@ pub(crate) async fn handle(
         Work::GoogleAds(_) => None,
     };
     // A provider refused us recently: wait with everyone else, call nobody.
-    let paused_for: Option<f64> = sqlx::query_scalar(
-        "SELECT extract(epoch FROM max(paused_until) - now())::float8 FROM enrich.provider_pauses WHERE paused_until > now()",
-    )
-    .fetch_one(pool)
-    .await?;
-    if let Some(secs) = paused_for.filter(|s| *s > 0.0) {
-        jobs::postpone(pool, job.id, &o.id, Duration::from_secs_f64(secs)).await?;
+    if let Some(wait) = crate::store::pauses::longest_remaining(pool).await? {
+        jobs::postpone(pool, job.id, &o.id, wait).await?;
         return Ok((JobOutcome::Paused, Some("a provider is paused".into())));
     }
     if let Some(lead_id) = &lead_id {
@@ -291,15 +279,7 @@ pub(crate) async fn handle(
         }
         Err(RunError::Paused { provider, reason }) => {
             tracing::error!(job_id = job.id, provider, reason = %reason, "a provider refuses our calls; every job waits for the cool-down");
-            sqlx::query(
-                "INSERT INTO enrich.provider_pauses (provider, paused_until, reason) VALUES ($1, now() + make_interval(secs => $2), $3)
-                 ON CONFLICT (provider) DO UPDATE SET paused_until = EXCLUDED.paused_until, reason = EXCLUDED.reason, paused_at = now()",
-            )
-            .bind(provider)
-            .bind(o.pause_cooldown.as_secs_f64())
-            .bind(&reason)
-            .execute(pool)
-            .await?;
+            crate::store::pauses::pause(pool, provider, o.pause_cooldown, &reason).await?;
             crate::metrics::METRICS.provider_paused(provider);
             jobs::postpone(pool, job.id, &o.id, o.pause_cooldown).await?;
             JobOutcome::Paused
@@ -311,7 +291,7 @@ pub(crate) async fn handle(
                 provider,
                 "provider circuit open; job deferred without spending an attempt"
             );
-            jobs::postpone(pool, job.id, &o.id, super::run::DEFER_FOR + jitter).await?;
+            jobs::postpone(pool, job.id, &o.id, super::DEFER_FOR + jitter).await?;
             JobOutcome::Deferred
         }
         Err(RunError::LeaseLost | RunError::LeadBusy) => {
@@ -344,15 +324,13 @@ pub(crate) async fn handle(
                 }
                 Failed::Dead => {
                     tracing::error!(job_id = job.id, error = %e, "job is dead; re-queue with `c2s-enrich jobs retry`");
-                    let sql = match &work {
-                        Work::Lead(_) => "UPDATE enrich.leads SET state = 'failed', last_error = $2, updated_at = now() WHERE lead_id = $1",
-                        Work::GoogleAds(_) => "UPDATE enrich.google_ads_leads SET state = 'failed', last_error = $2, updated_at = now() WHERE google_lead_id = $1",
-                    };
-                    sqlx::query(sql)
-                        .bind(work.key())
-                        .bind(e.to_string())
-                        .execute(pool)
-                        .await?;
+                    let error = e.to_string();
+                    match &work {
+                        Work::Lead(l) => crate::store::leads::mark_failed(pool, l, &error).await?,
+                        Work::GoogleAds(g) => {
+                            crate::store::google_ads::mark_failed(pool, g, &error).await?
+                        }
+                    }
                     if not_found {
                         JobOutcome::LeadNotFound
                     } else {

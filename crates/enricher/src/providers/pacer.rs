@@ -74,18 +74,8 @@ impl Pacer {
                 pool,
                 provider,
             } => {
-                let wait_secs: f64 = sqlx::query_scalar(
-                    "INSERT INTO enrich.provider_pacing AS p (provider, next_slot)
-                     VALUES ($1, clock_timestamp() + make_interval(secs => $2))
-                     ON CONFLICT (provider) DO UPDATE
-                        SET next_slot = greatest(p.next_slot, clock_timestamp()) + make_interval(secs => $2)
-                     RETURNING greatest(extract(epoch FROM (p.next_slot - make_interval(secs => $2) - clock_timestamp())), 0)::float8",
-                )
-                .bind(*provider)
-                .bind(spacing.as_secs_f64())
-                .fetch_one(pool)
-                .await?;
-                tokio::time::sleep(Duration::from_secs_f64(wait_secs)).await;
+                let wait = crate::store::pauses::next_slot(pool, provider, *spacing).await?;
+                tokio::time::sleep(wait).await;
                 Ok(())
             }
         }

@@ -28,7 +28,8 @@ pub enum MatchKind {
 }
 
 impl MatchKind {
-    fn as_str(self) -> &'static str {
+    /// As recorded in `enrich.lead_entities.match_kind`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Phone => "phone",
             Self::Email => "email",

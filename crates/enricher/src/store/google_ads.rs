@@ -1,10 +1,14 @@
-//! Google Ads deliveries: recorded once per Google lead id, with their job, in
-//! one transaction.
+//! Google Ads forms (`enrich.google_ads_leads`): each delivery recorded once
+//! per Google lead id with its job, in one transaction; then its run's
+//! progress, every write made only while the run's job is its own.
 
 use serde::Serialize;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::domain::google_ads::GoogleAdsLead;
+use crate::domain::lead::LeadId;
+use crate::store::dossier::LeadContext;
 use crate::store::jobs::{self, NewJob};
 
 /// The job kind that processes a Google Ads lead.
@@ -75,4 +79,191 @@ pub async fn record(pool: &PgPool, lead: &GoogleAdsLead) -> Result<Recorded, sql
         decision: "accepted",
         job_id,
     })
+}
+
+/// SQL: the run's job (`$n`: id, `$n+1`: worker; NULLs for a run outside
+/// any job) is still its own and running. An erasure cancels the job, which
+/// stops a run of the erased person's form at its next write.
+fn job_is_ours(n: u8) -> String {
+    let w = n + 1;
+    format!("(${n}::bigint IS NULL OR EXISTS (SELECT 1 FROM enrich.jobs j WHERE j.id = ${n} AND j.locked_by = ${w} AND j.state = 'running'))")
+}
+
+/// A form's recorded run.
+#[derive(Debug, sqlx::FromRow)]
+pub struct FormProgress {
+    pub step: String,
+    pub state: String,
+    pub context: serde_json::Value,
+    pub answers: serde_json::Value,
+    /// `none`, `creating` (asked, answer unknown) or `created`.
+    pub c2s_status: String,
+    pub c2s_lead_id: Option<String>,
+}
+
+/// The form's recorded run; `None` for a form never recorded.
+pub async fn progress(
+    pool: &PgPool,
+    google_lead_id: &str,
+) -> Result<Option<FormProgress>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT step, state, context, answers, c2s_status, c2s_lead_id
+           FROM enrich.google_ads_leads WHERE google_lead_id = $1",
+    )
+    .bind(google_lead_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Records `next` as the step to run and the context it needs, while the
+/// run's `job` (id, worker) is still its own; `false` when it is not.
+pub async fn save_step(
+    pool: &PgPool,
+    google_lead_id: &str,
+    next: &str,
+    context: serde_json::Value,
+    job: Option<(i64, &str)>,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(&format!(
+        "UPDATE enrich.google_ads_leads SET step = $2, context = $3, state = 'processing', updated_at = now()
+          WHERE google_lead_id = $1 AND {}",
+        job_is_ours(4)
+    ))
+    .bind(google_lead_id)
+    .bind(next)
+    .bind(context)
+    .bind(job.map(|(id, _)| id))
+    .bind(job.map(|(_, w)| w))
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// Records that the C2S lead is being created (with the description sent),
+/// while the run's `job` is still its own; `false` when it is not.
+pub async fn mark_creating(
+    pool: &PgPool,
+    google_lead_id: &str,
+    description: &str,
+    job: Option<(i64, &str)>,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(&format!(
+        "UPDATE enrich.google_ads_leads SET c2s_status = 'creating', c2s_attempt_at = now(), description = $2, updated_at = now()
+          WHERE google_lead_id = $1 AND {}",
+        job_is_ours(3)
+    ))
+    .bind(google_lead_id)
+    .bind(description)
+    .bind(job.map(|(id, _)| id))
+    .bind(job.map(|(_, w)| w))
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// Marks a form whose job died failed, with the error (no personal data).
+pub async fn mark_failed(
+    pool: &PgPool,
+    google_lead_id: &str,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE enrich.google_ads_leads SET state = 'failed', last_error = $2, updated_at = now() WHERE google_lead_id = $1",
+    )
+    .bind(google_lead_id)
+    .bind(error)
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+/// The C2S lead a form became.
+#[derive(Debug)]
+pub struct Created<'a> {
+    pub google_lead_id: &'a str,
+    pub c2s_lead_id: &'a str,
+    pub description: &'a str,
+    pub outcome: &'a str,
+    /// When C2S's id is a lead id: that lead, recorded done with its note
+    /// (the description) sent, so C2S's own webhooks for it cost nothing
+    /// and post no second note; and the people found, linked to it.
+    pub lead: Option<CreatedLead>,
+    /// The person was erased: nothing they typed is kept.
+    pub forget: bool,
+}
+
+/// The C2S lead's own record (see [`Created::lead`]).
+#[derive(Debug)]
+pub struct CreatedLead {
+    pub lead_id: LeadId,
+    pub fingerprint: String,
+    pub context: serde_json::Value,
+    pub people: Vec<(Uuid, LeadContext)>,
+}
+
+/// Records the created lead, all in one transaction.
+pub async fn finish(pool: &PgPool, created: &Created<'_>) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE enrich.google_ads_leads
+            SET step = 'done', state = 'completed', outcome = $3, c2s_status = 'created', c2s_lead_id = $2,
+                last_error = NULL, completed_at = now(), updated_at = now()
+          WHERE google_lead_id = $1",
+    )
+    .bind(created.google_lead_id)
+    .bind(created.c2s_lead_id)
+    .bind(created.outcome)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(lead) = &created.lead {
+        sqlx::query(
+            "INSERT INTO enrich.leads (lead_id, state, step, contact_fingerprint, context, outcome, note_status, note_text, completed_at)
+             VALUES ($1, 'completed', 'done', $2, $3, $4, 'sent', $5, now())
+             ON CONFLICT (lead_id) DO NOTHING",
+        )
+        .bind(lead.lead_id.as_str())
+        .bind(&lead.fingerprint)
+        .bind(&lead.context)
+        .bind(created.outcome)
+        .bind(created.description)
+        .execute(&mut *tx)
+        .await?;
+        for (entity_id, link) in &lead.people {
+            sqlx::query(
+                "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, confidence, identity_reasons, contact_phone, contact_email)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (lead_id, entity_id) DO NOTHING",
+            )
+            .bind(lead.lead_id.as_str())
+            .bind(entity_id)
+            .bind(link.match_kind.as_str())
+            .bind(link.confidence.map(|c| c.as_str()))
+            .bind(link.identity_reasons.as_deref())
+            .bind(link.contact_phone.as_deref())
+            .bind(link.contact_email.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    if created.forget {
+        // An erased person asked to be contacted: the C2S lead is theirs,
+        // but nothing they typed is kept here (same transaction: a crash
+        // cannot leave it behind).
+        sqlx::query(
+            "UPDATE enrich.google_ads_leads SET answers = '[]'::jsonb, description = NULL, context = '{}'::jsonb
+              WHERE google_lead_id = $1",
+        )
+        .bind(created.google_lead_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE enrich.leads SET note_text = NULL, context = '{}'::jsonb WHERE lead_id = $1",
+        )
+        .bind(created.c2s_lead_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
 }

@@ -1,179 +1,10 @@
-//! A lead's processing lease (`enrich.leads.lease_by` / `lease_until`): one
-//! run at a time per lead across every process — workers, the synchronous
-//! API and `c2s-enrich enrich` alike — and the fence a run checks before each
-//! outside effect.
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+//! A C2S lead's recorded run (`enrich.leads`): its step and context, the
+//! revision its facts were read at, its note's state — every write of a run
+//! made only while the run's lease is still its own.
 
 use sqlx::PgPool;
-use tokio::sync::watch;
 
 use crate::domain::lead::LeadId;
-
-/// Takes (or renews) the lead's processing lease; `false` when another
-/// holder has it.
-pub async fn take_lead(
-    pool: &PgPool,
-    lead: &LeadId,
-    holder: &str,
-    lease: Duration,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query("INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING")
-        .bind(lead.as_str())
-        .execute(pool)
-        .await?;
-    let n = sqlx::query(
-        "UPDATE enrich.leads SET lease_by = $2, lease_until = now() + make_interval(secs => $3)
-          WHERE lead_id = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_by = $2)",
-    )
-    .bind(lead.as_str())
-    .bind(holder)
-    .bind(lease.as_secs_f64())
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-/// Gives the lead's lease back (only if `holder` has it).
-pub async fn release_lead(pool: &PgPool, lead: &LeadId, holder: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE enrich.leads SET lease_by = NULL, lease_until = NULL WHERE lead_id = $1 AND lease_by = $2",
-    )
-    .bind(lead.as_str())
-    .bind(holder)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// Whose run this is: the lead lease's holder (checked by the database in
-/// every write of the run's progress and note state) and a flag the lease
-/// keeper raises when a renewal finds a lease taken by someone else.
-#[derive(Debug, Clone, Default)]
-pub struct Fence {
-    /// The lead lease's holder (`None`: a run without a lead lease — a
-    /// Google Ads lead, guarded by its job's lease alone).
-    pub holder: Option<String>,
-    /// The job (`id`, worker) the run is for, when a worker runs it: writes
-    /// of runs without a lead lease (Google Ads) are made only while it is
-    /// still this worker's and running (an erasure cancels it).
-    pub job: Option<(i64, String)>,
-    lost: Arc<AtomicBool>,
-}
-
-impl Fence {
-    /// A run holding the lead's lease as `holder`.
-    pub fn holder(holder: impl Into<String>) -> Self {
-        Self {
-            holder: Some(holder.into()),
-            job: None,
-            lost: Arc::default(),
-        }
-    }
-
-    /// The same fence, for the run of job `id` by `worker`.
-    pub fn for_job(mut self, id: i64, worker: impl Into<String>) -> Self {
-        self.job = Some((id, worker.into()));
-        self
-    }
-
-    /// The lease was found taken by someone else.
-    pub fn lose(&self) {
-        self.lost.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
-    }
-}
-
-/// Keeps a run's leases alive until dropped: every `every`, the job's lease
-/// (when there is one) and the lead's. A renewal that finds either taken by
-/// someone else raises the fence's flag; the run stops before its next outside
-/// effect. A renewal that fails for a database error is retried at the next
-/// beat (the lease outlives a few missed beats).
-#[derive(Debug)]
-pub struct LeaseKeeper {
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-/// What the keeper renews.
-#[derive(Debug, Clone)]
-pub struct Leases {
-    pub lead: Option<LeadId>,
-    /// The job (`id`, worker) whose lease is renewed with the lead's.
-    pub job: Option<(i64, String)>,
-    pub lease: Duration,
-    pub every: Duration,
-}
-
-impl LeaseKeeper {
-    /// Starts renewing; `on_beat` runs after each renewal (worker health).
-    pub fn start(
-        pool: PgPool,
-        leases: Leases,
-        fence: Fence,
-        on_beat: impl Fn() + Send + 'static,
-    ) -> Self {
-        let (stop, mut stop_rx) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            loop {
-                if tokio::time::timeout(leases.every, stop_rx.changed())
-                    .await
-                    .is_ok()
-                {
-                    break;
-                }
-                if let Some((id, worker)) = &leases.job {
-                    match crate::store::jobs::heartbeat(&pool, *id, worker, leases.lease).await {
-                        Ok(false) => fence.lose(),
-                        Ok(true) => {}
-                        Err(e) => {
-                            tracing::warn!(error = %e, "renewing a job lease failed; retrying at the next beat")
-                        }
-                    }
-                }
-                if let (Some(lead), Some(holder)) = (&leases.lead, &fence.holder) {
-                    match take_lead(&pool, lead, holder, leases.lease).await {
-                        Ok(false) => fence.lose(),
-                        Ok(true) => {}
-                        Err(e) => {
-                            tracing::warn!(error = %e, "renewing a lead lease failed; retrying at the next beat")
-                        }
-                    }
-                }
-                if fence.is_lost() {
-                    tracing::warn!("a lease of this run was taken by someone else; the run stops before its next outside effect");
-                }
-                on_beat();
-            }
-        });
-        Self {
-            stop,
-            task: Some(task),
-        }
-    }
-
-    /// Stops renewing and waits for the last renewal to finish.
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
-        }
-    }
-}
-
-impl Drop for LeaseKeeper {
-    fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-    }
-}
 
 /// A lead's recorded processing state, for the API's views.
 #[derive(Debug, sqlx::FromRow)]
@@ -208,6 +39,200 @@ pub async fn recorded_state(
 pub async fn restart_completed(pool: &PgPool, lead: &LeadId) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE enrich.leads SET step = 'lead', state = 'pending' WHERE lead_id = $1 AND step = 'done'",
+    )
+    .bind(lead.as_str())
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+/// Where a lead's run stands, as recorded.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Progress {
+    pub step: String,
+    pub context: serde_json::Value,
+    pub note_status: String,
+    /// Bumped by every delivery that changes the lead's contacts.
+    pub revision: i64,
+    /// The revision the recorded facts were read at.
+    pub facts_revision: i64,
+}
+
+/// The lead's recorded run (a row is made for a lead never seen).
+pub async fn progress(pool: &PgPool, lead: &LeadId) -> Result<Progress, sqlx::Error> {
+    sqlx::query("INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING")
+        .bind(lead.as_str())
+        .execute(pool)
+        .await?;
+    sqlx::query_as(
+        "SELECT step, context, note_status, revision, facts_revision FROM enrich.leads WHERE lead_id = $1",
+    )
+    .bind(lead.as_str())
+    .fetch_one(pool)
+    .await
+}
+
+/// Records the first step's facts (read at `revision`) and `discover` as
+/// the next step, while `holder` (if any) holds the lead's lease; `false`
+/// when it no longer does.
+pub async fn save_facts(
+    pool: &PgPool,
+    lead: &LeadId,
+    context: serde_json::Value,
+    revision: i64,
+    holder: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE enrich.leads SET step = 'discover', context = $2, facts_revision = $3, state = 'processing', updated_at = now()
+          WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)",
+    )
+    .bind(lead.as_str())
+    .bind(context)
+    .bind(revision)
+    .bind(holder)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// Records `next` as the step to run and the context it needs, while
+/// `holder` (if any) holds the lead's lease; `false` when it no longer does.
+pub async fn save_step(
+    pool: &PgPool,
+    lead: &LeadId,
+    next: &str,
+    context: serde_json::Value,
+    holder: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE enrich.leads SET step = $2, context = $3, state = 'processing', updated_at = now()
+          WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)",
+    )
+    .bind(lead.as_str())
+    .bind(next)
+    .bind(context)
+    .bind(holder)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// Records the fingerprint of the contacts the lead was read with.
+pub async fn set_fingerprint(
+    pool: &PgPool,
+    lead: &LeadId,
+    fingerprint: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE enrich.leads SET contact_fingerprint = $2 WHERE lead_id = $1")
+        .bind(lead.as_str())
+        .bind(fingerprint)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// Ends the run with `outcome`: done when the lead's contacts are still
+/// those read at `read_at`, else back to its first step (the update's job
+/// runs it again). `None` when `holder` lost the lease; `Some(false)` when
+/// the contacts changed.
+pub async fn finish(
+    pool: &PgPool,
+    lead: &LeadId,
+    outcome: &str,
+    read_at: i64,
+    holder: Option<&str>,
+) -> Result<Option<bool>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE enrich.leads
+            SET step = CASE WHEN revision = $3 THEN 'done' ELSE 'lead' END,
+                state = CASE WHEN revision = $3 THEN 'completed' ELSE 'pending' END,
+                outcome = $2, completed_at = now(), updated_at = now()
+          WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)
+          RETURNING revision = $3",
+    )
+    .bind(lead.as_str())
+    .bind(outcome)
+    .bind(read_at)
+    .bind(holder)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Marks a lead whose job died failed, with the error (no personal data).
+pub async fn mark_failed(pool: &PgPool, lead: &LeadId, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE enrich.leads SET state = 'failed', last_error = $2, updated_at = now() WHERE lead_id = $1",
+    )
+    .bind(lead.as_str())
+    .bind(error)
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+/// The note's state: `none`, `pending` (recorded before the post, its fate
+/// unknown until `sent`) or `sent`.
+pub async fn note_status(pool: &PgPool, lead: &LeadId) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT note_status FROM enrich.leads WHERE lead_id = $1")
+        .bind(lead.as_str())
+        .fetch_one(pool)
+        .await
+}
+
+/// The note's text as recorded before it was posted.
+pub async fn note_text(pool: &PgPool, lead: &LeadId) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT note_text FROM enrich.leads WHERE lead_id = $1")
+        .bind(lead.as_str())
+        .fetch_optional(pool)
+        .await
+        .map(Option::flatten)
+}
+
+/// Records the note `pending` with its text before it is posted, only while
+/// `holder` (if any) holds a live lease; `false` when it does not.
+pub async fn claim_note(
+    pool: &PgPool,
+    lead: &LeadId,
+    text: &str,
+    holder: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE enrich.leads SET note_status = 'pending', note_text = $2, updated_at = now()
+          WHERE lead_id = $1 AND ($3::text IS NULL OR (lease_by = $3 AND lease_until > now()))",
+    )
+    .bind(lead.as_str())
+    .bind(text)
+    .bind(holder)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// A post C2S clearly refused: the note is `none` again, so the next run
+/// posts it without asking whether it landed.
+pub async fn unclaim_note(
+    pool: &PgPool,
+    lead: &LeadId,
+    holder: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE enrich.leads SET note_status = 'none', updated_at = now()
+          WHERE lead_id = $1 AND note_status = 'pending' AND ($2::text IS NULL OR lease_by = $2)",
+    )
+    .bind(lead.as_str())
+    .bind(holder)
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+/// The note is posted.
+pub async fn note_sent(pool: &PgPool, lead: &LeadId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE enrich.leads SET note_status = 'sent', updated_at = now() WHERE lead_id = $1",
     )
     .bind(lead.as_str())
     .execute(pool)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use c2s_enrich::config::Config;
 use c2s_enrich::pipeline::note::{NoteSettings, Sections};
-use c2s_enrich::pipeline::run::{Pipeline, PipelineSettings};
+use c2s_enrich::pipeline::{Pipeline, PipelineSettings};
 use c2s_enrich::providers::Providers;
 use c2s_enrich::store::ledger::{Freshness, Ledger};
 use c2s_enrich::testing::TestDb;
@@ -69,7 +69,7 @@ pub async fn setup_world(
         },
         dossier_freshness: Duration::from_secs(30 * 24 * 3600),
         discovery: config.discovery.clone(),
-        google_ads: c2s_enrich::pipeline::run::GoogleAdsSettings {
+        google_ads: c2s_enrich::pipeline::GoogleAdsSettings {
             seller_id: config.c2s_seller_id.clone(),
             description_max_chars: config.description_max_chars,
         },

@@ -1,0 +1,279 @@
+//! A C2S lead's run: read the lead, then the shared steps (discover, dossier,
+//! store), then post its one note. Recorded in `enrich.leads`, under the
+//! lead's lease.
+
+use uuid::Uuid;
+
+use super::context::{Discovery, LeadFacts, Outcome, RunContext};
+use super::error::{fence_check, RunError};
+use super::setup::{IdentityPolicy, Pipeline, RUN_LEASE};
+use super::steps::{timed, Advanced, Step, Track};
+use crate::domain::dossier::Dossier;
+use crate::domain::lead::LeadId;
+use crate::providers::ProviderError;
+use crate::store::leads;
+use crate::store::lease::{release_lead, take_lead, Fence, LeaseKeeper, Leases};
+
+/// The C2S track (see [`Track`]).
+struct C2sLead<'a> {
+    lead_id: &'a LeadId,
+}
+
+impl Track for C2sLead<'_> {
+    const FIRST: Step = Step::Lead;
+    const DELIVER: Step = Step::Note;
+
+    fn linked_lead(&self) -> Option<&LeadId> {
+        Some(self.lead_id)
+    }
+
+    async fn discover(
+        &self,
+        p: &Pipeline,
+        _: &mut RunContext,
+        facts: &LeadFacts,
+        fence: &Fence,
+    ) -> Result<Discovery, RunError> {
+        p.discover_step(facts, fence).await
+    }
+
+    async fn record(
+        &self,
+        p: &Pipeline,
+        next: Step,
+        context: serde_json::Value,
+        fence: &Fence,
+    ) -> Result<bool, sqlx::Error> {
+        leads::save_step(
+            &p.pool,
+            self.lead_id,
+            next.as_str(),
+            context,
+            fence.holder.as_deref(),
+        )
+        .await
+    }
+}
+
+impl Pipeline {
+    /// Runs (or resumes) the lead to its note under a lead lease of its own
+    /// (`c2s-enrich enrich`, tests, benchmarks): [`RunError::LeadBusy`] when
+    /// another run holds the lead.
+    pub async fn process(&self, lead_id: &LeadId) -> Result<Outcome, RunError> {
+        let holder = format!("run-{}", Uuid::new_v4().simple());
+        if !take_lead(&self.pool, lead_id, &holder, RUN_LEASE).await? {
+            return Err(RunError::LeadBusy);
+        }
+        let fence = Fence::holder(holder.clone());
+        let keeper = LeaseKeeper::start(
+            self.pool.clone(),
+            Leases {
+                lead: Some(lead_id.clone()),
+                job: None,
+                lease: RUN_LEASE,
+                every: RUN_LEASE / 4,
+            },
+            fence.clone(),
+            || {},
+        );
+        let result = self.process_fenced(lead_id, &fence).await;
+        keeper.stop().await;
+        release_lead(&self.pool, lead_id, &holder).await?;
+        result
+    }
+
+    /// Runs (or resumes) the lead to its note; the caller holds the lead's
+    /// lease as `fence.holder`. Every write of the run's progress is made
+    /// only while that lease is still ours: a run whose lease was taken
+    /// stops with [`RunError::LeaseLost`] before its next outside effect.
+    #[tracing::instrument(name = "lead", skip_all, fields(lead_id = %lead_id))]
+    pub async fn process_fenced(
+        &self,
+        lead_id: &LeadId,
+        fence: &Fence,
+    ) -> Result<Outcome, RunError> {
+        let track = C2sLead { lead_id };
+        let recorded = leads::progress(&self.pool, lead_id).await?;
+        let mut ctx = RunContext::read(recorded.context)?;
+        let mut step = Step::recorded::<C2sLead>(&recorded.step)?;
+        if step != Step::Lead && recorded.facts_revision < recorded.revision {
+            // The lead's contacts changed after its facts were read (an update
+            // arrived during or after the last run): from the start again —
+            // the lookups already made cost nothing, the note stays posted once.
+            step = Step::Lead;
+        }
+        let unassessed = ctx.discovery.as_ref().is_some_and(|d| !d.assessed);
+        if unassessed
+            && self.settings.identity_policy == IdentityPolicy::Evidence
+            && matches!(step, Step::Dossier | Step::Store)
+        {
+            // Decided before the identity model: decide again (the lookups
+            // are in the ledger, so this costs nothing).
+            step = Step::Discover;
+        }
+        // The revision the facts in hand were read at.
+        let mut read_at = recorded.facts_revision;
+        if step == Step::Lead {
+            // An earlier post whose fate is unclear is judged against the
+            // lead as it was before that post — never against a fresh read,
+            // which would already show the note and let it be posted twice.
+            let baseline = ctx.lead.as_ref().and_then(|f| f.lead_updated_at.clone());
+            let mut facts = timed("lead", self.lead_step(lead_id)).await?;
+            if recorded.note_status == "pending" && baseline.is_some() {
+                facts.lead_updated_at = baseline;
+            }
+            ctx.lead = Some(facts);
+            read_at = recorded.revision;
+            step = self.save_facts(lead_id, &ctx, read_at, fence).await?;
+        }
+        let facts = ctx.lead.clone().unwrap_or_default();
+        let Advanced {
+            step,
+            discovery,
+            dossiers,
+        } = self.advance(&track, step, &mut ctx, &facts, fence).await?;
+        let mut note_sent = recorded.note_status == "sent";
+        let outcome = if discovery.persons.is_empty() {
+            "nobody_found"
+        } else {
+            "enriched"
+        };
+        if step == Step::Note {
+            note_sent = timed(
+                "note",
+                self.note_step(lead_id, &facts, &discovery, &dossiers, fence),
+            )
+            .await?;
+            // Done — unless the contacts changed while we ran: then the lead
+            // waits to be run again from the start (the update's queued job).
+            let holder = fence.holder.as_deref();
+            match leads::finish(&self.pool, lead_id, outcome, read_at, holder).await? {
+                None => return Err(RunError::LeaseLost),
+                Some(false) => {
+                    tracing::info!(
+                        "the lead's contacts changed during the run; it runs again from the start"
+                    );
+                    crate::metrics::METRICS.event("contacts_changed_during_run");
+                }
+                Some(true) => {}
+            }
+        }
+        Ok(Outcome {
+            lead_id: lead_id.to_string(),
+            persons: discovery.persons.len(),
+            entity_ids: ctx.entity_ids,
+            note_sent,
+            outcome: outcome.into(),
+        })
+    }
+
+    /// Records the lead step (its facts, read at `revision`).
+    async fn save_facts(
+        &self,
+        lead_id: &LeadId,
+        ctx: &RunContext,
+        revision: i64,
+        fence: &Fence,
+    ) -> Result<Step, RunError> {
+        fence_check(fence)?;
+        let context = serde_json::to_value(ctx)
+            .map_err(|e| RunError::Fatal(super::error::Cause::of("context", e)))?;
+        let holder = fence.holder.as_deref();
+        if !leads::save_facts(&self.pool, lead_id, context, revision, holder).await? {
+            return Err(RunError::LeaseLost);
+        }
+        Ok(Step::Discover)
+    }
+
+    async fn lead_step(&self, lead_id: &LeadId) -> Result<LeadFacts, RunError> {
+        let lead = match self.providers.c2s.get_lead(lead_id).await {
+            Err(ProviderError::NotFound { .. }) => return Err(RunError::LeadNotFound),
+            other => other?,
+        };
+        let (phone, email, dropped) = crate::domain::lead::usable_contacts(&lead);
+        if crate::store::erasure::is_erased_subject(
+            &self.pool,
+            &self.ledger,
+            None,
+            phone.as_slice(),
+            email.as_ref(),
+        )
+        .await?
+        {
+            // The person behind these contacts was erased: nothing is looked
+            // up or kept about them; the lead gets the neutral note.
+            crate::metrics::METRICS.event("erased_subject_lead");
+            return Ok(LeadFacts {
+                lead_updated_at: lead.updated_at.clone(),
+                ..LeadFacts::default()
+            });
+        }
+        let fingerprint = crate::domain::lead::contact_fingerprint(phone.as_ref(), email.as_ref());
+        leads::set_fingerprint(&self.pool, lead_id, &fingerprint).await?;
+        Ok(LeadFacts {
+            name: lead.customer_name.clone(),
+            phone,
+            email,
+            dropped,
+            lead_updated_at: lead.updated_at.clone(),
+        })
+    }
+
+    /// Posts the note once: recorded `pending` (with its text) before the call,
+    /// `sent` after. A lead already `sent` is never posted again.
+    async fn note_step(
+        &self,
+        lead_id: &LeadId,
+        facts: &LeadFacts,
+        d: &Discovery,
+        dossiers: &[Dossier],
+        fence: &Fence,
+    ) -> Result<bool, RunError> {
+        let status = leads::note_status(&self.pool, lead_id).await?;
+        if status == "sent" {
+            return Ok(true);
+        }
+        if status == "pending" && self.note_landed(lead_id, facts).await? {
+            // An earlier attempt posted it, and we never learned (crash or
+            // lost answer between C2S's 2xx and our update): do not post again.
+            tracing::warn!("an earlier, unclear note post did land (the lead changed since we read it); not posting again");
+            crate::metrics::METRICS.event("note_presumed_delivered");
+            leads::note_sent(&self.pool, lead_id).await?;
+            return Ok(true);
+        }
+        let text = self.note_text(facts, d, dossiers)?;
+        // The decision to post is the lease holder's alone, while its lease
+        // is live (renewed every third of its life, so most of it is left).
+        fence_check(fence)?;
+        let holder = fence.holder.as_deref();
+        if !leads::claim_note(&self.pool, lead_id, &text, holder).await? {
+            return Err(RunError::LeaseLost);
+        }
+        if let Err(e) = self.providers.c2s.post_note(lead_id, &text).await {
+            if e.refused_before_acting() {
+                // C2S clearly did not take it: the next run posts without
+                // asking whether it landed (a later edit of the lead would
+                // otherwise pass for our note).
+                leads::unclaim_note(&self.pool, lead_id, holder).await?;
+            }
+            return Err(e.into());
+        }
+        crate::metrics::METRICS.event("note_posted");
+        leads::note_sent(&self.pool, lead_id).await?;
+        Ok(true)
+    }
+
+    /// After an unclear post: C2S moves a lead's `updated_at` when a note
+    /// lands, so a lead that changed since we read it has the note. (Another
+    /// change in those seconds would be taken for it too; ADR 0006.)
+    async fn note_landed(&self, lead_id: &LeadId, facts: &LeadFacts) -> Result<bool, RunError> {
+        let Some(before) = &facts.lead_updated_at else {
+            return Ok(false);
+        };
+        let now = match self.providers.c2s.get_lead(lead_id).await {
+            Err(ProviderError::NotFound { .. }) => return Err(RunError::LeadNotFound),
+            other => other?,
+        };
+        Ok(now.updated_at.as_ref().is_some_and(|u| u != before))
+    }
+}

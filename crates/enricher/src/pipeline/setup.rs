@@ -1,0 +1,86 @@
+//! What a run is built from: the pipeline's parts and settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use super::note::NoteSettings;
+use crate::domain::identity::{Confidence, Source};
+use crate::providers::Providers;
+use crate::store::ledger::Ledger;
+
+/// Pipeline settings.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    pub note: NoteSettings,
+    /// A stored dossier younger than this is reused instead of paid again.
+    pub dossier_freshness: Duration,
+    /// Discovery lookups to make, in order of preference (the order breaks ties
+    /// between equally good candidates).
+    pub discovery: Vec<Source>,
+    pub google_ads: GoogleAdsSettings,
+    /// The least confidence at which a person is presented in full
+    /// (`IDENTITY_MIN_CONFIDENCE`, default `probable`).
+    pub identity_min_confidence: Confidence,
+    /// How people are chosen (the bench's baselines; production: `Evidence`).
+    pub identity_policy: IdentityPolicy,
+}
+
+/// How Google Ads leads become C2S leads.
+#[derive(Debug, Clone)]
+pub struct GoogleAdsSettings {
+    /// The seller the created leads go to (`C2S_SELLER_ID`; C2S's default when unset).
+    pub seller_id: Option<String>,
+    /// Longest description sent (`C2S_DESCRIPTION_MAX_LENGTH`).
+    pub description_max_chars: usize,
+}
+
+impl Default for GoogleAdsSettings {
+    fn default() -> Self {
+        Self {
+            seller_id: None,
+            description_max_chars: 4000,
+        }
+    }
+}
+
+/// The default discovery lookups.
+pub fn default_discovery() -> Vec<Source> {
+    vec![
+        Source::DiretrixPhone,
+        Source::WorkApiPhone,
+        Source::DiretrixEmail,
+    ]
+}
+
+/// Everything a run needs, built once and shared by the workers.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub pool: PgPool,
+    pub providers: Arc<Providers>,
+    pub ledger: Arc<Ledger>,
+    pub settings: PipelineSettings,
+}
+
+/// How discovery chooses people (the bench compares the three; production
+/// always runs `Evidence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityPolicy {
+    /// The evidence model (this service).
+    #[default]
+    Evidence,
+    /// This service before the identity work: any stored person listing the
+    /// contact, the name only as a tie-breaker, everyone shown.
+    PreviousRelease,
+    /// The earlier service: the phone lookup's first result, no name check.
+    FirstPhoneResult,
+}
+
+/// How long a lead lease taken by [`Pipeline::process`] lives unrenewed.
+pub const RUN_LEASE: Duration = Duration::from_secs(60);
+
+/// How long a job waits when a provider's circuit is open (plus jitter).
+pub const DEFER_FOR: Duration = Duration::from_secs(5);

@@ -1,0 +1,95 @@
+//! What we already know, free, before paying a provider: people enriched
+//! recently with a contact, people confirmed for a contact by an earlier
+//! lead, and a fresh stored dossier.
+
+use std::time::Duration;
+
+use brazil::{Cpf, Email, PhoneBr};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+/// A stored person as `(national_id, name)`; the national id may not be a
+/// valid CPF (legacy rows): callers parse it.
+pub type PersonRow = (String, Option<String>);
+
+/// A lead's contact, as stored.
+#[derive(Debug, Clone, Copy)]
+pub enum ContactRef<'a> {
+    Phone(&'a PhoneBr),
+    Email(&'a Email),
+}
+
+impl ContactRef<'_> {
+    fn value(self) -> String {
+        match self {
+            Self::Phone(p) => p.e164(),
+            Self::Email(e) => e.as_str().to_owned(),
+        }
+    }
+}
+
+/// People enriched within `fresh` who list `contact` among their own,
+/// newest first.
+pub async fn enriched_with(
+    pool: &PgPool,
+    contact: ContactRef<'_>,
+    fresh: Duration,
+) -> Result<Vec<PersonRow>, sqlx::Error> {
+    let sql = match contact {
+        ContactRef::Phone(_) => {
+            "SELECT e.national_id, e.name FROM core.entity_phones c JOIN core.entities e USING (entity_id)
+              WHERE c.phone_e164 = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
+              ORDER BY e.enriched_at DESC"
+        }
+        ContactRef::Email(_) => {
+            "SELECT e.national_id, e.name FROM core.entity_emails c JOIN core.entities e USING (entity_id)
+              WHERE c.email = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
+              ORDER BY e.enriched_at DESC"
+        }
+    };
+    sqlx::query_as(sql)
+        .bind(contact.value())
+        .bind(fresh.as_secs_f64())
+        .fetch_all(pool)
+        .await
+}
+
+/// People an earlier lead confirmed for `contact`.
+pub async fn confirmed_for(
+    pool: &PgPool,
+    contact: ContactRef<'_>,
+) -> Result<Vec<PersonRow>, sqlx::Error> {
+    let sql = match contact {
+        ContactRef::Phone(_) => {
+            "SELECT DISTINCT e.national_id, e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
+              WHERE l.contact_phone = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"
+        }
+        ContactRef::Email(_) => {
+            "SELECT DISTINCT e.national_id, e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
+              WHERE l.contact_email = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"
+        }
+    };
+    sqlx::query_as(sql)
+        .bind(contact.value())
+        .fetch_all(pool)
+        .await
+}
+
+/// The newest Work API dossier stored for `cpf` within `fresh`, with when
+/// the provider answered it.
+pub async fn fresh_dossier(
+    pool: &PgPool,
+    cpf: &Cpf,
+    fresh: Duration,
+) -> Result<Option<(serde_json::Value, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT payload, fetched_at FROM enrich.enrichment_snapshots
+          WHERE national_id = $1 AND provider = 'work_api' AND module = 'cpf'
+            AND fetched_at > now() - make_interval(secs => $2)
+          ORDER BY fetched_at DESC LIMIT 1",
+    )
+    .bind(cpf.digits())
+    .bind(fresh.as_secs_f64())
+    .fetch_optional(pool)
+    .await
+}

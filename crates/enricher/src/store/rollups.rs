@@ -1,0 +1,173 @@
+//! Aggregates over the service's own tables, for the status page and the
+//! metrics' database gauges: counts only, never personal data.
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+/// Leads received in a window, by how they ended.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Totals {
+    pub received: i64,
+    pub enriched: i64,
+    pub nobody_found: i64,
+    pub failed: i64,
+    pub in_progress: i64,
+    /// enriched / (enriched + nobody_found + failed); `null` before any ended.
+    pub success_share: Option<f64>,
+    pub google_ads: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Queue {
+    pub ready: i64,
+    pub scheduled: i64,
+    pub running: i64,
+    pub dead: i64,
+    pub oldest_ready_seconds: f64,
+}
+
+/// One provider over the last 24 h (from the ledger).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProviderHealth {
+    pub provider: String,
+    pub calls: i64,
+    pub errors: i64,
+    pub cache_hits: i64,
+    pub credits: i64,
+    pub paused: bool,
+}
+
+/// Leads received in the last `hours`, by how they ended.
+pub async fn totals(pool: &PgPool, hours: i32) -> Result<Totals, sqlx::Error> {
+    let (received, enriched, nobody, failed, progress): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*),
+                count(*) FILTER (WHERE state = 'completed' AND outcome = 'enriched'),
+                count(*) FILTER (WHERE state = 'completed' AND outcome = 'nobody_found'),
+                count(*) FILTER (WHERE state = 'failed'),
+                count(*) FILTER (WHERE state IN ('pending', 'processing'))
+           FROM enrich.leads WHERE created_at > now() - make_interval(hours => $1)",
+    )
+    .bind(hours)
+    .fetch_one(pool)
+    .await?;
+    let google_ads: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM enrich.google_ads_leads WHERE received_at > now() - make_interval(hours => $1)",
+    )
+    .bind(hours)
+    .fetch_one(pool)
+    .await?;
+    let ended = enriched + nobody + failed;
+    Ok(Totals {
+        received,
+        enriched,
+        nobody_found: nobody,
+        failed,
+        in_progress: progress,
+        success_share: (ended > 0).then(|| enriched as f64 / ended as f64),
+        google_ads,
+    })
+}
+
+/// The job queue now.
+pub async fn queue(pool: &PgPool) -> Result<Queue, sqlx::Error> {
+    let (ready, scheduled, running, dead, oldest): (i64, i64, i64, i64, f64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'queued' AND run_at <= now()),
+                count(*) FILTER (WHERE state = 'queued' AND run_at > now()),
+                count(*) FILTER (WHERE state = 'running'),
+                count(*) FILTER (WHERE state = 'dead'),
+                coalesce(extract(epoch FROM now() - min(run_at) FILTER (WHERE state = 'queued' AND run_at <= now())), 0)::float8
+           FROM enrich.jobs",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Queue {
+        ready,
+        scheduled,
+        running,
+        dead,
+        oldest_ready_seconds: oldest,
+    })
+}
+
+/// Each paid provider over the last 24 hours.
+pub async fn providers(pool: &PgPool) -> Result<Vec<ProviderHealth>, sqlx::Error> {
+    let rows: Vec<(String, i64, i64, i64, i64, bool)> = sqlx::query_as(
+        "SELECT p.provider,
+                count(c.*) FILTER (WHERE c.outcome <> 'hit'),
+                count(c.*) FILTER (WHERE c.outcome = 'error'),
+                count(c.*) FILTER (WHERE c.outcome = 'hit'),
+                coalesce(sum(c.credits), 0)::int8,
+                EXISTS (SELECT 1 FROM enrich.provider_pauses z WHERE z.provider = p.provider AND z.paused_until > now())
+           FROM (VALUES ('diretrix'), ('work_api')) AS p(provider)
+           LEFT JOIN enrich.provider_calls c ON c.provider = p.provider AND c.created_at > now() - interval '24 hours'
+          GROUP BY p.provider ORDER BY p.provider",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(provider, calls, errors, cache_hits, credits, paused)| ProviderHealth {
+                provider,
+                calls,
+                errors,
+                cache_hits,
+                credits,
+                paused,
+            },
+        )
+        .collect())
+}
+
+/// Leads received per hour over the last 24 hours, oldest first.
+pub async fn per_hour(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(l.lead_id)
+           FROM generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()), interval '1 hour') AS h(start)
+           LEFT JOIN enrich.leads l ON l.created_at >= h.start AND l.created_at < h.start + interval '1 hour'
+          GROUP BY h.start ORDER BY h.start",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Open (not done) jobs by state.
+pub async fn open_jobs(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT state, count(*) FROM enrich.jobs WHERE state <> 'done' GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Provider calls and credits by provider, module and outcome, from the daily
+/// rollup the ledger's trigger keeps (migration 27), not from the ledger itself.
+pub async fn provider_usage(
+    pool: &PgPool,
+) -> Result<Vec<(String, String, String, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT provider, module, outcome, sum(calls)::int8, sum(credits)::int8
+           FROM enrich.provider_usage_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Jobs ready to run now, and how long the oldest of them has waited (s).
+pub async fn ready_queue(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(run_at)), 0)::float8
+           FROM enrich.jobs WHERE state = 'queued' AND run_at <= now()",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Leads not completed, by state and step.
+pub async fn open_leads(pool: &PgPool) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT state, step, count(*) FROM enrich.leads WHERE state <> 'completed' GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+}
