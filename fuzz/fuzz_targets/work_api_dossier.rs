@@ -1,4 +1,4 @@
-//! See `c2s_enrich::testing::fuzz::work_api_dossier` for the properties checked.
+//! See `c2s_lab::testing::fuzz::work_api_dossier` for the properties checked.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| c2s_enrich::testing::fuzz::work_api_dossier(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| c2s_lab::testing::fuzz::work_api_dossier(data));

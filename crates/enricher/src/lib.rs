@@ -1,21 +1,22 @@
 //! c2s-enrich: turns Contact2Sale leads into known people.
 //!
-//! This crate is the service (library + the `c2s-enrich` binary). The domain
-//! vocabulary (CPF, phones, …) lives in the `brazil` crate. The lab — `bench`,
-//! `chaos` and `demo`, which drive the provider sandbox (`c2s-sim`) — is built
-//! only with the `lab` feature (on by default; the production image builds
-//! with `--no-default-features`).
+//! This crate is the service as a library; the `c2s-enrich` command is
+//! `crates/cli`, and the lab (benchmarks, drills, demo, test support, which
+//! drive the provider sandbox) is `crates/lab`. The domain vocabulary (CPF,
+//! phones, …) lives in the `brazil` crate.
+//!
+//! - `domain`: pure rules (leads, dossiers, identity, Google Ads forms);
+//! - `providers`: the clients of C2S, Diretrix and the Work API;
+//! - `store`: every read and write of the service's data (all its SQL);
+//! - `pipeline`: a lead's run, step by step, and the worker;
+//! - `http`: the API, webhooks and pages;
+//! - `db`: the database as a thing to run (embedded cluster, migrations,
+//!   hardening); `ops`: data quality, archive, maintenance;
+//! - `app`: wiring; `config`, `metrics`, `telemetry`.
 
 pub mod app;
-#[cfg(feature = "lab")]
-pub mod bench;
-#[cfg(feature = "lab")]
-pub mod chaos;
-pub mod cli;
 pub mod config;
 pub mod db;
-#[cfg(feature = "lab")]
-pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod metrics;
@@ -23,6 +24,4 @@ pub mod ops;
 pub mod pipeline;
 pub mod providers;
 pub mod store;
-pub mod synth;
 pub mod telemetry;
-pub mod testing;

@@ -1,14 +1,12 @@
 //! The OpenAPI document against the router, Swagger UI offline, the status
 //! page and its figures, and the data-quality endpoint.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use c2s_enrich::http::{routes, AppState};
 use c2s_enrich::store::api_keys;
-use c2s_enrich::testing::{serve_app, TestDb};
+use c2s_lab::testing::{serve_app, TestDb};
 use serde_json::Value;
 
 async fn get_json(url: &str) -> (u16, Value) {
@@ -221,7 +219,7 @@ fn values_of(
 /// answers neither 400 nor 5xx (404 "nobody"/"unknown lead" is an answer).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_the_document_allows_are_accepted() {
-    let (_sim, test, pipeline) = common::setup().await;
+    let (_sim, test, pipeline) = c2s_lab::testing::sandbox::setup().await;
     let (_, key) = api_keys::create(
         &test.pool,
         "schema-client",

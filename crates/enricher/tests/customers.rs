@@ -8,7 +8,7 @@ use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::http::AppState;
 use c2s_enrich::store::api_keys;
 use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
-use c2s_enrich::testing::{fixture, serve_app, TestDb};
+use c2s_lab::testing::{fixture, serve_app, TestDb};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

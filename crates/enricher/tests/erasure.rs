@@ -1,8 +1,6 @@
 //! Erasing a person leaves nothing about them in any table; relatives, other
 //! people and shared addresses survive; a record without personal data remains.
 
-mod common;
-
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,14 +16,14 @@ use c2s_enrich::store::dossier::{
 };
 use c2s_enrich::store::ledger::{CallKind, Freshness, Ledger};
 use c2s_enrich::store::{api_keys, erasure};
-use c2s_enrich::testing::{fixture, serve_app, TestDb};
+use c2s_lab::testing::{fixture, serve_app, TestDb};
 use c2s_sim::Faults;
 
 fn raw() -> serde_json::Value {
     serde_json::from_str(&fixture("work_api_cpf.json")).expect("json")
 }
 
-use c2s_enrich::testing::occurrences;
+use c2s_lab::testing::occurrences;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_stay() {
@@ -218,7 +216,7 @@ async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erasure_holds_when_the_same_contacts_come_back_in_an_update() {
-    let (sim, test, pipeline) = common::setup().await;
+    let (sim, test, pipeline) = c2s_lab::testing::sandbox::setup().await;
     let pipeline = Arc::new(pipeline);
     let pool = &test.pool;
     let people = &sim.state.population.people;
@@ -378,7 +376,7 @@ async fn a_ledger_key_other_than_the_datas_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erasure_during_a_run_stops_it_and_keeps_nothing_it_was_fetching() {
-    let (sim, test, pipeline) = common::setup().await;
+    let (sim, test, pipeline) = c2s_lab::testing::sandbox::setup().await;
     let pipeline = Arc::new(pipeline);
     let pool = &test.pool;
     let first = sim

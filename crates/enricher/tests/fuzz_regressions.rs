@@ -22,21 +22,15 @@ fn replay(target: &str, check: fn(&[u8])) {
 
 #[test]
 fn brazil_parser_inputs_stay_fixed() {
-    replay("brazil_parsers", c2s_enrich::testing::fuzz::brazil_parsers);
+    replay("brazil_parsers", c2s_lab::testing::fuzz::brazil_parsers);
 }
 
 #[test]
 fn webhook_payload_inputs_stay_fixed() {
-    replay(
-        "webhook_payload",
-        c2s_enrich::testing::fuzz::webhook_payload,
-    );
+    replay("webhook_payload", c2s_lab::testing::fuzz::webhook_payload);
 }
 
 #[test]
 fn work_api_dossier_inputs_stay_fixed() {
-    replay(
-        "work_api_dossier",
-        c2s_enrich::testing::fuzz::work_api_dossier,
-    );
+    replay("work_api_dossier", c2s_lab::testing::fuzz::work_api_dossier);
 }

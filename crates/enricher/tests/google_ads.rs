@@ -1,8 +1,6 @@
 //! Google Ads lead forms end to end: real HTTP intake, a real database, the
 //! sandbox for every provider, workers draining the queue.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +8,7 @@ use c2s_enrich::http::AppState;
 use c2s_enrich::pipeline::worker::{self, WorkerOptions};
 use c2s_enrich::pipeline::Pipeline;
 use c2s_enrich::store::jobs::Backoff;
-use c2s_enrich::testing::{serve_app, ServedApp, TestDb};
+use c2s_lab::testing::{serve_app, ServedApp, TestDb};
 use c2s_sim::{Faults, LeadKind, SimHandle};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -26,7 +24,7 @@ struct World {
 }
 
 async fn world(extra: &[(&str, &str)]) -> World {
-    let (sim, test, pipeline) = common::setup_with(extra).await;
+    let (sim, test, pipeline) = c2s_lab::testing::sandbox::setup_with(extra).await;
     let pipeline = Arc::new(pipeline);
     let state = AppState {
         google_ads_key: Some(Arc::new(SecretString::from(KEY))),
@@ -444,7 +442,7 @@ async fn erasing_the_person_clears_the_form_answers_and_the_description() {
         email,
         name,
     ] {
-        let left = c2s_enrich::testing::occurrences(&w.test.pool, &needle).await;
+        let left = c2s_lab::testing::occurrences(&w.test.pool, &needle).await;
         assert!(left.is_empty(), "still found in {left:?}");
     }
 }
@@ -574,7 +572,7 @@ async fn after_erasure_a_new_form_of_the_person_is_sent_to_c2s_and_nothing_of_it
         email,
         name,
     ] {
-        let left = c2s_enrich::testing::occurrences(&w.test.pool, &needle).await;
+        let left = c2s_lab::testing::occurrences(&w.test.pool, &needle).await;
         assert!(left.is_empty(), "still found in {left:?}");
     }
 }

@@ -2,7 +2,7 @@
 //! hardened state without losing valid rows, re-runnable, reversible.
 
 use c2s_enrich::db::migrate::{self, MigrateOptions};
-use c2s_enrich::testing::{legacy, TestDb};
+use c2s_lab::testing::{legacy, TestDb};
 use sqlx::PgPool;
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {

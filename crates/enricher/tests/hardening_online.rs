@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use c2s_enrich::db::migrate::{self, MigrateOptions};
-use c2s_enrich::testing::{legacy, TestDb};
+use c2s_lab::testing::{legacy, TestDb};
 use sqlx::PgPool;
 
 const PEOPLE: i64 = 30_000;

@@ -3,15 +3,13 @@
 //! must not contain, the stored links and the paid calls, for each situation
 //! that used to put a stranger's data in front of the sales agent.
 
-mod common;
-
 use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::pipeline::Pipeline;
-use c2s_enrich::testing::TestDb;
+use c2s_lab::testing::TestDb;
 use c2s_sim::{LeadKind, SimHandle, SimLead, World};
 
 async fn labelled() -> (SimHandle, TestDb, Pipeline) {
-    common::setup_world(World::Labelled, 21, 200, &[]).await
+    c2s_lab::testing::sandbox::setup_world(World::Labelled, 21, 200, &[]).await
 }
 
 fn leads_of(sim: &SimHandle, kind: LeadKind) -> Vec<SimLead> {

@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use c2s_enrich::http::AppState;
-use c2s_enrich::testing::{fixture, TestDb};
+use c2s_lab::testing::{fixture, TestDb};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
 struct Served {
     url: String,
     test: TestDb,
-    _served: c2s_enrich::testing::ServedApp,
+    _served: c2s_lab::testing::ServedApp,
 }
 
 async fn serve(secret: Option<&str>) -> Served {
@@ -19,7 +19,7 @@ async fn serve(secret: Option<&str>) -> Served {
         webhook_secret: secret.map(|s| Arc::new(SecretString::from(s.to_owned()))),
         ..AppState::new(test.pool.clone())
     };
-    let served = c2s_enrich::testing::serve_app(state).await.expect("serve");
+    let served = c2s_lab::testing::serve_app(state).await.expect("serve");
     let url = format!("{}/api/v1/webhooks/c2s", served.base);
     Served {
         url,
@@ -244,7 +244,7 @@ async fn webhooks_are_accepted_while_the_workers_hold_every_connection_of_the_ma
         intake: c2s_enrich::db::sibling_pool(&main, 2),
         ..AppState::new(main.clone())
     };
-    let served = c2s_enrich::testing::serve_app(state).await.expect("serve");
+    let served = c2s_lab::testing::serve_app(state).await.expect("serve");
     // The workers' pool is exhausted (busy sessions, as under slow work).
     let _held = (
         main.acquire().await.expect("one"),

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use c2s_enrich::store::jobs::{self, Backoff, Failed, NewJob};
-use c2s_enrich::testing::TestDb;
+use c2s_lab::testing::TestDb;
 
 fn job<'a>(key: &'a str, lead: &'a str) -> NewJob<'a> {
     NewJob {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use c2s_enrich::domain::Candidate;
 use c2s_enrich::providers::ProviderError;
 use c2s_enrich::store::ledger::{usage, CallKind, Freshness, Ledger};
-use c2s_enrich::testing::TestDb;
+use c2s_lab::testing::TestDb;
 
 const DISCOVERY: CallKind = CallKind {
     provider: "diretrix",

@@ -2,7 +2,7 @@
 //! re-runs, a full down/up round trip, and the runner's safety rails.
 
 use c2s_enrich::db::migrate::{self, MigrateOptions};
-use c2s_enrich::testing::TestDb;
+use c2s_lab::testing::TestDb;
 
 async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql)

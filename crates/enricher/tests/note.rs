@@ -5,7 +5,7 @@ use std::str::FromStr;
 use brazil::{Email, PhoneBr};
 use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::pipeline::note::{format_note, NoteSettings, Resolution, Sections};
-use c2s_enrich::testing::fixture;
+use c2s_lab::testing::fixture;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 

@@ -1,14 +1,12 @@
 //! Operating the service: health and readiness (including a database that
 //! goes away and comes back), CORS, and the metrics after a real pipeline run.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use c2s_enrich::http::AppState;
 use c2s_enrich::pipeline::worker::{self, WorkerHealth, WorkerOptions};
-use c2s_enrich::testing::{serve_app, TestDb};
+use c2s_lab::testing::{serve_app, TestDb};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
@@ -228,7 +226,7 @@ async fn cors_is_closed_unless_the_origin_is_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_cover_requests_jobs_steps_providers_and_the_queue_after_a_run() {
-    let (sim, test, pipeline) = common::setup().await;
+    let (sim, test, pipeline) = c2s_lab::testing::sandbox::setup().await;
     let pipeline = Arc::new(pipeline);
     let served = serve_app(AppState {
         pipeline: Some(pipeline.clone()),
@@ -260,7 +258,7 @@ async fn metrics_cover_requests_jobs_steps_providers_and_the_queue_after_a_run()
         .await
         .expect("public");
     assert_eq!(public.status(), 404);
-    let metrics = c2s_enrich::testing::serve_metrics(AppState::new(test.pool.clone()))
+    let metrics = c2s_lab::testing::serve_metrics(AppState::new(test.pool.clone()))
         .await
         .expect("metrics listener");
     let text = reqwest::get(format!("{}/metrics", metrics.base))
@@ -383,7 +381,7 @@ async fn every_response_carries_the_security_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_retention_policy_prunes_only_what_is_past_its_life_and_a_dry_run_changes_nothing() {
     use c2s_enrich::store::retention::{prune, Retention};
-    let (sim, test, pipeline) = common::setup().await;
+    let (sim, test, pipeline) = c2s_lab::testing::sandbox::setup().await;
     let pipeline = Arc::new(pipeline);
     // Real rows: four leads through the webhook intake and the workers.
     let leads: Vec<_> = sim.state.leads().into_iter().take(4).collect();
@@ -519,13 +517,13 @@ async fn the_retention_policy_prunes_only_what_is_past_its_life_and_a_dry_run_ch
 async fn limited_listener(
     test: &TestDb,
     limits: c2s_enrich::http::serve::ServeLimits,
-) -> c2s_enrich::testing::ServedApp {
+) -> c2s_lab::testing::ServedApp {
     let app =
         c2s_enrich::http::Application::build(AppState::new(test.pool.clone()), "127.0.0.1", 0)
             .await
             .expect("bind")
             .with_limits(limits);
-    c2s_enrich::testing::serve_built(app).expect("serve")
+    c2s_lab::testing::serve_built(app).expect("serve")
 }
 
 #[tokio::test]

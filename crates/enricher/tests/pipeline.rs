@@ -2,12 +2,10 @@
 //! the right people, the right rows, exactly one note, nothing paid twice, and
 //! a failed run resuming after its last completed step.
 
-mod common;
-
 use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::pipeline::RunError;
+use c2s_lab::testing::sandbox::{setup, setup_with};
 use c2s_sim::{Faults, LeadKind, SimHandle};
-use common::{setup, setup_with};
 
 fn lead(sim: &SimHandle, kind: LeadKind) -> c2s_sim::SimLead {
     sim.state

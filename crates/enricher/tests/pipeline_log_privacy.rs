@@ -2,15 +2,13 @@
 //! provider failure retried) logs no CPF, phone, e-mail or name in clear. Alone in
 //! its binary: tracing's interest cache is process-wide.
 
-mod common;
-
 use std::sync::Arc;
 
 use c2s_enrich::pipeline::worker::{self, WorkerOptions, ENRICH_LEAD};
 use c2s_enrich::store::jobs::{self, NewJob};
-use c2s_enrich::testing::capture_logs;
+use c2s_lab::testing::capture_logs;
+use c2s_lab::testing::sandbox::setup;
 use c2s_sim::Faults;
-use common::setup;
 
 #[tokio::test]
 async fn a_full_pipeline_run_logs_no_personal_data() {

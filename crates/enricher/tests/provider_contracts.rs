@@ -10,7 +10,7 @@ use c2s_enrich::providers::pacer::Pacer;
 use c2s_enrich::providers::policy::Policy;
 use c2s_enrich::providers::work_api::WorkApiClient;
 use c2s_enrich::providers::ProviderError;
-use c2s_enrich::testing::fixture;
+use c2s_lab::testing::fixture;
 use secrecy::SecretString;
 use wiremock::matchers::{basic_auth, body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

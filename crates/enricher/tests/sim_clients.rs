@@ -393,7 +393,7 @@ async fn posting_a_note_fires_an_update_webhook_like_c2s_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shared_work_api_rate_limit_holds_for_two_clients_on_the_sandbox() {
     let sim = sim().await;
-    let test = c2s_enrich::testing::TestDb::migrated().await.expect("db");
+    let test = c2s_lab::testing::TestDb::migrated().await.expect("db");
     let spacing = Duration::from_millis(100);
     let make = || {
         let pacer = Pacer::shared(spacing, test.pool.clone(), "work_api");
@@ -431,7 +431,7 @@ async fn the_shared_work_api_rate_limit_holds_for_two_clients_on_the_sandbox() {
 async fn lookups_through_the_ledger_are_paid_once_and_record_the_http_status() {
     use c2s_enrich::store::ledger::{CallKind, Freshness, Ledger};
     let sim = sim().await;
-    let test = c2s_enrich::testing::TestDb::migrated().await.expect("db");
+    let test = c2s_lab::testing::TestDb::migrated().await.expect("db");
     let ledger = Ledger::new(test.pool.clone(), None, Freshness::default())
         .await
         .expect("ledger");

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use c2s_enrich::http::AppState;
-use c2s_enrich::testing::{serve_app, TestDb};
+use c2s_lab::testing::{serve_app, TestDb};
 
 fn chromium() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("C2S_CHROMIUM") {

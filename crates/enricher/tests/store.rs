@@ -7,7 +7,7 @@ use c2s_enrich::db::migrate::{self, MigrateOptions};
 use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
-use c2s_enrich::testing::{legacy, TestDb};
+use c2s_lab::testing::{legacy, TestDb};
 use chrono::{TimeZone, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgPool;

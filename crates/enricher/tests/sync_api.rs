@@ -1,17 +1,15 @@
 //! Manual and Make.com triggers and the lead state endpoint, over HTTP, with the
 //! sandbox as the providers.
 
-mod common;
-
 use std::sync::Arc;
 
 use c2s_enrich::http::AppState;
+use c2s_lab::testing::sandbox::setup;
 use c2s_sim::{Faults, LeadKind};
-use common::setup;
 use serde_json::Value;
 
-async fn serve(state: AppState) -> (String, c2s_enrich::testing::ServedApp) {
-    let served = c2s_enrich::testing::serve_app(state).await.expect("serve");
+async fn serve(state: AppState) -> (String, c2s_lab::testing::ServedApp) {
+    let served = c2s_lab::testing::serve_app(state).await.expect("serve");
     (served.base.clone(), served)
 }
 
@@ -217,7 +215,7 @@ async fn fifty_concurrent_duplicate_webhooks_end_in_one_job_and_one_note() {
 #[tokio::test]
 async fn api_keys_are_created_once_listed_without_the_key_and_revoked() {
     use c2s_enrich::store::api_keys;
-    let test = c2s_enrich::testing::TestDb::migrated().await.expect("db");
+    let test = c2s_lab::testing::TestDb::migrated().await.expect("db");
     let (info, key) = api_keys::create(
         &test.pool,
         "ops",
@@ -270,12 +268,12 @@ async fn limited_service(
     per_key: u32,
     per_ip: u32,
 ) -> (
-    c2s_enrich::testing::TestDb,
+    c2s_lab::testing::TestDb,
     String,
     String,
-    c2s_enrich::testing::ServedApp,
+    c2s_lab::testing::ServedApp,
 ) {
-    let test = c2s_enrich::testing::TestDb::migrated().await.expect("db");
+    let test = c2s_lab::testing::TestDb::migrated().await.expect("db");
     let (_, key) = c2s_enrich::store::api_keys::create(&test.pool, "busy", &["enrich".to_owned()])
         .await
         .expect("key");

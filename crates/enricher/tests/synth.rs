@@ -2,8 +2,8 @@
 //! the hardened schema, dirty in the legacy one until `migrate` hardens it,
 //! the same for the same seed, and never poured into a database with data.
 
-use c2s_enrich::synth::{run, Plan, SynthError, SynthOptions};
-use c2s_enrich::testing::TestDb;
+use c2s_lab::synth::{run, Plan, SynthError, SynthOptions};
+use c2s_lab::testing::TestDb;
 
 const SCALE: f64 = 0.002;
 

@@ -1,8 +1,6 @@
 //! Workers over the durable queue: every job to a final state, one note per
 //! lead, a dead worker's job taken over, outages retried, quota pauses.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +8,8 @@ use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::pipeline::worker::{self, JobOutcome, WorkerOptions, ENRICH_LEAD};
 use c2s_enrich::pipeline::{Pipeline, RunError};
 use c2s_enrich::store::jobs::{self, Backoff, NewJob};
+use c2s_lab::testing::sandbox::setup;
 use c2s_sim::Faults;
-use common::setup;
 
 fn options(id: &str) -> WorkerOptions {
     WorkerOptions {

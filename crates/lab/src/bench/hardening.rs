@@ -81,7 +81,7 @@ fn slowest(probes: &[(Instant, Duration)], samples: &[Sample], n: usize) -> Vec<
             let (mut migration, mut waits, mut others) = (Vec::new(), Vec::new(), Vec::new());
             for (_, rows) in samples.iter().filter(|(at, _)| at >= start && *at <= end) {
                 for (who, wait, query) in rows {
-                    let (list, item) = if who == crate::db::migrate::APPLICATION_NAME {
+                    let (list, item) = if who == c2s_enrich::db::migrate::APPLICATION_NAME {
                         (&mut migration, format!("{query} [{wait}]"))
                     } else if query.contains("WHERE id = $1") {
                         (&mut waits, format!("{wait} ({query})"))
@@ -180,7 +180,7 @@ pub async fn run(
     .await?;
     anyhow::ensure!(!targets.is_empty(), "no rows to probe");
     let targets = Arc::new(targets);
-    let probe_pool = crate::db::connect_pool(&db.url, 2).await?;
+    let probe_pool = c2s_enrich::db::connect_pool(&db.url, 2).await?;
 
     eprintln!("  probing {} s before the migration…", baseline.as_secs());
     let stop = Arc::new(AtomicBool::new(false));
@@ -192,10 +192,14 @@ pub async fn run(
     eprintln!("  migrating with the probe running…");
     let stop = Arc::new(AtomicBool::new(false));
     let during = tokio::spawn(probe(probe_pool.clone(), targets.clone(), stop.clone()));
-    let sampler_pool = crate::db::connect_pool(&db.url, 1).await?;
+    let sampler_pool = c2s_enrich::db::connect_pool(&db.url, 1).await?;
     let sampler = tokio::spawn(sample_activity(sampler_pool.clone(), stop.clone()));
     let started = Instant::now();
-    crate::db::migrate::up(&db.pool, &crate::db::migrate::MigrateOptions::default()).await?;
+    c2s_enrich::db::migrate::up(
+        &db.pool,
+        &c2s_enrich::db::migrate::MigrateOptions::default(),
+    )
+    .await?;
     let migrate_seconds = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let (during, errors) = during.await?;
@@ -211,7 +215,7 @@ pub async fn run(
     }
     let before: Vec<Duration> = before.into_iter().map(|(_, d)| d).collect();
     let during: Vec<Duration> = during.into_iter().map(|(_, d)| d).collect();
-    let dq = crate::ops::dq::run(&db.pool).await?;
+    let dq = c2s_enrich::ops::dq::run(&db.pool).await?;
     anyhow::ensure!(
         dq.passed(),
         "the hardened database fails data-quality checks"

@@ -20,14 +20,14 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::support::{self, Server};
-use crate::domain::identity::{
+use c2s_enrich::domain::identity::{
     comparison_levels, CandidateEvidence, DossierSignals, EvidenceSet, Found, Model, Source,
     Weights, MU,
 };
-use crate::domain::lead::LeadId;
-use crate::domain::Candidate;
-use crate::pipeline::IdentityPolicy;
-use crate::pipeline::Pipeline;
+use c2s_enrich::domain::lead::LeadId;
+use c2s_enrich::domain::Candidate;
+use c2s_enrich::pipeline::IdentityPolicy;
+use c2s_enrich::pipeline::Pipeline;
 
 /// One policy's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -78,9 +78,9 @@ async fn run_policy(
     policy: IdentityPolicy,
 ) -> anyhow::Result<PolicyResult> {
     let db = server.scratch("identity").await?;
-    crate::db::migrate_up(&db.pool).await?;
+    c2s_enrich::db::migrate_up(&db.pool).await?;
     let config = support::config(&support::sim_env(sim))?;
-    let base = crate::app::pipeline(&config, &db.pool).await?;
+    let base = c2s_enrich::app::pipeline(&config, &db.pool).await?;
     let mut settings = base.settings.clone();
     settings.identity_policy = policy;
     let pipeline = Arc::new(Pipeline {
@@ -303,7 +303,7 @@ fn count(
     lead: Option<&str>,
     is_lead: bool,
 ) {
-    let name = crate::domain::identity::name_comparison(e, lead);
+    let name = c2s_enrich::domain::identity::name_comparison(e, lead);
     for (c, level) in comparison_levels(e, name.as_ref()) {
         let entry = counts.entry((c.to_owned(), level)).or_default();
         if is_lead {

@@ -3,7 +3,7 @@
 //! and its figures are internally consistent. (Real figures need --release
 //! and the default sizes; see docs/benchmarks.md.)
 
-use c2s_enrich::testing::TestDb;
+use c2s_lab::testing::TestDb;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 

@@ -1,20 +1,20 @@
-//! Shared by the pipeline and worker tests: a sandbox, a fresh database and a
-//! pipeline wired to both.
+//! A sandbox, a fresh database and a pipeline wired to both (the pipeline,
+//! worker and command tests). Panics when one cannot be had: test support.
 
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::TestDb;
 use c2s_enrich::config::Config;
 use c2s_enrich::pipeline::note::{NoteSettings, Sections};
 use c2s_enrich::pipeline::{Pipeline, PipelineSettings};
 use c2s_enrich::providers::Providers;
 use c2s_enrich::store::ledger::{Freshness, Ledger};
-use c2s_enrich::testing::TestDb;
 use c2s_sim::{SimConfig, SimHandle};
 
-#[allow(dead_code)] // not every test binary uses it
+/// The classic world (seed 11, 30 leads), a fresh database, a pipeline.
 pub async fn setup() -> (SimHandle, TestDb, Pipeline) {
     setup_with(&[]).await
 }

@@ -7,14 +7,14 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
-use crate::config::{mask_database_url, Config};
-use crate::db::embedded_pg::EmbeddedPostgres;
-use crate::db::{self, Database};
+use c2s_enrich::config::{mask_database_url, Config};
+use c2s_enrich::db::embedded_pg::EmbeddedPostgres;
+use c2s_enrich::db::{self, Database};
 
 #[cfg(feature = "lab")]
 mod lab;
 #[cfg(feature = "lab")]
-pub use lab::{BenchArgs, ChaosArgs, ChaosScenario, IdentityWeightsArgs};
+use lab::{BenchArgs, ChaosArgs, IdentityWeightsArgs, SynthArgs};
 mod ops;
 use ops::{
     apikey_command, archive, audit_command, dq, erase_command, jobs_command, maintenance, prune,
@@ -89,6 +89,7 @@ pub enum Command {
     },
     /// Subscribe (or unsubscribe) a URL to the three C2S webhook actions.
     Webhooks(WebhooksArgs),
+    #[cfg(feature = "lab")]
     /// Fill an empty database with synthetic customers shaped like production
     /// (the seed report's counts at scale 1.0: 1.5 M people, …) using COPY.
     Synth(SynthArgs),
@@ -175,8 +176,8 @@ impl Command {
             Command::Demo { .. }
             | Command::Bench(_)
             | Command::Chaos(_)
-            | Command::IdentityWeights(_) => "warn,sqlx=error",
-            Command::Synth(_) => "warn,sqlx=error",
+            | Command::IdentityWeights(_)
+            | Command::Synth(_) => "warn,sqlx=error",
             _ => "info,sqlx=warn",
         }
     }
@@ -272,26 +273,6 @@ pub struct MigrateArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct SynthArgs {
-    /// Fraction of production's size (1.0 = 1,536,771 people; 0.01 takes seconds).
-    #[arg(long, default_value_t = 1.0)]
-    pub scale: f64,
-    /// The pre-hardening shape (no constraints, dirty values) for `migrate` to harden.
-    #[arg(long)]
-    pub legacy: bool,
-    /// Same seed, same data.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Create this new database on the configured server and fill it, instead
-    /// of filling the configured (empty) database.
-    #[arg(long, value_name = "NAME")]
-    pub database: Option<String>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, clap::Args)]
 pub struct DbUrlArgs {
     /// Print the password in clear (for scripts feeding psql).
     #[arg(long)]
@@ -312,10 +293,10 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             lease_secs,
             allow_unsigned_webhooks,
         } => {
-            crate::app::check_webhook_signing(&config, allow_unsigned_webhooks)?;
+            c2s_enrich::app::check_webhook_signing(&config, allow_unsigned_webhooks)?;
             let database = Database::open(&config.database).await?;
             let result =
-                crate::app::serve(&config, &database.pool, no_worker, concurrency, lease_secs)
+                c2s_enrich::app::serve(&config, &database.pool, no_worker, concurrency, lease_secs)
                     .await;
             database.close().await?;
             result
@@ -325,14 +306,15 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             lease_secs,
         } => {
             let database = Database::open(&config.database).await?;
-            let result = crate::app::work(&config, &database.pool, concurrency, lease_secs).await;
+            let result =
+                c2s_enrich::app::work(&config, &database.pool, concurrency, lease_secs).await;
             database.close().await?;
             result
         }
         Command::Enrich { lead_id } => {
-            crate::domain::lead::LeadId::parse(&lead_id).context("the lead id")?;
+            c2s_enrich::domain::lead::LeadId::parse(&lead_id).context("the lead id")?;
             let database = Database::open(&config.database).await?;
-            let result = crate::app::enrich_one(&config, &database.pool, &lead_id).await;
+            let result = c2s_enrich::app::enrich_one(&config, &database.pool, &lead_id).await;
             database.close().await?;
             result
         }
@@ -348,7 +330,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             analyze,
             json,
         } => maintenance(&config, vacuum, analyze, json).await,
-        Command::Synth(args) => synth(&config, &args).await,
+        #[cfg(feature = "lab")]
+        Command::Synth(args) => lab::synth(&config, &args).await,
         #[cfg(feature = "lab")]
         Command::Bench(args) => lab::bench(&config, &args).await,
         #[cfg(feature = "lab")]
@@ -357,61 +340,6 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Chaos(args) => lab::chaos(&config, &args).await,
         Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
-}
-
-async fn synth(config: &Config, args: &SynthArgs) -> anyhow::Result<()> {
-    let database = Database::open(&config.database).await?;
-    let result = async {
-        let target = match &args.database {
-            Some(name) => {
-                anyhow::ensure!(
-                    !name.is_empty()
-                        && name.len() <= 63
-                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-                    "--database must be 1 to 63 letters, digits or underscores"
-                );
-                let exists = crate::db::database_exists(&database.pool, name).await?;
-                anyhow::ensure!(!exists, "database {name} already exists; choose a new name");
-                crate::db::ensure_database(&database.sibling_url("postgres"), name).await?;
-                Some(crate::db::connect_pool(&database.sibling_url(name), 4).await?)
-            }
-            None => None,
-        };
-        let pool = target.as_ref().unwrap_or(&database.pool);
-        let options = crate::synth::SynthOptions {
-            scale: args.scale,
-            legacy: args.legacy,
-            seed: args.seed,
-            progress: !args.json,
-        };
-        let report = crate::synth::run(pool, &options).await?;
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
-        } else {
-            println!(
-                "synth: {} rows in {:.1} s ({:.0} rows/s), {} shape, seed {}{}",
-                report.rows,
-                report.seconds,
-                report.rows_per_second,
-                if report.legacy { "legacy" } else { "hardened" },
-                report.seed,
-                args.database
-                    .as_ref()
-                    .map(|n| format!(", database {n}"))
-                    .unwrap_or_default()
-            );
-            if report.legacy {
-                println!("next: `c2s-enrich migrate` hardens it");
-            }
-        }
-        if let Some(p) = target {
-            p.close().await;
-        }
-        Ok(())
-    }
-    .await;
-    database.close().await?;
-    result
 }
 
 async fn migrate(config: &Config, args: &MigrateArgs) -> anyhow::Result<()> {
@@ -431,7 +359,7 @@ async fn migrate_with(
         return print_status(pool).await;
     }
     if args.plan {
-        let plan = crate::db::plan::plan(pool, financial_period.as_ref()).await?;
+        let plan = c2s_enrich::db::plan::plan(pool, financial_period.as_ref()).await?;
         let mut out = std::io::stdout().lock();
         if args.json {
             serde_json::to_writer_pretty(&mut out, &plan)?;
@@ -447,7 +375,7 @@ async fn migrate_with(
         }
         return Ok(());
     }
-    let options = crate::db::migrate::MigrateOptions {
+    let options = c2s_enrich::db::migrate::MigrateOptions {
         lock_timeout: std::time::Duration::from_millis(args.lock_timeout_ms.max(1)),
         financial_period,
         ..Default::default()
@@ -455,11 +383,11 @@ async fn migrate_with(
     match args.down {
         Some(target) => {
             tracing::info!(target, database = %database.masked_url(), "reverting migrations");
-            crate::db::migrate::down(pool, target, &options).await?;
+            c2s_enrich::db::migrate::down(pool, target, &options).await?;
         }
         None => {
             tracing::info!(database = %database.masked_url(), "applying migrations");
-            crate::db::migrate::up(pool, &options).await?;
+            c2s_enrich::db::migrate::up(pool, &options).await?;
         }
     }
     print_status(pool).await

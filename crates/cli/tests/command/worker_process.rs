@@ -1,16 +1,14 @@
 //! A real worker process killed with SIGKILL in the middle of a job: another
 //! worker takes the job over once the lease expires, and the lead gets one note.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use c2s_enrich::pipeline::worker::{self, JobOutcome, WorkerOptions, ENRICH_LEAD};
 use c2s_enrich::store::jobs::{self, NewJob};
+use c2s_lab::testing::sandbox::setup;
 use c2s_sim::{Faults, LeadKind};
-use common::setup;
 use secrecy::ExposeSecret;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use c2s_enrich::{cli, config::Config, telemetry};
+use c2s_enrich::{config::Config, telemetry};
+
+mod cli;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -1,5 +1,5 @@
-//! The lab's commands (`demo`, `bench`, `chaos`, `identity-weights`): they
-//! drive the provider sandbox, so they exist only with the `lab` feature
+//! The lab's commands (`demo`, `bench`, `chaos`, `synth`, `identity-weights`):
+//! they come from the lab crate (which drives the provider sandbox), so they exist only with the `lab` feature
 //! (on by default; the production image builds without it and never links
 //! the sandbox — ADR 0001).
 
@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::config::{mask_database_url, Config};
-use crate::db::{self, Database};
+use c2s_enrich::config::{mask_database_url, Config};
+use c2s_enrich::db::{self, Database};
 
 #[derive(Debug, clap::Args)]
 pub struct ChaosArgs {
@@ -96,13 +96,13 @@ pub(super) async fn chaos(config: &Config, args: &ChaosArgs) -> anyhow::Result<(
     } else {
         args.scenarios.clone()
     };
-    let options = crate::chaos::ChaosOptions {
+    let options = c2s_lab::chaos::ChaosOptions {
         leads: args.leads,
         outage: std::time::Duration::from_secs(args.outage_secs),
         seed: 42,
     };
     let database = Database::open(&config.database).await?;
-    let server = crate::bench::support::Server {
+    let server = c2s_lab::bench::support::Server {
         admin: database.sibling_url("postgres"),
         keep: false,
     };
@@ -112,14 +112,15 @@ pub(super) async fn chaos(config: &Config, args: &ChaosArgs) -> anyhow::Result<(
         let name = format!("{s:?}");
         eprintln!("[chaos] {name}: {} leads", args.leads);
         let result = match s {
-            S::Crash => crate::chaos::crash(&server, &options).await,
-            S::TwoInstances => crate::chaos::two_instances(&server, &options).await,
-            S::SlowProvider => crate::chaos::slow_provider(&server, &options).await,
-            S::Forged => crate::chaos::forged(&server, &options).await,
-            S::Faults => crate::chaos::faults(&server, &options).await,
+            S::Crash => c2s_lab::chaos::crash(&server, &options).await,
+            S::TwoInstances => c2s_lab::chaos::two_instances(&server, &options).await,
+            S::SlowProvider => c2s_lab::chaos::slow_provider(&server, &options).await,
+            S::Forged => c2s_lab::chaos::forged(&server, &options).await,
+            S::Faults => c2s_lab::chaos::faults(&server, &options).await,
             S::DbLoss => {
                 let dir = std::env::temp_dir().join(format!("c2s-chaos-pg-{}", std::process::id()));
-                let r = crate::chaos::db_loss(&options, &dir, &config.database.embedded_user).await;
+                let r =
+                    c2s_lab::chaos::db_loss(&options, &dir, &config.database.embedded_user).await;
                 let _ = std::fs::remove_dir_all(&dir);
                 r
             }
@@ -159,11 +160,11 @@ pub(super) async fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<(
         "--scale must be in (0, 10]"
     );
     let database = Database::open(&config.database).await?;
-    let server = crate::bench::support::Server {
+    let server = c2s_lab::bench::support::Server {
         admin: database.sibling_url("postgres"),
         keep: args.keep,
     };
-    let options = crate::bench::BenchOptions {
+    let options = c2s_lab::bench::BenchOptions {
         scale: args.scale,
         quick: args.quick,
         only: args.only.clone(),
@@ -175,13 +176,13 @@ pub(super) async fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<(
             .collect::<Vec<_>>()
             .join(" "),
     };
-    let result = crate::bench::run(&server, &database.pool, &options).await;
+    let result = c2s_lab::bench::run(&server, &database.pool, &options).await;
     if let Err(e) = server.cleanup().await {
         eprintln!("could not drop the scratch databases: {e:#}");
     }
     database.close().await?;
     let report = result?;
-    println!("{}", crate::bench::markdown(&report));
+    println!("{}", c2s_lab::bench::markdown(&report));
     println!(
         "written: {} and {}",
         args.markdown.display(),
@@ -204,7 +205,7 @@ pub(super) fn identity_weights(args: &IdentityWeightsArgs) -> anyhow::Result<()>
         args.leads, args.seed
     );
     let w =
-        crate::bench::identity::estimate_explained(args.seed, args.leads, &command, args.explain);
+        c2s_lab::bench::identity::estimate_explained(args.seed, args.leads, &command, args.explain);
     let json = serde_json::to_string_pretty(&w)? + "\n";
     std::fs::write(&args.write, json)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.write.display()))?;
@@ -229,7 +230,7 @@ pub(super) async fn demo(config: &Config, keep_running: bool) -> anyhow::Result<
             .await
             .context("creating the demo database (needs CREATEDB on the server)")?;
         let pool = db::connect_pool(&demo_url, 10).await?;
-        let result = crate::demo::run(&pool, &mask_database_url(&demo_url), keep_running).await;
+        let result = c2s_lab::demo::run(&pool, &mask_database_url(&demo_url), keep_running).await;
         pool.close().await;
         result
     }
@@ -240,3 +241,78 @@ pub(super) async fn demo(config: &Config, keep_running: bool) -> anyhow::Result<
 
 /// The database the demo creates and uses on the configured server.
 const DEMO_DATABASE: &str = "c2s_enrich_demo";
+
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// Fraction of production's size (1.0 = 1,536,771 people; 0.01 takes seconds).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// The pre-hardening shape (no constraints, dirty values) for `migrate` to harden.
+    #[arg(long)]
+    pub legacy: bool,
+    /// Same seed, same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Create this new database on the configured server and fill it, instead
+    /// of filling the configured (empty) database.
+    #[arg(long, value_name = "NAME")]
+    pub database: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(super) async fn synth(config: &Config, args: &SynthArgs) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let result = async {
+        let target = match &args.database {
+            Some(name) => {
+                anyhow::ensure!(
+                    !name.is_empty()
+                        && name.len() <= 63
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "--database must be 1 to 63 letters, digits or underscores"
+                );
+                let exists = c2s_enrich::db::database_exists(&database.pool, name).await?;
+                anyhow::ensure!(!exists, "database {name} already exists; choose a new name");
+                c2s_enrich::db::ensure_database(&database.sibling_url("postgres"), name).await?;
+                Some(c2s_enrich::db::connect_pool(&database.sibling_url(name), 4).await?)
+            }
+            None => None,
+        };
+        let pool = target.as_ref().unwrap_or(&database.pool);
+        let options = c2s_lab::synth::SynthOptions {
+            scale: args.scale,
+            legacy: args.legacy,
+            seed: args.seed,
+            progress: !args.json,
+        };
+        let report = c2s_lab::synth::run(pool, &options).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            println!(
+                "synth: {} rows in {:.1} s ({:.0} rows/s), {} shape, seed {}{}",
+                report.rows,
+                report.seconds,
+                report.rows_per_second,
+                if report.legacy { "legacy" } else { "hardened" },
+                report.seed,
+                args.database
+                    .as_ref()
+                    .map(|n| format!(", database {n}"))
+                    .unwrap_or_default()
+            );
+            if report.legacy {
+                println!("next: `c2s-enrich migrate` hardens it");
+            }
+        }
+        if let Some(p) = target {
+            p.close().await;
+        }
+        Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
+}

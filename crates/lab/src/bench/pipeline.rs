@@ -40,13 +40,17 @@ pub async fn run(
     )
     .await?;
     let db = server.scratch("pipeline").await?;
-    crate::db::migrate_up(&db.pool).await?;
+    c2s_enrich::db::migrate_up(&db.pool).await?;
     let config = support::config(&support::sim_env(&sim))?;
-    let pipeline = crate::app::pipeline(&config, &db.pool).await?;
-    let served =
-        crate::testing::serve_app(crate::app::app_state(&config, &db.pool, Some(pipeline))).await?;
+    let pipeline = c2s_enrich::app::pipeline(&config, &db.pool).await?;
+    let served = crate::testing::serve_app(c2s_enrich::app::app_state(
+        &config,
+        &db.pool,
+        Some(pipeline),
+    ))
+    .await?;
     let (_, key) =
-        crate::store::api_keys::create(&db.pool, "bench", &["enrich".to_owned()]).await?;
+        c2s_enrich::store::api_keys::create(&db.pool, "bench", &["enrich".to_owned()]).await?;
     let http = reqwest::Client::new();
     let leads = sim.state.leads();
     let of_kind = |k: LeadKind| -> Vec<String> {

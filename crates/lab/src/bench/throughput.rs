@@ -45,7 +45,7 @@ pub async fn run(
         })
         .await?;
         let db = server.scratch("throughput").await?;
-        crate::db::migrate_up(&db.pool).await?;
+        c2s_enrich::db::migrate_up(&db.pool).await?;
         let env = support::sim_env(&sim);
         let child =
             Child::serve(&env, &db.url, &["--concurrency", &concurrency.to_string()]).await?;
@@ -62,8 +62,10 @@ pub async fn run(
         );
         let pool = db.pool.clone();
         let target = i64::try_from(leads)?;
-        let done =
-            crate::app::wait_until(Duration::from_secs(600), Duration::from_millis(20), || {
+        let done = c2s_enrich::app::wait_until(
+            Duration::from_secs(600),
+            Duration::from_millis(20),
+            || {
                 let pool = pool.clone();
                 async move {
                     let n: i64 = sqlx::query_scalar(
@@ -73,8 +75,9 @@ pub async fn run(
                     .await?;
                     Ok(n >= target)
                 }
-            })
-            .await?;
+            },
+        )
+        .await?;
         let seconds = started.elapsed().as_secs_f64();
         anyhow::ensure!(done, "the leads did not complete within 10 minutes");
         let (_, peak) = child.memory_mib();

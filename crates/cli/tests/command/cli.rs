@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use c2s_enrich::testing::TestDb;
+use c2s_lab::testing::TestDb;
 use secrecy::ExposeSecret;
 
 fn bin() -> Command {
@@ -270,7 +270,7 @@ fn serve_refuses_to_start_without_a_webhook_secret_unless_told_to_accept_unsigne
 #[tokio::test(flavor = "multi_thread")]
 async fn migrate_plan_prints_the_plan_and_fails_only_when_it_cannot_be_done() {
     let test = TestDb::empty().await.expect("test database");
-    c2s_enrich::testing::legacy::create(&test.pool, 30)
+    c2s_lab::testing::legacy::create(&test.pool, 30)
         .await
         .expect("legacy fixture");
     let url = test.url().expose_secret().to_owned();

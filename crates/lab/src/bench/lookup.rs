@@ -37,7 +37,8 @@ pub async fn run(
         .fetch_one(&db.pool)
         .await?;
     let (_, key) =
-        crate::store::api_keys::create(&db.pool, "bench-lookup", &["read:pii".to_owned()]).await?;
+        c2s_enrich::store::api_keys::create(&db.pool, "bench-lookup", &["read:pii".to_owned()])
+            .await?;
     let mut env = std::collections::HashMap::new();
     env.insert("RATE_LIMIT_PER_KEY".to_owned(), "0".to_owned());
     env.insert("RATE_LIMIT_PER_IP".to_owned(), "0".to_owned());

@@ -5,12 +5,12 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use super::{ApikeyCommand, ArchiveCommand, JobsCommand, WebhooksAction};
-use crate::config::Config;
-use crate::db::Database;
+use c2s_enrich::config::Config;
+use c2s_enrich::db::Database;
 
 pub(super) async fn webhooks(config: &Config, action: &WebhooksAction) -> anyhow::Result<()> {
-    use crate::domain::lead::HookAction;
-    let client = crate::app::c2s_client(config)?;
+    use c2s_enrich::domain::lead::HookAction;
+    let client = c2s_enrich::app::c2s_client(config)?;
     let (url, subscribe) = match action {
         WebhooksAction::Subscribe { url } => (url, true),
         WebhooksAction::Unsubscribe { url } => (url, false),
@@ -41,7 +41,7 @@ pub(super) async fn webhooks(config: &Config, action: &WebhooksAction) -> anyhow
 
 pub(super) async fn dq(config: &Config, json: bool) -> anyhow::Result<()> {
     let database = Database::open(&config.database).await?;
-    let report = crate::ops::dq::run(&database.pool).await;
+    let report = c2s_enrich::ops::dq::run(&database.pool).await;
     database.close().await?;
     let report = report.context("data-quality checks (has `c2s-enrich migrate` run?)")?;
     if json {
@@ -62,8 +62,8 @@ pub(super) async fn maintenance(
     json: bool,
 ) -> anyhow::Result<()> {
     let database = Database::open(&config.database).await?;
-    let tasks = crate::ops::maintenance::Tasks { vacuum, analyze };
-    let done = crate::ops::maintenance::run(&database.pool, tasks, |i, n, table| {
+    let tasks = c2s_enrich::ops::maintenance::Tasks { vacuum, analyze };
+    let done = c2s_enrich::ops::maintenance::run(&database.pool, tasks, |i, n, table| {
         eprintln!("[{i}/{n}] {table}");
     })
     .await;
@@ -97,8 +97,9 @@ pub(super) async fn maintenance(
 
 pub(super) async fn prune(config: &Config, dry_run: bool, json: bool) -> anyhow::Result<()> {
     let database = Database::open(&config.database).await?;
-    crate::app::ensure_migrated(&database.pool).await?;
-    let done = crate::store::retention::prune(&database.pool, &config.retention, dry_run).await;
+    c2s_enrich::app::ensure_migrated(&database.pool).await?;
+    let done =
+        c2s_enrich::store::retention::prune(&database.pool, &config.retention, dry_run).await;
     database.close().await?;
     let done = done.context("applying the retention policy")?;
     if json {
@@ -157,13 +158,13 @@ pub(super) async fn erase_command(config: &Config, cpf: &str) -> anyhow::Result<
             .hash_key
             .as_ref()
             .map(|k| k.expose_secret().as_bytes().to_vec());
-        let ledger = crate::store::ledger::Ledger::new(
+        let ledger = c2s_enrich::store::ledger::Ledger::new(
             database.pool.clone(),
             key,
             config.cache.freshness.clone(),
         )
         .await?;
-        match crate::store::erasure::erase(&database.pool, &ledger, &cpf, "cli", None).await? {
+        match c2s_enrich::store::erasure::erase(&database.pool, &ledger, &cpf, "cli", None).await? {
             Some(e) => println!(
                 "erased {}: {} rows and {} cached provider answers removed (erasure record {})",
                 cpf.masked(),
@@ -183,7 +184,7 @@ pub(super) async fn erase_command(config: &Config, cpf: &str) -> anyhow::Result<
 pub(super) async fn audit_command(config: &Config, since: &str) -> anyhow::Result<()> {
     let since = parse_since(since)?;
     let database = Database::open(&config.database).await?;
-    let rows = crate::store::customers::audit_since(&database.pool, since).await;
+    let rows = c2s_enrich::store::customers::audit_since(&database.pool, since).await;
     database.close().await?;
     let rows = rows?;
     if rows.is_empty() {
@@ -205,7 +206,7 @@ pub(super) async fn audit_command(config: &Config, since: &str) -> anyhow::Resul
 }
 
 pub(super) async fn apikey_command(config: &Config, cmd: &ApikeyCommand) -> anyhow::Result<()> {
-    use crate::store::api_keys;
+    use c2s_enrich::store::api_keys;
     let database = Database::open(&config.database).await?;
     let pool = &database.pool;
     let result = async {
@@ -235,7 +236,7 @@ pub(super) async fn apikey_command(config: &Config, cmd: &ApikeyCommand) -> anyh
 }
 
 pub(super) async fn jobs_command(config: &Config, cmd: &JobsCommand) -> anyhow::Result<()> {
-    use crate::store::jobs;
+    use c2s_enrich::store::jobs;
     if let JobsCommand::List { state: Some(s), .. } = cmd {
         anyhow::ensure!(
             ["queued", "running", "done", "dead"].contains(&s.as_str()),
@@ -287,7 +288,7 @@ pub(super) async fn archive(config: &Config, cmd: &ArchiveCommand) -> anyhow::Re
     let result = async {
         match cmd {
             ArchiveCommand::List => {
-                let rows = crate::ops::archive::summary(&database.pool).await?;
+                let rows = c2s_enrich::ops::archive::summary(&database.pool).await?;
                 if rows.is_empty() {
                     println!("the archive is empty");
                 }
@@ -297,7 +298,7 @@ pub(super) async fn archive(config: &Config, cmd: &ArchiveCommand) -> anyhow::Re
             }
             ArchiveCommand::Restore { reason } => {
                 let report =
-                    crate::ops::archive::restore(&database.pool, reason.as_deref()).await?;
+                    c2s_enrich::ops::archive::restore(&database.pool, reason.as_deref()).await?;
                 println!("restored {} rows", report.restored);
             }
         }

@@ -110,7 +110,7 @@ pub enum SynthError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
-    Migrate(#[from] crate::db::DbError),
+    Migrate(#[from] c2s_enrich::db::DbError),
 }
 
 /// A well-mixed 64-bit value from (seed, stream, index): rows are pure functions.
@@ -447,7 +447,7 @@ pub async fn run(pool: &PgPool, o: &SynthOptions) -> Result<SynthReport, SynthEr
             .execute(pool)
             .await?;
     } else {
-        crate::db::migrate_up(pool).await?;
+        c2s_enrich::db::migrate_up(pool).await?;
     }
     let plan = Plan::at(o.scale);
     let started = Instant::now();

@@ -51,20 +51,20 @@ pub fn webhook_payload(data: &[u8]) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    if let Ok(events) = crate::domain::lead::parse_webhook(&value) {
+    if let Ok(events) = c2s_enrich::domain::lead::parse_webhook(&value) {
         for e in &events {
-            let (phone, email, _) = crate::domain::lead::usable_contacts(&e.lead);
-            let _ = crate::domain::lead::contact_fingerprint(phone.as_ref(), email.as_ref());
+            let (phone, email, _) = c2s_enrich::domain::lead::usable_contacts(&e.lead);
+            let _ = c2s_enrich::domain::lead::contact_fingerprint(phone.as_ref(), email.as_ref());
         }
     }
-    if let Ok(lead) = crate::domain::google_ads::GoogleAdsLead::from_json(&value) {
-        let _ = crate::domain::google_ads::form_contacts(&lead.answers);
+    if let Ok(lead) = c2s_enrich::domain::google_ads::GoogleAdsLead::from_json(&value) {
+        let _ = c2s_enrich::domain::google_ads::form_contacts(&lead.answers);
     }
 }
 
 /// The Work API dossier parser on arbitrary JSON: never panics.
 pub fn work_api_dossier(data: &[u8]) {
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = crate::domain::dossier::Dossier::from_work_api(value);
+        let _ = c2s_enrich::domain::dossier::Dossier::from_work_api(value);
     }
 }

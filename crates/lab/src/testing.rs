@@ -15,11 +15,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Connection, PgPool};
 
-use crate::db::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
-use crate::db::{self, replace_database as with_database, DbError};
+use c2s_enrich::db::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
+use c2s_enrich::db::{self, replace_database as with_database, DbError};
 
 pub mod fuzz;
 pub mod legacy;
+pub mod sandbox;
 
 const PREFIX: &str = "c2s_test_";
 const LOCAL_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -249,17 +250,17 @@ pub struct ServedApp {
 }
 
 /// Starts the API with `state` on 127.0.0.1:0.
-pub async fn serve_app(state: crate::http::AppState) -> std::io::Result<ServedApp> {
-    serve_built(crate::http::Application::build(state, "127.0.0.1", 0).await?)
+pub async fn serve_app(state: c2s_enrich::http::AppState) -> std::io::Result<ServedApp> {
+    serve_built(c2s_enrich::http::Application::build(state, "127.0.0.1", 0).await?)
 }
 
 /// The metrics listener (`/metrics`) on a free loopback port.
-pub async fn serve_metrics(state: crate::http::AppState) -> std::io::Result<ServedApp> {
-    serve_built(crate::http::Application::build_metrics(state, "127.0.0.1:0").await?)
+pub async fn serve_metrics(state: c2s_enrich::http::AppState) -> std::io::Result<ServedApp> {
+    serve_built(c2s_enrich::http::Application::build_metrics(state, "127.0.0.1:0").await?)
 }
 
 /// Runs a bound application until the returned value is dropped.
-pub fn serve_built(app: crate::http::Application) -> std::io::Result<ServedApp> {
+pub fn serve_built(app: c2s_enrich::http::Application) -> std::io::Result<ServedApp> {
     let base = format!("http://{}", app.local_addr()?);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {

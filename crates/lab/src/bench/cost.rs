@@ -13,9 +13,9 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::support::{self, Server};
-use crate::domain::lead::LeadId;
-use crate::pipeline::{Pipeline, PipelineSettings};
-use crate::store::ledger::{Freshness, Ledger};
+use c2s_enrich::domain::lead::LeadId;
+use c2s_enrich::pipeline::{Pipeline, PipelineSettings};
+use c2s_enrich::store::ledger::{Freshness, Ledger};
 
 /// Share of leads whose contacts were seen before.
 pub const REPEAT_SHARE: f64 = 0.57;
@@ -126,8 +126,8 @@ pub async fn run(server: &Server, leads: usize) -> anyhow::Result<CostResult> {
         let db = server
             .scratch(if naive { "cost_naive" } else { "cost" })
             .await?;
-        crate::db::migrate_up(&db.pool).await?;
-        let base = crate::app::pipeline(&config, &db.pool).await?;
+        c2s_enrich::db::migrate_up(&db.pool).await?;
+        let base = c2s_enrich::app::pipeline(&config, &db.pool).await?;
         let pipeline = if naive {
             let zero = std::time::Duration::ZERO;
             Arc::new(Pipeline {

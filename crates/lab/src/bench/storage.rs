@@ -10,8 +10,8 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::support::{median, Server};
-use crate::domain::dossier::Dossier;
-use crate::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
+use c2s_enrich::domain::dossier::Dossier;
+use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
 
 /// The tables `store_dossier` writes, parents first.
 const TABLES: [&str; 10] = [
@@ -72,7 +72,7 @@ pub async fn run(server: &Server, persons: usize, rounds: usize) -> anyhow::Resu
     let mut rows_per_person = 0.0;
     for round in 0..rounds {
         let db = server.scratch("storage").await?;
-        crate::db::migrate_up(&db.pool).await?;
+        c2s_enrich::db::migrate_up(&db.pool).await?;
         let mut rng = StdRng::seed_from_u64(300 + round as u64);
         let dossiers: Vec<Dossier> = (0..persons).map(|_| distinct(&base, &mut rng)).collect();
         let lead = LeadContext {

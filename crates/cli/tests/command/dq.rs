@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use c2s_enrich::db::migrate::{self, MigrateOptions};
-use c2s_enrich::testing::{legacy, TestDb};
+use c2s_lab::testing::{legacy, TestDb};
 use secrecy::ExposeSecret;
 
 async fn run_dq(url: String, json: bool) -> std::process::Output {

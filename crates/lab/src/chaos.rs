@@ -126,7 +126,7 @@ async fn verify(pool: &PgPool, sim: &SimHandle, leads: usize) -> anyhow::Result<
 
 async fn wait_completed(pool: &PgPool, leads: usize, limit: Duration) -> anyhow::Result<bool> {
     let target = i64::try_from(leads)?;
-    crate::app::wait_until(limit, Duration::from_millis(100), || {
+    c2s_enrich::app::wait_until(limit, Duration::from_millis(100), || {
         let pool = pool.clone();
         async move {
             // Every lead done, and every job too (re-deliveries enqueue jobs
@@ -220,7 +220,7 @@ fn outcome(
 pub async fn crash(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome> {
     let sim = c2s_sim::start(sandbox(o, 5)).await?;
     let db = server.scratch("chaos_crash").await?;
-    crate::db::migrate_up(&db.pool).await?;
+    c2s_enrich::db::migrate_up(&db.pool).await?;
     let env = support::sim_env(&sim);
     let port = free_port()?;
     let args = ["--concurrency", "8", "--lease-secs", "3"];
@@ -272,7 +272,7 @@ pub async fn two_instances(server: &Server, o: &ChaosOptions) -> anyhow::Result<
     const SPACING_MS: u64 = 50;
     let sim = c2s_sim::start(sandbox(o, 2)).await?;
     let db = server.scratch("chaos_two").await?;
-    crate::db::migrate_up(&db.pool).await?;
+    c2s_enrich::db::migrate_up(&db.pool).await?;
     let mut env = support::sim_env(&sim);
     env.insert("WORK_API_MIN_INTERVAL_MS".into(), SPACING_MS.to_string());
     let started = Instant::now();
@@ -352,7 +352,7 @@ pub async fn faults(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome
     }
     let sim = c2s_sim::start(config).await?;
     let db = server.scratch("chaos_faults").await?;
-    crate::db::migrate_up(&db.pool).await?;
+    c2s_enrich::db::migrate_up(&db.pool).await?;
     let mut env = support::sim_env(&sim);
     // Workers sleep through the providers' backoff (Work API: 5/10/20 s):
     // more of them keep the run short; the policy itself is production's.
@@ -424,18 +424,19 @@ pub async fn db_loss(
     dir: &std::path::Path,
     user: &str,
 ) -> anyhow::Result<Outcome> {
-    let pg =
-        crate::db::embedded_pg::EmbeddedPostgres::start(&crate::db::embedded_pg::EmbeddedOptions {
+    let pg = c2s_enrich::db::embedded_pg::EmbeddedPostgres::start(
+        &c2s_enrich::db::embedded_pg::EmbeddedOptions {
             data_dir: dir.to_path_buf(),
             allow_relocation: true,
             user: user.to_owned(),
             settings: vec![("fsync".into(), "off".into())],
-        })
-        .context("starting a private PostgreSQL for the database-loss scenario")?;
-    crate::db::ensure_database(&pg.url("postgres"), "chaos").await?;
+        },
+    )
+    .context("starting a private PostgreSQL for the database-loss scenario")?;
+    c2s_enrich::db::ensure_database(&pg.url("postgres"), "chaos").await?;
     let url: SecretString = pg.url("chaos");
-    let pool = crate::db::connect_pool(&url, 4).await?;
-    crate::db::migrate_up(&pool).await?;
+    let pool = c2s_enrich::db::connect_pool(&url, 4).await?;
+    c2s_enrich::db::migrate_up(&pool).await?;
     let sim = c2s_sim::start(sandbox(o, 5)).await?;
     let env = support::sim_env(&sim);
     let started = Instant::now();
@@ -463,15 +464,16 @@ pub async fn db_loss(
     let delivered = first_burst.await?;
     // What we refused while the database was away, C2S delivers again.
     burst(&sim, &child.base, None).await?;
-    let back = crate::app::wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
-        let url = format!("{}/health/ready", child.base);
-        async move {
-            Ok(reqwest::get(url)
-                .await
-                .is_ok_and(|r| r.status().is_success()))
-        }
-    })
-    .await?;
+    let back =
+        c2s_enrich::app::wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
+            let url = format!("{}/health/ready", child.base);
+            async move {
+                Ok(reqwest::get(url)
+                    .await
+                    .is_ok_and(|r| r.status().is_success()))
+            }
+        })
+        .await?;
     anyhow::ensure!(
         not_ready > 0,
         "the service never reported not-ready while the database was down"
@@ -529,7 +531,7 @@ pub async fn slow_provider(server: &Server, o: &ChaosOptions) -> anyhow::Result<
     }
     let sim = c2s_sim::start(config).await?;
     let db = server.scratch("chaos_slow").await?;
-    crate::db::migrate_up(&db.pool).await?;
+    c2s_enrich::db::migrate_up(&db.pool).await?;
     let env = support::sim_env(&sim);
     let started = Instant::now();
     let child = Child::serve(&env, &db.url, &["--concurrency", "16"]).await?;
@@ -723,7 +725,7 @@ fn forgeries(sim: &SimHandle) -> anyhow::Result<Vec<Forgery>> {
 pub async fn forged(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome> {
     let sim = c2s_sim::start(sandbox(o, 5)).await?;
     let db = server.scratch("chaos_forged").await?;
-    crate::db::migrate_up(&db.pool).await?;
+    c2s_enrich::db::migrate_up(&db.pool).await?;
     let env = support::sim_env(&sim);
     let started = Instant::now();
     let child = Child::serve(&env, &db.url, &["--concurrency", "4"]).await?;

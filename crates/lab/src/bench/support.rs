@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::Connection as _;
 use sqlx::PgPool;
 
-use crate::config::Config;
+use c2s_enrich::config::Config;
 
 /// Latency statistics in milliseconds.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -137,9 +137,9 @@ impl Server {
     /// A new empty database `c2s_bench_<what>_<pid>` (replacing a leftover).
     pub async fn scratch(&self, what: &str) -> anyhow::Result<Scratch> {
         let name = format!("c2s_bench_{what}_{}", std::process::id());
-        crate::db::recreate_database(&self.admin, &name).await?;
-        let url = crate::db::replace_database(&self.admin, &name);
-        let pool = crate::db::connect_pool(&url, 20).await?;
+        c2s_enrich::db::recreate_database(&self.admin, &name).await?;
+        let url = c2s_enrich::db::replace_database(&self.admin, &name);
+        let pool = c2s_enrich::db::connect_pool(&url, 20).await?;
         Ok(Scratch { name, url, pool })
     }
 
@@ -263,16 +263,19 @@ impl Child {
         let child = cmd.spawn().context("starting c2s-enrich serve")?;
         let pid = child.id().context("child pid")?;
         let base = format!("http://127.0.0.1:{port}");
-        let ready =
-            crate::app::wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
+        let ready = c2s_enrich::app::wait_until(
+            Duration::from_secs(30),
+            Duration::from_millis(100),
+            || {
                 let url = format!("{base}/health/ready");
                 async move {
                     Ok(reqwest::get(url)
                         .await
                         .is_ok_and(|r| r.status().is_success()))
                 }
-            })
-            .await?;
+            },
+        )
+        .await?;
         anyhow::ensure!(ready, "serve did not become ready within 30 s");
         Ok(Self { child, base, pid })
     }

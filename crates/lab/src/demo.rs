@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use c2s_sim::{Faults, SimConfig};
 
-use crate::app;
-use crate::config::Config;
-use crate::domain::lead::HookAction;
-use crate::http::Application;
-use crate::pipeline::worker::{self, WorkerOptions};
-use crate::store::jobs::Backoff;
+use c2s_enrich::app;
+use c2s_enrich::config::Config;
+use c2s_enrich::domain::lead::HookAction;
+use c2s_enrich::http::Application;
+use c2s_enrich::pipeline::worker::{self, WorkerOptions};
+use c2s_enrich::store::jobs::Backoff;
 
 const LEADS: usize = 20;
 const SECRET: &str = "demo-webhook-secret";
@@ -20,7 +20,7 @@ const SECRET: &str = "demo-webhook-secret";
 /// Runs the demo on `database`; `keep_running` leaves the API up until Ctrl-C.
 pub async fn run(pool: &sqlx::PgPool, masked_url: &str, keep_running: bool) -> anyhow::Result<()> {
     println!("c2s-enrich demo — database {masked_url} (recreated for the demo)");
-    crate::db::migrate_up(pool).await?;
+    c2s_enrich::db::migrate_up(pool).await?;
     println!("migrations applied");
 
     let sim_config = SimConfig {
