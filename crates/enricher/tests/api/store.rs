@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use sqlx::PgPool;
 
 fn fixture_json() -> serde_json::Value {
-    serde_json::from_str(include_str!("../../../fixtures/work_api_cpf.json")).expect("fixture")
+    serde_json::from_str(include_str!("../../../../fixtures/work_api_cpf.json")).expect("fixture")
 }
 
 fn helena() -> Dossier {
