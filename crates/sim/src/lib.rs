@@ -59,6 +59,16 @@ pub enum World {
     Labelled,
 }
 
+impl World {
+    /// This world's people and `leads` leads, the same for the same seed.
+    pub fn population(self, seed: u64, leads: usize) -> Population {
+        match self {
+            Self::Classic => Population::generate(seed, leads),
+            Self::Labelled => labelled::generate(seed, leads),
+        }
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         Self {
@@ -149,10 +159,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl SimState {
     fn new(config: SimConfig) -> Self {
-        let population = match config.world {
-            World::Classic => Population::generate(config.seed, config.leads),
-            World::Labelled => Population::labelled(config.seed, config.leads),
-        };
+        let population = config.world.population(config.seed, config.leads);
         let leads = population.leads.clone();
         let faults = config.faults.clone();
         Self {

@@ -269,11 +269,6 @@ impl Population {
         pop
     }
 
-    /// The labelled world (see `labelled`): families and confounded leads.
-    pub fn labelled(seed: u64, leads: usize) -> Self {
-        crate::labelled::generate(seed, leads)
-    }
-
     /// A population over `people`, indexed.
     pub(crate) fn assemble(
         people: Vec<Person>,

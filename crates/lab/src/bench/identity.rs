@@ -361,7 +361,7 @@ pub fn estimate(seed: u64, leads: usize, command: &str) -> Weights {
 /// (where the relative model loses precision).
 pub fn estimate_explained(seed: u64, leads: usize, command: &str, explain: bool) -> Weights {
     let mut misfits: BTreeMap<String, usize> = BTreeMap::new();
-    let pop = Population::labelled(seed, leads);
+    let pop = c2s_sim::World::Labelled.population(seed, leads);
     let (mut direct, mut relative): (Counts, Counts) = (BTreeMap::new(), BTreeMap::new());
     let (mut dt, mut rt) = ((0, 0), (0, 0));
     let by_cpf: HashMap<&Cpf, usize> = pop
