@@ -3,7 +3,7 @@
 use axum::http::{header, HeaderMap};
 
 use super::error::ApiError;
-use super::AppState;
+use super::state::AppState;
 use crate::store::api_keys::{self, ApiKeyInfo};
 
 /// The API key presented (`Authorization: Bearer`, `X-API-Key`, or — Make.com's
@@ -20,7 +20,7 @@ pub async fn authorize(
     // Only failures spend it, so one client's misses never throttle another
     // client, nor authenticated traffic (limited per key below).
     let ip = headers
-        .get(super::CLIENT_IP)
+        .get(super::context::CLIENT_IP)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("unknown");
     // Every attempt takes a token first (so concurrent guesses cannot all

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
+use super::state::AppState;
 
 const ALLOW_METHODS: &str = "GET, POST, DELETE";
 const ALLOW_HEADERS: &str = "authorization, x-api-key, content-type, x-request-id";

@@ -14,7 +14,7 @@ use axum::Json;
 
 use super::auth::authorize;
 use super::error::ApiError;
-use super::AppState;
+use super::state::AppState;
 use crate::store::customers::{self, CustomerQuery};
 
 const ENDPOINT: &str = "GET /api/v1/customers";

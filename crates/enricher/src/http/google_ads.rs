@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 
 use super::auth::constant_time_eq;
 use super::error::ApiError;
-use super::AppState;
+use super::state::AppState;
 use crate::domain::google_ads::GoogleAdsLead;
 use crate::store::google_ads;
 

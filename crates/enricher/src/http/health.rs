@@ -11,7 +11,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 
-use super::AppState;
+use super::state::AppState;
 
 /// Longest a readiness check waits for the database.
 const DB_CHECK_LIMIT: Duration = Duration::from_secs(2);

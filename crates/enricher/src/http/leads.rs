@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::auth::authorize;
 use super::error::ApiError;
-use super::AppState;
+use super::state::AppState;
 use crate::domain::identity::{Contact, Via};
 use crate::domain::lead::LeadId;
 use crate::pipeline::worker::{handle, JobOutcome, WorkerOptions, ENRICH_LEAD};

@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 
 use super::auth::constant_time_eq;
 use super::error::ApiError;
-use super::AppState;
+use super::state::AppState;
 use crate::domain::lead::{parse_webhook, WebhookError};
 use crate::store::events;
 
