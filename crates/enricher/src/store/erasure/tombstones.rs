@@ -1,0 +1,107 @@
+//! The erasure holds: a later lead, form or dossier for an erased person is
+//! recognised by the tombstones (keyed hashes) and nothing is kept.
+
+use sqlx::PgPool;
+
+use crate::store::ledger::Ledger;
+
+/// Whether a lead's contacts belong to an erased person (a tombstone
+/// matches): then nothing is looked up or stored for them.
+pub async fn is_erased_subject(
+    pool: &PgPool,
+    ledger: &Ledger,
+    cpf: Option<&brazil::Cpf>,
+    phones: &[brazil::PhoneBr],
+    email: Option<&brazil::Email>,
+) -> Result<bool, sqlx::Error> {
+    let mut kinds = Vec::new();
+    let mut hashes = Vec::new();
+    if let Some(c) = cpf {
+        kinds.push("cpf");
+        hashes.push(ledger.subject_hash("cpf", c.digits()).to_vec());
+    }
+    for p in phones {
+        kinds.push("phone");
+        hashes.push(ledger.subject_hash("phone", p.national()).to_vec());
+    }
+    if let Some(e) = email {
+        kinds.push("email");
+        hashes.push(
+            ledger
+                .subject_hash("email", &e.as_str().trim().to_lowercase())
+                .to_vec(),
+        );
+    }
+    if hashes.is_empty() {
+        return Ok(false);
+    }
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM enrich.erasure_tombstones t
+                          JOIN unnest($1::text[], $2::bytea[]) AS q(kind, key_hash) USING (kind, key_hash))",
+    )
+    .bind(&kinds)
+    .bind(&hashes)
+    .fetch_one(pool)
+    .await
+}
+
+/// The keyed hashes of a dossier's CPFs (the person's and their relatives'),
+/// checked against the tombstones inside the store's transaction, after its
+/// locks: an erasure that committed while the dossier was being fetched
+/// cannot be undone by storing it.
+#[derive(Debug, Clone, Default)]
+pub struct CpfGuard {
+    keys: Vec<(brazil::Cpf, Vec<u8>)>,
+}
+
+impl CpfGuard {
+    /// The guard for these CPFs.
+    pub fn of<'a>(ledger: &Ledger, cpfs: impl IntoIterator<Item = &'a brazil::Cpf>) -> Self {
+        let keys = cpfs
+            .into_iter()
+            .map(|c| (c.clone(), ledger.subject_hash("cpf", c.digits()).to_vec()))
+            .collect();
+        Self { keys }
+    }
+
+    /// The guard for `dossier`'s CPFs.
+    pub fn for_dossier(ledger: &Ledger, dossier: &crate::domain::dossier::Dossier) -> Self {
+        Self::of(
+            ledger,
+            std::iter::once(&dossier.cpf).chain(dossier.relatives.iter().map(|r| &r.cpf)),
+        )
+    }
+
+    /// The guarded CPFs that were erased.
+    pub(crate) async fn erased<'e, E: sqlx::PgExecutor<'e>>(
+        &self,
+        executor: E,
+    ) -> Result<Vec<brazil::Cpf>, sqlx::Error> {
+        if self.keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hashes: Vec<&[u8]> = self.keys.iter().map(|(_, h)| h.as_slice()).collect();
+        let hit: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT key_hash FROM enrich.erasure_tombstones WHERE kind = 'cpf' AND key_hash = ANY($1)",
+        )
+        .bind(&hashes)
+        .fetch_all(executor)
+        .await?;
+        Ok(self
+            .keys
+            .iter()
+            .filter(|(_, h)| hit.contains(h))
+            .map(|(c, _)| c.clone())
+            .collect())
+    }
+}
+
+/// Which of `cpfs` belong to erased people (their dossiers are not bought,
+/// nothing about them is stored).
+pub async fn erased_cpfs(
+    pool: &PgPool,
+    ledger: &Ledger,
+    cpfs: &[brazil::Cpf],
+) -> Result<Vec<brazil::Cpf>, sqlx::Error> {
+    CpfGuard::of(ledger, cpfs).erased(pool).await
+}
