@@ -233,25 +233,7 @@ pub(crate) async fn handle(
     }
     // Renew both leases while the pipeline runs; a lease found taken stops
     // the run before its next outside effect.
-    let fence = match &lead_id {
-        Some(_) => Fence::holder(o.id.clone()),
-        None => Fence::default(),
-    }
-    .for_job(job.id, o.id.clone());
-    let keeper = {
-        let health = o.health.clone();
-        LeaseKeeper::start(
-            pool.clone(),
-            Leases {
-                lead: lead_id.clone(),
-                job: Some((job.id, o.id.clone())),
-                lease: o.lease,
-                every: o.heartbeat,
-            },
-            fence.clone(),
-            move || health.beat(),
-        )
-    };
+    let (fence, keeper) = keep_leases(pool, &job, lead_id.as_ref(), o);
     let span = tracing::info_span!("job", job_id = job.id, kind = %job.kind, lead_id = %work, attempt = job.attempts);
     let run = async {
         match &work {
@@ -268,7 +250,25 @@ pub(crate) async fn handle(
     let result = tracing::Instrument::instrument(run, span).await;
     keeper.stop().await;
     let error = result.as_ref().err().map(ToString::to_string);
-    let outcome = match result {
+    let outcome = settle(pool, &job, &work, result, o).await?;
+    if let Some(lead_id) = &lead_id {
+        release_lead(pool, lead_id, &o.id).await?;
+    }
+    crate::metrics::METRICS.job(outcome.label());
+    Ok((outcome, error))
+}
+
+/// Records how a run ended on its job (and, for a dead job, on its lead or
+/// form): completed, postponed (pause, open circuit, lost lease), retried
+/// later, or dead.
+async fn settle(
+    pool: &sqlx::PgPool,
+    job: &Job,
+    work: &Work,
+    result: Result<(usize, bool), RunError>,
+    o: &WorkerOptions,
+) -> Result<JobOutcome, sqlx::Error> {
+    Ok(match result {
         Ok((persons, delivered)) => {
             tracing::info!(job_id = job.id, persons, delivered, "lead completed");
             if jobs::complete(pool, job.id, &o.id).await? {
@@ -311,39 +311,73 @@ pub(crate) async fn handle(
                 wait_s = wait.as_secs(),
                 "C2S does not know the lead (yet); asking again later"
             );
-            jobs::retry_in(pool, &job, &o.id, "lead not found in C2S", wait).await?;
+            jobs::retry_in(pool, job, &o.id, "lead not found in C2S", wait).await?;
             JobOutcome::LeadNotFound
         }
-        Err(e) => {
-            let retryable = matches!(e, RunError::Retryable(_));
-            let not_found = matches!(e, RunError::LeadNotFound);
-            match jobs::fail(pool, &job, &o.id, &e.to_string(), retryable, o.backoff).await? {
-                Failed::Retrying(wait) => {
-                    tracing::warn!(job_id = job.id, error = %e, wait_ms = wait.as_millis() as u64, "job failed; will retry");
-                    JobOutcome::Retrying
-                }
-                Failed::Dead => {
-                    tracing::error!(job_id = job.id, error = %e, "job is dead; re-queue with `c2s-enrich jobs retry`");
-                    let error = e.to_string();
-                    match &work {
-                        Work::Lead(l) => crate::store::leads::mark_failed(pool, l, &error).await?,
-                        Work::GoogleAds(g) => {
-                            crate::store::google_ads::mark_failed(pool, g, &error).await?
-                        }
-                    }
-                    if not_found {
-                        JobOutcome::LeadNotFound
-                    } else {
-                        JobOutcome::Dead
-                    }
-                }
-                Failed::LeaseLost => JobOutcome::LeaseLost,
+        Err(e) => fail(pool, job, work, &e, o).await?,
+    })
+}
+
+/// A run that failed: retried later, or dead (its lead or form marked failed).
+async fn fail(
+    pool: &sqlx::PgPool,
+    job: &Job,
+    work: &Work,
+    e: &RunError,
+    o: &WorkerOptions,
+) -> Result<JobOutcome, sqlx::Error> {
+    let retryable = matches!(e, RunError::Retryable(_));
+    let not_found = matches!(e, RunError::LeadNotFound);
+    Ok(
+        match jobs::fail(pool, job, &o.id, &e.to_string(), retryable, o.backoff).await? {
+            Failed::Retrying(wait) => {
+                tracing::warn!(job_id = job.id, error = %e, wait_ms = wait.as_millis() as u64, "job failed; will retry");
+                JobOutcome::Retrying
             }
-        }
-    };
-    if let Some(lead_id) = &lead_id {
-        release_lead(pool, lead_id, &o.id).await?;
+            Failed::Dead => {
+                tracing::error!(job_id = job.id, error = %e, "job is dead; re-queue with `c2s-enrich jobs retry`");
+                let error = e.to_string();
+                match work {
+                    Work::Lead(l) => crate::store::leads::mark_failed(pool, l, &error).await?,
+                    Work::GoogleAds(g) => {
+                        crate::store::google_ads::mark_failed(pool, g, &error).await?
+                    }
+                }
+                if not_found {
+                    JobOutcome::LeadNotFound
+                } else {
+                    JobOutcome::Dead
+                }
+            }
+            Failed::LeaseLost => JobOutcome::LeaseLost,
+        },
+    )
+}
+
+/// The run's fence, and the keeper renewing the job's lease and (for a C2S
+/// lead) the lead's; a lease found taken raises the fence.
+fn keep_leases(
+    pool: &sqlx::PgPool,
+    job: &Job,
+    lead_id: Option<&LeadId>,
+    o: &WorkerOptions,
+) -> (Fence, LeaseKeeper) {
+    let fence = match lead_id {
+        Some(_) => Fence::holder(o.id.clone()),
+        None => Fence::default(),
     }
-    crate::metrics::METRICS.job(outcome.label());
-    Ok((outcome, error))
+    .for_job(job.id, o.id.clone());
+    let health = o.health.clone();
+    let keeper = LeaseKeeper::start(
+        pool.clone(),
+        Leases {
+            lead: lead_id.cloned(),
+            job: Some((job.id, o.id.clone())),
+            lease: o.lease,
+            every: o.heartbeat,
+        },
+        fence.clone(),
+        move || health.beat(),
+    );
+    (fence, keeper)
 }
