@@ -1,111 +1,33 @@
-//! The paid-call ledger and cache.
-//!
-//! Every provider call is a row: provider, module, a keyed hash (HMAC-SHA256) of
-//! the normalised query, outcome, latency, credits, and — for answers worth
-//! keeping (found / not found) — the response and its expiry. A lookup first
-//! looks for a fresh answer; only if none exists does it pay.
-//!
-//! Identical concurrent lookups coalesce into one paid call — in-process
-//! through a per-key mutex, across processes through a *reservation*: a row of
-//! `enrich.provider_reservations` taken in one short transaction. The call
-//! then runs with no transaction and no pooled connection held (a slow
-//! provider cannot starve the pool or leave sessions idle in a transaction);
-//! the holder keeps the reservation alive with a heartbeat and records the
-//! answer in a second short transaction that also releases it. Others wait by
-//! polling for the answer. A reservation whose holder died (heartbeat stopped)
-//! expires; the next taker records the lost call as outcome `unknown` and
-//! asks again — the only case a call can be paid twice, and it is visible.
+//! Looking up: a fresh answer from the ledger, else one paid call however
+//! many identical lookups run at once (in-process gates, cross-process
+//! reservations with a heartbeat).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sha2::Sha256;
 use sqlx::PgPool;
 
+use super::key::{check_fingerprint, keyed_mac, stored_key, LedgerKeyError};
+use super::kinds::{
+    AbortOnDrop, CallKind, CallRow, Freshness, LedgerError, Looked, RESERVATION_TTL,
+};
 use crate::providers::ProviderError;
-
-/// The advisory lock (key, namespace 7) an erasure holds exclusively and an
-/// answer being recorded holds shared.
-pub const ERASURE_LOCK: &str = "erasure";
-
-/// How long answers stay fresh.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Freshness {
-    /// A discovery lookup (phone/e-mail → CPFs) that found someone.
-    pub discovery: Duration,
-    /// A dossier.
-    pub dossier: Duration,
-    /// Any lookup that found nothing.
-    pub not_found: Duration,
-}
-
-impl Default for Freshness {
-    fn default() -> Self {
-        const DAY: u64 = 24 * 3600;
-        Self {
-            discovery: Duration::from_secs(30 * DAY),
-            dossier: Duration::from_secs(30 * DAY),
-            not_found: Duration::from_secs(7 * DAY),
-        }
-    }
-}
-
-/// What a lookup is, for the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallKind {
-    pub provider: &'static str,
-    pub module: &'static str,
-    /// Credits one paid call costs.
-    pub credits: i32,
-    /// Dossier (vs discovery) freshness.
-    pub dossier: bool,
-}
-
-/// The answer and whether it was paid for now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Looked<T> {
-    /// `None`: the provider has nothing for this query.
-    pub value: Option<T>,
-    /// Answered from the ledger (free).
-    pub cached: bool,
-    /// When the provider gave this answer (a cached one keeps its own time).
-    pub answered_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// Why a lookup failed.
-#[derive(Debug, thiserror::Error)]
-pub enum LedgerError {
-    #[error(transparent)]
-    Provider(#[from] ProviderError),
-    #[error("ledger database error: {0}")]
-    Sql(#[from] sqlx::Error),
-    #[error("cached response does not match the expected shape: {0}")]
-    Corrupt(String),
-}
-
-/// How long a reservation lives without a heartbeat; the holder renews it
-/// every fifth of that while its call runs, on its own two-connection pool
-/// with a short acquire timeout, so a busy main pool cannot delay a renewal
-/// past the expiry. Short, because a crashed
-/// holder's keys wait this long before anyone may ask again; long enough to
-/// ride out a few seconds of database trouble without a second payment.
-pub const RESERVATION_TTL: Duration = Duration::from_secs(15);
 
 /// Shared by every lookup of the service.
 #[derive(Debug)]
 pub struct Ledger {
-    pool: PgPool,
-    key: Vec<u8>,
-    freshness: Freshness,
-    inflight: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
-    reservation_ttl: Duration,
+    pub(super) pool: PgPool,
+    pub(super) key: Vec<u8>,
+    pub(super) freshness: Freshness,
+    pub(super) inflight: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+    pub(super) reservation_ttl: Duration,
     /// Heartbeats only (lazy, at most two connections).
-    heartbeat_pool: PgPool,
+    pub(super) heartbeat_pool: PgPool,
 }
 
 /// What taking a reservation found.
@@ -403,109 +325,6 @@ impl Ledger {
         })
     }
 
-    /// Records the answer and releases the reservation in one short
-    /// transaction, retried over a few seconds: the call is paid, and losing
-    /// its record (a killed backend, a failover) would make the next lookup
-    /// pay again.
-    async fn record_answer(
-        &self,
-        kind: CallKind,
-        hash: &[u8; 32],
-        holder: uuid::Uuid,
-        row: &CallRow,
-    ) -> Result<chrono::DateTime<chrono::Utc>, LedgerError> {
-        let mut wait = Duration::from_millis(100);
-        let mut attempt = 1;
-        loop {
-            match self.try_record(kind, hash, holder, row).await {
-                Ok(at) => return Ok(at),
-                Err(e) if attempt < RECORD_ATTEMPTS => {
-                    tracing::warn!(provider = kind.provider, attempt, error = %e, "recording a provider answer failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(2));
-                    attempt += 1;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    async fn try_record(
-        &self,
-        kind: CallKind,
-        hash: &[u8; 32],
-        holder: uuid::Uuid,
-        row: &CallRow,
-    ) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        // An erasure while the call was in flight may concern this answer (it
-        // removed the cached answers it found, not this one): the answer is
-        // then recorded as paid but not kept. Erasures take this lock
-        // exclusively, so one committing now is either seen here or sees
-        // (and scrubs) this row.
-        let mut response = row.response.as_ref();
-        if response.is_some() {
-            sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 7))")
-                .bind(ERASURE_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            let erased_meanwhile: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM enrich.erasures e
-                                 WHERE e.erased_at > coalesce((SELECT r.reserved_at FROM enrich.provider_reservations r
-                                                                WHERE r.provider = $1 AND r.module = $2 AND r.key_hash = $3 AND r.holder = $4),
-                                                              now()) - interval '5 minutes')",
-            )
-            .bind(kind.provider)
-            .bind(kind.module)
-            .bind(&hash[..])
-            .bind(holder)
-            .fetch_one(&mut *tx)
-            .await?;
-            if erased_meanwhile {
-                tracing::info!(
-                    provider = kind.provider,
-                    "an erasure ran during this call; its answer is not kept"
-                );
-                response = None;
-            }
-        }
-        let ttl = if row.response.is_some() && response.is_none() {
-            Some(0.0)
-        } else {
-            row.ttl.map(|d| d.as_secs_f64())
-        };
-        let at: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
-            "INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
-                                               response, expires_at, http_status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10)
-             RETURNING created_at",
-        )
-        .bind(kind.provider)
-        .bind(kind.module)
-        .bind(&hash[..])
-        .bind(row.label)
-        .bind(row.error_kind)
-        .bind(row.latency)
-        .bind(row.credits)
-        .bind(response)
-        .bind(ttl)
-        .bind(row.http_status)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "DELETE FROM enrich.provider_reservations
-              WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
-        )
-        .bind(kind.provider)
-        .bind(kind.module)
-        .bind(&hash[..])
-        .bind(holder)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(at)
-    }
-
     async fn fresh<'e, T, E>(
         &self,
         executor: E,
@@ -595,130 +414,4 @@ impl Ledger {
                 .rows_affected(),
         )
     }
-}
-
-/// Aborts a background task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Tries to record a paid answer before giving up (about 12 s in all).
-const RECORD_ATTEMPTS: u32 = 8;
-
-/// One provider call as the ledger records it.
-struct CallRow {
-    label: &'static str,
-    error_kind: Option<&'static str>,
-    latency: i32,
-    credits: i32,
-    response: Option<serde_json::Value>,
-    ttl: Option<Duration>,
-    http_status: Option<i32>,
-}
-
-/// Calls and credits per provider and day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DailyUsage {
-    pub provider: String,
-    pub day: chrono::NaiveDate,
-    pub paid_calls: i64,
-    pub cache_hits: i64,
-    pub errors: i64,
-    pub credits: i64,
-}
-
-/// Usage since `since`, per provider and day.
-pub async fn usage(
-    pool: &PgPool,
-    since: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<DailyUsage>, sqlx::Error> {
-    let rows: Vec<(String, chrono::NaiveDate, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT provider, (created_at AT TIME ZONE 'UTC')::date,
-                count(*) FILTER (WHERE outcome IN ('found', 'not_found')),
-                count(*) FILTER (WHERE outcome = 'hit'),
-                count(*) FILTER (WHERE outcome = 'error'),
-                coalesce(sum(credits), 0)
-           FROM enrich.provider_calls WHERE created_at >= $1
-          GROUP BY 1, 2 ORDER BY 2, 1",
-    )
-    .bind(since)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(provider, day, paid_calls, cache_hits, errors, credits)| DailyUsage {
-                provider,
-                day,
-                paid_calls,
-                cache_hits,
-                errors,
-                credits,
-            },
-        )
-        .collect())
-}
-
-/// HMAC-SHA256 with `key` (HMAC takes keys of any length, so this cannot fail).
-fn keyed_mac(key: &[u8]) -> Hmac<Sha256> {
-    <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length")
-}
-
-/// Why the ledger cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum LedgerKeyError {
-    #[error("ledger database error: {0}")]
-    Sql(#[from] sqlx::Error),
-    #[error(
-        "LEDGER_HASH_KEY does not match the key this database's ledger was written with \
-         (fingerprint {stored}, this key {given}): with it, cached answers and erasure \
-         tombstones would not be found (paying again, and an erased person coming back). \
-         Use the original key"
-    )]
-    WrongKey { stored: String, given: String },
-}
-
-/// Records the key's fingerprint on first use; refuses a different key later.
-async fn check_fingerprint(pool: &PgPool, key: &[u8]) -> Result<(), LedgerKeyError> {
-    let mut mac = keyed_mac(key);
-    mac.update(b"c2s-enrich ledger key fingerprint");
-    let given: String = mac.finalize().into_bytes()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    sqlx::query("INSERT INTO enrich.settings (name, value) VALUES ('ledger_key_fingerprint', $1) ON CONFLICT (name) DO NOTHING")
-        .bind(&given)
-        .execute(pool)
-        .await?;
-    let stored: String = sqlx::query_scalar(
-        "SELECT value FROM enrich.settings WHERE name = 'ledger_key_fingerprint'",
-    )
-    .fetch_one(pool)
-    .await?;
-    if stored == given {
-        Ok(())
-    } else {
-        Err(LedgerKeyError::WrongKey { stored, given })
-    }
-}
-
-async fn stored_key(pool: &PgPool) -> Result<Vec<u8>, sqlx::Error> {
-    let fresh = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    sqlx::query("INSERT INTO enrich.settings (name, value) VALUES ('ledger_hash_key', $1) ON CONFLICT (name) DO NOTHING")
-        .bind(&fresh)
-        .execute(pool)
-        .await?;
-    let key: String =
-        sqlx::query_scalar("SELECT value FROM enrich.settings WHERE name = 'ledger_hash_key'")
-            .fetch_one(pool)
-            .await?;
-    Ok(key.into_bytes())
 }

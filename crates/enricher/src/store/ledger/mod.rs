@@ -1,0 +1,28 @@
+//! The paid-call ledger and cache.
+//!
+//! Every provider call is a row: provider, module, a keyed hash (HMAC-SHA256) of
+//! the normalised query, outcome, latency, credits, and — for answers worth
+//! keeping (found / not found) — the response and its expiry. A lookup first
+//! looks for a fresh answer; only if none exists does it pay.
+//!
+//! Identical concurrent lookups coalesce into one paid call — in-process
+//! through a per-key mutex, across processes through a *reservation*: a row of
+//! `enrich.provider_reservations` taken in one short transaction. The call
+//! then runs with no transaction and no pooled connection held (a slow
+//! provider cannot starve the pool or leave sessions idle in a transaction);
+//! the holder keeps the reservation alive with a heartbeat and records the
+//! answer in a second short transaction that also releases it. Others wait by
+//! polling for the answer. A reservation whose holder died (heartbeat stopped)
+//! expires; the next taker records the lost call as outcome `unknown` and
+//! asks again — the only case a call can be paid twice, and it is visible.
+
+mod key;
+mod kinds;
+mod lookup;
+mod record;
+mod usage;
+
+pub use key::LedgerKeyError;
+pub use kinds::{CallKind, Freshness, LedgerError, Looked, ERASURE_LOCK, RESERVATION_TTL};
+pub use lookup::Ledger;
+pub use usage::{usage, DailyUsage};
