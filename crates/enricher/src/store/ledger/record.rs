@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-
 use super::kinds::{CallKind, CallRow, LedgerError, ERASURE_LOCK, RECORD_ATTEMPTS};
 use super::lookup::Ledger;
 
