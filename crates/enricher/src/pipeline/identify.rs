@@ -23,8 +23,8 @@ use super::error::RunError;
 use super::setup::{IdentityPolicy, Pipeline};
 use crate::domain::dossier::Dossier;
 use crate::domain::identity::{
-    identify, owner_relation_pt, reasons_en, reasons_pt, registered_owner, Confidence, Contact,
-    Decision, DossierSignals, EvidenceSet, Found, Via, WEIGHTS,
+    identify, owner_relation_pt, reasons_en, reasons_pt, registered_owner, CandidateEvidence,
+    Chosen, Confidence, Contact, Decision, DossierSignals, EvidenceSet, Found, Via, WEIGHTS,
 };
 use crate::domain::Candidate;
 use crate::store::people::{self, ContactRef};
@@ -145,10 +145,25 @@ impl Pipeline {
             set.add_typed_cpf(cpf);
         }
         let mut decisions: Vec<Decision> = Vec::new();
+        self.check_leading(&mut set, facts, fence, &mut decisions)
+            .await?;
+        Ok(self.present(&set, typed_cpf, decisions))
+    }
+
+    /// Checks the dossiers of the leading candidates (at most `MAX_CHECKS`,
+    /// identifying again after each round: a relative found in a dossier
+    /// may lead next). A CPF without a dossier drops out.
+    async fn check_leading(
+        &self,
+        set: &mut EvidenceSet,
+        facts: &LeadFacts,
+        fence: &crate::store::lease::Fence,
+        decisions: &mut Vec<Decision>,
+    ) -> Result<(), RunError> {
         let mut checked: BTreeSet<Cpf> = BTreeSet::new();
         let preference = &self.settings.discovery;
         while checked.len() < MAX_CHECKS {
-            let id = identify(&set, preference, &WEIGHTS);
+            let id = identify(set, preference, &WEIGHTS);
             let pending: Vec<Cpf> = id
                 .best
                 .iter()
@@ -177,7 +192,19 @@ impl Pipeline {
                 }
             }
         }
-        let id = identify(&set, preference, &WEIGHTS);
+        Ok(())
+    }
+
+    /// Who is presented (at the minimum confidence or above), the lines for
+    /// contacts whose owner is not, and every candidate's decision.
+    fn present(
+        &self,
+        set: &EvidenceSet,
+        typed_cpf: Option<&Cpf>,
+        mut decisions: Vec<Decision>,
+    ) -> Discovery {
+        let preference = &self.settings.discovery;
+        let id = identify(set, preference, &WEIGHTS);
         let min = self.settings.identity_min_confidence;
         let mut d = Discovery {
             assessed: true,
@@ -198,7 +225,7 @@ impl Pipeline {
             });
             if s.confidence < min {
                 for contact in contacts {
-                    if let Some(u) = registered_owner(&set, &id, contact) {
+                    if let Some(u) = registered_owner(set, &id, contact) {
                         d.unshown.push(u);
                     }
                 }
@@ -207,32 +234,10 @@ impl Pipeline {
             let Some(e) = set.candidates.get(&s.cpf) else {
                 continue;
             };
-            let household = chosen.household.as_ref().map(|h| {
-                let owner_female = set
-                    .candidates
-                    .get(&h.owner)
-                    .and_then(|o| o.dossier.as_ref())
-                    .and_then(|o| o.female);
-                (
-                    brazil::initials(&h.owner_name),
-                    owner_relation_pt(h.degree.as_deref(), owner_female).to_owned(),
-                )
-            });
-            let via = if typed_cpf == Some(&s.cpf) {
-                Via::Form
-            } else {
-                chosen.via
-            };
+            let (via, identity) = presented(set, chosen, e, typed_cpf);
             shown.insert(s.cpf.clone());
             d.persons.push((s.cpf.clone(), via));
-            d.identities.push(Identity {
-                confidence: s.confidence,
-                probability: s.probability,
-                reasons: reasons_en(s),
-                note_reasons: reasons_pt(s, e, household.is_some()),
-                name_differs: s.comparison.as_ref().is_some_and(|n| !n.agrees()),
-                household,
-            });
+            d.identities.push(identity);
             decisions.push(Decision {
                 cpf_masked: s.cpf.masked(),
                 chosen: true,
@@ -252,8 +257,44 @@ impl Pipeline {
             }
         }
         d.decisions = decisions;
-        Ok(d)
+        d
     }
+}
+
+/// How a presented person was found, and what the identity model says of
+/// them (a household phone's owner by initials and relation only).
+fn presented(
+    set: &EvidenceSet,
+    chosen: &Chosen,
+    e: &CandidateEvidence,
+    typed_cpf: Option<&Cpf>,
+) -> (Via, Identity) {
+    let s = &chosen.scored;
+    let household = chosen.household.as_ref().map(|h| {
+        let owner_female = set
+            .candidates
+            .get(&h.owner)
+            .and_then(|o| o.dossier.as_ref())
+            .and_then(|o| o.female);
+        (
+            brazil::initials(&h.owner_name),
+            owner_relation_pt(h.degree.as_deref(), owner_female).to_owned(),
+        )
+    });
+    let via = if typed_cpf == Some(&s.cpf) {
+        Via::Form
+    } else {
+        chosen.via
+    };
+    let identity = Identity {
+        confidence: s.confidence,
+        probability: s.probability,
+        reasons: reasons_en(s),
+        note_reasons: reasons_pt(s, e, household.is_some()),
+        name_differs: s.comparison.as_ref().is_some_and(|n| !n.agrees()),
+        household,
+    };
+    (via, identity)
 }
 
 fn found_for(contact: Contact, c: Candidate, source: crate::domain::identity::Source) -> Found {
