@@ -171,46 +171,67 @@ pub fn identify(set: &EvidenceSet, preference: &[Source], w: &Weights) -> Identi
     let mut phone = best_for(Contact::Phone);
     let mut email = best_for(Contact::Email);
     if let (Some((p, pe)), Some((m, me))) = (&mut phone, &mut email) {
-        if namesake_relatives(p, pe, m, me) {
-            // The phone's owner and the e-mail's person are relatives the
-            // lead's name fits both (mother and daughter of one name): either
-            // could be the lead, so neither is shown.
-            mark(p, "namesake_relatives", Confidence::Unconfirmed);
-            mark(m, "namesake_relatives", Confidence::Unconfirmed);
-        } else if namesakes_across_contacts(p, pe, m, me) {
-            // Two people the lead's name fits, one behind each contact
-            // (someone else's e-mail, a recycled number whose new owner has
-            // the lead's first name): a lead is one person, so the weaker is
-            // not shown, and neither is when they are as likely.
-            let gap = p.match_weight - m.match_weight;
-            if gap < AMBIGUITY_BITS {
-                mark(p, "rival_with_the_same_name", Confidence::Unconfirmed);
-            }
-            if -gap < AMBIGUITY_BITS {
-                mark(m, "rival_with_the_same_name", Confidence::Unconfirmed);
-            }
+        one_lead(p, pe, m, me);
+    }
+    let best = chosen(phone, email, &scored);
+    Identification {
+        best,
+        scored: scored.into_iter().map(|(s, _)| s).collect(),
+    }
+}
+
+/// A lead is one person: the rules across the phone's best (`p`) and the
+/// e-mail's best (`m`) when they are different people the name fits, or
+/// one was found only through the other's relatives.
+fn one_lead(p: &mut Scored, pe: &CandidateEvidence, m: &mut Scored, me: &CandidateEvidence) {
+    if namesake_relatives(p, pe, m, me) {
+        // The phone's owner and the e-mail's person are relatives the
+        // lead's name fits both (mother and daughter of one name): either
+        // could be the lead, so neither is shown.
+        mark(p, "namesake_relatives", Confidence::Unconfirmed);
+        mark(m, "namesake_relatives", Confidence::Unconfirmed);
+    } else if namesakes_across_contacts(p, pe, m, me) {
+        // Two people the lead's name fits, one behind each contact
+        // (someone else's e-mail, a recycled number whose new owner has
+        // the lead's first name): a lead is one person, so the weaker is
+        // not shown, and neither is when they are as likely.
+        let gap = p.match_weight - m.match_weight;
+        if gap < AMBIGUITY_BITS {
+            mark(p, "rival_with_the_same_name", Confidence::Unconfirmed);
         }
-        // Only one person is the lead: a relative found through one contact's
-        // owner does not stand beside someone the other contact found directly.
-        let direct_shown = |s: &Scored, e: &CandidateEvidence| {
-            e.is_direct() && s.confidence >= Confidence::Probable
-        };
-        if p.cpf != m.cpf {
-            if !pe.is_direct() && direct_shown(m, me) {
-                mark(
-                    p,
-                    "lead_found_by_the_other_contact",
-                    Confidence::Unconfirmed,
-                );
-            } else if !me.is_direct() && direct_shown(p, pe) {
-                mark(
-                    m,
-                    "lead_found_by_the_other_contact",
-                    Confidence::Unconfirmed,
-                );
-            }
+        if -gap < AMBIGUITY_BITS {
+            mark(m, "rival_with_the_same_name", Confidence::Unconfirmed);
         }
     }
+    // Only one person is the lead: a relative found through one contact's
+    // owner does not stand beside someone the other contact found directly.
+    let direct_shown =
+        |s: &Scored, e: &CandidateEvidence| e.is_direct() && s.confidence >= Confidence::Probable;
+    if p.cpf != m.cpf {
+        if !pe.is_direct() && direct_shown(m, me) {
+            mark(
+                p,
+                "lead_found_by_the_other_contact",
+                Confidence::Unconfirmed,
+            );
+        } else if !me.is_direct() && direct_shown(p, pe) {
+            mark(
+                m,
+                "lead_found_by_the_other_contact",
+                Confidence::Unconfirmed,
+            );
+        }
+    }
+}
+
+/// The people the note may present: one for both contacts, or one per
+/// contact (with the household link of a relative found through the
+/// contact's owner), or the typed CPF alone.
+fn chosen(
+    phone: Option<(Scored, CandidateEvidence)>,
+    email: Option<(Scored, CandidateEvidence)>,
+    scored: &[(Scored, &CandidateEvidence)],
+) -> Vec<Chosen> {
     let household = |e: &CandidateEvidence, contact: Contact| {
         let direct = e
             .sources
@@ -257,10 +278,7 @@ pub fn identify(set: &EvidenceSet, preference: &[Source], w: &Weights) -> Identi
             });
         }
     }
-    Identification {
-        best,
-        scored: scored.into_iter().map(|(s, _)| s).collect(),
-    }
+    best
 }
 
 /// The candidate a contact is registered to (the best directly returned for
