@@ -134,66 +134,18 @@ pub(super) async fn convert(
         to = name,
         "converting a column online"
     );
-    let read_new = target.read(&format!("NEW.{col}"));
-    let keep_new = if keep {
-        format!(
-            "IF NEW.{col} IS NOT NULL AND btrim(NEW.{col}::text) <> '' AND NEW.{sh} IS NULL THEN
-                 NEW.metadata := enrich.c2s_keep_legacy(NEW.metadata, {c}, NEW.{col}::text);
-             END IF;",
-            c = literal(column)
-        )
-    } else {
-        String::new()
+    let sw = Shadow {
+        qualified: &qualified,
+        column,
+        col: &col,
+        sh: &sh,
+        k: &k,
+        keep,
     };
-    run_retrying(
-        conn,
-        format!(
-            "ALTER TABLE {qualified} ADD COLUMN IF NOT EXISTS {sh} {name};
-             CREATE OR REPLACE FUNCTION core.{func}() RETURNS trigger LANGUAGE plpgsql AS $f$
-                 BEGIN NEW.{sh} := {read_new}; {keep_new} RETURN NEW; END $f$;
-             DROP TRIGGER IF EXISTS {trg} ON {qualified};
-             CREATE TRIGGER {trg} BEFORE INSERT OR UPDATE ON {qualified} FOR EACH ROW EXECUTE FUNCTION core.{func}();"
-        ),
-    )
-    .await?;
-    // Every row, once, by key (the trigger fills the shadow and keeps what
-    // cannot be read); on a resumed run only the rows still to do.
-    let read = target.read(&col);
-    let pending = if keep {
-        format!(
-            "{sh} IS DISTINCT FROM {read}
-             OR ({col} IS NOT NULL AND btrim({col}::text) <> '' AND {read} IS NULL
-                 AND metadata->'legacy'->>{c} IS DISTINCT FROM {col}::text)",
-            c = literal(column)
-        )
-    } else {
-        format!("{sh} IS DISTINCT FROM {read}")
-    };
-    let fill = format!(
-        "UPDATE {qualified} SET {sh} = {read}
-          WHERE {k} IN (SELECT {k} FROM {qualified} WHERE ({k} > $2 OR $2 IS NULL) AND ({pending})
-                         ORDER BY {k} LIMIT $1)
-          RETURNING {k}"
-    );
-    let filled = by_key(conn, &fill).await?;
-    // NOT NULL, kept as a validated check on the shadow before the swap —
-    // unless a value could not be read (then the column becomes nullable,
-    // and says so in the log).
+    add_shadow(conn, &sw, target, &func, &trg).await?;
+    let filled = fill_shadow(conn, &sw, target).await?;
     if info.not_null {
-        let unread: bool = sqlx::query_scalar(&format!(
-            "SELECT EXISTS (SELECT 1 FROM {qualified} WHERE {sh} IS NULL)"
-        ))
-        .fetch_one(&mut *conn)
-        .await?;
-        if unread {
-            tracing::warn!(
-                table,
-                column,
-                "some values could not be read: the column is no longer NOT NULL"
-            );
-        } else {
-            not_null_check(conn, &qualified, table, column, &sh).await?;
-        }
+        keep_not_null(conn, &sw, table).await?;
     }
     let renames = rebuild_indexes(conn, &qualified, column, &shadow, info.attnum).await?;
     let default = new_default(conn, column, target, info).await?;
@@ -220,4 +172,103 @@ pub(super) async fn convert(
         "column converted"
     );
     Ok(())
+}
+
+/// The column being converted and its shadow, as quoted SQL.
+struct Shadow<'a> {
+    qualified: &'a str,
+    column: &'a str,
+    col: &'a str,
+    sh: &'a str,
+    k: &'a str,
+    /// What cannot be read is kept in `metadata->'legacy'`.
+    keep: bool,
+}
+
+/// The shadow column, and the trigger that keeps it equal to the column
+/// (and keeps what cannot be read).
+async fn add_shadow(
+    conn: &mut PgConnection,
+    s: &Shadow<'_>,
+    target: Target,
+    func: &str,
+    trg: &str,
+) -> Result<(), sqlx::Error> {
+    let (qualified, col, sh, name) = (s.qualified, s.col, s.sh, target.sql());
+    let read_new = target.read(&format!("NEW.{col}"));
+    let keep_new = if s.keep {
+        format!(
+            "IF NEW.{col} IS NOT NULL AND btrim(NEW.{col}::text) <> '' AND NEW.{sh} IS NULL THEN
+                 NEW.metadata := enrich.c2s_keep_legacy(NEW.metadata, {c}, NEW.{col}::text);
+             END IF;",
+            c = literal(s.column)
+        )
+    } else {
+        String::new()
+    };
+    run_retrying(
+        conn,
+        format!(
+            "ALTER TABLE {qualified} ADD COLUMN IF NOT EXISTS {sh} {name};
+             CREATE OR REPLACE FUNCTION core.{func}() RETURNS trigger LANGUAGE plpgsql AS $f$
+                 BEGIN NEW.{sh} := {read_new}; {keep_new} RETURN NEW; END $f$;
+             DROP TRIGGER IF EXISTS {trg} ON {qualified};
+             CREATE TRIGGER {trg} BEFORE INSERT OR UPDATE ON {qualified} FOR EACH ROW EXECUTE FUNCTION core.{func}();"
+        ),
+    )
+    .await
+}
+
+/// Every row, once, by key (the trigger fills the shadow and keeps what
+/// cannot be read); on a resumed run only the rows still to do. Answers
+/// the rows filled.
+async fn fill_shadow(
+    conn: &mut PgConnection,
+    s: &Shadow<'_>,
+    target: Target,
+) -> Result<u64, sqlx::Error> {
+    let (qualified, col, sh, k) = (s.qualified, s.col, s.sh, s.k);
+    let read = target.read(col);
+    let pending = if s.keep {
+        format!(
+            "{sh} IS DISTINCT FROM {read}
+             OR ({col} IS NOT NULL AND btrim({col}::text) <> '' AND {read} IS NULL
+                 AND metadata->'legacy'->>{c} IS DISTINCT FROM {col}::text)",
+            c = literal(s.column)
+        )
+    } else {
+        format!("{sh} IS DISTINCT FROM {read}")
+    };
+    let fill = format!(
+        "UPDATE {qualified} SET {sh} = {read}
+          WHERE {k} IN (SELECT {k} FROM {qualified} WHERE ({k} > $2 OR $2 IS NULL) AND ({pending})
+                         ORDER BY {k} LIMIT $1)
+          RETURNING {k}"
+    );
+    by_key(conn, &fill).await
+}
+
+/// NOT NULL, kept as a validated check on the shadow before the swap —
+/// unless a value could not be read (then the column becomes nullable, and
+/// says so in the log).
+async fn keep_not_null(
+    conn: &mut PgConnection,
+    s: &Shadow<'_>,
+    table: &str,
+) -> Result<(), sqlx::Error> {
+    let unread: bool = sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL)",
+        s.qualified, s.sh
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    if unread {
+        tracing::warn!(
+            table,
+            column = s.column,
+            "some values could not be read: the column is no longer NOT NULL"
+        );
+        return Ok(());
+    }
+    not_null_check(conn, s.qualified, table, s.column, s.sh).await
 }
