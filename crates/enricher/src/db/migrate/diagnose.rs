@@ -102,82 +102,7 @@ pub async fn offending_rows(conn: &mut PgConnection, e: &sqlx::Error) -> Option<
     .await
     .ok()??;
     let k = quote(&key);
-    let sql = match code {
-        "23502" => format!(
-            "SELECT {k}::text FROM {qualified} WHERE {} IS NULL ORDER BY 1 LIMIT 3",
-            quote(pg.column()?)
-        ),
-        "23514" => {
-            let def: String = sqlx::query_scalar(
-                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2",
-            )
-            .bind(&qualified)
-            .bind(pg.constraint()?)
-            .fetch_optional(&mut *tx)
-            .await
-            .ok()??;
-            let expr = def
-                .strip_prefix("CHECK ")?
-                .trim_end_matches(" NOT VALID")
-                .to_owned();
-            format!("SELECT {k}::text FROM {qualified} WHERE NOT {expr} ORDER BY 1 LIMIT 3")
-        }
-        "23503" => {
-            let (columns, parent, parent_columns): (Vec<String>, String, Vec<String>) =
-                sqlx::query_as(
-                    "SELECT array(SELECT quote_ident(attname) FROM unnest(c.conkey) WITH ORDINALITY u(n, o)
-                                   JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = u.n ORDER BY o),
-                            c.confrelid::regclass::text,
-                            array(SELECT quote_ident(attname) FROM unnest(c.confkey) WITH ORDINALITY u(n, o)
-                                   JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = u.n ORDER BY o)
-                       FROM pg_constraint c WHERE c.conrelid = to_regclass($1) AND c.conname = $2 AND c.contype = 'f'",
-                )
-                .bind(&qualified)
-                .bind(pg.constraint()?)
-                .fetch_optional(&mut *tx)
-                .await
-                .ok()??;
-            let present: Vec<String> = columns
-                .iter()
-                .map(|c| format!("x.{c} IS NOT NULL"))
-                .collect();
-            let joined: Vec<String> = columns
-                .iter()
-                .zip(&parent_columns)
-                .map(|(c, p)| format!("r.{p} = x.{c}"))
-                .collect();
-            format!(
-                "SELECT x.{k}::text FROM {qualified} x WHERE {} AND NOT EXISTS (SELECT 1 FROM {parent} r WHERE {}) ORDER BY 1 LIMIT 3",
-                present.join(" AND "),
-                joined.join(" AND ")
-            )
-        }
-        _ => {
-            // A unique index (the constraint is its name) over plain columns.
-            let columns: Vec<String> = sqlx::query_scalar(
-                "SELECT quote_ident(a.attname) FROM pg_index i
-                   JOIN pg_class c ON c.oid = i.indexrelid
-                   JOIN unnest(i.indkey) WITH ORDINALITY u(n, o) ON true
-                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n
-                  WHERE i.indrelid = to_regclass($1) AND c.relname = $2 AND i.indexprs IS NULL
-                  ORDER BY u.o",
-            )
-            .bind(&qualified)
-            .bind(pg.constraint()?)
-            .fetch_all(&mut *tx)
-            .await
-            .ok()?;
-            if columns.is_empty() {
-                return None;
-            }
-            let list = columns.join(", ");
-            format!(
-                "SELECT {k}::text FROM {qualified} WHERE ({list}) IN
-                   (SELECT {list} FROM {qualified} GROUP BY {list} HAVING count(*) > 1)
-                 ORDER BY 1 LIMIT 3"
-            )
-        }
-    };
+    let sql = offending_query(&mut tx, pg, &qualified, &k).await?;
     let keys: Vec<String> = sqlx::query_scalar(&sql).fetch_all(&mut *tx).await.ok()?;
     let _ = tx.rollback().await;
     if keys.is_empty() {
@@ -186,6 +111,110 @@ pub async fn offending_rows(conn: &mut PgConnection, e: &sqlx::Error) -> Option<
     Some(format!(
         "rows in the way ({schema}.{table}.{key}): {}",
         keys.join(", ")
+    ))
+}
+
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
+
+/// The query listing the first keys of the rows a failed constraint names.
+async fn offending_query(
+    tx: &mut Tx<'_>,
+    pg: &PgDatabaseError,
+    qualified: &str,
+    k: &str,
+) -> Option<String> {
+    Some(match pg.code() {
+        "23502" => format!(
+            "SELECT {k}::text FROM {qualified} WHERE {} IS NULL ORDER BY 1 LIMIT 3",
+            quote(pg.column()?)
+        ),
+        "23514" => {
+            let def: String = sqlx::query_scalar(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2",
+            )
+            .bind(qualified)
+            .bind(pg.constraint()?)
+            .fetch_optional(&mut **tx)
+            .await
+            .ok()??;
+            let expr = def
+                .strip_prefix("CHECK ")?
+                .trim_end_matches(" NOT VALID")
+                .to_owned();
+            format!("SELECT {k}::text FROM {qualified} WHERE NOT {expr} ORDER BY 1 LIMIT 3")
+        }
+        "23503" => missing_parents(tx, pg, qualified, k).await?,
+        _ => duplicates(tx, pg, qualified, k).await?,
+    })
+}
+
+/// Rows whose foreign key finds no parent.
+async fn missing_parents(
+    tx: &mut Tx<'_>,
+    pg: &PgDatabaseError,
+    qualified: &str,
+    k: &str,
+) -> Option<String> {
+    let (columns, parent, parent_columns): (Vec<String>, String, Vec<String>) =
+        sqlx::query_as(
+            "SELECT array(SELECT quote_ident(attname) FROM unnest(c.conkey) WITH ORDINALITY u(n, o)
+                           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = u.n ORDER BY o),
+                    c.confrelid::regclass::text,
+                    array(SELECT quote_ident(attname) FROM unnest(c.confkey) WITH ORDINALITY u(n, o)
+                           JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = u.n ORDER BY o)
+               FROM pg_constraint c WHERE c.conrelid = to_regclass($1) AND c.conname = $2 AND c.contype = 'f'",
+        )
+        .bind(qualified)
+        .bind(pg.constraint()?)
+        .fetch_optional(&mut **tx)
+        .await
+        .ok()??;
+    let present: Vec<String> = columns
+        .iter()
+        .map(|c| format!("x.{c} IS NOT NULL"))
+        .collect();
+    let joined: Vec<String> = columns
+        .iter()
+        .zip(&parent_columns)
+        .map(|(c, p)| format!("r.{p} = x.{c}"))
+        .collect();
+    Some(format!(
+        "SELECT x.{k}::text FROM {qualified} x WHERE {} AND NOT EXISTS (SELECT 1 FROM {parent} r WHERE {}) ORDER BY 1 LIMIT 3",
+        present.join(" AND "),
+        joined.join(" AND ")
+    ))
+}
+
+/// Rows sharing the values of a unique index (the constraint is its name)
+/// over plain columns.
+async fn duplicates(
+    tx: &mut Tx<'_>,
+    pg: &PgDatabaseError,
+    qualified: &str,
+    k: &str,
+) -> Option<String> {
+    // A unique index (the constraint is its name) over plain columns.
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT quote_ident(a.attname) FROM pg_index i
+           JOIN pg_class c ON c.oid = i.indexrelid
+           JOIN unnest(i.indkey) WITH ORDINALITY u(n, o) ON true
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n
+          WHERE i.indrelid = to_regclass($1) AND c.relname = $2 AND i.indexprs IS NULL
+          ORDER BY u.o",
+    )
+    .bind(qualified)
+    .bind(pg.constraint()?)
+    .fetch_all(&mut **tx)
+    .await
+    .ok()?;
+    if columns.is_empty() {
+        return None;
+    }
+    let list = columns.join(", ");
+    Some(format!(
+        "SELECT {k}::text FROM {qualified} WHERE ({list}) IN
+           (SELECT {list} FROM {qualified} GROUP BY {list} HAVING count(*) > 1)
+         ORDER BY 1 LIMIT 3"
     ))
 }
 
