@@ -221,8 +221,17 @@ fn gauges(series: &[(Labels, i64)]) -> Family<Labels, Gauge> {
 /// Every metric, registered in a registry of this scrape (the in-process
 /// families are shared, not copied) and encoded.
 fn exposition(db: &DbGauges) -> String {
-    let m = &*METRICS;
     let mut r = Registry::default();
+    register_process(&mut r, &METRICS);
+    register_database(&mut r, db);
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = encode(&mut out, &r);
+    out
+}
+
+/// The in-process families: counters and histograms the service updates.
+fn register_process(r: &mut Registry, m: &Metrics) {
     // Counters are registered without `_total`: the encoder adds it.
     r.register(
         "c2s_enrich_provider_pauses",
@@ -284,6 +293,10 @@ fn exposition(db: &DbGauges) -> String {
         "Pipeline events: note_posted, c2s_lead_created, store_error",
         m.events.clone(),
     );
+}
+
+/// The gauges read from the database at scrape time.
+fn register_database(r: &mut Registry, db: &DbGauges) {
     for (name, help, series) in [
         (
             "c2s_enrich_jobs",
@@ -327,10 +340,6 @@ fn exposition(db: &DbGauges) -> String {
         "How long the oldest ready job has waited",
         oldest,
     );
-    let mut out = String::new();
-    // Writing into a String cannot fail.
-    let _ = encode(&mut out, &r);
-    out
 }
 
 /// Gauges read from the database: open work, the provider usage rollup,
