@@ -156,41 +156,8 @@ impl Ledger {
         let (outcome, http_status) =
             crate::providers::transport::with_status_capture(fetch()).await;
         let latency = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-        let (label, error_kind, response, ttl) = match &outcome {
-            Ok(Some(v)) => {
-                let json =
-                    serde_json::to_value(v).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-                let ttl = if kind.dossier {
-                    self.freshness.dossier
-                } else {
-                    self.freshness.discovery
-                };
-                ("found", None, Some(json), Some(ttl))
-            }
-            Ok(None) | Err(ProviderError::NotFound { .. }) => {
-                ("not_found", None, None, Some(self.freshness.not_found))
-            }
-            Err(e) => ("error", Some(e.kind()), None, None),
-        };
-        // A call that never reached the provider costs nothing.
-        let credits = match &outcome {
-            Err(
-                ProviderError::CircuitOpen { .. }
-                | ProviderError::Timeout { .. }
-                | ProviderError::Unavailable { .. },
-            ) => 0,
-            Err(ProviderError::QuotaExhausted { .. } | ProviderError::Unauthorized { .. }) => 0,
-            _ => kind.credits,
-        };
-        let row = CallRow {
-            label,
-            error_kind,
-            latency,
-            credits,
-            response,
-            ttl,
-            http_status: http_status.map(i32::from),
-        };
+        let row = self.call_row(kind, &outcome, latency, http_status)?;
+        let credits = row.credits;
         // The heartbeat runs until the answer is recorded: a slow record
         // (database trouble) must not let the reservation expire with the
         // paid answer in hand.
@@ -215,6 +182,53 @@ impl Ledger {
             }),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// How a call is recorded: its outcome's label, the answer kept and for
+    /// how long, and the credits it cost (none when it never reached the
+    /// provider or the provider refused us).
+    fn call_row<T: Serialize>(
+        &self,
+        kind: CallKind,
+        outcome: &Result<Option<T>, ProviderError>,
+        latency: i32,
+        http_status: Option<u16>,
+    ) -> Result<CallRow, LedgerError> {
+        let (label, error_kind, response, ttl) = match outcome {
+            Ok(Some(v)) => {
+                let json =
+                    serde_json::to_value(v).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+                let ttl = if kind.dossier {
+                    self.freshness.dossier
+                } else {
+                    self.freshness.discovery
+                };
+                ("found", None, Some(json), Some(ttl))
+            }
+            Ok(None) | Err(ProviderError::NotFound { .. }) => {
+                ("not_found", None, None, Some(self.freshness.not_found))
+            }
+            Err(e) => ("error", Some(e.kind()), None, None),
+        };
+        // A call that never reached the provider costs nothing.
+        let credits = match outcome {
+            Err(
+                ProviderError::CircuitOpen { .. }
+                | ProviderError::Timeout { .. }
+                | ProviderError::Unavailable { .. },
+            ) => 0,
+            Err(ProviderError::QuotaExhausted { .. } | ProviderError::Unauthorized { .. }) => 0,
+            _ => kind.credits,
+        };
+        Ok(CallRow {
+            label,
+            error_kind,
+            latency,
+            credits,
+            response,
+            ttl,
+            http_status: http_status.map(i32::from),
+        })
     }
 
     /// Takes the reservation of this key in one short transaction: the
