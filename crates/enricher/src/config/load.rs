@@ -34,6 +34,7 @@ impl Config {
         Self::from_layers(layers)
     }
 
+    // Longer than 70 lines on purpose: One line per setting of the configuration (the struct literal); the parsing lives in `values`.
     fn from_layers(mut l: Layers<'_>) -> Result<Self, ConfigError> {
         let mut f = std::mem::take(&mut l.file);
         let (c2s, diretrix, work_api) = values::providers(&l, &mut f)?;

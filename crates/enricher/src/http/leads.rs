@@ -241,6 +241,7 @@ async fn describe(state: &AppState, id: &LeadId) -> Result<Option<LeadView>, Api
     }))
 }
 
+// Longer than 70 lines on purpose: A synchronous run's whole exchange (lease, job, wait, answer) in order, each outcome answered where it happens.
 async fn run_sync(
     state: &AppState,
     id: &LeadId,

@@ -135,6 +135,7 @@ impl Pipeline {
     /// `fence`: raised when the job's lease is lost (the run then stops
     /// before its next outside effect).
     #[tracing::instrument(name = "google_ads_lead", skip_all, fields(google_lead_id = %google_lead_id))]
+    // Longer than 70 lines on purpose: The Google Ads track from end to end, its steps in order; the shared ones are `advance`.
     pub async fn process_google(
         &self,
         google_lead_id: &str,

@@ -87,6 +87,7 @@ impl Pipeline {
     /// only while that lease is still ours: a run whose lease was taken
     /// stops with [`RunError::LeaseLost`] before its next outside effect.
     #[tracing::instrument(name = "lead", skip_all, fields(lead_id = %lead_id))]
+    // Longer than 70 lines on purpose: The C2S track from end to end, its steps in order; the shared ones are `advance`.
     pub async fn process_fenced(
         &self,
         lead_id: &LeadId,

@@ -34,6 +34,7 @@ pub async fn record_delivery(
 
 /// Records `event` (its raw JSON kept) unless already seen, and enqueues the
 /// enrichment when the event calls for it — both or neither.
+// Longer than 70 lines on purpose: One transaction's statements in order (event, lead, job); split, the transaction would be passed around for no clarity.
 async fn record_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     event: &WebhookEvent,

@@ -18,6 +18,7 @@ pub async fn plan(
     result
 }
 
+// Longer than 70 lines on purpose: The read-only transaction's reads in order; each table's plan is `table_plan`.
 async fn plan_read_only(
     conn: &mut PgConnection,
     financial_period: Option<&(String, Option<String>)>,

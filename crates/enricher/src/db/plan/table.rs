@@ -151,6 +151,7 @@ async fn columns(
 
 /// `core.entity_financials` without a `year` column: the period kept under
 /// other names (`HARDENING_FINANCIAL_PERIOD`), checked; or what to set.
+// Longer than 70 lines on purpose: The three cases of a missing `year` column, each with its own message.
 async fn financial_year(
     tx: &mut Tx<'_>,
     found: &BTreeMap<String, (String, String)>,

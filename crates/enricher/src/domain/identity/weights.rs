@@ -77,6 +77,7 @@ impl Weights {
 }
 
 /// The comparisons, each with its level for one candidate.
+// Longer than 70 lines on purpose: The table of comparisons and their levels, one row each.
 pub fn comparison_levels(
     e: &CandidateEvidence,
     name: Option<&NameComparison>,

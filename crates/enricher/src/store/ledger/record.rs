@@ -34,6 +34,7 @@ impl Ledger {
         }
     }
 
+    // Longer than 70 lines on purpose: One transaction's statements in order (lock, record, release, rollup).
     pub(super) async fn try_record(
         &self,
         kind: CallKind,

@@ -120,6 +120,7 @@ pub(super) async fn not_null_check(
 /// Why `core.table.column` (attribute `attnum`, of type `found`) cannot be
 /// converted to `target` online, if it cannot: what depends on it, apart
 /// from its default and the plain indexes the conversion rebuilds.
+// Longer than 70 lines on purpose: One catalog read per kind of dependency, each with its own message; listed together so none is missed.
 pub(crate) async fn conversion_obstacle(
     conn: &mut PgConnection,
     table: &str,

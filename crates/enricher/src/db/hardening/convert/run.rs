@@ -94,6 +94,7 @@ pub(super) async fn has_jsonb_metadata(
     .await
 }
 
+// Longer than 70 lines on purpose: One column's conversion, its steps in order (checks, shadow, fill, NOT NULL, indexes, default, swap).
 pub(super) async fn convert(
     conn: &mut PgConnection,
     table: &str,

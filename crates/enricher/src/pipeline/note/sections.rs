@@ -1,0 +1,222 @@
+//! A person's sections, in C2S_MESSAGE.md's order and words.
+
+use brazil::{scale_amounts_in_text, Cep, PhoneKind, Uf};
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+
+use super::settings::NoteSettings;
+use crate::domain::dossier::Dossier;
+
+pub(super) fn sections(out: &mut String, d: &Dossier, s: &NoteSettings) {
+    let blocks = [
+        (
+            s.sections.personal,
+            "✅ DADOS PESSOAIS",
+            personal(d, s.today),
+        ),
+        (
+            s.sections.financial,
+            "💰 DADOS FINANCEIROS",
+            financial(d, s.income_factor),
+        ),
+        (s.sections.emails, "📧 E-MAILS", emails(d)),
+        (s.sections.phones, "📱 TELEFONES", phones(d)),
+        (s.sections.addresses, "🏠 ENDEREÇOS", addresses(d)),
+        (s.sections.companies, "🏢 EMPRESAS", companies(d)),
+        (s.sections.relatives, "👪 PARENTES", relatives(d)),
+    ];
+    for (enabled, title, lines) in blocks {
+        if enabled && !lines.is_empty() {
+            out.push('\n');
+            out.push_str(title);
+            out.push('\n');
+            for line in lines {
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
+        }
+    }
+}
+
+pub(super) fn numbered(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}. {s}", i + 1))
+        .collect()
+}
+
+pub(super) fn age(birth: NaiveDate, today: NaiveDate) -> i32 {
+    let mut years = today.year() - birth.year();
+    if (today.month(), today.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    years
+}
+
+pub(super) fn personal(d: &Dossier, today: NaiveDate) -> Vec<String> {
+    let mut lines = vec![format!("Nome: {}", d.name), format!("CPF: {}", d.cpf)];
+    if let Some(b) = d.birth_date {
+        lines.push(format!(
+            "Nascimento: {} ({} anos)",
+            b.format("%d/%m/%Y"),
+            age(b, today)
+        ));
+    }
+    match d.sex {
+        Some('F') => lines.push("Sexo: Feminino".into()),
+        Some('M') => lines.push("Sexo: Masculino".into()),
+        _ => {}
+    }
+    if let Some(m) = &d.mother_name {
+        lines.push(format!("Mãe: {m}"));
+    }
+    lines
+}
+
+pub(super) fn financial(d: &Dossier, factor: Decimal) -> Vec<String> {
+    let f = &d.financial;
+    let mut lines = Vec::new();
+    if let Some(income) = f.income.and_then(|m| m.scaled(factor).ok()) {
+        lines.push(format!("Renda: {income}"));
+    }
+    if let Some(p) = &f.purchasing_power {
+        lines.push(format!("Poder Aquisitivo: {p}"));
+    }
+    if let Some(band) = &f.income_band {
+        lines.push(format!(
+            "Faixa de Renda: {}",
+            scale_amounts_in_text(band, factor)
+        ));
+    }
+    if let Some(score) = f.credit_score {
+        lines.push(format!("Score de Crédito: {score}"));
+    }
+    if let Some(r) = &f.risk_band {
+        lines.push(format!("Risco: {r}"));
+    }
+    lines
+}
+
+pub(super) fn emails(d: &Dossier) -> Vec<String> {
+    numbered(d.emails.iter().take(3).map(|e| match &e.priority {
+        Some(p) => format!("{} ({p})", e.email),
+        None => e.email.to_string(),
+    }))
+}
+
+pub(super) fn phone_label(provider_type: Option<&str>, kind: PhoneKind) -> &'static str {
+    let t = provider_type
+        .map(brazil::normalize_name)
+        .unwrap_or_default();
+    if t.contains("MOVEL") || t.contains("CELULAR") {
+        "Celular"
+    } else if t.contains("RESIDENCIAL") {
+        "Residencial"
+    } else if t.contains("COMERCIAL") {
+        "Comercial"
+    } else if kind == PhoneKind::Mobile {
+        "Celular"
+    } else {
+        "Fixo"
+    }
+}
+
+pub(super) fn phones(d: &Dossier) -> Vec<String> {
+    // Active numbers before inactive ones; the provider's order otherwise.
+    let mut list: Vec<_> = d.phones.iter().collect();
+    list.sort_by_key(|p| !p.active);
+    numbered(list.into_iter().take(3).map(|p| {
+        let mut line = format!(
+            "{} - {}",
+            p.phone,
+            phone_label(p.provider_type.as_deref(), p.phone.kind())
+        );
+        if p.whatsapp {
+            line.push_str(" ✅ WhatsApp");
+        }
+        line
+    }))
+}
+
+pub(super) fn addresses(d: &Dossier) -> Vec<String> {
+    numbered(d.addresses.iter().take(2).map(|a| {
+        let street = [a.street_type.as_deref(), a.street.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut first = vec![street];
+        first.extend(
+            [a.number.clone(), a.complement.clone()]
+                .into_iter()
+                .flatten(),
+        );
+        let mut parts = vec![first
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")];
+        if let Some(n) = &a.neighborhood {
+            parts.push(n.clone());
+        }
+        let uf = a
+            .state
+            .as_deref()
+            .map(|s| Uf::parse(s).map_or_else(|_| s.to_owned(), |u| u.code().to_owned()));
+        match (&a.city, uf) {
+            (Some(c), Some(u)) => parts.push(format!("{c}/{u}")),
+            (Some(c), None) => parts.push(c.clone()),
+            (None, Some(u)) => parts.push(u),
+            (None, None) => {}
+        }
+        if let Some(cep) = a.zip_code.as_deref().and_then(|z| Cep::parse(z).ok()) {
+            parts.push(format!("CEP {cep}"));
+        }
+        parts
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" - ")
+    }))
+}
+
+pub(super) fn companies(d: &Dossier) -> Vec<String> {
+    let mut seen: Vec<(&brazil::Cnpj, Option<&str>)> = Vec::new();
+    for c in &d.companies {
+        let role = c.role.as_deref().filter(|r| !r.is_empty());
+        match seen.iter_mut().find(|(cnpj, _)| *cnpj == &c.cnpj) {
+            Some(entry) => entry.1 = entry.1.or(role),
+            None => seen.push((&c.cnpj, role)),
+        }
+    }
+    numbered(seen.into_iter().take(3).map(|(cnpj, role)| match role {
+        Some(r) => format!("CNPJ {cnpj} - {r}"),
+        None => format!("CNPJ {cnpj}"),
+    }))
+}
+
+pub(super) fn degree_label(degree: Option<&str>) -> String {
+    let d = degree.map(brazil::normalize_name).unwrap_or_default();
+    let label = match d.split(' ').next().unwrap_or_default() {
+        "MAE" => "Mãe",
+        "PAI" => "Pai",
+        "FILHA" | "FILHO" => "Filho(a)",
+        "IRMA" | "IRMAO" => "Irmão(ã)",
+        "CONJUGE" | "ESPOSA" | "ESPOSO" | "MARIDO" => "Cônjuge",
+        "AVO" => "Avô(ó)",
+        "NETA" | "NETO" => "Neto(a)",
+        "TIA" | "TIO" => "Tio(a)",
+        "SOBRINHA" | "SOBRINHO" => "Sobrinho(a)",
+        "PRIMA" | "PRIMO" => "Primo(a)",
+        _ => "Parente",
+    };
+    label.to_owned()
+}
+
+pub(super) fn relatives(d: &Dossier) -> Vec<String> {
+    numbered(d.relatives.iter().take(3).map(|r| {
+        let name = r.name.clone().unwrap_or_else(|| "(sem nome)".into());
+        format!("{name} ({})", degree_label(r.degree.as_deref()))
+    }))
+}
