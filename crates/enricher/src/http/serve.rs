@@ -40,7 +40,7 @@ impl Default for ServeLimits {
 
 /// Serves `router` on `listener` until `shutdown` resolves; the peer address
 /// reaches handlers as `ConnectInfo<SocketAddr>`.
-// One loop on purpose, a little over 70 lines: each of its three waits
+// Longer than 70 lines on purpose: each of its three waits
 // (a connection slot, the next connection, the back-off after a failed
 // accept) must end on shutdown, and `break` out of the loop from a
 // `select!` reads most plainly in one place.
