@@ -16,7 +16,7 @@ use crate::store::google_ads;
 /// a repeated one answer 200 (`decision` tells which).
 #[utoipa::path(post, path = "/api/v1/webhooks/google-ads", tag = "intake",
     description = "Google Ads lead-form webhook. `google_key` in the body must equal GOOGLE_ADS_WEBHOOK_KEY. Recorded once per `lead_id`; the job enriches with the form's contacts (a valid typed CPF is used directly) and creates the C2S lead (source Google Ads, the note and answers in its description). `is_test` leads are recorded only.",
-    request_body(content = serde_json::Value, description = "lead_id, user_column_data[{column_id, column_name, string_value}], google_key, campaign_id, form_id, gcl_id, is_test"),
+    request_body(content = super::payloads::GoogleAdsDelivery, description = "Google's lead-form delivery; ids may also come as numbers; unknown fields are ignored."),
     responses(
         (status = 200, description = "`{decision: accepted|test_recorded|duplicate, job_id}`", body = serde_json::Value),
         (status = 400, description = "Not JSON or not a lead-form delivery", body = super::error::ErrorBody),

@@ -19,6 +19,7 @@ pub mod google_ads;
 pub mod health;
 pub mod leads;
 pub mod openapi;
+pub mod payloads;
 pub mod rate_limit;
 pub mod router;
 pub mod serve;

@@ -114,6 +114,17 @@ impl Modify for Validations {
             }
         }
         if let Some(components) = openapi.components.as_mut() {
+            // A C2S batch holds 1 to 100 events (more: 413).
+            if let Some(RefOr::T(Schema::OneOf(one_of))) =
+                components.schemas.get_mut("C2sWebhookDelivery")
+            {
+                for variant in &mut one_of.items {
+                    if let RefOr::T(Schema::Array(batch)) = variant {
+                        batch.min_items = Some(1);
+                        batch.max_items = Some(crate::domain::lead::MAX_EVENTS_PER_DELIVERY);
+                    }
+                }
+            }
             for (name, schema) in components.schemas.iter_mut() {
                 if !name.ends_with("Request") {
                     continue;

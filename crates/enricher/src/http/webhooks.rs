@@ -19,7 +19,7 @@ pub const SECRET_HEADER: &str = "x-webhook-token";
 
 #[utoipa::path(post, path = "/api/v1/webhooks/c2s", tag = "intake",
     description = "C2S lead webhooks (`on_create_lead`, `on_update_lead`, `on_close_lead`), single, wrapped or batched. Each event is recorded once — (lead, updated_at, hook_action) is the idempotency key — and its job enqueued in the same transaction. Updates enrich only when the customer's contacts changed. Never rate limited.",
-    request_body(content = serde_json::Value, description = "The lead as C2S sends it, plus hook_action"),
+    request_body(content = super::payloads::C2sWebhookDelivery, description = "One event or a batch of up to 100: the lead as C2S sends it (inline, under `lead` or under `data`) with its `hook_action`. Unknown fields are ignored."),
     security(("webhook_token" = [])),
     responses(
         (status = 202, description = "`{accepted, events}`: at least one new event", body = serde_json::Value),
