@@ -16,7 +16,8 @@
 
 pub mod app;
 pub mod config;
-pub mod db;
+/// The database as a thing to run (crate `c2s-db`).
+pub use c2s_db as db;
 pub mod domain;
 pub mod http;
 pub mod metrics;

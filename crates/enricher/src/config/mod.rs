@@ -10,9 +10,9 @@ mod load;
 mod settings;
 mod values;
 
+pub use c2s_db::mask_database_url;
 pub use error::ConfigError;
 pub use settings::{CacheConfig, Config, DatabaseConfig, LogFormat, ProviderConfig};
-pub use values::mask_database_url;
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,10 @@
 //! The validated configuration, section by section.
 
-use std::path::PathBuf;
-
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 
 use super::error::ConfigError;
+pub use c2s_db::DatabaseConfig;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,24 +13,6 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line (production).
     Json,
-}
-
-/// Where the customer database is.
-#[derive(Debug, Clone)]
-pub struct DatabaseConfig {
-    /// `DATABASE_URL` / `DB_URL`; `None` means the embedded PostgreSQL.
-    pub url: Option<SecretString>,
-    /// Data directory of the embedded PostgreSQL (`C2S_ENRICH_PG_DIR`).
-    pub embedded_dir: PathBuf,
-    /// Whether `embedded_dir` was chosen by the user (no silent relocation then).
-    pub embedded_dir_explicit: bool,
-    /// OS user that runs the embedded PostgreSQL when we are root (`C2S_ENRICH_PG_USER`).
-    pub embedded_user: String,
-    /// Pool size (`DB_MAX_CONNECTIONS`).
-    pub max_connections: u32,
-    /// The intake's own pool (`DB_INTAKE_CONNECTIONS`): webhooks are recorded
-    /// through it, so they answer whatever the workers hold.
-    pub intake_connections: u32,
 }
 
 /// A provider's endpoint, credentials and call policy.

@@ -2,7 +2,7 @@
 //! policy, the providers' call policies, the financial period.
 
 use rust_decimal::Decimal;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::error::{invalid, ConfigError};
 use super::layers::{FileConfig, Layers};
@@ -211,38 +211,6 @@ pub(super) fn base_url(
         return Err(invalid(name, "must be an http:// or https:// URL"));
     }
     Ok(url)
-}
-
-/// `postgres://user:***@host:port/db` — the URL with its password hidden.
-pub fn mask_database_url(url: &SecretString) -> String {
-    let raw = url.expose_secret();
-    let Some((scheme, rest)) = raw.split_once("://") else {
-        return "<invalid database URL>".to_owned();
-    };
-    // Shown only when the URL parser's reading accounts for every `@` (one
-    // for the user information, none elsewhere) and the database name is
-    // plain: otherwise a password holding `@`, `/`, `?` or `#` unencoded
-    // could be read as host, port or path, and a piece of it printed.
-    let hidden = format!("{scheme}://<hidden: not an unambiguous URL>");
-    let Ok(parsed) = reqwest::Url::parse(raw) else {
-        return hidden;
-    };
-    let user = parsed.username();
-    let has_userinfo = !user.is_empty() || parsed.password().is_some();
-    let database = parsed.path().trim_start_matches('/');
-    if rest.matches('@').count() != usize::from(has_userinfo)
-        || database.contains(['/', '@', ':', '?', '#'])
-    {
-        return hidden;
-    }
-    let userinfo = match (user.is_empty(), parsed.password().is_some()) {
-        (_, true) => format!("{user}:***@"),
-        (false, false) => format!("{user}@"),
-        (true, false) => String::new(),
-    };
-    let host = parsed.host_str().unwrap_or_default();
-    let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
-    format!("{scheme}://{userinfo}{host}{port}/{database}")
 }
 
 /// Where the database is: `DATABASE_URL`/`DB_URL` or the embedded cluster.

@@ -3,7 +3,7 @@
 use sqlx::PgConnection;
 
 /// A Rust step run after a migration's SQL (up direction only).
-pub(super) type Hook = for<'c> fn(&'c mut PgConnection) -> crate::db::hardening::HookFuture<'c>;
+pub(super) type Hook = for<'c> fn(&'c mut PgConnection) -> crate::hardening::HookFuture<'c>;
 
 /// One migration.
 #[derive(Debug, Clone, Copy)]
@@ -25,15 +25,9 @@ macro_rules! migration {
         Migration {
             version: $version,
             name: $name,
-            up: include_str!(concat!(
-                "../../../migrations/",
-                $prefix,
-                "_",
-                $name,
-                ".up.sql"
-            )),
+            up: include_str!(concat!("../../migrations/", $prefix, "_", $name, ".up.sql")),
             down: Some(include_str!(concat!(
-                "../../../migrations/",
+                "../../migrations/",
                 $prefix,
                 "_",
                 $name,
@@ -54,7 +48,7 @@ pub static MIGRATIONS: &[Migration] = &[
         former: &[-375_155_693_794_890_280],
         hooks: &[(
             "columns to the types the hardening needs, online",
-            crate::db::hardening::convert_columns,
+            crate::hardening::convert_columns,
         )],
         ..migration!(3, "0003", "core_tables")
     },
@@ -75,10 +69,10 @@ pub static MIGRATIONS: &[Migration] = &[
     },
     Migration {
         hooks: &[
-            ("phone_e164 back-fill", crate::db::hardening::backfill_e164),
+            ("phone_e164 back-fill", crate::hardening::backfill_e164),
             (
                 "financial period back-fill",
-                crate::db::hardening::backfill_financial_period,
+                crate::hardening::backfill_financial_period,
             ),
         ],
         ..migration!(7, "0007", "phone_e164")

@@ -19,11 +19,11 @@ pub use survey::plan;
 mod tests {
     use super::catalogue::{CONSTRAINTS, INDEXES, RULES};
     use super::table::handling;
-    use crate::db::hardening::shape::SHAPE;
+    use crate::hardening::shape::SHAPE;
 
     #[test]
     fn the_street_type_rule_lists_the_catalog_of_migration_2() {
-        let migration = include_str!("../../../migrations/0002_reference_tables.up.sql");
+        let migration = include_str!("../../migrations/0002_reference_tables.up.sql");
         let catalog = &migration[migration
             .find("INSERT INTO ref.street_type_catalog")
             .expect("catalog")..];
@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn the_lists_match_the_migrations() {
-        let all: String = crate::db::migrate::MIGRATIONS
+        let all: String = crate::migrate::MIGRATIONS
             .iter()
             .map(|m| m.up_text())
             .collect();

@@ -5,7 +5,7 @@
 use sqlx::PgConnection;
 
 use super::target::{string_like, Target};
-use crate::db::hardening::{quote, run_retrying};
+use crate::hardening::{quote, run_retrying};
 
 /// A financial period that cannot be read would become NULL and collide
 /// with the person's other periods under the period key (archived as

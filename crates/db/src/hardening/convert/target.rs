@@ -1,6 +1,6 @@
 //! What a legacy column becomes, and whether it needs converting (pure).
 
-use crate::db::hardening::shape::REFERENCE_COLUMNS;
+use crate::hardening::shape::REFERENCE_COLUMNS;
 
 /// The type a legacy column is converted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,9 +8,9 @@ use super::checks::{
 use super::readers::READERS;
 use super::swap::{new_default, rebuild_indexes, swap};
 use super::target::{needed, ColumnInfo, Target, INTEGER_PATTERN};
-use crate::db::hardening::shape::{columns_of, key_of, SHAPE};
-use crate::db::hardening::HookFuture;
-use crate::db::hardening::{by_key, literal, quote, run, run_retrying};
+use crate::hardening::shape::{columns_of, key_of, SHAPE};
+use crate::hardening::HookFuture;
+use crate::hardening::{by_key, literal, quote, run, run_retrying};
 
 /// The hook: every column of the shape that needs a conversion, table by
 /// table, `metadata` first (the others keep what they cannot read in it).

@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::{Connection, PgConnection};
 
 use super::target::{ColumnInfo, Target};
-use crate::db::hardening::{literal, quote, run, LOCK_RETRIES};
+use crate::hardening::{literal, quote, run, LOCK_RETRIES};
 
 /// The column's plain indexes, rebuilt on the shadow under temporary names
 /// (an invalid one left by an interrupted build is dropped first); returns

@@ -3,6 +3,7 @@
 //! migrations, `hardening` holds the online conversions they call, and `plan`
 //! estimates a migration's cost before it runs.
 
+mod config;
 pub mod embedded_pg;
 pub mod hardening;
 pub mod migrate;
@@ -14,8 +15,8 @@ use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
-use crate::config::{mask_database_url, DatabaseConfig};
-use crate::db::embedded_pg::{EmbeddedOptions, EmbeddedPgError, EmbeddedPostgres};
+use crate::embedded_pg::{EmbeddedOptions, EmbeddedPgError, EmbeddedPostgres};
+pub use config::{mask_database_url, DatabaseConfig};
 
 /// Name of the service's database inside the embedded cluster.
 pub const EMBEDDED_DATABASE: &str = "c2s_enrich";
@@ -30,7 +31,7 @@ pub enum DbError {
     #[error("invalid database URL {url}: {source}")]
     Url { url: String, source: sqlx::Error },
     #[error(transparent)]
-    Migrate(#[from] crate::db::migrate::MigrateError),
+    Migrate(#[from] crate::migrate::MigrateError),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
     #[error("background task failed: {0}")]
@@ -103,14 +104,19 @@ pub fn replace_database(url: &SecretString, database: &str) -> SecretString {
     SecretString::from(format!("{base}/{database}"))
 }
 
-/// Drops `database` (closing its sessions) and creates it empty.
-pub async fn recreate_database(admin_url: &SecretString, database: &str) -> Result<(), DbError> {
-    let mut conn = sqlx::PgConnection::connect_with(&connect_options(admin_url)?)
+/// One connection to the server of `admin_url`, for statements outside a pool.
+async fn admin_connection(admin_url: &SecretString) -> Result<sqlx::PgConnection, DbError> {
+    sqlx::PgConnection::connect_with(&connect_options(admin_url)?)
         .await
         .map_err(|source| DbError::Connect {
             url: mask_database_url(admin_url),
             source,
-        })?;
+        })
+}
+
+/// Drops `database` (closing its sessions) and creates it empty.
+pub async fn recreate_database(admin_url: &SecretString, database: &str) -> Result<(), DbError> {
+    let mut conn = admin_connection(admin_url).await?;
     let quoted = database.replace('"', "\"\"");
     sqlx::query(&format!(
         "DROP DATABASE IF EXISTS \"{quoted}\" WITH (FORCE)"
@@ -184,12 +190,7 @@ pub fn sibling_pool(pool: &PgPool, max_connections: u32) -> PgPool {
 
 /// Creates `database` on the server of `admin_url` unless it exists.
 pub async fn ensure_database(admin_url: &SecretString, database: &str) -> Result<(), DbError> {
-    let mut conn = sqlx::PgConnection::connect_with(&connect_options(admin_url)?)
-        .await
-        .map_err(|source| DbError::Connect {
-            url: mask_database_url(admin_url),
-            source,
-        })?;
+    let mut conn = admin_connection(admin_url).await?;
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(database)
@@ -215,23 +216,23 @@ pub async fn ensure_database(admin_url: &SecretString, database: &str) -> Result
     Ok(())
 }
 
-pub use crate::db::migrate::MigrationStatus;
+pub use crate::migrate::MigrationStatus;
 
 /// Applies every pending migration (default runner settings).
 pub async fn migrate_up(pool: &PgPool) -> Result<(), DbError> {
-    crate::db::migrate::up(pool, &Default::default()).await?;
+    crate::migrate::up(pool, &Default::default()).await?;
     Ok(())
 }
 
 /// Reverts every migration newer than `target` (`0` reverts them all).
 pub async fn migrate_down(pool: &PgPool, target: i64) -> Result<(), DbError> {
-    crate::db::migrate::down(pool, target, &Default::default()).await?;
+    crate::migrate::down(pool, target, &Default::default()).await?;
     Ok(())
 }
 
 /// Lists the known migrations and whether each is applied.
 pub async fn migration_status(pool: &PgPool) -> Result<Vec<MigrationStatus>, DbError> {
-    Ok(crate::db::migrate::status(pool).await?)
+    Ok(crate::migrate::status(pool).await?)
 }
 
 /// The database answers (a trivial query).

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::catalogue::{CONSTRAINTS, INDEXES, RULES};
 use super::model::{AddColumn, PlanError, RuleCount, TablePlan, TypeDifference};
-use crate::db::hardening::convert;
-use crate::db::hardening::shape::columns_of;
+use crate::hardening::convert;
+use crate::hardening::shape::columns_of;
 
 pub(super) type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
 
@@ -344,7 +344,7 @@ async fn periods_not_matching(
     sqlx::query_scalar(&format!(
         "SELECT count(*) FROM core.entity_financials
           WHERE {c} IS NOT NULL AND NOT ($2 AND btrim({c}::text) = '') AND btrim({c}::text) !~ $1",
-        c = crate::db::hardening::quote(column)
+        c = crate::hardening::quote(column)
     ))
     .bind(pattern)
     .bind(skip_blank)

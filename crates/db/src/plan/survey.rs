@@ -4,7 +4,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use super::model::{Plan, PlanError};
 use super::table::table_plan;
-use crate::db::hardening::shape::SHAPE;
+use crate::hardening::shape::SHAPE;
 
 /// Reads the database (in a read-only transaction) and says what `migrate`
 /// would do; `financial_period` is `HARDENING_FINANCIAL_PERIOD`.
@@ -42,7 +42,7 @@ async fn plan_read_only(
     } else {
         Vec::new()
     };
-    let pending: Vec<String> = crate::db::migrate::MIGRATIONS
+    let pending: Vec<String> = crate::migrate::MIGRATIONS
         .iter()
         .filter(|m| !applied.contains(&m.version))
         .map(|m| format!("{:04} {}", m.version, m.name))
@@ -85,7 +85,7 @@ async fn plan_read_only(
     let state = match (any_table, applied.len()) {
         (false, 0) => "empty",
         (true, 0) => "legacy",
-        (_, n) if n == crate::db::migrate::MIGRATIONS.len() => "hardened",
+        (_, n) if n == crate::migrate::MIGRATIONS.len() => "hardened",
         _ => "partial",
     }
     .to_owned();

@@ -7,7 +7,7 @@
 use sqlx::postgres::PgDatabaseError;
 use sqlx::{Connection, PgConnection};
 
-use crate::db::hardening::quote;
+use crate::hardening::quote;
 
 /// An error's text with where PostgreSQL says it happened — never the row's
 /// values (the `DETAIL` of a key violation holds them, and is left out; a

@@ -103,7 +103,7 @@ impl Plan {
             "database: {} ({} of {} migrations applied); estimated {:.0} s",
             self.state,
             self.applied_migrations,
-            crate::db::migrate::MIGRATIONS.len(),
+            crate::migrate::MIGRATIONS.len(),
             self.estimate_secs
         );
         if !self.pending_migrations.is_empty() {
