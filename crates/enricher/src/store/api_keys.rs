@@ -21,13 +21,6 @@ pub struct ApiKeyInfo {
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    key_hash: Vec<u8>,
-    #[sqlx(flatten)]
-    info: ApiKeyInfo,
-}
-
 /// Why a key could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiKeyError {
@@ -75,14 +68,15 @@ pub async fn create(
     let prefix = random_hex(4);
     let secret = random_hex(16);
     let key = format!("c2se_{prefix}_{secret}");
-    let inserted = sqlx::query_as::<_, ApiKeyInfo>(
+    let inserted = sqlx::query_as!(
+        ApiKeyInfo,
         "INSERT INTO enrich.api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4)
          RETURNING id, name, prefix, scopes, created_at, last_used_at, revoked_at",
+        name,
+        &prefix,
+        hash(&key),
+        scopes
     )
-    .bind(name)
-    .bind(&prefix)
-    .bind(hash(&key))
-    .bind(scopes)
     .fetch_one(pool)
     .await;
     match inserted {
@@ -96,17 +90,17 @@ pub async fn create(
 
 /// Every key, newest first.
 pub async fn list(pool: &PgPool) -> Result<Vec<ApiKeyInfo>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, prefix, scopes, created_at, last_used_at, revoked_at FROM enrich.api_keys ORDER BY id DESC")
+    sqlx::query_as!(ApiKeyInfo, "SELECT id, name, prefix, scopes, created_at, last_used_at, revoked_at FROM enrich.api_keys ORDER BY id DESC")
         .fetch_all(pool)
         .await
 }
 
 /// Revokes the active key named `name`; `false` if there is none.
 pub async fn revoke(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "UPDATE enrich.api_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL",
+        name
     )
-    .bind(name)
     .execute(pool)
     .await?
     .rows_affected()
@@ -122,14 +116,25 @@ pub async fn verify(pool: &PgPool, presented: &str) -> Result<Option<ApiKeyInfo>
     else {
         return Ok(None);
     };
-    let row: Option<KeyRow> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT key_hash, id, name, prefix, scopes, created_at, last_used_at, revoked_at
            FROM enrich.api_keys WHERE prefix = $1 AND revoked_at IS NULL",
+        prefix
     )
-    .bind(prefix)
     .fetch_optional(pool)
     .await?;
-    let row = row.map(|r| (r.key_hash, r.info));
+    let row = row.map(|r| {
+        let info = ApiKeyInfo {
+            id: r.id,
+            name: r.name,
+            prefix: r.prefix,
+            scopes: r.scopes,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        };
+        (r.key_hash, info)
+    });
     let Some((stored, info)) = row else {
         return Ok(None);
     };
@@ -143,9 +148,11 @@ pub async fn verify(pool: &PgPool, presented: &str) -> Result<Option<ApiKeyInfo>
     if !equal {
         return Ok(None);
     }
-    sqlx::query("UPDATE enrich.api_keys SET last_used_at = now() WHERE id = $1")
-        .bind(info.id)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "UPDATE enrich.api_keys SET last_used_at = now() WHERE id = $1",
+        info.id
+    )
+    .execute(pool)
+    .await?;
     Ok(Some(info))
 }

@@ -24,21 +24,32 @@ impl CustomerQuery {
 
 /// The people matching `query` (a phone or e-mail may belong to several).
 pub async fn find(pool: &PgPool, query: &CustomerQuery) -> Result<Vec<Uuid>, sqlx::Error> {
-    let (sql, value) = match query {
-        CustomerQuery::Cpf(c) => (
-            "SELECT entity_id FROM core.entities WHERE national_id = $1",
-            c.digits().to_owned(),
-        ),
-        CustomerQuery::Phone(p) => (
-            "SELECT DISTINCT entity_id FROM core.entity_phones WHERE phone_e164 = $1",
-            p.e164(),
-        ),
-        CustomerQuery::Email(e) => (
-            "SELECT DISTINCT entity_id FROM core.entity_emails WHERE email = $1",
-            e.as_str().to_owned(),
-        ),
-    };
-    sqlx::query_scalar(sql).bind(value).fetch_all(pool).await
+    match query {
+        CustomerQuery::Cpf(c) => {
+            sqlx::query_scalar!(
+                "SELECT entity_id FROM core.entities WHERE national_id = $1",
+                c.digits()
+            )
+            .fetch_all(pool)
+            .await
+        }
+        CustomerQuery::Phone(p) => {
+            sqlx::query_scalar!(
+                r#"SELECT DISTINCT entity_id AS "entity_id!" FROM core.entity_phones WHERE phone_e164 = $1"#,
+                p.e164()
+            )
+            .fetch_all(pool)
+            .await
+        }
+        CustomerQuery::Email(e) => {
+            sqlx::query_scalar!(
+                r#"SELECT DISTINCT entity_id AS "entity_id!" FROM core.entity_emails WHERE email = $1"#,
+                e.as_str()
+            )
+            .fetch_all(pool)
+            .await
+        }
+    }
 }
 
 /// Masking rules of the golden record: the person asked for is shown in full
@@ -64,8 +75,7 @@ pub async fn golden_records(
     pool: &PgPool,
     ids: &[Uuid],
 ) -> Result<Vec<serde_json::Value>, sqlx::Error> {
-    let mut records: Vec<serde_json::Value> = sqlx::query_scalar(
-        "SELECT jsonb_build_object(
+    let mut records: Vec<serde_json::Value> = sqlx::query_scalar!("SELECT jsonb_build_object(
             'entity_id', e.entity_id, 'national_id', e.national_id, 'entity_type', e.entity_type::text,
             'name', e.name, 'is_enriched', e.is_enriched, 'enriched_at', e.enriched_at,
             'profile', (SELECT to_jsonb(p) - 'entity_id' FROM core.entity_profiles p WHERE p.entity_id = e.entity_id),
@@ -93,10 +103,8 @@ pub async fn golden_records(
                       FROM core.entity_financials f WHERE f.entity_id = e.entity_id
                       ORDER BY f.year DESC, f.month DESC NULLS LAST LIMIT 1),
             'leads', coalesce((SELECT jsonb_agg(jsonb_build_object('lead_id', l.lead_id, 'match_kind', l.match_kind, 'confidence', l.confidence,
-                        'linked_at', l.linked_at) ORDER BY l.linked_at) FROM enrich.lead_entities l WHERE l.entity_id = e.entity_id), '[]'))
-           FROM core.entities e WHERE e.entity_id = ANY($1) ORDER BY e.enriched_at DESC NULLS LAST",
-    )
-    .bind(ids)
+                        'linked_at', l.linked_at) ORDER BY l.linked_at) FROM enrich.lead_entities l WHERE l.entity_id = e.entity_id), '[]')) AS \"record!\"
+           FROM core.entities e WHERE e.entity_id = ANY($1) ORDER BY e.enriched_at DESC NULLS LAST", ids)
     .fetch_all(pool)
     .await?;
     records.iter_mut().for_each(apply_masking);
@@ -118,12 +126,7 @@ pub async fn audit(
         ids.iter().copied().map(Some).collect()
     };
     for id in targets {
-        sqlx::query("INSERT INTO enrich.pii_access_audit (key_name, endpoint, query_kind, entity_id, request_id) VALUES ($1, $2, $3, $4, $5)")
-            .bind(key_name)
-            .bind(endpoint)
-            .bind(kind)
-            .bind(id)
-            .bind(request_id)
+        sqlx::query!("INSERT INTO enrich.pii_access_audit (key_name, endpoint, query_kind, entity_id, request_id) VALUES ($1, $2, $3, $4, $5)", key_name, endpoint, kind, id, request_id)
             .execute(pool)
             .await?;
     }
@@ -146,11 +149,8 @@ pub async fn audit_since(
     pool: &PgPool,
     since: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT accessed_at, key_name, endpoint, query_kind, entity_id, request_id FROM enrich.pii_access_audit
-          WHERE accessed_at >= $1 ORDER BY accessed_at, id",
-    )
-    .bind(since)
+    sqlx::query_as!(AuditRow, "SELECT accessed_at, key_name, endpoint, query_kind, entity_id, request_id FROM enrich.pii_access_audit
+          WHERE accessed_at >= $1 ORDER BY accessed_at, id", since)
     .fetch_all(pool)
     .await
 }

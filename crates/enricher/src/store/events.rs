@@ -48,10 +48,10 @@ async fn record_in(
             // Our own note changes the lead too: only new contact data justifies lookups.
             let (phone, email, _) = usable_contacts(&event.lead);
             let fingerprint = contact_fingerprint(phone.as_ref(), email.as_ref());
-            let known: Option<Option<String>> = sqlx::query_scalar(
+            let known: Option<Option<String>> = sqlx::query_scalar!(
                 "SELECT contact_fingerprint FROM enrich.leads WHERE lead_id = $1",
+                lead_id
             )
-            .bind(lead_id)
             .fetch_optional(&mut **tx)
             .await?;
             match known {
@@ -60,17 +60,10 @@ async fn record_in(
             }
         }
     };
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO enrich.webhook_events (lead_id, hook_action, lead_updated_at, decision, payload)
+    let inserted: Option<i64> = sqlx::query_scalar!("INSERT INTO enrich.webhook_events (lead_id, hook_action, lead_updated_at, decision, payload)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (lead_id, lead_updated_at, hook_action) DO NOTHING
-         RETURNING id",
-    )
-    .bind(lead_id)
-    .bind(action.as_str())
-    .bind(event.lead.updated_at.clone().unwrap_or_default())
-    .bind(decision)
-    .bind(&event.raw)
+         RETURNING id", lead_id, action.as_str(), event.lead.updated_at.clone().unwrap_or_default(), decision, &event.raw)
     .fetch_optional(&mut **tx)
     .await?;
     let Some(event_id) = inserted else {
@@ -86,13 +79,10 @@ async fn record_in(
         // rows) — after the current run if one is under way: the revision
         // tells it its facts are stale, so it does not end "done" on them.
         // The note stays posted once: `note_status` is not reset.
-        sqlx::query(
-            "UPDATE enrich.leads SET revision = revision + 1,
+        sqlx::query!("UPDATE enrich.leads SET revision = revision + 1,
                     step = CASE WHEN step = 'done' THEN 'lead' ELSE step END,
                     state = CASE WHEN step = 'done' THEN 'pending' ELSE state END, updated_at = now()
-              WHERE lead_id = $1",
-        )
-            .bind(lead_id)
+              WHERE lead_id = $1", lead_id)
             .execute(&mut **tx)
             .await?;
     }
@@ -106,11 +96,13 @@ async fn record_in(
             max_attempts: 8,
         };
         job_id = jobs::enqueue(&mut **tx, &job).await?;
-        sqlx::query("UPDATE enrich.webhook_events SET job_id = $2 WHERE id = $1")
-            .bind(event_id)
-            .bind(job_id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE enrich.webhook_events SET job_id = $2 WHERE id = $1",
+            event_id,
+            job_id
+        )
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(Recorded {
         lead_id: lead_id.to_owned(),

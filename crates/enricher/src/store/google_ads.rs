@@ -32,19 +32,9 @@ pub async fn record(pool: &PgPool, lead: &GoogleAdsLead) -> Result<Recorded, sql
     } else {
         ("pending", "none")
     };
-    let inserted = sqlx::query(
-        "INSERT INTO enrich.google_ads_leads (google_lead_id, campaign_id, form_id, gcl_id, is_test, answers, state, c2s_status)
+    let inserted = sqlx::query!("INSERT INTO enrich.google_ads_leads (google_lead_id, campaign_id, form_id, gcl_id, is_test, answers, state, c2s_status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (google_lead_id) DO NOTHING",
-    )
-    .bind(&lead.lead_id)
-    .bind(&lead.campaign_id)
-    .bind(&lead.form_id)
-    .bind(&lead.gcl_id)
-    .bind(lead.is_test)
-    .bind(answers)
-    .bind(state)
-    .bind(c2s_status)
+         ON CONFLICT (google_lead_id) DO NOTHING", &lead.lead_id, lead.campaign_id.as_deref(), lead.form_id.as_deref(), lead.gcl_id.as_deref(), lead.is_test, answers, state, c2s_status)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -81,14 +71,6 @@ pub async fn record(pool: &PgPool, lead: &GoogleAdsLead) -> Result<Recorded, sql
     })
 }
 
-/// SQL: the run's job (`$n`: id, `$n+1`: worker; NULLs for a run outside
-/// any job) is still its own and running. An erasure cancels the job, which
-/// stops a run of the erased person's form at its next write.
-fn job_is_ours(n: u8) -> String {
-    let w = n + 1;
-    format!("(${n}::bigint IS NULL OR EXISTS (SELECT 1 FROM enrich.jobs j WHERE j.id = ${n} AND j.locked_by = ${w} AND j.state = 'running'))")
-}
-
 /// A form's recorded run.
 #[derive(Debug, sqlx::FromRow)]
 pub struct FormProgress {
@@ -106,17 +88,20 @@ pub async fn progress(
     pool: &PgPool,
     google_lead_id: &str,
 ) -> Result<Option<FormProgress>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        FormProgress,
         "SELECT step, state, context, answers, c2s_status, c2s_lead_id
            FROM enrich.google_ads_leads WHERE google_lead_id = $1",
+        google_lead_id
     )
-    .bind(google_lead_id)
     .fetch_optional(pool)
     .await
 }
 
 /// Records `next` as the step to run and the context it needs, while the
 /// run's `job` (id, worker) is still its own; `false` when it is not.
+/// (`job` is `None` for a run outside any job.) An erasure cancels the job,
+/// which stops a run of the erased person's form at its next write.
 pub async fn save_step(
     pool: &PgPool,
     google_lead_id: &str,
@@ -124,16 +109,17 @@ pub async fn save_step(
     context: serde_json::Value,
     job: Option<(i64, &str)>,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(&format!(
+    let n = sqlx::query!(
         "UPDATE enrich.google_ads_leads SET step = $2, context = $3, state = 'processing', updated_at = now()
-          WHERE google_lead_id = $1 AND {}",
-        job_is_ours(4)
-    ))
-    .bind(google_lead_id)
-    .bind(next)
-    .bind(context)
-    .bind(job.map(|(id, _)| id))
-    .bind(job.map(|(_, w)| w))
+          WHERE google_lead_id = $1
+            AND ($4::bigint IS NULL OR EXISTS (
+                 SELECT 1 FROM enrich.jobs j WHERE j.id = $4 AND j.locked_by = $5 AND j.state = 'running'))",
+        google_lead_id,
+        next,
+        context,
+        job.map(|(id, _)| id),
+        job.map(|(_, w)| w)
+    )
     .execute(pool)
     .await?
     .rows_affected();
@@ -148,15 +134,16 @@ pub async fn mark_creating(
     description: &str,
     job: Option<(i64, &str)>,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(&format!(
+    let n = sqlx::query!(
         "UPDATE enrich.google_ads_leads SET c2s_status = 'creating', c2s_attempt_at = now(), description = $2, updated_at = now()
-          WHERE google_lead_id = $1 AND {}",
-        job_is_ours(3)
-    ))
-    .bind(google_lead_id)
-    .bind(description)
-    .bind(job.map(|(id, _)| id))
-    .bind(job.map(|(_, w)| w))
+          WHERE google_lead_id = $1
+            AND ($3::bigint IS NULL OR EXISTS (
+                 SELECT 1 FROM enrich.jobs j WHERE j.id = $3 AND j.locked_by = $4 AND j.state = 'running'))",
+        google_lead_id,
+        description,
+        job.map(|(id, _)| id),
+        job.map(|(_, w)| w)
+    )
     .execute(pool)
     .await?
     .rows_affected();
@@ -169,11 +156,7 @@ pub async fn mark_failed(
     google_lead_id: &str,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE enrich.google_ads_leads SET state = 'failed', last_error = $2, updated_at = now() WHERE google_lead_id = $1",
-    )
-    .bind(google_lead_id)
-    .bind(error)
+    sqlx::query!("UPDATE enrich.google_ads_leads SET state = 'failed', last_error = $2, updated_at = now() WHERE google_lead_id = $1", google_lead_id, error)
     .execute(pool)
     .await
     .map(|_| ())
@@ -206,43 +189,22 @@ pub struct CreatedLead {
 /// Records the created lead, all in one transaction.
 pub async fn finish(pool: &PgPool, created: &Created<'_>) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "UPDATE enrich.google_ads_leads
+    sqlx::query!("UPDATE enrich.google_ads_leads
             SET step = 'done', state = 'completed', outcome = $3, c2s_status = 'created', c2s_lead_id = $2,
                 last_error = NULL, completed_at = now(), updated_at = now()
-          WHERE google_lead_id = $1",
-    )
-    .bind(created.google_lead_id)
-    .bind(created.c2s_lead_id)
-    .bind(created.outcome)
+          WHERE google_lead_id = $1", created.google_lead_id, created.c2s_lead_id, created.outcome)
     .execute(&mut *tx)
     .await?;
     if let Some(lead) = &created.lead {
-        sqlx::query(
-            "INSERT INTO enrich.leads (lead_id, state, step, contact_fingerprint, context, outcome, note_status, note_text, completed_at)
+        sqlx::query!("INSERT INTO enrich.leads (lead_id, state, step, contact_fingerprint, context, outcome, note_status, note_text, completed_at)
              VALUES ($1, 'completed', 'done', $2, $3, $4, 'sent', $5, now())
-             ON CONFLICT (lead_id) DO NOTHING",
-        )
-        .bind(lead.lead_id.as_str())
-        .bind(&lead.fingerprint)
-        .bind(&lead.context)
-        .bind(created.outcome)
-        .bind(created.description)
+             ON CONFLICT (lead_id) DO NOTHING", lead.lead_id.as_str(), &lead.fingerprint, &lead.context, created.outcome, created.description)
         .execute(&mut *tx)
         .await?;
         for (entity_id, link) in &lead.people {
-            sqlx::query(
-                "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, confidence, identity_reasons, contact_phone, contact_email)
+            sqlx::query!("INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, confidence, identity_reasons, contact_phone, contact_email)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (lead_id, entity_id) DO NOTHING",
-            )
-            .bind(lead.lead_id.as_str())
-            .bind(entity_id)
-            .bind(link.match_kind.as_str())
-            .bind(link.confidence.map(|c| c.as_str()))
-            .bind(link.identity_reasons.as_deref())
-            .bind(link.contact_phone.as_deref())
-            .bind(link.contact_email.as_deref())
+                 ON CONFLICT (lead_id, entity_id) DO NOTHING", lead.lead_id.as_str(), entity_id, link.match_kind.as_str(), link.confidence.map(|c| c.as_str()), link.identity_reasons.as_deref(), link.contact_phone.as_deref(), link.contact_email.as_deref())
             .execute(&mut *tx)
             .await?;
         }
@@ -251,17 +213,14 @@ pub async fn finish(pool: &PgPool, created: &Created<'_>) -> Result<(), sqlx::Er
         // An erased person asked to be contacted: the C2S lead is theirs,
         // but nothing they typed is kept here (same transaction: a crash
         // cannot leave it behind).
-        sqlx::query(
-            "UPDATE enrich.google_ads_leads SET answers = '[]'::jsonb, description = NULL, context = '{}'::jsonb
-              WHERE google_lead_id = $1",
-        )
-        .bind(created.google_lead_id)
+        sqlx::query!("UPDATE enrich.google_ads_leads SET answers = '[]'::jsonb, description = NULL, context = '{}'::jsonb
+              WHERE google_lead_id = $1", created.google_lead_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "UPDATE enrich.leads SET note_text = NULL, context = '{}'::jsonb WHERE lead_id = $1",
+            created.c2s_lead_id
         )
-        .bind(created.c2s_lead_id)
         .execute(&mut *tx)
         .await?;
     }

@@ -72,18 +72,6 @@ impl Backoff {
     }
 }
 
-/// A job's lead has no other job running under a live lease (`{j}`: the
-/// candidate's alias).
-fn lead_is_free(j: &str) -> String {
-    format!(
-        "({j}.lead_id IS NULL OR NOT EXISTS (
-              SELECT 1 FROM enrich.jobs r
-               WHERE r.lead_id = {j}.lead_id AND r.id <> {j}.id AND r.state = 'running' AND r.locked_until >= now()))"
-    )
-}
-
-const COLUMNS: &str = "id, kind, job_key, lead_id, payload, state, attempts, max_attempts, run_at, locked_by, last_error";
-
 /// Enqueues `job` on `executor` (pass the caller's transaction so the job exists
 /// exactly when the caller's writes do). Returns the id, or `None` when a job
 /// with the same key already exists.
@@ -102,18 +90,18 @@ pub async fn enqueue_held<'e>(
     job: &NewJob<'_>,
     hold: Duration,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO enrich.jobs (kind, job_key, lead_id, payload, max_attempts, run_at)
          VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
          ON CONFLICT (job_key) DO NOTHING
          RETURNING id",
+        job.kind,
+        job.job_key,
+        job.lead_id,
+        &job.payload,
+        job.max_attempts.max(1),
+        hold.as_secs_f64()
     )
-    .bind(job.kind)
-    .bind(job.job_key)
-    .bind(job.lead_id)
-    .bind(&job.payload)
-    .bind(job.max_attempts.max(1))
-    .bind(hold.as_secs_f64())
     .fetch_optional(executor)
     .await
 }
@@ -126,22 +114,26 @@ pub async fn claim(
     worker: &str,
     lease: Duration,
 ) -> Result<Option<Job>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    // A running job of the same lead keeps the others waiting (the same
+    // predicate as claim_id's; checked queries are literals, hence twice).
+    sqlx::query_as!(
+        Job,
         "UPDATE enrich.jobs j
             SET state = 'running', locked_by = $1, locked_until = now() + make_interval(secs => $2),
                 attempts = j.attempts + 1, updated_at = now()
           WHERE j.id = (
                 SELECT c.id FROM enrich.jobs c
                  WHERE ((c.state = 'queued' AND c.run_at <= now()) OR (c.state = 'running' AND c.locked_until < now()))
-                   AND {free}
+                   AND (c.lead_id IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM enrich.jobs r
+                         WHERE r.lead_id = c.lead_id AND r.id <> c.id AND r.state = 'running' AND r.locked_until >= now()))
                  ORDER BY c.run_at, c.id
                  LIMIT 1
                  FOR UPDATE SKIP LOCKED)
-        RETURNING {COLUMNS}",
-        free = lead_is_free("c")
-    ))
-    .bind(worker)
-    .bind(lease.as_secs_f64())
+        RETURNING id, kind, job_key, lead_id, payload, state, attempts, max_attempts, run_at, locked_by, last_error",
+        worker,
+        lease.as_secs_f64()
+    )
     .fetch_optional(pool)
     .await
 }
@@ -155,17 +147,20 @@ pub async fn claim_id(
     worker: &str,
     lease: Duration,
 ) -> Result<Option<Job>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        Job,
         "UPDATE enrich.jobs j
             SET state = 'running', locked_by = $2, locked_until = now() + make_interval(secs => $3),
                 attempts = j.attempts + 1, updated_at = now()
-          WHERE j.id = $1 AND j.state = 'queued' AND {free}
-        RETURNING {COLUMNS}",
-        free = lead_is_free("j")
-    ))
-    .bind(id)
-    .bind(worker)
-    .bind(lease.as_secs_f64())
+          WHERE j.id = $1 AND j.state = 'queued'
+            AND (j.lead_id IS NULL OR NOT EXISTS (
+                 SELECT 1 FROM enrich.jobs r
+                  WHERE r.lead_id = j.lead_id AND r.id <> j.id AND r.state = 'running' AND r.locked_until >= now()))
+        RETURNING id, kind, job_key, lead_id, payload, state, attempts, max_attempts, run_at, locked_by, last_error",
+        id,
+        worker,
+        lease.as_secs_f64()
+    )
     .fetch_optional(pool)
     .await
 }
@@ -177,13 +172,8 @@ pub async fn heartbeat(
     worker: &str,
     lease: Duration,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE enrich.jobs SET locked_until = now() + make_interval(secs => $3), updated_at = now()
-          WHERE id = $1 AND locked_by = $2 AND state = 'running'",
-    )
-    .bind(id)
-    .bind(worker)
-    .bind(lease.as_secs_f64())
+    let n = sqlx::query!("UPDATE enrich.jobs SET locked_until = now() + make_interval(secs => $3), updated_at = now()
+          WHERE id = $1 AND locked_by = $2 AND state = 'running'", id, worker, lease.as_secs_f64())
     .execute(pool)
     .await?
     .rows_affected();
@@ -192,13 +182,9 @@ pub async fn heartbeat(
 
 /// Marks the job done (only if still ours).
 pub async fn complete(pool: &PgPool, id: i64, worker: &str) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE enrich.jobs SET state = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL,
+    let n = sqlx::query!("UPDATE enrich.jobs SET state = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL,
                 finished_at = now(), updated_at = now()
-          WHERE id = $1 AND locked_by = $2 AND state = 'running'",
-    )
-    .bind(id)
-    .bind(worker)
+          WHERE id = $1 AND locked_by = $2 AND state = 'running'", id, worker)
     .execute(pool)
     .await?
     .rows_affected();
@@ -228,19 +214,19 @@ pub async fn fail(
 ) -> Result<Failed, sqlx::Error> {
     let dead = !retryable || job.attempts >= job.max_attempts;
     let delay = backoff.delay(job.attempts - 1);
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE enrich.jobs
             SET state = CASE WHEN $3 THEN 'dead' ELSE 'queued' END,
                 run_at = CASE WHEN $3 THEN run_at ELSE now() + make_interval(secs => $4) END,
                 finished_at = CASE WHEN $3 THEN now() ELSE NULL END,
                 last_error = $5, locked_by = NULL, locked_until = NULL, updated_at = now()
           WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+        job.id,
+        worker,
+        dead,
+        delay.as_secs_f64(),
+        error.chars().take(500).collect::<String>()
     )
-    .bind(job.id)
-    .bind(worker)
-    .bind(dead)
-    .bind(delay.as_secs_f64())
-    .bind(error.chars().take(500).collect::<String>())
     .execute(pool)
     .await?
     .rows_affected();
@@ -260,15 +246,9 @@ pub async fn retry_in(
     error: &str,
     delay: Duration,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE enrich.jobs SET state = 'queued', run_at = now() + make_interval(secs => $3), last_error = $4,
+    let n = sqlx::query!("UPDATE enrich.jobs SET state = 'queued', run_at = now() + make_interval(secs => $3), last_error = $4,
                 locked_by = NULL, locked_until = NULL, updated_at = now()
-          WHERE id = $1 AND locked_by = $2 AND state = 'running'",
-    )
-    .bind(job.id)
-    .bind(worker)
-    .bind(delay.as_secs_f64())
-    .bind(error)
+          WHERE id = $1 AND locked_by = $2 AND state = 'running'", job.id, worker, delay.as_secs_f64(), error)
     .execute(pool)
     .await?
     .rows_affected();
@@ -282,14 +262,9 @@ pub async fn postpone(
     worker: &str,
     delay: Duration,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE enrich.jobs SET state = 'queued', attempts = greatest(attempts - 1, 0),
+    let n = sqlx::query!("UPDATE enrich.jobs SET state = 'queued', attempts = greatest(attempts - 1, 0),
                 run_at = now() + make_interval(secs => $3), locked_by = NULL, locked_until = NULL, updated_at = now()
-          WHERE id = $1 AND locked_by = $2 AND state = 'running'",
-    )
-    .bind(id)
-    .bind(worker)
-    .bind(delay.as_secs_f64())
+          WHERE id = $1 AND locked_by = $2 AND state = 'running'", id, worker, delay.as_secs_f64())
     .execute(pool)
     .await?
     .rows_affected();
@@ -298,11 +273,8 @@ pub async fn postpone(
 
 /// Re-queues one dead (or done) job with fresh attempts.
 pub async fn retry(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE enrich.jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
-          WHERE id = $1 AND state IN ('dead', 'done')",
-    )
-    .bind(id)
+    let n = sqlx::query!("UPDATE enrich.jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
+          WHERE id = $1 AND state IN ('dead', 'done')", id)
     .execute(pool)
     .await?
     .rows_affected();
@@ -311,10 +283,8 @@ pub async fn retry(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
 
 /// Re-queues every dead job; returns how many.
 pub async fn requeue_dead(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE enrich.jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
-          WHERE state = 'dead'",
-    )
+    Ok(sqlx::query!("UPDATE enrich.jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
+          WHERE state = 'dead'")
     .execute(pool)
     .await?
     .rows_affected())
@@ -322,11 +292,13 @@ pub async fn requeue_dead(pool: &PgPool) -> Result<u64, sqlx::Error> {
 
 /// Jobs in `state` (all when `None`), newest first.
 pub async fn list(pool: &PgPool, state: Option<&str>, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM enrich.jobs WHERE ($1::text IS NULL OR state = $1) ORDER BY id DESC LIMIT $2"
-    ))
-    .bind(state)
-    .bind(limit)
+    sqlx::query_as!(
+        Job,
+        "SELECT id, kind, job_key, lead_id, payload, state, attempts, max_attempts, run_at, locked_by, last_error
+           FROM enrich.jobs WHERE ($1::text IS NULL OR state = $1) ORDER BY id DESC LIMIT $2",
+        state,
+        limit
+    )
     .fetch_all(pool)
     .await
 }
@@ -336,10 +308,11 @@ pub async fn finished(
     pool: &PgPool,
     id: i64,
 ) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
-    sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT state, last_error FROM enrich.jobs WHERE id = $1 AND state IN ('done', 'dead')",
+        id
     )
-    .bind(id)
     .fetch_optional(pool)
-    .await
+    .await?;
+    Ok(row.map(|r| (r.state, r.last_error)))
 }

@@ -24,12 +24,9 @@ pub async fn recorded_state(
     pool: &PgPool,
     lead: &LeadId,
 ) -> Result<Option<RecordedState>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT l.state, l.step, l.outcome, l.note_status, l.last_error, l.context,
-                coalesce((SELECT max(attempts) FROM enrich.jobs j WHERE j.lead_id = l.lead_id), 0)::bigint AS attempts
-           FROM enrich.leads l WHERE l.lead_id = $1",
-    )
-    .bind(lead.as_str())
+    sqlx::query_as!(RecordedState, "SELECT l.state, l.step, l.outcome, l.note_status, l.last_error, l.context,
+                coalesce((SELECT max(attempts) FROM enrich.jobs j WHERE j.lead_id = l.lead_id), 0)::bigint AS \"attempts!\"
+           FROM enrich.leads l WHERE l.lead_id = $1", lead.as_str())
     .fetch_optional(pool)
     .await
 }
@@ -37,10 +34,7 @@ pub async fn recorded_state(
 /// Sends a completed lead back to its first step (a forced re-run: its
 /// lookups come from the ledger, its note stays posted once).
 pub async fn restart_completed(pool: &PgPool, lead: &LeadId) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE enrich.leads SET step = 'lead', state = 'pending' WHERE lead_id = $1 AND step = 'done'",
-    )
-    .bind(lead.as_str())
+    sqlx::query!("UPDATE enrich.leads SET step = 'lead', state = 'pending' WHERE lead_id = $1 AND step = 'done'", lead.as_str())
     .execute(pool)
     .await
     .map(|_| ())
@@ -60,14 +54,13 @@ pub struct Progress {
 
 /// The lead's recorded run (a row is made for a lead never seen).
 pub async fn progress(pool: &PgPool, lead: &LeadId) -> Result<Progress, sqlx::Error> {
-    sqlx::query("INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING")
-        .bind(lead.as_str())
-        .execute(pool)
-        .await?;
-    sqlx::query_as(
-        "SELECT step, context, note_status, revision, facts_revision FROM enrich.leads WHERE lead_id = $1",
+    sqlx::query!(
+        "INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING",
+        lead.as_str()
     )
-    .bind(lead.as_str())
+    .execute(pool)
+    .await?;
+    sqlx::query_as!(Progress, "SELECT step, context, note_status, revision, facts_revision FROM enrich.leads WHERE lead_id = $1", lead.as_str())
     .fetch_one(pool)
     .await
 }
@@ -82,14 +75,8 @@ pub async fn save_facts(
     revision: i64,
     holder: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE enrich.leads SET step = 'discover', context = $2, facts_revision = $3, state = 'processing', updated_at = now()
-          WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)",
-    )
-    .bind(lead.as_str())
-    .bind(context)
-    .bind(revision)
-    .bind(holder)
+    let n = sqlx::query!("UPDATE enrich.leads SET step = 'discover', context = $2, facts_revision = $3, state = 'processing', updated_at = now()
+          WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)", lead.as_str(), context, revision, holder)
     .execute(pool)
     .await?
     .rows_affected();
@@ -105,14 +92,14 @@ pub async fn save_step(
     context: serde_json::Value,
     holder: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE enrich.leads SET step = $2, context = $3, state = 'processing', updated_at = now()
           WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)",
+        lead.as_str(),
+        next,
+        context,
+        holder
     )
-    .bind(lead.as_str())
-    .bind(next)
-    .bind(context)
-    .bind(holder)
     .execute(pool)
     .await?
     .rows_affected();
@@ -125,12 +112,14 @@ pub async fn set_fingerprint(
     lead: &LeadId,
     fingerprint: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE enrich.leads SET contact_fingerprint = $2 WHERE lead_id = $1")
-        .bind(lead.as_str())
-        .bind(fingerprint)
-        .execute(pool)
-        .await
-        .map(|_| ())
+    sqlx::query!(
+        "UPDATE enrich.leads SET contact_fingerprint = $2 WHERE lead_id = $1",
+        lead.as_str(),
+        fingerprint
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
 }
 
 /// Ends the run with `outcome`: done when the lead's contacts are still
@@ -144,29 +133,25 @@ pub async fn finish(
     read_at: i64,
     holder: Option<&str>,
 ) -> Result<Option<bool>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "UPDATE enrich.leads
             SET step = CASE WHEN revision = $3 THEN 'done' ELSE 'lead' END,
                 state = CASE WHEN revision = $3 THEN 'completed' ELSE 'pending' END,
                 outcome = $2, completed_at = now(), updated_at = now()
           WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)
-          RETURNING revision = $3",
+          RETURNING revision = $3 AS \"unchanged!\"",
+        lead.as_str(),
+        outcome,
+        read_at,
+        holder
     )
-    .bind(lead.as_str())
-    .bind(outcome)
-    .bind(read_at)
-    .bind(holder)
     .fetch_optional(pool)
     .await
 }
 
 /// Marks a lead whose job died failed, with the error (no personal data).
 pub async fn mark_failed(pool: &PgPool, lead: &LeadId, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE enrich.leads SET state = 'failed', last_error = $2, updated_at = now() WHERE lead_id = $1",
-    )
-    .bind(lead.as_str())
-    .bind(error)
+    sqlx::query!("UPDATE enrich.leads SET state = 'failed', last_error = $2, updated_at = now() WHERE lead_id = $1", lead.as_str(), error)
     .execute(pool)
     .await
     .map(|_| ())
@@ -175,19 +160,23 @@ pub async fn mark_failed(pool: &PgPool, lead: &LeadId, error: &str) -> Result<()
 /// The note's state: `none`, `pending` (recorded before the post, its fate
 /// unknown until `sent`) or `sent`.
 pub async fn note_status(pool: &PgPool, lead: &LeadId) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT note_status FROM enrich.leads WHERE lead_id = $1")
-        .bind(lead.as_str())
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar!(
+        "SELECT note_status FROM enrich.leads WHERE lead_id = $1",
+        lead.as_str()
+    )
+    .fetch_one(pool)
+    .await
 }
 
 /// The note's text as recorded before it was posted.
 pub async fn note_text(pool: &PgPool, lead: &LeadId) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT note_text FROM enrich.leads WHERE lead_id = $1")
-        .bind(lead.as_str())
-        .fetch_optional(pool)
-        .await
-        .map(Option::flatten)
+    sqlx::query_scalar!(
+        "SELECT note_text FROM enrich.leads WHERE lead_id = $1",
+        lead.as_str()
+    )
+    .fetch_optional(pool)
+    .await
+    .map(Option::flatten)
 }
 
 /// Records the note `pending` with its text before it is posted, only while
@@ -198,13 +187,13 @@ pub async fn claim_note(
     text: &str,
     holder: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE enrich.leads SET note_status = 'pending', note_text = $2, updated_at = now()
           WHERE lead_id = $1 AND ($3::text IS NULL OR (lease_by = $3 AND lease_until > now()))",
+        lead.as_str(),
+        text,
+        holder
     )
-    .bind(lead.as_str())
-    .bind(text)
-    .bind(holder)
     .execute(pool)
     .await?
     .rows_affected();
@@ -218,12 +207,12 @@ pub async fn unclaim_note(
     lead: &LeadId,
     holder: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE enrich.leads SET note_status = 'none', updated_at = now()
           WHERE lead_id = $1 AND note_status = 'pending' AND ($2::text IS NULL OR lease_by = $2)",
+        lead.as_str(),
+        holder
     )
-    .bind(lead.as_str())
-    .bind(holder)
     .execute(pool)
     .await
     .map(|_| ())
@@ -231,10 +220,10 @@ pub async fn unclaim_note(
 
 /// The note is posted.
 pub async fn note_sent(pool: &PgPool, lead: &LeadId) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE enrich.leads SET note_status = 'sent', updated_at = now() WHERE lead_id = $1",
+        lead.as_str()
     )
-    .bind(lead.as_str())
     .execute(pool)
     .await
     .map(|_| ())

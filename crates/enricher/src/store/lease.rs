@@ -20,17 +20,19 @@ pub async fn take_lead(
     holder: &str,
     lease: Duration,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query("INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING")
-        .bind(lead.as_str())
-        .execute(pool)
-        .await?;
-    let n = sqlx::query(
+    sqlx::query!(
+        "INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING",
+        lead.as_str()
+    )
+    .execute(pool)
+    .await?;
+    let n = sqlx::query!(
         "UPDATE enrich.leads SET lease_by = $2, lease_until = now() + make_interval(secs => $3)
           WHERE lead_id = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_by = $2)",
+        lead.as_str(),
+        holder,
+        lease.as_secs_f64()
     )
-    .bind(lead.as_str())
-    .bind(holder)
-    .bind(lease.as_secs_f64())
     .execute(pool)
     .await?
     .rows_affected();
@@ -39,11 +41,7 @@ pub async fn take_lead(
 
 /// Gives the lead's lease back (only if `holder` has it).
 pub async fn release_lead(pool: &PgPool, lead: &LeadId, holder: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE enrich.leads SET lease_by = NULL, lease_until = NULL WHERE lead_id = $1 AND lease_by = $2",
-    )
-    .bind(lead.as_str())
-    .bind(holder)
+    sqlx::query!("UPDATE enrich.leads SET lease_by = NULL, lease_until = NULL WHERE lead_id = $1 AND lease_by = $2", lead.as_str(), holder)
     .execute(pool)
     .await?;
     Ok(())

@@ -35,23 +35,33 @@ pub async fn enriched_with(
     contact: ContactRef<'_>,
     fresh: Duration,
 ) -> Result<Vec<PersonRow>, sqlx::Error> {
-    let sql = match contact {
+    let (value, secs) = (contact.value(), fresh.as_secs_f64());
+    match contact {
         ContactRef::Phone(_) => {
-            "SELECT e.national_id, e.name FROM core.entity_phones c JOIN core.entities e USING (entity_id)
-              WHERE c.phone_e164 = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
-              ORDER BY e.enriched_at DESC"
+            sqlx::query!(
+                r#"SELECT e.national_id AS "national_id!", e.name FROM core.entity_phones c JOIN core.entities e USING (entity_id)
+                  WHERE c.phone_e164 = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
+                  ORDER BY e.enriched_at DESC"#,
+                value,
+                secs
+            )
+            .fetch_all(pool)
+            .await
+            .map(|rows| rows.into_iter().map(|r| (r.national_id, r.name)).collect())
         }
         ContactRef::Email(_) => {
-            "SELECT e.national_id, e.name FROM core.entity_emails c JOIN core.entities e USING (entity_id)
-              WHERE c.email = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
-              ORDER BY e.enriched_at DESC"
+            sqlx::query!(
+                r#"SELECT e.national_id AS "national_id!", e.name FROM core.entity_emails c JOIN core.entities e USING (entity_id)
+                  WHERE c.email = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
+                  ORDER BY e.enriched_at DESC"#,
+                value,
+                secs
+            )
+            .fetch_all(pool)
+            .await
+            .map(|rows| rows.into_iter().map(|r| (r.national_id, r.name)).collect())
         }
-    };
-    sqlx::query_as(sql)
-        .bind(contact.value())
-        .bind(fresh.as_secs_f64())
-        .fetch_all(pool)
-        .await
+    }
 }
 
 /// People an earlier lead confirmed for `contact`.
@@ -59,20 +69,29 @@ pub async fn confirmed_for(
     pool: &PgPool,
     contact: ContactRef<'_>,
 ) -> Result<Vec<PersonRow>, sqlx::Error> {
-    let sql = match contact {
+    let value = contact.value();
+    match contact {
         ContactRef::Phone(_) => {
-            "SELECT DISTINCT e.national_id, e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
-              WHERE l.contact_phone = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"
+            sqlx::query!(
+                r#"SELECT DISTINCT e.national_id AS "national_id!", e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
+                  WHERE l.contact_phone = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"#,
+                value
+            )
+            .fetch_all(pool)
+            .await
+            .map(|rows| rows.into_iter().map(|r| (r.national_id, r.name)).collect())
         }
         ContactRef::Email(_) => {
-            "SELECT DISTINCT e.national_id, e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
-              WHERE l.contact_email = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"
+            sqlx::query!(
+                r#"SELECT DISTINCT e.national_id AS "national_id!", e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
+                  WHERE l.contact_email = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"#,
+                value
+            )
+            .fetch_all(pool)
+            .await
+            .map(|rows| rows.into_iter().map(|r| (r.national_id, r.name)).collect())
         }
-    };
-    sqlx::query_as(sql)
-        .bind(contact.value())
-        .fetch_all(pool)
-        .await
+    }
 }
 
 /// The newest Work API dossier stored for `cpf` within `fresh`, with when
@@ -82,14 +101,15 @@ pub async fn fresh_dossier(
     cpf: &Cpf,
     fresh: Duration,
 ) -> Result<Option<(serde_json::Value, DateTime<Utc>)>, sqlx::Error> {
-    sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT payload, fetched_at FROM enrich.enrichment_snapshots
           WHERE national_id = $1 AND provider = 'work_api' AND module = 'cpf'
             AND fetched_at > now() - make_interval(secs => $2)
           ORDER BY fetched_at DESC LIMIT 1",
+        cpf.digits(),
+        fresh.as_secs_f64()
     )
-    .bind(cpf.digits())
-    .bind(fresh.as_secs_f64())
     .fetch_optional(pool)
-    .await
+    .await?;
+    Ok(row.map(|r| (r.payload, r.fetched_at)))
 }

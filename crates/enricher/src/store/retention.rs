@@ -180,6 +180,8 @@ pub async fn prune(
             Age::Days(d) => Some(i32::try_from(d).unwrap_or(i32::MAX)),
             Age::Condition => None,
         };
+        // The rule table is configuration: unchecked SQL built from the
+        // shipped rules' table names and conditions, values bound.
         let rows = if dry_run {
             let sql = format!("SELECT count(*) FROM {} WHERE {}", rule.table, rule.due);
             let mut q = sqlx::query_scalar::<_, i64>(&sql);
@@ -273,12 +275,12 @@ pub async fn scheduled(
 
 /// Takes this period's prune turn; `false` when another process has it.
 async fn claim_turn(pool: &PgPool, every: Duration) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "INSERT INTO enrich.settings (name, value) VALUES ('last_prune_at', now()::text)
          ON CONFLICT (name) DO UPDATE SET value = now()::text
           WHERE enrich.settings.value::timestamptz < now() - make_interval(secs => $1)",
+        every.as_secs_f64()
     )
-    .bind(every.as_secs_f64())
     .execute(pool)
     .await?
     .rows_affected();

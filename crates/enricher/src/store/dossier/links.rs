@@ -18,30 +18,41 @@ pub(super) async fn ensure_entity(
 ) -> Result<Uuid, sqlx::Error> {
     // The entity type is written as an untyped literal so that it fits both a
     // text column and the enum some production copies have.
-    let sql = if company {
-        "INSERT INTO core.entities (national_id, entity_type, name, canonical_name, is_enriched, data_source, metadata,
-                                    created_at, updated_at)
-         VALUES ($1, 'company', $2, $3, false, 'work_api', '{}'::jsonb, now(), now())
-         ON CONFLICT (national_id) DO NOTHING RETURNING entity_id"
-    } else {
-        "INSERT INTO core.entities (national_id, entity_type, name, canonical_name, is_enriched, data_source, metadata,
-                                    created_at, updated_at)
-         VALUES ($1, 'person', $2, $3, false, 'work_api', '{}'::jsonb, now(), now())
-         ON CONFLICT (national_id) DO NOTHING RETURNING entity_id"
-    };
-    let inserted: Option<Uuid> = sqlx::query_scalar(sql)
-        .bind(national_id)
-        .bind(name)
-        .bind(name.map(brazil::normalize_name))
+    let canonical = name.map(brazil::normalize_name);
+    let inserted: Option<Uuid> = if company {
+        sqlx::query_scalar!(
+            "INSERT INTO core.entities (national_id, entity_type, name, canonical_name, is_enriched, data_source, metadata,
+                                        created_at, updated_at)
+             VALUES ($1, 'company', $2, $3, false, 'work_api', '{}'::jsonb, now(), now())
+             ON CONFLICT (national_id) DO NOTHING RETURNING entity_id",
+            national_id,
+            name,
+            canonical
+        )
         .fetch_optional(&mut **tx)
-        .await?;
+        .await?
+    } else {
+        sqlx::query_scalar!(
+            "INSERT INTO core.entities (national_id, entity_type, name, canonical_name, is_enriched, data_source, metadata,
+                                        created_at, updated_at)
+             VALUES ($1, 'person', $2, $3, false, 'work_api', '{}'::jsonb, now(), now())
+             ON CONFLICT (national_id) DO NOTHING RETURNING entity_id",
+            national_id,
+            name,
+            canonical
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+    };
     match inserted {
         Some(id) => Ok(id),
         None => {
-            sqlx::query_scalar("SELECT entity_id FROM core.entities WHERE national_id = $1")
-                .bind(national_id)
-                .fetch_one(&mut **tx)
-                .await
+            sqlx::query_scalar!(
+                "SELECT entity_id FROM core.entities WHERE national_id = $1",
+                national_id
+            )
+            .fetch_one(&mut **tx)
+            .await
         }
     }
 }
@@ -55,20 +66,12 @@ pub(super) async fn upsert_relationship(
     meta: serde_json::Value,
     valid_from: Option<chrono::NaiveDate>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO core.entity_relationships (source_entity_id, target_entity_id, relationship_type,
+    sqlx::query!("INSERT INTO core.entity_relationships (source_entity_id, target_entity_id, relationship_type,
                                                relationship_category, valid_from, is_current, confidence, metadata,
                                                created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, true, 0.9, $6, now(), now())
          ON CONFLICT (source_entity_id, target_entity_id, relationship_type) DO UPDATE
-            SET metadata = EXCLUDED.metadata, valid_from = EXCLUDED.valid_from, updated_at = now()",
-    )
-    .bind(source)
-    .bind(target)
-    .bind(kind)
-    .bind(category)
-    .bind(valid_from)
-    .bind(meta)
+            SET metadata = EXCLUDED.metadata, valid_from = EXCLUDED.valid_from, updated_at = now()", source, target, kind, category, valid_from, meta)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -133,16 +136,9 @@ pub(super) async fn insert_snapshot(
     lead: &LeadContext,
     o: &StoreOptions,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO enrich.enrichment_snapshots (entity_id, provider, module, national_id, lead_id, payload, fetched_at)
+    sqlx::query!("INSERT INTO enrich.enrichment_snapshots (entity_id, provider, module, national_id, lead_id, payload, fetched_at)
          VALUES ($1, 'work_api', 'cpf', $2, $3, $4, $5)
-         ON CONFLICT (entity_id, provider, module, fetched_at) DO NOTHING",
-    )
-    .bind(entity_id)
-    .bind(d.cpf.digits())
-    .bind(lead.lead_id.as_ref().map(LeadId::as_str))
-    .bind(&d.raw)
-    .bind(o.fetched_at)
+         ON CONFLICT (entity_id, provider, module, fetched_at) DO NOTHING", entity_id, d.cpf.digits(), lead.lead_id.as_ref().map(LeadId::as_str), &d.raw, o.fetched_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -160,21 +156,11 @@ pub(super) async fn link_lead(
             .unwrap_or_default()
             .round_dp(3)
     });
-    sqlx::query(
-        "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, name_score, confidence, identity_reasons, contact_phone, contact_email)
+    sqlx::query!("INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, name_score, confidence, identity_reasons, contact_phone, contact_email)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (lead_id, entity_id) DO UPDATE SET match_kind = EXCLUDED.match_kind, name_score = EXCLUDED.name_score,
              confidence = EXCLUDED.confidence, identity_reasons = EXCLUDED.identity_reasons,
-             contact_phone = EXCLUDED.contact_phone, contact_email = EXCLUDED.contact_email",
-    )
-    .bind(lead_id.as_str())
-    .bind(entity_id)
-    .bind(lead.match_kind.as_str())
-    .bind(score)
-    .bind(lead.confidence.map(|c| c.as_str()))
-    .bind(lead.identity_reasons.as_deref())
-    .bind(lead.contact_phone.as_deref())
-    .bind(lead.contact_email.as_deref())
+             contact_phone = EXCLUDED.contact_phone, contact_email = EXCLUDED.contact_email", lead_id.as_str(), entity_id, lead.match_kind.as_str(), score, lead.confidence.map(|c| c.as_str()), lead.identity_reasons.as_deref(), lead.contact_phone.as_deref(), lead.contact_email.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())

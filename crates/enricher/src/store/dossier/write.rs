@@ -75,17 +75,18 @@ pub(super) async fn address_hashes(
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut hashes = Vec::with_capacity(d.addresses.len());
     for a in &d.addresses {
-        let hash: String =
-            sqlx::query_scalar("SELECT enrich.address_hash($1, $2, $3, $4, $5, $6, $7)")
-                .bind(&a.street_type)
-                .bind(&a.street)
-                .bind(&a.number)
-                .bind(&a.complement)
-                .bind(&a.city)
-                .bind(&a.state)
-                .bind(&a.zip_code)
-                .fetch_one(&mut **tx)
-                .await?;
+        let hash: String = sqlx::query_scalar!(
+            r#"SELECT enrich.address_hash($1, $2, $3, $4, $5, $6, $7) AS "hash!""#,
+            a.street_type.as_deref(),
+            a.street.as_deref(),
+            a.number.as_deref(),
+            a.complement.as_deref(),
+            a.city.as_deref(),
+            a.state.as_deref(),
+            a.zip_code.as_deref()
+        )
+        .fetch_one(&mut **tx)
+        .await?;
         hashes.push(hash);
     }
     Ok(hashes)
@@ -111,9 +112,8 @@ pub(super) async fn lock_in_order(
         .collect();
     keys.sort();
     keys.dedup();
-    sqlx::query("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7))) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) s")
-        .bind(&keys)
-        .execute(&mut **tx)
+    sqlx::query!("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7))) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) s", &keys)
+        .fetch_one(&mut **tx)
         .await?;
     Ok(())
 }

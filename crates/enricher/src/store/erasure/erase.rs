@@ -94,56 +94,59 @@ impl Subject {
         // the tombstone ([`CpfGuard`]).
         // Erasures one at a time; an answer being recorded waits or is seen
         // (see the ledger's record of an answer).
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7)), pg_advisory_xact_lock(hashtextextended($2, 7))")
-            .bind(crate::store::ledger::ERASURE_LOCK)
-            .bind(format!("nid:{}", cpf.digits()))
+        sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1, 7)), pg_advisory_xact_lock(hashtextextended($2, 7))", crate::store::ledger::ERASURE_LOCK, format!("nid:{}", cpf.digits()))
             .execute(&mut **tx)
             .await?;
-        let entity: Option<Uuid> = sqlx::query_scalar(
+        let entity: Option<Uuid> = sqlx::query_scalar!(
             "SELECT entity_id FROM core.entities WHERE national_id = $1 FOR UPDATE",
+            cpf.digits()
         )
-        .bind(cpf.digits())
         .fetch_optional(&mut **tx)
         .await?;
         let Some(entity) = entity else {
             return Ok(None);
         };
-        let list = |sql: &'static str| sqlx::query_scalar::<_, String>(sql).bind(entity);
-        let phones = list("SELECT phone FROM core.entity_phones WHERE entity_id = $1")
-            .fetch_all(&mut **tx)
-            .await?;
-        let emails = list("SELECT email FROM core.entity_emails WHERE entity_id = $1")
-            .fetch_all(&mut **tx)
-            .await?;
-        let leads = list("SELECT lead_id FROM enrich.lead_entities WHERE entity_id = $1")
-            .fetch_all(&mut **tx)
-            .await?;
-        let used: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT contact_phone, contact_email FROM enrich.lead_entities WHERE entity_id = $1",
+        let phones = sqlx::query_scalar!(
+            "SELECT phone FROM core.entity_phones WHERE entity_id = $1",
+            entity
         )
-        .bind(entity)
         .fetch_all(&mut **tx)
         .await?;
-        let own_addresses: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT ea.address_id FROM core.entity_addresses ea
+        let emails = sqlx::query_scalar!(
+            "SELECT email FROM core.entity_emails WHERE entity_id = $1",
+            entity
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        let leads = sqlx::query_scalar!(
+            "SELECT lead_id FROM enrich.lead_entities WHERE entity_id = $1",
+            entity
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        let used: Vec<(Option<String>, Option<String>)> = sqlx::query!(
+            "SELECT contact_phone, contact_email FROM enrich.lead_entities WHERE entity_id = $1",
+            entity
+        )
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|r| (r.contact_phone, r.contact_email))
+        .collect();
+        let own_addresses: Vec<Uuid> = sqlx::query_scalar!("SELECT ea.address_id FROM core.entity_addresses ea
               WHERE ea.entity_id = $1
                 AND NOT EXISTS (SELECT 1 FROM core.entity_addresses o WHERE o.address_id = ea.address_id AND o.entity_id <> $1)
-                AND NOT EXISTS (SELECT 1 FROM core.properties p WHERE p.address_id = ea.address_id)",
-        )
-        .bind(entity)
+                AND NOT EXISTS (SELECT 1 FROM core.properties p WHERE p.address_id = ea.address_id)", entity)
         .fetch_all(&mut **tx)
         .await?;
-        let dependent: i64 = sqlx::query_scalar(
-            "SELECT (SELECT count(*) FROM core.entity_profiles WHERE entity_id = $1)
+        let dependent: i64 = sqlx::query_scalar!("SELECT (SELECT count(*) FROM core.entity_profiles WHERE entity_id = $1)
                   + (SELECT count(*) FROM core.entity_financials WHERE entity_id = $1)
                   + (SELECT count(*) FROM core.entity_phones WHERE entity_id = $1)
                   + (SELECT count(*) FROM core.entity_emails WHERE entity_id = $1)
                   + (SELECT count(*) FROM core.entity_addresses WHERE entity_id = $1)
                   + (SELECT count(*) FROM core.entity_relationships WHERE source_entity_id = $1 OR target_entity_id = $1)
                   + (SELECT count(*) FROM enrich.enrichment_snapshots WHERE entity_id = $1)
-                  + (SELECT count(*) FROM enrich.lead_entities WHERE entity_id = $1)",
-        )
-        .bind(entity)
+                  + (SELECT count(*) FROM enrich.lead_entities WHERE entity_id = $1) AS \"n!\"", entity)
         .fetch_one(&mut **tx)
         .await?;
         Ok(Some(Self {
@@ -161,39 +164,35 @@ impl Subject {
     /// Deletes the entity (every table hanging from it cascades) and the
     /// addresses only they used; answers how many addresses went.
     async fn delete(&self, tx: &mut Tx) -> Result<u64, sqlx::Error> {
-        sqlx::query("DELETE FROM core.entities WHERE entity_id = $1")
-            .bind(self.entity)
-            .execute(&mut **tx)
-            .await?;
-        Ok(sqlx::query("DELETE FROM core.addresses WHERE id = ANY($1)")
-            .bind(&self.own_addresses)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected())
+        sqlx::query!(
+            "DELETE FROM core.entities WHERE entity_id = $1",
+            self.entity
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(sqlx::query!(
+            "DELETE FROM core.addresses WHERE id = ANY($1)",
+            &self.own_addresses
+        )
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
     }
 
     /// Their leads' own records (contacts, the note's text), their Google Ads
     /// deliveries (answers, the note in the description), their webhook
     /// deliveries.
     async fn scrub_linked(&self, tx: &mut Tx) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE enrich.leads SET context = '{}'::jsonb, note_text = NULL, contact_fingerprint = NULL, last_error = NULL
-              WHERE lead_id = ANY($1)",
-        )
-        .bind(&self.leads)
+        sqlx::query!("UPDATE enrich.leads SET context = '{}'::jsonb, note_text = NULL, contact_fingerprint = NULL, last_error = NULL
+              WHERE lead_id = ANY($1)", &self.leads)
         .execute(&mut **tx)
         .await?;
-        sqlx::query(
-            "UPDATE enrich.google_ads_leads
+        sqlx::query!("UPDATE enrich.google_ads_leads
                 SET answers = '[]'::jsonb, context = '{}'::jsonb, description = NULL, last_error = NULL
-              WHERE c2s_lead_id = ANY($1) OR context->'entity_ids' ? $2",
-        )
-        .bind(&self.leads)
-        .bind(self.entity.to_string())
+              WHERE c2s_lead_id = ANY($1) OR context->'entity_ids' ? $2", &self.leads, self.entity.to_string())
         .execute(&mut **tx)
         .await?;
-        sqlx::query("UPDATE enrich.webhook_events SET payload = '{\"erased\": true}'::jsonb WHERE lead_id = ANY($1)")
-            .bind(&self.leads)
+        sqlx::query!("UPDATE enrich.webhook_events SET payload = '{\"erased\": true}'::jsonb WHERE lead_id = ANY($1)", &self.leads)
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -224,13 +223,13 @@ impl Subject {
             .iter()
             .map(|(k, q)| ledger.key_hash(*k, q).to_vec())
             .collect();
-        Ok(
-            sqlx::query("DELETE FROM enrich.provider_calls WHERE key_hash = ANY($1)")
-                .bind(&hashes)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected(),
+        Ok(sqlx::query!(
+            "DELETE FROM enrich.provider_calls WHERE key_hash = ANY($1)",
+            &hashes
         )
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
     }
 }
 
@@ -249,6 +248,9 @@ async fn scrub_mentions(
     needles: &Needles,
     entity: Uuid,
 ) -> Result<Mentions, sqlx::Error> {
+    // Built at run time (one predicate per column mentioning the person), so
+    // these are the store's few unchecked statements: no user text enters the
+    // SQL, the patterns are bound.
     let mentioning = |column: &str| needles.sql(column);
     let leads: Vec<String> = sqlx::query_scalar(&format!(
         "UPDATE enrich.leads SET context = '{{}}'::jsonb, note_text = NULL, contact_fingerprint = NULL, last_error = NULL
@@ -326,28 +328,21 @@ async fn scrub_mentions(
 /// The lease lapses after a minute (longer than any lease renewal period);
 /// later runs of the lead go on as usual, finding the tombstones.
 async fn cancel_runs(tx: &mut Tx, leads: &[String], forms: &[String]) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE enrich.jobs SET state = 'done', last_error = 'cancelled: the person was erased', finished_at = now(),
+    sqlx::query!("UPDATE enrich.jobs SET state = 'done', last_error = 'cancelled: the person was erased', finished_at = now(),
                 locked_by = NULL, locked_until = NULL, updated_at = now()
           WHERE (lead_id = ANY($1) OR (lead_id IS NULL AND payload->>'google_lead_id' = ANY($2)))
-            AND state IN ('queued', 'running')",
-    )
-    .bind(leads)
-    .bind(forms)
+            AND state IN ('queued', 'running')", leads, forms)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE enrich.leads SET lease_by = 'erasure', lease_until = now() + interval '1 minute'
           WHERE lead_id = ANY($1)",
+        leads
     )
-    .bind(leads)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
-        "UPDATE enrich.google_ads_leads SET state = 'failed', last_error = 'cancelled: the person was erased', updated_at = now()
-          WHERE google_lead_id = ANY($1) AND state IN ('pending', 'processing')",
-    )
-    .bind(forms)
+    sqlx::query!("UPDATE enrich.google_ads_leads SET state = 'failed', last_error = 'cancelled: the person was erased', updated_at = now()
+          WHERE google_lead_id = ANY($1) AND state IN ('pending', 'processing')", forms)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -361,23 +356,17 @@ async fn record(
     (rows_removed, ledger_rows_removed): (i64, i64),
     tombstones: &[(&'static str, [u8; 32])],
 ) -> Result<i64, sqlx::Error> {
-    let erasure_id: i64 = sqlx::query_scalar(
-        "INSERT INTO enrich.erasures (actor, request_id, rows_removed, ledger_rows_removed) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(actor)
-    .bind(request_id)
-    .bind(rows_removed)
-    .bind(ledger_rows_removed)
+    let erasure_id: i64 = sqlx::query_scalar!("INSERT INTO enrich.erasures (actor, request_id, rows_removed, ledger_rows_removed) VALUES ($1, $2, $3, $4) RETURNING id", actor, request_id, rows_removed, ledger_rows_removed)
     .fetch_one(&mut **tx)
     .await?;
     for (kind, hash) in tombstones {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO enrich.erasure_tombstones (kind, key_hash, erasure_id) VALUES ($1, $2, $3)
              ON CONFLICT (kind, key_hash) DO UPDATE SET erasure_id = EXCLUDED.erasure_id",
+            *kind,
+            &hash[..],
+            erasure_id
         )
-        .bind(*kind)
-        .bind(&hash[..])
-        .bind(erasure_id)
         .execute(&mut **tx)
         .await?;
     }

@@ -17,15 +17,15 @@ pub async fn is_erased_subject(
     let mut kinds = Vec::new();
     let mut hashes = Vec::new();
     if let Some(c) = cpf {
-        kinds.push("cpf");
+        kinds.push("cpf".to_owned());
         hashes.push(ledger.subject_hash("cpf", c.digits()).to_vec());
     }
     for p in phones {
-        kinds.push("phone");
+        kinds.push("phone".to_owned());
         hashes.push(ledger.subject_hash("phone", p.national()).to_vec());
     }
     if let Some(e) = email {
-        kinds.push("email");
+        kinds.push("email".to_owned());
         hashes.push(
             ledger
                 .subject_hash("email", &e.as_str().trim().to_lowercase())
@@ -35,12 +35,8 @@ pub async fn is_erased_subject(
     if hashes.is_empty() {
         return Ok(false);
     }
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM enrich.erasure_tombstones t
-                          JOIN unnest($1::text[], $2::bytea[]) AS q(kind, key_hash) USING (kind, key_hash))",
-    )
-    .bind(&kinds)
-    .bind(&hashes)
+    sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM enrich.erasure_tombstones t
+                          JOIN unnest($1::text[], $2::bytea[]) AS q(kind, key_hash) USING (kind, key_hash)) AS \"erased!\"", &kinds, &hashes)
     .fetch_one(pool)
     .await
 }
@@ -80,11 +76,8 @@ impl CpfGuard {
         if self.keys.is_empty() {
             return Ok(Vec::new());
         }
-        let hashes: Vec<&[u8]> = self.keys.iter().map(|(_, h)| h.as_slice()).collect();
-        let hit: Vec<Vec<u8>> = sqlx::query_scalar(
-            "SELECT key_hash FROM enrich.erasure_tombstones WHERE kind = 'cpf' AND key_hash = ANY($1)",
-        )
-        .bind(&hashes)
+        let hashes: Vec<Vec<u8>> = self.keys.iter().map(|(_, h)| h.clone()).collect();
+        let hit: Vec<Vec<u8>> = sqlx::query_scalar!("SELECT key_hash FROM enrich.erasure_tombstones WHERE kind = 'cpf' AND key_hash = ANY($1)", &hashes)
         .fetch_all(executor)
         .await?;
         Ok(self

@@ -32,12 +32,11 @@ pub(super) async fn check_fingerprint(pool: &PgPool, key: &[u8]) -> Result<(), L
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    sqlx::query("INSERT INTO enrich.settings (name, value) VALUES ('ledger_key_fingerprint', $1) ON CONFLICT (name) DO NOTHING")
-        .bind(&given)
+    sqlx::query!("INSERT INTO enrich.settings (name, value) VALUES ('ledger_key_fingerprint', $1) ON CONFLICT (name) DO NOTHING", &given)
         .execute(pool)
         .await?;
-    let stored: String = sqlx::query_scalar(
-        "SELECT value FROM enrich.settings WHERE name = 'ledger_key_fingerprint'",
+    let stored: String = sqlx::query_scalar!(
+        "SELECT value FROM enrich.settings WHERE name = 'ledger_key_fingerprint'"
     )
     .fetch_one(pool)
     .await?;
@@ -54,12 +53,11 @@ pub(super) async fn stored_key(pool: &PgPool) -> Result<Vec<u8>, sqlx::Error> {
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
-    sqlx::query("INSERT INTO enrich.settings (name, value) VALUES ('ledger_hash_key', $1) ON CONFLICT (name) DO NOTHING")
-        .bind(&fresh)
+    sqlx::query!("INSERT INTO enrich.settings (name, value) VALUES ('ledger_hash_key', $1) ON CONFLICT (name) DO NOTHING", &fresh)
         .execute(pool)
         .await?;
     let key: String =
-        sqlx::query_scalar("SELECT value FROM enrich.settings WHERE name = 'ledger_hash_key'")
+        sqlx::query_scalar!("SELECT value FROM enrich.settings WHERE name = 'ledger_hash_key'")
             .fetch_one(pool)
             .await?;
     Ok(key.into_bytes())

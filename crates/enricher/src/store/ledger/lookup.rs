@@ -242,22 +242,22 @@ impl Ledger {
     ) -> Result<Reservation<T>, LedgerError> {
         let holder = uuid::Uuid::new_v4();
         let mut tx = self.pool.begin().await?;
-        let taken: Option<(bool,)> = sqlx::query_as(
-            "INSERT INTO enrich.provider_reservations AS r (provider, module, key_hash, holder, expires_at)
+        let taken = sqlx::query_scalar!(
+            r#"INSERT INTO enrich.provider_reservations AS r (provider, module, key_hash, holder, expires_at)
              VALUES ($1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5))
              ON CONFLICT (provider, module, key_hash) DO UPDATE
                 SET holder = EXCLUDED.holder, reserved_at = clock_timestamp(), expires_at = EXCLUDED.expires_at
               WHERE r.expires_at < clock_timestamp()
-             RETURNING (xmax <> 0)",
+             RETURNING (xmax <> 0) AS "took_over!""#,
+            kind.provider,
+            kind.module,
+            &hash[..],
+            holder,
+            self.reservation_ttl.as_secs_f64()
         )
-        .bind(kind.provider)
-        .bind(kind.module)
-        .bind(&hash[..])
-        .bind(holder)
-        .bind(self.reservation_ttl.as_secs_f64())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((took_over,)) = taken else {
+        let Some(took_over) = taken else {
             tx.rollback().await?;
             return Ok(match self.fresh::<T, _>(&self.pool, kind, hash).await? {
                 Some(hit) => Reservation::Answered(hit),
@@ -271,14 +271,8 @@ impl Ledger {
         if took_over {
             // The previous holder died mid-call: whether it was paid is
             // unknown; count it as possibly paid, visibly.
-            sqlx::query(
-                "INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, credits)
-                 VALUES ($1, $2, $3, 'unknown', 'holder_lost', $4)",
-            )
-            .bind(kind.provider)
-            .bind(kind.module)
-            .bind(&hash[..])
-            .bind(kind.credits)
+            sqlx::query!("INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, credits)
+                 VALUES ($1, $2, $3, 'unknown', 'holder_lost', $4)", kind.provider, kind.module, &hash[..], kind.credits)
             .execute(&mut *tx)
             .await?;
             tracing::warn!(
@@ -305,15 +299,8 @@ impl Ledger {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(ttl / 5).await;
-                let renewed = sqlx::query(
-                    "UPDATE enrich.provider_reservations SET expires_at = clock_timestamp() + make_interval(secs => $5)
-                      WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
-                )
-                .bind(kind.provider)
-                .bind(kind.module)
-                .bind(&hash[..])
-                .bind(holder)
-                .bind(ttl.as_secs_f64())
+                let renewed = sqlx::query!("UPDATE enrich.provider_reservations SET expires_at = clock_timestamp() + make_interval(secs => $5)
+                      WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4", kind.provider, kind.module, &hash[..], holder, ttl.as_secs_f64())
                 .execute(&pool)
                 .await;
                 match renewed {
@@ -349,22 +336,13 @@ impl Ledger {
         T: DeserializeOwned,
         E: sqlx::PgExecutor<'e>,
     {
-        type Row = (
-            String,
-            Option<serde_json::Value>,
-            chrono::DateTime<chrono::Utc>,
-        );
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT outcome, response, created_at FROM enrich.provider_calls
+        let row = sqlx::query!("SELECT outcome, response, created_at FROM enrich.provider_calls
               WHERE provider = $1 AND module = $2 AND key_hash = $3 AND outcome IN ('found', 'not_found')
                 AND expires_at > now()
-              ORDER BY created_at DESC LIMIT 1",
-        )
-        .bind(kind.provider)
-        .bind(kind.module)
-        .bind(&hash[..])
+              ORDER BY created_at DESC LIMIT 1", kind.provider, kind.module, &hash[..])
         .fetch_optional(executor)
-        .await?;
+        .await?
+        .map(|r| (r.outcome, r.response, r.created_at));
         match row {
             None => Ok(None),
             Some((outcome, _, at)) if outcome == "not_found" => Ok(Some(Looked {
@@ -386,10 +364,7 @@ impl Ledger {
     }
 
     async fn record_hit(&self, kind: CallKind, hash: &[u8; 32]) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, credits) VALUES ($1, $2, $3, 'hit', 0)")
-            .bind(kind.provider)
-            .bind(kind.module)
-            .bind(&hash[..])
+        sqlx::query!("INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, credits) VALUES ($1, $2, $3, 'hit', 0)", kind.provider, kind.module, &hash[..])
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -420,12 +395,12 @@ impl Ledger {
             .iter()
             .map(|(k, q)| self.key_hash(*k, q).to_vec())
             .collect();
-        Ok(
-            sqlx::query("DELETE FROM enrich.provider_calls WHERE key_hash = ANY($1)")
-                .bind(&hashes)
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
+        Ok(sqlx::query!(
+            "DELETE FROM enrich.provider_calls WHERE key_hash = ANY($1)",
+            &hashes
         )
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 }

@@ -50,20 +50,16 @@ impl Ledger {
         // (and scrubs) this row.
         let mut response = row.response.as_ref();
         if response.is_some() {
-            sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 7))")
-                .bind(ERASURE_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            let erased_meanwhile: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM enrich.erasures e
+            sqlx::query!(
+                "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 7))",
+                ERASURE_LOCK
+            )
+            .execute(&mut *tx)
+            .await?;
+            let erased_meanwhile: bool = sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM enrich.erasures e
                                  WHERE e.erased_at > coalesce((SELECT r.reserved_at FROM enrich.provider_reservations r
                                                                 WHERE r.provider = $1 AND r.module = $2 AND r.key_hash = $3 AND r.holder = $4),
-                                                              now()) - interval '5 minutes')",
-            )
-            .bind(kind.provider)
-            .bind(kind.module)
-            .bind(&hash[..])
-            .bind(holder)
+                                                              now()) - interval '5 minutes') AS \"erased!\"", kind.provider, kind.module, &hash[..], holder)
             .fetch_one(&mut *tx)
             .await?;
             if erased_meanwhile {
@@ -79,32 +75,20 @@ impl Ledger {
         } else {
             row.ttl.map(|d| d.as_secs_f64())
         };
-        let at: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
-            "INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
+        let at: chrono::DateTime<chrono::Utc> = sqlx::query_scalar!("INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
                                                response, expires_at, http_status)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10)
-             RETURNING created_at",
-        )
-        .bind(kind.provider)
-        .bind(kind.module)
-        .bind(&hash[..])
-        .bind(row.label)
-        .bind(row.error_kind)
-        .bind(row.latency)
-        .bind(row.credits)
-        .bind(response)
-        .bind(ttl)
-        .bind(row.http_status)
+             RETURNING created_at", kind.provider, kind.module, &hash[..], row.label, row.error_kind, row.latency, row.credits, response, ttl, row.http_status)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "DELETE FROM enrich.provider_reservations
               WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
+            kind.provider,
+            kind.module,
+            &hash[..],
+            holder
         )
-        .bind(kind.provider)
-        .bind(kind.module)
-        .bind(&hash[..])
-        .bind(holder)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

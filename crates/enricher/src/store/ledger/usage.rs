@@ -19,29 +19,17 @@ pub async fn usage(
     pool: &PgPool,
     since: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<DailyUsage>, sqlx::Error> {
-    let rows: Vec<(String, chrono::NaiveDate, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT provider, (created_at AT TIME ZONE 'UTC')::date,
-                count(*) FILTER (WHERE outcome IN ('found', 'not_found')),
-                count(*) FILTER (WHERE outcome = 'hit'),
-                count(*) FILTER (WHERE outcome = 'error'),
-                coalesce(sum(credits), 0)
+    sqlx::query_as!(
+        DailyUsage,
+        r#"SELECT provider, (created_at AT TIME ZONE 'UTC')::date AS "day!",
+                count(*) FILTER (WHERE outcome IN ('found', 'not_found')) AS "paid_calls!",
+                count(*) FILTER (WHERE outcome = 'hit') AS "cache_hits!",
+                count(*) FILTER (WHERE outcome = 'error') AS "errors!",
+                coalesce(sum(credits), 0) AS "credits!"
            FROM enrich.provider_calls WHERE created_at >= $1
-          GROUP BY 1, 2 ORDER BY 2, 1",
+          GROUP BY 1, 2 ORDER BY 2, 1"#,
+        since
     )
-    .bind(since)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(provider, day, paid_calls, cache_hits, errors, credits)| DailyUsage {
-                provider,
-                day,
-                paid_calls,
-                cache_hits,
-                errors,
-                credits,
-            },
-        )
-        .collect())
+    .await
 }
