@@ -85,6 +85,10 @@ pub enum Command {
     Enrich {
         /// The C2S lead id (32 hex characters).
         lead_id: String,
+        /// How long to wait for the run; a run not done by then stays queued
+        /// for the workers.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        wait_secs: u64,
     },
     /// Subscribe (or unsubscribe) a URL to the three C2S webhook actions.
     Webhooks(WebhooksArgs),
@@ -279,10 +283,11 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             database.close().await?;
             result
         }
-        Command::Enrich { lead_id } => {
+        Command::Enrich { lead_id, wait_secs } => {
             c2s_enrich::domain::lead::LeadId::parse(&lead_id).context("the lead id")?;
             let database = Database::open(&config.database).await?;
-            let result = c2s_enrich::app::enrich_one(&config, &database.pool, &lead_id).await;
+            let wait = std::time::Duration::from_secs(wait_secs);
+            let result = c2s_enrich::app::enrich_one(&config, &database.pool, &lead_id, wait).await;
             database.close().await?;
             result
         }

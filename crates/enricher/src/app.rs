@@ -14,7 +14,7 @@ use crate::config::{Config, ConfigError, ProviderConfig};
 use crate::domain::lead::LeadId;
 use crate::http::{AppState, Application};
 use crate::pipeline::note::{NoteSettings, Sections};
-use crate::pipeline::worker::{self, WorkerOptions};
+use crate::pipeline::worker::{self, JobOutcome, WorkerOptions};
 use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::providers::Providers;
 use crate::store::ledger::Ledger;
@@ -248,23 +248,61 @@ pub async fn work(
     Ok(())
 }
 
-/// `enrich <lead_id>`: one lead, synchronously; prints the outcome and the note.
-pub async fn enrich_one(config: &Config, pool: &PgPool, lead: &str) -> anyhow::Result<()> {
+/// `enrich <lead_id>`: one lead now, run as the API's synchronous triggers
+/// run it (a job, so it has a worker's guarantees: the lead's lease, one
+/// note, retries); prints the outcome and the note. A run that does not end
+/// within `wait`, or ends to be retried, is left queued for the workers and
+/// the command says so (exit status 1).
+pub async fn enrich_one(
+    config: &Config,
+    pool: &PgPool,
+    lead: &str,
+    wait: Duration,
+) -> anyhow::Result<()> {
     let lead_id = LeadId::parse(lead).context("the lead id")?;
     ensure_migrated(pool).await?;
     let pipeline = pipeline(config, pool).await?;
     let started = std::time::Instant::now();
-    let outcome = pipeline
-        .process(&lead_id)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut worker = worker_options(config, 1, DEFAULT_LEASE_SECS);
+    worker.id = "cli".into();
+    let run = crate::pipeline::sync::run_now(&pipeline, &lead_id, &worker, wait).await?;
+    let job = run.job_id;
+    let leave = "it stays queued; `c2s-enrich worker` (or `serve`) runs it, `c2s-enrich jobs list` shows it";
+    let (outcome, error) = match run.ended {
+        Some(ended) => ended,
+        None => anyhow::bail!(
+            "lead {}: not done within {}s (job {job}); {leave}",
+            lead_id.as_str(),
+            wait.as_secs()
+        ),
+    };
+    let error = error.unwrap_or_default();
+    match outcome {
+        JobOutcome::Completed => {}
+        JobOutcome::LeadNotFound => anyhow::bail!(
+            "C2S does not know lead {} (job {job}); it is asked again a few times over the next minutes: {leave}",
+            lead_id.as_str()
+        ),
+        JobOutcome::Retrying | JobOutcome::Paused | JobOutcome::Deferred => {
+            anyhow::bail!("{error} (job {job}); {leave}")
+        }
+        JobOutcome::Dead => {
+            anyhow::bail!("the run failed: {error} (job {job} is dead; `c2s-enrich jobs retry {job}` runs it again)")
+        }
+        JobOutcome::LeadBusy | JobOutcome::LeaseLost => anyhow::bail!(
+            "another run of lead {} holds it (job {job}); {leave}",
+            lead_id.as_str()
+        ),
+    }
+    let recorded = crate::store::leads::recorded_state(pool, &lead_id)
+        .await?
+        .context("the lead's record is gone after its run")?;
     let note = crate::store::leads::note_text(pool, &lead_id).await?;
     println!(
-        "lead {}: {} ({} person(s), note sent: {}) in {:.1}s",
-        outcome.lead_id,
-        outcome.outcome,
-        outcome.persons,
-        outcome.note_sent,
+        "lead {}: {} (note {}, job {job}) in {:.1}s",
+        lead_id.as_str(),
+        recorded.outcome.as_deref().unwrap_or(&recorded.state),
+        recorded.note_status,
         started.elapsed().as_secs_f64()
     );
     if let Some(n) = note {

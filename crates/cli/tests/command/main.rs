@@ -4,4 +4,5 @@
 mod bench_smoke;
 mod cli;
 mod dq;
+mod enrich_command;
 mod worker_process;

@@ -2,14 +2,12 @@
 //! keys with the `enrich` scope.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -18,9 +16,9 @@ use super::error::ApiError;
 use super::state::AppState;
 use crate::domain::identity::{Contact, Via};
 use crate::domain::lead::LeadId;
-use crate::pipeline::worker::{handle, JobOutcome, WorkerOptions, ENRICH_LEAD};
-use crate::pipeline::{Pipeline, RunContext};
-use crate::store::jobs::{self, NewJob};
+use crate::pipeline::sync::{self, SyncRun};
+use crate::pipeline::worker::JobOutcome;
+use crate::pipeline::RunContext;
 use crate::store::leads;
 
 fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
@@ -263,33 +261,13 @@ async fn run_sync(
         // Re-run from the start; lookups come from the ledger, the note stays sent.
         leads::restart_completed(&state.pool, id).await?;
     }
-    // The job first: whatever happens to this request (the client leaves,
-    // times out, the process dies), the lead has a job that runs it.
-    let key = format!("sync:{}:{}", id.as_str(), uuid::Uuid::new_v4().simple());
-    let job = NewJob {
-        kind: ENRICH_LEAD,
-        job_key: Some(&key),
-        lead_id: Some(id.as_str()),
-        payload: json!({ "lead_id": id.as_str() }),
-        max_attempts: 8,
-    };
-    // Held for this request's task for the wait (workers take it after).
-    let job_id = jobs::enqueue_held(&state.pool, &job, state.sync.wait + Duration::from_secs(5))
-        .await?
-        .ok_or_else(|| ApiError::Internal("a fresh job key was taken".into()))?;
-    // Run in a task of its own (not this request's): it goes on if the
-    // client goes away, and answers here if it ends within the wait.
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let mut options = state.sync.worker.clone();
-    options.id = format!("api-{}", uuid::Uuid::new_v4().simple());
-    tokio::spawn(run_now(
-        pipeline.clone(),
-        job_id,
-        options,
-        state.sync.wait,
-        tx,
-    ));
-    let ran = tokio::time::timeout(state.sync.wait, rx).await;
+    // Run as a job in a task of its own (not this request's): it goes on
+    // if the client goes away, and answers here if it ends within the wait.
+    let mut worker = state.sync.worker.clone();
+    worker.id = "api".into();
+    let SyncRun { job_id, ended } = sync::run_now(pipeline, id, &worker, state.sync.wait)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
     let accepted = || {
         (
             StatusCode::ACCEPTED,
@@ -304,7 +282,7 @@ async fn run_sync(
             })),
         )
     };
-    let Ok(Ok((outcome, error))) = ran else {
+    let Some((outcome, error)) = ended else {
         return Ok(accepted());
     };
     let error = error.unwrap_or_default();
@@ -324,50 +302,6 @@ async fn run_sync(
         ),
         JobOutcome::Dead => Err(ApiError::Unavailable(error)),
         JobOutcome::LeadBusy | JobOutcome::LeaseLost => Ok(accepted()),
-    }
-}
-
-/// Runs the synchronous request's job as soon as it can be claimed (another
-/// run of the lead first finishes), until `wait` passes; then the job is left
-/// to the workers.
-async fn run_now(
-    pipeline: Arc<Pipeline>,
-    job_id: i64,
-    options: WorkerOptions,
-    wait: Duration,
-    answer: tokio::sync::oneshot::Sender<(JobOutcome, Option<String>)>,
-) {
-    let deadline = tokio::time::Instant::now() + wait;
-    while tokio::time::Instant::now() < deadline {
-        match jobs::claim_id(&pipeline.pool, job_id, &options.id, options.lease).await {
-            Ok(Some(job)) => match handle(&pipeline, job, &options).await {
-                Ok((JobOutcome::LeadBusy, _)) => {}
-                Ok(ran) => {
-                    let _ = answer.send(ran);
-                    return;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "recording a synchronous run's outcome failed; its lease will expire and a worker runs it");
-                    return;
-                }
-            },
-            Ok(None) => {
-                // Not claimable: another run of the lead first — or the job
-                // already ended (a worker took it after all): then say how.
-                if let Ok(Some((state, error))) = jobs::finished(&pipeline.pool, job_id).await {
-                    let outcome = match state.as_str() {
-                        "done" => JobOutcome::Completed,
-                        _ => JobOutcome::Dead,
-                    };
-                    let _ = answer.send((outcome, error));
-                    return;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming a synchronous run's job failed; retrying")
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

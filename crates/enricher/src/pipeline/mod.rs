@@ -9,7 +9,8 @@
 //! - `context` and `error`: what a run keeps between steps, why it stops;
 //! - `note` and `resolve`: the note's text; the earlier release's resolution
 //!   (kept for the bench's baselines);
-//! - `worker`: the job loop that runs them.
+//! - `worker`: the job loop that runs them; `sync`: one lead run now for a
+//!   caller that waits (the API's synchronous triggers, `enrich`).
 
 pub mod context;
 pub mod discover;
@@ -21,6 +22,7 @@ pub mod note;
 pub mod resolve;
 pub mod setup;
 pub mod steps;
+pub mod sync;
 pub mod worker;
 
 pub use context::{Discovery, LeadFacts, Outcome, RunContext};
