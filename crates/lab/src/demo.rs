@@ -23,27 +23,7 @@ pub async fn run(pool: &sqlx::PgPool, masked_url: &str, keep_running: bool) -> a
     c2s_enrich::db::migrate_up(pool).await?;
     println!("migrations applied");
 
-    let sim_config = SimConfig {
-        seed: 42,
-        leads: LEADS,
-        hook_header: Some(("x-webhook-token".into(), SECRET.into())),
-        ..SimConfig::default()
-    };
-    let sim = c2s_sim::start(sim_config.with_latency_ms(20)).await?;
-    println!(
-        "provider sandbox on {} ({LEADS} leads, seed 42, 20 ms per call)",
-        sim.base_url()
-    );
-    let mut env: HashMap<String, String> = sim
-        .env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    env.insert("WEBHOOK_SECRET".into(), SECRET.into());
-    for p in ["C2S", "DIRETRIX", "WORK_API"] {
-        env.insert(format!("{p}_MIN_INTERVAL_MS"), "0".into());
-    }
-    let config = Config::load_with(None, &move |k| env.get(k).cloned())?;
+    let (sim, config) = sandbox().await?;
     let pipeline = app::pipeline(&config, pool).await?;
     let app = Application::build(
         app::app_state(&config, pool, Some(pipeline.clone())),
@@ -88,10 +68,58 @@ pub async fn run(pool: &sqlx::PgPool, masked_url: &str, keep_running: bool) -> a
     );
 
     let started = Instant::now();
+    deliver(&sim, &hook_url).await;
+    let finished = wait_done(pool, started).await?;
+    wait_updates(pool).await?;
+    let report = report(pool, &sim).await;
+    if keep_running {
+        println!("\nAPI still up at http://{addr} — Ctrl-C to stop");
+        app::shutdown_signal().await;
+    }
+    let _ = stop_tx.send(true);
+    server.await??;
+    workers.await?;
+    sim.stop().await;
+    anyhow::ensure!(
+        finished,
+        "not every lead reached a final state within 180 s"
+    );
+    report
+}
+
+/// The provider sandbox (20 leads, seed 42, 20 ms per call) and the
+/// service's configuration pointing at it.
+async fn sandbox() -> anyhow::Result<(c2s_sim::SimHandle, Config)> {
+    let sim_config = SimConfig {
+        seed: 42,
+        leads: LEADS,
+        hook_header: Some(("x-webhook-token".into(), SECRET.into())),
+        ..SimConfig::default()
+    };
+    let sim = c2s_sim::start(sim_config.with_latency_ms(20)).await?;
+    println!(
+        "provider sandbox on {} ({LEADS} leads, seed 42, 20 ms per call)",
+        sim.base_url()
+    );
+    let mut env: HashMap<String, String> = sim
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    env.insert("WEBHOOK_SECRET".into(), SECRET.into());
+    for p in ["C2S", "DIRETRIX", "WORK_API"] {
+        env.insert(format!("{p}_MIN_INTERVAL_MS"), "0".into());
+    }
+    let config = Config::load_with(None, &move |k| env.get(k).cloned())?;
+    Ok((sim, config))
+}
+
+/// C2S's deliveries: every lead's creation, then three of them again.
+async fn deliver(sim: &c2s_sim::SimHandle, hook_url: &str) {
     let header = Some(("x-webhook-token", SECRET));
     let delivered = c2s_sim::deliver_for_tests(
-        &sim,
-        &hook_url,
+        sim,
+        hook_url,
         HookAction::OnCreateLead.as_str(),
         None,
         1,
@@ -106,8 +134,8 @@ pub async fn run(pool: &sqlx::PgPool, masked_url: &str, keep_running: bool) -> a
         .map(|l| l.id.clone())
         .collect();
     let repeated = c2s_sim::deliver_for_tests(
-        &sim,
-        &hook_url,
+        sim,
+        hook_url,
         HookAction::OnCreateLead.as_str(),
         Some(first),
         1,
@@ -123,8 +151,12 @@ pub async fn run(pool: &sqlx::PgPool, masked_url: &str, keep_running: bool) -> a
         repeated.requests,
         status(&repeated, 200)
     );
+}
 
-    let finished = app::wait_until(
+/// Waits (up to 180 s, printing progress) until every lead is done and no
+/// job is open; whether that happened.
+async fn wait_done(pool: &sqlx::PgPool, started: Instant) -> anyhow::Result<bool> {
+    app::wait_until(
         Duration::from_secs(180),
         Duration::from_millis(500),
         || async {
@@ -141,9 +173,13 @@ pub async fn run(pool: &sqlx::PgPool, masked_url: &str, keep_running: bool) -> a
             Ok(done as usize >= LEADS && open == 0)
         },
     )
-    .await?;
-    // Let the update webhooks our notes triggered arrive (one per note).
-    let updates_arrived = app::wait_until(
+    .await
+}
+
+/// Lets the update webhooks our notes triggered arrive (one per note, up
+/// to 10 s).
+async fn wait_updates(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let arrived = app::wait_until(
         Duration::from_secs(10),
         Duration::from_millis(200),
         || async {
@@ -156,24 +192,10 @@ pub async fn run(pool: &sqlx::PgPool, masked_url: &str, keep_running: bool) -> a
         },
     )
     .await?;
-    if !updates_arrived {
+    if !arrived {
         tracing::warn!("not every update webhook triggered by our notes arrived within 10 s");
     }
-
-    let report = report(pool, &sim).await;
-    if keep_running {
-        println!("\nAPI still up at http://{addr} — Ctrl-C to stop");
-        app::shutdown_signal().await;
-    }
-    let _ = stop_tx.send(true);
-    server.await??;
-    workers.await?;
-    sim.stop().await;
-    anyhow::ensure!(
-        finished,
-        "not every lead reached a final state within 180 s"
-    );
-    report
+    Ok(())
 }
 
 /// One line of the demo's table.
@@ -191,6 +213,14 @@ struct LeadRow {
 }
 
 async fn report(pool: &sqlx::PgPool, sim: &c2s_sim::SimHandle) -> anyhow::Result<()> {
+    let rows = lead_table(pool, sim).await?;
+    let paid = totals(pool, sim, &rows).await?;
+    ensure_promises(pool, sim, paid).await
+}
+
+/// Prints one line per lead: its kind in the sandbox's truth, outcome,
+/// persons, confidence, note, seconds from delivery to done.
+async fn lead_table(pool: &sqlx::PgPool, sim: &c2s_sim::SimHandle) -> anyhow::Result<Vec<LeadRow>> {
     let truth: HashMap<String, c2s_sim::LeadKind> = sim
         .state
         .leads()
@@ -228,6 +258,17 @@ async fn report(pool: &sqlx::PgPool, sim: &c2s_sim::SimHandle) -> anyhow::Result
             secs.map_or_else(|| "-".into(), |s| format!("{s:.2}"))
         );
     }
+    Ok(rows)
+}
+
+/// Prints the totals (outcomes, paid lookups, cache hits, credits, webhook
+/// decisions) and one note as posted; the paid lookups by the ledger's
+/// count and by the sandbox's.
+async fn totals(
+    pool: &sqlx::PgPool,
+    sim: &c2s_sim::SimHandle,
+    rows: &[LeadRow],
+) -> anyhow::Result<(i64, i64)> {
     let journal = sim.state.journal();
     let paid_sandbox = journal
         .calls
@@ -282,6 +323,17 @@ async fn report(pool: &sqlx::PgPool, sim: &c2s_sim::SimHandle) -> anyhow::Result
             note.body
         );
     }
+    Ok((paid_ledger, paid_sandbox))
+}
+
+/// The product's promises: one note per lead, every lead noted, the ledger
+/// agreeing with the sandbox on paid calls, no work but the leads'.
+async fn ensure_promises(
+    pool: &sqlx::PgPool,
+    sim: &c2s_sim::SimHandle,
+    (paid_ledger, paid_sandbox): (i64, i64),
+) -> anyhow::Result<()> {
+    let journal = sim.state.journal();
     let mut per_lead: HashMap<&str, usize> = HashMap::new();
     for n in &journal.notes {
         *per_lead.entry(n.lead_id.as_str()).or_default() += 1;

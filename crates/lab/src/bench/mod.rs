@@ -129,6 +129,13 @@ pub async fn run(
         report.identity = Some(identity::run(server, n).await?);
     }
     report.seconds = started.elapsed().as_secs_f64();
+    write_outputs(o, &report)?;
+    Ok(report)
+}
+
+/// Writes the JSON and Markdown reports asked for; `--only 7` replaces
+/// benchmark 7's figures and section and keeps the others'.
+fn write_outputs(o: &BenchOptions, report: &BenchReport) -> anyhow::Result<()> {
     let only_identity = o.only == [7];
     if let Some(path) = &o.json {
         let json = if only_identity {
@@ -140,20 +147,20 @@ pub async fn run(
             old["identity"] = serde_json::to_value(&report.identity)?;
             old
         } else {
-            serde_json::to_value(&report)?
+            serde_json::to_value(report)?
         };
         std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
     }
     if let Some(path) = &o.markdown {
         let text = if only_identity {
             let old = std::fs::read_to_string(path).unwrap_or_default();
-            replace_identity_section(&old, &identity_markdown(&report))
+            replace_identity_section(&old, &identity_markdown(report))
         } else {
-            markdown(&report)
+            markdown(report)
         };
         std::fs::write(path, text)?;
     }
-    Ok(report)
+    Ok(())
 }
 
 /// `docs/benchmarks.md`.
@@ -173,115 +180,150 @@ pub fn markdown(r: &BenchReport) -> String {
         m.cpu, m.cores, m.memory_gib, m.os, m.postgres, m.version, m.build
     );
     if let Some(p) = &r.pipeline {
-        let _ = writeln!(
-            s,
-            "## 1. Pipeline overhead\n\nEvery sandbox call takes L = {} ms; the critical path's lower bound is 4·L = {} ms (C2S get, one parallel discovery round, one parallel dossier round, the note). `POST /api/v1/c2s/enrich/{{id}}` end to end, sequential requests, {} round(s), medians of the per-round ratios.\n\n| lead | requests | p50 | p99 | **p50 ÷ 4·L** | **p99 ÷ 4·L** |\n|---|---|---|---|---|---|\n| phone and e-mail → one person | {} | {:.0} ms | {:.0} ms | **{:.2}** | **{:.2}** |\n| phone and e-mail → two persons | {} | {:.0} ms | {:.0} ms | **{:.2}** | **{:.2}** |\n",
-            p.latency_ms, p.lower_bound_ms, p.rounds,
-            p.one_person.n, p.one_person.p50_ms, p.one_person.p99_ms, p.one_person_p50_ratio, p.one_person_p99_ratio,
-            p.two_persons.n, p.two_persons.p50_ms, p.two_persons.p99_ms, p.two_persons_p50_ratio, p.two_persons_p99_ratio
-        );
+        pipeline_section(&mut s, p);
     }
     if let Some(t) = &r.throughput {
-        let _ = writeln!(
-            s,
-            "## 2. Throughput\n\nL = 0; a `c2s-enrich serve` process; every lead delivered by webhook at once; time until every lead is completed (note posted). A fresh database and sandbox per level.\n\n| worker concurrency | leads | seconds | leads/s | vs concurrency 1 |\n|---|---|---|---|---|"
-        );
-        let base = t.levels.first().map_or(1.0, |l| l.leads_per_second);
-        for l in &t.levels {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {:.2} | {:.1} | {:.2}× |",
-                l.concurrency,
-                l.leads,
-                l.seconds,
-                l.leads_per_second,
-                l.leads_per_second / base
-            );
-        }
-        let _ = writeln!(
-            s,
-            "\nSaturation: gains under 10 % after concurrency **{}** (best {:.1} leads/s).\n",
-            t.saturation_concurrency, t.best_leads_per_second
-        );
+        throughput_section(&mut s, t);
     }
     if let Some(st) = &r.storage {
-        let _ = writeln!(
-            s,
-            "### Storage vs COPY\n\n`store_dossier` (one transaction per person, advisory locks, upserts) for {} distinct fixture-sized dossiers ({:.1} rows each: person, relatives, companies, phones, e-mails, addresses, links, snapshot), against `COPY` of exactly those rows into the same tables; medians of {} round(s).\n\n| path | persons/s |\n|---|---|\n| store_dossier | {:.0} |\n| COPY (physical limit) | {:.0} |\n| **store ÷ COPY (time)** | **{:.1}×** |\n",
-            st.persons, st.rows_per_person, st.rounds, st.store_persons_per_second, st.copy_persons_per_second, st.store_over_copy
-        );
+        storage_section(&mut s, st);
     }
     if let Some(h) = &r.hardening {
-        let _ = writeln!(
-            s,
-            "## 3. Hardening at scale {}\n\n`synth --legacy --scale {}` ({} rows in {:.0} s), then `migrate` while a probe reads (by primary key) and writes `core.entity_phones` and `core.addresses` every 10 ms, each write its own transaction.\n\n| | probes | p50 | p99 | max | errors |\n|---|---|---|---|---|---|\n| before the migration | {} | {:.1} ms | {:.1} ms | {:.1} ms | – |\n| during the migration ({:.0} s) | {} | {:.1} ms | {:.1} ms | **{:.1} ms** | {} |\n| **during ÷ before** | | | **{:.1}×** | **{:.1}×** | |\n\nRows archived by the hardening (duplicates, phones without DDD, orphans): {}.\n",
-            h.scale, h.scale, h.rows, h.synth_seconds,
-            h.probe_before.n, h.probe_before.p50_ms, h.probe_before.p99_ms, h.probe_before.max_ms,
-            h.migrate_seconds, h.probe_during.n, h.probe_during.p50_ms, h.probe_during.p99_ms, h.probe_during.max_ms, h.probe_errors_during,
-            h.p99_ratio, h.max_ratio, h.archived_rows
-        );
-        if !h.slowest.is_empty() {
-            let _ = writeln!(
-                s,
-                "The slowest probes during the migration, with what `pg_stat_activity` (sampled every 20 ms) showed meanwhile:\n\n| probe | the migration ran | the probe waited on | others |\n|---|---|---|---|"
-            );
-            let cell = |v: &[String]| {
-                if v.is_empty() {
-                    "–".to_owned()
-                } else {
-                    v.join("; ").replace('|', "\\|")
-                }
-            };
-            for st in &h.slowest {
-                let _ = writeln!(
-                    s,
-                    "| {:.0} ms | {} | {} | {} |",
-                    st.ms,
-                    cell(&st.migration_statements),
-                    cell(&st.probe_waits),
-                    cell(&st.others)
-                );
-            }
-            let _ = writeln!(s);
-        }
+        hardening_section(&mut s, h);
     }
     if let Some(l) = &r.lookup {
-        let _ = writeln!(
-            s,
-            "## 4. Lookup API\n\nThe hardened scale database ({} people); `serve --no-worker`; {} closed-loop clients on loopback for {:.0} s per query kind; each answer is a full golden record plus an audit row.\n\n| query | requests/s | p50 | p99 | failed |\n|---|---|---|---|---|",
-            l.entities, l.concurrency, l.seconds
-        );
-        for e in &l.endpoints {
-            let _ = writeln!(
-                s,
-                "| `?{}=` | {:.0} | {:.1} ms | {:.1} ms | {} |",
-                e.query, e.requests_per_second, e.latency.p50_ms, e.latency.p99_ms, e.failed
-            );
-        }
-        s.push('\n');
+        lookup_section(&mut s, l);
     }
     if let Some(t) = &r.throughput {
-        let _ = writeln!(
-            s,
-            "## 5. Memory\n\n| `serve` process | RSS |\n|---|---|\n| idle (after start) | {:.0} MiB |\n| peak during benchmark 2 | {:.0} MiB |{}\n",
-            t.idle_rss_mib,
-            t.peak_rss_mib,
-            r.lookup.as_ref().map(|l| format!("\n| after the lookup benchmark | {:.0} MiB |", l.serve_rss_mib)).unwrap_or_default()
-        );
+        memory_section(&mut s, t, r);
     }
     if let Some(c) = &r.cost {
-        let _ = writeln!(
-            s,
-            "## 6. Cost\n\n{} leads, {:.0} % of them repeating the contacts of an earlier lead ({} distinct people). Paid calls = Diretrix and Work API requests the sandbox answered.\n\n| policy | paid calls | per lead | credits |\n|---|---|---|---|\n| floor (distinct lookups) | {} | {:.2} | – |\n| **ours** (ledger + database first) | {} | **{:.2}** | {} |\n| naive (no cache) | {} | {:.2} | {} |\n\n**ours ÷ floor = {:.2}**; naive ÷ ours = {:.2}.\n",
-            c.leads, c.repeat_share * 100.0, c.distinct_people,
-            c.floor_calls, c.floor_calls as f64 / c.leads as f64,
-            c.ours.paid_calls, c.ours.paid_calls_per_lead, c.ours.credits,
-            c.naive.paid_calls, c.naive.paid_calls_per_lead, c.naive.credits,
-            c.ours_over_floor, c.naive_over_ours
-        );
+        cost_section(&mut s, c);
     }
     s.push_str(&identity_markdown(r));
     s
+}
+
+/// Section 1: the pipeline's overhead over its lower bound 4·L.
+fn pipeline_section(s: &mut String, p: &pipeline::PipelineResult) {
+    let _ = writeln!(
+        s,
+        "## 1. Pipeline overhead\n\nEvery sandbox call takes L = {} ms; the critical path's lower bound is 4·L = {} ms (C2S get, one parallel discovery round, one parallel dossier round, the note). `POST /api/v1/c2s/enrich/{{id}}` end to end, sequential requests, {} round(s), medians of the per-round ratios.\n\n| lead | requests | p50 | p99 | **p50 ÷ 4·L** | **p99 ÷ 4·L** |\n|---|---|---|---|---|---|\n| phone and e-mail → one person | {} | {:.0} ms | {:.0} ms | **{:.2}** | **{:.2}** |\n| phone and e-mail → two persons | {} | {:.0} ms | {:.0} ms | **{:.2}** | **{:.2}** |\n",
+        p.latency_ms, p.lower_bound_ms, p.rounds,
+        p.one_person.n, p.one_person.p50_ms, p.one_person.p99_ms, p.one_person_p50_ratio, p.one_person_p99_ratio,
+        p.two_persons.n, p.two_persons.p50_ms, p.two_persons.p99_ms, p.two_persons_p50_ratio, p.two_persons_p99_ratio
+    );
+}
+
+/// Section 2: throughput by worker concurrency, and where it saturates.
+fn throughput_section(s: &mut String, t: &throughput::ThroughputResult) {
+    let _ = writeln!(
+        s,
+        "## 2. Throughput\n\nL = 0; a `c2s-enrich serve` process; every lead delivered by webhook at once; time until every lead is completed (note posted). A fresh database and sandbox per level.\n\n| worker concurrency | leads | seconds | leads/s | vs concurrency 1 |\n|---|---|---|---|---|"
+    );
+    let base = t.levels.first().map_or(1.0, |l| l.leads_per_second);
+    for l in &t.levels {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.2} | {:.1} | {:.2}× |",
+            l.concurrency,
+            l.leads,
+            l.seconds,
+            l.leads_per_second,
+            l.leads_per_second / base
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nSaturation: gains under 10 % after concurrency **{}** (best {:.1} leads/s).\n",
+        t.saturation_concurrency, t.best_leads_per_second
+    );
+}
+
+/// Section 2, continued: storing dossiers against `COPY` of the same rows.
+fn storage_section(s: &mut String, st: &storage::StorageResult) {
+    let _ = writeln!(
+        s,
+        "### Storage vs COPY\n\n`store_dossier` (one transaction per person, advisory locks, upserts) for {} distinct fixture-sized dossiers ({:.1} rows each: person, relatives, companies, phones, e-mails, addresses, links, snapshot), against `COPY` of exactly those rows into the same tables; medians of {} round(s).\n\n| path | persons/s |\n|---|---|\n| store_dossier | {:.0} |\n| COPY (physical limit) | {:.0} |\n| **store ÷ COPY (time)** | **{:.1}×** |\n",
+        st.persons, st.rows_per_person, st.rounds, st.store_persons_per_second, st.copy_persons_per_second, st.store_over_copy
+    );
+}
+
+/// Section 3: the hardening's effect on a probe, and its slowest moments.
+fn hardening_section(s: &mut String, h: &hardening::HardeningResult) {
+    let _ = writeln!(
+        s,
+        "## 3. Hardening at scale {}\n\n`synth --legacy --scale {}` ({} rows in {:.0} s), then `migrate` while a probe reads (by primary key) and writes `core.entity_phones` and `core.addresses` every 10 ms, each write its own transaction.\n\n| | probes | p50 | p99 | max | errors |\n|---|---|---|---|---|---|\n| before the migration | {} | {:.1} ms | {:.1} ms | {:.1} ms | – |\n| during the migration ({:.0} s) | {} | {:.1} ms | {:.1} ms | **{:.1} ms** | {} |\n| **during ÷ before** | | | **{:.1}×** | **{:.1}×** | |\n\nRows archived by the hardening (duplicates, phones without DDD, orphans): {}.\n",
+        h.scale, h.scale, h.rows, h.synth_seconds,
+        h.probe_before.n, h.probe_before.p50_ms, h.probe_before.p99_ms, h.probe_before.max_ms,
+        h.migrate_seconds, h.probe_during.n, h.probe_during.p50_ms, h.probe_during.p99_ms, h.probe_during.max_ms, h.probe_errors_during,
+        h.p99_ratio, h.max_ratio, h.archived_rows
+    );
+    if !h.slowest.is_empty() {
+        let _ = writeln!(
+            s,
+            "The slowest probes during the migration, with what `pg_stat_activity` (sampled every 20 ms) showed meanwhile:\n\n| probe | the migration ran | the probe waited on | others |\n|---|---|---|---|"
+        );
+        let cell = |v: &[String]| {
+            if v.is_empty() {
+                "–".to_owned()
+            } else {
+                v.join("; ").replace('|', "\\|")
+            }
+        };
+        for st in &h.slowest {
+            let _ = writeln!(
+                s,
+                "| {:.0} ms | {} | {} | {} |",
+                st.ms,
+                cell(&st.migration_statements),
+                cell(&st.probe_waits),
+                cell(&st.others)
+            );
+        }
+        let _ = writeln!(s);
+    }
+}
+
+/// Section 4: the lookup API under closed-loop clients.
+fn lookup_section(s: &mut String, l: &lookup::LookupResult) {
+    let _ = writeln!(
+        s,
+        "## 4. Lookup API\n\nThe hardened scale database ({} people); `serve --no-worker`; {} closed-loop clients on loopback for {:.0} s per query kind; each answer is a full golden record plus an audit row.\n\n| query | requests/s | p50 | p99 | failed |\n|---|---|---|---|---|",
+        l.entities, l.concurrency, l.seconds
+    );
+    for e in &l.endpoints {
+        let _ = writeln!(
+            s,
+            "| `?{}=` | {:.0} | {:.1} ms | {:.1} ms | {} |",
+            e.query, e.requests_per_second, e.latency.p50_ms, e.latency.p99_ms, e.failed
+        );
+    }
+    s.push('\n');
+}
+
+/// Section 5: the `serve` process's memory.
+fn memory_section(s: &mut String, t: &throughput::ThroughputResult, r: &BenchReport) {
+    let _ = writeln!(
+        s,
+        "## 5. Memory\n\n| `serve` process | RSS |\n|---|---|\n| idle (after start) | {:.0} MiB |\n| peak during benchmark 2 | {:.0} MiB |{}\n",
+        t.idle_rss_mib,
+        t.peak_rss_mib,
+        r.lookup.as_ref().map(|l| format!("\n| after the lookup benchmark | {:.0} MiB |", l.serve_rss_mib)).unwrap_or_default()
+    );
+}
+
+/// Section 6: paid calls against the floor and against no cache.
+fn cost_section(s: &mut String, c: &cost::CostResult) {
+    let _ = writeln!(
+        s,
+        "## 6. Cost\n\n{} leads, {:.0} % of them repeating the contacts of an earlier lead ({} distinct people). Paid calls = Diretrix and Work API requests the sandbox answered.\n\n| policy | paid calls | per lead | credits |\n|---|---|---|---|\n| floor (distinct lookups) | {} | {:.2} | – |\n| **ours** (ledger + database first) | {} | **{:.2}** | {} |\n| naive (no cache) | {} | {:.2} | {} |\n\n**ours ÷ floor = {:.2}**; naive ÷ ours = {:.2}.\n",
+        c.leads, c.repeat_share * 100.0, c.distinct_people,
+        c.floor_calls, c.floor_calls as f64 / c.leads as f64,
+        c.ours.paid_calls, c.ours.paid_calls_per_lead, c.ours.credits,
+        c.naive.paid_calls, c.naive.paid_calls_per_lead, c.naive.credits,
+        c.ours_over_floor, c.naive_over_ours
+    );
 }
 
 const IDENTITY_START: &str = "<!-- benchmark 7: identity -->";
