@@ -59,6 +59,128 @@ async fn replay(pipeline: &Pipeline, leads: &[LeadId]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The order of the leads' people: first each new person once, then
+/// repeats of people already seen, interleaved (deterministic).
+fn lead_order(people: &[usize], leads: usize, distinct: usize) -> Vec<usize> {
+    let mut rng = StdRng::seed_from_u64(601);
+    let mut order: Vec<usize> = Vec::with_capacity(leads);
+    let mut seen: Vec<usize> = Vec::new();
+    let mut fresh = people.iter().take(distinct).copied();
+    for i in 0..leads {
+        let remaining_new = distinct - seen.len();
+        let must_new =
+            remaining_new > 0 && (seen.is_empty() || rng.gen_range(0..leads - i) < remaining_new);
+        let person = if must_new {
+            let p = fresh.next().unwrap_or(people[0]);
+            seen.push(p);
+            p
+        } else {
+            seen[rng.gen_range(0..seen.len())]
+        };
+        order.push(person);
+    }
+    order
+}
+
+/// Creates one sandbox lead per entry of `order` (that person's first phone
+/// and e-mail), through C2S's API.
+async fn create_leads(sim: &c2s_sim::SimHandle, order: &[usize]) -> anyhow::Result<Vec<LeadId>> {
+    let leads = order.len();
+    let http = reqwest::Client::new();
+    let mut ids = Vec::with_capacity(leads);
+    for &p in order {
+        let person = &sim.state.population.people[p];
+        let body = serde_json::json!({"data": {"type": "lead", "attributes": {
+            "name": person.name, "phone": person.phones[0].phone.national(),
+            "email": person.emails[0].as_str(), "description": "bench", "source": "bench"}}});
+        let r: serde_json::Value = http
+            .post(format!("{}/integration/leads", sim.base_url()))
+            .bearer_auth(&sim.state.config.c2s_token)
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = r["data"]["id"].as_str().unwrap_or_default();
+        ids.push(LeadId::parse(id).map_err(|e| anyhow::anyhow!("sandbox lead id: {e}"))?);
+    }
+    Ok(ids)
+}
+
+/// The same pipeline with every cache off: the ledger keeps nothing fresh
+/// and no stored dossier counts as recent (the naive policy).
+async fn without_cache(base: &Arc<Pipeline>, pool: &sqlx::PgPool) -> anyhow::Result<Arc<Pipeline>> {
+    let zero = std::time::Duration::ZERO;
+    Ok(Arc::new(Pipeline {
+        pool: pool.clone(),
+        providers: base.providers.clone(),
+        ledger: Arc::new(
+            Ledger::new(
+                pool.clone(),
+                None,
+                Freshness {
+                    discovery: zero,
+                    dossier: zero,
+                    not_found: zero,
+                },
+            )
+            .await?,
+        ),
+        settings: PipelineSettings {
+            dossier_freshness: zero,
+            ..base.settings.clone()
+        },
+    }))
+}
+
+/// Replays the leads on a fresh database with our policy (or the naive
+/// one): what it paid, and the distinct lookups among those calls.
+async fn replay_policy(
+    server: &Server,
+    config: &c2s_enrich::config::Config,
+    sim: &c2s_sim::SimHandle,
+    ids: &[LeadId],
+    naive: bool,
+) -> anyhow::Result<(Policy, usize)> {
+    let leads = ids.len();
+    let db = server
+        .scratch(if naive { "cost_naive" } else { "cost" })
+        .await?;
+    c2s_enrich::db::migrate_up(&db.pool).await?;
+    let base = c2s_enrich::app::pipeline(config, &db.pool).await?;
+    let pipeline = if naive {
+        without_cache(&base, &db.pool).await?
+    } else {
+        base
+    };
+    sim.state.reset_journal();
+    replay(&pipeline, ids).await?;
+    let journal = sim.state.journal();
+    let calls = paid(&journal);
+    let credits: i64 =
+        sqlx::query_scalar("SELECT coalesce(sum(credits), 0)::int8 FROM enrich.provider_calls")
+            .fetch_one(&db.pool)
+            .await?;
+    let floor: HashSet<(&str, &str, &str)> = calls
+        .iter()
+        .map(|c| (c.provider, c.operation, c.query.as_str()))
+        .collect();
+    let policy = Policy {
+        paid_calls: calls.len(),
+        paid_calls_per_lead: calls.len() as f64 / leads as f64,
+        credits,
+    };
+    eprintln!(
+        "  {}: {} paid calls for {leads} leads ({:.2} per lead)",
+        if naive { "naive (no cache)" } else { "ours" },
+        calls.len(),
+        calls.len() as f64 / leads as f64
+    );
+    let floor = floor.len();
+    server.done(db).await?;
+    Ok((policy, floor))
+}
+
 pub async fn run(server: &Server, leads: usize) -> anyhow::Result<CostResult> {
     let sim = c2s_sim::start(SimConfig {
         seed: 600,
@@ -84,102 +206,13 @@ pub async fn run(server: &Server, leads: usize) -> anyhow::Result<CostResult> {
         "the sandbox has only {} people",
         people.len()
     );
-    let mut rng = StdRng::seed_from_u64(601);
-    let mut order: Vec<usize> = Vec::with_capacity(leads);
-    let mut seen: Vec<usize> = Vec::new();
-    let mut fresh = people.iter().take(distinct).copied();
-    for i in 0..leads {
-        let remaining_new = distinct - seen.len();
-        let must_new =
-            remaining_new > 0 && (seen.is_empty() || rng.gen_range(0..leads - i) < remaining_new);
-        let person = if must_new {
-            let p = fresh.next().unwrap_or(people[0]);
-            seen.push(p);
-            p
-        } else {
-            seen[rng.gen_range(0..seen.len())]
-        };
-        order.push(person);
-    }
-    let http = reqwest::Client::new();
-    let mut ids = Vec::with_capacity(leads);
-    for &p in &order {
-        let person = &sim.state.population.people[p];
-        let body = serde_json::json!({"data": {"type": "lead", "attributes": {
-            "name": person.name, "phone": person.phones[0].phone.national(),
-            "email": person.emails[0].as_str(), "description": "bench", "source": "bench"}}});
-        let r: serde_json::Value = http
-            .post(format!("{}/integration/leads", sim.base_url()))
-            .bearer_auth(&sim.state.config.c2s_token)
-            .json(&body)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let id = r["data"]["id"].as_str().unwrap_or_default();
-        ids.push(LeadId::parse(id).map_err(|e| anyhow::anyhow!("sandbox lead id: {e}"))?);
-    }
+    let order = lead_order(&people, leads, distinct);
+    let ids = create_leads(&sim, &order).await?;
     let config = support::config(&support::sim_env(&sim))?;
 
     let mut results = Vec::new();
     for naive in [false, true] {
-        let db = server
-            .scratch(if naive { "cost_naive" } else { "cost" })
-            .await?;
-        c2s_enrich::db::migrate_up(&db.pool).await?;
-        let base = c2s_enrich::app::pipeline(&config, &db.pool).await?;
-        let pipeline = if naive {
-            let zero = std::time::Duration::ZERO;
-            Arc::new(Pipeline {
-                pool: db.pool.clone(),
-                providers: base.providers.clone(),
-                ledger: Arc::new(
-                    Ledger::new(
-                        db.pool.clone(),
-                        None,
-                        Freshness {
-                            discovery: zero,
-                            dossier: zero,
-                            not_found: zero,
-                        },
-                    )
-                    .await?,
-                ),
-                settings: PipelineSettings {
-                    dossier_freshness: zero,
-                    ..base.settings.clone()
-                },
-            })
-        } else {
-            base
-        };
-        sim.state.reset_journal();
-        replay(&pipeline, &ids).await?;
-        let journal = sim.state.journal();
-        let calls = paid(&journal);
-        let credits: i64 =
-            sqlx::query_scalar("SELECT coalesce(sum(credits), 0)::int8 FROM enrich.provider_calls")
-                .fetch_one(&db.pool)
-                .await?;
-        let floor: HashSet<(&str, &str, &str)> = calls
-            .iter()
-            .map(|c| (c.provider, c.operation, c.query.as_str()))
-            .collect();
-        results.push((
-            Policy {
-                paid_calls: calls.len(),
-                paid_calls_per_lead: calls.len() as f64 / leads as f64,
-                credits,
-            },
-            floor.len(),
-        ));
-        eprintln!(
-            "  {}: {} paid calls for {leads} leads ({:.2} per lead)",
-            if naive { "naive (no cache)" } else { "ours" },
-            calls.len(),
-            calls.len() as f64 / leads as f64
-        );
-        server.done(db).await?;
+        results.push(replay_policy(server, &config, &sim, &ids, naive).await?);
     }
     let (ours, _) = results[0].clone();
     let (naive, floor) = results[1].clone();

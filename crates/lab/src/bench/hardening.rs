@@ -154,6 +154,43 @@ async fn probe(
     (lat, errors)
 }
 
+/// 500 random (phone, its entity, an address) rows for the probe to touch.
+async fn probe_targets(pool: &sqlx::PgPool) -> anyhow::Result<Vec<(Uuid, Uuid, Uuid)>> {
+    let targets: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+        "SELECT p.id, p.entity_id, a.id FROM
+           (SELECT id, entity_id, row_number() OVER () AS n FROM (SELECT id, entity_id FROM core.entity_phones ORDER BY random() LIMIT 500) x) p
+           JOIN (SELECT id, row_number() OVER () AS n FROM (SELECT id FROM core.addresses ORDER BY random() LIMIT 500) y) a USING (n)",
+    )
+    .fetch_all(pool)
+    .await?;
+    anyhow::ensure!(!targets.is_empty(), "no rows to probe");
+    Ok(targets)
+}
+
+/// The hardened database passes the data-quality checks; the rows the
+/// hardening archived.
+async fn verify_hardened(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
+    let dq = c2s_enrich::ops::dq::run(pool).await?;
+    anyhow::ensure!(
+        dq.passed(),
+        "the hardened database fails data-quality checks"
+    );
+    let archived: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.archived_rows")
+        .fetch_one(pool)
+        .await?;
+    Ok(archived)
+}
+
+/// Prints the slowest probes and what ran meanwhile.
+fn print_slowest(slowest: &[Stall]) {
+    for s in slowest {
+        eprintln!(
+            "  a {:.0} ms probe: migration {:?}; probe waited on {:?}; others {:?}",
+            s.ms, s.migration_statements, s.probe_waits, s.others
+        );
+    }
+}
+
 /// Runs the benchmark; leaves the hardened database for the lookup benchmark.
 pub async fn run(
     server: &Server,
@@ -171,15 +208,7 @@ pub async fn run(
         },
     )
     .await?;
-    let targets: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
-        "SELECT p.id, p.entity_id, a.id FROM
-           (SELECT id, entity_id, row_number() OVER () AS n FROM (SELECT id, entity_id FROM core.entity_phones ORDER BY random() LIMIT 500) x) p
-           JOIN (SELECT id, row_number() OVER () AS n FROM (SELECT id FROM core.addresses ORDER BY random() LIMIT 500) y) a USING (n)",
-    )
-    .fetch_all(&db.pool)
-    .await?;
-    anyhow::ensure!(!targets.is_empty(), "no rows to probe");
-    let targets = Arc::new(targets);
+    let targets = Arc::new(probe_targets(&db.pool).await?);
     let probe_pool = c2s_enrich::db::connect_pool(&db.url, 2).await?;
 
     eprintln!("  probing {} s before the migration…", baseline.as_secs());
@@ -207,22 +236,10 @@ pub async fn run(
     sampler_pool.close().await;
     probe_pool.close().await;
     let slowest = slowest(&during, &samples, 3);
-    for s in &slowest {
-        eprintln!(
-            "  a {:.0} ms probe: migration {:?}; probe waited on {:?}; others {:?}",
-            s.ms, s.migration_statements, s.probe_waits, s.others
-        );
-    }
+    print_slowest(&slowest);
     let before: Vec<Duration> = before.into_iter().map(|(_, d)| d).collect();
     let during: Vec<Duration> = during.into_iter().map(|(_, d)| d).collect();
-    let dq = c2s_enrich::ops::dq::run(&db.pool).await?;
-    anyhow::ensure!(
-        dq.passed(),
-        "the hardened database fails data-quality checks"
-    );
-    let archived: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.archived_rows")
-        .fetch_one(&db.pool)
-        .await?;
+    let archived = verify_hardened(&db.pool).await?;
     let (b, d) = (Stats::of(&before), Stats::of(&during));
     eprintln!(
         "  migrate {migrate_seconds:.1} s; probe p99 {:.1} → {:.1} ms, max {:.1} → {:.1} ms, {errors} errors",

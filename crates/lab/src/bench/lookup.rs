@@ -28,17 +28,9 @@ pub struct LookupResult {
     pub serve_rss_mib: f64,
 }
 
-pub async fn run(
-    db: &Scratch,
-    concurrency: usize,
-    duration: Duration,
-) -> anyhow::Result<LookupResult> {
-    let entities: i64 = sqlx::query_scalar("SELECT count(*) FROM core.entities")
-        .fetch_one(&db.pool)
-        .await?;
-    let (_, key) =
-        c2s_enrich::store::api_keys::create(&db.pool, "bench-lookup", &["read:pii".to_owned()])
-            .await?;
+/// `serve`'s settings for the benchmark: no rate limits, a pool for every
+/// client, and provider settings it requires but a lookup never uses.
+fn serve_env(concurrency: usize) -> std::collections::HashMap<String, String> {
     let mut env = std::collections::HashMap::new();
     env.insert("RATE_LIMIT_PER_KEY".to_owned(), "0".to_owned());
     env.insert("RATE_LIMIT_PER_IP".to_owned(), "0".to_owned());
@@ -59,6 +51,21 @@ pub async fn run(
     ] {
         env.insert(k.to_owned(), v.to_owned());
     }
+    env
+}
+
+pub async fn run(
+    db: &Scratch,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<LookupResult> {
+    let entities: i64 = sqlx::query_scalar("SELECT count(*) FROM core.entities")
+        .fetch_one(&db.pool)
+        .await?;
+    let (_, key) =
+        c2s_enrich::store::api_keys::create(&db.pool, "bench-lookup", &["read:pii".to_owned()])
+            .await?;
+    let env = serve_env(concurrency);
     let child = Child::serve(&env, &db.url, &["--no-worker"]).await?;
     let phones: Vec<String> = sqlx::query_scalar(
         "SELECT phone_e164 FROM core.entity_phones WHERE phone_e164 IS NOT NULL ORDER BY random() LIMIT 2000",

@@ -24,6 +24,38 @@ pub struct PipelineResult {
     pub two_persons_p99_ratio: f64,
 }
 
+/// The ids of the sandbox's leads of `kind` (owners: one person behind phone
+/// and e-mail; splits: two persons).
+fn ids_of(leads: &[c2s_sim::SimLead], kind: LeadKind) -> Vec<String> {
+    leads
+        .iter()
+        .filter(|l| l.kind == kind)
+        .map(|l| l.id.clone())
+        .collect()
+}
+
+/// `POST /api/v1/c2s/enrich/{id}` for each lead in turn: each end-to-end time.
+async fn timed_requests(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    ids: impl Iterator<Item = &String>,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut samples = Vec::new();
+    for id in ids {
+        let started = Instant::now();
+        let r = http
+            .post(format!("{base}/api/v1/c2s/enrich/{id}"))
+            .bearer_auth(key)
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "enrich answered {}", r.status());
+        let _ = r.bytes().await?;
+        samples.push(started.elapsed());
+    }
+    Ok(samples)
+}
+
 pub async fn run(
     server: &Server,
     latency_ms: u64,
@@ -53,14 +85,10 @@ pub async fn run(
         c2s_enrich::store::api_keys::create(&db.pool, "bench", &["enrich".to_owned()]).await?;
     let http = reqwest::Client::new();
     let leads = sim.state.leads();
-    let of_kind = |k: LeadKind| -> Vec<String> {
-        leads
-            .iter()
-            .filter(|l| l.kind == k)
-            .map(|l| l.id.clone())
-            .collect()
-    };
-    let (owners, splits) = (of_kind(LeadKind::Owner), of_kind(LeadKind::Split));
+    let (owners, splits) = (
+        ids_of(&leads, LeadKind::Owner),
+        ids_of(&leads, LeadKind::Split),
+    );
     let bound = Duration::from_millis(4 * latency_ms);
     let mut one_all = Vec::new();
     let mut two_all = Vec::new();
@@ -70,22 +98,11 @@ pub async fn run(
             (&owners, &mut one_all, (0, 1)),
             (&splits, &mut two_all, (2, 3)),
         ] {
-            let mut samples = Vec::new();
-            for id in ids
+            let round_ids = ids
                 .iter()
                 .skip(round * leads_per_round)
-                .take(leads_per_round)
-            {
-                let started = Instant::now();
-                let r = http
-                    .post(format!("{}/api/v1/c2s/enrich/{id}", served.base))
-                    .bearer_auth(&key)
-                    .send()
-                    .await?;
-                anyhow::ensure!(r.status().is_success(), "enrich answered {}", r.status());
-                let _ = r.bytes().await?;
-                samples.push(started.elapsed());
-            }
+                .take(leads_per_round);
+            let samples = timed_requests(&http, &served.base, &key, round_ids).await?;
             let s = Stats::of(&samples);
             let b = bound.as_secs_f64() * 1e3;
             ratios[r50].push(s.p50_ms / b);

@@ -62,6 +62,37 @@ fn distinct(base: &Dossier, rng: &mut StdRng) -> Dossier {
     d
 }
 
+/// Copies the stored rows out, empties the tables and copies them back in:
+/// the rows, and the seconds the copy in took.
+async fn copy_round_trip(pool: &sqlx::PgPool) -> anyhow::Result<(u64, f64)> {
+    let mut conn = pool.acquire().await?;
+    let mut dumps = Vec::new();
+    let mut rows = 0u64;
+    for t in TABLES {
+        let mut out = Vec::new();
+        let mut stream = conn.copy_out_raw(&format!("COPY {t} TO STDOUT")).await?;
+        use futures_util::StreamExt as _;
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        drop(stream);
+        rows += out.iter().filter(|b| **b == b'\n').count() as u64;
+        dumps.push((t, out));
+    }
+    let list = TABLES.join(", ");
+    sqlx::raw_sql(&format!("TRUNCATE {list} CASCADE"))
+        .execute(&mut *conn)
+        .await?;
+    let started = Instant::now();
+    for (t, data) in &dumps {
+        let mut copy = conn.copy_in_raw(&format!("COPY {t} FROM STDIN")).await?;
+        copy.send(data.as_slice()).await?;
+        copy.finish().await?;
+    }
+    let copy_secs = started.elapsed().as_secs_f64();
+    Ok((rows, copy_secs))
+}
+
 pub async fn run(server: &Server, persons: usize, rounds: usize) -> anyhow::Result<StorageResult> {
     let raw: serde_json::Value =
         serde_json::from_str(&crate::testing::fixture("work_api_cpf.json"))?;
@@ -95,32 +126,7 @@ pub async fn run(server: &Server, persons: usize, rounds: usize) -> anyhow::Resu
         let store_secs = started.elapsed().as_secs_f64();
 
         // Exactly those rows, out and back in with COPY.
-        let mut conn = db.pool.acquire().await?;
-        let mut dumps = Vec::new();
-        let mut rows = 0u64;
-        for t in TABLES {
-            let mut out = Vec::new();
-            let mut stream = conn.copy_out_raw(&format!("COPY {t} TO STDOUT")).await?;
-            use futures_util::StreamExt as _;
-            while let Some(chunk) = stream.next().await {
-                out.extend_from_slice(&chunk?);
-            }
-            drop(stream);
-            rows += out.iter().filter(|b| **b == b'\n').count() as u64;
-            dumps.push((t, out));
-        }
-        let list = TABLES.join(", ");
-        sqlx::raw_sql(&format!("TRUNCATE {list} CASCADE"))
-            .execute(&mut *conn)
-            .await?;
-        let started = Instant::now();
-        for (t, data) in &dumps {
-            let mut copy = conn.copy_in_raw(&format!("COPY {t} FROM STDIN")).await?;
-            copy.send(data.as_slice()).await?;
-            copy.finish().await?;
-        }
-        let copy_secs = started.elapsed().as_secs_f64();
-        drop(conn);
+        let (rows, copy_secs) = copy_round_trip(&db.pool).await?;
         rows_per_person = rows as f64 / persons as f64;
         store_rates.push(persons as f64 / store_secs);
         copy_rates.push(persons as f64 / copy_secs);

@@ -30,6 +30,36 @@ pub struct ThroughputResult {
     pub peak_rss_mib: f64,
 }
 
+/// Whether every one of the `leads` leads is completed within `limit`.
+async fn all_completed_within(
+    pool: &sqlx::PgPool,
+    leads: usize,
+    limit: Duration,
+) -> anyhow::Result<bool> {
+    let target = i64::try_from(leads)?;
+    c2s_enrich::app::wait_until(limit, Duration::from_millis(20), || async move {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM enrich.leads WHERE state = 'completed'")
+                .fetch_one(pool)
+                .await?;
+        Ok(n >= target)
+    })
+    .await
+}
+
+/// The concurrency after which more workers gain under 10 %.
+fn saturation(levels: &[Level]) -> usize {
+    let mut saturation = levels.first().map_or(1, |l| l.concurrency);
+    for w in levels.windows(2) {
+        if w[1].leads_per_second > w[0].leads_per_second * 1.10 {
+            saturation = w[1].concurrency;
+        } else {
+            break;
+        }
+    }
+    saturation
+}
+
 pub async fn run(
     server: &Server,
     leads: usize,
@@ -60,24 +90,7 @@ pub async fn run(
             report.statuses.get(&202).copied().unwrap_or(0) == leads,
             "not every webhook was accepted: {report:?}"
         );
-        let pool = db.pool.clone();
-        let target = i64::try_from(leads)?;
-        let done = c2s_enrich::app::wait_until(
-            Duration::from_secs(600),
-            Duration::from_millis(20),
-            || {
-                let pool = pool.clone();
-                async move {
-                    let n: i64 = sqlx::query_scalar(
-                        "SELECT count(*) FROM enrich.leads WHERE state = 'completed'",
-                    )
-                    .fetch_one(&pool)
-                    .await?;
-                    Ok(n >= target)
-                }
-            },
-        )
-        .await?;
+        let done = all_completed_within(&db.pool, leads, Duration::from_secs(600)).await?;
         let seconds = started.elapsed().as_secs_f64();
         anyhow::ensure!(done, "the leads did not complete within 10 minutes");
         let (_, peak) = child.memory_mib();
@@ -97,14 +110,7 @@ pub async fn run(
         server.done(db).await?;
         sim.stop().await;
     }
-    let mut saturation = out.first().map_or(1, |l| l.concurrency);
-    for w in out.windows(2) {
-        if w[1].leads_per_second > w[0].leads_per_second * 1.10 {
-            saturation = w[1].concurrency;
-        } else {
-            break;
-        }
-    }
+    let saturation = saturation(&out);
     Ok(ThroughputResult {
         saturation_concurrency: saturation,
         best_leads_per_second: out.iter().map(|l| l.leads_per_second).fold(0.0, f64::max),
