@@ -87,13 +87,11 @@ fn risk(score: u32) -> &'static str {
     }
 }
 
-/// Work API `modulo=cpf`: the 25-key dossier.
-pub fn work_dossier(pop: &Population, p: &Person) -> Value {
-    let (power, range) = band(p.income_cents);
+/// The dossier's `telefones`.
+fn phones(p: &Person) -> Vec<Value> {
     // The first number is listed twice (as "TELEFONE MÓVEL" and again), as the
     // real API often does.
-    let telefones: Vec<Value> = p
-        .phones
+    p.phones
         .iter()
         .chain(p.phones.first())
         .map(|ph| {
@@ -106,7 +104,32 @@ pub fn work_dossier(pop: &Population, p: &Person) -> Value {
                 "whatsapp": if ph.whatsapp { Value::from("SIM") } else { Value::Null },
             })
         })
+        .collect()
+}
+
+/// The dossier's `parentes`: the relatives with their CPFs, and the mother
+/// always named.
+fn relatives(pop: &Population, p: &Person) -> Vec<Value> {
+    let mut parentes: Vec<Value> = p
+        .relatives
+        .iter()
+        .map(|(i, degree)| {
+            let r = &pop.people[*i];
+            json!({"nomeParente": r.name, "cpfParente": r.cpf.digits(), "grauParentesco": degree})
+        })
         .collect();
+    if !p.relatives.iter().any(|(_, d)| *d == "MAE") {
+        // The mother is always named, with her CPF when the registry has it.
+        parentes
+            .push(json!({"nomeParente": p.mother, "cpfParente": null, "grauParentesco": "MAE"}));
+    }
+    parentes
+}
+
+/// Work API `modulo=cpf`: the 25-key dossier.
+pub fn work_dossier(pop: &Population, p: &Person) -> Value {
+    let (power, range) = band(p.income_cents);
+    let telefones = phones(p);
     let emails: Vec<Value> = p
         .emails
         .iter()
@@ -120,20 +143,7 @@ pub fn work_dossier(pop: &Population, p: &Person) -> Value {
         .map(|a| json!({"tipoLogradouro": a.street_type, "logradouro": a.street, "logradouroNumero": a.number,
                         "complemento": "", "bairro": a.neighborhood, "cidade": a.city, "uf": a.uf, "cep": a.cep}))
         .collect();
-    let parentes: Vec<Value> = p
-        .relatives
-        .iter()
-        .map(|(i, degree)| {
-            let r = &pop.people[*i];
-            json!({"nomeParente": r.name, "cpfParente": r.cpf.digits(), "grauParentesco": degree})
-        })
-        .collect();
-    let mut parentes = parentes;
-    if !p.relatives.iter().any(|(_, d)| *d == "MAE") {
-        // The mother is always named, with her CPF when the registry has it.
-        parentes
-            .push(json!({"nomeParente": p.mother, "cpfParente": null, "grauParentesco": "MAE"}));
-    }
+    let parentes = relatives(pop, p);
     let empresas: Vec<Value> = p
         .companies
         .iter()
