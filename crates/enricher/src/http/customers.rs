@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::auth::authorize;
+use super::customer_views::{CustomerList, ErasureAnswer};
 use super::error::ApiError;
 use super::state::AppState;
 use crate::store::customers::{self, CustomerQuery};
@@ -61,7 +62,7 @@ fn query_of(q: &HashMap<String, String>) -> Result<Option<CustomerQuery>, ApiErr
            ("email" = Option<String>, Query, description = "E-mail address")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "`{count, customers}`", body = serde_json::Value),
+        (status = 200, description = "`{count, customers}`: the golden records found", body = CustomerList),
         (status = 400, description = "Not exactly one key, or it does not parse (the reason, never the value); a CPF of the right form whose check digits do not match finds no one (200, count 0)", body = super::error::ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
         (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
@@ -117,7 +118,7 @@ fn body_fields(body: &axum::body::Bytes) -> Result<HashMap<String, String>, ApiE
     request_body(content = LookupRequest, description = "Exactly one of `cpf`, `phone`, `email`"),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "`{count, customers}`", body = serde_json::Value),
+        (status = 200, description = "`{count, customers}`: the golden records found", body = CustomerList),
         (status = 400, description = "Not JSON, not exactly one key, or it does not parse (the reason, never the value)", body = super::error::ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
         (status = 403, description = "The key lacks the scope", body = super::error::ErrorBody),
@@ -156,11 +157,11 @@ async fn lookup_by(
     let Some(query) = query else {
         // Audited like any lookup: who asked, when — and that nobody matched.
         customers::audit(&state.pool, &key.name, endpoint, "cpf", &[], &request_id).await?;
-        return Ok(Json(serde_json::json!({
-            "count": 0,
-            "customers": [],
-            "note": "the CPF's check digits do not match: no one has it",
-        }))
+        return Ok(Json(CustomerList {
+            count: 0,
+            customers: Vec::new(),
+            note: Some("the CPF's check digits do not match: no one has it"),
+        })
         .into_response());
     };
     let ids = customers::find(&state.pool, &query).await?;
@@ -174,7 +175,12 @@ async fn lookup_by(
         &request_id,
     )
     .await?;
-    Ok(Json(serde_json::json!({ "count": records.len(), "customers": records })).into_response())
+    Ok(Json(CustomerList {
+        count: records.len(),
+        customers: records,
+        note: None,
+    })
+    .into_response())
 }
 
 /// `DELETE /api/v1/customers/{cpf}` (`admin`): erases the person.
@@ -183,7 +189,7 @@ async fn lookup_by(
     params(("cpf" = String, Path, description = "CPF of the person")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "`{erasure_id, rows_removed, ledger_rows_removed}`", body = serde_json::Value),
+        (status = 200, description = "`{erased, erasure: {erasure_id, rows_removed, ledger_rows_removed}}`", body = ErasureAnswer),
         (status = 400, description = "Not a CPF (characters or length)", body = super::error::ErrorBody),
         (status = 404, description = "Nobody has this CPF (so too when its check digits do not match)", body = super::error::ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
@@ -204,7 +210,7 @@ pub async fn erase(
     request_body(content = EraseRequest, description = "`{\"cpf\": \"529.982.247-25\"}`"),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "`{erased, erasure: {erasure_id, rows_removed, ledger_rows_removed}}`", body = serde_json::Value),
+        (status = 200, description = "`{erased, erasure: {erasure_id, rows_removed, ledger_rows_removed}}`", body = ErasureAnswer),
         (status = 400, description = "Not JSON, or no CPF (characters or length)", body = super::error::ErrorBody),
         (status = 404, description = "Nobody has this CPF (so too when its check digits do not match)", body = super::error::ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = super::error::ErrorBody),
@@ -256,7 +262,11 @@ async fn erase_cpf(
     match crate::store::erasure::erase(&state.pool, ledger, &cpf, &key.name, Some(&request_id))
         .await?
     {
-        Some(e) => Ok(Json(serde_json::json!({ "erased": true, "erasure": e })).into_response()),
+        Some(erasure) => Ok(Json(ErasureAnswer {
+            erased: true,
+            erasure,
+        })
+        .into_response()),
         None => Err(ApiError::NotFound("nobody with this CPF is stored".into())),
     }
 }

@@ -18,7 +18,7 @@ use crate::store::google_ads;
     description = "Google Ads lead-form webhook. `google_key` in the body must equal GOOGLE_ADS_WEBHOOK_KEY. Recorded once per `lead_id`; the job enriches with the form's contacts (a valid typed CPF is used directly) and creates the C2S lead (source Google Ads, the note and answers in its description). `is_test` leads are recorded only.",
     request_body(content = super::payloads::GoogleAdsDelivery, description = "Google's lead-form delivery; ids may also come as numbers; unknown fields are ignored."),
     responses(
-        (status = 200, description = "`{decision: accepted|test_recorded|duplicate, job_id}`", body = serde_json::Value),
+        (status = 200, description = "`{decision: accepted|test_recorded|duplicate, job_id}`", body = crate::store::google_ads::Recorded),
         (status = 400, description = "Not JSON or not a lead-form delivery", body = super::error::ErrorBody),
         (status = 401, description = "Wrong or missing google_key", body = super::error::ErrorBody),
         (status = 503, description = "GOOGLE_ADS_WEBHOOK_KEY is not configured", body = super::error::ErrorBody)))]

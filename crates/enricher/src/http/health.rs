@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
-use serde_json::json;
 
 use super::state::AppState;
 
@@ -36,9 +35,21 @@ pub struct Readiness {
 
 #[utoipa::path(get, path = "/health/live", tag = "operations",
     description = "The process answers (restart it if not).",
-    responses((status = 200, description = "`{status: ok, version}`", body = serde_json::Value)))]
-pub async fn live() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+    responses((status = 200, description = "`{status: ok, version}`", body = Live)))]
+pub async fn live() -> Json<Live> {
+    Json(Live {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// The process answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Live {
+    /// Always `ok`.
+    pub status: &'static str,
+    /// The service's version.
+    pub version: &'static str,
 }
 
 /// The three checks, each bounded in time.

@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod context;
 pub mod cors;
+pub mod customer_views;
 pub mod customers;
 pub mod error;
 pub mod figures;

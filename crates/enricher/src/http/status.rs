@@ -110,17 +110,27 @@ pub async fn page() -> Response {
 #[utoipa::path(get, path = "/api/v1/admin/data-quality", tag = "operations",
     description = "Scope: `admin`. `c2s-enrich dq` over HTTP: every hard rule's violations, enrichment coverage, address confidence, orphans, table sizes; `passed` is false when any rule is violated.",
     security(("bearer" = []), ("api_key" = [])),
-    responses((status = 200, description = "Data-quality report (scope: admin); `passed` is false when any hard rule is violated", body = serde_json::Value),
+    responses((status = 200, description = "Data-quality report (scope: admin); `passed` is false when any hard rule is violated", body = DataQuality),
               (status = 401, description = "Missing or unknown key", body = super::error::ErrorBody),
               (status = 403, description = "The key lacks the admin scope", body = super::error::ErrorBody),
               (status = 429, description = "Rate limited", body = super::error::ErrorBody)))]
 pub async fn data_quality(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DataQuality>, ApiError> {
     authorize(&state, &headers, None, "admin").await?;
     let report = crate::ops::dq::run(&state.pool).await?;
-    let mut body = serde_json::to_value(&report).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    body["passed"] = serde_json::Value::Bool(report.passed());
-    Ok(Json(body))
+    Ok(Json(DataQuality {
+        passed: report.passed(),
+        report,
+    }))
+}
+
+/// The data-quality report, and whether every hard rule holds.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DataQuality {
+    #[serde(flatten)]
+    pub report: crate::ops::dq::Report,
+    /// `false` when any hard rule is violated.
+    pub passed: bool,
 }

@@ -7,6 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use secrecy::ExposeSecret;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::constant_time_eq;
 use super::error::ApiError;
@@ -22,8 +24,8 @@ pub const SECRET_HEADER: &str = "x-webhook-token";
     request_body(content = super::payloads::C2sWebhookDelivery, description = "One event or a batch of up to 100: the lead as C2S sends it (inline, under `lead` or under `data`) with its `hook_action`. Unknown fields are ignored."),
     security(("webhook_token" = [])),
     responses(
-        (status = 202, description = "`{accepted, events}`: at least one new event", body = serde_json::Value),
-        (status = 200, description = "`{duplicate: true, events}`: all seen before", body = serde_json::Value),
+        (status = 202, description = "At least one new event: how many, and what each event became", body = DeliveryAccepted),
+        (status = 200, description = "Every event seen before", body = DeliveryDuplicate),
         (status = 400, description = "Not JSON, not a lead event, missing hook_action, a field over its length cap (nothing of the delivery stored)", body = super::error::ErrorBody),
         (status = 401, description = "Wrong or missing X-Webhook-Token (when WEBHOOK_SECRET is set)", body = super::error::ErrorBody),
         (status = 413, description = "Body over 512 KiB, or more than 100 events in one delivery (nothing stored)", body = super::error::ErrorBody)))]
@@ -84,15 +86,34 @@ pub async fn c2s(
     }
     let fresh = results.iter().filter(|r| r.decision != "duplicate").count();
     if fresh == 0 {
-        return Ok((
-            StatusCode::OK,
-            Json(serde_json::json!({"duplicate": true, "events": results})),
-        )
-            .into_response());
+        let body = DeliveryDuplicate {
+            duplicate: true,
+            events: results,
+        };
+        return Ok((StatusCode::OK, Json(body)).into_response());
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({"accepted": fresh, "events": results})),
-    )
-        .into_response())
+    let body = DeliveryAccepted {
+        accepted: fresh,
+        events: results,
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// A delivery with at least one new event (202).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryAccepted {
+    /// Events new to the service (recorded, and enqueued when they enrich).
+    pub accepted: usize,
+    /// Each event of the delivery, in order: its lead, the decision
+    /// (`enrich`, `contacts_unchanged`, `close_recorded`, `duplicate`) and
+    /// the job enqueued, if any.
+    pub events: Vec<events::Recorded>,
+}
+
+/// A delivery whose events were all recorded before (200).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryDuplicate {
+    /// Always `true`.
+    pub duplicate: bool,
+    pub events: Vec<events::Recorded>,
 }

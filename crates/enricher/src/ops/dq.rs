@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 /// One hard rule and how many rows (or groups) break it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Check {
     pub name: &'static str,
     pub violations: i64,
@@ -16,7 +16,7 @@ pub struct Check {
 }
 
 /// Enrichment figures.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Enrichment {
     pub entities: i64,
     pub enriched: i64,
@@ -26,7 +26,7 @@ pub struct Enrichment {
 }
 
 /// Address confidence distribution over `core.entity_addresses`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct AddressConfidence {
     pub links: i64,
     pub with_score: i64,
@@ -37,7 +37,7 @@ pub struct AddressConfidence {
 }
 
 /// Size and bloat of one table.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct TableSize {
     pub table: String,
     pub rows_estimate: i64,
@@ -47,7 +47,7 @@ pub struct TableSize {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Report {
     pub checks: Vec<Check>,
     pub enrichment: Enrichment,

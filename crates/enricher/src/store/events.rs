@@ -8,7 +8,8 @@ use crate::store::jobs::ENRICH_LEAD;
 use crate::store::jobs::{self, NewJob};
 
 /// What intake decided for one event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookEventOutcome)]
 pub struct Recorded {
     pub lead_id: String,
     /// `enrich`, `contacts_unchanged`, `close_recorded`, or `duplicate`.

@@ -15,7 +15,8 @@ use crate::store::jobs::{self, NewJob};
 pub const GOOGLE_ADS_LEAD: &str = "google_ads_lead";
 
 /// What intake decided.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = GoogleAdsOutcome)]
 pub struct Recorded {
     /// `accepted`, `test_recorded` or `duplicate`.
     pub decision: &'static str,

@@ -14,6 +14,27 @@ async fn get_json(url: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
+/// Whether `schema` (resolving `$ref`s in `doc`) is an object with named
+/// properties, an array of such, or a choice among such.
+fn names_its_fields(doc: &Value, schema: &Value) -> bool {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return names_its_fields(doc, &doc["components"]["schemas"][name]);
+    }
+    if let Some(choices) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+        return !choices.is_empty() && choices.iter().all(|c| names_its_fields(doc, c));
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        return all.iter().any(|c| names_its_fields(doc, c));
+    }
+    if schema["type"] == "array" {
+        return names_its_fields(doc, &schema["items"]);
+    }
+    schema["properties"]
+        .as_object()
+        .is_some_and(|p| !p.is_empty())
+}
+
 #[tokio::test]
 async fn the_document_lists_exactly_the_routes_the_router_serves() {
     let test = TestDb::migrated().await.expect("db");
@@ -32,6 +53,17 @@ async fn the_document_lists_exactly_the_routes_the_router_serves() {
                 !responses.is_empty(),
                 "{method} {path} documents no response"
             );
+            // Every JSON success names its fields: a schema of the
+            // components with properties (or a choice of such), never a
+            // free-form value.
+            for (code, response) in responses.iter().filter(|(c, _)| c.starts_with('2')) {
+                if let Some(schema) = response["content"]["application/json"].get("schema") {
+                    assert!(
+                        names_its_fields(&doc, schema),
+                        "{method} {path} {code} answers a free-form value: {schema}"
+                    );
+                }
+            }
             // Operations behind a key document how that fails.
             let keyed = op["security"]
                 .as_array()

@@ -9,7 +9,7 @@ use crate::store::ledger::{CallKind, Ledger};
 use super::needles::Needles;
 
 /// What an erasure removed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Erased {
     pub erasure_id: i64,
     pub rows_removed: i64,
