@@ -1,5 +1,5 @@
 //! What the customer endpoints answer. The golden record is built by one
-//! query in PostgreSQL (`store::customers::golden_records`) and travels as
+//! query in PostgreSQL (`store::customers::read_audited`) and travels as
 //! JSON; these types document its shape for the OpenAPI document.
 
 use serde::Serialize;

@@ -164,17 +164,12 @@ async fn lookup_by(
         })
         .into_response());
     };
-    let ids = customers::find(&state.pool, &query).await?;
-    let records = customers::golden_records(&state.pool, &ids).await?;
-    customers::audit(
-        &state.pool,
-        &key.name,
+    let reader = customers::Reader {
+        key_name: &key.name,
         endpoint,
-        query.kind(),
-        &ids,
-        &request_id,
-    )
-    .await?;
+        request_id: &request_id,
+    };
+    let records = customers::read_audited(&state.pool, &query, &reader).await?;
     Ok(Json(CustomerList {
         count: records.len(),
         customers: records,

@@ -107,7 +107,8 @@ pub async fn revoke(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
         > 0)
 }
 
-/// The active key matching `presented`, if any (and marks it used).
+/// The active key matching `presented`, if any (and marks it used: `last_used_at`
+/// is kept to the minute).
 pub async fn verify(pool: &PgPool, presented: &str) -> Result<Option<ApiKeyInfo>, sqlx::Error> {
     let Some(prefix) = presented
         .strip_prefix("c2se_")
@@ -116,31 +117,31 @@ pub async fn verify(pool: &PgPool, presented: &str) -> Result<Option<ApiKeyInfo>
     else {
         return Ok(None);
     };
+    let given = hash(presented);
+    // One round trip: the key by its prefix, and — when the hash matches —
+    // its last use recorded, at most once a minute (not a write per request).
     let row = sqlx::query!(
-        "SELECT key_hash, id, name, prefix, scopes, created_at, last_used_at, revoked_at
-           FROM enrich.api_keys WHERE prefix = $1 AND revoked_at IS NULL",
-        prefix
+        r#"WITH k AS (
+               SELECT id, name, prefix, scopes, created_at, last_used_at, revoked_at, key_hash
+                 FROM enrich.api_keys WHERE prefix = $1 AND revoked_at IS NULL),
+           touched AS (
+               UPDATE enrich.api_keys a SET last_used_at = now()
+                 FROM k WHERE a.id = k.id AND k.key_hash = $2
+                  AND (a.last_used_at IS NULL OR a.last_used_at < now() - interval '1 minute'))
+           SELECT id AS "id!", name AS "name!", prefix AS "prefix!", scopes AS "scopes!",
+                  created_at AS "created_at!", last_used_at, revoked_at, key_hash AS "key_hash!"
+             FROM k"#,
+        prefix,
+        &given[..]
     )
     .fetch_optional(pool)
     .await?;
-    let row = row.map(|r| {
-        let info = ApiKeyInfo {
-            id: r.id,
-            name: r.name,
-            prefix: r.prefix,
-            scopes: r.scopes,
-            created_at: r.created_at,
-            last_used_at: r.last_used_at,
-            revoked_at: r.revoked_at,
-        };
-        (r.key_hash, info)
-    });
-    let Some((stored, info)) = row else {
+    let Some(r) = row else {
         return Ok(None);
     };
-    let given = hash(presented);
-    let equal = stored.len() == given.len()
-        && stored
+    // The stored hash compared again here, in constant time.
+    let equal = r.key_hash.len() == given.len()
+        && r.key_hash
             .iter()
             .zip(&given)
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
@@ -148,11 +149,14 @@ pub async fn verify(pool: &PgPool, presented: &str) -> Result<Option<ApiKeyInfo>
     if !equal {
         return Ok(None);
     }
-    sqlx::query!(
-        "UPDATE enrich.api_keys SET last_used_at = now() WHERE id = $1",
-        info.id
-    )
-    .execute(pool)
-    .await?;
+    let info = ApiKeyInfo {
+        id: r.id,
+        name: r.name,
+        prefix: r.prefix,
+        scopes: r.scopes,
+        created_at: r.created_at,
+        last_used_at: r.last_used_at,
+        revoked_at: r.revoked_at,
+    };
     Ok(Some(info))
 }

@@ -22,36 +22,6 @@ impl CustomerQuery {
     }
 }
 
-/// The people matching `query` (a phone or e-mail may belong to several).
-pub async fn find(pool: &PgPool, query: &CustomerQuery) -> Result<Vec<Uuid>, sqlx::Error> {
-    match query {
-        CustomerQuery::Cpf(c) => {
-            sqlx::query_scalar!(
-                "SELECT entity_id FROM core.entities WHERE national_id = $1",
-                c.digits()
-            )
-            .fetch_all(pool)
-            .await
-        }
-        CustomerQuery::Phone(p) => {
-            sqlx::query_scalar!(
-                r#"SELECT DISTINCT entity_id AS "entity_id!" FROM core.entity_phones WHERE phone_e164 = $1"#,
-                p.e164()
-            )
-            .fetch_all(pool)
-            .await
-        }
-        CustomerQuery::Email(e) => {
-            sqlx::query_scalar!(
-                r#"SELECT DISTINCT entity_id AS "entity_id!" FROM core.entity_emails WHERE email = $1"#,
-                e.as_str()
-            )
-            .fetch_all(pool)
-            .await
-        }
-    }
-}
-
 /// Masking rules of the golden record: the person asked for is shown in full
 /// (the reader holds `read:pii`); third parties are not what was asked for,
 /// so a relative's CPF is masked (`***.456.789-**`) — name and relation stay.
@@ -70,12 +40,43 @@ pub fn apply_masking(record: &mut serde_json::Value) {
     }
 }
 
-/// The golden records of `ids` as JSON, masking rules applied.
-pub async fn golden_records(
+/// Who reads personal data, for the audit.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    pub key_name: &'a str,
+    pub endpoint: &'a str,
+    pub request_id: &'a str,
+}
+
+/// The golden records of the people matching `query` (newest enrichment
+/// first), masking rules applied — and one audit row per person read (one
+/// without a person when nobody matched). One statement: the read and its
+/// audit commit together, in one round trip, before anything is answered.
+pub async fn read_audited(
     pool: &PgPool,
-    ids: &[Uuid],
+    query: &CustomerQuery,
+    reader: &Reader<'_>,
 ) -> Result<Vec<serde_json::Value>, sqlx::Error> {
-    let mut records: Vec<serde_json::Value> = sqlx::query_scalar!("SELECT jsonb_build_object(
+    let value = match query {
+        CustomerQuery::Cpf(c) => c.digits().to_owned(),
+        CustomerQuery::Phone(p) => p.e164(),
+        CustomerQuery::Email(e) => e.as_str().to_owned(),
+    };
+    let mut records: Vec<serde_json::Value> = sqlx::query_scalar!(
+        r#"WITH found AS (
+               SELECT entity_id FROM core.entities WHERE $1::text = 'cpf' AND national_id = $2
+               UNION
+               SELECT entity_id FROM core.entity_phones
+                WHERE $1 = 'phone' AND phone_e164 = $2 AND entity_id IS NOT NULL
+               UNION
+               SELECT entity_id FROM core.entity_emails
+                WHERE $1 = 'email' AND email = $2 AND entity_id IS NOT NULL),
+           audited AS (
+               INSERT INTO enrich.pii_access_audit (key_name, endpoint, query_kind, entity_id, request_id)
+               SELECT $3, $4, $1, f.entity_id, $5
+                 FROM (SELECT entity_id FROM found
+                       UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM found)) f)
+           SELECT jsonb_build_object(
             'entity_id', e.entity_id, 'national_id', e.national_id, 'entity_type', e.entity_type::text,
             'name', e.name, 'is_enriched', e.is_enriched, 'enriched_at', e.enriched_at,
             'profile', (SELECT to_jsonb(p) - 'entity_id' FROM core.entity_profiles p WHERE p.entity_id = e.entity_id),
@@ -103,8 +104,15 @@ pub async fn golden_records(
                       FROM core.entity_financials f WHERE f.entity_id = e.entity_id
                       ORDER BY f.year DESC, f.month DESC NULLS LAST LIMIT 1),
             'leads', coalesce((SELECT jsonb_agg(jsonb_build_object('lead_id', l.lead_id, 'match_kind', l.match_kind, 'confidence', l.confidence,
-                        'linked_at', l.linked_at) ORDER BY l.linked_at) FROM enrich.lead_entities l WHERE l.entity_id = e.entity_id), '[]')) AS \"record!\"
-           FROM core.entities e WHERE e.entity_id = ANY($1) ORDER BY e.enriched_at DESC NULLS LAST", ids)
+                        'linked_at', l.linked_at) ORDER BY l.linked_at) FROM enrich.lead_entities l WHERE l.entity_id = e.entity_id), '[]')) AS "record!"
+             FROM core.entities e WHERE e.entity_id IN (SELECT entity_id FROM found)
+            ORDER BY e.enriched_at DESC NULLS LAST"#,
+        query.kind(),
+        value,
+        reader.key_name,
+        reader.endpoint,
+        reader.request_id
+    )
     .fetch_all(pool)
     .await?;
     records.iter_mut().for_each(apply_masking);

@@ -255,3 +255,65 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
     assert!(audit[3].entity_id.is_none());
     assert!(audit[4].entity_id.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_two_people_share_answers_both_and_audits_each_read() {
+    let test = TestDb::migrated().await.expect("db");
+    let raw: Value = serde_json::from_str(&fixture("work_api_cpf.json")).expect("json");
+    // A second person (another valid CPF and name) listing the same mobile.
+    let mut other = raw.clone();
+    other["DadosBasicos"]["cpf"] = "11144477735".into();
+    other["DadosBasicos"]["nome"] = "RAFAEL COSTA LIMA".into();
+    other["parentes"] = serde_json::json!([]);
+    let options = StoreOptions {
+        income_factor: rust_decimal::Decimal::from_str("1.9").expect("f"),
+        fetched_at: chrono::Utc::now(),
+    };
+    for payload in [raw, other] {
+        let dossier = Dossier::from_work_api(payload).expect("dossier");
+        store_dossier(&test.pool, &dossier, &LeadContext::default(), &options)
+            .await
+            .expect("stored");
+    }
+    let (_, reader) = api_keys::create(&test.pool, "analyst", &["read:pii".to_owned()])
+        .await
+        .expect("key");
+    let served = serve_app(AppState::new(test.pool.clone()))
+        .await
+        .expect("serve");
+    let r: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/customers", served.base))
+        .query(&[("phone", "(11) 98765-4321")])
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["count"], 2, "{r}");
+    let mut shown: Vec<String> = r["customers"]
+        .as_array()
+        .expect("customers")
+        .iter()
+        .map(|c| c["national_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    shown.sort();
+    assert_eq!(shown, ["11144477735", "52998224725"]);
+    // One audit row per person read, each naming that person.
+    let audited: Vec<(String, Option<uuid::Uuid>)> = sqlx::query_as(
+        "SELECT a.query_kind, a.entity_id FROM enrich.pii_access_audit a ORDER BY a.id",
+    )
+    .fetch_all(&test.pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited.len(), 2, "{audited:?}");
+    let read: Vec<String> = sqlx::query_scalar(
+        "SELECT e.national_id FROM enrich.pii_access_audit a JOIN core.entities e USING (entity_id)
+          WHERE a.query_kind = 'phone' ORDER BY e.national_id",
+    )
+    .fetch_all(&test.pool)
+    .await
+    .expect("audited people");
+    assert_eq!(read, ["11144477735", "52998224725"]);
+}
