@@ -8,8 +8,10 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
 COPY fixtures ./fixtures
-# The checked queries compile against crates/enricher/.sqlx (SQLX_OFFLINE).
+# The checked queries compile against the query data in .sqlx/, offline
+# (.cargo/config.toml sets SQLX_OFFLINE=true): no database at build time.
 COPY .cargo ./.cargo
+COPY .sqlx ./.sqlx
 # --no-default-features: without the lab (demo, bench, chaos), so the image
 # never links the provider sandbox (ADR 0001).
 RUN cargo build --release --locked -p c2s-enrich --no-default-features \

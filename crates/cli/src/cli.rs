@@ -85,8 +85,9 @@ pub enum Command {
     Enrich {
         /// The C2S lead id (32 hex characters).
         lead_id: String,
-        /// How long to wait for the run; a run not done by then stays queued
-        /// for the workers.
+        /// How long to wait for the run to start (another run of the lead may
+        /// hold it); one that cannot start stays queued for the workers, one
+        /// under way is waited for.
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         wait_secs: u64,
     },

@@ -14,6 +14,7 @@ use crate::config::{Config, ConfigError, ProviderConfig};
 use crate::domain::lead::LeadId;
 use crate::http::{AppState, Application};
 use crate::pipeline::note::{NoteSettings, Sections};
+use crate::pipeline::sync::{RunEnd, SyncState};
 use crate::pipeline::worker::{self, JobOutcome, WorkerOptions};
 use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::providers::Providers;
@@ -250,9 +251,10 @@ pub async fn work(
 
 /// `enrich <lead_id>`: one lead now, run as the API's synchronous triggers
 /// run it (a job, so it has a worker's guarantees: the lead's lease, one
-/// note, retries); prints the outcome and the note. A run that does not end
-/// within `wait`, or ends to be retried, is left queued for the workers and
-/// the command says so (exit status 1).
+/// note, retries); prints the outcome and the note. A run that cannot start
+/// within `wait` (another run of the lead holds it), or ends to be retried,
+/// is left queued for the workers and the command says so (exit status 1); a
+/// run under way when `wait` passes is waited for, never cut short.
 pub async fn enrich_one(
     config: &Config,
     pool: &PgPool,
@@ -268,12 +270,28 @@ pub async fn enrich_one(
     let run = crate::pipeline::sync::run_now(&pipeline, &lead_id, &worker, wait).await?;
     let job = run.job_id;
     let leave = "it stays queued; `c2s-enrich worker` (or `serve`) runs it, `c2s-enrich jobs list` shows it";
-    let (outcome, error) = match run.ended {
-        Some(ended) => ended,
-        None => anyhow::bail!(
-            "lead {}: not done within {}s (job {job}); {leave}",
+    let end = match run.state {
+        SyncState::Ended(end) => end,
+        SyncState::Pending(pending) => {
+            // Under way (or still waiting for another run of the lead):
+            // leaving now would cut a run short; its own time limits bound it.
+            eprintln!(
+                "lead {}: still running after {}s; waiting for the run to end (Ctrl-C leaves it to the workers)",
+                lead_id.as_str(),
+                wait.as_secs()
+            );
+            pending.finish().await
+        }
+    };
+    let (outcome, error) = match end {
+        RunEnd::Ran(outcome, error) => (outcome, error),
+        RunEnd::Unclaimed => anyhow::bail!(
+            "lead {}: another run of it held it for {}s (job {job}); {leave}",
             lead_id.as_str(),
             wait.as_secs()
+        ),
+        RunEnd::RecordFailed(e) => anyhow::bail!(
+            "recording the run's outcome failed: {e} (job {job}); a worker runs it again once its lease expires"
         ),
     };
     let error = error.unwrap_or_default();
@@ -294,10 +312,21 @@ pub async fn enrich_one(
             lead_id.as_str()
         ),
     }
-    let recorded = crate::store::leads::recorded_state(pool, &lead_id)
+    print_recorded(pool, &lead_id, job, started).await
+}
+
+/// Prints a finished run as recorded: outcome, note state, job, time, and
+/// the note as posted.
+async fn print_recorded(
+    pool: &PgPool,
+    lead_id: &LeadId,
+    job: i64,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    let recorded = crate::store::leads::recorded_state(pool, lead_id)
         .await?
         .context("the lead's record is gone after its run")?;
-    let note = crate::store::leads::note_text(pool, &lead_id).await?;
+    let note = crate::store::leads::note_text(pool, lead_id).await?;
     println!(
         "lead {}: {} (note {}, job {job}) in {:.1}s",
         lead_id.as_str(),

@@ -247,7 +247,7 @@ pub(super) const GIVEN_NAMES: &[&str] = &[
 /// Approximate share of Brazilians whose name carries each of the most common
 /// surnames (rounded, after IBGE's Censo 2022 "Nomes do Brasil" surname counts
 /// over ~203 M people). Used to weigh a surname agreement by how common the
-/// surname is; anything not listed is taken as rare ([`RARE_SURNAME_SHARE`]).
+/// surname is; anything not listed is taken as rare ([`RARE_SURNAME_SHARE`](super::RARE_SURNAME_SHARE)).
 pub const SURNAME_SHARES: &[(&str, f64)] = &[
     ("SILVA", 0.167),
     ("SANTOS", 0.100),

@@ -35,9 +35,9 @@ pub struct GoldenRecord {
     /// The CPF, 11 digits.
     national_id: Option<String>,
     /// `person` or `company`.
-    entity_type: Option<String>,
+    entity_type: String,
     name: Option<String>,
-    is_enriched: Option<bool>,
+    is_enriched: bool,
     enriched_at: Option<chrono::DateTime<chrono::Utc>>,
     /// `core.entity_profiles`' columns (sex, birth date, nationality,
     /// marital status, education, occupation…), as stored.
@@ -64,8 +64,8 @@ struct PhoneView {
     /// `mobile`, `landline`…
     #[serde(rename = "type")]
     kind: Option<String>,
-    whatsapp: Option<bool>,
-    primary: Option<bool>,
+    whatsapp: bool,
+    primary: bool,
     carrier: Option<String>,
 }
 
@@ -73,8 +73,8 @@ struct PhoneView {
 #[derive(Debug, ToSchema)]
 struct EmailView {
     email: String,
-    verified: Option<bool>,
-    primary: Option<bool>,
+    verified: bool,
+    primary: bool,
 }
 
 #[allow(dead_code)]
@@ -93,8 +93,8 @@ struct AddressView {
     zip_code: Option<String>,
     /// 0 to 1.
     confidence: Option<f64>,
-    verified: Option<bool>,
-    primary: Option<bool>,
+    verified: bool,
+    primary: bool,
 }
 
 #[allow(dead_code)]
@@ -119,21 +119,23 @@ struct CompanyView {
 #[allow(dead_code)]
 #[derive(Debug, ToSchema)]
 struct FinancialsView {
-    year: Option<i32>,
+    year: i32,
     month: Option<i32>,
     /// Monthly, in reais, after the income factor.
     reported_income: Option<f64>,
     credit_score: Option<i32>,
-    risk_score: Option<String>,
+    /// 0 to 9.99.
+    risk_score: Option<f64>,
 }
 
 #[allow(dead_code)]
 #[derive(Debug, ToSchema)]
 struct LinkedLeadView {
     lead_id: String,
-    /// How the lead's contacts led to this person.
-    match_kind: Option<String>,
+    /// How the lead's contacts led to this person: `phone`, `email`,
+    /// `phone_and_email`, `form_cpf` or `manual`.
+    match_kind: String,
     /// `confirmed` or `probable`.
     confidence: Option<String>,
-    linked_at: Option<chrono::DateTime<chrono::Utc>>,
+    linked_at: chrono::DateTime<chrono::Utc>,
 }

@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::state::AppState;
 use crate::domain::identity::{Contact, Via};
 use crate::domain::lead::LeadId;
-use crate::pipeline::sync::{self, SyncRun};
+use crate::pipeline::sync::{self, RunEnd, SyncRun, SyncState};
 use crate::pipeline::worker::JobOutcome;
 use crate::pipeline::RunContext;
 use crate::store::leads;
@@ -239,7 +239,7 @@ async fn describe(state: &AppState, id: &LeadId) -> Result<Option<LeadView>, Api
     }))
 }
 
-// Longer than 70 lines on purpose: A synchronous run's whole exchange (lease, job, wait, answer) in order, each outcome answered where it happens.
+// Longer than 70 lines on purpose: a synchronous run's answer, each outcome answered where it happens.
 async fn run_sync(
     state: &AppState,
     id: &LeadId,
@@ -265,7 +265,7 @@ async fn run_sync(
     // if the client goes away, and answers here if it ends within the wait.
     let mut worker = state.sync.worker.clone();
     worker.id = "api".into();
-    let SyncRun { job_id, ended } = sync::run_now(pipeline, id, &worker, state.sync.wait)
+    let SyncRun { job_id, state: run } = sync::run_now(pipeline, id, &worker, state.sync.wait)
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
     let accepted = || {
@@ -282,7 +282,9 @@ async fn run_sync(
             })),
         )
     };
-    let Some((outcome, error)) = ended else {
+    // Still running, not started (another run of the lead first), or its
+    // outcome not recorded (a worker runs it again): the status URL tells.
+    let SyncState::Ended(RunEnd::Ran(outcome, error)) = run else {
         return Ok(accepted());
     };
     let error = error.unwrap_or_default();

@@ -3,25 +3,61 @@
 //! run is a job like any other, so it has the same guarantees as a worker's
 //! (lead lease, one note, retries): it is enqueued first, held for the caller
 //! while it waits, run in a task of its own (a caller that leaves does not
-//! stop it) and left to the workers if it does not end within the wait.
+//! stop it) and left to the workers if it cannot start within the wait.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+use tokio::sync::oneshot;
 
 use super::worker::{handle, JobOutcome, WorkerOptions, ENRICH_LEAD};
 use super::Pipeline;
 use crate::domain::lead::LeadId;
 use crate::store::jobs::{self, NewJob};
 
-/// How a run the caller waited for went.
+/// How the run's task ended.
+#[derive(Debug)]
+pub enum RunEnd {
+    /// The job ran (or a worker ran it meanwhile): its outcome and error.
+    Ran(JobOutcome, Option<String>),
+    /// The job could not be claimed within the wait (another run of the lead
+    /// held it): it stays queued for the workers.
+    Unclaimed,
+    /// The run's outcome could not be recorded; the job's lease expires and a
+    /// worker runs it again.
+    RecordFailed(String),
+}
+
+/// A run the caller waited for.
 #[derive(Debug)]
 pub struct SyncRun {
-    /// The run's job (the workers' if it did not end within the wait).
+    /// The run's job.
     pub job_id: i64,
-    /// The job's outcome and error, when it ended within the wait.
-    pub ended: Option<(JobOutcome, Option<String>)>,
+    /// How it ended, or the run still under way when the wait passed.
+    pub state: SyncState,
+}
+
+/// Where a run stands when the caller's wait ends.
+#[derive(Debug)]
+pub enum SyncState {
+    Ended(RunEnd),
+    /// Still running (or still trying to start): the task goes on by itself;
+    /// [`Pending::finish`] waits for its end.
+    Pending(Pending),
+}
+
+/// A run still under way.
+#[derive(Debug)]
+pub struct Pending(oneshot::Receiver<RunEnd>);
+
+impl Pending {
+    /// Waits for the run's task to end.
+    pub async fn finish(self) -> RunEnd {
+        self.0.await.unwrap_or_else(|_| {
+            RunEnd::RecordFailed("the run's task ended without an answer".into())
+        })
+    }
 }
 
 /// Why a run could not be started.
@@ -55,38 +91,42 @@ pub async fn run_now(
     let job_id = jobs::enqueue_held(&pipeline.pool, &job, wait + Duration::from_secs(5))
         .await?
         .ok_or(SyncError::KeyTaken)?;
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (tx, mut rx) = oneshot::channel();
     let mut options = worker.clone();
     options.id = format!("{}-{}", worker.id, uuid::Uuid::new_v4().simple());
     tokio::spawn(claim_and_run(pipeline.clone(), job_id, options, wait, tx));
-    let ended = match tokio::time::timeout(wait, rx).await {
-        Ok(Ok(ended)) => Some(ended),
-        _ => None,
+    let state = match tokio::time::timeout(wait, &mut rx).await {
+        Ok(Ok(end)) => SyncState::Ended(end),
+        Ok(Err(_)) => SyncState::Ended(RunEnd::RecordFailed(
+            "the run's task ended without an answer".into(),
+        )),
+        Err(_) => SyncState::Pending(Pending(rx)),
     };
-    Ok(SyncRun { job_id, ended })
+    Ok(SyncRun { job_id, state })
 }
 
 /// Runs the job as soon as it can be claimed (another run of the lead first
-/// finishes), until `wait` passes; then the job is left to the workers.
+/// finishes), trying until `wait` passes; once claimed, the run goes to its
+/// end whatever the caller does.
 async fn claim_and_run(
     pipeline: Arc<Pipeline>,
     job_id: i64,
     options: WorkerOptions,
     wait: Duration,
-    answer: tokio::sync::oneshot::Sender<(JobOutcome, Option<String>)>,
+    answer: oneshot::Sender<RunEnd>,
 ) {
     let deadline = tokio::time::Instant::now() + wait;
-    while tokio::time::Instant::now() < deadline {
+    let end = loop {
+        if tokio::time::Instant::now() >= deadline {
+            break RunEnd::Unclaimed;
+        }
         match jobs::claim_id(&pipeline.pool, job_id, &options.id, options.lease).await {
             Ok(Some(job)) => match handle(&pipeline, job, &options).await {
                 Ok((JobOutcome::LeadBusy, _)) => {}
-                Ok(ran) => {
-                    let _ = answer.send(ran);
-                    return;
-                }
+                Ok((outcome, error)) => break RunEnd::Ran(outcome, error),
                 Err(e) => {
                     tracing::error!(error = %e, "recording a synchronous run's outcome failed; its lease will expire and a worker runs it");
-                    return;
+                    break RunEnd::RecordFailed(e.to_string());
                 }
             },
             Ok(None) => {
@@ -97,8 +137,7 @@ async fn claim_and_run(
                         "done" => JobOutcome::Completed,
                         _ => JobOutcome::Dead,
                     };
-                    let _ = answer.send((outcome, error));
-                    return;
+                    break RunEnd::Ran(outcome, error);
                 }
             }
             Err(e) => {
@@ -106,5 +145,6 @@ async fn claim_and_run(
             }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    };
+    let _ = answer.send(end);
 }

@@ -64,4 +64,8 @@ fn the_image_is_multi_stage_and_runs_as_a_non_root_user() {
         "{user}"
     );
     assert!(docker.contains("CMD [\"serve\"]"));
+    // The checked queries build offline from the committed query data.
+    for copied in ["COPY .cargo ./.cargo", "COPY .sqlx ./.sqlx"] {
+        assert!(docker.contains(copied), "the image lacks {copied}");
+    }
 }

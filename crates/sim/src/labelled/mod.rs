@@ -98,9 +98,6 @@ fn shared_line_lead(
     company_lines: &mut HashMap<String, Vec<(Cnpj, String)>>,
     confounders: &mut Vec<&'static str>,
 ) -> Drawn {
-    // A number several own: a company, the spouse and the lead.
-    // Diretrix knows the spouse and the lead, the Work API the
-    // company and the spouse: two sources agree on the spouse.
     let lead = fam.mother;
     let line = synth::mobile(rng);
     let national = line.national().to_owned();
@@ -139,7 +136,6 @@ fn recycled_lead(
     people: &mut Vec<Person>,
     confounders: &mut Vec<&'static str>,
 ) -> Drawn {
-    // A recycled number: a stranger owns it now (some deceased).
     let stranger_name = format!("{} {} {}", given(rng, false), surname(rng), surname(rng));
     let mut stranger = member(rng, stranger_name, false, 1935..1970);
     stranger.deceased = rng.gen_bool(0.4);

@@ -106,33 +106,20 @@ impl Subject {
         let Some(entity) = entity else {
             return Ok(None);
         };
-        let phones = sqlx::query_scalar!(
-            "SELECT phone FROM core.entity_phones WHERE entity_id = $1",
+        let own = sqlx::query!(
+            r#"SELECT ARRAY(SELECT phone FROM core.entity_phones WHERE entity_id = $1) AS "phones!",
+                      ARRAY(SELECT email FROM core.entity_emails WHERE entity_id = $1) AS "emails!""#,
+            entity
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        // The leads linked to them, and the contacts those leads came with.
+        let links = sqlx::query!(
+            "SELECT lead_id, contact_phone, contact_email FROM enrich.lead_entities WHERE entity_id = $1",
             entity
         )
         .fetch_all(&mut **tx)
         .await?;
-        let emails = sqlx::query_scalar!(
-            "SELECT email FROM core.entity_emails WHERE entity_id = $1",
-            entity
-        )
-        .fetch_all(&mut **tx)
-        .await?;
-        let leads = sqlx::query_scalar!(
-            "SELECT lead_id FROM enrich.lead_entities WHERE entity_id = $1",
-            entity
-        )
-        .fetch_all(&mut **tx)
-        .await?;
-        let used: Vec<(Option<String>, Option<String>)> = sqlx::query!(
-            "SELECT contact_phone, contact_email FROM enrich.lead_entities WHERE entity_id = $1",
-            entity
-        )
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .map(|r| (r.contact_phone, r.contact_email))
-        .collect();
         let own_addresses: Vec<Uuid> = sqlx::query_scalar!("SELECT ea.address_id FROM core.entity_addresses ea
               WHERE ea.entity_id = $1
                 AND NOT EXISTS (SELECT 1 FROM core.entity_addresses o WHERE o.address_id = ea.address_id AND o.entity_id <> $1)
@@ -151,11 +138,17 @@ impl Subject {
         .await?;
         Ok(Some(Self {
             entity,
-            phones,
-            emails,
-            leads,
-            used_phones: used.iter().filter_map(|(p, _)| p.clone()).collect(),
-            used_emails: used.iter().filter_map(|(_, e)| e.clone()).collect(),
+            phones: own.phones,
+            emails: own.emails,
+            leads: links.iter().map(|l| l.lead_id.clone()).collect(),
+            used_phones: links
+                .iter()
+                .filter_map(|l| l.contact_phone.clone())
+                .collect(),
+            used_emails: links
+                .iter()
+                .filter_map(|l| l.contact_email.clone())
+                .collect(),
             own_addresses,
             dependent,
         }))
