@@ -56,10 +56,14 @@ async fn every_benchmark_runs_and_reports_consistent_figures() {
         r["hardening"]
     );
     assert!(r["hardening"]["probe_during"]["n"].as_u64().unwrap_or(0) > 0);
-    // 4: lookups answered.
+    // 4: lookups answered, and the same lookups measured as direct SQL.
     for e in r["lookup"]["endpoints"].as_array().expect("endpoints") {
         assert!(f(&e["requests_per_second"]) > 0.0, "{e}");
         assert_eq!(e["failed"], 0, "{e}");
+        assert!(f(&e["floor_per_second"]) > 0.0, "{e}");
+        let ratio = f(&e["api_over_floor"]);
+        let expected = f(&e["floor_per_second"]) / f(&e["requests_per_second"]);
+        assert!((ratio - expected).abs() < 1e-6 * expected.max(1.0), "{e}");
     }
     // 5: a real process was measured.
     assert!(f(&r["throughput"]["peak_rss_mib"]) >= f(&r["throughput"]["idle_rss_mib"]));
@@ -90,4 +94,8 @@ async fn every_benchmark_runs_and_reports_consistent_figures() {
     ] {
         assert!(text.contains(heading), "missing {heading}");
     }
+    assert!(
+        text.contains("API ÷ floor"),
+        "the lookup table reads the API against its floor"
+    );
 }

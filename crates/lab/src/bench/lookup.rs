@@ -1,10 +1,14 @@
 //! Benchmark 4 — the lookup API on the hardened scale database: requests per
 //! second and latency of `GET /api/v1/customers?phone=` and `?cpf=` from a
 //! closed-loop generator on loopback, against a `serve --no-worker` process.
-//! Every answer is a real golden record and an audit row.
+//! Every answer is a real golden record and an audit row. The floor: the
+//! same statement (`store::customers::read_audited`) run directly over as
+//! many connections, in the same run — the API's figure is read against it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use c2s_enrich::store::customers::{read_audited, CustomerQuery, Reader};
 
 use serde::Serialize;
 
@@ -17,6 +21,11 @@ pub struct Endpoint {
     pub failed: usize,
     pub requests_per_second: f64,
     pub latency: Stats,
+    /// The same lookups as direct SQL over as many connections.
+    pub floor_per_second: f64,
+    pub floor_latency: Stats,
+    /// Time per lookup, API ÷ direct SQL (1.0 = no overhead).
+    pub api_over_floor: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +61,50 @@ fn serve_env(concurrency: usize) -> std::collections::HashMap<String, String> {
         env.insert(k.to_owned(), v.to_owned());
     }
     env
+}
+
+/// The floor: `concurrency` closed-loop tasks running the lookup statement
+/// directly (a pool of as many connections), for `duration`; each lookup's
+/// time, and how many failed.
+async fn direct_load(
+    url: &secrecy::SecretString,
+    lookups: Arc<Vec<CustomerQuery>>,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    anyhow::ensure!(!lookups.is_empty(), "nothing to look up directly");
+    let pool = c2s_enrich::db::connect_pool(url, u32::try_from(concurrency)?).await?;
+    let deadline = Instant::now() + duration;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (pool, lookups, next) = (pool.clone(), lookups.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let reader = Reader {
+                key_name: "bench-floor",
+                endpoint: "direct SQL",
+                request_id: "bench",
+            };
+            let (mut ok, mut bad) = (Vec::new(), 0usize);
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % lookups.len();
+                let started = Instant::now();
+                match read_audited(&pool, &lookups[i], &reader).await {
+                    Ok(_) => ok.push(started.elapsed()),
+                    Err(_) => bad += 1,
+                }
+            }
+            (ok, bad)
+        }));
+    }
+    let (mut all, mut bad) = (Vec::new(), 0);
+    for t in tasks {
+        let (ok, b) = t.await?;
+        all.extend(ok);
+        bad += b;
+    }
+    pool.close().await;
+    Ok((all, bad))
 }
 
 pub async fn run(
@@ -101,12 +154,27 @@ pub async fn run(
             "  ?{query}=: {rps:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, {failed} failed",
             latency.p50_ms, latency.p99_ms
         );
+        let lookups = Arc::new(
+            values
+                .iter()
+                .filter_map(|v| match query {
+                    "phone" => brazil::PhoneBr::parse(v).ok().map(CustomerQuery::Phone),
+                    _ => brazil::Cpf::parse(v).ok().map(CustomerQuery::Cpf),
+                })
+                .collect::<Vec<_>>(),
+        );
+        let (floor_ok, _) = direct_load(&db.url, lookups, concurrency, duration).await?;
+        let floor_rps = floor_ok.len() as f64 / duration.as_secs_f64();
+        eprintln!("  ?{query}= as direct SQL: {floor_rps:.0} lookups/s");
         endpoints.push(Endpoint {
             query,
             requests: ok.len(),
             failed,
             requests_per_second: rps,
             latency,
+            floor_per_second: floor_rps,
+            floor_latency: Stats::of(&floor_ok),
+            api_over_floor: floor_rps / rps.max(1e-9),
         });
     }
     let (rss, _) = child.memory_mib();

@@ -289,14 +289,21 @@ fn hardening_section(s: &mut String, h: &hardening::HardeningResult) {
 fn lookup_section(s: &mut String, l: &lookup::LookupResult) {
     let _ = writeln!(
         s,
-        "## 4. Lookup API\n\nThe hardened scale database ({} people); `serve --no-worker`; {} closed-loop clients on loopback for {:.0} s per query kind; each answer is a full golden record plus an audit row.\n\n| query | requests/s | p50 | p99 | failed |\n|---|---|---|---|---|",
+        "## 4. Lookup API\n\nThe hardened scale database ({} people); `serve --no-worker`; {} closed-loop clients on loopback for {:.0} s per query kind; each answer is a full golden record plus an audit row. The floor: the same statement (golden record and audit row) run directly over as many connections, in the same run.\n\n| query | requests/s | p50 | p99 | failed | direct SQL/s | direct p99 | **API ÷ floor (time)** |\n|---|---|---|---|---|---|---|---|",
         l.entities, l.concurrency, l.seconds
     );
     for e in &l.endpoints {
         let _ = writeln!(
             s,
-            "| `?{}=` | {:.0} | {:.1} ms | {:.1} ms | {} |",
-            e.query, e.requests_per_second, e.latency.p50_ms, e.latency.p99_ms, e.failed
+            "| `?{}=` | {:.0} | {:.1} ms | {:.1} ms | {} | {:.0} | {:.1} ms | **{:.2}×** |",
+            e.query,
+            e.requests_per_second,
+            e.latency.p50_ms,
+            e.latency.p99_ms,
+            e.failed,
+            e.floor_per_second,
+            e.floor_latency.p99_ms,
+            e.api_over_floor
         );
     }
     s.push('\n');
