@@ -63,6 +63,35 @@ fn serve_env(concurrency: usize) -> std::collections::HashMap<String, String> {
     env
 }
 
+/// 2,000 random phones and CPFs of the database, to look up.
+async fn sample_identifiers(pool: &sqlx::PgPool) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let phones: Vec<String> = sqlx::query_scalar(
+        "SELECT phone_e164 FROM core.entity_phones WHERE phone_e164 IS NOT NULL ORDER BY random() LIMIT 2000",
+    )
+    .fetch_all(pool)
+    .await?;
+    let cpfs: Vec<String> = sqlx::query_scalar(
+        "SELECT national_id FROM core.entities WHERE national_id IS NOT NULL ORDER BY random() LIMIT 2000",
+    )
+    .fetch_all(pool)
+    .await?;
+    anyhow::ensure!(!phones.is_empty() && !cpfs.is_empty(), "nothing to look up");
+    Ok((phones, cpfs))
+}
+
+/// The lookups behind `values` of kind `query` (`phone` or `cpf`).
+fn lookups_of(query: &str, values: &[String]) -> Arc<Vec<CustomerQuery>> {
+    Arc::new(
+        values
+            .iter()
+            .filter_map(|v| match query {
+                "phone" => brazil::PhoneBr::parse(v).ok().map(CustomerQuery::Phone),
+                _ => brazil::Cpf::parse(v).ok().map(CustomerQuery::Cpf),
+            })
+            .collect(),
+    )
+}
+
 /// The floor: `concurrency` closed-loop tasks running the lookup statement
 /// directly (a pool of as many connections), for `duration`; each lookup's
 /// time, and how many failed.
@@ -120,17 +149,7 @@ pub async fn run(
             .await?;
     let env = serve_env(concurrency);
     let child = Child::serve(&env, &db.url, &["--no-worker"]).await?;
-    let phones: Vec<String> = sqlx::query_scalar(
-        "SELECT phone_e164 FROM core.entity_phones WHERE phone_e164 IS NOT NULL ORDER BY random() LIMIT 2000",
-    )
-    .fetch_all(&db.pool)
-    .await?;
-    let cpfs: Vec<String> = sqlx::query_scalar(
-        "SELECT national_id FROM core.entities WHERE national_id IS NOT NULL ORDER BY random() LIMIT 2000",
-    )
-    .fetch_all(&db.pool)
-    .await?;
-    anyhow::ensure!(!phones.is_empty() && !cpfs.is_empty(), "nothing to look up");
+    let (phones, cpfs) = sample_identifiers(&db.pool).await?;
     let mut endpoints = Vec::new();
     for (query, values) in [("phone", phones), ("cpf", cpfs)] {
         let urls: Arc<Vec<String>> = Arc::new(
@@ -154,16 +173,8 @@ pub async fn run(
             "  ?{query}=: {rps:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, {failed} failed",
             latency.p50_ms, latency.p99_ms
         );
-        let lookups = Arc::new(
-            values
-                .iter()
-                .filter_map(|v| match query {
-                    "phone" => brazil::PhoneBr::parse(v).ok().map(CustomerQuery::Phone),
-                    _ => brazil::Cpf::parse(v).ok().map(CustomerQuery::Cpf),
-                })
-                .collect::<Vec<_>>(),
-        );
-        let (floor_ok, _) = direct_load(&db.url, lookups, concurrency, duration).await?;
+        let (floor_ok, _) =
+            direct_load(&db.url, lookups_of(query, &values), concurrency, duration).await?;
         let floor_rps = floor_ok.len() as f64 / duration.as_secs_f64();
         eprintln!("  ?{query}= as direct SQL: {floor_rps:.0} lookups/s");
         endpoints.push(Endpoint {
