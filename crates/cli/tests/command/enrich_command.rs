@@ -119,3 +119,60 @@ async fn enrich_runs_the_lead_as_a_job_and_posts_its_note_once() {
         .expect("job");
     assert_eq!(left, ["queued"], "asked again later by the workers");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrich_waits_for_a_run_under_way_instead_of_cutting_it_short() {
+    let (sim, test, _pipeline) = setup().await;
+    let lead = sim
+        .state
+        .leads()
+        .into_iter()
+        .find(|l| l.kind == LeadKind::Owner)
+        .expect("owner");
+    // The dossier takes 3 s; the command is told to wait 1 s.
+    sim.state.set_faults(
+        "work_api",
+        c2s_sim::Faults {
+            latency_ms: 3000,
+            ..c2s_sim::Faults::default()
+        },
+    );
+    let url = test.url().expose_secret().to_owned();
+    let env: Vec<(String, String)> = sim
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let id = lead.id.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_c2s-enrich"));
+        cmd.args(["enrich", &id, "--wait-secs", "1"])
+            .env("DATABASE_URL", &url)
+            .env_remove("DB_URL")
+            .env("RUST_LOG", "warn");
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        for p in ["C2S", "DIRETRIX", "WORK_API"] {
+            cmd.env(format!("{p}_MIN_INTERVAL_MS"), "0");
+        }
+        cmd.output().expect("run c2s-enrich")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("still running after 1s"), "{stderr}");
+    assert!(
+        stdout.starts_with(&format!("lead {}: enriched (note sent, job ", lead.id)),
+        "{stdout}"
+    );
+    assert_eq!(sim.state.journal().notes_for(&lead.id).len(), 1, "one note");
+    let state: String = sqlx::query_scalar("SELECT state FROM enrich.jobs WHERE lead_id = $1")
+        .bind(&lead.id)
+        .fetch_one(&test.pool)
+        .await
+        .expect("job");
+    assert_eq!(state, "done", "the run went to its end");
+}
