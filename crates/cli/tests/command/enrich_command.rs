@@ -9,8 +9,12 @@ use c2s_sim::LeadKind;
 use secrecy::ExposeSecret;
 
 fn enrich(url: &str, sim_env: &[(String, String)], lead: &str) -> Output {
+    enrich_waiting(url, sim_env, lead, "120")
+}
+
+fn enrich_waiting(url: &str, sim_env: &[(String, String)], lead: &str, wait_secs: &str) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_c2s-enrich"));
-    cmd.args(["enrich", lead, "--wait-secs", "120"])
+    cmd.args(["enrich", lead, "--wait-secs", wait_secs])
         .env("DATABASE_URL", url)
         .env_remove("DB_URL")
         .env("RUST_LOG", "warn");
@@ -23,21 +27,29 @@ fn enrich(url: &str, sim_env: &[(String, String)], lead: &str) -> Output {
     cmd.output().expect("run c2s-enrich")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enrich_runs_the_lead_as_a_job_and_posts_its_note_once() {
-    let (sim, test, _pipeline) = setup().await;
-    let lead = sim
-        .state
+/// A lead whose phone and e-mail are one person's.
+fn owner_lead(sim: &c2s_sim::SimHandle) -> c2s_sim::SimLead {
+    sim.state
         .leads()
         .into_iter()
         .find(|l| l.kind == LeadKind::Owner)
-        .expect("owner");
-    let url = test.url().expose_secret().to_owned();
-    let env: Vec<(String, String)> = sim
-        .env()
+        .expect("owner")
+}
+
+/// The variables that point the command at the sandbox.
+fn sim_env(sim: &c2s_sim::SimHandle) -> Vec<(String, String)> {
+    sim.env()
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrich_runs_the_lead_as_a_job_and_posts_its_note_once() {
+    let (sim, test, _pipeline) = setup().await;
+    let lead = owner_lead(&sim);
+    let url = test.url().expose_secret().to_owned();
+    let env = sim_env(&sim);
 
     let (u, e, id) = (url.clone(), env.clone(), lead.id.clone());
     let first = tokio::task::spawn_blocking(move || enrich(&u, &e, &id))
@@ -123,12 +135,7 @@ async fn enrich_runs_the_lead_as_a_job_and_posts_its_note_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrich_waits_for_a_run_under_way_instead_of_cutting_it_short() {
     let (sim, test, _pipeline) = setup().await;
-    let lead = sim
-        .state
-        .leads()
-        .into_iter()
-        .find(|l| l.kind == LeadKind::Owner)
-        .expect("owner");
+    let lead = owner_lead(&sim);
     // The dossier takes 3 s; the command is told to wait 1 s.
     sim.state.set_faults(
         "work_api",
@@ -138,28 +145,11 @@ async fn enrich_waits_for_a_run_under_way_instead_of_cutting_it_short() {
         },
     );
     let url = test.url().expose_secret().to_owned();
-    let env: Vec<(String, String)> = sim
-        .env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let env = sim_env(&sim);
     let id = lead.id.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_c2s-enrich"));
-        cmd.args(["enrich", &id, "--wait-secs", "1"])
-            .env("DATABASE_URL", &url)
-            .env_remove("DB_URL")
-            .env("RUST_LOG", "warn");
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
-        for p in ["C2S", "DIRETRIX", "WORK_API"] {
-            cmd.env(format!("{p}_MIN_INTERVAL_MS"), "0");
-        }
-        cmd.output().expect("run c2s-enrich")
-    })
-    .await
-    .expect("join");
+    let out = tokio::task::spawn_blocking(move || enrich_waiting(&url, &env, &id, "1"))
+        .await
+        .expect("join");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
