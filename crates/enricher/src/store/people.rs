@@ -20,6 +20,13 @@ pub enum ContactRef<'a> {
 }
 
 impl ContactRef<'_> {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Phone(_) => "phone",
+            Self::Email(_) => "email",
+        }
+    }
+
     fn value(self) -> String {
         match self {
             Self::Phone(p) => p.e164(),
@@ -35,33 +42,22 @@ pub async fn enriched_with(
     contact: ContactRef<'_>,
     fresh: Duration,
 ) -> Result<Vec<PersonRow>, sqlx::Error> {
-    let (value, secs) = (contact.value(), fresh.as_secs_f64());
-    match contact {
-        ContactRef::Phone(_) => {
-            sqlx::query!(
-                r#"SELECT e.national_id AS "national_id!", e.name FROM core.entity_phones c JOIN core.entities e USING (entity_id)
-                  WHERE c.phone_e164 = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
-                  ORDER BY e.enriched_at DESC"#,
-                value,
-                secs
-            )
-            .fetch_all(pool)
-            .await
-            .map(|rows| rows.into_iter().map(|r| (r.national_id, r.name)).collect())
-        }
-        ContactRef::Email(_) => {
-            sqlx::query!(
-                r#"SELECT e.national_id AS "national_id!", e.name FROM core.entity_emails c JOIN core.entities e USING (entity_id)
-                  WHERE c.email = $1 AND e.is_enriched AND e.enriched_at > now() - make_interval(secs => $2)
-                  ORDER BY e.enriched_at DESC"#,
-                value,
-                secs
-            )
-            .fetch_all(pool)
-            .await
-            .map(|rows| rows.into_iter().map(|r| (r.national_id, r.name)).collect())
-        }
-    }
+    // One statement for both kinds: the branch not asked for is gated off.
+    let rows = sqlx::query!(
+        r#"SELECT e.national_id AS "national_id!", e.name FROM core.entities e
+            WHERE e.is_enriched AND e.enriched_at > now() - make_interval(secs => $3)
+              AND e.entity_id IN (
+                  SELECT entity_id FROM core.entity_phones WHERE $1::text = 'phone' AND phone_e164 = $2
+                  UNION ALL
+                  SELECT entity_id FROM core.entity_emails WHERE $1 = 'email' AND email = $2)
+            ORDER BY e.enriched_at DESC"#,
+        contact.kind(),
+        contact.value(),
+        fresh.as_secs_f64()
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.national_id, r.name)).collect())
 }
 
 /// People an earlier lead confirmed for `contact`.
@@ -69,29 +65,21 @@ pub async fn confirmed_for(
     pool: &PgPool,
     contact: ContactRef<'_>,
 ) -> Result<Vec<PersonRow>, sqlx::Error> {
-    let value = contact.value();
-    match contact {
-        ContactRef::Phone(_) => {
-            sqlx::query!(
-                r#"SELECT DISTINCT e.national_id AS "national_id!", e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
-                  WHERE l.contact_phone = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"#,
-                value
-            )
-            .fetch_all(pool)
-            .await
-            .map(|rows| rows.into_iter().map(|r| (r.national_id, r.name)).collect())
-        }
-        ContactRef::Email(_) => {
-            sqlx::query!(
-                r#"SELECT DISTINCT e.national_id AS "national_id!", e.name FROM enrich.lead_entities l JOIN core.entities e USING (entity_id)
-                  WHERE l.contact_email = $1 AND l.confidence = 'confirmed' AND e.national_id IS NOT NULL"#,
-                value
-            )
-            .fetch_all(pool)
-            .await
-            .map(|rows| rows.into_iter().map(|r| (r.national_id, r.name)).collect())
-        }
-    }
+    let rows = sqlx::query!(
+        r#"SELECT e.national_id AS "national_id!", e.name FROM core.entities e
+            WHERE e.national_id IS NOT NULL
+              AND e.entity_id IN (
+                  SELECT entity_id FROM enrich.lead_entities
+                   WHERE $1::text = 'phone' AND contact_phone = $2 AND confidence = 'confirmed'
+                  UNION ALL
+                  SELECT entity_id FROM enrich.lead_entities
+                   WHERE $1 = 'email' AND contact_email = $2 AND confidence = 'confirmed')"#,
+        contact.kind(),
+        contact.value()
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.national_id, r.name)).collect())
 }
 
 /// The newest Work API dossier stored for `cpf` within `fresh`, with when

@@ -11,6 +11,14 @@ use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOpt
 use c2s_lab::testing::{fixture, serve_app, TestDb};
 use serde_json::Value;
 
+/// How the tests store a dossier (the production income factor).
+fn store_options() -> StoreOptions {
+    StoreOptions {
+        income_factor: rust_decimal::Decimal::from_str("1.9").expect("f"),
+        fetched_at: chrono::Utc::now(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited() {
     let test = TestDb::migrated().await.expect("db");
@@ -23,10 +31,7 @@ async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited(
         match_kind: MatchKind::PhoneAndEmail,
         ..LeadContext::default()
     };
-    let options = StoreOptions {
-        income_factor: rust_decimal::Decimal::from_str("1.9").expect("f"),
-        fetched_at: chrono::Utc::now(),
-    };
+    let options = store_options();
     store_dossier(&test.pool, &dossier, &lead, &options)
         .await
         .expect("stored");
@@ -265,10 +270,7 @@ async fn a_phone_two_people_share_answers_both_and_audits_each_read() {
     other["DadosBasicos"]["cpf"] = "11144477735".into();
     other["DadosBasicos"]["nome"] = "RAFAEL COSTA LIMA".into();
     other["parentes"] = serde_json::json!([]);
-    let options = StoreOptions {
-        income_factor: rust_decimal::Decimal::from_str("1.9").expect("f"),
-        fetched_at: chrono::Utc::now(),
-    };
+    let options = store_options();
     for payload in [raw, other] {
         let dossier = Dossier::from_work_api(payload).expect("dossier");
         store_dossier(&test.pool, &dossier, &LeadContext::default(), &options)
