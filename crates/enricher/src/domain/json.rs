@@ -1,5 +1,7 @@
-//! Tolerant reading of provider JSON: keys in any case, values that may be
-//! null, missing, empty strings, numbers or strings.
+//! Tolerant reading of the C2S lead shape (API answers and webhook
+//! deliveries, read in `domain::lead`): keys in any case, values that may be
+//! null, missing, empty strings, numbers or strings. The providers' answers
+//! are read through their private DTOs instead (`providers::lenient`).
 
 use serde_json::{Map, Value};
 
@@ -21,26 +23,6 @@ pub(crate) fn text(obj: &Value, key: &str) -> Option<String> {
         Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// The array under `key`, or an empty slice.
-pub(crate) fn list<'a>(obj: &'a Value, key: &str) -> &'a [Value] {
-    field(obj, key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
-/// `"SIM"`, `"S"`, `true` → true; `"NAO"`, `"NÃO"`, `false` → false.
-pub(crate) fn yes_no(obj: &Value, key: &str) -> Option<bool> {
-    match field(obj, key)? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => match brazil::normalize_name(s).as_str() {
-            "SIM" | "S" | "TRUE" | "1" => Some(true),
-            "NAO" | "N" | "FALSE" | "0" => Some(false),
-            _ => None,
-        },
         _ => None,
     }
 }

@@ -17,6 +17,7 @@ use super::setup::Pipeline;
 use crate::domain::dossier::Dossier;
 use crate::domain::identity::{Confidence, Contact, Unshown, Via};
 use crate::domain::lead::LeadId;
+use crate::providers::work_api::DossierAnswer;
 use crate::store::dossier::{store_dossier_guarded, CpfGuard, StoreError, StoreOptions};
 use crate::store::lease::Fence;
 use crate::store::ledger::CallKind;
@@ -190,8 +191,8 @@ impl Pipeline {
             step = self.save(track, Step::Dossier, ctx, fence).await?;
         }
         let mut discovery = ctx.discovery.clone().unwrap_or_default();
-        // Dossiers are not copied into the context: the ledger and the
-        // snapshots hold them, so re-reading them on a resumed run is free.
+        // Dossiers are not copied into the context: the ledger holds them,
+        // so re-reading them on a resumed run is free.
         let mut dossiers = Vec::new();
         if matches!(step, Step::Dossier | Step::Store) || step == T::DELIVER {
             // At most two people (phone's and e-mail's): fetched in parallel.
@@ -216,37 +217,30 @@ impl Pipeline {
         })
     }
 
-    /// A fresh stored snapshot, else the ledger (which pays at most once).
+    /// The dossier from the ledger, which pays at most once and keeps the
+    /// answer for `CACHE_DOSSIER_DAYS`: the one cache of paid answers (the
+    /// snapshots record what was stored about a person; they are not read
+    /// back). Parsed once, whether it comes from the provider or the ledger.
     pub(crate) async fn dossier(
         &self,
         cpf: &brazil::Cpf,
         fence: &Fence,
     ) -> Result<Dossier, RunError> {
-        let freshness = self.settings.dossier_freshness;
-        let snapshot = crate::store::people::fresh_dossier(&self.pool, cpf, freshness).await?;
+        fence_check(fence)?;
+        let work = &self.providers.work_api;
+        let looked = self
+            .ledger
+            .lookup(WORK_CPF, cpf.digits(), || async {
+                work.dossier(cpf).await.map(|d| Some(DossierAnswer(d)))
+            })
+            .await?;
+        let at = looked.answered_at;
+        let DossierAnswer(mut dossier) = looked.value.ok_or_else(|| {
+            RunError::Fatal("the Work API has no dossier for a discovered CPF".into())
+        })?;
         // When the provider answered: a dossier served again keeps its own
         // time (its age is what freshness and `enriched_at` speak of).
-        let (raw, fetched_at) = match snapshot {
-            Some(found) => found,
-            None => {
-                fence_check(fence)?;
-                let work = &self.providers.work_api;
-                let looked = self
-                    .ledger
-                    .lookup(WORK_CPF, cpf.digits(), || async {
-                        work.dossier(cpf).await.map(|d| Some(d.raw))
-                    })
-                    .await?;
-                let at = looked.answered_at;
-                let raw = looked.value.ok_or_else(|| {
-                    RunError::Fatal("the Work API has no dossier for a discovered CPF".into())
-                })?;
-                (raw, at)
-            }
-        };
-        let mut dossier =
-            Dossier::from_work_api(raw).map_err(|e| RunError::Fatal(Cause::of("dossier", e)))?;
-        dossier.fetched_at = Some(fetched_at);
+        dossier.fetched_at = Some(at);
         Ok(dossier)
     }
 

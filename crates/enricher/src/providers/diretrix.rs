@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use super::c2s::parse_base;
 use super::error::ProviderError;
+use super::lenient::{read, Text};
 use super::pacer::Pacer;
 use super::policy::Policy;
 use super::transport::{common_status, parse_json, RawResponse, Transport};
-use crate::domain::json::text;
 use crate::domain::Candidate;
 
 const NAME: &str = "diretrix";
@@ -94,6 +94,14 @@ fn encode_segment(value: &str) -> String {
     out
 }
 
+/// One person of an answer (keys lower-cased).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Person {
+    cpf: Text,
+    nome: Text,
+}
+
 /// 400 and 404 mean "not found" here (treating 400 as an error once broke the pipeline).
 fn read_candidates(raw: RawResponse) -> Result<Vec<Candidate>, ProviderError> {
     if matches!(raw.status, 400 | 404) {
@@ -119,10 +127,11 @@ fn read_candidates(raw: RawResponse) -> Result<Vec<Candidate>, ProviderError> {
     let mut out: Vec<Candidate> = Vec::new();
     let mut invalid = 0;
     for item in items {
-        match text(item, "cpf").map(|c| Cpf::parse_padding(&c)) {
+        let item: Person = read(item.clone()).unwrap_or_default();
+        match item.cpf.get().map(|c| Cpf::parse_padding(&c)) {
             Some(Ok(cpf)) if !out.iter().any(|c| c.cpf == cpf) => out.push(Candidate {
                 cpf,
-                name: text(item, "nome").map(|n| n.to_uppercase()),
+                name: item.nome.get().map(|n| n.to_uppercase()),
             }),
             Some(Ok(_)) => {}
             _ => invalid += 1,

@@ -8,6 +8,7 @@ pub mod breaker;
 pub mod c2s;
 pub mod diretrix;
 pub mod error;
+pub(crate) mod lenient;
 pub mod pacer;
 pub mod policy;
 pub mod transport;

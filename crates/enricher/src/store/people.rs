@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use brazil::{Cpf, Email, PhoneBr};
-use chrono::{DateTime, Utc};
+use brazil::{Email, PhoneBr};
 use sqlx::PgPool;
 
 /// A stored person as `(national_id, name)`; the national id may not be a
@@ -80,24 +79,4 @@ pub async fn confirmed_for(
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(|r| (r.national_id, r.name)).collect())
-}
-
-/// The newest Work API dossier stored for `cpf` within `fresh`, with when
-/// the provider answered it.
-pub async fn fresh_dossier(
-    pool: &PgPool,
-    cpf: &Cpf,
-    fresh: Duration,
-) -> Result<Option<(serde_json::Value, DateTime<Utc>)>, sqlx::Error> {
-    let row = sqlx::query!(
-        "SELECT payload, fetched_at FROM enrich.enrichment_snapshots
-          WHERE national_id = $1 AND provider = 'work_api' AND module = 'cpf'
-            AND fetched_at > now() - make_interval(secs => $2)
-          ORDER BY fetched_at DESC LIMIT 1",
-        cpf.digits(),
-        fresh.as_secs_f64()
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|r| (r.payload, r.fetched_at)))
 }

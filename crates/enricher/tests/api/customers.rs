@@ -3,9 +3,9 @@
 
 use std::str::FromStr;
 
-use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::http::AppState;
+use c2s_enrich::providers::work_api::parse_dossier;
 use c2s_enrich::store::api_keys;
 use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
 use c2s_lab::testing::{fixture, serve_app, TestDb};
@@ -22,9 +22,8 @@ fn store_options() -> StoreOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited() {
     let test = TestDb::migrated().await.expect("db");
-    let dossier =
-        Dossier::from_work_api(serde_json::from_str(&fixture("work_api_cpf.json")).expect("json"))
-            .expect("dossier");
+    let dossier = parse_dossier(serde_json::from_str(&fixture("work_api_cpf.json")).expect("json"))
+        .expect("dossier");
     let lead = LeadContext {
         lead_id: Some(LeadId::parse("9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5").expect("id")),
         lead_name: Some("Helena Costa".into()),
@@ -272,7 +271,7 @@ async fn a_phone_two_people_share_answers_both_and_audits_each_read() {
     other["parentes"] = serde_json::json!([]);
     let options = store_options();
     for payload in [raw, other] {
-        let dossier = Dossier::from_work_api(payload).expect("dossier");
+        let dossier = parse_dossier(payload).expect("dossier");
         store_dossier(&test.pool, &dossier, &LeadContext::default(), &options)
             .await
             .expect("stored");

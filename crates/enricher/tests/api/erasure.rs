@@ -5,11 +5,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::domain::Candidate;
 use c2s_enrich::http::AppState;
 use c2s_enrich::pipeline::RunError;
+use c2s_enrich::providers::work_api::parse_dossier;
 use c2s_enrich::store::dossier::{
     store_dossier, store_dossier_guarded, CpfGuard, LeadContext, MatchKind, StoreError,
     StoreOptions,
@@ -42,7 +42,7 @@ async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_s
     };
     store_dossier(
         pool,
-        &Dossier::from_work_api(raw()).expect("helena"),
+        &parse_dossier(raw()).expect("helena"),
         &lead,
         &options,
     )
@@ -62,7 +62,7 @@ async fn an_erased_person_leaves_no_trace_while_relatives_and_shared_addresses_s
     };
     store_dossier(
         pool,
-        &Dossier::from_work_api(other).expect("roberto"),
+        &parse_dossier(other).expect("roberto"),
         &no_lead,
         &options,
     )
@@ -510,7 +510,7 @@ async fn a_dossier_stored_after_its_persons_erasure_is_refused_and_erased_relati
     let ledger = Ledger::new(pool.clone(), None, Freshness::default())
         .await
         .expect("ledger");
-    let helena = Dossier::from_work_api(raw()).expect("helena");
+    let helena = parse_dossier(raw()).expect("helena");
     store_dossier(pool, &helena, &LeadContext::default(), &options)
         .await
         .expect("store");
@@ -532,7 +532,7 @@ async fn a_dossier_stored_after_its_persons_erasure_is_refused_and_erased_relati
             {"nomeParente": "JOAO COSTA", "cpfParente": "39053344705", "grauParentesco": "PAI"}
         ]
     });
-    let son = Dossier::from_work_api(son).expect("son");
+    let son = parse_dossier(son).expect("son");
     let guard = CpfGuard::for_dossier(&ledger, &son);
     let stored = store_dossier_guarded(pool, &son, &LeadContext::default(), &options, &guard)
         .await

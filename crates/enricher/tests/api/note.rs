@@ -5,6 +5,7 @@ use std::str::FromStr;
 use brazil::{Email, PhoneBr};
 use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::pipeline::note::{format_note, NoteSettings, Resolution, Sections};
+use c2s_enrich::providers::work_api::parse_dossier;
 use c2s_lab::testing::fixture;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -49,7 +50,7 @@ Risco: BAIXISSIMO RISCO
 ";
 
 fn helena() -> Dossier {
-    Dossier::from_work_api(serde_json::from_str(&fixture("work_api_cpf.json")).expect("json"))
+    parse_dossier(serde_json::from_str(&fixture("work_api_cpf.json")).expect("json"))
         .expect("dossier")
 }
 
@@ -109,7 +110,7 @@ fn different_people_get_one_block_each() {
         serde_json::from_str(&fixture("work_api_cpf.json")).expect("json");
     raw["DadosBasicos"]["cpf"] = "31847920560".into();
     raw["DadosBasicos"]["nome"] = "LUCIA MARQUES DA COSTA".into();
-    let lucia = Dossier::from_work_api(raw).expect("dossier");
+    let lucia = parse_dossier(raw).expect("dossier");
     let phone = PhoneBr::parse("11987654321").expect("phone");
     let email = Email::parse("helena.mcosta@gmail.com").expect("email");
     let note = format_note(
@@ -144,7 +145,7 @@ fn a_name_that_does_not_match_the_lead_is_flagged_right_after_the_header() {
 
 #[test]
 fn sections_without_data_or_turned_off_are_omitted() {
-    let sparse = Dossier::from_work_api(serde_json::json!({
+    let sparse = parse_dossier(serde_json::json!({
         "DadosBasicos": {"nome": "ANA SOUZA", "cpf": "52998224725", "nomeMae": "SEM INFORMAÇÃO"},
         "telefones": [{"telefone": "11987654321", "tipo": null, "status": "INATIVO"}]
     }))

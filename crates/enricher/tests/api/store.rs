@@ -6,6 +6,7 @@ use std::str::FromStr;
 use c2s_enrich::db::migrate::{self, MigrateOptions};
 use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::domain::lead::LeadId;
+use c2s_enrich::providers::work_api::parse_dossier;
 use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
 use c2s_lab::testing::{legacy, TestDb};
 use chrono::{TimeZone, Utc};
@@ -17,7 +18,7 @@ fn fixture_json() -> serde_json::Value {
 }
 
 fn helena() -> Dossier {
-    Dossier::from_work_api(fixture_json()).expect("dossier")
+    parse_dossier(fixture_json()).expect("dossier")
 }
 
 /// Another person (valid CPF 11144477735) at Helena's addresses, with her landline.
@@ -26,7 +27,7 @@ fn housemate() -> Dossier {
     raw["DadosBasicos"]["cpf"] = "11144477735".into();
     raw["DadosBasicos"]["nome"] = "ROBERTO MARQUES DA COSTA".into();
     raw["parentes"] = serde_json::json!([{"nomeParente": "HELENA MARQUES DA COSTA", "cpfParente": "52998224725", "grauParentesco": "CONJUGE"}]);
-    Dossier::from_work_api(raw).expect("dossier")
+    parse_dossier(raw).expect("dossier")
 }
 
 fn lead() -> LeadContext {
@@ -318,7 +319,7 @@ async fn a_dossier_with_an_invalid_cpf_writes_nothing() {
     let test = TestDb::migrated().await.expect("db");
     let mut raw = fixture_json();
     raw["DadosBasicos"]["cpf"] = "52998224726".into();
-    let err = Dossier::from_work_api(raw).expect_err("invalid CPF");
+    let err = parse_dossier(raw).expect_err("invalid CPF");
     assert!(err.to_string().contains("check digits"), "{err}");
     assert_eq!(all_counts(&test.pool).await.iter().sum::<i64>(), 0);
 }

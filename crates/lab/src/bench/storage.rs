@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::support::{median, Server};
 use c2s_enrich::domain::dossier::Dossier;
+use c2s_enrich::providers::work_api::parse_dossier;
 use c2s_enrich::store::dossier::{store_dossier, LeadContext, MatchKind, StoreOptions};
 
 /// The tables `store_dossier` writes, parents first.
@@ -96,7 +97,7 @@ async fn copy_round_trip(pool: &sqlx::PgPool) -> anyhow::Result<(u64, f64)> {
 pub async fn run(server: &Server, persons: usize, rounds: usize) -> anyhow::Result<StorageResult> {
     let raw: serde_json::Value =
         serde_json::from_str(&crate::testing::fixture("work_api_cpf.json"))?;
-    let base = Dossier::from_work_api(raw).map_err(|e| anyhow::anyhow!("fixture: {e}"))?;
+    let base = parse_dossier(raw).map_err(|e| anyhow::anyhow!("fixture: {e}"))?;
     let mut store_rates = Vec::new();
     let mut copy_rates = Vec::new();
     let mut ratios = Vec::new();

@@ -65,6 +65,6 @@ pub fn webhook_payload(data: &[u8]) {
 /// The Work API dossier parser on arbitrary JSON: never panics.
 pub fn work_api_dossier(data: &[u8]) {
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = c2s_enrich::domain::dossier::Dossier::from_work_api(value);
+        let _ = c2s_enrich::providers::work_api::parse_dossier(value);
     }
 }

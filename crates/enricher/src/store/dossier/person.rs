@@ -78,7 +78,9 @@ pub(super) async fn upsert_financials(
         "raw_income": f.income_raw, "income": f.income.map(|m| m.amount().to_string()),
         "income_factor": o.income_factor.to_string(), "purchasing_power": f.purchasing_power,
         "income_band": f.income_band, "risk_band": f.risk_band,
-        "mosaic": d.raw.get("DadosEconomicos").and_then(|e| e.get("serasaMosaic")),
+        "mosaic": f.mosaic.as_ref().map(|m| serde_json::json!({
+            "codigoMosaic": m.code, "descricaoMosaic": m.description, "classeMosaic": m.class,
+        })),
     });
     sqlx::query!("INSERT INTO core.entity_financials (entity_id, year, month, reported_income, credit_score, risk_score, source,
                                             confidence, metadata, created_at, updated_at)

@@ -4,16 +4,21 @@
 use brazil::{classify_cpf_cnpj, Cpf, Document, PhoneBr};
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::c2s::parse_base;
 use super::error::ProviderError;
+use super::lenient::{pick, read, Code, Items, Text};
 use super::pacer::Pacer;
 use super::policy::Policy;
 use super::transport::{common_status, parse_json, RawResponse, Transport};
 use crate::domain::dossier::Dossier;
-use crate::domain::json::text;
 use crate::domain::Candidate;
+
+pub mod dossier;
+
+pub use dossier::{parse_dossier, DossierAnswer, DossierError};
 
 const NAME: &str = "work_api";
 
@@ -53,7 +58,8 @@ impl WorkApiClient {
         url
     }
 
-    /// `modulo=cpf`: the dossier. The raw payload is returned too, for the snapshot.
+    /// `modulo=cpf`: the dossier (which keeps the payload as received, for
+    /// the ledger and the snapshot).
     pub async fn dossier(&self, cpf: &Cpf) -> Result<Dossier, ProviderError> {
         let url = self.url("cpf", cpf.digits());
         self.transport
@@ -62,7 +68,7 @@ impl WorkApiClient {
                 |http| http.get(url.clone()),
                 |raw| {
                     let body = checked_body(&raw, "cpf")?;
-                    Dossier::from_work_api(body).map_err(|_| ProviderError::Malformed {
+                    parse_dossier(body).map_err(|_| ProviderError::Malformed {
                         provider: NAME,
                         excerpt: super::error::excerpt(&raw.body),
                     })
@@ -83,21 +89,47 @@ impl WorkApiClient {
                         Err(ProviderError::NotFound { .. }) => return Ok(Vec::new()),
                         other => other?,
                     };
-                    Ok(people(&body))
+                    Ok(people(body))
                 },
             )
             .await
     }
 }
 
-fn people(body: &Value) -> Vec<Candidate> {
-    let items = body
-        .get("msg")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
+/// The envelope every answer shares (keys lower-cased): a status or code in
+/// the body, and the words that say why.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Envelope {
+    status: Code,
+    code: Code,
+    reason: Text,
+    statusmsg: Text,
+    message: Text,
+    erro: Option<Value>,
+}
+
+const ENVELOPE: &[&str] = &["status", "code", "reason", "statusmsg", "message", "erro"];
+
+/// `modulo=phone`'s answer: the people under `msg`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PhoneAnswer {
+    msg: Items<Registered>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Registered {
+    cpf_cnpj: Text,
+    nome: Text,
+}
+
+fn people(body: Value) -> Vec<Candidate> {
+    let answer: PhoneAnswer = read(body).unwrap_or_default();
     let mut out: Vec<Candidate> = Vec::new();
-    for item in items {
-        let Some(doc) = text(item, "cpf_cnpj") else {
+    for item in answer.msg.0 {
+        let Some(doc) = item.cpf_cnpj.get() else {
             continue;
         };
         // A company (CNPJ) is never returned as a person.
@@ -105,7 +137,7 @@ fn people(body: &Value) -> Vec<Candidate> {
             if !out.iter().any(|c| c.cpf == cpf) {
                 out.push(Candidate {
                     cpf,
-                    name: text(item, "nome").map(|n| n.to_uppercase()),
+                    name: item.nome.get().map(|n| n.to_uppercase()),
                 });
             }
         }
@@ -119,29 +151,24 @@ fn checked_body(raw: &RawResponse, module: &str) -> Result<Value, ProviderError>
         return Err(e);
     }
     let body: Value = parse_json(NAME, &raw.body)?;
-    if !body.is_object() {
+    let Some(envelope) = pick(&body, ENVELOPE).and_then(read::<Envelope>) else {
         return Err(ProviderError::Malformed {
             provider: NAME,
             excerpt: super::error::excerpt(&raw.body),
         });
-    }
-    let status = body
-        .get("status")
-        .and_then(|s| s.as_i64().or_else(|| s.as_str()?.trim().parse().ok()));
-    let code = body
-        .get("code")
-        .and_then(|s| s.as_i64().or_else(|| s.as_str()?.trim().parse().ok()));
-    let words = |k: &str| {
-        text(&body, k)
+    };
+    let words = |t: &Text| {
+        t.get()
             .map(|s| brazil::normalize_name(&s))
             .unwrap_or_default()
     };
     let reason = format!(
         "{} {} {}",
-        words("reason"),
-        words("statusMsg"),
-        words("message")
+        words(&envelope.reason),
+        words(&envelope.statusmsg),
+        words(&envelope.message)
     );
+    let (status, code) = (envelope.status.0, envelope.code.0);
     if code == Some(429) || reason.contains("CREDITS") || reason.contains("CREDITOS") {
         return Err(ProviderError::QuotaExhausted { provider: NAME });
     }
@@ -174,7 +201,7 @@ fn checked_body(raw: &RawResponse, module: &str) -> Result<Value, ProviderError>
         }
         _ => {}
     }
-    if body.get("erro").is_some_and(|e| !e.is_null()) {
+    if envelope.erro.is_some() {
         return Err(ProviderError::NotFound { provider: NAME });
     }
     Ok(body)
