@@ -715,6 +715,7 @@ async fn every_legacy_shape_is_hardened_and_keeps_every_valid_row() {
             .await
             .unwrap_or_else(|e| panic!("{shape}: the hardening failed: {e}"));
         hardened_without_loss(pool, &before, shape).await;
+        crate::store::a_dossier_lands_in(pool, shape).await;
         // The reference columns are no enums any more (the foreign keys
         // hold); a legacy index on one survives the conversion.
         assert_eq!(

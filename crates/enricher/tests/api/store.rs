@@ -416,3 +416,41 @@ WHERE state IS NOT NULL
     .await;
     assert_eq!((invalid_cep, invalid_uf), (0, 0));
 }
+
+/// The fixture dossier stored twice into a hardened database of whatever
+/// legacy shape: it lands whole (legacy enums, varchar, citext and dropped
+/// columns included), and the second time changes no count.
+pub(crate) async fn a_dossier_lands_in(pool: &PgPool, shape: &str) {
+    let person = "(SELECT entity_id FROM core.entities WHERE national_id = '52998224725')";
+    let mut seen = Vec::new();
+    for round in 0..2 {
+        store_dossier(pool, &helena(), &lead(), &options())
+            .await
+            .unwrap_or_else(|e| panic!("{shape}: storing a dossier (round {round}): {e}"));
+        let mut counts = Vec::new();
+        for (table, key, want) in [
+            ("core.entity_phones", "entity_id", 4),
+            ("core.entity_emails", "entity_id", 3),
+            ("core.entity_addresses", "entity_id", 4),
+            ("core.entity_relationships", "source_entity_id", 5),
+            ("core.entity_profiles", "entity_id", 1),
+            ("core.entity_financials", "entity_id", 1),
+            ("enrich.enrichment_snapshots", "entity_id", 1),
+            ("enrich.lead_entities", "entity_id", 1),
+        ] {
+            let n = count(
+                pool,
+                &format!("SELECT count(*) FROM {table} WHERE {key} = {person}"),
+            )
+            .await;
+            assert_eq!(n, want, "{shape}: {table} after round {round}");
+            counts.push(n);
+        }
+        counts.push(all_counts(pool).await.iter().sum());
+        seen.push(counts);
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "{shape}: storing again changed the counts"
+    );
+}

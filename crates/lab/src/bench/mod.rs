@@ -17,6 +17,7 @@ pub mod hardening;
 pub mod identity;
 pub mod lookup;
 pub mod pipeline;
+pub mod statements;
 pub mod storage;
 pub mod support;
 pub mod throughput;
@@ -244,8 +245,8 @@ fn throughput_section(s: &mut String, t: &throughput::ThroughputResult) {
 fn storage_section(s: &mut String, st: &storage::StorageResult) {
     let _ = writeln!(
         s,
-        "### Storage vs COPY\n\n`store_dossier` (one transaction per person, advisory locks, upserts) for {} distinct fixture-sized dossiers ({:.1} rows each: person, relatives, companies, phones, e-mails, addresses, links, snapshot), against `COPY` of exactly those rows into the same tables; medians of {} round(s).\n\n| path | persons/s |\n|---|---|\n| store_dossier | {:.0} |\n| COPY (physical limit) | {:.0} |\n| **store ÷ COPY (time)** | **{:.1}×** |\n",
-        st.persons, st.rows_per_person, st.rounds, st.store_persons_per_second, st.copy_persons_per_second, st.store_over_copy
+        "### Storage vs COPY\n\n`store_dossier` (one transaction per person, advisory locks, upserts) for {} distinct fixture-sized dossiers ({:.1} rows each: person, relatives, companies, phones, e-mails, addresses, links, snapshot), against `COPY` of exactly those rows into the same tables; medians of {} round(s).\n\n| path | persons/s |\n|---|---|\n| store_dossier | {:.0} |\n| COPY (physical limit) | {:.0} |\n| **store ÷ COPY (time)** | **{:.1}×** |\n\nStatements per dossier stored, `BEGIN` and `COMMIT` included (one round trip each; counted on the client): **{:.1}**.\n",
+        st.persons, st.rows_per_person, st.rounds, st.store_persons_per_second, st.copy_persons_per_second, st.store_over_copy, st.statements_per_dossier
     );
 }
 

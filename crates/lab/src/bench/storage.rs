@@ -37,7 +37,13 @@ pub struct StorageResult {
     pub copy_persons_per_second: f64,
     /// store time / COPY time for the same rows (median over rounds).
     pub store_over_copy: f64,
+    /// Round trips per dossier stored: the statements sqlx reports
+    /// (`COMMIT` among them) plus its `BEGIN`, which it sends unreported.
+    pub statements_per_dossier: f64,
 }
+
+/// Dossiers stored, after the timed rounds, to count statements.
+const COUNTED: usize = 20;
 
 /// The fixture's dossier as a different person: new CPF, name, relatives,
 /// companies, phones, e-mails and address numbers.
@@ -102,6 +108,7 @@ pub async fn run(server: &Server, persons: usize, rounds: usize) -> anyhow::Resu
     let mut copy_rates = Vec::new();
     let mut ratios = Vec::new();
     let mut rows_per_person = 0.0;
+    let mut statements_per_dossier = 0.0;
     for round in 0..rounds {
         let db = server.scratch("storage").await?;
         c2s_enrich::db::migrate_up(&db.pool).await?;
@@ -138,6 +145,9 @@ pub async fn run(server: &Server, persons: usize, rounds: usize) -> anyhow::Resu
             persons as f64 / store_secs,
             persons as f64 / copy_secs
         );
+        if round + 1 == rounds {
+            statements_per_dossier = count_statements(&db.pool, &base, &lead, &options).await?;
+        }
         server.done(db).await?;
     }
     Ok(StorageResult {
@@ -147,5 +157,27 @@ pub async fn run(server: &Server, persons: usize, rounds: usize) -> anyhow::Resu
         store_persons_per_second: median(store_rates),
         copy_persons_per_second: median(copy_rates),
         store_over_copy: median(ratios),
+        statements_per_dossier,
     })
+}
+
+/// Statements per dossier over [`COUNTED`] more distinct dossiers.
+async fn count_statements(
+    pool: &sqlx::PgPool,
+    base: &Dossier,
+    lead: &LeadContext,
+    options: &StoreOptions,
+) -> anyhow::Result<f64> {
+    let mut rng = StdRng::seed_from_u64(999);
+    let dossiers: Vec<Dossier> = (0..COUNTED).map(|_| distinct(base, &mut rng)).collect();
+    let (stored, n) = super::statements::counted(async {
+        for d in &dossiers {
+            store_dossier(pool, d, lead, options).await?;
+        }
+        anyhow::Ok(())
+    })
+    .await;
+    stored?;
+    // + 1: sqlx sends `BEGIN` as a simple query without a statement event.
+    Ok(n as f64 / COUNTED as f64 + 1.0)
 }

@@ -71,6 +71,10 @@ pub enum StoreError {
     /// The person was erased (a tombstone holds their CPF): nothing stored.
     #[error("the person was erased; nothing stored")]
     Erased,
+    /// Fewer rows were written than given, twice (never expected; the
+    /// transaction is rolled back rather than store part of the dossier).
+    #[error("storing the dossier wrote fewer {0} than given; nothing stored")]
+    Incomplete(&'static str),
     #[error("database error while storing the dossier: {0}")]
     Sql(#[from] sqlx::Error),
 }
