@@ -57,6 +57,7 @@ pub struct Metrics {
     jobs: Counters,
     webhooks: Counters,
     auth_failures: Counters,
+    sql_statements: Counters,
     started: Gauge,
 }
 
@@ -75,6 +76,7 @@ impl Default for Metrics {
             jobs: Counters::default(),
             webhooks: Counters::default(),
             auth_failures: Counters::default(),
+            sql_statements: Counters::default(),
             started: Gauge::default(),
         }
     }
@@ -159,6 +161,19 @@ impl Metrics {
     /// A request was refused for its credentials (`missing`, `invalid`, `scope`).
     pub fn auth_failure(&self, reason: &str) {
         count(&self.auth_failures, &[("reason", reason)]);
+    }
+
+    /// One SQL statement sent, by where in the work (`telemetry::Phase`).
+    pub fn sql_statement(&self, phase: &str) {
+        count(&self.sql_statements, &[("phase", phase)]);
+    }
+
+    /// Statements counted so far in `phase` (tests).
+    #[cfg(test)]
+    pub fn sql_statements_seen(&self, phase: &str) -> u64 {
+        self.sql_statements
+            .get_or_create(&labels(&[("phase", phase)]))
+            .get()
     }
 
     /// A webhook event was accepted, ignored as a duplicate, or refused.
@@ -252,6 +267,11 @@ fn register_process(r: &mut Registry, m: &Metrics) {
         "c2s_enrich_auth_failures",
         "API requests refused for their credentials, by reason (missing, invalid, scope)",
         m.auth_failures.clone(),
+    );
+    r.register(
+        "c2s_enrich_sql_statements",
+        "SQL statements sent, by phase: a pipeline step (lead, discover, dossier, store, note, create), run (a lead's state between steps), job (queue bookkeeping), request (HTTP handlers), other",
+        m.sql_statements.clone(),
     );
     r.register(
         "c2s_enrich_start_time_seconds",

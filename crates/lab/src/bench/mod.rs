@@ -239,6 +239,41 @@ fn throughput_section(s: &mut String, t: &throughput::ThroughputResult) {
         "\nSaturation: gains under 10 % after concurrency **{}** (best {:.1} leads/s).\n",
         t.saturation_concurrency, t.best_leads_per_second
     );
+    statements_table(s, t);
+}
+
+/// SQL statements per lead by phase, at each concurrency (the service's own
+/// count: `c2s_enrich_sql_statements_total`).
+fn statements_table(s: &mut String, t: &throughput::ThroughputResult) {
+    let phases: std::collections::BTreeSet<&String> = t
+        .levels
+        .iter()
+        .flat_map(|l| l.statements_per_lead.keys())
+        .collect();
+    if phases.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "SQL statements per lead, by phase (the service's `c2s_enrich_sql_statements_total`, read before and after the burst; `request` is the webhook intake, `run` a lead's state between steps, `job` the queue's bookkeeping, `other` the workers' polling and the rest):\n"
+    );
+    let mut head = String::from("| worker concurrency |");
+    let mut rule = String::from("|---|");
+    for p in &phases {
+        head.push_str(&format!(" {p} |"));
+        rule.push_str("---|");
+    }
+    let _ = writeln!(s, "{head} **total** |\n{rule}---|");
+    for l in &t.levels {
+        let mut row = format!("| {} |", l.concurrency);
+        for p in &phases {
+            let n = l.statements_per_lead.get(*p).copied().unwrap_or(0.0);
+            row.push_str(&format!(" {n:.1} |"));
+        }
+        let total: f64 = l.statements_per_lead.values().sum();
+        let _ = writeln!(s, "{row} **{total:.1}** |");
+    }
+    let _ = writeln!(s);
 }
 
 /// Section 2, continued: storing dossiers against `COPY` of the same rows.

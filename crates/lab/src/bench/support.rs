@@ -218,6 +218,8 @@ pub struct Child {
     child: tokio::process::Child,
     pub base: String,
     pub pid: u32,
+    /// The metrics listener (`METRICS_ADDR`).
+    pub metrics: String,
 }
 
 impl Child {
@@ -247,14 +249,18 @@ impl Child {
             Some(p) => std::path::PathBuf::from(p),
             None => std::env::current_exe().context("locating the c2s-enrich binary")?,
         };
+        // Several of these run side by side: each its own metrics port.
+        let metrics_port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            l.local_addr()?.port()
+        };
         let mut cmd = tokio::process::Command::new(exe);
         cmd.arg("serve")
             .args(args)
             .envs(env)
             .env("DATABASE_URL", database.expose_secret())
             .env("PORT", port.to_string())
-            // Several of these run side by side: each its own metrics port.
-            .env("METRICS_ADDR", "127.0.0.1:0")
+            .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
             .env("RUST_LOG", "warn")
             .env("LOG_FORMAT", "json")
             .stdout(std::process::Stdio::null())
@@ -277,7 +283,12 @@ impl Child {
         )
         .await?;
         anyhow::ensure!(ready, "serve did not become ready within 30 s");
-        Ok(Self { child, base, pid })
+        Ok(Self {
+            child,
+            base,
+            pid,
+            metrics: format!("http://127.0.0.1:{metrics_port}"),
+        })
     }
 
     /// (current RSS, peak RSS) in MiB, from /proc.

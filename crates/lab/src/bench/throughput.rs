@@ -3,6 +3,7 @@
 //! until every lead is completed — at growing worker concurrency until the
 //! gain stops. The process's RSS is read idle and at its peak.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use c2s_sim::SimConfig;
@@ -18,6 +19,9 @@ pub struct Level {
     pub leads_per_second: f64,
     pub idle_rss_mib: f64,
     pub peak_rss_mib: f64,
+    /// SQL statements per lead by phase (the service's
+    /// `c2s_enrich_sql_statements_total`, read before and after the burst).
+    pub statements_per_lead: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,6 +49,41 @@ async fn all_completed_within(
         Ok(n >= target)
     })
     .await
+}
+
+/// The service's statement counters by phase, from its `/metrics`.
+async fn statements(base: &str) -> anyhow::Result<BTreeMap<String, f64>> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("c2s_enrich_sql_statements_total{phase=\"") else {
+            continue;
+        };
+        if let Some((phase, value)) = rest.split_once("\"} ") {
+            out.insert(phase.to_owned(), value.trim().parse::<f64>()?);
+        }
+    }
+    Ok(out)
+}
+
+/// `after - before`, per lead.
+fn per_lead(
+    before: &BTreeMap<String, f64>,
+    after: &BTreeMap<String, f64>,
+    leads: usize,
+) -> BTreeMap<String, f64> {
+    after
+        .iter()
+        .map(|(phase, n)| {
+            let sent = n - before.get(phase).copied().unwrap_or(0.0);
+            (phase.clone(), sent / leads as f64)
+        })
+        .filter(|(_, n)| *n > 0.0)
+        .collect()
 }
 
 /// The concurrency after which more workers gain under 10 %.
@@ -82,6 +121,7 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(300)).await;
         let (idle, _) = child.memory_mib();
         let hook = format!("{}/api/v1/webhooks/c2s", child.base);
+        let counted_before = statements(&child.metrics).await?;
         let started = Instant::now();
         let report =
             c2s_sim::deliver_for_tests(&sim, &hook, "on_create_lead", None, 1, support::SIGNED)
@@ -94,6 +134,8 @@ pub async fn run(
         let seconds = started.elapsed().as_secs_f64();
         anyhow::ensure!(done, "the leads did not complete within 10 minutes");
         let (_, peak) = child.memory_mib();
+        let statements_per_lead =
+            per_lead(&counted_before, &statements(&child.metrics).await?, leads);
         child.stop().await;
         eprintln!(
             "  concurrency {concurrency:>2}: {leads} leads in {seconds:.2} s = {:.1} leads/s (RSS idle {idle:.0} MiB, peak {peak:.0} MiB)",
@@ -106,6 +148,7 @@ pub async fn run(
             leads_per_second: leads as f64 / seconds,
             idle_rss_mib: idle,
             peak_rss_mib: peak,
+            statements_per_lead,
         });
         server.done(db).await?;
         sim.stop().await;
