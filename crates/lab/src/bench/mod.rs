@@ -184,7 +184,7 @@ pub fn markdown(r: &BenchReport) -> String {
         pipeline_section(&mut s, p);
     }
     if let Some(t) = &r.throughput {
-        throughput_section(&mut s, t);
+        throughput::markdown(&mut s, t);
     }
     if let Some(st) = &r.storage {
         storage_section(&mut s, st);
@@ -214,66 +214,6 @@ fn pipeline_section(s: &mut String, p: &pipeline::PipelineResult) {
         p.one_person.n, p.one_person.p50_ms, p.one_person.p99_ms, p.one_person_p50_ratio, p.one_person_p99_ratio,
         p.two_persons.n, p.two_persons.p50_ms, p.two_persons.p99_ms, p.two_persons_p50_ratio, p.two_persons_p99_ratio
     );
-}
-
-/// Section 2: throughput by worker concurrency, and where it saturates.
-fn throughput_section(s: &mut String, t: &throughput::ThroughputResult) {
-    let _ = writeln!(
-        s,
-        "## 2. Throughput\n\nL = 0; a `c2s-enrich serve` process; every lead delivered by webhook at once; time until every lead is completed (note posted). A fresh database and sandbox per level.\n\n| worker concurrency | leads | seconds | leads/s | vs concurrency 1 |\n|---|---|---|---|---|"
-    );
-    let base = t.levels.first().map_or(1.0, |l| l.leads_per_second);
-    for l in &t.levels {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {:.2} | {:.1} | {:.2}× |",
-            l.concurrency,
-            l.leads,
-            l.seconds,
-            l.leads_per_second,
-            l.leads_per_second / base
-        );
-    }
-    let _ = writeln!(
-        s,
-        "\nSaturation: gains under 10 % after concurrency **{}** (best {:.1} leads/s).\n",
-        t.saturation_concurrency, t.best_leads_per_second
-    );
-    statements_table(s, t);
-}
-
-/// SQL statements per lead by phase, at each concurrency (the service's own
-/// count: `c2s_enrich_sql_statements_total`).
-fn statements_table(s: &mut String, t: &throughput::ThroughputResult) {
-    let phases: std::collections::BTreeSet<&String> = t
-        .levels
-        .iter()
-        .flat_map(|l| l.statements_per_lead.keys())
-        .collect();
-    if phases.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        s,
-        "SQL statements per lead, by phase (the service's `c2s_enrich_sql_statements_total`, read before and after the burst; `request` is the webhook intake, `run` a lead's state between steps, `job` the queue's bookkeeping, `other` the workers' polling and the rest):\n"
-    );
-    let mut head = String::from("| worker concurrency |");
-    let mut rule = String::from("|---|");
-    for p in &phases {
-        head.push_str(&format!(" {p} |"));
-        rule.push_str("---|");
-    }
-    let _ = writeln!(s, "{head} **total** |\n{rule}---|");
-    for l in &t.levels {
-        let mut row = format!("| {} |", l.concurrency);
-        for p in &phases {
-            let n = l.statements_per_lead.get(*p).copied().unwrap_or(0.0);
-            row.push_str(&format!(" {n:.1} |"));
-        }
-        let total: f64 = l.statements_per_lead.values().sum();
-        let _ = writeln!(s, "{row} **{total:.1}** |");
-    }
-    let _ = writeln!(s);
 }
 
 /// Section 2, continued: storing dossiers against `COPY` of the same rows.

@@ -4,6 +4,7 @@
 //! gain stops. The process's RSS is read idle and at its peak.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use c2s_sim::SimConfig;
@@ -161,4 +162,64 @@ pub async fn run(
         peak_rss_mib: out.iter().map(|l| l.peak_rss_mib).fold(0.0, f64::max),
         levels: out,
     })
+}
+
+/// Section 2: throughput by worker concurrency, and where it saturates.
+pub fn markdown(s: &mut String, t: &ThroughputResult) {
+    let _ = writeln!(
+        s,
+        "## 2. Throughput\n\nL = 0; a `c2s-enrich serve` process; every lead delivered by webhook at once; time until every lead is completed (note posted). A fresh database and sandbox per level.\n\n| worker concurrency | leads | seconds | leads/s | vs concurrency 1 |\n|---|---|---|---|---|"
+    );
+    let base = t.levels.first().map_or(1.0, |l| l.leads_per_second);
+    for l in &t.levels {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.2} | {:.1} | {:.2}× |",
+            l.concurrency,
+            l.leads,
+            l.seconds,
+            l.leads_per_second,
+            l.leads_per_second / base
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nSaturation: gains under 10 % after concurrency **{}** (best {:.1} leads/s).\n",
+        t.saturation_concurrency, t.best_leads_per_second
+    );
+    statements_table(s, t);
+}
+
+/// SQL statements per lead by phase, at each concurrency (the service's own
+/// count: `c2s_enrich_sql_statements_total`).
+fn statements_table(s: &mut String, t: &ThroughputResult) {
+    let phases: std::collections::BTreeSet<&String> = t
+        .levels
+        .iter()
+        .flat_map(|l| l.statements_per_lead.keys())
+        .collect();
+    if phases.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "SQL statements per lead, by phase (the service's `c2s_enrich_sql_statements_total`, read before and after the burst; `request` is the webhook intake, `run` a lead's state between steps, `job` the queue's bookkeeping, `other` the workers' polling and the rest):\n"
+    );
+    let mut head = String::from("| worker concurrency |");
+    let mut rule = String::from("|---|");
+    for p in &phases {
+        head.push_str(&format!(" {p} |"));
+        rule.push_str("---|");
+    }
+    let _ = writeln!(s, "{head} **total** |\n{rule}---|");
+    for l in &t.levels {
+        let mut row = format!("| {} |", l.concurrency);
+        for p in &phases {
+            let n = l.statements_per_lead.get(*p).copied().unwrap_or(0.0);
+            row.push_str(&format!(" {n:.1} |"));
+        }
+        let total: f64 = l.statements_per_lead.values().sum();
+        let _ = writeln!(s, "{row} **{total:.1}** |");
+    }
+    let _ = writeln!(s);
 }
