@@ -119,9 +119,8 @@ impl Pipeline {
         contact: ContactRef<'_>,
     ) -> Result<(Vec<Candidate>, Vec<Candidate>), RunError> {
         let fresh = self.settings.dossier_freshness;
-        let listed = people::enriched_with(&self.pool, contact, fresh).await?;
-        let confirmed = people::confirmed_for(&self.pool, contact).await?;
-        Ok((candidates(listed), candidates(confirmed)))
+        let known = people::known_for(&self.pool, contact, fresh).await?;
+        Ok((candidates(known.listed), candidates(known.confirmed)))
     }
 
     /// Weighs the evidence, checking the leading candidates' dossiers, and

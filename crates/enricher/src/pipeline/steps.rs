@@ -198,7 +198,10 @@ impl Pipeline {
             // At most two people (phone's and e-mail's): fetched in parallel.
             dossiers = timed("dossier", self.dossiers(&discovery, fence)).await?;
             if step == Step::Dossier {
-                step = self.save(track, Step::Store, ctx, fence).await?;
+                // Not recorded: the context is unchanged, and a run resumed
+                // here reads the dossiers again from the ledger, free — one
+                // write saved per lead.
+                step = Step::Store;
             }
         }
         if step == Step::Store {

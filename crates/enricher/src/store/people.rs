@@ -1,6 +1,6 @@
 //! What we already know, free, before paying a provider: people enriched
 //! recently with a contact, people confirmed for a contact by an earlier
-//! lead, and a fresh stored dossier.
+//! lead.
 
 use std::time::Duration;
 
@@ -34,49 +34,55 @@ impl ContactRef<'_> {
     }
 }
 
-/// People enriched within `fresh` who list `contact` among their own,
-/// newest first.
-pub async fn enriched_with(
+/// What we know of `contact`, in one statement: people enriched within
+/// `fresh` who list it among their own (newest first), and people an earlier
+/// lead confirmed for it.
+pub async fn known_for(
     pool: &PgPool,
     contact: ContactRef<'_>,
     fresh: Duration,
-) -> Result<Vec<PersonRow>, sqlx::Error> {
-    // One statement for both kinds: the branch not asked for is gated off.
+) -> Result<Known, sqlx::Error> {
+    // One statement for both kinds: the branches not asked for are gated off.
     let rows = sqlx::query!(
-        r#"SELECT e.national_id AS "national_id!", e.name FROM core.entities e
-            WHERE e.is_enriched AND e.enriched_at > now() - make_interval(secs => $3)
-              AND e.entity_id IN (
-                  SELECT entity_id FROM core.entity_phones WHERE $1::text = 'phone' AND phone_e164 = $2
-                  UNION ALL
-                  SELECT entity_id FROM core.entity_emails WHERE $1 = 'email' AND email = $2)
-            ORDER BY e.enriched_at DESC"#,
+        r#"SELECT e.national_id AS "national_id!", e.name, w.confirmed AS "confirmed!"
+             FROM (SELECT DISTINCT entity_id, confirmed FROM (
+                       SELECT entity_id, false AS confirmed FROM core.entity_phones
+                        WHERE $1::text = 'phone' AND phone_e164 = $2
+                       UNION ALL
+                       SELECT entity_id, false FROM core.entity_emails WHERE $1 = 'email' AND email = $2
+                       UNION ALL
+                       SELECT entity_id, true FROM enrich.lead_entities
+                        WHERE $1 = 'phone' AND contact_phone = $2 AND confidence = 'confirmed'
+                       UNION ALL
+                       SELECT entity_id, true FROM enrich.lead_entities
+                        WHERE $1 = 'email' AND contact_email = $2 AND confidence = 'confirmed') k) w
+             JOIN core.entities e ON e.entity_id = w.entity_id
+            WHERE e.national_id IS NOT NULL
+              AND (w.confirmed OR (e.is_enriched AND e.enriched_at > now() - make_interval(secs => $3)))
+            ORDER BY e.enriched_at DESC NULLS LAST"#,
         contact.kind(),
         contact.value(),
         fresh.as_secs_f64()
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.national_id, r.name)).collect())
+    let mut known = Known::default();
+    for r in rows {
+        let person = (r.national_id, r.name);
+        if r.confirmed {
+            known.confirmed.push(person);
+        } else {
+            known.listed.push(person);
+        }
+    }
+    Ok(known)
 }
 
-/// People an earlier lead confirmed for `contact`.
-pub async fn confirmed_for(
-    pool: &PgPool,
-    contact: ContactRef<'_>,
-) -> Result<Vec<PersonRow>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT e.national_id AS "national_id!", e.name FROM core.entities e
-            WHERE e.national_id IS NOT NULL
-              AND e.entity_id IN (
-                  SELECT entity_id FROM enrich.lead_entities
-                   WHERE $1::text = 'phone' AND contact_phone = $2 AND confidence = 'confirmed'
-                  UNION ALL
-                  SELECT entity_id FROM enrich.lead_entities
-                   WHERE $1 = 'email' AND contact_email = $2 AND confidence = 'confirmed')"#,
-        contact.kind(),
-        contact.value()
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.national_id, r.name)).collect())
+/// See [`known_for`].
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Enriched recently, listing the contact; newest first.
+    pub listed: Vec<PersonRow>,
+    /// Confirmed for the contact by an earlier lead.
+    pub confirmed: Vec<PersonRow>,
 }

@@ -231,17 +231,20 @@ impl Ledger {
         })
     }
 
-    /// Takes the reservation of this key in one short transaction: the
-    /// reservation first, then the answer check (so an answer recorded by the
-    /// previous holder just before is always seen). An expired reservation is
-    /// taken over and its lost call recorded as `unknown`.
+    /// Takes the reservation of this key: the reservation first, then the
+    /// answer check in a statement of its own (so an answer recorded by the
+    /// previous holder just before is always seen), each committed alone —
+    /// two round trips. An expired reservation is taken over and its lost
+    /// call recorded as `unknown`. Found answered, the reservation is given
+    /// back. A crash between these statements leaves a reservation that
+    /// expires; its taker then records an `unknown` call: counted as possibly
+    /// paid, never hidden.
     async fn reserve<T: DeserializeOwned>(
         &self,
         kind: CallKind,
         hash: &[u8; 32],
     ) -> Result<Reservation<T>, LedgerError> {
         let holder = uuid::Uuid::new_v4();
-        let mut tx = self.pool.begin().await?;
         let taken = sqlx::query_scalar!(
             r#"INSERT INTO enrich.provider_reservations AS r (provider, module, key_hash, holder, expires_at)
              VALUES ($1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5))
@@ -255,17 +258,23 @@ impl Ledger {
             holder,
             self.reservation_ttl.as_secs_f64()
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?;
+        let answered = self.fresh::<T, _>(&self.pool, kind, hash).await?;
         let Some(took_over) = taken else {
-            tx.rollback().await?;
-            return Ok(match self.fresh::<T, _>(&self.pool, kind, hash).await? {
-                Some(hit) => Reservation::Answered(hit),
-                None => Reservation::Held,
-            });
+            return Ok(answered.map_or(Reservation::Held, Reservation::Answered));
         };
-        if let Some(hit) = self.fresh::<T, _>(&mut *tx, kind, hash).await? {
-            tx.rollback().await?;
+        if let Some(hit) = answered {
+            sqlx::query!(
+                "DELETE FROM enrich.provider_reservations
+                  WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
+                kind.provider,
+                kind.module,
+                &hash[..],
+                holder
+            )
+            .execute(&self.pool)
+            .await?;
             return Ok(Reservation::Answered(hit));
         }
         if took_over {
@@ -273,7 +282,7 @@ impl Ledger {
             // unknown; count it as possibly paid, visibly.
             sqlx::query!("INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, credits)
                  VALUES ($1, $2, $3, 'unknown', 'holder_lost', $4)", kind.provider, kind.module, &hash[..], kind.credits)
-            .execute(&mut *tx)
+            .execute(&self.pool)
             .await?;
             tracing::warn!(
                 provider = kind.provider,
@@ -282,7 +291,6 @@ impl Ledger {
             );
             crate::metrics::METRICS.ledger(kind.provider, kind.module, "unknown");
         }
-        tx.commit().await?;
         Ok(Reservation::Mine(holder))
     }
 

@@ -34,7 +34,13 @@ impl Ledger {
         }
     }
 
-    // Longer than 70 lines on purpose: One transaction's statements in order (lock, record, release, rollup).
+    /// Records the answer and releases the reservation. An answer kept
+    /// (`found`) is recorded in a transaction holding the erasure lock shared:
+    /// an erasure while the call was in flight may concern it (it removed
+    /// the cached answers it found, not this one), and the answer is then
+    /// recorded as paid but not kept. Erasures take that lock exclusively, so
+    /// one committing now is either seen by the statement after the lock or
+    /// sees (and scrubs) this row. Nothing kept: one statement, no lock.
     pub(super) async fn try_record(
         &self,
         kind: CallKind,
@@ -42,56 +48,63 @@ impl Ledger {
         holder: uuid::Uuid,
         row: &CallRow,
     ) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        // An erasure while the call was in flight may concern this answer (it
-        // removed the cached answers it found, not this one): the answer is
-        // then recorded as paid but not kept. Erasures take this lock
-        // exclusively, so one committing now is either seen here or sees
-        // (and scrubs) this row.
-        let mut response = row.response.as_ref();
-        if response.is_some() {
+        let keeps = row.response.is_some();
+        let mut tx = if keeps {
+            let mut tx = self.pool.begin().await?;
             sqlx::query!(
                 "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 7))",
                 ERASURE_LOCK
             )
             .execute(&mut *tx)
             .await?;
-            let erased_meanwhile: bool = sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM enrich.erasures e
-                                 WHERE e.erased_at > coalesce((SELECT r.reserved_at FROM enrich.provider_reservations r
-                                                                WHERE r.provider = $1 AND r.module = $2 AND r.key_hash = $3 AND r.holder = $4),
-                                                              now()) - interval '5 minutes') AS \"erased!\"", kind.provider, kind.module, &hash[..], holder)
-            .fetch_one(&mut *tx)
-            .await?;
-            if erased_meanwhile {
-                tracing::info!(
-                    provider = kind.provider,
-                    "an erasure ran during this call; its answer is not kept"
-                );
-                response = None;
-            }
-        }
-        let ttl = if row.response.is_some() && response.is_none() {
-            Some(0.0)
+            Some(tx)
         } else {
-            row.ttl.map(|d| d.as_secs_f64())
+            None
         };
-        let at: chrono::DateTime<chrono::Utc> = sqlx::query_scalar!("INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
-                                               response, expires_at, http_status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10)
-             RETURNING created_at", kind.provider, kind.module, &hash[..], row.label, row.error_kind, row.latency, row.credits, response, ttl, row.http_status)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "DELETE FROM enrich.provider_reservations
-              WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
+        let query = sqlx::query!(
+            r#"WITH erased AS (
+                 SELECT $11::bool AND EXISTS (
+                     SELECT 1 FROM enrich.erasures e
+                      WHERE e.erased_at > coalesce((SELECT r.reserved_at FROM enrich.provider_reservations r
+                                                     WHERE r.provider = $1 AND r.module = $2 AND r.key_hash = $3 AND r.holder = $4),
+                                                   now()) - interval '5 minutes') AS hit),
+               ins AS (
+                 INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
+                                                    response, expires_at, http_status)
+                 SELECT $1, $2, $3, $5, $6, $7, $8, CASE WHEN erased.hit THEN NULL ELSE $9::jsonb END,
+                        now() + make_interval(secs => CASE WHEN erased.hit THEN 0 ELSE $10::float8 END), $12
+                   FROM erased
+                 RETURNING created_at),
+               del AS (
+                 DELETE FROM enrich.provider_reservations
+                  WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4)
+             SELECT ins.created_at AS "at!", erased.hit AS "erased!" FROM ins, erased"#,
             kind.provider,
             kind.module,
             &hash[..],
-            holder
-        )
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(at)
+            holder,
+            row.label,
+            row.error_kind,
+            row.latency,
+            row.credits,
+            row.response.as_ref(),
+            row.ttl.map(|d| d.as_secs_f64()),
+            keeps,
+            row.http_status
+        );
+        let recorded = match tx.as_mut() {
+            Some(tx) => query.fetch_one(&mut **tx).await?,
+            None => query.fetch_one(&self.pool).await?,
+        };
+        if let Some(tx) = tx {
+            tx.commit().await?;
+        }
+        if recorded.erased {
+            tracing::info!(
+                provider = kind.provider,
+                "an erasure ran during this call; its answer is not kept"
+            );
+        }
+        Ok(recorded.at)
     }
 }
