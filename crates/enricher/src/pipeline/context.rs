@@ -58,6 +58,21 @@ pub struct Discovery {
     /// The identity model decided this (contexts written before it did not).
     #[serde(default)]
     pub assessed: bool,
+    /// The dossiers bought while identifying, for the dossier step of the
+    /// same run (never recorded: a resumed run reads them from the ledger).
+    #[serde(skip)]
+    pub in_hand: InHand,
+}
+
+/// Dossiers in hand; equal whatever they hold (they are a copy of what the
+/// ledger keeps, not part of the decision).
+#[derive(Debug, Clone, Default)]
+pub struct InHand(pub Vec<crate::domain::dossier::Dossier>);
+
+impl PartialEq for InHand {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Discovery {

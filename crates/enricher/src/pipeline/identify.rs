@@ -144,22 +144,27 @@ impl Pipeline {
             set.add_typed_cpf(cpf);
         }
         let mut decisions: Vec<Decision> = Vec::new();
-        self.check_leading(&mut set, facts, fence, &mut decisions)
+        let in_hand = self
+            .check_leading(&mut set, facts, fence, &mut decisions)
             .await?;
-        Ok(self.present(&set, typed_cpf, decisions))
+        let mut d = self.present(&set, typed_cpf, decisions);
+        d.in_hand = super::context::InHand(in_hand);
+        Ok(d)
     }
 
     /// Checks the dossiers of the leading candidates (at most `MAX_CHECKS`,
     /// identifying again after each round: a relative found in a dossier
-    /// may lead next). A CPF without a dossier drops out.
+    /// may lead next). A CPF without a dossier drops out. Returns the
+    /// dossiers it read.
     async fn check_leading(
         &self,
         set: &mut EvidenceSet,
         facts: &LeadFacts,
         fence: &crate::store::lease::Fence,
         decisions: &mut Vec<Decision>,
-    ) -> Result<(), RunError> {
+    ) -> Result<Vec<Dossier>, RunError> {
         let mut checked: BTreeSet<Cpf> = BTreeSet::new();
+        let mut read = Vec::new();
         let preference = &self.settings.discovery;
         while checked.len() < MAX_CHECKS {
             let id = identify(set, preference, &WEIGHTS);
@@ -177,7 +182,10 @@ impl Pipeline {
             for cpf in pending {
                 checked.insert(cpf.clone());
                 match self.dossier(&cpf, fence).await {
-                    Ok(d) => set.add_dossier(&cpf, signals(&d, facts)),
+                    Ok(d) => {
+                        set.add_dossier(&cpf, signals(&d, facts));
+                        read.push(d);
+                    }
                     // A discovered CPF the Work API has no dossier for.
                     Err(RunError::Fatal(_)) => {
                         set.candidates.remove(&cpf);
@@ -191,7 +199,7 @@ impl Pipeline {
                 }
             }
         }
-        Ok(())
+        Ok(read)
     }
 
     /// Who is presented (at the minimum confidence or above), the lines for

@@ -247,17 +247,31 @@ impl Pipeline {
         Ok(dossier)
     }
 
-    /// Fetches the dossiers of the discovered persons (at most two, in parallel).
+    /// The dossiers of the discovered persons (at most two): those bought
+    /// while identifying are in hand; the others come from the ledger, in
+    /// parallel.
     pub(crate) async fn dossiers(
         &self,
         discovery: &Discovery,
         fence: &Fence,
     ) -> Result<Vec<Dossier>, RunError> {
+        let in_hand =
+            |cpf: &brazil::Cpf| discovery.in_hand.0.iter().find(|d| &d.cpf == cpf).cloned();
+        let one = |cpf: &brazil::Cpf| {
+            let held = in_hand(cpf);
+            let cpf = cpf.clone();
+            async move {
+                match held {
+                    Some(d) => Ok(d),
+                    None => self.dossier(&cpf, fence).await,
+                }
+            }
+        };
         Ok(match discovery.persons.as_slice() {
             [] => Vec::new(),
-            [(a, _)] => vec![self.dossier(a, fence).await?],
+            [(a, _)] => vec![one(a).await?],
             [(a, _), (b, _)] => {
-                let (x, y) = tokio::join!(self.dossier(a, fence), self.dossier(b, fence));
+                let (x, y) = tokio::join!(one(a), one(b));
                 vec![x?, y?]
             }
             _ => return Err(RunError::Fatal("more than two people resolved".into())),
