@@ -179,9 +179,14 @@ impl Pipeline {
             if pending.is_empty() {
                 break;
             }
-            for cpf in pending {
+            // The round's dossiers are asked for together (the phone's and
+            // the e-mail's leading people: one provider round, not two).
+            let answers =
+                futures_util::future::join_all(pending.iter().map(|cpf| self.dossier(cpf, fence)))
+                    .await;
+            for (cpf, answer) in pending.into_iter().zip(answers) {
                 checked.insert(cpf.clone());
-                match self.dossier(&cpf, fence).await {
+                match answer {
                     Ok(d) => {
                         set.add_dossier(&cpf, signals(&d, facts));
                         read.push(d);
