@@ -214,6 +214,7 @@ fn pipeline_section(s: &mut String, p: &pipeline::PipelineResult) {
         p.one_person.n, p.one_person.p50_ms, p.one_person.p99_ms, p.one_person_p50_ratio, p.one_person_p99_ratio,
         p.two_persons.n, p.two_persons.p50_ms, p.two_persons.p99_ms, p.two_persons_p50_ratio, p.two_persons_p99_ratio
     );
+    pipeline::breakdown(s, p);
 }
 
 /// Section 2, continued: storing dossiers against `COPY` of the same rows.
