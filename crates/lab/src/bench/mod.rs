@@ -13,6 +13,7 @@
 //!    against the previous release and the earlier service.
 
 pub mod cost;
+pub mod cpu;
 pub mod hardening;
 pub mod identity;
 pub mod lookup;

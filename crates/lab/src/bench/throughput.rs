@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use c2s_sim::SimConfig;
 use serde::Serialize;
 
+use super::cpu;
 use super::support::{self, Child, Server};
 
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +24,12 @@ pub struct Level {
     /// SQL statements per lead by phase (the service's
     /// `c2s_enrich_sql_statements_total`, read before and after the burst).
     pub statements_per_lead: BTreeMap<String, f64>,
+    /// CPU cores busy on average during the burst: the service, and every
+    /// PostgreSQL process (the machine has `cores`).
+    pub service_cores: f64,
+    pub postgres_cores: f64,
+    /// This process: the sandbox answering as C2S and the providers.
+    pub sandbox_cores: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,6 +130,12 @@ pub async fn run(
         let (idle, _) = child.memory_mib();
         let hook = format!("{}/api/v1/webhooks/c2s", child.base);
         let counted_before = statements(&child.metrics).await?;
+        let me = std::process::id();
+        let cpu_before = (
+            cpu::process_seconds(child.pid),
+            cpu::postgres_seconds(),
+            cpu::process_seconds(me),
+        );
         let started = Instant::now();
         let report =
             c2s_sim::deliver_for_tests(&sim, &hook, "on_create_lead", None, 1, support::SIGNED)
@@ -133,6 +146,9 @@ pub async fn run(
         );
         let done = all_completed_within(&db.pool, leads, Duration::from_secs(600)).await?;
         let seconds = started.elapsed().as_secs_f64();
+        let service_cores = (cpu::process_seconds(child.pid) - cpu_before.0) / seconds;
+        let postgres_cores = (cpu::postgres_seconds() - cpu_before.1) / seconds;
+        let sandbox_cores = (cpu::process_seconds(me) - cpu_before.2) / seconds;
         anyhow::ensure!(done, "the leads did not complete within 10 minutes");
         let (_, peak) = child.memory_mib();
         let statements_per_lead =
@@ -150,6 +166,9 @@ pub async fn run(
             idle_rss_mib: idle,
             peak_rss_mib: peak,
             statements_per_lead,
+            service_cores,
+            postgres_cores,
+            sandbox_cores,
         });
         server.done(db).await?;
         sim.stop().await;
@@ -168,18 +187,21 @@ pub async fn run(
 pub fn markdown(s: &mut String, t: &ThroughputResult) {
     let _ = writeln!(
         s,
-        "## 2. Throughput\n\nL = 0; a `c2s-enrich serve` process; every lead delivered by webhook at once; time until every lead is completed (note posted). A fresh database and sandbox per level.\n\n| worker concurrency | leads | seconds | leads/s | vs concurrency 1 |\n|---|---|---|---|---|"
+        "## 2. Throughput\n\nL = 0; a `c2s-enrich serve` process; every lead delivered by webhook at once; time until every lead is completed (note posted). A fresh database and sandbox per level. CPU: cores busy on average during the burst (user + system time from /proc ÷ wall time), of the service, of every PostgreSQL process, and of the sandbox (C2S and the providers, in the benchmark's own process).\n\n| worker concurrency | leads | seconds | leads/s | vs concurrency 1 | service CPU | PostgreSQL CPU | sandbox CPU |\n|---|---|---|---|---|---|---|---|"
     );
     let base = t.levels.first().map_or(1.0, |l| l.leads_per_second);
     for l in &t.levels {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.2} | {:.1} | {:.2}× |",
+            "| {} | {} | {:.2} | {:.1} | {:.2}× | {:.2} | {:.2} | {:.2} |",
             l.concurrency,
             l.leads,
             l.seconds,
             l.leads_per_second,
-            l.leads_per_second / base
+            l.leads_per_second / base,
+            l.service_cores,
+            l.postgres_cores,
+            l.sandbox_cores
         );
     }
     let _ = writeln!(
