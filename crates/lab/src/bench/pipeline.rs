@@ -107,6 +107,22 @@ async fn timed_requests(
     Ok(samples)
 }
 
+/// The service in this process on `pool` (migrated), and an `enrich` key.
+async fn serve(
+    sim: &c2s_sim::SimHandle,
+    pool: &sqlx::PgPool,
+) -> anyhow::Result<(crate::testing::ServedApp, String)> {
+    c2s_enrich::db::migrate_up(pool).await?;
+    let config = support::config(&support::sim_env(sim))?;
+    let pipeline = c2s_enrich::app::pipeline(&config, pool).await?;
+    let served =
+        crate::testing::serve_app(c2s_enrich::app::app_state(&config, pool, Some(pipeline)))
+            .await?;
+    let (_, key) =
+        c2s_enrich::store::api_keys::create(pool, "bench", &["enrich".to_owned()]).await?;
+    Ok((served, key))
+}
+
 pub async fn run(
     server: &Server,
     latency_ms: u64,
@@ -123,17 +139,7 @@ pub async fn run(
     )
     .await?;
     let db = server.scratch("pipeline").await?;
-    c2s_enrich::db::migrate_up(&db.pool).await?;
-    let config = support::config(&support::sim_env(&sim))?;
-    let pipeline = c2s_enrich::app::pipeline(&config, &db.pool).await?;
-    let served = crate::testing::serve_app(c2s_enrich::app::app_state(
-        &config,
-        &db.pool,
-        Some(pipeline),
-    ))
-    .await?;
-    let (_, key) =
-        c2s_enrich::store::api_keys::create(&db.pool, "bench", &["enrich".to_owned()]).await?;
+    let (served, key) = serve(&sim, &db.pool).await?;
     let http = reqwest::Client::new();
     let leads = sim.state.leads();
     let (owners, splits) = (

@@ -107,6 +107,72 @@ fn saturation(levels: &[Level]) -> usize {
     saturation
 }
 
+/// One level: a fresh sandbox, database and service with `concurrency`
+/// workers; a burst of `leads` webhooks; the time until all are completed.
+async fn level(
+    server: &Server,
+    leads: usize,
+    seed: u64,
+    concurrency: usize,
+) -> anyhow::Result<Level> {
+    // A fresh world per level: no cache carried from one level to the next.
+    let sim = c2s_sim::start(SimConfig {
+        seed,
+        leads,
+        ..SimConfig::default()
+    })
+    .await?;
+    let db = server.scratch("throughput").await?;
+    c2s_enrich::db::migrate_up(&db.pool).await?;
+    let env = support::sim_env(&sim);
+    let child = Child::serve(&env, &db.url, &["--concurrency", &concurrency.to_string()]).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (idle, _) = child.memory_mib();
+    let hook = format!("{}/api/v1/webhooks/c2s", child.base);
+    let counted_before = statements(&child.metrics).await?;
+    let me = std::process::id();
+    let cpu_before = (
+        cpu::process_seconds(child.pid),
+        cpu::postgres_seconds(),
+        cpu::process_seconds(me),
+    );
+    let started = Instant::now();
+    let report =
+        c2s_sim::deliver_for_tests(&sim, &hook, "on_create_lead", None, 1, support::SIGNED).await;
+    anyhow::ensure!(
+        report.statuses.get(&202).copied().unwrap_or(0) == leads,
+        "not every webhook was accepted: {report:?}"
+    );
+    let done = all_completed_within(&db.pool, leads, Duration::from_secs(600)).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let service_cores = (cpu::process_seconds(child.pid) - cpu_before.0) / seconds;
+    let postgres_cores = (cpu::postgres_seconds() - cpu_before.1) / seconds;
+    let sandbox_cores = (cpu::process_seconds(me) - cpu_before.2) / seconds;
+    anyhow::ensure!(done, "the leads did not complete within 10 minutes");
+    let (_, peak) = child.memory_mib();
+    let statements_per_lead = per_lead(&counted_before, &statements(&child.metrics).await?, leads);
+    child.stop().await;
+    eprintln!(
+        "  concurrency {concurrency:>2}: {leads} leads in {seconds:.2} s = {:.1} leads/s (RSS idle {idle:.0} MiB, peak {peak:.0} MiB)",
+        leads as f64 / seconds
+    );
+    let level = Level {
+        concurrency,
+        leads,
+        seconds,
+        leads_per_second: leads as f64 / seconds,
+        idle_rss_mib: idle,
+        peak_rss_mib: peak,
+        statements_per_lead,
+        service_cores,
+        postgres_cores,
+        sandbox_cores,
+    };
+    server.done(db).await?;
+    sim.stop().await;
+    Ok(level)
+}
+
 pub async fn run(
     server: &Server,
     leads: usize,
@@ -114,64 +180,7 @@ pub async fn run(
 ) -> anyhow::Result<ThroughputResult> {
     let mut out = Vec::new();
     for (n, &concurrency) in levels.iter().enumerate() {
-        // A fresh world per level: no cache carried from one level to the next.
-        let sim = c2s_sim::start(SimConfig {
-            seed: 200 + n as u64,
-            leads,
-            ..SimConfig::default()
-        })
-        .await?;
-        let db = server.scratch("throughput").await?;
-        c2s_enrich::db::migrate_up(&db.pool).await?;
-        let env = support::sim_env(&sim);
-        let child =
-            Child::serve(&env, &db.url, &["--concurrency", &concurrency.to_string()]).await?;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let (idle, _) = child.memory_mib();
-        let hook = format!("{}/api/v1/webhooks/c2s", child.base);
-        let counted_before = statements(&child.metrics).await?;
-        let me = std::process::id();
-        let cpu_before = (
-            cpu::process_seconds(child.pid),
-            cpu::postgres_seconds(),
-            cpu::process_seconds(me),
-        );
-        let started = Instant::now();
-        let report =
-            c2s_sim::deliver_for_tests(&sim, &hook, "on_create_lead", None, 1, support::SIGNED)
-                .await;
-        anyhow::ensure!(
-            report.statuses.get(&202).copied().unwrap_or(0) == leads,
-            "not every webhook was accepted: {report:?}"
-        );
-        let done = all_completed_within(&db.pool, leads, Duration::from_secs(600)).await?;
-        let seconds = started.elapsed().as_secs_f64();
-        let service_cores = (cpu::process_seconds(child.pid) - cpu_before.0) / seconds;
-        let postgres_cores = (cpu::postgres_seconds() - cpu_before.1) / seconds;
-        let sandbox_cores = (cpu::process_seconds(me) - cpu_before.2) / seconds;
-        anyhow::ensure!(done, "the leads did not complete within 10 minutes");
-        let (_, peak) = child.memory_mib();
-        let statements_per_lead =
-            per_lead(&counted_before, &statements(&child.metrics).await?, leads);
-        child.stop().await;
-        eprintln!(
-            "  concurrency {concurrency:>2}: {leads} leads in {seconds:.2} s = {:.1} leads/s (RSS idle {idle:.0} MiB, peak {peak:.0} MiB)",
-            leads as f64 / seconds
-        );
-        out.push(Level {
-            concurrency,
-            leads,
-            seconds,
-            leads_per_second: leads as f64 / seconds,
-            idle_rss_mib: idle,
-            peak_rss_mib: peak,
-            statements_per_lead,
-            service_cores,
-            postgres_cores,
-            sandbox_cores,
-        });
-        server.done(db).await?;
-        sim.stop().await;
+        out.push(level(server, leads, 200 + n as u64, concurrency).await?);
     }
     let saturation = saturation(&out);
     Ok(ThroughputResult {
