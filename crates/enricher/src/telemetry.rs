@@ -37,9 +37,12 @@ pub fn init(format: LogFormat, default_filter: &str) {
             .boxed(),
         LogFormat::Pretty => output.with_target(false).boxed(),
     };
+    // sqlx reports statements at DEBUG; the hint keeps everything finer
+    // (TRACE, from any crate) switched off unless `RUST_LOG` asks for it.
     let counted = filter_fn(|meta| {
         meta.target() == SQLX_TARGET || (meta.is_span() && phase_of_span(meta.name()).is_some())
-    });
+    })
+    .with_max_level_hint(tracing::level_filters::LevelFilter::DEBUG);
     // A second init (tests) keeps the first subscriber: ignoring the error is right.
     let _ = tracing_subscriber::registry()
         .with(output.with_filter(filter))

@@ -110,6 +110,9 @@ impl From<LedgerError> for RunError {
     fn from(e: LedgerError) -> Self {
         match e {
             LedgerError::Provider(p) => p.into(),
+            // A recorded answer that cannot be read stays so until it
+            // expires: asking again cannot mend it.
+            e @ LedgerError::Corrupt(_) => Self::Fatal(Cause::of("", e)),
             other => Self::Retryable(Cause::of("", other)),
         }
     }

@@ -196,7 +196,8 @@ impl Pipeline {
         let mut dossiers = Vec::new();
         if matches!(step, Step::Dossier | Step::Store) || step == T::DELIVER {
             // At most two people (phone's and e-mail's): fetched in parallel.
-            dossiers = timed("dossier", self.dossiers(&discovery, fence)).await?;
+            let stored = step == T::DELIVER;
+            dossiers = timed("dossier", self.dossiers(&discovery, stored, fence)).await?;
             if step == Step::Dossier {
                 // Not recorded: the context is unchanged, and a run resumed
                 // here reads the dossiers again from the ledger, free — one
@@ -222,8 +223,9 @@ impl Pipeline {
 
     /// The dossier from the ledger, which pays at most once and keeps the
     /// answer for `CACHE_DOSSIER_DAYS`: the one cache of paid answers (the
-    /// snapshots record what was stored about a person; they are not read
-    /// back). Parsed once, whether it comes from the provider or the ledger.
+    /// snapshots record what was stored about a person, read back only by a
+    /// run resumed after storing). Parsed once, whether it comes from the
+    /// provider or the ledger.
     pub(crate) async fn dossier(
         &self,
         cpf: &brazil::Cpf,
@@ -248,11 +250,12 @@ impl Pipeline {
     }
 
     /// The dossiers of the discovered persons (at most two): those bought
-    /// while identifying are in hand; the others come from the ledger, in
-    /// parallel.
+    /// while identifying are in hand; a run resumed after storing them reads
+    /// what it stored; the others come from the ledger, in parallel.
     pub(crate) async fn dossiers(
         &self,
         discovery: &Discovery,
+        stored: bool,
         fence: &Fence,
     ) -> Result<Vec<Dossier>, RunError> {
         let in_hand =
@@ -261,10 +264,15 @@ impl Pipeline {
             let held = in_hand(cpf);
             let cpf = cpf.clone();
             async move {
-                match held {
-                    Some(d) => Ok(d),
-                    None => self.dossier(&cpf, fence).await,
+                if let Some(d) = held {
+                    return Ok(d);
                 }
+                if stored {
+                    if let Some(d) = self.stored_dossier(&cpf).await? {
+                        return Ok(d);
+                    }
+                }
+                self.dossier(&cpf, fence).await
             }
         };
         Ok(match discovery.persons.as_slice() {
@@ -276,6 +284,19 @@ impl Pipeline {
             }
             _ => return Err(RunError::Fatal("more than two people resolved".into())),
         })
+    }
+
+    /// The dossier stored with the person, when fresh.
+    async fn stored_dossier(&self, cpf: &brazil::Cpf) -> Result<Option<Dossier>, RunError> {
+        let fresh = self.settings.dossier_freshness;
+        let Some((raw, at)) = crate::store::people::stored_dossier(&self.pool, cpf, fresh).await?
+        else {
+            return Ok(None);
+        };
+        let mut d = crate::providers::work_api::parse_dossier(raw)
+            .map_err(|e| RunError::Fatal(Cause::of("stored dossier", e)))?;
+        d.fetched_at = Some(at);
+        Ok(Some(d))
     }
 
     /// Stores the presented people, linked to `lead_id` when there is one.

@@ -123,7 +123,7 @@ impl ProviderError {
 
 /// The start of a body, safe to log: digits and `@` masked, 40 characters at most.
 pub fn excerpt(body: &str) -> String {
-    let mut out: String = body
+    let mut out: Vec<char> = body
         .chars()
         .take(40)
         .map(|c| match c {
@@ -133,10 +133,40 @@ pub fn excerpt(body: &str) -> String {
             c => c,
         })
         .collect();
+    mask_string_values(&mut out);
+    let mut out: String = out.into_iter().collect();
     if body.chars().count() > 40 {
         out.push('…');
     }
     out
+}
+
+/// Masks the letters of every JSON string that is not an object key (a
+/// name or a street must not reach an error message); keys stay readable.
+fn mask_string_values(text: &mut [char]) {
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] != '"' {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut end = start;
+        while end < text.len() && !(text[end] == '"' && text[end - 1] != '\\') {
+            end += 1;
+        }
+        let next = text[(end + 1).min(text.len())..]
+            .iter()
+            .find(|c| !c.is_whitespace());
+        if next != Some(&':') {
+            for c in &mut text[start..end] {
+                if c.is_alphabetic() {
+                    *c = 'x';
+                }
+            }
+        }
+        i = end + 1;
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +180,16 @@ mod tests {
         );
         assert!(!e.contains("529") && !e.contains('@'), "{e}");
         assert!(e.chars().count() <= 41);
+        let e = excerpt("{\"nome\": \"HELENA\", \"x\": [\"RUA\", \"AV\"]}");
+        assert_eq!(e, "{\"nome\": \"xxxxxx\", \"x\": [\"xxx\", \"xx\"]}");
+        assert_eq!(
+            excerpt("{\"nome\": \"HELENA MAR"),
+            "{\"nome\": \"xxxxxx xxx"
+        );
+        assert_eq!(
+            excerpt("<html>Bad Gateway</html>"),
+            "<html>Bad Gateway</html>"
+        );
     }
 
     #[test]

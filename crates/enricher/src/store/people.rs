@@ -1,10 +1,11 @@
 //! What we already know, free, before paying a provider: people enriched
 //! recently with a contact, people confirmed for a contact by an earlier
-//! lead.
+//! lead, and the dossier stored with a person.
 
 use std::time::Duration;
 
-use brazil::{Email, PhoneBr};
+use brazil::{Cpf, Email, PhoneBr};
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 /// A stored person as `(national_id, name)`; the national id may not be a
@@ -85,4 +86,25 @@ pub struct Known {
     pub listed: Vec<PersonRow>,
     /// Confirmed for the contact by an earlier lead.
     pub confirmed: Vec<PersonRow>,
+}
+
+/// The newest Work API dossier stored with `cpf`'s person within `fresh`,
+/// and when the provider answered it: what a run resumed after storing
+/// reads back (the ledger may not keep an answer an erasure overlapped).
+pub async fn stored_dossier(
+    pool: &PgPool,
+    cpf: &Cpf,
+    fresh: Duration,
+) -> Result<Option<(serde_json::Value, DateTime<Utc>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT payload, fetched_at FROM enrich.enrichment_snapshots
+          WHERE national_id = $1 AND provider = 'work_api' AND module = 'cpf'
+            AND fetched_at > now() - make_interval(secs => $2)
+          ORDER BY fetched_at DESC LIMIT 1",
+        cpf.digits(),
+        fresh.as_secs_f64()
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.payload, r.fetched_at)))
 }

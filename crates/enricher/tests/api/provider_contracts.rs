@@ -391,6 +391,39 @@ async fn work_api_dossier_sends_token_module_and_cpf_in_the_query() {
 }
 
 #[tokio::test]
+async fn a_dossier_for_another_cpf_is_refused_and_a_body_error_names_nobody() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(fixture("work_api_cpf.json")))
+        .mount(&server)
+        .await;
+    // The fixture is 529.982.247-25's dossier; another CPF was asked for.
+    let err = work(&server)
+        .dossier(&Cpf::parse("111.444.777-35").expect("cpf"))
+        .await
+        .expect_err("someone else's dossier");
+    assert!(
+        matches!(&err, ProviderError::Malformed { excerpt, .. } if excerpt == "a dossier for another CPF"),
+        "{err:?}"
+    );
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"DadosBasicos": {"nome": "HELENA COSTA", "cpf": "x"}}"#),
+        )
+        .mount(&server)
+        .await;
+    let err = work(&server)
+        .dossier(&Cpf::parse("52998224725").expect("cpf"))
+        .await
+        .expect_err("no valid CPF");
+    let text = format!("{err} {err:?}");
+    assert!(matches!(err, ProviderError::Malformed { .. }), "{text}");
+    assert!(!text.contains("HELENA"), "no name in the error: {text}");
+}
+
+#[tokio::test]
 async fn work_api_errors_sent_as_http_200_are_detected() {
     let cases = [
         (

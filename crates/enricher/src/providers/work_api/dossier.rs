@@ -157,6 +157,24 @@ struct CompanyDto {
     admissao: Text,
 }
 
+/// Most items read from one list of a dossier (phones, e-mails, addresses,
+/// relatives, companies); real ones hold tens. More is dropped with a
+/// recorded reason: a runaway answer must not cost quadratic time or one
+/// advisory lock per item when stored.
+pub const MAX_ITEMS: usize = 200;
+
+/// `items` cut to [`MAX_ITEMS`], saying so in `dropped`.
+fn capped<'a, T>(name: &str, items: &'a Items<T>, dropped: &mut Vec<String>) -> &'a [T] {
+    let all = &items.0;
+    if all.len() > MAX_ITEMS {
+        dropped.push(format!(
+            "{name}: {} items beyond {MAX_ITEMS}",
+            all.len() - MAX_ITEMS
+        ));
+    }
+    &all[..all.len().min(MAX_ITEMS)]
+}
+
 const NO_INFO: [&str; 4] = ["SEM INFORMACAO", "NAO INFORMADO", "NAO CONSTA", "NULL"];
 
 fn meaningful(v: &Text) -> Option<String> {
@@ -213,11 +231,21 @@ pub fn parse_dossier(raw: Value) -> Result<Dossier, DossierError> {
             .get(),
         deceased: basics.obito.or_empty().obito.0,
         financial,
-        phones: phones(&body.telefones, &mut dropped),
-        emails: emails(&body.emails, &mut dropped),
-        addresses: addresses(&body.enderecos),
-        relatives: relatives(&body.parentes, &cpf, &mut dropped),
-        companies: companies(&body.empresas, &mut dropped),
+        phones: phones(
+            capped("telefones", &body.telefones, &mut dropped),
+            &mut dropped,
+        ),
+        emails: emails(capped("emails", &body.emails, &mut dropped), &mut dropped),
+        addresses: addresses(capped("enderecos", &body.enderecos, &mut dropped)),
+        relatives: relatives(
+            capped("parentes", &body.parentes, &mut dropped),
+            &cpf,
+            &mut dropped,
+        ),
+        companies: companies(
+            capped("empresas", &body.empresas, &mut dropped),
+            &mut dropped,
+        ),
         cpf,
         name,
         dropped,
@@ -252,9 +280,9 @@ fn financial(e: &Economics, dropped: &mut Vec<String>) -> Financial {
     }
 }
 
-fn phones(items: &Items<PhoneDto>, dropped: &mut Vec<String>) -> Vec<DossierPhone> {
+fn phones(items: &[PhoneDto], dropped: &mut Vec<String>) -> Vec<DossierPhone> {
     let mut out: Vec<DossierPhone> = Vec::new();
-    for (i, item) in items.0.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         let Some(number) = item.telefone.get() else {
             continue;
         };
@@ -288,9 +316,9 @@ fn phones(items: &Items<PhoneDto>, dropped: &mut Vec<String>) -> Vec<DossierPhon
     out
 }
 
-fn emails(items: &Items<EmailDto>, dropped: &mut Vec<String>) -> Vec<DossierEmail> {
+fn emails(items: &[EmailDto], dropped: &mut Vec<String>) -> Vec<DossierEmail> {
     let mut out: Vec<DossierEmail> = Vec::new();
-    for (i, item) in items.0.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         let Some(address) = item.email.get() else {
             continue;
         };
@@ -308,9 +336,8 @@ fn emails(items: &Items<EmailDto>, dropped: &mut Vec<String>) -> Vec<DossierEmai
     out
 }
 
-fn addresses(items: &Items<AddressDto>) -> Vec<DossierAddress> {
+fn addresses(items: &[AddressDto]) -> Vec<DossierAddress> {
     items
-        .0
         .iter()
         .map(|item| DossierAddress {
             street_type: item.tipologradouro.get(),
@@ -326,9 +353,9 @@ fn addresses(items: &Items<AddressDto>) -> Vec<DossierAddress> {
         .collect()
 }
 
-fn relatives(items: &Items<RelativeDto>, own: &Cpf, dropped: &mut Vec<String>) -> Vec<Relative> {
+fn relatives(items: &[RelativeDto], own: &Cpf, dropped: &mut Vec<String>) -> Vec<Relative> {
     let mut out: Vec<Relative> = Vec::new();
-    for (i, item) in items.0.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         let Some(cpf_text) = item.cpfparente.get() else {
             dropped.push(format!("parentes[{i}]: no CPF"));
             continue;
@@ -346,9 +373,9 @@ fn relatives(items: &Items<RelativeDto>, own: &Cpf, dropped: &mut Vec<String>) -
     out
 }
 
-fn companies(items: &Items<CompanyDto>, dropped: &mut Vec<String>) -> Vec<CompanyLink> {
+fn companies(items: &[CompanyDto], dropped: &mut Vec<String>) -> Vec<CompanyLink> {
     let mut out: Vec<CompanyLink> = Vec::new();
-    for (i, item) in items.0.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         let Some(cnpj_text) = item.cnpj.get() else {
             continue;
         };

@@ -112,3 +112,21 @@ fn an_answer_kept_in_the_ledger_is_the_payload_and_reads_back_the_same() {
         "no personal data in the error: {err}"
     );
 }
+
+#[test]
+fn a_runaway_list_is_cut_with_a_reason() {
+    let mut raw = fixture();
+    let many: Vec<Value> = (0..5000)
+        .map(|i| serde_json::json!({"cpfParente": format!("{i:011}"), "nomeParente": "X"}))
+        .collect();
+    raw["parentes"] = Value::Array(many);
+    let d = parse_dossier(raw).expect("dossier");
+    assert!(d.relatives.len() <= MAX_ITEMS);
+    assert!(
+        d.dropped
+            .iter()
+            .any(|r| r == "parentes: 4800 items beyond 200"),
+        "{:?}",
+        &d.dropped[..3]
+    );
+}

@@ -68,10 +68,18 @@ impl WorkApiClient {
                 |http| http.get(url.clone()),
                 |raw| {
                     let body = checked_body(&raw, "cpf")?;
-                    parse_dossier(body).map_err(|_| ProviderError::Malformed {
+                    let d = parse_dossier(body).map_err(|_| ProviderError::Malformed {
                         provider: NAME,
                         excerpt: super::error::excerpt(&raw.body),
-                    })
+                    })?;
+                    // Someone else's dossier is never taken for this CPF's.
+                    if d.cpf != *cpf {
+                        return Err(ProviderError::Malformed {
+                            provider: NAME,
+                            excerpt: "a dossier for another CPF".into(),
+                        });
+                    }
+                    Ok(d)
                 },
             )
             .await

@@ -236,9 +236,9 @@ impl Ledger {
     /// previous holder just before is always seen), each committed alone —
     /// two round trips. An expired reservation is taken over and its lost
     /// call recorded as `unknown`. Found answered, the reservation is given
-    /// back. A crash between these statements leaves a reservation that
-    /// expires; its taker then records an `unknown` call: counted as possibly
-    /// paid, never hidden.
+    /// back, as it is on an error after it was taken. A crash between these
+    /// statements leaves a reservation that expires; its taker then records
+    /// an `unknown` call: counted as possibly paid, never hidden.
     async fn reserve<T: DeserializeOwned>(
         &self,
         kind: CallKind,
@@ -260,23 +260,30 @@ impl Ledger {
         )
         .fetch_optional(&self.pool)
         .await?;
-        let answered = self.fresh::<T, _>(&self.pool, kind, hash).await?;
         let Some(took_over) = taken else {
+            let answered = self.fresh::<T, _>(&self.pool, kind, hash).await?;
             return Ok(answered.map_or(Reservation::Held, Reservation::Answered));
         };
-        if let Some(hit) = answered {
-            sqlx::query!(
-                "DELETE FROM enrich.provider_reservations
-                  WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
-                kind.provider,
-                kind.module,
-                &hash[..],
-                holder
-            )
-            .execute(&self.pool)
-            .await?;
-            return Ok(Reservation::Answered(hit));
+        let settled = self.settle(kind, hash, holder, took_over).await;
+        if settled.is_err() {
+            // The reservation is ours and committed: given back at once rather
+            // than left to block the key until it expires (and be recorded as
+            // a lost, possibly paid call by its taker).
+            let _ = self.release(kind, hash, holder).await;
         }
+        settled
+    }
+
+    /// After taking the reservation: the record of a taken-over call whose
+    /// outcome is unknown (first, so an error later cannot lose it), then the
+    /// answer check.
+    async fn settle<T: DeserializeOwned>(
+        &self,
+        kind: CallKind,
+        hash: &[u8; 32],
+        holder: uuid::Uuid,
+        took_over: bool,
+    ) -> Result<Reservation<T>, LedgerError> {
         if took_over {
             // The previous holder died mid-call: whether it was paid is
             // unknown; count it as possibly paid, visibly.
@@ -291,7 +298,31 @@ impl Ledger {
             );
             crate::metrics::METRICS.ledger(kind.provider, kind.module, "unknown");
         }
+        if let Some(hit) = self.fresh::<T, _>(&self.pool, kind, hash).await? {
+            self.release(kind, hash, holder).await?;
+            return Ok(Reservation::Answered(hit));
+        }
         Ok(Reservation::Mine(holder))
+    }
+
+    /// Gives back `holder`'s reservation of this key.
+    async fn release(
+        &self,
+        kind: CallKind,
+        hash: &[u8; 32],
+        holder: uuid::Uuid,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "DELETE FROM enrich.provider_reservations
+              WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
+            kind.provider,
+            kind.module,
+            &hash[..],
+            holder
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Renews the reservation while the call runs (each renewal one short
