@@ -40,7 +40,9 @@ pub fn init(format: LogFormat, default_filter: &str) {
     // sqlx reports statements at DEBUG; the hint keeps everything finer
     // (TRACE, from any crate) switched off unless `RUST_LOG` asks for it.
     let counted = filter_fn(|meta| {
-        meta.target() == SQLX_TARGET || (meta.is_span() && phase_of_span(meta.name()).is_some())
+        *meta.level() <= tracing::Level::DEBUG
+            && (meta.target() == SQLX_TARGET
+                || (meta.is_span() && phase_of_span(meta.name()).is_some()))
     })
     .with_max_level_hint(tracing::level_filters::LevelFilter::DEBUG);
     // A second init (tests) keeps the first subscriber: ignoring the error is right.

@@ -3,7 +3,6 @@
 pub mod dossier;
 pub mod google_ads;
 pub mod identity;
-pub(crate) mod json;
 pub mod lead;
 
 /// A person a discovery lookup points to.

@@ -121,7 +121,7 @@ impl Modify for Validations {
                 for variant in &mut one_of.items {
                     if let RefOr::T(Schema::Array(batch)) = variant {
                         batch.min_items = Some(1);
-                        batch.max_items = Some(crate::domain::lead::MAX_EVENTS_PER_DELIVERY);
+                        batch.max_items = Some(crate::providers::c2s::MAX_EVENTS_PER_DELIVERY);
                     }
                 }
             }

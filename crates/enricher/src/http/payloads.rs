@@ -1,5 +1,5 @@
 //! The webhook payloads as the OpenAPI document states them. The handlers read
-//! these bodies tolerantly at the edge (`domain::lead::parse_webhook`,
+//! these bodies tolerantly at the edge (`providers::c2s::parse_webhook`,
 //! `GoogleAdsLead::from_json`: unknown fields ignored, ids as strings or
 //! numbers); these types only describe, for schema-driven clients and
 //! fuzzers, a subset every value of which the server accepts — with the same

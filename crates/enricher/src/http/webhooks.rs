@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::auth::constant_time_eq;
 use super::error::ApiError;
 use super::state::AppState;
-use crate::domain::lead::{parse_webhook, WebhookError};
+use crate::providers::c2s::{parse_webhook, WebhookError};
 use crate::store::events;
 
 /// The header carrying the shared secret configured in the C2S dashboard.

@@ -181,7 +181,7 @@ async fn close_is_recorded_only_and_an_update_without_new_contacts_costs_nothing
 
     // The lead was processed with these contacts (fingerprint recorded by the pipeline).
     let event = create_event();
-    let lead = c2s_enrich::domain::lead::Lead::from_json(&event).expect("lead");
+    let lead = c2s_enrich::providers::c2s::read_lead(&event).expect("lead");
     let (phone, email, _) = c2s_enrich::domain::lead::usable_contacts(&lead);
     let fp = c2s_enrich::domain::lead::contact_fingerprint(phone.as_ref(), email.as_ref());
     sqlx::query("INSERT INTO enrich.leads (lead_id, step, state, contact_fingerprint, note_status) VALUES ($1, 'done', 'completed', $2, 'sent')")

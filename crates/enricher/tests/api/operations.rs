@@ -386,7 +386,7 @@ async fn the_retention_policy_prunes_only_what_is_past_its_life_and_a_dry_run_ch
     // Real rows: four leads through the webhook intake and the workers.
     let leads: Vec<_> = sim.state.leads().into_iter().take(4).collect();
     for l in &leads {
-        let events = c2s_enrich::domain::lead::parse_webhook(
+        let events = c2s_enrich::providers::c2s::parse_webhook(
             &serde_json::json!({"hook_action": "on_create_lead", "lead": c2s_sim::render::c2s_lead(l)}),
         )
         .expect("event");

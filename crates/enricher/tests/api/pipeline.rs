@@ -415,7 +415,7 @@ async fn an_unclear_note_post_followed_by_a_contact_update_is_not_posted_again()
         .into_iter()
         .find(|l| l.id == truth.id)
         .expect("lead");
-    let events = c2s_enrich::domain::lead::parse_webhook(&serde_json::json!(
+    let events = c2s_enrich::providers::c2s::parse_webhook(&serde_json::json!(
         {"hook_action": "on_update_lead", "lead": c2s_sim::render::c2s_lead(&edited)}
     ))
     .expect("event");

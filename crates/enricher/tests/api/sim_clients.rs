@@ -4,8 +4,9 @@
 use std::time::{Duration, Instant};
 
 use brazil::{Cpf, Email, PhoneBr};
-use c2s_enrich::domain::lead::{parse_webhook, HookAction, LeadId};
+use c2s_enrich::domain::lead::{HookAction, LeadId};
 use c2s_enrich::providers::breaker::BreakerState;
+use c2s_enrich::providers::c2s::parse_webhook;
 use c2s_enrich::providers::c2s::C2sClient;
 use c2s_enrich::providers::diretrix::DiretrixClient;
 use c2s_enrich::providers::pacer::Pacer;

@@ -397,7 +397,7 @@ async fn a_contact_update_during_a_run_is_processed_after_it() {
         );
     }
     let created = c2s_sim::render::c2s_lead(&lead);
-    let events = c2s_enrich::domain::lead::parse_webhook(
+    let events = c2s_enrich::providers::c2s::parse_webhook(
         &serde_json::json!({"hook_action": "on_create_lead", "lead": created}),
     )
     .expect("event");
@@ -421,7 +421,7 @@ async fn a_contact_update_during_a_run_is_processed_after_it() {
         .into_iter()
         .find(|l| l.id == lead.id)
         .expect("lead");
-    let events = c2s_enrich::domain::lead::parse_webhook(&serde_json::json!(
+    let events = c2s_enrich::providers::c2s::parse_webhook(&serde_json::json!(
         {"hook_action": "on_update_lead", "lead": c2s_sim::render::c2s_lead(&edited)}
     ))
     .expect("event");
@@ -446,8 +446,8 @@ async fn a_contact_update_during_a_run_is_processed_after_it() {
     .await
     .expect("lead");
     assert_eq!((step.as_str(), facts_revision), ("done", 1));
-    let parsed = c2s_enrich::domain::lead::Lead::from_json(&c2s_sim::render::c2s_lead(&edited))
-        .expect("lead");
+    let parsed =
+        c2s_enrich::providers::c2s::read_lead(&c2s_sim::render::c2s_lead(&edited)).expect("lead");
     let (phone, email, _) = c2s_enrich::domain::lead::usable_contacts(&parsed);
     assert_eq!(
         fingerprint,

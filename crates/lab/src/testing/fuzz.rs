@@ -51,7 +51,7 @@ pub fn webhook_payload(data: &[u8]) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    if let Ok(events) = c2s_enrich::domain::lead::parse_webhook(&value) {
+    if let Ok(events) = c2s_enrich::providers::c2s::parse_webhook(&value) {
         for e in &events {
             let (phone, email, _) = c2s_enrich::domain::lead::usable_contacts(&e.lead);
             let _ = c2s_enrich::domain::lead::contact_fingerprint(phone.as_ref(), email.as_ref());

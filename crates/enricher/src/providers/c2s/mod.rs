@@ -10,6 +10,12 @@ use super::policy::Policy;
 use super::transport::{common_status, parse_json, RawResponse, Transport};
 use crate::domain::lead::{HookAction, Lead, LeadId};
 
+pub mod lead;
+pub mod webhook;
+
+pub use lead::read_lead;
+pub use webhook::{parse_webhook, WebhookError, MAX_EVENTS_PER_DELIVERY};
+
 const NAME: &str = "c2s";
 
 /// Filters and page of `list_leads`.
@@ -102,7 +108,7 @@ impl C2sClient {
                     }
                     let body: Value = parse_json(NAME, &raw.body)?;
                     let data = body.get("data").unwrap_or(&body);
-                    Lead::from_json(data).map_err(|_| malformed(&raw))
+                    read_lead(data).map_err(|_| malformed(&raw))
                 },
             )
             .await
@@ -145,7 +151,7 @@ impl C2sClient {
                         .get("data")
                         .and_then(Value::as_array)
                         .ok_or_else(|| malformed(&raw))?;
-                    let parsed: Vec<_> = items.iter().map(Lead::from_json).collect();
+                    let parsed: Vec<_> = items.iter().map(read_lead).collect();
                     let unreadable = parsed.iter().filter(|r| r.is_err()).count();
                     let meta = body.get("meta");
                     Ok(LeadPage {
