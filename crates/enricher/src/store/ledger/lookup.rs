@@ -16,6 +16,7 @@ use super::key::{check_fingerprint, keyed_mac, stored_key, LedgerKeyError};
 use super::kinds::{
     AbortOnDrop, CallKind, CallRow, Freshness, LedgerError, Looked, RESERVATION_TTL,
 };
+use super::reserve::Reservation;
 use crate::providers::ProviderError;
 
 /// Shared by every lookup of the service.
@@ -28,16 +29,6 @@ pub struct Ledger {
     pub(super) reservation_ttl: Duration,
     /// Heartbeats only (lazy, at most two connections).
     pub(super) heartbeat_pool: PgPool,
-}
-
-/// What taking a reservation found.
-enum Reservation<T> {
-    /// Ours: make the call.
-    Mine(uuid::Uuid),
-    /// Someone recorded an answer meanwhile.
-    Answered(Looked<T>),
-    /// Another live holder is making the call.
-    Held,
 }
 
 impl Ledger {
@@ -109,11 +100,8 @@ impl Ledger {
         Fut: Future<Output = Result<Option<T>, ProviderError>>,
     {
         let hash = self.key_hash(kind, query);
-        if let Some(hit) = self.fresh::<T, _>(&self.pool, kind, &hash).await? {
-            self.record_hit(kind, &hash).await?;
-            crate::metrics::METRICS.ledger(kind.provider, kind.module, "hit");
-            return Ok(hit);
-        }
+        // Identical lookups in this process wait here for the first one's
+        // answer (no polling); across processes, on the reservation.
         let gate = self.gate(hash);
         let _local = gate.lock().await;
         let result = self.fetch_once(kind, &hash, fetch).await;
@@ -135,10 +123,9 @@ impl Ledger {
     {
         let mut poll = Duration::from_millis(100);
         let holder = loop {
-            match self.reserve::<T>(kind, hash).await? {
+            match self.check_or_reserve::<T>(kind, hash).await? {
                 Reservation::Mine(holder) => break holder,
                 Reservation::Answered(hit) => {
-                    self.record_hit(kind, hash).await?;
                     crate::metrics::METRICS.ledger(kind.provider, kind.module, "hit");
                     return Ok(hit);
                 }
@@ -231,141 +218,7 @@ impl Ledger {
         })
     }
 
-    /// Takes the reservation of this key: the reservation first, then the
-    /// answer check in a statement of its own (so an answer recorded by the
-    /// previous holder just before is always seen), each committed alone —
-    /// two round trips. An expired reservation is taken over and its lost
-    /// call recorded as `unknown`. Found answered, the reservation is given
-    /// back, as it is on an error after it was taken. A crash between these
-    /// statements leaves a reservation that expires; its taker then records
-    /// an `unknown` call: counted as possibly paid, never hidden.
-    async fn reserve<T: DeserializeOwned>(
-        &self,
-        kind: CallKind,
-        hash: &[u8; 32],
-    ) -> Result<Reservation<T>, LedgerError> {
-        let holder = uuid::Uuid::new_v4();
-        let taken = sqlx::query_scalar!(
-            r#"INSERT INTO enrich.provider_reservations AS r (provider, module, key_hash, holder, expires_at)
-             VALUES ($1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5))
-             ON CONFLICT (provider, module, key_hash) DO UPDATE
-                SET holder = EXCLUDED.holder, reserved_at = clock_timestamp(), expires_at = EXCLUDED.expires_at
-              WHERE r.expires_at < clock_timestamp()
-             RETURNING (xmax <> 0) AS "took_over!""#,
-            kind.provider,
-            kind.module,
-            &hash[..],
-            holder,
-            self.reservation_ttl.as_secs_f64()
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(took_over) = taken else {
-            let answered = self.fresh::<T, _>(&self.pool, kind, hash).await?;
-            return Ok(answered.map_or(Reservation::Held, Reservation::Answered));
-        };
-        let settled = self.settle(kind, hash, holder, took_over).await;
-        if settled.is_err() {
-            // The reservation is ours and committed: given back at once rather
-            // than left to block the key until it expires (and be recorded as
-            // a lost, possibly paid call by its taker).
-            let _ = self.release(kind, hash, holder).await;
-        }
-        settled
-    }
-
-    /// After taking the reservation: the record of a taken-over call whose
-    /// outcome is unknown (first, so an error later cannot lose it), then the
-    /// answer check.
-    async fn settle<T: DeserializeOwned>(
-        &self,
-        kind: CallKind,
-        hash: &[u8; 32],
-        holder: uuid::Uuid,
-        took_over: bool,
-    ) -> Result<Reservation<T>, LedgerError> {
-        if took_over {
-            // The previous holder died mid-call: whether it was paid is
-            // unknown; count it as possibly paid, visibly.
-            sqlx::query!("INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, credits)
-                 VALUES ($1, $2, $3, 'unknown', 'holder_lost', $4)", kind.provider, kind.module, &hash[..], kind.credits)
-            .execute(&self.pool)
-            .await?;
-            tracing::warn!(
-                provider = kind.provider,
-                module = kind.module,
-                "a reservation expired with its holder gone: that call's outcome is unknown"
-            );
-            crate::metrics::METRICS.ledger(kind.provider, kind.module, "unknown");
-        }
-        if let Some(hit) = self.fresh::<T, _>(&self.pool, kind, hash).await? {
-            self.release(kind, hash, holder).await?;
-            return Ok(Reservation::Answered(hit));
-        }
-        Ok(Reservation::Mine(holder))
-    }
-
-    /// Gives back `holder`'s reservation of this key.
-    async fn release(
-        &self,
-        kind: CallKind,
-        hash: &[u8; 32],
-        holder: uuid::Uuid,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query!(
-            "DELETE FROM enrich.provider_reservations
-              WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4",
-            kind.provider,
-            kind.module,
-            &hash[..],
-            holder
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Renews the reservation while the call runs (each renewal one short
-    /// statement on a pooled connection, returned at once).
-    fn heartbeat(
-        &self,
-        kind: CallKind,
-        hash: [u8; 32],
-        holder: uuid::Uuid,
-    ) -> tokio::task::JoinHandle<()> {
-        let pool = self.heartbeat_pool.clone();
-        let ttl = self.reservation_ttl;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(ttl / 5).await;
-                let renewed = sqlx::query!("UPDATE enrich.provider_reservations SET expires_at = clock_timestamp() + make_interval(secs => $5)
-                      WHERE provider = $1 AND module = $2 AND key_hash = $3 AND holder = $4", kind.provider, kind.module, &hash[..], holder, ttl.as_secs_f64())
-                .execute(&pool)
-                .await;
-                match renewed {
-                    Err(e) => {
-                        tracing::warn!(provider = kind.provider, error = %e, "reservation heartbeat failed; retrying");
-                    }
-                    Ok(r) if r.rows_affected() == 0 => {
-                        // Expired and taken over: another holder may ask too.
-                        tracing::warn!(
-                            provider = kind.provider,
-                            "a reservation was lost while its call ran"
-                        );
-                        crate::metrics::METRICS.ledger(
-                            kind.provider,
-                            kind.module,
-                            "reservation_lost",
-                        );
-                        return;
-                    }
-                    Ok(_) => {}
-                }
-            }
-        })
-    }
-
-    async fn fresh<'e, T, E>(
+    pub(super) async fn fresh<'e, T, E>(
         &self,
         executor: E,
         kind: CallKind,
@@ -380,29 +233,16 @@ impl Ledger {
                 AND expires_at > now()
               ORDER BY created_at DESC LIMIT 1", kind.provider, kind.module, &hash[..])
         .fetch_optional(executor)
-        .await?
-        .map(|r| (r.outcome, r.response, r.created_at));
-        match row {
-            None => Ok(None),
-            Some((outcome, _, at)) if outcome == "not_found" => Ok(Some(Looked {
-                value: None,
-                cached: true,
-                answered_at: at,
-            })),
-            Some((_, Some(json), at)) => {
-                let value = serde_json::from_value(json)
-                    .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-                Ok(Some(Looked {
-                    value: Some(value),
-                    cached: true,
-                    answered_at: at,
-                }))
-            }
-            Some(_) => Err(LedgerError::Corrupt("found without a response".into())),
-        }
+        .await?;
+        row.map(|r| answer_of(&r.outcome, r.response, r.created_at))
+            .transpose()
     }
 
-    async fn record_hit(&self, kind: CallKind, hash: &[u8; 32]) -> Result<(), sqlx::Error> {
+    pub(super) async fn record_hit(
+        &self,
+        kind: CallKind,
+        hash: &[u8; 32],
+    ) -> Result<(), sqlx::Error> {
         sqlx::query!("INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, credits) VALUES ($1, $2, $3, 'hit', 0)", kind.provider, kind.module, &hash[..])
             .execute(&self.pool)
             .await?;
@@ -442,4 +282,24 @@ impl Ledger {
         .await?
         .rows_affected())
     }
+}
+
+/// A recorded answer (`found` with its response, or `not_found`) as a lookup's.
+pub(super) fn answer_of<T: DeserializeOwned>(
+    outcome: &str,
+    response: Option<serde_json::Value>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Looked<T>, LedgerError> {
+    let value = match (outcome, response) {
+        ("not_found", _) => None,
+        (_, Some(json)) => {
+            Some(serde_json::from_value(json).map_err(|e| LedgerError::Corrupt(e.to_string()))?)
+        }
+        (_, None) => return Err(LedgerError::Corrupt("found without a response".into())),
+    };
+    Ok(Looked {
+        value,
+        cached: true,
+        answered_at: at,
+    })
 }

@@ -7,11 +7,12 @@
 //!
 //! Identical concurrent lookups coalesce into one paid call — in-process
 //! through a per-key mutex, across processes through a *reservation*: a row of
-//! `enrich.provider_reservations` taken in one short transaction. The call
+//! `enrich.provider_reservations`, taken by the same statement that looks for
+//! a fresh answer when there is none (`reserve.rs`). The call
 //! then runs with no transaction and no pooled connection held (a slow
 //! provider cannot starve the pool or leave sessions idle in a transaction);
 //! the holder keeps the reservation alive with a heartbeat and records the
-//! answer in a second short transaction that also releases it. Others wait by
+//! answer in one statement that also releases it. Others wait by
 //! polling for the answer. A reservation whose holder died (heartbeat stopped)
 //! expires; the next taker records the lost call as outcome `unknown` and
 //! asks again — the only case a call can be paid twice, and it is visible.
@@ -20,6 +21,7 @@ mod key;
 mod kinds;
 mod lookup;
 mod record;
+mod reserve;
 mod usage;
 
 pub use key::LedgerKeyError;
