@@ -149,7 +149,10 @@ pub fn embedded_options(config: &DatabaseConfig) -> EmbeddedOptions {
 fn connect_options(url: &SecretString) -> Result<PgConnectOptions, DbError> {
     url.expose_secret()
         .parse::<PgConnectOptions>()
-        .map(|o| o.log_statements(tracing::log::LevelFilter::Trace))
+        // Statements are reported at DEBUG (sqlx's default): the service counts
+        // them (`c2s_enrich_sql_statements_total`); the default log filters
+        // keep `sqlx` at `warn`, so they reach the log only when asked for.
+        .map(|o| o.log_statements(tracing::log::LevelFilter::Debug))
         .map_err(|source| DbError::Url {
             url: mask_database_url(url),
             source,

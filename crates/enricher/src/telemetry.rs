@@ -37,8 +37,9 @@ pub fn init(format: LogFormat, default_filter: &str) {
             .boxed(),
         LogFormat::Pretty => output.with_target(false).boxed(),
     };
-    // sqlx reports statements at DEBUG; the hint keeps everything finer
-    // (TRACE, from any crate) switched off unless `RUST_LOG` asks for it.
+    // sqlx reports statements at DEBUG (`c2s_db`'s pool options); the hint
+    // keeps everything finer (TRACE, from any crate) switched off unless
+    // `RUST_LOG` asks for it.
     let counted = filter_fn(|meta| {
         *meta.level() <= tracing::Level::DEBUG
             && (meta.target() == SQLX_TARGET

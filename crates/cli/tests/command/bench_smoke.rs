@@ -49,6 +49,20 @@ async fn every_benchmark_runs_and_reports_consistent_figures() {
         r["storage"]
     );
     assert!(f(&r["storage"]["rows_per_person"]) > 10.0);
+    // The service counted its statements by phase: discovery, storing and
+    // the note each sent some; a dossier is stored in a handful of round trips.
+    for l in levels {
+        let per_lead = &l["statements_per_lead"];
+        for phase in ["discover", "store", "note", "request"] {
+            assert!(f(&per_lead[phase]) > 0.0, "{phase}: {per_lead}");
+        }
+    }
+    let statements = f(&r["storage"]["statements_per_dossier"]);
+    assert!((3.0..=20.0).contains(&statements), "{}", r["storage"]);
+    // The CPU of the service and of PostgreSQL was read.
+    assert!(levels
+        .iter()
+        .all(|l| f(&l["postgres_cores"]) > 0.0 && f(&l["service_cores"]) > 0.0));
     // 3: the migration ran under the probe without a failed statement.
     assert_eq!(
         r["hardening"]["probe_errors_during"], 0,
