@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+
 use crate::providers::ProviderError;
 
 /// The advisory lock (key, namespace 7) an erasure holds exclusively and an
@@ -93,4 +95,34 @@ pub(super) struct CallRow {
     pub(super) response: Option<serde_json::Value>,
     pub(super) ttl: Option<Duration>,
     pub(super) http_status: Option<i32>,
+}
+
+/// What checking for an answer and taking the reservation found.
+pub(super) enum Reservation<T> {
+    /// Ours: make the call.
+    Mine(uuid::Uuid),
+    /// An answer is recorded (the hit is recorded too).
+    Answered(Looked<T>),
+    /// Another live holder is making the call.
+    Held,
+}
+
+/// A recorded answer (`found` with its response, or `not_found`) as a lookup's.
+pub(super) fn answer_of<T: DeserializeOwned>(
+    outcome: &str,
+    response: Option<serde_json::Value>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Looked<T>, LedgerError> {
+    let value = match (outcome, response) {
+        ("not_found", _) => None,
+        (_, Some(json)) => {
+            Some(serde_json::from_value(json).map_err(|e| LedgerError::Corrupt(e.to_string()))?)
+        }
+        (_, None) => return Err(LedgerError::Corrupt("found without a response".into())),
+    };
+    Ok(Looked {
+        value,
+        cached: true,
+        answered_at: at,
+    })
 }

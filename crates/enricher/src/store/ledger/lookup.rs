@@ -14,9 +14,10 @@ use sqlx::PgPool;
 
 use super::key::{check_fingerprint, keyed_mac, stored_key, LedgerKeyError};
 use super::kinds::{
-    AbortOnDrop, CallKind, CallRow, Freshness, LedgerError, Looked, RESERVATION_TTL,
+    answer_of, AbortOnDrop, CallKind, CallRow, Freshness, LedgerError, Looked, Reservation,
+    RESERVATION_TTL,
 };
-use super::reserve::Reservation;
+
 use crate::providers::ProviderError;
 
 /// Shared by every lookup of the service.
@@ -282,24 +283,4 @@ impl Ledger {
         .await?
         .rows_affected())
     }
-}
-
-/// A recorded answer (`found` with its response, or `not_found`) as a lookup's.
-pub(super) fn answer_of<T: DeserializeOwned>(
-    outcome: &str,
-    response: Option<serde_json::Value>,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Result<Looked<T>, LedgerError> {
-    let value = match (outcome, response) {
-        ("not_found", _) => None,
-        (_, Some(json)) => {
-            Some(serde_json::from_value(json).map_err(|e| LedgerError::Corrupt(e.to_string()))?)
-        }
-        (_, None) => return Err(LedgerError::Corrupt("found without a response".into())),
-    };
-    Ok(Looked {
-        value,
-        cached: true,
-        answered_at: at,
-    })
 }

@@ -4,18 +4,8 @@
 
 use serde::de::DeserializeOwned;
 
-use super::kinds::{CallKind, LedgerError, Looked};
-use super::lookup::{answer_of, Ledger};
-
-/// What checking for an answer and taking the reservation found.
-pub(super) enum Reservation<T> {
-    /// Ours: make the call.
-    Mine(uuid::Uuid),
-    /// An answer is recorded (the hit is recorded too).
-    Answered(Looked<T>),
-    /// Another live holder is making the call.
-    Held,
-}
+use super::kinds::{answer_of, CallKind, LedgerError, Reservation};
+use super::lookup::Ledger;
 
 impl Ledger {
     /// One statement: a fresh answer if there is one (recording the hit),
@@ -38,7 +28,7 @@ impl Ledger {
                   ORDER BY created_at DESC LIMIT 1),
                h AS (
                  INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, credits)
-                 SELECT $1, $2, $3, 'hit', 0 FROM f),
+                 SELECT $1, $2, $3, 'hit', 0 FROM f WHERE f.outcome = 'not_found' OR f.response IS NOT NULL),
                r AS (
                  INSERT INTO enrich.provider_reservations AS r (provider, module, key_hash, holder, expires_at)
                  SELECT $1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5)
@@ -68,18 +58,22 @@ impl Ledger {
             return Ok(Reservation::Held);
         };
         let settled = self.settle(kind, hash, holder, took_over).await;
-        if settled.is_err() {
+        if settled.is_err() && !took_over {
             // The reservation is ours and committed: given back at once rather
             // than left to block the key until it expires (and be recorded as
-            // a lost, possibly paid call by its taker).
+            // a lost, possibly paid call by its taker). One taken over is left
+            // to expire: its lost call is not recorded yet, and the next taker
+            // records it.
             let _ = self.release(kind, hash, holder).await;
         }
         settled
     }
 
-    /// After taking the reservation: the record of a taken-over call whose
-    /// outcome is unknown (first, so an error later cannot lose it), then the
-    /// answer check.
+    /// After taking the reservation: the answer check (an answer the
+    /// previous holder recorded meanwhile is ours, the reservation given
+    /// back), then the record of a taken-over call whose outcome is unknown —
+    /// only when no answer turned up, so a holder that was slow, not dead, is
+    /// not counted twice.
     async fn settle<T: DeserializeOwned>(
         &self,
         kind: CallKind,
@@ -87,6 +81,11 @@ impl Ledger {
         holder: uuid::Uuid,
         took_over: bool,
     ) -> Result<Reservation<T>, LedgerError> {
+        if let Some(hit) = self.fresh::<T, _>(&self.pool, kind, hash).await? {
+            self.release(kind, hash, holder).await?;
+            self.record_hit(kind, hash).await?;
+            return Ok(Reservation::Answered(hit));
+        }
         if took_over {
             // The previous holder died mid-call: whether it was paid is
             // unknown; count it as possibly paid, visibly.
@@ -100,11 +99,6 @@ impl Ledger {
                 "a reservation expired with its holder gone: that call's outcome is unknown"
             );
             crate::metrics::METRICS.ledger(kind.provider, kind.module, "unknown");
-        }
-        if let Some(hit) = self.fresh::<T, _>(&self.pool, kind, hash).await? {
-            self.release(kind, hash, holder).await?;
-            self.record_hit(kind, hash).await?;
-            return Ok(Reservation::Answered(hit));
         }
         Ok(Reservation::Mine(holder))
     }
