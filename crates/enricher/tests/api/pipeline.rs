@@ -198,6 +198,47 @@ async fn a_failed_run_resumes_after_its_last_completed_step_without_paying_again
     assert_eq!(after.notes_for(&truth.id).len(), 1);
 }
 
+/// A run that stopped after storing the person and before the note reads
+/// back the dossier it stored when the ledger no longer keeps it (an answer
+/// an erasure overlapped is recorded paid but not kept): the note does not
+/// buy the dossier again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_resumed_at_the_note_reads_the_stored_dossier_and_pays_nothing() {
+    let (sim, test, pipeline) = setup().await;
+    let truth = lead(&sim, LeadKind::Owner);
+    let id = LeadId::parse(&truth.id).expect("id");
+    let first = pipeline.process(&id).await.expect("processed");
+    assert_eq!(first.persons, 1);
+    let bought = sim.state.journal().count("work_api", "cpf");
+    assert!(bought >= 1);
+    // As if the run had stopped after storing: the note not posted yet, and
+    // the ledger's answer no longer kept.
+    sqlx::query("UPDATE enrich.leads SET step = 'note', state = 'processing', note_status = 'none' WHERE lead_id = $1")
+        .bind(&truth.id)
+        .execute(&test.pool)
+        .await
+        .expect("back to the note");
+    sqlx::query("UPDATE enrich.provider_calls SET expires_at = now() - interval '1 second' WHERE module = 'cpf'")
+        .execute(&test.pool)
+        .await
+        .expect("ledger answer expired");
+    let again = pipeline.process(&id).await.expect("resumed at the note");
+    assert_eq!(again.persons, 1);
+    let journal = sim.state.journal();
+    assert_eq!(
+        journal.count("work_api", "cpf"),
+        bought,
+        "the stored dossier was read back, not bought again"
+    );
+    let notes = journal.notes_for(&truth.id);
+    assert_eq!(
+        notes.len(),
+        2,
+        "the note was posted from the stored dossier"
+    );
+    assert_eq!(notes[0].body, notes[1].body, "the same note");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_configured_discovery_sources_are_asked() {
     let (sim, _test, pipeline) = setup_with(&[("DISCOVERY_SOURCES", "diretrix_email")]).await;
