@@ -54,12 +54,29 @@ pub struct Progress {
 
 /// The lead's recorded run (a row is made for a lead never seen).
 pub async fn progress(pool: &PgPool, lead: &LeadId) -> Result<Progress, sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING",
+    // One statement: a new row's defaults come from the insert, an existing
+    // row from the select (the insert's row is not in the statement's
+    // snapshot, and the select's is not inserted).
+    let made_or_read = sqlx::query_as!(
+        Progress,
+        r#"WITH ins AS (
+             INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING
+             RETURNING step, context, note_status, revision, facts_revision)
+         SELECT step AS "step!", context AS "context!", note_status AS "note_status!",
+                revision AS "revision!", facts_revision AS "facts_revision!" FROM ins
+         UNION ALL
+         SELECT step, context, note_status, revision, facts_revision FROM enrich.leads
+          WHERE lead_id = $1 AND NOT EXISTS (SELECT 1 FROM ins)"#,
         lead.as_str()
     )
-    .execute(pool)
+    .fetch_optional(pool)
     .await?;
+    if let Some(found) = made_or_read {
+        return Ok(found);
+    }
+    // Inserted by someone else after this statement's snapshot was taken
+    // (callers hold the lead's lease, which makes the row first: not seen in
+    // practice): the next statement sees it.
     sqlx::query_as!(Progress, "SELECT step, context, note_status, revision, facts_revision FROM enrich.leads WHERE lead_id = $1", lead.as_str())
     .fetch_one(pool)
     .await

@@ -20,15 +20,13 @@ pub async fn take_lead(
     holder: &str,
     lease: Duration,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO enrich.leads (lead_id) VALUES ($1) ON CONFLICT (lead_id) DO NOTHING",
-        lead.as_str()
-    )
-    .execute(pool)
-    .await?;
+    // One statement: the row made for a lead never seen, or the lease taken
+    // when free, expired or already ours.
     let n = sqlx::query!(
-        "UPDATE enrich.leads SET lease_by = $2, lease_until = now() + make_interval(secs => $3)
-          WHERE lead_id = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_by = $2)",
+        "INSERT INTO enrich.leads AS l (lead_id, lease_by, lease_until)
+         VALUES ($1, $2, now() + make_interval(secs => $3))
+         ON CONFLICT (lead_id) DO UPDATE SET lease_by = EXCLUDED.lease_by, lease_until = EXCLUDED.lease_until
+          WHERE l.lease_until IS NULL OR l.lease_until < now() OR l.lease_by = $2",
         lead.as_str(),
         holder,
         lease.as_secs_f64()
