@@ -127,7 +127,7 @@ fn read_candidates(raw: RawResponse) -> Result<Vec<Candidate>, ProviderError> {
     let mut out: Vec<Candidate> = Vec::new();
     let mut invalid = 0;
     for item in items {
-        let item: Person = read(item.clone()).unwrap_or_default();
+        let item: Person = read(item).unwrap_or_default();
         match item.cpf.get().map(|c| Cpf::parse_padding(&c)) {
             Some(Ok(cpf)) if !out.iter().any(|c| c.cpf == cpf) => out.push(Candidate {
                 cpf,

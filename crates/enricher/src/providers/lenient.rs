@@ -13,36 +13,36 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// `value` with every object key lower-cased, recursively. When two keys
-/// collide (`cpf` and `CPF`), a non-null value wins over a null one, and the
-/// key already in lower case wins a tie.
-pub(crate) fn lower_keys(value: Value) -> Value {
+/// A copy of `value` with every object key lower-cased, recursively (the one
+/// copy a DTO is read from). When two keys collide (`cpf` and `CPF`), a
+/// non-null value wins over a null one, and the key already in lower case
+/// wins a tie.
+pub(crate) fn lower_keys(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut out = Map::with_capacity(map.len());
             for (key, v) in map {
                 let lower = key.to_lowercase();
-                let exact = lower == key;
-                let v = lower_keys(v);
+                let exact = lower == *key;
                 let keep_old = out
                     .get(&lower)
                     .is_some_and(|old: &Value| v.is_null() || (!old.is_null() && !exact));
                 if !keep_old {
-                    out.insert(lower, v);
+                    out.insert(lower, lower_keys(v));
                 }
             }
             Value::Object(out)
         }
-        Value::Array(items) => Value::Array(items.into_iter().map(lower_keys).collect()),
-        other => other,
+        Value::Array(items) => Value::Array(items.iter().map(lower_keys).collect()),
+        other => other.clone(),
     }
 }
 
 /// Reads a DTO from a body (keys lower-cased first). Never fails on a body
 /// that is an object; `None` when it is not one.
-pub(crate) fn read<T: DeserializeOwned>(body: Value) -> Option<T> {
-    match lower_keys(body) {
-        v @ Value::Object(_) => serde_json::from_value(v).ok(),
+pub(crate) fn read<T: DeserializeOwned>(body: &Value) -> Option<T> {
+    match body {
+        Value::Object(_) => serde_json::from_value(lower_keys(body)).ok(),
         _ => None,
     }
 }
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn keys_of_any_case_and_leaves_of_any_type_are_read() {
-        let p: Person = read(json!({
+        let p: Person = read(&json!({
             "NomeMae": "  Lúcia ",
             "ATIVO": "não",
             "Status": " 404 ",
@@ -210,7 +210,7 @@ mod tests {
 
     #[test]
     fn wrong_shapes_read_as_absent_never_as_an_error() {
-        let p: Person = read(json!({
+        let p: Person = read(&json!({
             "nomeMae": {"x": 1}, "ativo": [1], "status": "abc",
             "extra": "text", "itens": {"cpf": "1"}
         }))
@@ -220,17 +220,17 @@ mod tests {
         assert_eq!(p.status.0, None);
         assert_eq!(p.extra.0, None);
         assert!(p.itens.0.is_empty());
-        assert!(read::<Person>(json!([1, 2])).is_none());
-        assert!(read::<Person>(json!("x")).is_none());
+        assert!(read::<Person>(&json!([1, 2])).is_none());
+        assert!(read::<Person>(&json!("x")).is_none());
     }
 
     #[test]
     fn colliding_keys_prefer_a_value_then_the_lower_case_key() {
-        let v = lower_keys(json!({"CPF": null, "cpf": "1"}));
+        let v = lower_keys(&json!({"CPF": null, "cpf": "1"}));
         assert_eq!(v, json!({"cpf": "1"}));
-        let v = lower_keys(json!({"CPF": "2", "cpf": null}));
+        let v = lower_keys(&json!({"CPF": "2", "cpf": null}));
         assert_eq!(v, json!({"cpf": "2"}));
-        let v = lower_keys(json!({"Cpf": "3", "cpf": "1"}));
+        let v = lower_keys(&json!({"Cpf": "3", "cpf": "1"}));
         assert_eq!(v, json!({"cpf": "1"}));
     }
 }

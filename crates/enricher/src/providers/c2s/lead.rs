@@ -70,7 +70,7 @@ struct Status {
 /// Reads a lead object. The customer's phone is `phone`, else `phone2`, else
 /// `phone_global`; every non-empty one is kept, in that order, for fallbacks.
 pub fn read_lead(obj: &Value) -> Result<Lead, LeadError> {
-    let dto: LeadDto = read(obj.clone()).ok_or(LeadError::NotAnObject)?;
+    let dto: LeadDto = read(obj).ok_or(LeadError::NotAnObject)?;
     let id = dto.id.get().ok_or(LeadError::MissingId)?;
     let id = LeadId::parse(&id)?;
     let attrs = dto.attributes.or_empty();

@@ -20,7 +20,7 @@ struct Envelope {
 
 fn envelope(item: &Value) -> Envelope {
     pick(item, &["hook_action", "lead", "data"])
-        .and_then(read)
+        .and_then(|v| read(&v))
         .unwrap_or_default()
 }
 

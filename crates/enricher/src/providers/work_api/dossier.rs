@@ -199,7 +199,7 @@ fn upper(v: &Text) -> Option<String> {
 /// `erro`) are the client's to detect before; here they fail as
 /// `MissingBasics`.
 pub fn parse_dossier(raw: Value) -> Result<Dossier, DossierError> {
-    let body: Body = read(raw.clone()).ok_or(DossierError::NotAnObject)?;
+    let body: Body = read(&raw).ok_or(DossierError::NotAnObject)?;
     let basics = body.dadosbasicos.0.ok_or(DossierError::MissingBasics)?;
     let cpf_text = basics
         .cpf

@@ -134,7 +134,7 @@ struct Registered {
 }
 
 fn people(body: Value) -> Vec<Candidate> {
-    let answer: PhoneAnswer = read(body).unwrap_or_default();
+    let answer: PhoneAnswer = read(&body).unwrap_or_default();
     let mut out: Vec<Candidate> = Vec::new();
     for item in answer.msg.0 {
         let Some(doc) = item.cpf_cnpj.get() else {
@@ -159,7 +159,7 @@ fn checked_body(raw: &RawResponse, module: &str) -> Result<Value, ProviderError>
         return Err(e);
     }
     let body: Value = parse_json(NAME, &raw.body)?;
-    let Some(envelope) = pick(&body, ENVELOPE).and_then(read::<Envelope>) else {
+    let Some(envelope) = pick(&body, ENVELOPE).and_then(|v| read::<Envelope>(&v)) else {
         return Err(ProviderError::Malformed {
             provider: NAME,
             excerpt: super::error::excerpt(&raw.body),

@@ -174,9 +174,9 @@ pub(super) async fn upsert_emails(
 pub(super) async fn upsert_addresses(
     tx: &mut Tx<'_>,
     entity_id: Uuid,
-    d: &Dossier,
+    rows: &serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    if d.addresses.is_empty() {
+    if rows.as_array().is_none_or(Vec::is_empty) {
         return Ok(());
     }
     sqlx::query!("WITH t AS (
@@ -211,13 +211,14 @@ pub(super) async fn upsert_addresses(
          ON CONFLICT (entity_id, address_id) DO UPDATE
             SET is_primary = EXCLUDED.is_primary, is_current = EXCLUDED.is_current,
                 confidence_score = EXCLUDED.confidence_score, verified = EXCLUDED.verified, updated_at = now()",
-        entity_id, address_rows(d))
+        entity_id, rows)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// The dossier's addresses as the rows the statements above read, in order.
+/// The dossier's addresses as the rows the lock and [`upsert_addresses`]
+/// read, in order.
 pub(super) fn address_rows(d: &Dossier) -> serde_json::Value {
     d.addresses
         .iter()

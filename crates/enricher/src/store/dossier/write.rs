@@ -30,7 +30,9 @@ pub async fn store_dossier_guarded(
     guard: &CpfGuard,
 ) -> Result<Stored, StoreError> {
     let mut tx = pool.begin().await?;
-    lock_in_order(&mut tx, dossier).await?;
+    // The addresses as rows, read by the lock (their hashes) and the upsert.
+    let addresses = address_rows(dossier);
+    lock_in_order(&mut tx, dossier, &addresses).await?;
     let erased = guard.erased(&mut *tx).await?;
     if erased.contains(&dossier.cpf) {
         return Err(StoreError::Erased);
@@ -38,7 +40,7 @@ pub async fn store_dossier_guarded(
     let entity_id = upsert_person(&mut tx, dossier, lead, options).await?;
     upsert_phones(&mut tx, entity_id, dossier).await?;
     upsert_emails(&mut tx, entity_id, dossier).await?;
-    upsert_addresses(&mut tx, entity_id, dossier).await?;
+    upsert_addresses(&mut tx, entity_id, &addresses).await?;
     let relatives: Vec<&Relative> = dossier
         .relatives
         .iter()
@@ -58,7 +60,11 @@ pub async fn store_dossier_guarded(
 /// relatives and companies (by national id) and their addresses (by the
 /// normalised address hash, computed by the same SQL functions the
 /// hardening uses) — one statement.
-pub(super) async fn lock_in_order(tx: &mut Tx<'_>, d: &Dossier) -> Result<(), sqlx::Error> {
+pub(super) async fn lock_in_order(
+    tx: &mut Tx<'_>,
+    d: &Dossier,
+    addresses: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
     let ids: Vec<String> = std::iter::once(format!("nid:{}", d.cpf.digits()))
         .chain(
             d.relatives
@@ -81,7 +87,7 @@ pub(super) async fn lock_in_order(tx: &mut Tx<'_>, d: &Dossier) -> Result<(), sq
          SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7))) AS "n!"
            FROM (SELECT k FROM k ORDER BY k COLLATE "C") s"#,
         &ids,
-        address_rows(d))
+        addresses)
     .fetch_one(&mut **tx)
     .await?;
     Ok(())
