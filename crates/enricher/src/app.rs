@@ -88,6 +88,8 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
         )),
         status_cache: Arc::default(),
         metrics_cache: Arc::default(),
+        audit: crate::store::pii_audit::AuditLog::new(pool.clone()),
+        keys: Arc::new(crate::store::api_keys::KeyCache::new(config.api_key_cache)),
         sync: Arc::new(crate::http::SyncRuns {
             wait: config.sync_wait,
             worker: worker_options(config, 4, DEFAULT_LEASE_SECS),

@@ -225,7 +225,7 @@ pub(super) async fn apikey_command(config: &Config, cmd: &ApikeyCommand) -> anyh
             }
             ApikeyCommand::Revoke { name } => {
                 anyhow::ensure!(api_keys::revoke(pool, name).await?, "no active key named {name:?}");
-                println!("revoked {name}");
+                println!("revoked {name} (running servers stop accepting it within API_KEY_CACHE_SECS, default 5 s)");
             }
         }
         anyhow::Ok(())

@@ -53,6 +53,13 @@ impl Config {
             discovery: values::discovery_sources(&l)?,
             rate_limit_per_key: l.number("RATE_LIMIT_PER_KEY", None)?.unwrap_or(120),
             rate_limit_per_ip: l.number("RATE_LIMIT_PER_IP", None)?.unwrap_or(300),
+            api_key_cache: secs(l.within(
+                "API_KEY_CACHE_SECS",
+                None,
+                5,
+                0..=300,
+                "must be between 0 and 300 seconds",
+            )?),
             provider_pause: secs(l.number("PROVIDER_PAUSE_SECS", None)?.unwrap_or(300)),
             retention: values::retention(&l)?,
             financial_period: values::financial_period(l.text("HARDENING_FINANCIAL_PERIOD", None))?,

@@ -76,6 +76,10 @@ pub struct Config {
     /// per client IP (`RATE_LIMIT_PER_IP`, default 300); 0 disables.
     pub rate_limit_per_key: u32,
     pub rate_limit_per_ip: u32,
+    /// How long a verified API key is believed without asking the database
+    /// again (`API_KEY_CACHE_SECS`, default 5, at most 300; 0: every request
+    /// asks). A key revoked elsewhere works that long on a running server.
+    pub api_key_cache: std::time::Duration,
     /// Discovery lookups in order of preference (`DISCOVERY_SOURCES`).
     pub discovery: Vec<crate::pipeline::resolve::Source>,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).

@@ -4,7 +4,7 @@ use axum::http::{header, HeaderMap};
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::store::api_keys::{self, ApiKeyInfo};
+use crate::store::api_keys::ApiKeyInfo;
 
 /// The API key presented (`Authorization: Bearer`, `X-API-Key`, or — Make.com's
 /// GET only — `?api_key=`, the weaker option since URLs end up in logs), checked
@@ -46,7 +46,7 @@ pub async fn authorize(
     else {
         return Err(failed("missing"));
     };
-    let Some(key) = api_keys::verify(&state.pool, presented).await? else {
+    let Some(key) = state.keys.verify(&state.pool, presented).await? else {
         return Err(failed("invalid"));
     };
     state.limits.per_ip.refund(ip);

@@ -154,26 +154,23 @@ async fn lookup_by(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let Some(query) = query else {
-        // Audited like any lookup: who asked, when — and that nobody matched.
-        customers::audit(&state.pool, &key.name, endpoint, "cpf", &[], &request_id).await?;
-        return Ok(Json(CustomerList {
-            count: 0,
-            customers: Vec::new(),
-            note: Some("the CPF's check digits do not match: no one has it"),
-        })
-        .into_response());
-    };
     let reader = customers::Reader {
         key_name: &key.name,
         endpoint,
         request_id: &request_id,
     };
-    let records = customers::read_audited(&state.pool, &query, &reader).await?;
+    // A CPF nobody can have is audited like any lookup: who asked, when —
+    // and that nobody matched.
+    let kind = query.as_ref().map_or("cpf", CustomerQuery::kind);
+    let records =
+        customers::read_audited(&state.pool, &state.audit, query.as_ref(), kind, &reader).await?;
+    let note = query
+        .is_none()
+        .then_some("the CPF's check digits do not match: no one has it");
     Ok(Json(CustomerList {
         count: records.len(),
         customers: records,
-        note: None,
+        note,
     })
     .into_response())
 }

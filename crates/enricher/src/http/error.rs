@@ -69,6 +69,12 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<crate::store::pii_audit::AuditError> for ApiError {
+    fn from(e: crate::store::pii_audit::AuditError) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();

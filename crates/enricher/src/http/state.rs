@@ -78,6 +78,10 @@ pub struct AppState {
     pub status_cache: Arc<StatusCache>,
     /// The database gauges of `/metrics`, read at most every 5 s.
     pub metrics_cache: Arc<crate::metrics::GaugeCache>,
+    /// Where reads of personal data are recorded (group-committed).
+    pub audit: crate::store::pii_audit::AuditLog,
+    /// API keys verified recently.
+    pub keys: Arc<crate::store::api_keys::KeyCache>,
 }
 
 /// Synchronous runs: the job's settings, and how long a request waits for
@@ -103,6 +107,8 @@ impl AppState {
     pub fn new(pool: PgPool) -> Self {
         Self {
             intake: pool.clone(),
+            audit: crate::store::pii_audit::AuditLog::new(pool.clone()),
+            keys: Arc::default(),
             pool,
             webhook_secret: None,
             pipeline: None,

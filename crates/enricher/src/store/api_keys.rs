@@ -160,3 +160,76 @@ pub async fn verify(pool: &PgPool, presented: &str) -> Result<Option<ApiKeyInfo>
     };
     Ok(Some(info))
 }
+
+/// Keys verified in the last `ttl`, so a busy client's requests do not each
+/// ask the database (ADR 0010). Only keys that verified are kept (a new key
+/// works at once; a wrong one is asked about every time, and rate-limited per
+/// client address). The price: a key revoked elsewhere (`keys revoke` is
+/// another process) still works on a running server until its entry ages
+/// out — `API_KEY_CACHE_SECS`, default 5; 0 asks the database every time.
+#[derive(Debug)]
+pub struct KeyCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, (ApiKeyInfo, std::time::Instant)>>,
+}
+
+/// Verified keys kept at most (a deployment has a handful).
+const KEY_CACHE_ENTRIES: usize = 256;
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self::new(std::time::Duration::from_secs(5))
+    }
+}
+
+impl KeyCache {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            entries: std::sync::Mutex::default(),
+        }
+    }
+
+    /// As [`verify`], answered from the cache while the key's entry is fresh.
+    pub async fn verify(
+        &self,
+        pool: &PgPool,
+        presented: &str,
+    ) -> Result<Option<ApiKeyInfo>, sqlx::Error> {
+        if self.ttl.is_zero() {
+            return verify(pool, presented).await;
+        }
+        let given = hash(presented);
+        let now = std::time::Instant::now();
+        if let Some((info, _)) = self
+            .lock()
+            .get(&given)
+            .filter(|(_, at)| now.duration_since(*at) < self.ttl)
+        {
+            return Ok(Some(info.clone()));
+        }
+        let found = verify(pool, presented).await?;
+        if let Some(info) = &found {
+            let mut entries = self.lock();
+            entries.retain(|_, (_, at)| now.duration_since(*at) < self.ttl);
+            if entries.len() >= KEY_CACHE_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(given, (info.clone(), now));
+        }
+        Ok(found)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<Vec<u8>, (ApiKeyInfo, std::time::Instant)>,
+    > {
+        // A panic while holding it leaves nothing half-written: entries are
+        // whole values.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

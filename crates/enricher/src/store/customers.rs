@@ -4,6 +4,8 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::pii_audit::{AuditEntry, AuditError, AuditLog};
+
 /// How a customer was looked up (the audit keeps the kind, not the value).
 #[derive(Debug, Clone)]
 pub enum CustomerQuery {
@@ -49,20 +51,19 @@ pub struct Reader<'a> {
 }
 
 /// The golden records of the people matching `query` (newest enrichment
-/// first), masking rules applied — and one audit row per person read (one
-/// without a person when nobody matched). One statement: the read and its
-/// audit commit together, in one round trip, before anything is answered.
-pub async fn read_audited(
+/// first) with their entity ids, masking rules applied. One read-only
+/// statement; nothing is recorded — the API's reads go through
+/// [`read_audited`].
+pub async fn read(
     pool: &PgPool,
     query: &CustomerQuery,
-    reader: &Reader<'_>,
-) -> Result<Vec<serde_json::Value>, sqlx::Error> {
+) -> Result<Vec<(Uuid, serde_json::Value)>, sqlx::Error> {
     let value = match query {
         CustomerQuery::Cpf(c) => c.digits().to_owned(),
         CustomerQuery::Phone(p) => p.e164(),
         CustomerQuery::Email(e) => e.as_str().to_owned(),
     };
-    let mut records: Vec<serde_json::Value> = sqlx::query_scalar!(
+    let rows = sqlx::query!(
         r#"WITH found AS (
                SELECT entity_id FROM core.entities WHERE $1::text = 'cpf' AND national_id = $2
                UNION
@@ -70,13 +71,8 @@ pub async fn read_audited(
                 WHERE $1 = 'phone' AND phone_e164 = $2 AND entity_id IS NOT NULL
                UNION
                SELECT entity_id FROM core.entity_emails
-                WHERE $1 = 'email' AND email = $2 AND entity_id IS NOT NULL),
-           audited AS (
-               INSERT INTO enrich.pii_access_audit (key_name, endpoint, query_kind, entity_id, request_id)
-               SELECT $3, $4, $1, f.entity_id, $5
-                 FROM (SELECT entity_id FROM found
-                       UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM found)) f)
-           SELECT jsonb_build_object(
+                WHERE $1 = 'email' AND email = $2 AND entity_id IS NOT NULL)
+           SELECT e.entity_id AS "entity_id!", jsonb_build_object(
             'entity_id', e.entity_id, 'national_id', e.national_id, 'entity_type', e.entity_type::text,
             'name', e.name, 'is_enriched', e.is_enriched, 'enriched_at', e.enriched_at,
             'profile', (SELECT to_jsonb(p) - 'entity_id' FROM core.entity_profiles p WHERE p.entity_id = e.entity_id),
@@ -109,36 +105,50 @@ pub async fn read_audited(
             ORDER BY e.enriched_at DESC NULLS LAST"#,
         query.kind(),
         value,
-        reader.key_name,
-        reader.endpoint,
-        reader.request_id
     )
     .fetch_all(pool)
     .await?;
-    records.iter_mut().for_each(apply_masking);
-    Ok(records)
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut record = r.record;
+            apply_masking(&mut record);
+            (r.entity_id, record)
+        })
+        .collect())
 }
 
-/// Records that `key_name` read these people (or searched and found nobody).
-pub async fn audit(
+/// The golden records of the people matching `query` (`None`: an identifier
+/// nobody can have, of `kind`), recorded in the audit — one row per person
+/// read, one without a person when nobody matched — before they are
+/// returned: a read whose audit row cannot be committed fails.
+pub async fn read_audited(
     pool: &PgPool,
-    key_name: &str,
-    endpoint: &str,
-    kind: &str,
-    ids: &[Uuid],
-    request_id: &str,
-) -> Result<(), sqlx::Error> {
-    let targets: Vec<Option<Uuid>> = if ids.is_empty() {
-        vec![None]
-    } else {
-        ids.iter().copied().map(Some).collect()
+    audit: &AuditLog,
+    query: Option<&CustomerQuery>,
+    kind: &'static str,
+    reader: &Reader<'_>,
+) -> Result<Vec<serde_json::Value>, AuditError> {
+    let found = match query {
+        Some(q) => read(pool, q).await?,
+        None => Vec::new(),
     };
-    for id in targets {
-        sqlx::query!("INSERT INTO enrich.pii_access_audit (key_name, endpoint, query_kind, entity_id, request_id) VALUES ($1, $2, $3, $4, $5)", key_name, endpoint, kind, id, request_id)
-            .execute(pool)
-            .await?;
-    }
-    Ok(())
+    let accessed_at = chrono::Utc::now();
+    let entry = |entity_id| AuditEntry {
+        key_name: reader.key_name.to_owned(),
+        endpoint: reader.endpoint.to_owned(),
+        query_kind: kind,
+        entity_id,
+        request_id: reader.request_id.to_owned(),
+        accessed_at,
+    };
+    let entries = if found.is_empty() {
+        vec![entry(None)]
+    } else {
+        found.iter().map(|(id, _)| entry(Some(*id))).collect()
+    };
+    audit.record(entries).await?;
+    Ok(found.into_iter().map(|(_, record)| record).collect())
 }
 
 /// One audit row.

@@ -12,5 +12,6 @@ pub mod lease;
 pub mod ledger;
 pub mod pauses;
 pub mod people;
+pub mod pii_audit;
 pub mod retention;
 pub mod rollups;

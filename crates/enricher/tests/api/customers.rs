@@ -318,3 +318,104 @@ async fn a_phone_two_people_share_answers_both_and_audits_each_read() {
     .expect("audited people");
     assert_eq!(read, ["11144477735", "52998224725"]);
 }
+
+/// `requests` audit records sent at once while another transaction holds the
+/// audit table: the writer's first insert waits on the lock, every other
+/// request queues behind it; returns each request's outcome once the lock is
+/// let go.
+async fn record_while_blocked(
+    test: &TestDb,
+    kinds: Vec<&'static str>,
+) -> Vec<Result<(), c2s_enrich::store::pii_audit::AuditError>> {
+    use c2s_enrich::store::pii_audit::{AuditEntry, AuditLog};
+    let log = AuditLog::new(test.pool.clone());
+    let mut blocker = test.pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE enrich.pii_access_audit IN EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .expect("lock");
+    let tasks: Vec<_> = kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                log.record(vec![AuditEntry {
+                    key_name: "analyst".into(),
+                    endpoint: "test".into(),
+                    query_kind: kind,
+                    entity_id: None,
+                    request_id: format!("r{i}"),
+                    accessed_at: chrono::Utc::now(),
+                }])
+                .await
+            })
+        })
+        .collect();
+    // The writer is stuck on the lock; give the rest time to queue.
+    for _ in 0..100 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+              WHERE c.relname = 'pii_access_audit' AND NOT l.granted",
+        )
+        .fetch_one(&test.pool)
+        .await
+        .expect("locks");
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    blocker.commit().await.expect("release");
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.expect("task"));
+    }
+    outcomes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_rows_of_concurrent_reads_commit_together_and_each_is_durable_when_acknowledged() {
+    let test = TestDb::migrated().await.expect("db");
+    let outcomes = record_while_blocked(&test, vec!["cpf"; 40]).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    // Every acknowledged row is there, read from another connection.
+    let (rows, commits): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT xmin::text) FROM enrich.pii_access_audit")
+            .fetch_one(&test.pool)
+            .await
+            .expect("audit");
+    assert_eq!(rows, 40);
+    // Rows of one transaction share its xmin: 40 reads, a handful of commits
+    // (the first batch before the lock was seen, then the queued rest).
+    assert!(commits < 10, "{commits} commits for 40 reads");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_the_database_refuses_fails_only_its_own_read() {
+    let test = TestDb::migrated().await.expect("db");
+    // `query_kind` is checked by the table: "bogus" is refused.
+    let mut kinds = vec!["phone"; 10];
+    kinds[4] = "bogus";
+    let outcomes = record_while_blocked(&test, kinds).await;
+    let failed: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(failed, [4], "{outcomes:?}");
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT request_id FROM enrich.pii_access_audit ORDER BY request_id")
+            .fetch_all(&test.pool)
+            .await
+            .expect("audit");
+    let expected: Vec<String> = (0..10)
+        .filter(|i| *i != 4)
+        .map(|i| format!("r{i}"))
+        .collect();
+    let mut expected = expected;
+    expected.sort();
+    assert_eq!(stored, expected);
+}

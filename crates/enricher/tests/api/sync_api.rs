@@ -263,6 +263,50 @@ async fn api_keys_are_created_once_listed_without_the_key_and_revoked() {
     );
 }
 
+#[tokio::test]
+async fn a_verified_key_is_believed_for_the_cache_period_and_no_longer() {
+    use c2s_enrich::store::api_keys::{self, KeyCache};
+    use std::time::Duration;
+    let test = c2s_lab::testing::TestDb::migrated().await.expect("db");
+    let (_, key) = api_keys::create(&test.pool, "ops", &["admin".to_owned()])
+        .await
+        .expect("create");
+    let cached = KeyCache::new(Duration::from_millis(500));
+    let uncached = KeyCache::new(Duration::ZERO);
+    let name = |k: Option<api_keys::ApiKeyInfo>| k.map(|k| k.name);
+    assert_eq!(
+        name(cached.verify(&test.pool, &key).await.expect("verify")),
+        Some("ops".into())
+    );
+    assert_eq!(
+        name(uncached.verify(&test.pool, &key).await.expect("verify")),
+        Some("ops".into())
+    );
+    // A wrong key is never believed, cached or not.
+    let wrong = format!("{}x", &key[..key.len() - 1]);
+    assert_eq!(
+        name(cached.verify(&test.pool, &wrong).await.expect("verify")),
+        None
+    );
+    assert!(api_keys::revoke(&test.pool, "ops").await.expect("revoke"));
+    // Revoked by another process: without a cache it stops at once; with
+    // one, it is believed until its entry ages out — then refused.
+    assert_eq!(
+        name(uncached.verify(&test.pool, &key).await.expect("verify")),
+        None
+    );
+    assert_eq!(
+        name(cached.verify(&test.pool, &key).await.expect("verify")),
+        Some("ops".into()),
+        "within the cache period the revocation is not seen yet (documented)"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        name(cached.verify(&test.pool, &key).await.expect("verify")),
+        None
+    );
+}
+
 /// A service with these rate limits and one `enrich` key.
 async fn limited_service(
     per_key: u32,

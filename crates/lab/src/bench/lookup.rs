@@ -2,16 +2,20 @@
 //! second and latency of `GET /api/v1/customers?phone=` and `?cpf=` from a
 //! closed-loop generator on loopback, against a `serve --no-worker` process.
 //! Every answer is a real golden record and an audit row. The floor: the
-//! same statement (`store::customers::read_audited`) run directly over as
-//! many connections, in the same run — the API's figure is read against it.
+//! golden-record statement (`store::customers::read`) run directly over as
+//! many connections, in the same run — the API's figure is read against it;
+//! beside it, the same reads with their audit rows through the same
+//! group-committing writer (`read_audited`), without HTTP and key checks.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use c2s_enrich::store::customers::{read_audited, CustomerQuery, Reader};
+use c2s_enrich::store::customers::{read, read_audited, CustomerQuery, Reader};
+use c2s_enrich::store::pii_audit::AuditLog;
 
 use serde::Serialize;
 
+use super::cpu;
 use super::support::{self, Child, Scratch, Stats};
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,11 +25,46 @@ pub struct Endpoint {
     pub failed: usize,
     pub requests_per_second: f64,
     pub latency: Stats,
-    /// The same lookups as direct SQL over as many connections.
+    /// The same golden-record reads as direct SQL over as many connections.
     pub floor_per_second: f64,
     pub floor_latency: Stats,
     /// Time per lookup, API ÷ direct SQL (1.0 = no overhead).
     pub api_over_floor: f64,
+    /// The same reads with their audit rows (group-committed), directly.
+    pub audited_per_second: f64,
+    pub audited_latency: Stats,
+    /// CPU milliseconds per API request: `serve`, PostgreSQL, the load
+    /// generator (this process).
+    pub api_cpu_ms: CpuShare,
+    /// CPU milliseconds per direct read: PostgreSQL, the client.
+    pub floor_cpu_ms: CpuShare,
+}
+
+/// CPU milliseconds per request, by process (all on the same 2 cores).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct CpuShare {
+    pub service: f64,
+    pub postgres: f64,
+    pub client: f64,
+}
+
+/// CPU seconds so far of `serve` (when given), PostgreSQL and this process.
+fn cpu_now(serve: Option<u32>) -> [f64; 3] {
+    [
+        serve.map_or(0.0, cpu::process_seconds),
+        cpu::postgres_seconds(),
+        cpu::process_seconds(std::process::id()),
+    ]
+}
+
+/// The CPU spent since `before`, per request of `requests`.
+fn cpu_per_request(before: [f64; 3], after: [f64; 3], requests: usize) -> CpuShare {
+    let per = |i: usize| (after[i] - before[i]) * 1000.0 / requests.max(1) as f64;
+    CpuShare {
+        service: per(0),
+        postgres: per(1),
+        client: per(2),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,22 +131,26 @@ fn lookups_of(query: &str, values: &[String]) -> Arc<Vec<CustomerQuery>> {
     )
 }
 
-/// The floor: `concurrency` closed-loop tasks running the lookup statement
-/// directly (a pool of as many connections), for `duration`; each lookup's
-/// time, and how many failed.
+/// The floor: `concurrency` closed-loop tasks running the golden-record
+/// statement directly (a pool of as many connections) for `duration` — with
+/// its audit rows through an `AuditLog` of the same pool when `audited`;
+/// each lookup's time, and how many failed.
 async fn direct_load(
     url: &secrecy::SecretString,
     lookups: Arc<Vec<CustomerQuery>>,
     concurrency: usize,
     duration: Duration,
+    audited: bool,
 ) -> anyhow::Result<(Vec<Duration>, usize)> {
     anyhow::ensure!(!lookups.is_empty(), "nothing to look up directly");
     let pool = c2s_enrich::db::connect_pool(url, u32::try_from(concurrency)?).await?;
+    let audit = AuditLog::new(pool.clone());
     let deadline = Instant::now() + duration;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (pool, lookups, next) = (pool.clone(), lookups.clone(), next.clone());
+        let (pool, audit, lookups, next) =
+            (pool.clone(), audit.clone(), lookups.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let reader = Reader {
                 key_name: "bench-floor",
@@ -118,9 +161,17 @@ async fn direct_load(
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % lookups.len();
                 let started = Instant::now();
-                match read_audited(&pool, &lookups[i], &reader).await {
-                    Ok(_) => ok.push(started.elapsed()),
-                    Err(_) => bad += 1,
+                let q = &lookups[i];
+                let done = if audited {
+                    read_audited(&pool, &audit, Some(q), q.kind(), &reader)
+                        .await
+                        .is_ok()
+                } else {
+                    read(&pool, q).await.is_ok()
+                };
+                match done {
+                    true => ok.push(started.elapsed()),
+                    false => bad += 1,
                 }
             }
             (ok, bad)
@@ -152,41 +203,14 @@ pub async fn run(
     let (phones, cpfs) = sample_identifiers(&db.pool).await?;
     let mut endpoints = Vec::new();
     for (query, values) in [("phone", phones), ("cpf", cpfs)] {
-        let urls: Arc<Vec<String>> = Arc::new(
-            values
-                .iter()
-                .map(|v| {
-                    format!(
-                        "{}/api/v1/customers?{query}={}",
-                        child.base,
-                        v.replace('+', "%2B")
-                    )
-                })
-                .collect(),
-        );
-        // Warm the connections and caches the same way for both.
-        let _ = support::load(urls.clone(), &key, concurrency, Duration::from_millis(500)).await;
-        let (ok, failed) = support::load(urls, &key, concurrency, duration).await;
-        let rps = ok.len() as f64 / duration.as_secs_f64();
-        let latency = Stats::of(&ok);
-        eprintln!(
-            "  ?{query}=: {rps:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, {failed} failed",
-            latency.p50_ms, latency.p99_ms
-        );
-        let (floor_ok, _) =
-            direct_load(&db.url, lookups_of(query, &values), concurrency, duration).await?;
-        let floor_rps = floor_ok.len() as f64 / duration.as_secs_f64();
-        eprintln!("  ?{query}= as direct SQL: {floor_rps:.0} lookups/s");
-        endpoints.push(Endpoint {
-            query,
-            requests: ok.len(),
-            failed,
-            requests_per_second: rps,
-            latency,
-            floor_per_second: floor_rps,
-            floor_latency: Stats::of(&floor_ok),
-            api_over_floor: floor_rps / rps.max(1e-9),
-        });
+        let load = Load {
+            child: &child,
+            key: &key,
+            url: &db.url,
+            concurrency,
+            duration,
+        };
+        endpoints.push(measure(&load, query, &values).await?);
     }
     let (rss, _) = child.memory_mib();
     child.stop().await;
@@ -196,5 +220,67 @@ pub async fn run(
         seconds: duration.as_secs_f64(),
         endpoints,
         serve_rss_mib: rss,
+    })
+}
+
+/// Where and how hard one query kind is measured.
+struct Load<'a> {
+    child: &'a Child,
+    key: &'a str,
+    url: &'a secrecy::SecretString,
+    concurrency: usize,
+    duration: Duration,
+}
+
+/// One query kind: through the API, then directly (bare reads, then reads
+/// with their audit rows), each with the CPU it cost.
+async fn measure(l: &Load<'_>, query: &'static str, values: &[String]) -> anyhow::Result<Endpoint> {
+    let urls: Arc<Vec<String>> = Arc::new(
+        values
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}/api/v1/customers?{query}={}",
+                    l.child.base,
+                    v.replace('+', "%2B")
+                )
+            })
+            .collect(),
+    );
+    let (concurrency, duration) = (l.concurrency, l.duration);
+    // Warm the connections and caches the same way for both.
+    let _ = support::load(urls.clone(), l.key, concurrency, Duration::from_millis(500)).await;
+    let before = cpu_now(Some(l.child.pid));
+    let (ok, failed) = support::load(urls, l.key, concurrency, duration).await;
+    let api_cpu_ms = cpu_per_request(before, cpu_now(Some(l.child.pid)), ok.len());
+    let rps = ok.len() as f64 / duration.as_secs_f64();
+    let latency = Stats::of(&ok);
+    eprintln!(
+        "  ?{query}=: {rps:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, {failed} failed",
+        latency.p50_ms, latency.p99_ms
+    );
+    let lookups = lookups_of(query, values);
+    let before = cpu_now(None);
+    let (floor_ok, _) = direct_load(l.url, lookups.clone(), concurrency, duration, false).await?;
+    let floor_cpu_ms = cpu_per_request(before, cpu_now(None), floor_ok.len());
+    let floor_rps = floor_ok.len() as f64 / duration.as_secs_f64();
+    let (audited_ok, _) = direct_load(l.url, lookups, concurrency, duration, true).await?;
+    let audited_rps = audited_ok.len() as f64 / duration.as_secs_f64();
+    eprintln!(
+        "  ?{query}= as direct SQL: {floor_rps:.0} reads/s; with the audit: {audited_rps:.0}/s"
+    );
+    Ok(Endpoint {
+        query,
+        requests: ok.len(),
+        failed,
+        requests_per_second: rps,
+        latency,
+        floor_per_second: floor_rps,
+        floor_latency: Stats::of(&floor_ok),
+        api_over_floor: floor_rps / rps.max(1e-9),
+        audited_per_second: audited_rps,
+        audited_latency: Stats::of(&audited_ok),
+        api_cpu_ms,
+        floor_cpu_ms,
     })
 }
