@@ -17,7 +17,7 @@ mod ops;
 use database::{db_stop, db_url, migrate, DbUrlArgs, MigrateArgs};
 use ops::{
     apikey_command, archive, audit_command, dq, erase_command, jobs_command, maintenance, prune,
-    webhooks,
+    sync_command, webhooks,
 };
 
 /// c2s-enrich — turns Contact2Sale leads into known people.
@@ -151,6 +151,15 @@ pub enum Command {
     Erase {
         /// The person's CPF.
         cpf: String,
+    },
+    /// Reconcile with C2S now: list the leads updated since a time and
+    /// enqueue every one the service never heard of (or whose contacts
+    /// changed), as the scheduled sweep does — a lead already known is left
+    /// alone, so running it twice enqueues nothing new.
+    Sync {
+        /// From when: a date (2026-11-01, midnight in São Paulo), RFC 3339, or a span back from now (90m, 24h, 7d).
+        #[arg(long)]
+        since: String,
     },
     /// Who read personal data through the API, and when.
     Audit {
@@ -296,6 +305,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Jobs(cmd) => jobs_command(&config, &cmd).await,
         Command::Apikey(cmd) => apikey_command(&config, &cmd).await,
         Command::Audit { since } => audit_command(&config, &since).await,
+        Command::Sync { since } => sync_command(&config, &since).await,
         Command::Erase { cpf } => erase_command(&config, &cpf).await,
         Command::Dq { json } => dq(&config, json).await,
         Command::Prune { dry_run, json } => prune(&config, dry_run, json).await,

@@ -186,20 +186,12 @@ pub async fn serve(
         .with_limits(config.http_limits);
     tracing::info!(addr = %app.local_addr()?, "listening");
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let workers = (!no_worker).then(|| {
+    let background = (!no_worker).then(|| {
         let opts = WorkerOptions {
             health: health.clone(),
             ..worker_options(config, concurrency, lease_secs)
         };
-        tokio::spawn(worker::run(pipeline.clone(), opts, rx.clone()))
-    });
-    let pruner = (!no_worker).then(|| {
-        tokio::spawn(crate::store::retention::scheduled(
-            pool.clone(),
-            config.retention.clone(),
-            config.prune_interval,
-            rx.clone(),
-        ))
+        spawn_background(config, &pipeline, opts, &rx)
     });
     let mut stop_rx = rx.clone();
     let server = tokio::spawn(app.run_until_stopped(async move {
@@ -217,13 +209,37 @@ pub async fn serve(
     if let Some(m) = metrics_server {
         m.await??;
     }
-    if let Some(w) = workers {
-        w.await?;
-    }
-    if let Some(p) = pruner {
-        p.await?;
+    for task in background.into_iter().flatten() {
+        task.await?;
     }
     Ok(())
+}
+
+/// What a worker process runs beside any API, until `stop`: the workers,
+/// the retention pruner and the reconciliation sweep (the last two take
+/// turns across processes).
+fn spawn_background(
+    config: &Config,
+    pipeline: &Arc<Pipeline>,
+    opts: WorkerOptions,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let pool = pipeline.pool.clone();
+    vec![
+        tokio::spawn(worker::run(pipeline.clone(), opts, stop.clone())),
+        tokio::spawn(crate::store::retention::scheduled(
+            pool.clone(),
+            config.retention.clone(),
+            config.prune_interval,
+            stop.clone(),
+        )),
+        tokio::spawn(crate::pipeline::reconcile::scheduled(
+            pool,
+            pipeline.providers.clone(),
+            config.reconcile,
+            stop.clone(),
+        )),
+    ]
 }
 
 /// `worker`: only the workers, until a signal.
@@ -237,17 +253,12 @@ pub async fn work(
     let pipeline = pipeline(config, pool).await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let opts = worker_options(config, concurrency, lease_secs);
-    let workers = tokio::spawn(worker::run(pipeline, opts, rx.clone()));
-    let pruner = tokio::spawn(crate::store::retention::scheduled(
-        pool.clone(),
-        config.retention.clone(),
-        config.prune_interval,
-        rx,
-    ));
+    let background = spawn_background(config, &pipeline, opts, &rx);
     shutdown_signal().await;
     let _ = tx.send(true);
-    workers.await?;
-    pruner.await?;
+    for task in background {
+        task.await?;
+    }
     Ok(())
 }
 

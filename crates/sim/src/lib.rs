@@ -153,6 +153,23 @@ pub struct SimState {
     started: std::time::Instant,
 }
 
+/// The sandbox's clock for changes to leads (a note, an edit, new contacts,
+/// a created lead): one second later per change, from 2026-12-01 00:00 in
+/// São Paulo — after every generated lead's stamp (November 2026), so a
+/// lead's `updated_at` only moves forward, as C2S's does, and compares as
+/// text in time order (one offset, one format).
+pub fn next_stamp() -> String {
+    static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (day, rest) = (1 + n / 86_400, n % 86_400);
+    format!(
+        "2026-12-{day:02}T{:02}:{:02}:{:02}-03:00",
+        rest / 3600,
+        (rest / 60) % 60,
+        rest % 60
+    )
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -211,7 +228,7 @@ impl SimState {
         let Some(lead) = leads.iter_mut().find(|l| l.id == id) else {
             return false;
         };
-        lead.updated_at = format!("{}-edited", lead.updated_at);
+        lead.updated_at = next_stamp();
         true
     }
 
@@ -237,7 +254,7 @@ impl SimState {
         };
         lead.phone = phone;
         lead.email = email;
-        lead.updated_at = format!("{}-contacts", lead.updated_at);
+        lead.updated_at = next_stamp();
         true
     }
 

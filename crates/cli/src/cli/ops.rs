@@ -141,12 +141,45 @@ pub(super) fn parse_since(raw: &str) -> anyhow::Result<chrono::DateTime<chrono::
         Some((i, 'd')) => span(&raw[..i], 86_400),
         _ => None,
     };
-    match relative {
+    // A bare date is midnight in São Paulo (C2S's and the operators' day).
+    let day = || {
+        chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)?
+            .and_local_timezone(chrono::FixedOffset::west_opt(3 * 3600)?)
+            .single()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    match relative.or_else(day) {
         Some(t) => Ok(t),
         None => chrono::DateTime::parse_from_rfc3339(raw)
             .map(|t| t.with_timezone(&chrono::Utc))
-            .map_err(|_| anyhow::anyhow!("--since must be like 90m, 24h, 7d or an RFC 3339 time")),
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "--since must be like 90m, 24h, 7d, a date (2026-11-01) or an RFC 3339 time"
+                )
+            }),
     }
+}
+
+pub(super) async fn sync_command(config: &Config, since: &str) -> anyhow::Result<()> {
+    let since = parse_since(since)?;
+    let database = Database::open(&config.database).await?;
+    let result = async {
+        let c2s = c2s_enrich::app::c2s_client(config)?;
+        eprintln!("listing C2S leads updated since {} …", since.to_rfc3339());
+        let report =
+            c2s_enrich::pipeline::reconcile::sweep(&database.pool, &c2s, since, None)
+                .await?;
+        println!(
+            "{} leads listed ({} pages, {} unreadable): {} never heard of, {} with new contacts; {} enqueued",
+            report.listed, report.pages, report.unreadable, report.unseen, report.changed, report.enqueued
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
 }
 
 pub(super) async fn erase_command(config: &Config, cpf: &str) -> anyhow::Result<()> {

@@ -102,6 +102,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(26, "0026", "retention_indexes"),
     migration!(27, "0027", "usage_rollup"),
     migration!(28, "0028", "archive_duplicate_of"),
+    migration!(29, "0029", "event_source"),
 ];
 
 impl Migration {

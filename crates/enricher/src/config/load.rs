@@ -53,6 +53,22 @@ impl Config {
             discovery: values::discovery_sources(&l)?,
             rate_limit_per_key: l.number("RATE_LIMIT_PER_KEY", None)?.unwrap_or(120),
             rate_limit_per_ip: l.number("RATE_LIMIT_PER_IP", None)?.unwrap_or(300),
+            reconcile: crate::pipeline::reconcile::ReconcileOptions {
+                every: secs(l.within(
+                    "RECONCILE_INTERVAL_SECS",
+                    None,
+                    300,
+                    0..=86_400,
+                    "must be between 0 (off) and 86400 seconds",
+                )?),
+                overlap: secs(l.within(
+                    "RECONCILE_OVERLAP_SECS",
+                    None,
+                    600,
+                    0..=86_400,
+                    "must be between 0 and 86400 seconds",
+                )?),
+            },
             api_key_cache: secs(l.within(
                 "API_KEY_CACHE_SECS",
                 None,

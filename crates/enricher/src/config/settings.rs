@@ -80,6 +80,9 @@ pub struct Config {
     /// again (`API_KEY_CACHE_SECS`, default 5, at most 300; 0: every request
     /// asks). A key revoked elsewhere works that long on a running server.
     pub api_key_cache: std::time::Duration,
+    /// The reconciliation sweep (`RECONCILE_INTERVAL_SECS`, default 300, 0
+    /// switches it off; `RECONCILE_OVERLAP_SECS`, default 600).
+    pub reconcile: crate::pipeline::reconcile::ReconcileOptions,
     /// Discovery lookups in order of preference (`DISCOVERY_SOURCES`).
     pub discovery: Vec<crate::pipeline::resolve::Source>,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).

@@ -19,6 +19,7 @@ pub mod google_ads;
 pub mod identify;
 pub mod lead;
 pub mod note;
+pub mod reconcile;
 pub mod resolve;
 pub mod setup;
 pub mod steps;

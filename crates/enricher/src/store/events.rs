@@ -24,10 +24,40 @@ pub async fn record_delivery(
     pool: &PgPool,
     events: &[WebhookEvent],
 ) -> Result<Vec<Recorded>, sqlx::Error> {
+    record_events(pool, events, Source::Webhook).await
+}
+
+/// How a lead reached the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// C2S's webhook delivery.
+    Webhook,
+    /// The reconciliation sweep (a lead listed from C2S that no delivery
+    /// brought, or whose contacts changed unannounced).
+    Reconcile,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Reconcile => "reconcile",
+        }
+    }
+}
+
+/// [`record_delivery`] for events from `source`: the same idempotency keys
+/// (lead, its `updated_at`, the action), so a lead both delivered and swept
+/// is recorded, and enqueued, once.
+pub async fn record_events(
+    pool: &PgPool,
+    events: &[WebhookEvent],
+    source: Source,
+) -> Result<Vec<Recorded>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut recorded = Vec::with_capacity(events.len());
     for event in events {
-        recorded.push(record_in(&mut tx, event).await?);
+        recorded.push(record_in(&mut tx, event, source).await?);
     }
     tx.commit().await?;
     Ok(recorded)
@@ -39,6 +69,7 @@ pub async fn record_delivery(
 async fn record_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     event: &WebhookEvent,
+    source: Source,
 ) -> Result<Recorded, sqlx::Error> {
     let action = event.action.unwrap_or(HookAction::OnCreateLead);
     let lead_id = event.lead.id.as_str();
@@ -61,10 +92,10 @@ async fn record_in(
             }
         }
     };
-    let inserted: Option<i64> = sqlx::query_scalar!("INSERT INTO enrich.webhook_events (lead_id, hook_action, lead_updated_at, decision, payload)
-         VALUES ($1, $2, $3, $4, $5)
+    let inserted: Option<i64> = sqlx::query_scalar!("INSERT INTO enrich.webhook_events (lead_id, hook_action, lead_updated_at, decision, payload, source)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (lead_id, lead_updated_at, hook_action) DO NOTHING
-         RETURNING id", lead_id, action.as_str(), event.lead.updated_at.clone().unwrap_or_default(), decision, &event.raw)
+         RETURNING id", lead_id, action.as_str(), event.lead.updated_at.clone().unwrap_or_default(), decision, &event.raw, source.as_str())
     .fetch_optional(&mut **tx)
     .await?;
     let Some(event_id) = inserted else {
@@ -110,4 +141,38 @@ async fn record_in(
         decision,
         job_id,
     })
+}
+
+/// Of `leads` (id and contact fingerprint, as listed from C2S), the ones the
+/// service must hear of: never recorded (no event, no run) — `Some(false)` —
+/// or recorded with other contacts than these — `Some(true)`; `None` for a
+/// lead already known with the same contacts.
+pub async fn unseen_or_changed(
+    pool: &PgPool,
+    leads: &[(String, String)],
+) -> Result<Vec<Option<bool>>, sqlx::Error> {
+    let ids: Vec<String> = leads.iter().map(|(id, _)| id.clone()).collect();
+    let prints: Vec<String> = leads.iter().map(|(_, f)| f.clone()).collect();
+    let rows = sqlx::query!(
+        r#"SELECT i.ord AS "ord!",
+                  (l.lead_id IS NULL AND NOT EXISTS (
+                      SELECT 1 FROM enrich.webhook_events e WHERE e.lead_id = i.id)) AS "unseen!",
+                  (l.contact_fingerprint IS DISTINCT FROM i.print
+                      AND l.contact_fingerprint IS NOT NULL) AS "changed!"
+             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(id, print, ord)
+             LEFT JOIN enrich.leads l ON l.lead_id = i.id
+            ORDER BY i.ord"#,
+        &ids,
+        &prints
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| match (r.unseen, r.changed) {
+            (true, _) => Some(false),
+            (false, true) => Some(true),
+            _ => None,
+        })
+        .collect())
 }

@@ -15,3 +15,4 @@ pub mod people;
 pub mod pii_audit;
 pub mod retention;
 pub mod rollups;
+pub mod settings;

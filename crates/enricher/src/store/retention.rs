@@ -251,7 +251,7 @@ pub async fn scheduled(
         return;
     }
     loop {
-        match claim_turn(&pool, every).await {
+        match super::settings::claim_turn(&pool, "last_prune_at", every).await {
             Ok(true) => match prune(&pool, &policy, false).await {
                 Ok(done) => {
                     let rows: u64 = done.iter().map(|p| p.rows).sum();
@@ -271,18 +271,4 @@ pub async fn scheduled(
             return;
         }
     }
-}
-
-/// Takes this period's prune turn; `false` when another process has it.
-async fn claim_turn(pool: &PgPool, every: Duration) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query!(
-        "INSERT INTO enrich.settings (name, value) VALUES ('last_prune_at', now()::text)
-         ON CONFLICT (name) DO UPDATE SET value = now()::text
-          WHERE enrich.settings.value::timestamptz < now() - make_interval(secs => $1)",
-        every.as_secs_f64()
-    )
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
 }

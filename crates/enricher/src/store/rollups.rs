@@ -15,6 +15,9 @@ pub struct Totals {
     /// enriched / (enriched + nobody_found + failed); `null` before any ended.
     pub success_share: Option<f64>,
     pub google_ads: i64,
+    /// Leads the reconciliation sweep caught (no webhook had brought them,
+    /// or their contacts changed unannounced).
+    pub reconciled: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -60,6 +63,9 @@ pub async fn totals(pool: &PgPool, hours: i32) -> Result<Totals, sqlx::Error> {
     let google_ads: i64 = sqlx::query_scalar!("SELECT count(*) AS \"n!\" FROM enrich.google_ads_leads WHERE received_at > now() - make_interval(hours => $1)", hours)
     .fetch_one(pool)
     .await?;
+    let reconciled: i64 = sqlx::query_scalar!("SELECT count(*) AS \"n!\" FROM enrich.webhook_events WHERE source = 'reconcile' AND received_at > now() - make_interval(hours => $1)", hours)
+    .fetch_one(pool)
+    .await?;
     let ended = enriched + nobody + failed;
     Ok(Totals {
         received,
@@ -69,6 +75,7 @@ pub async fn totals(pool: &PgPool, hours: i32) -> Result<Totals, sqlx::Error> {
         in_progress: progress,
         success_share: (ended > 0).then(|| enriched as f64 / ended as f64),
         google_ads,
+        reconciled,
     })
 }
 

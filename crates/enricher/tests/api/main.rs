@@ -23,6 +23,7 @@ mod operations;
 mod pipeline;
 mod provider_contracts;
 mod provider_policy;
+mod reconcile;
 mod sim_clients;
 mod status_page_browser;
 mod store;

@@ -11,7 +11,8 @@ use c2s_enrich::store::jobs::{self, Backoff, NewJob};
 use c2s_lab::testing::sandbox::setup;
 use c2s_sim::Faults;
 
-fn options(id: &str) -> WorkerOptions {
+/// Workers with short leases and back-offs (shared with other test modules).
+pub(crate) fn options(id: &str) -> WorkerOptions {
     WorkerOptions {
         health: Default::default(),
         id: id.into(),

@@ -67,9 +67,17 @@ pub(super) async fn list_leads(
                 q.get("updated_gte")
                     .is_none_or(|t| l.updated_at.as_str() >= t.as_str())
             })
+            .filter(|l| {
+                q.get("updated_lt")
+                    .is_none_or(|t| l.updated_at.as_str() < t.as_str())
+            })
             .collect();
-        if q.get("sort").map(String::as_str) == Some("-created_at") {
-            leads.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        match q.get("sort").map(String::as_str) {
+            Some("-created_at") => leads.sort_by(|a, b| b.created_at.cmp(&a.created_at)),
+            Some("created_at") => leads.sort_by(|a, b| a.created_at.cmp(&b.created_at)),
+            Some("updated_at") => leads.sort_by(|a, b| a.updated_at.cmp(&b.updated_at)),
+            Some("-updated_at") => leads.sort_by(|a, b| b.updated_at.cmp(&a.updated_at)),
+            _ => {}
         }
         let total = leads.len();
         let data: Vec<Value> = leads
@@ -115,13 +123,7 @@ pub(super) async fn create_message(
             return (StatusCode::NOT_FOUND, "Lead not found").into_response();
         };
         // A note is a change to the lead: C2S moves updated_at (and fires on_update_lead).
-        let n = NOTE_CLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        lead.updated_at = format!(
-            "2026-11-25T{:02}:{:02}:{:02}-03:00",
-            (n / 3600) % 24,
-            (n / 60) % 60,
-            n % 60
-        );
+        lead.updated_at = crate::next_stamp();
         drop(leads);
         lock(&s.journal).notes.push(NoteRecord {
             lead_id: lead_id.clone(),
@@ -188,6 +190,7 @@ pub(super) async fn create_lead(State(state): St, headers: HeaderMap, body: Byte
                 .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
                 .collect()
         };
+        let stamp = crate::next_stamp();
         let lead = SimLead {
             id: id.clone(),
             internal_id: 90_000 + lock(&s.leads).len() as u64,
@@ -196,8 +199,8 @@ pub(super) async fn create_lead(State(state): St, headers: HeaderMap, body: Byte
             email: text("email"),
             kind: LeadKind::Unknown,
             person: None,
-            created_at: "2026-11-24T12:00:00-03:00".into(),
-            updated_at: "2026-11-24T12:00:00-03:00".into(),
+            created_at: stamp.clone(),
+            updated_at: stamp,
             description: text("description"),
             source: text("source"),
             seller_id: text("seller_id"),

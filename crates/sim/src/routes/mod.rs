@@ -26,9 +26,6 @@ use providers::*;
 
 type St = State<Arc<SimState>>;
 
-/// Seconds added to `updated_at` by each note (a monotonic fake clock).
-static NOTE_CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
 pub(crate) fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/integration/leads", get(list_leads).post(create_lead))

@@ -1,0 +1,251 @@
+//! The reconciliation sweep (issue 16): a lead exists for the service only
+//! if something tells it, and C2S's webhook deliveries can be lost (a deploy,
+//! an outage, a delivery C2S never re-sends). Every `RECONCILE_INTERVAL_SECS`
+//! one process (a turn shared through the database) lists the C2S leads
+//! updated since a stored watermark, less an overlap window, and records each
+//! lead the service has never heard of — or whose contacts changed — as an
+//! event of source `reconcile`, through the webhook intake's own idempotency
+//! keys: a lead both delivered and swept is enqueued once, and its note is
+//! posted once whatever the number of jobs (the lead's lease and note claim).
+
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::domain::lead::{contact_fingerprint, usable_contacts, HookAction, Lead, WebhookEvent};
+use crate::providers::c2s::{C2sClient, LeadQuery};
+use crate::providers::error::ProviderError;
+use crate::store::events::{self, Source};
+use crate::store::settings;
+
+/// The settings row of the sweep's turn, and of its watermark.
+const TURN: &str = "last_reconcile_at";
+const WATERMARK: &str = "reconcile_watermark";
+/// Pages of one sweep at most (50 leads each): a sweep that finds more
+/// stops there and the next one continues from the watermark.
+const MAX_PAGES: u32 = 200;
+
+/// How the sweep runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ReconcileOptions {
+    /// How often (`RECONCILE_INTERVAL_SECS`, default 300; zero: never).
+    pub every: Duration,
+    /// How far before the watermark each sweep starts again
+    /// (`RECONCILE_OVERLAP_SECS`, default 600): leads C2S stamps late, or
+    /// clocks apart, are still seen.
+    pub overlap: Duration,
+}
+
+impl Default for ReconcileOptions {
+    fn default() -> Self {
+        Self {
+            every: Duration::from_secs(300),
+            overlap: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SweepReport {
+    /// Leads C2S listed (each once).
+    pub listed: usize,
+    /// Recorded because nothing had brought them.
+    pub unseen: usize,
+    /// Recorded because their contacts changed.
+    pub changed: usize,
+    /// Of those, enqueued (the rest were already recorded meanwhile).
+    pub enqueued: usize,
+    /// Leads C2S listed that could not be read (no id).
+    pub unreadable: usize,
+    pub pages: u32,
+    /// The latest `updated_at` seen (the next sweep starts from it).
+    pub watermark: Option<DateTime<Utc>>,
+}
+
+/// São Paulo's offset: C2S's own, and the form its filters are sent in.
+fn brasilia() -> FixedOffset {
+    FixedOffset::west_opt(3 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"))
+}
+
+/// A time as C2S's filters take it (`2026-11-20T13:02:11-03:00`).
+pub fn c2s_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&brasilia())
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+/// Lists the leads updated in `[since, until)` (pages of 50, oldest update
+/// first, the C2S client's call policy — pacing, 429 and `Retry-After` —
+/// for each page) and records the ones the service must hear of. Pages are
+/// taken by update time, not by number: each next page starts at the last
+/// update seen, so leads that move to the end while the sweep runs (our own
+/// notes update them) shift nothing out of view.
+pub async fn sweep(
+    pool: &sqlx::PgPool,
+    c2s: &C2sClient,
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> Result<SweepReport, SweepError> {
+    let mut report = SweepReport::default();
+    let (mut from, mut page) = (since, 1);
+    // Leads at a page's boundary are listed again by the next page.
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..MAX_PAGES {
+        let query = LeadQuery {
+            page,
+            perpage: 50,
+            sort: Some("updated_at".into()),
+            updated_gte: Some(c2s_time(from)),
+            updated_lt: until.map(c2s_time),
+            ..LeadQuery::default()
+        };
+        let listed = c2s.list_leads(&query).await?;
+        report.pages += 1;
+        report.unreadable += listed.unreadable;
+        let count = listed.leads.len() + listed.unreadable;
+        let fresh: Vec<Lead> = listed
+            .leads
+            .into_iter()
+            .filter(|l| seen.insert(l.id.as_str().to_owned()))
+            .collect();
+        let last = record_page(pool, &fresh, &mut report).await?;
+        if count < listed.perpage as usize {
+            break;
+        }
+        // The next page: from the last update seen (its leads are listed
+        // again, and found known), or — when a whole page shares one
+        // time — the next page of that time.
+        match last.filter(|l| *l > from) {
+            Some(l) => (from, page) = (l, 1),
+            None => page += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// Records one page's leads that are unseen or changed.
+/// Returns the page's latest update.
+async fn record_page(
+    pool: &sqlx::PgPool,
+    leads: &[Lead],
+    report: &mut SweepReport,
+) -> Result<Option<DateTime<Utc>>, SweepError> {
+    report.listed += leads.len();
+    let latest = leads
+        .iter()
+        .filter_map(|l| l.updated_at.as_deref())
+        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.to_utc())
+        .max();
+    report.watermark = report.watermark.max(latest);
+    let prints: Vec<(String, String)> = leads
+        .iter()
+        .map(|l| {
+            let (phone, email, _) = usable_contacts(l);
+            (
+                l.id.as_str().to_owned(),
+                contact_fingerprint(phone.as_ref(), email.as_ref()),
+            )
+        })
+        .collect();
+    let verdicts = events::unseen_or_changed(pool, &prints).await?;
+    let mut found = Vec::new();
+    for (lead, verdict) in leads.iter().zip(verdicts) {
+        let Some(changed) = verdict else { continue };
+        let (action, reason) = if changed {
+            report.changed += 1;
+            (HookAction::OnUpdateLead, "contacts")
+        } else {
+            report.unseen += 1;
+            (HookAction::OnCreateLead, "unseen")
+        };
+        crate::metrics::METRICS.reconciled(reason);
+        found.push(WebhookEvent {
+            action: Some(action),
+            lead: lead.clone(),
+            // What is kept for the event: where it came from, never the
+            // lead's personal data (the run reads the lead from C2S).
+            raw: serde_json::json!({
+                "source": "reconcile",
+                "lead_id": lead.id.as_str(),
+                "updated_at": lead.updated_at,
+            }),
+        });
+    }
+    if !found.is_empty() {
+        let recorded = events::record_events(pool, &found, Source::Reconcile).await?;
+        report.enqueued += recorded.iter().filter(|r| r.job_id.is_some()).count();
+    }
+    Ok(latest)
+}
+
+/// Why a sweep stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("listing C2S leads failed: {0}")]
+    C2s(#[from] ProviderError),
+    #[error("recording swept leads failed: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// One scheduled sweep, if this process has the turn: from the stored
+/// watermark (or, the first time, from `now − overlap`: history is the
+/// back-fill's), less the overlap; the watermark moves to the latest update
+/// seen. `None` when another process had the turn.
+pub async fn sweep_turn(
+    pool: &sqlx::PgPool,
+    c2s: &C2sClient,
+    options: ReconcileOptions,
+) -> Result<Option<SweepReport>, SweepError> {
+    if !settings::claim_turn(pool, TURN, options.every).await? {
+        return Ok(None);
+    }
+    let overlap = chrono::Duration::from_std(options.overlap).unwrap_or_default();
+    let from = settings::time(pool, WATERMARK)
+        .await?
+        .unwrap_or_else(Utc::now)
+        - overlap;
+    let report = sweep(pool, c2s, from, None).await?;
+    if let Some(w) = report.watermark {
+        settings::advance_time(pool, WATERMARK, w).await?;
+    } else if settings::time(pool, WATERMARK).await?.is_none() {
+        // Nothing listed the first time: start from now.
+        settings::advance_time(pool, WATERMARK, Utc::now()).await?;
+    }
+    Ok(Some(report))
+}
+
+/// The sweep every `options.every`, until `shutdown` (what `serve` and
+/// `worker` run beside the workers).
+pub async fn scheduled(
+    pool: sqlx::PgPool,
+    c2s: std::sync::Arc<crate::providers::Providers>,
+    options: ReconcileOptions,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    if options.every.is_zero() {
+        return;
+    }
+    loop {
+        match sweep_turn(&pool, &c2s.c2s, options).await {
+            Ok(Some(r)) => tracing::info!(
+                listed = r.listed,
+                unseen = r.unseen,
+                changed = r.changed,
+                enqueued = r.enqueued,
+                pages = r.pages,
+                "reconciliation sweep done"
+            ),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "reconciliation sweep failed; the next turn retries")
+            }
+        }
+        // Check a few times per period so a crashed sweeper's turn passes on.
+        let nap = (options.every / 4).clamp(Duration::from_secs(1), Duration::from_secs(300));
+        if tokio::time::timeout(nap, shutdown.changed()).await.is_ok() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Small shared facts in `enrich.settings` (name → text): turns of periodic
+//! work shared by every instance, and watermarks.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+/// Takes this period's turn of `name` (a periodic job every instance runs):
+/// `true` for the one process that moved `name`'s time past `every` ago —
+/// the others see `false` until the next period.
+pub async fn claim_turn(pool: &PgPool, name: &str, every: Duration) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "INSERT INTO enrich.settings (name, value) VALUES ($1, now()::text)
+         ON CONFLICT (name) DO UPDATE SET value = now()::text
+          WHERE enrich.settings.value::timestamptz < now() - make_interval(secs => $2)",
+        name,
+        every.as_secs_f64()
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// A stored time (`None` when never set or unreadable).
+pub async fn time(
+    pool: &PgPool,
+    name: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    let value: Option<String> =
+        sqlx::query_scalar!("SELECT value FROM enrich.settings WHERE name = $1", name)
+            .fetch_optional(pool)
+            .await?;
+    Ok(value.and_then(|v| {
+        chrono::DateTime::parse_from_rfc3339(&v)
+            .ok()
+            .map(|t| t.to_utc())
+    }))
+}
+
+/// Moves a stored time forward to `at` (never back).
+pub async fn advance_time(
+    pool: &PgPool,
+    name: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO enrich.settings (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value
+          WHERE enrich.settings.value::timestamptz < excluded.value::timestamptz",
+        name,
+        at.to_rfc3339()
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
