@@ -36,6 +36,9 @@ pub struct Faults {
     /// The next N calls are carried out (a note posted, a lead created) but
     /// answered 503, as when a gateway loses the answer.
     pub lose_answer_next: u32,
+    /// C2S only: share of webhook events never delivered (C2S loses them
+    /// silently: no request, no retry).
+    pub webhook_drop_rate: f64,
     /// Only these operations (`get_lead`, `create_message`, `create_lead`,
     /// `phone`, `email`, `cpf`, …) get faults; empty = every operation.
     /// Latency applies to all.

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use chrono::Offset as _;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::Serialize;
@@ -154,20 +155,21 @@ pub struct SimState {
 }
 
 /// The sandbox's clock for changes to leads (a note, an edit, new contacts,
-/// a created lead): one second later per change, from 2026-12-01 00:00 in
-/// São Paulo — after every generated lead's stamp (November 2026), so a
-/// lead's `updated_at` only moves forward, as C2S's does, and compares as
-/// text in time order (one offset, one format).
+/// a created lead): the current time in São Paulo, and at least one second
+/// after the previous change — so a lead's `updated_at` only moves forward
+/// and every change has its own stamp, as C2S's do, and stamps compare as
+/// text in time order (one offset, one format). Generated leads are stamped
+/// November 2026, before any change.
 pub fn next_stamp() -> String {
-    static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = CLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let (day, rest) = (1 + n / 86_400, n % 86_400);
-    format!(
-        "2026-12-{day:02}T{:02}:{:02}:{:02}-03:00",
-        rest / 3600,
-        (rest / 60) % 60,
-        rest % 60
-    )
+    static LAST: Mutex<i64> = Mutex::new(0);
+    let mut last = lock(&LAST);
+    *last = (*last + 1).max(chrono::Utc::now().timestamp());
+    let offset = chrono::FixedOffset::west_opt(3 * 3600).unwrap_or(chrono::Utc.fix());
+    chrono::DateTime::from_timestamp(*last, 0)
+        .unwrap_or_default()
+        .with_timezone(&offset)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -201,6 +203,12 @@ impl SimState {
     pub fn reset_journal(&self) {
         *lock(&self.journal) = Journal::default();
         lock(&self.counters).clear();
+    }
+
+    /// `true` with probability `p`, from the sandbox's seeded generator.
+    pub fn chance(&self, p: f64) -> bool {
+        use rand::Rng as _;
+        lock(&self.rng).gen_bool(p.clamp(0.0, 1.0))
     }
 
     /// Replaces one provider's faults.

@@ -38,6 +38,10 @@ pub enum ChaosScenario {
     /// Unsigned, wrong-secret, oversized, 1,000-event and malformed webhook
     /// deliveries (`--leads / 10` of each).
     Forged,
+    /// C2S silently drops 30 % of its webhook deliveries and the service is
+    /// killed mid-burst with no re-delivery: the reconciliation sweep must
+    /// bring every lead to one note within two sweep periods.
+    MissedWebhooks,
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,7 +96,14 @@ pub(super) async fn chaos(config: &Config, args: &ChaosArgs) -> anyhow::Result<(
         "--leads must be 1 to 5000"
     );
     let scenarios = if args.scenarios.is_empty() {
-        vec![S::Crash, S::TwoInstances, S::Faults, S::DbLoss, S::Forged]
+        vec![
+            S::Crash,
+            S::TwoInstances,
+            S::Faults,
+            S::DbLoss,
+            S::Forged,
+            S::MissedWebhooks,
+        ]
     } else {
         args.scenarios.clone()
     };
@@ -111,20 +122,7 @@ pub(super) async fn chaos(config: &Config, args: &ChaosArgs) -> anyhow::Result<(
     for s in scenarios {
         let name = format!("{s:?}");
         eprintln!("[chaos] {name}: {} leads", args.leads);
-        let result = match s {
-            S::Crash => c2s_lab::chaos::crash(&server, &options).await,
-            S::TwoInstances => c2s_lab::chaos::two_instances(&server, &options).await,
-            S::SlowProvider => c2s_lab::chaos::slow_provider(&server, &options).await,
-            S::Forged => c2s_lab::chaos::forged(&server, &options).await,
-            S::Faults => c2s_lab::chaos::faults(&server, &options).await,
-            S::DbLoss => {
-                let dir = std::env::temp_dir().join(format!("c2s-chaos-pg-{}", std::process::id()));
-                let r =
-                    c2s_lab::chaos::db_loss(&options, &dir, &config.database.embedded_user).await;
-                let _ = std::fs::remove_dir_all(&dir);
-                r
-            }
-        };
+        let result = run_scenario(s, config, &server, &options).await;
         match result {
             Ok(o) => {
                 println!(
@@ -152,6 +150,30 @@ pub(super) async fn chaos(config: &Config, args: &ChaosArgs) -> anyhow::Result<(
         failed.join(", ")
     );
     Ok(())
+}
+
+/// One drill.
+async fn run_scenario(
+    s: ChaosScenario,
+    config: &Config,
+    server: &c2s_lab::bench::support::Server,
+    options: &c2s_lab::chaos::ChaosOptions,
+) -> anyhow::Result<c2s_lab::chaos::Outcome> {
+    use ChaosScenario as S;
+    match s {
+        S::Crash => c2s_lab::chaos::crash(server, options).await,
+        S::TwoInstances => c2s_lab::chaos::two_instances(server, options).await,
+        S::SlowProvider => c2s_lab::chaos::slow_provider(server, options).await,
+        S::Forged => c2s_lab::chaos::forged(server, options).await,
+        S::MissedWebhooks => c2s_lab::chaos::missed_webhooks(server, options).await,
+        S::Faults => c2s_lab::chaos::faults(server, options).await,
+        S::DbLoss => {
+            let dir = std::env::temp_dir().join(format!("c2s-chaos-pg-{}", std::process::id()));
+            let r = c2s_lab::chaos::db_loss(options, &dir, &config.database.embedded_user).await;
+            let _ = std::fs::remove_dir_all(&dir);
+            r
+        }
+    }
 }
 
 pub(super) async fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<()> {

@@ -128,12 +128,15 @@ pub(super) async fn prune(config: &Config, dry_run: bool, json: bool) -> anyhow:
     Ok(())
 }
 
-/// `90m`, `24h`, `7d` back from now, or an RFC 3339 time.
+/// `90m`, `24h`, `7d` back from now, a date (midnight in São Paulo), or an
+/// RFC 3339 time; anything else is a clear error, never a panic.
 pub(super) fn parse_since(raw: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     let raw = raw.trim();
+    // A span back from now; never negative, never past what a time holds.
     let span = |n: &str, unit: i64| -> Option<chrono::DateTime<chrono::Utc>> {
-        let n: i64 = n.parse().ok()?;
-        Some(chrono::Utc::now() - chrono::Duration::seconds(n.checked_mul(unit)?))
+        let n: i64 = n.parse().ok().filter(|n: &i64| *n >= 0)?;
+        let back = chrono::TimeDelta::try_seconds(n.checked_mul(unit)?)?;
+        chrono::Utc::now().checked_sub_signed(back)
     };
     let relative = match raw.char_indices().last() {
         Some((i, 'm')) => span(&raw[..i], 60),
@@ -166,11 +169,15 @@ pub(super) async fn sync_command(config: &Config, since: &str) -> anyhow::Result
     let since = parse_since(since)?;
     let database = Database::open(&config.database).await?;
     let result = async {
+        use c2s_enrich::pipeline::reconcile::{sweep, SweepLimits, SweepLock};
         let c2s = c2s_enrich::app::c2s_client(config)?;
+        let Some(lock) = SweepLock::try_take(&database.pool).await? else {
+            anyhow::bail!("a reconciliation sweep is running in another process; run this again when it ends");
+        };
         eprintln!("listing C2S leads updated since {} …", since.to_rfc3339());
-        let report =
-            c2s_enrich::pipeline::reconcile::sweep(&database.pool, &c2s, since, None)
-                .await?;
+        let report = sweep(&database.pool, &c2s, since, None, SweepLimits::default()).await;
+        lock.release().await;
+        let report = report?;
         println!(
             "{} leads listed ({} pages, {} unreadable): {} never heard of, {} with new contacts; {} enqueued",
             report.listed, report.pages, report.unreadable, report.unseen, report.changed, report.enqueued
@@ -340,4 +347,29 @@ pub(super) async fn archive(config: &Config, cmd: &ArchiveCommand) -> anyhow::Re
     .await;
     database.close().await?;
     result
+}
+
+#[cfg(test)]
+mod since_tests {
+    use super::parse_since;
+
+    #[test]
+    fn spans_dates_and_times_are_read_and_nonsense_is_refused_without_panicking() {
+        let now = chrono::Utc::now();
+        let day = parse_since("1d").expect("a span");
+        assert!((now - day - chrono::TimeDelta::days(1)).num_seconds().abs() < 5);
+        let date = parse_since("2026-11-01").expect("a date");
+        assert_eq!(date.to_rfc3339(), "2026-11-01T03:00:00+00:00");
+        assert!(parse_since("2026-11-01T00:00:00Z").is_ok());
+        for bad in [
+            "-5d",
+            "99999999999999999d",
+            "9223372036854775807m",
+            "soon",
+            "",
+            "2026-13-01",
+        ] {
+            assert!(parse_since(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -77,7 +77,7 @@ pub struct Config {
     pub rate_limit_per_key: u32,
     pub rate_limit_per_ip: u32,
     /// How long a verified API key is believed without asking the database
-    /// again (`API_KEY_CACHE_SECS`, default 5, at most 300; 0: every request
+    /// again (`API_KEY_CACHE_SECS`, default 5, at most 60; 0: every request
     /// asks). A key revoked elsewhere works that long on a running server.
     pub api_key_cache: std::time::Duration,
     /// The reconciliation sweep (`RECONCILE_INTERVAL_SECS`, default 300, 0

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use sqlx::Connection as _;
 
 use crate::domain::lead::{contact_fingerprint, usable_contacts, HookAction, Lead, WebhookEvent};
 use crate::providers::c2s::{C2sClient, LeadQuery};
@@ -18,12 +19,18 @@ use crate::providers::error::ProviderError;
 use crate::store::events::{self, Source};
 use crate::store::settings;
 
-/// The settings row of the sweep's turn, and of its watermark.
+/// The settings rows of the sweep's turn, of its watermark (the latest
+/// update seen, moved after every page), and of where a sweep cut short
+/// stopped (the next turn resumes there, without the overlap).
 const TURN: &str = "last_reconcile_at";
 const WATERMARK: &str = "reconcile_watermark";
-/// Pages of one sweep at most (50 leads each): a sweep that finds more
-/// stops there and the next one continues from the watermark.
+const RESUME: &str = "reconcile_resume";
+/// Pages of one scheduled sweep at most (50 leads each): a turn that finds
+/// more stops there, and the next continues from where it stopped.
 const MAX_PAGES: u32 = 200;
+/// The advisory lock one sweep holds at a time, across processes (a
+/// scheduled turn, or `c2s-enrich sync`): "c2seswep" in ASCII.
+const SWEEP_LOCK: i64 = 0x6332_7365_7377_6570;
 
 /// How the sweep runs.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +68,18 @@ pub struct SweepReport {
     pub pages: u32,
     /// The latest `updated_at` seen (the next sweep starts from it).
     pub watermark: Option<DateTime<Utc>>,
+    /// Stopped at its page limit before the end of the list.
+    pub truncated: bool,
+}
+
+/// How far one sweep goes, and where it keeps its progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SweepLimits {
+    /// Pages at most (`None`: to the end of the list).
+    pub max_pages: Option<u32>,
+    /// The settings row the latest update seen is moved to after every page
+    /// (a failure later keeps what was done).
+    pub checkpoint: Option<&'static str>,
 }
 
 /// São Paulo's offset: C2S's own, and the form its filters are sent in.
@@ -86,12 +105,17 @@ pub async fn sweep(
     c2s: &C2sClient,
     since: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
+    limits: SweepLimits,
 ) -> Result<SweepReport, SweepError> {
     let mut report = SweepReport::default();
     let (mut from, mut page) = (since, 1);
     // Leads at a page's boundary are listed again by the next page.
     let mut seen = std::collections::HashSet::new();
-    for _ in 0..MAX_PAGES {
+    loop {
+        if limits.max_pages.is_some_and(|m| report.pages >= m) {
+            report.truncated = true;
+            break;
+        }
         let query = LeadQuery {
             page,
             perpage: 50,
@@ -110,6 +134,9 @@ pub async fn sweep(
             .filter(|l| seen.insert(l.id.as_str().to_owned()))
             .collect();
         let last = record_page(pool, &fresh, &mut report).await?;
+        if let (Some(name), Some(at)) = (limits.checkpoint, last) {
+            settings::advance_time(pool, name, at).await?;
+        }
         if count < listed.perpage as usize {
             break;
         }
@@ -189,10 +216,11 @@ pub enum SweepError {
     Database(#[from] sqlx::Error),
 }
 
-/// One scheduled sweep, if this process has the turn: from the stored
-/// watermark (or, the first time, from `now − overlap`: history is the
-/// back-fill's), less the overlap; the watermark moves to the latest update
-/// seen. `None` when another process had the turn.
+/// One scheduled sweep, if this process has the turn and no other sweep
+/// runs: from the stored watermark less the overlap (the first time, from
+/// `now − overlap`: history is the back-fill's), or exactly where a sweep
+/// cut short stopped; the watermark moves after every page. `None` when
+/// another process had the turn or is sweeping.
 pub async fn sweep_turn(
     pool: &sqlx::PgPool,
     c2s: &C2sClient,
@@ -201,19 +229,74 @@ pub async fn sweep_turn(
     if !settings::claim_turn(pool, TURN, options.every).await? {
         return Ok(None);
     }
+    let Some(lock) = SweepLock::try_take(pool).await? else {
+        return Ok(None);
+    };
+    let result = swept_turn(pool, c2s, options).await;
+    lock.release().await;
+    result.map(Some)
+}
+
+/// The turn's sweep, under the lock.
+async fn swept_turn(
+    pool: &sqlx::PgPool,
+    c2s: &C2sClient,
+    options: ReconcileOptions,
+) -> Result<SweepReport, SweepError> {
     let overlap = chrono::Duration::from_std(options.overlap).unwrap_or_default();
-    let from = settings::time(pool, WATERMARK)
-        .await?
-        .unwrap_or_else(Utc::now)
-        - overlap;
-    let report = sweep(pool, c2s, from, None).await?;
-    if let Some(w) = report.watermark {
-        settings::advance_time(pool, WATERMARK, w).await?;
-    } else if settings::time(pool, WATERMARK).await?.is_none() {
+    let from = match settings::time(pool, RESUME).await? {
+        Some(resume) => resume,
+        None => {
+            settings::time(pool, WATERMARK)
+                .await?
+                .unwrap_or_else(Utc::now)
+                - overlap
+        }
+    };
+    let limits = SweepLimits {
+        max_pages: Some(MAX_PAGES),
+        checkpoint: Some(WATERMARK),
+    };
+    let swept = sweep(pool, c2s, from, None, limits).await;
+    let watermark = settings::time(pool, WATERMARK).await?;
+    match &swept {
+        Ok(r) if !r.truncated => settings::clear(pool, RESUME).await?,
+        // Cut short, or failed: the next turn resumes where this stopped.
+        _ => settings::set_time(pool, RESUME, watermark.unwrap_or(from)).await?,
+    }
+    if watermark.is_none() {
         // Nothing listed the first time: start from now.
         settings::advance_time(pool, WATERMARK, Utc::now()).await?;
     }
-    Ok(Some(report))
+    swept
+}
+
+/// The lock one sweep holds, across processes: a session lock on a
+/// connection of its own, so a process that dies lets it go with its
+/// connection.
+#[derive(Debug)]
+pub struct SweepLock(sqlx::pool::PoolConnection<sqlx::Postgres>);
+
+impl SweepLock {
+    /// The lock, or `None` when another sweep holds it.
+    pub async fn try_take(pool: &sqlx::PgPool) -> Result<Option<Self>, sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        let taken: Option<bool> =
+            sqlx::query_scalar!("SELECT pg_try_advisory_lock($1)", SWEEP_LOCK)
+                .fetch_one(&mut *conn)
+                .await?;
+        Ok(taken.unwrap_or(false).then_some(Self(conn)))
+    }
+
+    /// Lets it go (closing the connection if that fails, which lets it go too).
+    pub async fn release(mut self) {
+        let released = sqlx::query_scalar!("SELECT pg_advisory_unlock($1)", SWEEP_LOCK)
+            .fetch_one(&mut *self.0)
+            .await;
+        if !matches!(released, Ok(Some(true))) {
+            let _ = self.0.detach().close().await;
+        }
+    }
 }
 
 /// The sweep every `options.every`, until `shutdown` (what `serve` and
@@ -235,6 +318,7 @@ pub async fn scheduled(
                 changed = r.changed,
                 enqueued = r.enqueued,
                 pages = r.pages,
+                truncated = r.truncated,
                 "reconciliation sweep done"
             ),
             Ok(None) => {}

@@ -52,9 +52,10 @@ pub struct Reader<'a> {
 
 /// The golden records of the people matching `query` (newest enrichment
 /// first) with their entity ids, masking rules applied. One read-only
-/// statement; nothing is recorded — the API's reads go through
-/// [`read_audited`].
-pub async fn read(
+/// statement; nothing is recorded: personal data read here must be audited
+/// by the caller — the API's reads go through [`read_audited`]; the lookup
+/// benchmark's floor is the one other reader.
+pub async fn read_unaudited(
     pool: &PgPool,
     query: &CustomerQuery,
 ) -> Result<Vec<(Uuid, serde_json::Value)>, sqlx::Error> {
@@ -130,7 +131,7 @@ pub async fn read_audited(
     reader: &Reader<'_>,
 ) -> Result<Vec<serde_json::Value>, AuditError> {
     let found = match query {
-        Some(q) => read(pool, q).await?,
+        Some(q) => read_unaudited(pool, q).await?,
         None => Vec::new(),
     };
     let accessed_at = chrono::Utc::now();

@@ -92,10 +92,27 @@ async fn record_in(
             }
         }
     };
+    let creates = action == HookAction::OnCreateLead;
+    if creates {
+        // A lead is created once: its first announcement — by webhook or by
+        // the reconciliation sweep, whose `updated_at` may differ — is the
+        // one; later ones are duplicates. The lock orders concurrent
+        // announcements of one lead; the insert below, a statement of its
+        // own, sees the one that went first.
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock(hashtextextended('c2s-enrich:lead:' || $1, 0))",
+            lead_id
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
     let inserted: Option<i64> = sqlx::query_scalar!("INSERT INTO enrich.webhook_events (lead_id, hook_action, lead_updated_at, decision, payload, source)
-         VALUES ($1, $2, $3, $4, $5, $6)
+         SELECT $1, $2, $3, $4, $5, $6
+          WHERE NOT $7::bool
+             OR (NOT EXISTS (SELECT 1 FROM enrich.webhook_events e WHERE e.lead_id = $1 AND e.hook_action = 'on_create_lead')
+                 AND NOT EXISTS (SELECT 1 FROM enrich.leads l WHERE l.lead_id = $1))
          ON CONFLICT (lead_id, lead_updated_at, hook_action) DO NOTHING
-         RETURNING id", lead_id, action.as_str(), event.lead.updated_at.clone().unwrap_or_default(), decision, &event.raw, source.as_str())
+         RETURNING id", lead_id, action.as_str(), event.lead.updated_at.clone().unwrap_or_default(), decision, &event.raw, source.as_str(), creates)
     .fetch_optional(&mut **tx)
     .await?;
     let Some(event_id) = inserted else {

@@ -107,8 +107,8 @@ fn shared_error(e: &sqlx::Error) -> sqlx::Error {
 
 /// The writer: takes the first waiting request, then every other one already
 /// queued (up to `MAX_BATCH` rows), commits them in one statement, answers
-/// each. A batch that fails is retried request by request, so one bad row
-/// fails only its own request.
+/// each. A batch the database refuses is retried request by request, so one
+/// bad row fails only its own request.
 async fn write_batches(pool: PgPool, mut rx: mpsc::Receiver<Pending>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -127,7 +127,11 @@ async fn write_batches(pool: PgPool, mut rx: mpsc::Receiver<Pending>) {
             Ok(()) => batch.into_iter().for_each(|p| {
                 let _ = p.ack.send(Ok(()));
             }),
-            Err(_) if batch.len() > 1 => {
+            // Refused by the database (a row it will not take): each request
+            // alone, so one bad row fails only its own. Any other failure (the
+            // connection, the pool) fails the batch at once: retrying row by
+            // row would only wait out the same timeout once per request.
+            Err(sqlx::Error::Database(_)) if batch.len() > 1 => {
                 for p in batch {
                     let one: Vec<&AuditEntry> = p.entries.iter().collect();
                     let _ = p.ack.send(insert(&pool, &one).await.map_err(Arc::new));

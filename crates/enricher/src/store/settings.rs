@@ -44,14 +44,41 @@ pub async fn advance_time(
     name: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
+    store_time(pool, name, at, true).await
+}
+
+/// Sets a stored time, forward or back.
+pub async fn set_time(
+    pool: &PgPool,
+    name: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    store_time(pool, name, at, false).await
+}
+
+async fn store_time(
+    pool: &PgPool,
+    name: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    forward_only: bool,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO enrich.settings (name, value) VALUES ($1, $2)
          ON CONFLICT (name) DO UPDATE SET value = excluded.value
-          WHERE enrich.settings.value::timestamptz < excluded.value::timestamptz",
+          WHERE NOT $3 OR enrich.settings.value::timestamptz < excluded.value::timestamptz",
         name,
-        at.to_rfc3339()
+        at.to_rfc3339(),
+        forward_only
     )
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+/// Forgets a stored fact.
+pub async fn clear(pool: &PgPool, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM enrich.settings WHERE name = $1", name)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -419,3 +419,54 @@ async fn a_row_the_database_refuses_fails_only_its_own_read() {
     expected.sort();
     assert_eq!(stored, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookup_answers_only_once_its_audit_row_is_committed() {
+    let test = TestDb::migrated().await.expect("db");
+    let dossier = parse_dossier(serde_json::from_str(&fixture("work_api_cpf.json")).expect("json"))
+        .expect("dossier");
+    store_dossier(
+        &test.pool,
+        &dossier,
+        &LeadContext::default(),
+        &store_options(),
+    )
+    .await
+    .expect("stored");
+    let (_, reader) = api_keys::create(&test.pool, "analyst", &["read:pii".to_owned()])
+        .await
+        .expect("key");
+    let served = serve_app(AppState::new(test.pool.clone()))
+        .await
+        .expect("serve");
+    let mut blocker = test.pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE enrich.pii_access_audit IN EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .expect("lock");
+    let lookup = tokio::spawn({
+        let url = format!("{}/api/v1/customers/lookup", served.base);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(&reader)
+                .json(&serde_json::json!({"cpf": "529.982.247-25"}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    // The record is read, but its audit row cannot commit: no answer yet.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !lookup.is_finished(),
+        "answered before its audit row was committed"
+    );
+    blocker.commit().await.expect("release");
+    assert_eq!(lookup.await.expect("task").expect("answer"), 200);
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.pii_access_audit")
+        .fetch_one(&test.pool)
+        .await
+        .expect("audit");
+    assert_eq!(audited, 1);
+}

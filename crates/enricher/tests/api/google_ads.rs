@@ -185,8 +185,13 @@ async fn a_form_lead_is_enriched_and_created_in_c2s_once_with_note_and_answers()
     .expect("link");
     assert_eq!(linked, 1);
 
-    // C2S then announces the lead we created: no lookups, no note.
+    // C2S then announces the lead we created: a lead is created once, so the
+    // announcement is a duplicate — nothing enqueued, no lookups, no note.
     let before = w.sim.state.journal().calls.len();
+    let jobs_before: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.jobs")
+        .fetch_one(&w.test.pool)
+        .await
+        .expect("jobs");
     let event = json!({"hook_action": "on_create_lead", "id": c2s_lead, "attributes": {"updated_at": "2026-11-24T12:00:00-03:00"}});
     let r = w
         .http
@@ -195,7 +200,14 @@ async fn a_form_lead_is_enriched_and_created_in_c2s_once_with_note_and_answers()
         .send()
         .await
         .expect("webhook");
-    assert_eq!(r.status(), 202);
+    assert_eq!(r.status(), 200, "a duplicate announcement");
+    let answer: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(answer["duplicate"], true, "{answer}");
+    let jobs_after: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.jobs")
+        .fetch_one(&w.test.pool)
+        .await
+        .expect("jobs");
+    assert_eq!(jobs_after, jobs_before, "nothing enqueued for our own lead");
     w.drain().await;
     let journal = w.sim.state.journal();
     assert_eq!(

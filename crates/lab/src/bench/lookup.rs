@@ -2,7 +2,7 @@
 //! second and latency of `GET /api/v1/customers?phone=` and `?cpf=` from a
 //! closed-loop generator on loopback, against a `serve --no-worker` process.
 //! Every answer is a real golden record and an audit row. The floor: the
-//! golden-record statement (`store::customers::read`) run directly over as
+//! golden-record statement (`store::customers::read_unaudited`) run directly over as
 //! many connections, in the same run — the API's figure is read against it;
 //! beside it, the same reads with their audit rows through the same
 //! group-committing writer (`read_audited`), without HTTP and key checks.
@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use c2s_enrich::store::customers::{read, read_audited, CustomerQuery, Reader};
+use c2s_enrich::store::customers::{read_audited, read_unaudited, CustomerQuery, Reader};
 use c2s_enrich::store::pii_audit::AuditLog;
 
 use serde::Serialize;
@@ -167,7 +167,7 @@ async fn direct_load(
                         .await
                         .is_ok()
                 } else {
-                    read(&pool, q).await.is_ok()
+                    read_unaudited(&pool, q).await.is_ok()
                 };
                 match done {
                     true => ok.push(started.elapsed()),

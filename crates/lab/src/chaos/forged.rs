@@ -162,7 +162,15 @@ pub async fn forged(server: &Server, o: &ChaosOptions) -> anyhow::Result<Outcome
     )
     .fetch_one(&db.pool)
     .await?;
-    let calls = provider_calls(&sim);
+    // Calls the deliveries could have caused: the reconciliation sweep's own
+    // listing of C2S (it runs at start, whatever arrives) is not one of them.
+    let calls = sim
+        .state
+        .journal()
+        .calls
+        .iter()
+        .filter(|c| !(c.provider == "c2s" && c.operation == "list_leads"))
+        .count();
     let ready = reqwest::get(format!("{}/health/ready", child.base))
         .await
         .is_ok_and(|r| r.status().is_success());

@@ -19,6 +19,9 @@
 //!   idles in a transaction, nothing is paid twice.
 //! - `forged`: unsigned, wrong-secret, oversized, 1,000-event and malformed
 //!   webhook deliveries: all refused, nothing stored, no provider called.
+//! - `missed-webhooks`: C2S silently drops 30 % of its deliveries and the
+//!   service is killed mid-burst with no re-delivery; the reconciliation
+//!   sweep finds every lead: one note each within two sweep periods.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -33,9 +36,11 @@ use sqlx::PgPool;
 use crate::bench::support::{self, Child, Server};
 
 mod forged;
+mod missed;
 mod outages;
 mod restarts;
 pub use forged::*;
+pub use missed::*;
 pub use outages::*;
 pub use restarts::*;
 

@@ -101,6 +101,8 @@ pub struct DeliveryReport {
     pub requests: usize,
     pub statuses: HashMap<u16, usize>,
     pub errors: usize,
+    /// Events never sent (C2S's `webhook_drop_rate` fault).
+    pub dropped: usize,
 }
 
 pub(super) async fn deliver_webhooks(
@@ -117,19 +119,10 @@ pub(super) async fn deliver_webhooks(
     Json(deliver(&state, &req).await).into_response()
 }
 
-/// Delivers webhooks for the sandbox's leads, in the shapes C2S uses
-/// (single, `lead`-wrapped, `data`-wrapped; arrays when batching).
-pub async fn deliver(state: &SimState, req: &DeliveryRequest) -> DeliveryReport {
-    let action = req
-        .action
-        .clone()
-        .unwrap_or_else(|| "on_create_lead".into());
-    let leads: Vec<SimLead> = state
-        .leads()
-        .into_iter()
-        .filter(|l| req.lead_ids.as_ref().is_none_or(|ids| ids.contains(&l.id)))
-        .collect();
-    let events: Vec<Value> = leads
+/// The webhook events of `leads`, in turn in each of C2S's shapes, each
+/// `duplicates` times.
+fn render_events(leads: &[SimLead], action: &str, duplicates: u32) -> Vec<Value> {
+    leads
         .iter()
         .enumerate()
         .flat_map(|(i, lead)| {
@@ -145,9 +138,31 @@ pub async fn deliver(state: &SimState, req: &DeliveryRequest) -> DeliveryReport 
                     json!({"data": obj})
                 }
             };
-            std::iter::repeat_n(event, req.duplicates.max(1) as usize)
+            std::iter::repeat_n(event, duplicates.max(1) as usize)
+        })
+        .collect()
+}
+
+/// Delivers webhooks for the sandbox's leads, in the shapes C2S uses
+/// (single, `lead`-wrapped, `data`-wrapped; arrays when batching).
+pub async fn deliver(state: &SimState, req: &DeliveryRequest) -> DeliveryReport {
+    let action = req
+        .action
+        .clone()
+        .unwrap_or_else(|| "on_create_lead".into());
+    let drop_rate = state.faults("c2s").webhook_drop_rate.clamp(0.0, 1.0);
+    let mut dropped = 0;
+    let leads: Vec<SimLead> = state
+        .leads()
+        .into_iter()
+        .filter(|l| req.lead_ids.as_ref().is_none_or(|ids| ids.contains(&l.id)))
+        .filter(|_| {
+            let lost = drop_rate > 0.0 && state.chance(drop_rate);
+            dropped += usize::from(lost);
+            !lost
         })
         .collect();
+    let events = render_events(&leads, &action, req.duplicates);
     let bodies: Vec<Value> = if req.batch > 1 {
         events
             .chunks(req.batch)
@@ -183,6 +198,7 @@ pub async fn deliver(state: &SimState, req: &DeliveryRequest) -> DeliveryReport 
     for t in tasks {
         let _ = t.await;
     }
-    let r = lock(&report).clone();
+    let mut r = lock(&report).clone();
+    r.dropped = dropped;
     r
 }
