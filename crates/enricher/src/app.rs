@@ -28,7 +28,11 @@ pub async fn pipeline(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<Pipe
         .hash_key
         .as_ref()
         .map(|k| k.expose_secret().as_bytes().to_vec());
-    let ledger = Arc::new(Ledger::new(pool.clone(), key, config.cache.freshness.clone()).await?);
+    let ledger = Arc::new(
+        Ledger::new(pool.clone(), key, config.cache.freshness.clone())
+            .await?
+            .with_budgets(config.budgets.clone()),
+    );
     let settings = PipelineSettings {
         note: NoteSettings {
             today: chrono::Local::now().date_naive(),
@@ -44,6 +48,8 @@ pub async fn pipeline(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<Pipe
         },
         identity_min_confidence: config.identity_min_confidence,
         identity_policy: crate::pipeline::IdentityPolicy::Evidence,
+        discovery_mode: config.discovery_mode,
+        retry: config.retry.clone(),
     };
     Ok(Arc::new(Pipeline {
         pool: pool.clone(),
@@ -234,9 +240,14 @@ fn spawn_background(
             stop.clone(),
         )),
         tokio::spawn(crate::pipeline::reconcile::scheduled(
-            pool,
+            pool.clone(),
             pipeline.providers.clone(),
             config.reconcile,
+            stop.clone(),
+        )),
+        tokio::spawn(crate::pipeline::retry::scheduled(
+            pool,
+            config.retry_sweep,
             stop.clone(),
         )),
     ]

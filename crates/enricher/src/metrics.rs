@@ -4,7 +4,6 @@
 //! database at scrape time. Labels carry provider names, route templates and
 //! outcome kinds only — never personal data.
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use prometheus_client::encoding::text::encode;
@@ -15,7 +14,10 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use sqlx::PgPool;
 
-use crate::store::rollups;
+mod database;
+
+pub use database::DbGauges;
+use database::{database_gauges, register_database};
 
 /// The media type of the exposition (OpenMetrics text, which Prometheus reads).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -57,6 +59,7 @@ pub struct Metrics {
     jobs: Counters,
     webhooks: Counters,
     reconciled: Counters,
+    budget_refusals: Counters,
     auth_failures: Counters,
     sql_statements: Counters,
     started: Gauge,
@@ -77,6 +80,7 @@ impl Default for Metrics {
             jobs: Counters::default(),
             webhooks: Counters::default(),
             reconciled: Counters::default(),
+            budget_refusals: Counters::default(),
             auth_failures: Counters::default(),
             sql_statements: Counters::default(),
             started: Gauge::default(),
@@ -188,6 +192,18 @@ impl Metrics {
     pub fn reconciled(&self, reason: &str) {
         count(&self.reconciled, &[("reason", reason)]);
     }
+
+    /// A paid call was not made: it would have passed a credit budget.
+    pub fn budget_refused(&self, provider: &str, period: &str, spender: &str) {
+        count(
+            &self.budget_refusals,
+            &[
+                ("provider", provider),
+                ("period", period),
+                ("spender", spender),
+            ],
+        );
+    }
 }
 
 /// How long the database gauges of one scrape serve the next ones.
@@ -197,18 +213,6 @@ const GAUGE_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
 /// [`GAUGE_CACHE`]).
 #[derive(Debug, Default)]
 pub struct GaugeCache(tokio::sync::Mutex<Option<(std::time::Instant, DbGauges)>>);
-
-/// One reading of the database gauges.
-#[derive(Debug, Clone, Default)]
-pub struct DbGauges {
-    jobs: Vec<(Labels, i64)>,
-    provider_calls: Vec<(Labels, i64)>,
-    provider_credits: Vec<(Labels, i64)>,
-    provider_paused: Vec<(Labels, i64)>,
-    ready_jobs: i64,
-    oldest_ready_seconds: f64,
-    leads: Vec<(Labels, i64)>,
-}
 
 /// The exposition text: the in-process counters, and the database gauges
 /// from `cache` when fresh.
@@ -273,6 +277,11 @@ fn register_process(r: &mut Registry, m: &Metrics) {
         m.webhooks.clone(),
     );
     r.register(
+        "c2s_enrich_budget_refusals",
+        "Paid calls not made because they would have passed a provider's daily or monthly credit budget (for that spender's share)",
+        m.budget_refusals.clone(),
+    );
+    r.register(
         "c2s_enrich_reconciled_leads",
         "Leads the reconciliation sweep recorded because no webhook had brought them (unseen) or their contacts changed (contacts)",
         m.reconciled.clone(),
@@ -327,113 +336,6 @@ fn register_process(r: &mut Registry, m: &Metrics) {
         "Pipeline events: note_posted, c2s_lead_created, store_error",
         m.events.clone(),
     );
-}
-
-/// The gauges read from the database at scrape time.
-fn register_database(r: &mut Registry, db: &DbGauges) {
-    for (name, help, series) in [
-        (
-            "c2s_enrich_jobs",
-            "Open jobs by state (queued, running, dead)",
-            &db.jobs,
-        ),
-        (
-            "c2s_enrich_provider_calls",
-            "Lookups recorded in the ledger by provider, module and outcome (found/not_found/error were calls; hit = answered free)",
-            &db.provider_calls,
-        ),
-        (
-            "c2s_enrich_provider_credits",
-            "Credits spent, by provider and module",
-            &db.provider_credits,
-        ),
-        (
-            "c2s_enrich_provider_paused",
-            "1 while a provider is paused (jobs wait for its cool-down)",
-            &db.provider_paused,
-        ),
-        (
-            "c2s_enrich_leads",
-            "Leads not completed, by state and step",
-            &db.leads,
-        ),
-    ] {
-        r.register(name, help, gauges(series));
-    }
-    let ready = Gauge::<i64>::default();
-    ready.set(db.ready_jobs);
-    r.register(
-        "c2s_enrich_queue_ready_jobs",
-        "Jobs ready to run now (queue depth)",
-        ready,
-    );
-    let oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
-    oldest.set(db.oldest_ready_seconds);
-    r.register(
-        "c2s_enrich_queue_oldest_ready_seconds",
-        "How long the oldest ready job has waited",
-        oldest,
-    );
-}
-
-/// Gauges read from the database: open work, the provider usage rollup,
-/// pauses, the queue.
-async fn database_gauges(pool: &PgPool) -> Result<DbGauges, sqlx::Error> {
-    // Open work only (small sets, by partial indexes): finished jobs and
-    // completed leads are counted by `job_outcomes_total` and the status page.
-    let jobs = rollups::open_jobs(pool).await?;
-    let jobs = ["queued", "running", "dead"]
-        .into_iter()
-        .map(|state| {
-            let n = jobs.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
-            (labels(&[("state", state)]), n)
-        })
-        .collect();
-    let calls = rollups::provider_usage(pool).await?;
-    let provider_calls = calls
-        .iter()
-        .map(|(p, m, o, n, _)| {
-            (
-                labels(&[("provider", p), ("module", m), ("outcome", o)]),
-                *n,
-            )
-        })
-        .collect();
-    let mut credits: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for (provider, module, _, _, c) in &calls {
-        *credits
-            .entry((provider.as_str(), module.as_str()))
-            .or_default() += c;
-    }
-    let provider_credits = credits
-        .into_iter()
-        .map(|((p, m), c)| (labels(&[("provider", p), ("module", m)]), c))
-        .collect();
-    let paused = crate::store::pauses::paused_now(pool).await?;
-    let provider_paused = ["c2s", "diretrix", "work_api"]
-        .into_iter()
-        .map(|p| {
-            (
-                labels(&[("provider", p)]),
-                i64::from(paused.iter().any(|x| x == p)),
-            )
-        })
-        .collect();
-    let (ready_jobs, oldest_ready_seconds) = rollups::ready_queue(pool).await?;
-    let steps = rollups::open_leads(pool).await?;
-    let leads = steps
-        .iter()
-        .map(|(state, step, n)| (labels(&[("state", state), ("step", step)]), *n))
-        .collect();
-    Ok(DbGauges {
-        jobs,
-        provider_calls,
-        provider_credits,
-        provider_paused,
-        ready_jobs,
-        oldest_ready_seconds,
-        leads,
-    })
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub struct Faults {
     /// The next N calls are carried out (a note posted, a lead created) but
     /// answered 503, as when a gateway loses the answer.
     pub lose_answer_next: u32,
+    /// The provider knows nobody: every lookup answers "not found", as its
+    /// records do before they have the person (Diretrix and Work API).
+    pub knows_nobody: bool,
     /// C2S only: share of webhook events never delivered (C2S loses them
     /// silently: no request, no retry).
     pub webhook_drop_rate: f64,
@@ -57,6 +60,8 @@ pub enum Fault {
     TokenInvalid,
     /// Carried out, then answered 503.
     AnswerLost,
+    /// Answered "not found", whoever is asked for.
+    KnowsNobody,
 }
 
 impl Faults {
@@ -71,6 +76,9 @@ impl Faults {
         if self.fail_next > 0 {
             self.fail_next -= 1;
             return Fault::Unavailable;
+        }
+        if self.knows_nobody {
+            return Fault::KnowsNobody;
         }
         if self.lose_answer_next > 0 {
             self.lose_answer_next -= 1;

@@ -103,6 +103,8 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(27, "0027", "usage_rollup"),
     migration!(28, "0028", "archive_duplicate_of"),
     migration!(29, "0029", "event_source"),
+    migration!(30, "0030", "provider_budgets"),
+    migration!(31, "0031", "lead_retries"),
 ];
 
 impl Migration {

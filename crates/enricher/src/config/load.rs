@@ -51,6 +51,12 @@ impl Config {
                 .text("GOOGLE_ADS_WEBHOOK_KEY", f.google_ads_webhook_key.take())
                 .map(SecretString::from),
             discovery: values::discovery_sources(&l)?,
+            discovery_mode: match l.env("DISCOVERY_MODE") {
+                Some(raw) => raw
+                    .parse()
+                    .map_err(|e: String| super::error::invalid("DISCOVERY_MODE", e))?,
+                None => crate::pipeline::DiscoveryMode::default(),
+            },
             rate_limit_per_key: l.number("RATE_LIMIT_PER_KEY", None)?.unwrap_or(120),
             rate_limit_per_ip: l.number("RATE_LIMIT_PER_IP", None)?.unwrap_or(300),
             reconcile: crate::pipeline::reconcile::ReconcileOptions {
@@ -106,6 +112,15 @@ impl Config {
                 "must be between 1 and 3600 seconds",
             )?),
             cache: values::cache(&l)?,
+            budgets: super::budgets::budgets(&l)?,
+            retry: super::budgets::retry_policy(&l)?,
+            retry_sweep: secs(l.within(
+                "RETRY_SWEEP_SECS",
+                None,
+                600,
+                0..=86_400,
+                "must be between 0 (off) and 86400 seconds",
+            )?),
             income_factor: values::income_factor(&l, f.income_factor.take())?,
             message_max_chars: l.within(
                 "C2S_MESSAGE_MAX_CHARS",

@@ -4,6 +4,7 @@
 //! Secrets are [`SecretString`]s: their `Debug` prints `[REDACTED]` and nothing
 //! here ever formats their value.
 
+mod budgets;
 mod error;
 mod layers;
 mod load;

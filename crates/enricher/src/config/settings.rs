@@ -46,6 +46,10 @@ pub struct Config {
     pub webhook_secret: Option<SecretString>,
     pub google_ads_webhook_key: Option<SecretString>,
     pub cache: CacheConfig,
+    /// Credit budgets per provider, per day and month (`<P>_DAILY_CREDITS`,
+    /// `<P>_MONTHLY_CREDITS`), and the shares retries and the back-fill may
+    /// use (`BUDGET_RETRY_SHARE`, `BUDGET_BACKFILL_SHARE`).
+    pub budgets: crate::store::ledger::Budgets,
     /// How long every job waits after a provider refuses our credentials or
     /// credits (`PROVIDER_PAUSE_SECS`, default 300).
     pub provider_pause: std::time::Duration,
@@ -85,6 +89,16 @@ pub struct Config {
     pub reconcile: crate::pipeline::reconcile::ReconcileOptions,
     /// Discovery lookups in order of preference (`DISCOVERY_SOURCES`).
     pub discovery: Vec<crate::pipeline::resolve::Source>,
+    /// All at once (`parallel`, default) or one at a time until someone is
+    /// confirmed (`waterfall`) (`DISCOVERY_MODE`).
+    pub discovery_mode: crate::pipeline::DiscoveryMode,
+    /// When a lead nobody was found for is asked about again
+    /// (`RETRY_AFTER_DAYS`, default `1,7,30`: ages from its arrival; `off`:
+    /// never), never before its "not found" answers expire
+    /// (`CACHE_NOT_FOUND_DAYS`); checked every `RETRY_SWEEP_SECS`
+    /// (default 600).
+    pub retry: crate::store::leads::RetryPolicy,
+    pub retry_sweep: std::time::Duration,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).
     pub income_factor: Decimal,
     /// Longest note posted on a lead (`C2S_MESSAGE_MAX_CHARS`, default 5000).

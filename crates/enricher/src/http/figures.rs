@@ -23,6 +23,9 @@ pub struct Status {
     pub last_7d: Totals,
     pub queue: Queue,
     pub providers: Vec<ProviderHealth>,
+    /// Credits spent this day and month against each budget set
+    /// (`<P>_DAILY_CREDITS`, `<P>_MONTHLY_CREDITS`); empty when none is.
+    pub budgets: Vec<crate::store::ledger::BudgetState>,
     /// Leads received per hour over the last 24 hours, oldest first (24 values).
     pub leads_per_hour: Vec<i64>,
     pub data_quality: Vec<DqCheck>,

@@ -55,6 +55,10 @@ pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
         last_7d: rollups::totals(pool, 24 * 7).await?,
         queue: rollups::queue(pool).await?,
         providers: rollups::providers(pool).await?,
+        budgets: match &state.pipeline {
+            Some(p) => crate::store::ledger::budget_state(pool, p.ledger.budgets()).await?,
+            None => Vec::new(),
+        },
         leads_per_hour: rollups::per_hour(pool).await?,
         data_quality: dq,
         data_quality_checked_at: dq_at,

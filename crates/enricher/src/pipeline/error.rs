@@ -19,6 +19,11 @@ pub enum RunError {
         provider: &'static str,
         reason: String,
     },
+    /// A paid call would pass a credit budget: new leads pause the provider
+    /// for everyone until the period ends; retries and the back-fill (their
+    /// share spent) wait without pausing anyone.
+    #[error("{0}")]
+    OverBudget(crate::store::ledger::Refusal),
     /// A provider's circuit is open (it failed repeatedly): wait for its
     /// cool-down without spending an attempt — an outage must not kill jobs,
     /// nor turn into a retry storm.
@@ -110,6 +115,7 @@ impl From<LedgerError> for RunError {
     fn from(e: LedgerError) -> Self {
         match e {
             LedgerError::Provider(p) => p.into(),
+            LedgerError::OverBudget(r) => Self::OverBudget(r),
             // A recorded answer that cannot be read stays so until it
             // expires: asking again cannot mend it.
             e @ LedgerError::Corrupt(_) => Self::Fatal(Cause::of("", e)),

@@ -148,7 +148,8 @@ impl Pipeline {
             // Done — unless the contacts changed while we ran: then the lead
             // waits to be run again from the start (the update's queued job).
             let holder = fence.holder.as_deref();
-            match leads::finish(&self.pool, lead_id, outcome, read_at, holder).await? {
+            let retry = &self.settings.retry;
+            match leads::finish(&self.pool, lead_id, outcome, read_at, holder, retry).await? {
                 None => return Err(RunError::LeaseLost),
                 Some(false) => {
                     tracing::info!(
@@ -230,16 +231,28 @@ impl Pipeline {
         dossiers: &[Dossier],
         fence: &Fence,
     ) -> Result<bool, RunError> {
-        let status = leads::note_status(&self.pool, lead_id).await?;
-        if status == "sent" {
+        let outcome = if d.persons.is_empty() {
+            "nobody_found"
+        } else {
+            "enriched"
+        };
+        let (status, noted) = leads::note_status(&self.pool, lead_id).await?;
+        // One note per outcome: the lead's note said nobody was found and a
+        // later run (a retry, new contacts) found someone — that is news for
+        // the agent; anything else was told already.
+        let news = noted.as_deref() == Some("nobody_found") && outcome == "enriched";
+        if status == "sent" && !news {
             return Ok(true);
+        }
+        if news && status == "sent" {
+            crate::metrics::METRICS.event("found_after_nobody");
         }
         if status == "pending" && self.note_landed(lead_id, facts).await? {
             // An earlier attempt posted it, and we never learned (crash or
             // lost answer between C2S's 2xx and our update): do not post again.
             tracing::warn!("an earlier, unclear note post did land (the lead changed since we read it); not posting again");
             crate::metrics::METRICS.event("note_presumed_delivered");
-            leads::note_sent(&self.pool, lead_id).await?;
+            leads::note_sent(&self.pool, lead_id, outcome).await?;
             return Ok(true);
         }
         let text = self.note_text(facts, d, dossiers)?;
@@ -260,7 +273,7 @@ impl Pipeline {
             return Err(e.into());
         }
         crate::metrics::METRICS.event("note_posted");
-        leads::note_sent(&self.pool, lead_id).await?;
+        leads::note_sent(&self.pool, lead_id, outcome).await?;
         Ok(true)
     }
 

@@ -10,7 +10,9 @@
 //! - `note` and `resolve`: the note's text; the earlier release's resolution
 //!   (kept for the bench's baselines);
 //! - `worker`: the job loop that runs them; `sync`: one lead run now for a
-//!   caller that waits (the API's synchronous triggers, `enrich`).
+//!   caller that waits (the API's synchronous triggers, `enrich`);
+//! - `reconcile` and `retry`: the leads no webhook brought, and the leads
+//!   nobody was found for, asked about again days later.
 
 pub mod context;
 pub mod discover;
@@ -21,6 +23,7 @@ pub mod lead;
 pub mod note;
 pub mod reconcile;
 pub mod resolve;
+pub mod retry;
 pub mod setup;
 pub mod steps;
 pub mod sync;
@@ -29,6 +32,6 @@ pub mod worker;
 pub use context::{Discovery, LeadFacts, Outcome, RunContext};
 pub use error::{Cause, RunError};
 pub use setup::{
-    default_discovery, GoogleAdsSettings, IdentityPolicy, Pipeline, PipelineSettings, DEFER_FOR,
-    RUN_LEASE,
+    default_discovery, DiscoveryMode, GoogleAdsSettings, IdentityPolicy, Pipeline,
+    PipelineSettings, DEFER_FOR, RUN_LEASE,
 };

@@ -26,6 +26,33 @@ pub struct PipelineSettings {
     pub identity_min_confidence: Confidence,
     /// How people are chosen (the bench's baselines; production: `Evidence`).
     pub identity_policy: IdentityPolicy,
+    /// Every paid source at once, or one at a time until someone is
+    /// confirmed (`DISCOVERY_MODE`).
+    pub discovery_mode: DiscoveryMode,
+    /// When leads nobody was found for are asked about again.
+    pub retry: crate::store::leads::RetryPolicy,
+}
+
+/// How discovery asks its paid sources (`DISCOVERY_MODE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DiscoveryMode {
+    /// Every source of `DISCOVERY_SOURCES` at once: the least latency.
+    #[default]
+    Parallel,
+    /// One source at a time, in order, stopping at the first after which
+    /// someone is `confirmed`: the fewest paid calls.
+    Waterfall,
+}
+
+impl std::str::FromStr for DiscoveryMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "parallel" => Ok(Self::Parallel),
+            "waterfall" => Ok(Self::Waterfall),
+            other => Err(format!("unknown mode {other:?}; use parallel or waterfall")),
+        }
+    }
 }
 
 /// How Google Ads leads become C2S leads.

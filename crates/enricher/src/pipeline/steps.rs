@@ -144,7 +144,7 @@ pub(crate) async fn timed<T>(
     let outcome = match &r {
         Ok(_) => "ok",
         Err(RunError::Retryable(_)) => "retryable",
-        Err(RunError::Paused { .. }) => "paused",
+        Err(RunError::Paused { .. } | RunError::OverBudget(_)) => "paused",
         Err(RunError::Deferred { .. }) => "deferred",
         Err(RunError::LeaseLost | RunError::LeadBusy) => "lease_lost",
         Err(_) => "failed",
@@ -235,7 +235,7 @@ impl Pipeline {
         let work = &self.providers.work_api;
         let looked = self
             .ledger
-            .lookup(WORK_CPF, cpf.digits(), || async {
+            .lookup_as(WORK_CPF, cpf.digits(), fence.spender, || async {
                 work.dossier(cpf).await.map(|d| Some(DossierAnswer(d)))
             })
             .await?;

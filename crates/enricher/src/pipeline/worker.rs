@@ -234,6 +234,10 @@ pub(crate) async fn handle(
     // Renew both leases while the pipeline runs; a lease found taken stops
     // the run before its next outside effect.
     let (fence, keeper) = keep_leases(pool, &job, lead_id.as_ref(), o);
+    // A long-horizon retry or the back-fill spends only its share.
+    let fence = fence.spending(crate::store::ledger::Spender::named(
+        job.payload.get("spender").and_then(|v| v.as_str()),
+    ));
     let span = tracing::info_span!("job", job_id = job.id, kind = %job.kind, lead_id = %work, attempt = job.attempts);
     let run = async {
         match &work {
@@ -256,6 +260,41 @@ pub(crate) async fn handle(
     }
     crate::metrics::METRICS.job(outcome.label());
     Ok((outcome, error))
+}
+
+/// A paid call would have passed a budget: the job waits for the period's
+/// end; for a new lead, so does every job (the provider is paused).
+async fn over_budget(
+    pool: &sqlx::PgPool,
+    job: &Job,
+    refusal: &crate::store::ledger::Refusal,
+    o: &WorkerOptions,
+) -> Result<JobOutcome, sqlx::Error> {
+    let wait = (refusal.until - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default()
+        .max(Duration::from_secs(1));
+    if refusal.spender == crate::store::ledger::Spender::New {
+        tracing::error!(
+            job_id = job.id,
+            provider = refusal.provider,
+            period = refusal.period.as_str(),
+            until = %refusal.until.to_rfc3339(),
+            "a credit budget is spent; the provider is paused until the period ends"
+        );
+        let reason = format!("credit budget: {refusal}");
+        crate::store::pauses::pause(pool, refusal.provider, wait, &reason).await?;
+        crate::metrics::METRICS.provider_paused(refusal.provider);
+    } else {
+        tracing::info!(
+            job_id = job.id,
+            provider = refusal.provider,
+            spender = refusal.spender.as_str(),
+            "this work's share of a credit budget is spent; it waits for the next period"
+        );
+    }
+    jobs::postpone(pool, job.id, &o.id, wait).await?;
+    Ok(JobOutcome::Paused)
 }
 
 /// Records how a run ended on its job (and, for a dead job, on its lead or
@@ -284,6 +323,7 @@ async fn settle(
             jobs::postpone(pool, job.id, &o.id, o.pause_cooldown).await?;
             JobOutcome::Paused
         }
+        Err(RunError::OverBudget(refusal)) => over_budget(pool, job, &refusal, o).await?,
         Err(RunError::Deferred { provider }) => {
             let jitter = Duration::from_millis(rand::random::<u64>() % 2000);
             tracing::info!(

@@ -139,28 +139,60 @@ pub async fn set_fingerprint(
     .map(|_| ())
 }
 
+/// When a lead nobody was found for is asked about again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Ages of the lead (from its arrival) at which retry 1, 2, … is due
+    /// (`RETRY_AFTER_DAYS`, default 1, 7, 30; empty: never).
+    pub after: Vec<std::time::Duration>,
+    /// How long a "not found" answer is reused (`CACHE_NOT_FOUND_DAYS`): a
+    /// retry is never due before the answers of the last run have expired.
+    pub not_found: std::time::Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 3600;
+        Self {
+            after: [1, 7, 30]
+                .map(|d| std::time::Duration::from_secs(d * DAY))
+                .to_vec(),
+            not_found: std::time::Duration::from_secs(7 * DAY),
+        }
+    }
+}
+
 /// Ends the run with `outcome`: done when the lead's contacts are still
 /// those read at `read_at`, else back to its first step (the update's job
-/// runs it again). `None` when `holder` lost the lease; `Some(false)` when
-/// the contacts changed.
+/// runs it again). A lead done with nobody found gets its next retry's due
+/// time (none once `retry.after` is used up). `None` when `holder` lost the
+/// lease; `Some(false)` when the contacts changed.
 pub async fn finish(
     pool: &PgPool,
     lead: &LeadId,
     outcome: &str,
     read_at: i64,
     holder: Option<&str>,
+    retry: &RetryPolicy,
 ) -> Result<Option<bool>, sqlx::Error> {
+    let ages: Vec<f64> = retry.after.iter().map(|d| d.as_secs_f64()).collect();
     sqlx::query_scalar!(
         "UPDATE enrich.leads
             SET step = CASE WHEN revision = $3 THEN 'done' ELSE 'lead' END,
                 state = CASE WHEN revision = $3 THEN 'completed' ELSE 'pending' END,
-                outcome = $2, completed_at = now(), updated_at = now()
+                outcome = $2, completed_at = now(), updated_at = now(),
+                retry_at = CASE WHEN revision = $3 AND $2 = 'nobody_found' AND retries < cardinality($5::float8[])
+                                THEN greatest(created_at + make_interval(secs => ($5::float8[])[retries + 1]),
+                                              now() + make_interval(secs => $6))
+                           END
           WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)
           RETURNING revision = $3 AS \"unchanged!\"",
         lead.as_str(),
         outcome,
         read_at,
-        holder
+        holder,
+        &ages,
+        retry.not_found.as_secs_f64()
     )
     .fetch_optional(pool)
     .await
@@ -175,14 +207,19 @@ pub async fn mark_failed(pool: &PgPool, lead: &LeadId, error: &str) -> Result<()
 }
 
 /// The note's state: `none`, `pending` (recorded before the post, its fate
-/// unknown until `sent`) or `sent`.
-pub async fn note_status(pool: &PgPool, lead: &LeadId) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT note_status FROM enrich.leads WHERE lead_id = $1",
+/// unknown until `sent`) or `sent`; and the outcome the posted note told
+/// (`nobody_found`, `enriched`).
+pub async fn note_status(
+    pool: &PgPool,
+    lead: &LeadId,
+) -> Result<(String, Option<String>), sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT note_status, noted_outcome FROM enrich.leads WHERE lead_id = $1",
         lead.as_str()
     )
     .fetch_one(pool)
-    .await
+    .await?;
+    Ok((row.note_status, row.noted_outcome))
 }
 
 /// The note's text as recorded before it was posted.
@@ -235,11 +272,12 @@ pub async fn unclaim_note(
     .map(|_| ())
 }
 
-/// The note is posted.
-pub async fn note_sent(pool: &PgPool, lead: &LeadId) -> Result<(), sqlx::Error> {
+/// The note telling `outcome` is posted.
+pub async fn note_sent(pool: &PgPool, lead: &LeadId, outcome: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE enrich.leads SET note_status = 'sent', updated_at = now() WHERE lead_id = $1",
-        lead.as_str()
+        "UPDATE enrich.leads SET note_status = 'sent', noted_outcome = $2, updated_at = now() WHERE lead_id = $1",
+        lead.as_str(),
+        outcome
     )
     .execute(pool)
     .await

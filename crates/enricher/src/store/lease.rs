@@ -57,6 +57,8 @@ pub struct Fence {
     /// of runs without a lead lease (Google Ads) are made only while it is
     /// still this worker's and running (an erasure cancels it).
     pub job: Option<(i64, String)>,
+    /// Whose share of the credit budgets the run's paid calls are charged to.
+    pub spender: crate::store::ledger::Spender,
     lost: Arc<AtomicBool>,
 }
 
@@ -66,6 +68,7 @@ impl Fence {
         Self {
             holder: Some(holder.into()),
             job: None,
+            spender: crate::store::ledger::Spender::New,
             lost: Arc::default(),
         }
     }
@@ -73,6 +76,12 @@ impl Fence {
     /// The same fence, for the run of job `id` by `worker`.
     pub fn for_job(mut self, id: i64, worker: impl Into<String>) -> Self {
         self.job = Some((id, worker.into()));
+        self
+    }
+
+    /// The same fence, its paid calls charged to `spender`.
+    pub fn spending(mut self, spender: crate::store::ledger::Spender) -> Self {
+        self.spender = spender;
         self
     }
 

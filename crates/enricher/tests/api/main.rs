@@ -5,6 +5,7 @@
 //! threads would decide what their capture sees.
 
 mod api_docs;
+mod budget;
 mod customers;
 mod deploy_files;
 mod embedded_postgres;
@@ -24,6 +25,7 @@ mod pipeline;
 mod provider_contracts;
 mod provider_policy;
 mod reconcile;
+mod retries;
 mod sim_clients;
 mod status_page_browser;
 mod store;

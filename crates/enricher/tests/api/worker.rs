@@ -30,7 +30,7 @@ pub(crate) fn options(id: &str) -> WorkerOptions {
     }
 }
 
-async fn enqueue_leads(pool: &sqlx::PgPool, ids: &[String]) {
+pub(crate) async fn enqueue_leads(pool: &sqlx::PgPool, ids: &[String]) {
     for (i, id) in ids.iter().enumerate() {
         let key = format!("test:{id}:{i}");
         let job = NewJob {

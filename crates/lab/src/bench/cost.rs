@@ -39,6 +39,87 @@ pub struct CostResult {
     /// ours / floor and naive / ours.
     pub ours_over_floor: f64,
     pub naive_over_ours: f64,
+    /// `DISCOVERY_MODE` parallel against waterfall, on leads of distinct
+    /// people with every sandbox call taking `mode_latency_ms`.
+    pub modes: Vec<ModeResult>,
+    pub mode_latency_ms: u64,
+}
+
+/// One discovery mode over the same leads.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeResult {
+    pub mode: &'static str,
+    pub leads: usize,
+    pub paid_calls_per_lead: f64,
+    /// Leads whose note presents someone.
+    pub presented: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Each sandbox call's latency in the mode comparison.
+const MODE_LATENCY_MS: u64 = 20;
+
+/// Parallel against waterfall: `leads` leads of distinct people (nothing
+/// cached), a fresh database per mode, the leads one after the other.
+async fn modes(server: &Server, leads: usize) -> anyhow::Result<Vec<ModeResult>> {
+    let sim = c2s_sim::start(
+        SimConfig {
+            seed: 600,
+            leads: leads.max(10),
+            ..SimConfig::default()
+        }
+        .with_latency_ms(MODE_LATENCY_MS),
+    )
+    .await?;
+    let people: Vec<usize> = (0..sim.state.population.people.len())
+        .filter(|&i| {
+            let p = &sim.state.population.people[i];
+            !p.phones.is_empty() && !p.emails.is_empty()
+        })
+        .take(leads)
+        .collect();
+    let ids = create_leads(&sim, &people).await?;
+    let mut out = Vec::new();
+    for (name, mode) in [
+        ("parallel", c2s_enrich::pipeline::DiscoveryMode::Parallel),
+        ("waterfall", c2s_enrich::pipeline::DiscoveryMode::Waterfall),
+    ] {
+        let db = server.scratch(&format!("cost_{name}")).await?;
+        c2s_enrich::db::migrate_up(&db.pool).await?;
+        let mut config = support::config(&support::sim_env(&sim))?;
+        config.discovery_mode = mode;
+        let pipeline = c2s_enrich::app::pipeline(&config, &db.pool).await?;
+        sim.state.reset_journal();
+        let (mut times, mut presented) = (Vec::with_capacity(ids.len()), 0);
+        for id in &ids {
+            let started = std::time::Instant::now();
+            let outcome = pipeline
+                .process(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("lead failed: {e}"))?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            presented += usize::from(outcome.persons > 0);
+        }
+        let calls = paid(&sim.state.journal()).len();
+        server.done(db).await?;
+        times.sort_by(f64::total_cmp);
+        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        eprintln!(
+            "  {name}: {:.2} paid calls per lead, p50 {:.0} ms",
+            calls as f64 / ids.len() as f64,
+            at(0.5)
+        );
+        out.push(ModeResult {
+            mode: name,
+            leads: ids.len(),
+            paid_calls_per_lead: calls as f64 / ids.len() as f64,
+            presented,
+            p50_ms: at(0.5),
+            p99_ms: at(0.99),
+        });
+    }
+    Ok(out)
 }
 
 fn paid(journal: &c2s_sim::Journal) -> Vec<&c2s_sim::CallRecord> {
@@ -216,7 +297,10 @@ pub async fn run(server: &Server, leads: usize) -> anyhow::Result<CostResult> {
     }
     let (ours, _) = results[0].clone();
     let (naive, floor) = results[1].clone();
+    let modes = modes(server, (leads / 5).clamp(20, 200)).await?;
     Ok(CostResult {
+        modes,
+        mode_latency_ms: MODE_LATENCY_MS,
         leads,
         distinct_people: distinct,
         repeat_share: REPEAT_SHARE,

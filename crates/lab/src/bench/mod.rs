@@ -327,6 +327,22 @@ fn cost_section(s: &mut String, c: &cost::CostResult) {
         c.naive.paid_calls, c.naive.paid_calls_per_lead, c.naive.credits,
         c.ours_over_floor, c.naive_over_ours
     );
+    if c.modes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "`DISCOVERY_MODE`: {} leads of distinct people (nothing cached), every sandbox call taking {} ms, a fresh database per mode, one lead after another (`Pipeline::process`).\n\n| mode | paid calls per lead | leads presenting someone | p50 | p99 |\n|---|---|---|---|---|",
+        c.modes[0].leads, c.mode_latency_ms
+    );
+    for m in &c.modes {
+        let _ = writeln!(
+            s,
+            "| {} | {:.2} | {} | {:.0} ms | {:.0} ms |",
+            m.mode, m.paid_calls_per_lead, m.presented, m.p50_ms, m.p99_ms
+        );
+    }
+    s.push('\n');
 }
 
 const IDENTITY_START: &str = "<!-- benchmark 7: identity -->";

@@ -11,7 +11,7 @@ use c2s_enrich::config::Config;
 use c2s_enrich::pipeline::note::{NoteSettings, Sections};
 use c2s_enrich::pipeline::{Pipeline, PipelineSettings};
 use c2s_enrich::providers::Providers;
-use c2s_enrich::store::ledger::{Freshness, Ledger};
+use c2s_enrich::store::ledger::Ledger;
 use c2s_sim::{SimConfig, SimHandle};
 
 /// The classic world (seed 11, 30 leads), a fresh database, a pipeline.
@@ -56,9 +56,10 @@ pub async fn setup_world(
     let config = Config::load_with(None, &move |k| env.get(k).cloned()).expect("config");
     let providers = Arc::new(Providers::build(&config, &test.pool).expect("providers"));
     let ledger = Arc::new(
-        Ledger::new(test.pool.clone(), None, Freshness::default())
+        Ledger::new(test.pool.clone(), None, config.cache.freshness.clone())
             .await
-            .expect("ledger"),
+            .expect("ledger")
+            .with_budgets(config.budgets.clone()),
     );
     let settings = PipelineSettings {
         note: NoteSettings {
@@ -75,6 +76,8 @@ pub async fn setup_world(
         },
         identity_min_confidence: config.identity_min_confidence,
         identity_policy: Default::default(),
+        discovery_mode: config.discovery_mode,
+        retry: config.retry.clone(),
     };
     let pipeline = Pipeline {
         pool: test.pool.clone(),

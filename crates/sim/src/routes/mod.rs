@@ -86,6 +86,7 @@ async fn serve(
         }))
         .into_response(),
         Fault::TokenInvalid => (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized"}))).into_response(),
+        Fault::KnowsNobody => knows_nobody(provider, operation),
     };
     state.record(CallRecord {
         provider,
@@ -95,6 +96,23 @@ async fn serve(
         at_ms,
     });
     response
+}
+
+/// Each provider's own "not found" answer.
+fn knows_nobody(provider: &str, operation: &str) -> Response {
+    match (provider, operation) {
+        ("diretrix", "phone") => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "Nenhum registro encontrado"})),
+        )
+            .into_response(),
+        ("work_api", "phone") => Json(json!({"msg": []})).into_response(),
+        ("work_api", _) => {
+            Json(json!({"status": 404, "statusMsg": "Not found", "reason": "Document not found."}))
+                .into_response()
+        }
+        _ => (StatusCode::NOT_FOUND, Json(json!([]))).into_response(),
+    }
 }
 
 fn c2s_authorized(state: &SimState, headers: &HeaderMap) -> bool {

@@ -64,6 +64,9 @@ pub enum LedgerError {
     Sql(#[from] sqlx::Error),
     #[error("cached response does not match the expected shape: {0}")]
     Corrupt(String),
+    /// The call would pass a credit budget: not made.
+    #[error("{0}")]
+    OverBudget(super::budget::Refusal),
 }
 
 /// How long a reservation lives without a heartbeat; the holder renews it

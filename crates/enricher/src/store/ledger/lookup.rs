@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::PgPool;
 
+use super::budget::{self, Budgets, Spender};
 use super::key::{check_fingerprint, keyed_mac, stored_key, LedgerKeyError};
 use super::kinds::{
     answer_of, AbortOnDrop, CallKind, CallRow, Freshness, LedgerError, Looked, Reservation,
@@ -30,6 +31,8 @@ pub struct Ledger {
     pub(super) reservation_ttl: Duration,
     /// Heartbeats only (lazy, at most two connections).
     pub(super) heartbeat_pool: PgPool,
+    /// Credit budgets charged before each paid call (none by default).
+    pub(super) budgets: Budgets,
 }
 
 impl Ledger {
@@ -50,6 +53,7 @@ impl Ledger {
             freshness,
             inflight: Mutex::new(HashMap::new()),
             reservation_ttl: RESERVATION_TTL,
+            budgets: Budgets::default(),
             heartbeat_pool: sqlx::postgres::PgPoolOptions::new()
                 .max_connections(2)
                 .acquire_timeout(Duration::from_secs(2))
@@ -62,6 +66,17 @@ impl Ledger {
     pub fn with_reservation_ttl(mut self, ttl: Duration) -> Self {
         self.reservation_ttl = ttl.max(Duration::from_millis(300));
         self
+    }
+
+    /// The credit budgets every paid call is charged against.
+    pub fn with_budgets(mut self, budgets: Budgets) -> Self {
+        self.budgets = budgets;
+        self
+    }
+
+    /// The budgets in force.
+    pub fn budgets(&self) -> &Budgets {
+        &self.budgets
     }
 
     /// The keyed hash of one of a person's identifiers (`kind`: cpf, phone,
@@ -88,11 +103,30 @@ impl Ledger {
     }
 
     /// Answers `query` from the ledger when fresh, else calls `fetch` once
-    /// (however many identical lookups run at the same time) and records it.
+    /// (however many identical lookups run at the same time) and records it;
+    /// a paid call is charged to a new lead's budget.
     pub async fn lookup<T, F, Fut>(
         &self,
         kind: CallKind,
         query: &str,
+        fetch: F,
+    ) -> Result<Looked<T>, LedgerError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<T>, ProviderError>>,
+    {
+        self.lookup_as(kind, query, Spender::New, fetch).await
+    }
+
+    /// [`Self::lookup`], a paid call charged to `spender`'s share of the
+    /// provider's budgets (refused with [`LedgerError::OverBudget`], without
+    /// calling, when it would pass one).
+    pub async fn lookup_as<T, F, Fut>(
+        &self,
+        kind: CallKind,
+        query: &str,
+        spender: Spender,
         fetch: F,
     ) -> Result<Looked<T>, LedgerError>
     where
@@ -105,7 +139,7 @@ impl Ledger {
         // answer (no polling); across processes, on the reservation.
         let gate = self.gate(hash);
         let _local = gate.lock().await;
-        let result = self.fetch_once(kind, &hash, fetch).await;
+        let result = self.fetch_once(kind, &hash, spender, fetch).await;
         drop(_local);
         self.release_gate(hash, &gate);
         result
@@ -115,6 +149,7 @@ impl Ledger {
         &self,
         kind: CallKind,
         hash: &[u8; 32],
+        spender: Spender,
         fetch: F,
     ) -> Result<Looked<T>, LedgerError>
     where
@@ -137,6 +172,8 @@ impl Ledger {
                 }
             }
         };
+        // Charged before the call; refused, the key is given back unasked.
+        let charge = self.charge_or_release(kind, hash, holder, spender).await?;
         // Stops with the call, however it ends (a dropped future included:
         // the reservation then expires and its taker records it `unknown`).
         let heartbeat = AbortOnDrop(self.heartbeat(kind, *hash, holder));
@@ -146,6 +183,9 @@ impl Ledger {
         let latency = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let row = self.call_row(kind, &outcome, latency, http_status)?;
         let credits = row.credits;
+        if let Some(charge) = &charge {
+            budget::give_back(&self.pool, charge, kind.credits - credits).await;
+        }
         // The heartbeat runs until the answer is recorded: a slow record
         // (database trouble) must not let the reservation expire with the
         // paid answer in hand.
@@ -170,6 +210,27 @@ impl Ledger {
             }),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Charges the call to `spender`'s budget; refused (or failed), the
+    /// reservation is given back.
+    async fn charge_or_release(
+        &self,
+        kind: CallKind,
+        hash: &[u8; 32],
+        holder: uuid::Uuid,
+        spender: Spender,
+    ) -> Result<Option<budget::Charge>, LedgerError> {
+        let credits = kind.credits.into();
+        let charged =
+            budget::charge(&self.pool, &self.budgets, kind.provider, credits, spender).await;
+        let err = match charged {
+            Ok(Ok(charge)) => return Ok(charge),
+            Ok(Err(refusal)) => LedgerError::OverBudget(refusal),
+            Err(e) => e.into(),
+        };
+        let _ = self.release(kind, hash, holder).await;
+        Err(err)
     }
 
     /// How a call is recorded: its outcome's label, the answer kept and for

@@ -17,6 +17,7 @@
 //! expires; the next taker records the lost call as outcome `unknown` and
 //! asks again — the only case a call can be paid twice, and it is visible.
 
+mod budget;
 mod key;
 mod kinds;
 mod lookup;
@@ -24,6 +25,10 @@ mod record;
 mod reserve;
 mod usage;
 
+pub use budget::{
+    period_end, periods_of, state as budget_state, BudgetState, Budgets, Caps, Clock, Period,
+    Refusal, Shares, Spender,
+};
 pub use key::LedgerKeyError;
 pub use kinds::{CallKind, Freshness, LedgerError, Looked, ERASURE_LOCK, RESERVATION_TTL};
 pub use lookup::Ledger;

@@ -104,7 +104,7 @@ impl Ledger {
     }
 
     /// Gives back `holder`'s reservation of this key.
-    async fn release(
+    pub(super) async fn release(
         &self,
         kind: CallKind,
         hash: &[u8; 32],
