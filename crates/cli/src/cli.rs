@@ -12,6 +12,7 @@ use c2s_enrich::db::Database;
 mod lab;
 #[cfg(feature = "lab")]
 use lab::{BenchArgs, ChaosArgs, IdentityWeightsArgs, SynthArgs};
+mod backfill;
 mod database;
 mod ops;
 use database::{db_stop, db_url, migrate, DbUrlArgs, MigrateArgs};
@@ -161,6 +162,13 @@ pub enum Command {
         #[arg(long)]
         since: String,
     },
+    /// Enrich historical C2S leads (created in a window) under a credit
+    /// limit, in this process, one lead at a time, with a progress bar. Paid
+    /// calls are charged to the back-fill's share of the budgets
+    /// (`BUDGET_BACKFILL_SHARE`) and to `--max-credits`; a contact or person
+    /// already paid for costs nothing again. Stopped (Ctrl-C, the limit), it
+    /// continues where it stopped when run again with the same window.
+    Backfill(backfill::Args),
     /// Who read personal data through the API, and when.
     Audit {
         /// From when: RFC 3339 (2026-11-24T00:00:00Z) or a span back from now (90m, 24h, 7d).
@@ -306,6 +314,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Apikey(cmd) => apikey_command(&config, &cmd).await,
         Command::Audit { since } => audit_command(&config, &since).await,
         Command::Sync { since } => sync_command(&config, &since).await,
+        Command::Backfill(args) => backfill::run(&config, &args).await,
         Command::Erase { cpf } => erase_command(&config, &cpf).await,
         Command::Dq { json } => dq(&config, json).await,
         Command::Prune { dry_run, json } => prune(&config, dry_run, json).await,

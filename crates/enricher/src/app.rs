@@ -8,9 +8,7 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 
-use secrecy::SecretString;
-
-use crate::config::{Config, ConfigError, ProviderConfig};
+use crate::config::Config;
 use crate::domain::lead::LeadId;
 use crate::http::{AppState, Application};
 use crate::pipeline::note::{NoteSettings, Sections};
@@ -20,19 +18,33 @@ use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::providers::Providers;
 use crate::store::ledger::Ledger;
 
+pub use crate::providers::build::{c2s_client, BuildError};
+
 /// Builds the pipeline; fails naming any missing provider credential.
 pub async fn pipeline(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<Pipeline>> {
+    pipeline_capped(config, pool, None).await
+}
+
+/// [`pipeline`], its paid calls also limited by this process's own `cap`
+/// (a back-fill's `--max-credits`).
+pub async fn pipeline_capped(
+    config: &Config,
+    pool: &PgPool,
+    cap: Option<Arc<crate::store::ledger::CreditCap>>,
+) -> anyhow::Result<Arc<Pipeline>> {
     let providers = Arc::new(Providers::build(config, pool)?);
     let key = config
         .cache
         .hash_key
         .as_ref()
         .map(|k| k.expose_secret().as_bytes().to_vec());
-    let ledger = Arc::new(
-        Ledger::new(pool.clone(), key, config.cache.freshness.clone())
-            .await?
-            .with_budgets(config.budgets.clone()),
-    );
+    let mut ledger = Ledger::new(pool.clone(), key, config.cache.freshness.clone())
+        .await?
+        .with_budgets(config.budgets.clone());
+    if let Some(cap) = cap {
+        ledger = ledger.with_cap(cap);
+    }
+    let ledger = Arc::new(ledger);
     let settings = PipelineSettings {
         note: NoteSettings {
             today: chrono::Local::now().date_naive(),
@@ -382,62 +394,4 @@ where
         tokio::time::sleep(every).await;
     }
     Ok(false)
-}
-
-// Building the provider clients from the configuration.
-
-/// Why the clients could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Provider(#[from] crate::providers::ProviderError),
-}
-
-fn secret(p: &ProviderConfig, variable: &str) -> Result<SecretString, ConfigError> {
-    p.secret
-        .clone()
-        .ok_or_else(|| ConfigError::MissingCredentials(variable.to_owned()))
-}
-
-/// The C2S client alone (commands that only talk to the CRM).
-pub fn c2s_client(config: &Config) -> Result<crate::providers::c2s::C2sClient, BuildError> {
-    let p = &config.c2s;
-    Ok(crate::providers::c2s::C2sClient::new(
-        &p.base_url,
-        secret(p, "C2S_TOKEN")?,
-        p.policy.clone(),
-        crate::providers::pacer::Pacer::local(p.policy.min_interval),
-    )?)
-}
-
-impl Providers {
-    /// Builds every client. The Work API's spacing is shared through `pool`,
-    /// so it holds across every process on the same database.
-    pub fn build(config: &Config, pool: &sqlx::PgPool) -> Result<Self, BuildError> {
-        config.require_provider_credentials()?;
-        let d = &config.diretrix;
-        let w = &config.work_api;
-        Ok(Self {
-            c2s: c2s_client(config)?,
-            diretrix: crate::providers::diretrix::DiretrixClient::new(
-                &d.base_url,
-                d.user.clone().unwrap_or_default(),
-                secret(d, "DIRETRIX_PASS")?,
-                d.policy.clone(),
-                crate::providers::pacer::Pacer::local(d.policy.min_interval),
-            )?,
-            work_api: crate::providers::work_api::WorkApiClient::new(
-                &w.base_url,
-                secret(w, "WORK_API")?,
-                w.policy.clone(),
-                crate::providers::pacer::Pacer::shared(
-                    w.policy.min_interval,
-                    pool.clone(),
-                    "work_api",
-                ),
-            )?,
-        })
-    }
 }

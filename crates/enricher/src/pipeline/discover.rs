@@ -277,6 +277,16 @@ impl Pipeline {
     }
 }
 
+/// What a paid discovery source's lookup is, for the ledger.
+pub(crate) fn source_kind(src: Source) -> Option<CallKind> {
+    match src {
+        Source::DiretrixPhone => Some(DIRETRIX_PHONE),
+        Source::WorkApiPhone => Some(WORK_PHONE),
+        Source::DiretrixEmail => Some(DIRETRIX_EMAIL),
+        _ => None,
+    }
+}
+
 /// Someone is `confirmed` among the people presented.
 fn confirmed(d: &Discovery) -> bool {
     d.identities

@@ -12,7 +12,8 @@ use crate::domain::dossier::Dossier;
 use crate::domain::lead::LeadId;
 use crate::providers::ProviderError;
 use crate::store::leads;
-use crate::store::lease::{release_lead, take_lead, Fence, LeaseKeeper, Leases};
+use crate::store::lease::{release_lead, take_lead, Fence, LeaseKeeper, Leases, NotePolicy};
+use crate::store::ledger::Spender;
 
 /// The C2S track (see [`Track`]).
 struct C2sLead<'a> {
@@ -60,11 +61,24 @@ impl Pipeline {
     /// (`c2s-enrich enrich`, tests, benchmarks): [`RunError::LeadBusy`] when
     /// another run holds the lead.
     pub async fn process(&self, lead_id: &LeadId) -> Result<Outcome, RunError> {
+        self.process_as(lead_id, Spender::New, NotePolicy::Post)
+            .await
+    }
+
+    /// [`Self::process`], its paid calls charged to `spender`'s share of the
+    /// budgets, its note posted or not.
+    pub async fn process_as(
+        &self,
+        lead_id: &LeadId,
+        spender: Spender,
+        notes: NotePolicy,
+    ) -> Result<Outcome, RunError> {
         let holder = format!("run-{}", Uuid::new_v4().simple());
         if !take_lead(&self.pool, lead_id, &holder, RUN_LEASE).await? {
             return Err(RunError::LeadBusy);
         }
-        let fence = Fence::holder(holder.clone());
+        let mut fence = Fence::holder(holder.clone()).spending(spender);
+        fence.notes = notes;
         let keeper = LeaseKeeper::start(
             self.pool.clone(),
             Leases {
@@ -140,11 +154,13 @@ impl Pipeline {
             "enriched"
         };
         if step == Step::Note {
-            note_sent = timed(
-                "note",
-                self.note_step(lead_id, &facts, &discovery, &dossiers, fence),
-            )
-            .await?;
+            if fence.notes == NotePolicy::Post {
+                note_sent = timed(
+                    "note",
+                    self.note_step(lead_id, &facts, &discovery, &dossiers, fence),
+                )
+                .await?;
+            }
             // Done — unless the contacts changed while we ran: then the lead
             // waits to be run again from the start (the update's queued job).
             let holder = fence.holder.as_deref();
@@ -252,7 +268,7 @@ impl Pipeline {
             // lost answer between C2S's 2xx and our update): do not post again.
             tracing::warn!("an earlier, unclear note post did land (the lead changed since we read it); not posting again");
             crate::metrics::METRICS.event("note_presumed_delivered");
-            leads::note_sent(&self.pool, lead_id, outcome).await?;
+            leads::note_sent(&self.pool, lead_id).await?;
             return Ok(true);
         }
         let text = self.note_text(facts, d, dossiers)?;
@@ -260,7 +276,7 @@ impl Pipeline {
         // is live (renewed every third of its life, so most of it is left).
         fence_check(fence)?;
         let holder = fence.holder.as_deref();
-        if !leads::claim_note(&self.pool, lead_id, &text, holder).await? {
+        if !leads::claim_note(&self.pool, lead_id, &text, outcome, holder).await? {
             return Err(RunError::LeaseLost);
         }
         if let Err(e) = self.providers.c2s.post_note(lead_id, &text).await {
@@ -273,7 +289,7 @@ impl Pipeline {
             return Err(e.into());
         }
         crate::metrics::METRICS.event("note_posted");
-        leads::note_sent(&self.pool, lead_id, outcome).await?;
+        leads::note_sent(&self.pool, lead_id).await?;
         Ok(true)
     }
 

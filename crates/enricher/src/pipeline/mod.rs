@@ -12,8 +12,10 @@
 //! - `worker`: the job loop that runs them; `sync`: one lead run now for a
 //!   caller that waits (the API's synchronous triggers, `enrich`);
 //! - `reconcile` and `retry`: the leads no webhook brought, and the leads
-//!   nobody was found for, asked about again days later.
+//!   nobody was found for, asked about again days later; `backfill`: the
+//!   historical leads, under a credit limit.
 
+pub mod backfill;
 pub mod context;
 pub mod discover;
 pub mod error;

@@ -94,12 +94,130 @@ pub fn c2s_time(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// Lists the leads updated in `[since, until)` (pages of 50, oldest update
-/// first, the C2S client's call policy — pacing, 429 and `Retry-After` —
-/// for each page) and records the ones the service must hear of. Pages are
-/// taken by update time, not by number: each next page starts at the last
-/// update seen, so leads that move to the end while the sweep runs (our own
-/// notes update them) shift nothing out of view.
+/// Which of a lead's times a listing pages by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stamp {
+    /// `created_at`: history (the back-fill), which never moves.
+    Created,
+    /// `updated_at`: what changed lately (the sweep).
+    Updated,
+}
+
+/// C2S's leads with a time in `[from, until)`, oldest first, page by page
+/// (50 each, the C2S client's call policy — pacing, 429 and `Retry-After` —
+/// for each). Pages are taken by time, not by number: each next page starts
+/// at the last time seen, so leads that move to the end while the listing
+/// runs (our own notes update them) shift nothing out of view; a page whose
+/// leads all share one time is followed by the next page of that time.
+/// Leads at a page's boundary are listed again and left out.
+#[derive(Debug)]
+pub struct LeadPages<'a> {
+    c2s: &'a C2sClient,
+    by: Stamp,
+    from: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    page: u32,
+    seen: std::collections::HashSet<String>,
+    done: bool,
+}
+
+/// One page of a listing.
+#[derive(Debug, Default)]
+pub struct ListedPage {
+    /// The leads not listed before.
+    pub leads: Vec<Lead>,
+    /// Leads C2S listed that could not be read (no id).
+    pub unreadable: usize,
+    /// The page's latest time (by the listing's stamp).
+    pub last: Option<DateTime<Utc>>,
+    /// How many leads match, when C2S says.
+    pub total: Option<u64>,
+}
+
+/// A lead's time, by `by`.
+fn stamp_of(lead: &Lead, by: Stamp) -> Option<DateTime<Utc>> {
+    let raw = match by {
+        Stamp::Created => lead.created_at.as_deref(),
+        Stamp::Updated => lead.updated_at.as_deref(),
+    }?;
+    DateTime::parse_from_rfc3339(raw).ok().map(|t| t.to_utc())
+}
+
+impl<'a> LeadPages<'a> {
+    pub fn new(
+        c2s: &'a C2sClient,
+        by: Stamp,
+        from: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            c2s,
+            by,
+            from,
+            until,
+            page: 1,
+            seen: Default::default(),
+            done: false,
+        }
+    }
+
+    /// Nothing more to list.
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// The next page; `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<ListedPage>, ProviderError> {
+        if self.done {
+            return Ok(None);
+        }
+        let (from, until) = (Some(c2s_time(self.from)), self.until.map(c2s_time));
+        let mut query = LeadQuery {
+            page: self.page,
+            perpage: 50,
+            ..LeadQuery::default()
+        };
+        match self.by {
+            Stamp::Created => {
+                query.sort = Some("created_at".into());
+                (query.created_gte, query.created_lt) = (from, until);
+            }
+            Stamp::Updated => {
+                query.sort = Some("updated_at".into());
+                (query.updated_gte, query.updated_lt) = (from, until);
+            }
+        }
+        let listed = self.c2s.list_leads(&query).await?;
+        let count = listed.leads.len() + listed.unreadable;
+        let last = listed
+            .leads
+            .iter()
+            .filter_map(|l| stamp_of(l, self.by))
+            .max();
+        let leads = listed
+            .leads
+            .into_iter()
+            .filter(|l| self.seen.insert(l.id.as_str().to_owned()))
+            .collect();
+        if count < listed.perpage as usize {
+            self.done = true;
+        } else {
+            match last.filter(|l| *l > self.from) {
+                Some(l) => (self.from, self.page) = (l, 1),
+                None => self.page += 1,
+            }
+        }
+        Ok(Some(ListedPage {
+            leads,
+            unreadable: listed.unreadable,
+            last,
+            total: listed.total,
+        }))
+    }
+}
+
+/// Lists the leads updated in `[since, until)` ([`LeadPages`]) and records
+/// the ones the service must hear of.
 pub async fn sweep(
     pool: &sqlx::PgPool,
     c2s: &C2sClient,
@@ -108,44 +226,20 @@ pub async fn sweep(
     limits: SweepLimits,
 ) -> Result<SweepReport, SweepError> {
     let mut report = SweepReport::default();
-    let (mut from, mut page) = (since, 1);
-    // Leads at a page's boundary are listed again by the next page.
-    let mut seen = std::collections::HashSet::new();
-    loop {
+    let mut pages = LeadPages::new(c2s, Stamp::Updated, since, until);
+    while !pages.done() {
         if limits.max_pages.is_some_and(|m| report.pages >= m) {
             report.truncated = true;
             break;
         }
-        let query = LeadQuery {
-            page,
-            perpage: 50,
-            sort: Some("updated_at".into()),
-            updated_gte: Some(c2s_time(from)),
-            updated_lt: until.map(c2s_time),
-            ..LeadQuery::default()
+        let Some(page) = pages.next().await? else {
+            break;
         };
-        let listed = c2s.list_leads(&query).await?;
         report.pages += 1;
-        report.unreadable += listed.unreadable;
-        let count = listed.leads.len() + listed.unreadable;
-        let fresh: Vec<Lead> = listed
-            .leads
-            .into_iter()
-            .filter(|l| seen.insert(l.id.as_str().to_owned()))
-            .collect();
-        let last = record_page(pool, &fresh, &mut report).await?;
+        report.unreadable += page.unreadable;
+        let last = record_page(pool, &page.leads, &mut report).await?;
         if let (Some(name), Some(at)) = (limits.checkpoint, last) {
             settings::advance_time(pool, name, at).await?;
-        }
-        if count < listed.perpage as usize {
-            break;
-        }
-        // The next page: from the last update seen (its leads are listed
-        // again, and found known), or — when a whole page shares one
-        // time — the next page of that time.
-        match last.filter(|l| *l > from) {
-            Some(l) => (from, page) = (l, 1),
-            None => page += 1,
         }
     }
     Ok(report)

@@ -23,7 +23,7 @@ const BATCH: i64 = 500;
 
 /// Enqueues the leads whose retry is due (at most `limit`): each goes back
 /// to its first step with one more retry counted and a job of its own
-/// (`retry:<lead>:<n>`, spending the retries' share). Returns how many.
+/// (`retry:<lead>:<n>:<time>`, spending the retries' share). Returns how many.
 pub async fn enqueue_due(pool: &PgPool, limit: i64) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let due = sqlx::query!(
@@ -39,7 +39,15 @@ pub async fn enqueue_due(pool: &PgPool, limit: i64) -> Result<usize, sqlx::Error
     .fetch_all(&mut *tx)
     .await?;
     for lead in &due {
-        let key = format!("retry:{}:{}", lead.lead_id, lead.retries);
+        // The lead's state moved in this transaction is what makes a retry
+        // happen once; the key only names the job (and never collides with
+        // an earlier one, so the lead is never left without its job).
+        let key = format!(
+            "retry:{}:{}:{}",
+            lead.lead_id,
+            lead.retries,
+            chrono::Utc::now().timestamp_micros()
+        );
         let job = NewJob {
             kind: ENRICH_LEAD,
             job_key: Some(&key),

@@ -263,7 +263,9 @@ pub(crate) async fn handle(
 }
 
 /// A paid call would have passed a budget: the job waits for the period's
-/// end; for a new lead, so does every job (the provider is paused).
+/// end, looking again every few minutes (a budget raised meanwhile is used
+/// at once). Only the work that needs that provider waits: its calls are
+/// refused by the ledger one by one, without a call; the rest goes on.
 async fn over_budget(
     pool: &sqlx::PgPool,
     job: &Job,
@@ -274,28 +276,19 @@ async fn over_budget(
         .to_std()
         .unwrap_or_default()
         .max(Duration::from_secs(1));
-    if refusal.spender == crate::store::ledger::Spender::New {
-        tracing::error!(
-            job_id = job.id,
-            provider = refusal.provider,
-            period = refusal.period.as_str(),
-            until = %refusal.until.to_rfc3339(),
-            "a credit budget is spent; the provider is paused until the period ends"
-        );
-        let reason = format!("credit budget: {refusal}");
-        crate::store::pauses::pause(pool, refusal.provider, wait, &reason).await?;
-        crate::metrics::METRICS.provider_paused(refusal.provider);
-    } else {
-        tracing::info!(
-            job_id = job.id,
-            provider = refusal.provider,
-            spender = refusal.spender.as_str(),
-            "this work's share of a credit budget is spent; it waits for the next period"
-        );
-    }
-    jobs::postpone(pool, job.id, &o.id, wait).await?;
+    tracing::info!(
+        job_id = job.id,
+        provider = refusal.provider,
+        spender = refusal.spender.as_str(),
+        period = refusal.period.as_str(),
+        "a credit budget is spent; the job waits for the next period"
+    );
+    jobs::postpone(pool, job.id, &o.id, wait.min(BUDGET_RECHECK)).await?;
     Ok(JobOutcome::Paused)
 }
+
+/// How often a job held back by a spent budget looks again.
+const BUDGET_RECHECK: Duration = Duration::from_secs(300);
 
 /// Records how a run ended on its job (and, for a dead job, on its lead or
 /// form): completed, postponed (pause, open circuit, lost lease), retried

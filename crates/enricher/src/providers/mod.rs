@@ -5,6 +5,7 @@
 //! mapped into domain types here; nothing outside sees raw provider JSON.
 
 pub mod breaker;
+pub mod build;
 pub mod c2s;
 pub mod diretrix;
 pub mod error;

@@ -164,8 +164,9 @@ impl Default for RetryPolicy {
 
 /// Ends the run with `outcome`: done when the lead's contacts are still
 /// those read at `read_at`, else back to its first step (the update's job
-/// runs it again). A lead done with nobody found gets its next retry's due
-/// time (none once `retry.after` is used up). `None` when `holder` lost the
+/// runs it again). A lead done with nobody found, whose note said so, gets
+/// its next retry's due time (none once `retry.after` is used up; none for
+/// a lead left without a note, or whose note named someone). `None` when `holder` lost the
 /// lease; `Some(false)` when the contacts changed.
 pub async fn finish(
     pool: &PgPool,
@@ -181,7 +182,8 @@ pub async fn finish(
             SET step = CASE WHEN revision = $3 THEN 'done' ELSE 'lead' END,
                 state = CASE WHEN revision = $3 THEN 'completed' ELSE 'pending' END,
                 outcome = $2, completed_at = now(), updated_at = now(),
-                retry_at = CASE WHEN revision = $3 AND $2 = 'nobody_found' AND retries < cardinality($5::float8[])
+                retry_at = CASE WHEN revision = $3 AND $2 = 'nobody_found' AND noted_outcome = 'nobody_found'
+                                     AND retries < cardinality($5::float8[])
                                 THEN greatest(created_at + make_interval(secs => ($5::float8[])[retries + 1]),
                                               now() + make_interval(secs => $6))
                            END
@@ -233,20 +235,23 @@ pub async fn note_text(pool: &PgPool, lead: &LeadId) -> Result<Option<String>, s
     .map(Option::flatten)
 }
 
-/// Records the note `pending` with its text before it is posted, only while
-/// `holder` (if any) holds a live lease; `false` when it does not.
+/// Records the note `pending` with its text and the outcome it tells before
+/// it is posted, only while `holder` (if any) holds a live lease; `false`
+/// when it does not.
 pub async fn claim_note(
     pool: &PgPool,
     lead: &LeadId,
     text: &str,
+    outcome: &str,
     holder: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let n = sqlx::query!(
-        "UPDATE enrich.leads SET note_status = 'pending', note_text = $2, updated_at = now()
+        "UPDATE enrich.leads SET note_status = 'pending', note_text = $2, noted_outcome = $4, updated_at = now()
           WHERE lead_id = $1 AND ($3::text IS NULL OR (lease_by = $3 AND lease_until > now()))",
         lead.as_str(),
         text,
-        holder
+        holder,
+        outcome
     )
     .execute(pool)
     .await?
@@ -272,12 +277,11 @@ pub async fn unclaim_note(
     .map(|_| ())
 }
 
-/// The note telling `outcome` is posted.
-pub async fn note_sent(pool: &PgPool, lead: &LeadId, outcome: &str) -> Result<(), sqlx::Error> {
+/// The note is posted (it tells the outcome recorded when it was claimed).
+pub async fn note_sent(pool: &PgPool, lead: &LeadId) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE enrich.leads SET note_status = 'sent', noted_outcome = $2, updated_at = now() WHERE lead_id = $1",
-        lead.as_str(),
-        outcome
+        "UPDATE enrich.leads SET note_status = 'sent', updated_at = now() WHERE lead_id = $1",
+        lead.as_str()
     )
     .execute(pool)
     .await

@@ -59,7 +59,19 @@ pub struct Fence {
     pub job: Option<(i64, String)>,
     /// Whose share of the credit budgets the run's paid calls are charged to.
     pub spender: crate::store::ledger::Spender,
+    /// Whether the run posts the lead's note (the back-fill leaves closed
+    /// leads without one).
+    pub notes: NotePolicy,
     lost: Arc<AtomicBool>,
+}
+
+/// Whether a run posts its lead's note.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NotePolicy {
+    #[default]
+    Post,
+    /// The lead is enriched and stored, its note not posted.
+    Skip,
 }
 
 impl Fence {
@@ -69,6 +81,7 @@ impl Fence {
             holder: Some(holder.into()),
             job: None,
             spender: crate::store::ledger::Spender::New,
+            notes: NotePolicy::Post,
             lost: Arc::default(),
         }
     }

@@ -5,6 +5,7 @@
 //! threads would decide what their capture sees.
 
 mod api_docs;
+mod backfill;
 mod budget;
 mod customers;
 mod deploy_files;

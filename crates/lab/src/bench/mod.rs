@@ -348,6 +348,33 @@ fn cost_section(s: &mut String, c: &cost::CostResult) {
 const IDENTITY_START: &str = "<!-- benchmark 7: identity -->";
 const IDENTITY_END: &str = "<!-- /benchmark 7 -->";
 
+/// Benchmark 7's wrong-person notes by confounder, per policy.
+fn confounder_table(s: &mut String, i: &identity::IdentityResult) {
+    let kinds: std::collections::BTreeSet<&String> = [
+        &i.ours,
+        &i.ours_waterfall,
+        &i.previous_release,
+        &i.earlier_service,
+    ]
+    .iter()
+    .flat_map(|p| p.wrong_by_confounder.keys())
+    .collect();
+    if !kinds.is_empty() {
+        let _ = writeln!(s, "\nWrong-person notes by confounder (a lead can carry several):\n\n| confounder | ours | ours, waterfall | previous release | earlier service |\n|---|---|---|---|---|");
+        for k in kinds {
+            let n = |p: &identity::PolicyResult| p.wrong_by_confounder.get(k).copied().unwrap_or(0);
+            let _ = writeln!(
+                s,
+                "| {k} | {} | {} | {} | {} |",
+                n(&i.ours),
+                n(&i.ours_waterfall),
+                n(&i.previous_release),
+                n(&i.earlier_service)
+            );
+        }
+    }
+}
+
 /// Benchmark 7's section, between markers (so `--only 7` can replace it).
 pub fn identity_markdown(r: &BenchReport) -> String {
     let Some(i) = &r.identity else {
@@ -375,6 +402,7 @@ pub fn identity_markdown(r: &BenchReport) -> String {
     );
     for (label, p) in [
         ("**ours** (evidence model)", &i.ours),
+        ("ours, `DISCOVERY_MODE=waterfall`", &i.ours_waterfall),
         ("previous release", &i.previous_release),
         ("earlier service", &i.earlier_service),
     ] {
@@ -391,24 +419,7 @@ pub fn identity_markdown(r: &BenchReport) -> String {
             p.paid_calls_per_lead
         );
     }
-    let kinds: std::collections::BTreeSet<&String> =
-        [&i.ours, &i.previous_release, &i.earlier_service]
-            .iter()
-            .flat_map(|p| p.wrong_by_confounder.keys())
-            .collect();
-    if !kinds.is_empty() {
-        let _ = writeln!(s, "\nWrong-person notes by confounder (a lead can carry several):\n\n| confounder | ours | previous release | earlier service |\n|---|---|---|---|");
-        for k in kinds {
-            let n = |p: &identity::PolicyResult| p.wrong_by_confounder.get(k).copied().unwrap_or(0);
-            let _ = writeln!(
-                s,
-                "| {k} | {} | {} | {} |",
-                n(&i.ours),
-                n(&i.previous_release),
-                n(&i.earlier_service)
-            );
-        }
-    }
+    confounder_table(&mut s, i);
     let _ = writeln!(
         s,
         "\nPaid calls: ours ÷ previous release = **{:.2}**.",

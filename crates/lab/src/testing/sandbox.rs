@@ -1,7 +1,6 @@
 //! A sandbox, a fresh database and a pipeline wired to both (the pipeline,
 //! worker and command tests). Panics when one cannot be had: test support.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +12,20 @@ use c2s_enrich::pipeline::{Pipeline, PipelineSettings};
 use c2s_enrich::providers::Providers;
 use c2s_enrich::store::ledger::Ledger;
 use c2s_sim::{SimConfig, SimHandle};
+
+/// The service's configuration for `sim`: no call spacing, one retry, 5 s
+/// timeouts, and the `extra` variables.
+pub fn sandbox_config(sim: &SimHandle, extra: &[(&str, &str)]) -> Config {
+    let mut env = crate::bench::support::sim_env(sim);
+    for p in ["C2S", "DIRETRIX", "WORK_API"] {
+        env.insert(format!("{p}_MAX_RETRIES"), "1".into());
+        env.insert(format!("{p}_TIMEOUT_SECS"), "5".into());
+    }
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Config::load_with(None, &move |k| env.get(k).cloned()).expect("config")
+}
 
 /// The classic world (seed 11, 30 leads), a fresh database, a pipeline.
 pub async fn setup() -> (SimHandle, TestDb, Pipeline) {
@@ -40,20 +53,7 @@ pub async fn setup_world(
     .await
     .expect("sandbox");
     let test = TestDb::migrated().await.expect("db");
-    let mut env: HashMap<String, String> = sim
-        .env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    for p in ["C2S", "DIRETRIX", "WORK_API"] {
-        env.insert(format!("{p}_MIN_INTERVAL_MS"), "0".into());
-        env.insert(format!("{p}_MAX_RETRIES"), "1".into());
-        env.insert(format!("{p}_TIMEOUT_SECS"), "5".into());
-    }
-    for (k, v) in extra {
-        env.insert((*k).to_owned(), (*v).to_owned());
-    }
-    let config = Config::load_with(None, &move |k| env.get(k).cloned()).expect("config");
+    let config = sandbox_config(&sim, extra);
     let providers = Arc::new(Providers::build(&config, &test.pool).expect("providers"));
     let ledger = Arc::new(
         Ledger::new(test.pool.clone(), None, config.cache.freshness.clone())

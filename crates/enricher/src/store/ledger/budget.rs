@@ -54,6 +54,8 @@ impl Spender {
 pub enum Period {
     Day,
     Month,
+    /// One run's own limit (`backfill --max-credits`).
+    Run,
 }
 
 impl Period {
@@ -61,6 +63,7 @@ impl Period {
         match self {
             Self::Day => "day",
             Self::Month => "month",
+            Self::Run => "run",
         }
     }
 }
@@ -98,7 +101,12 @@ pub struct Budgets {
     caps: Vec<(String, Caps)>,
     pub shares: Shares,
     clock: Clock,
+    /// The budgets this process has said (once, at ERROR) are spent.
+    told: Told,
 }
+
+/// The budgets (provider, period, first day) a process has reported spent.
+type Told = Arc<std::sync::Mutex<std::collections::HashSet<(String, &'static str, NaiveDate)>>>;
 
 impl std::fmt::Debug for Budgets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,6 +130,7 @@ impl Budgets {
             caps,
             shares,
             clock: Arc::new(Utc::now),
+            told: Arc::default(),
         }
     }
 
@@ -150,6 +159,28 @@ impl Budgets {
     /// Now, on this budget's clock.
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
+    }
+
+    /// Counts a refusal; the first one of a budget's period that stops new
+    /// leads is logged once per process, at ERROR.
+    fn tell_refused(&self, provider: &str, period: Period, starts: NaiveDate, spender: Spender) {
+        crate::metrics::METRICS.budget_refused(provider, period.as_str(), spender.as_str());
+        if spender != Spender::New {
+            return;
+        }
+        let first = self
+            .told
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((provider.to_owned(), period.as_str(), starts));
+        if first {
+            tracing::error!(
+                provider,
+                period = period.as_str(),
+                until = %period_end(period, starts).to_rfc3339(),
+                "a credit budget is spent: the provider's paid calls are refused until the period ends"
+            );
+        }
     }
 
     /// How much of a budget `spender` may use.
@@ -182,6 +213,8 @@ pub fn period_end(period: Period, starts: NaiveDate) -> DateTime<Utc> {
         Period::Month => starts
             .with_day(1)
             .and_then(|d| d.checked_add_months(chrono::Months::new(1))),
+        // A run's own limit has no calendar: it ends with the run.
+        Period::Run => Some(starts),
     }
     .unwrap_or(starts);
     sao_paulo()
@@ -288,7 +321,7 @@ pub(super) async fn charge(
     };
     // One period took the charge and the other refused it: give it back.
     refund(pool, &charged, credits).await?;
-    crate::metrics::METRICS.budget_refused(provider, period.as_str(), spender.as_str());
+    budgets.tell_refused(provider, period, starts, spender);
     Ok(Err(Refusal {
         provider,
         period,

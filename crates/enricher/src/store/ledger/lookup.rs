@@ -33,6 +33,8 @@ pub struct Ledger {
     pub(super) heartbeat_pool: PgPool,
     /// Credit budgets charged before each paid call (none by default).
     pub(super) budgets: Budgets,
+    /// This process's own limit, if any (a back-fill's `--max-credits`).
+    pub(super) cap: Option<std::sync::Arc<super::cap::CreditCap>>,
 }
 
 impl Ledger {
@@ -54,6 +56,7 @@ impl Ledger {
             inflight: Mutex::new(HashMap::new()),
             reservation_ttl: RESERVATION_TTL,
             budgets: Budgets::default(),
+            cap: None,
             heartbeat_pool: sqlx::postgres::PgPoolOptions::new()
                 .max_connections(2)
                 .acquire_timeout(Duration::from_secs(2))
@@ -71,6 +74,12 @@ impl Ledger {
     /// The credit budgets every paid call is charged against.
     pub fn with_budgets(mut self, budgets: Budgets) -> Self {
         self.budgets = budgets;
+        self
+    }
+
+    /// This process's own credit limit on top of the budgets.
+    pub fn with_cap(mut self, cap: std::sync::Arc<super::cap::CreditCap>) -> Self {
+        self.cap = Some(cap);
         self
     }
 
@@ -186,6 +195,9 @@ impl Ledger {
         if let Some(charge) = &charge {
             budget::give_back(&self.pool, charge, kind.credits - credits).await;
         }
+        if let Some(cap) = &self.cap {
+            cap.give_back((kind.credits - credits).into());
+        }
         // The heartbeat runs until the answer is recorded: a slow record
         // (database trouble) must not let the reservation expire with the
         // paid answer in hand.
@@ -221,7 +233,18 @@ impl Ledger {
         holder: uuid::Uuid,
         spender: Spender,
     ) -> Result<Option<budget::Charge>, LedgerError> {
-        let credits = kind.credits.into();
+        let credits: i64 = kind.credits.into();
+        if let Some(cap) = &self.cap {
+            if !cap.take(credits) {
+                let _ = self.release(kind, hash, holder).await;
+                return Err(LedgerError::OverBudget(budget::Refusal {
+                    provider: kind.provider,
+                    period: budget::Period::Run,
+                    spender,
+                    until: chrono::Utc::now(),
+                }));
+            }
+        }
         let charged =
             budget::charge(&self.pool, &self.budgets, kind.provider, credits, spender).await;
         let err = match charged {
@@ -229,6 +252,9 @@ impl Ledger {
             Ok(Err(refusal)) => LedgerError::OverBudget(refusal),
             Err(e) => e.into(),
         };
+        if let Some(cap) = &self.cap {
+            cap.give_back(credits);
+        }
         let _ = self.release(kind, hash, holder).await;
         Err(err)
     }
@@ -278,6 +304,22 @@ impl Ledger {
             ttl,
             http_status: http_status.map(i32::from),
         })
+    }
+
+    /// Whether `query` has a fresh answer (it would cost nothing).
+    pub async fn is_fresh(&self, kind: CallKind, query: &str) -> Result<bool, LedgerError> {
+        let hash = self.key_hash(kind, query);
+        let row = sqlx::query_scalar!(
+            "SELECT EXISTS (SELECT 1 FROM enrich.provider_calls
+              WHERE provider = $1 AND module = $2 AND key_hash = $3
+                AND outcome IN ('found', 'not_found') AND expires_at > now()) AS \"fresh!\"",
+            kind.provider,
+            kind.module,
+            &hash[..]
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row)
     }
 
     pub(super) async fn fresh<'e, T, E>(

@@ -18,6 +18,7 @@
 //! asks again — the only case a call can be paid twice, and it is visible.
 
 mod budget;
+mod cap;
 mod key;
 mod kinds;
 mod lookup;
@@ -29,6 +30,7 @@ pub use budget::{
     period_end, periods_of, state as budget_state, BudgetState, Budgets, Caps, Clock, Period,
     Refusal, Shares, Spender,
 };
+pub use cap::CreditCap;
 pub use key::LedgerKeyError;
 pub use kinds::{CallKind, Freshness, LedgerError, Looked, ERASURE_LOCK, RESERVATION_TTL};
 pub use lookup::Ledger;

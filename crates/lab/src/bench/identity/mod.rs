@@ -26,8 +26,8 @@ use c2s_enrich::domain::identity::{
 };
 use c2s_enrich::domain::lead::LeadId;
 use c2s_enrich::domain::Candidate;
-use c2s_enrich::pipeline::IdentityPolicy;
 use c2s_enrich::pipeline::Pipeline;
+use c2s_enrich::pipeline::{DiscoveryMode, IdentityPolicy};
 
 mod estimate;
 pub use estimate::*;
@@ -62,6 +62,8 @@ pub struct IdentityResult {
     /// Leads carrying each confounder.
     pub confounders: BTreeMap<String, usize>,
     pub ours: PolicyResult,
+    /// The same model with `DISCOVERY_MODE=waterfall`.
+    pub ours_waterfall: PolicyResult,
     pub previous_release: PolicyResult,
     pub earlier_service: PolicyResult,
 }
@@ -177,12 +179,14 @@ async fn policy_pipeline(
     db: &Scratch,
     sim: &c2s_sim::SimHandle,
     policy: IdentityPolicy,
+    mode: DiscoveryMode,
 ) -> anyhow::Result<Arc<Pipeline>> {
     c2s_enrich::db::migrate_up(&db.pool).await?;
     let config = support::config(&support::sim_env(sim))?;
     let base = c2s_enrich::app::pipeline(&config, &db.pool).await?;
     let mut settings = base.settings.clone();
     settings.identity_policy = policy;
+    settings.discovery_mode = mode;
     Ok(Arc::new(Pipeline {
         pool: db.pool.clone(),
         providers: base.providers.clone(),
@@ -216,9 +220,10 @@ async fn run_policy(
     sim: &c2s_sim::SimHandle,
     ids: &[LeadId],
     policy: IdentityPolicy,
+    mode: DiscoveryMode,
 ) -> anyhow::Result<PolicyResult> {
     let db = server.scratch("identity").await?;
-    let pipeline = policy_pipeline(&db, sim, policy).await?;
+    let pipeline = policy_pipeline(&db, sim, policy, mode).await?;
     sim.state.reset_journal();
     let started = std::time::Instant::now();
     process_all(&pipeline, ids).await?;
@@ -241,7 +246,7 @@ async fn run_policy(
         .filter(|c| c.provider != "c2s" && c.status < 500)
         .count();
     eprintln!(
-        "  {policy:?}: precision {:.1} % ({} wrong-person notes), recall {:.1} %, {:.2} paid calls/lead, {:.0} s",
+        "  {policy:?} ({mode:?}): precision {:.1} % ({} wrong-person notes), recall {:.1} %, {:.2} paid calls/lead, {:.0} s",
         100.0 * t.correct as f64 / t.presenting.max(1) as f64,
         t.wrong,
         100.0 * t.resolved as f64 / t.resolvable.max(1) as f64,
@@ -295,14 +300,38 @@ pub async fn run(server: &Server, leads: usize) -> anyhow::Result<IdentityResult
             *confounders.entry((*c).to_owned()).or_default() += 1;
         }
     }
-    let ours = run_policy(server, &sim, &ids, IdentityPolicy::Evidence).await?;
-    let previous_release = run_policy(server, &sim, &ids, IdentityPolicy::PreviousRelease).await?;
-    let earlier_service = run_policy(server, &sim, &ids, IdentityPolicy::FirstPhoneResult).await?;
+    let parallel = DiscoveryMode::Parallel;
+    let ours = run_policy(server, &sim, &ids, IdentityPolicy::Evidence, parallel).await?;
+    let ours_waterfall = run_policy(
+        server,
+        &sim,
+        &ids,
+        IdentityPolicy::Evidence,
+        DiscoveryMode::Waterfall,
+    )
+    .await?;
+    let previous_release = run_policy(
+        server,
+        &sim,
+        &ids,
+        IdentityPolicy::PreviousRelease,
+        parallel,
+    )
+    .await?;
+    let earlier_service = run_policy(
+        server,
+        &sim,
+        &ids,
+        IdentityPolicy::FirstPhoneResult,
+        parallel,
+    )
+    .await?;
     Ok(IdentityResult {
         leads,
         seed,
         confounders,
         ours,
+        ours_waterfall,
         previous_release,
         earlier_service,
     })
