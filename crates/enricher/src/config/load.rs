@@ -74,6 +74,11 @@ impl Config {
                     0..=86_400,
                     "must be between 0 and 86400 seconds",
                 )?),
+                hours: l
+                    .env("RECONCILE_HOURS")
+                    .map(|h| h.parse())
+                    .transpose()
+                    .map_err(|e: String| super::error::invalid("RECONCILE_HOURS", e))?,
             },
             api_key_cache: secs(l.within(
                 "API_KEY_CACHE_SECS",

@@ -22,6 +22,7 @@ pub mod error;
 pub mod google_ads;
 pub mod identify;
 pub mod lead;
+pub mod listing;
 pub mod note;
 pub mod reconcile;
 pub mod resolve;

@@ -10,11 +10,13 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
+use super::listing::brasilia;
+pub use super::listing::{c2s_time, LeadPages, ListedPage, Stamp};
 use crate::domain::lead::{contact_fingerprint, usable_contacts, HookAction, Lead, WebhookEvent};
-use crate::providers::c2s::{C2sClient, LeadQuery};
+use crate::providers::c2s::C2sClient;
 use crate::providers::error::ProviderError;
 use crate::store::events::{self, Source};
 use crate::store::settings;
@@ -41,6 +43,11 @@ pub struct ReconcileOptions {
     /// (`RECONCILE_OVERLAP_SECS`, default 600): leads C2S stamps late, or
     /// clocks apart, are still seen.
     pub overlap: Duration,
+    /// Only in these hours of São Paulo's day (`RECONCILE_HOURS`, e.g.
+    /// `8-20`: from 08:00 to 19:59; `22-6` wraps past midnight); `None`:
+    /// at any hour. The first sweep after the window opens covers the
+    /// hours it was closed (it starts from the watermark).
+    pub hours: Option<Hours>,
 }
 
 impl Default for ReconcileOptions {
@@ -48,7 +55,46 @@ impl Default for ReconcileOptions {
         Self {
             every: Duration::from_secs(300),
             overlap: Duration::from_secs(600),
+            hours: None,
         }
+    }
+}
+
+/// A window of hours of the day, `[from, to)` (wrapping past midnight when
+/// `to <= from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hours {
+    pub from: u32,
+    pub to: u32,
+}
+
+impl Hours {
+    /// Whether `at` falls in the window, in São Paulo time.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        use chrono::Timelike;
+        let h = at.with_timezone(&brasilia()).hour();
+        if self.from < self.to {
+            (self.from..self.to).contains(&h)
+        } else {
+            h >= self.from || h < self.to
+        }
+    }
+}
+
+impl std::str::FromStr for Hours {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad =
+            || format!("{s:?}: expected hours like 8-20 (from 08:00 until 20:00, São Paulo time)");
+        let (a, b) = s.trim().split_once('-').ok_or_else(bad)?;
+        let (from, to): (u32, u32) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if from > 23 || to > 24 || from == to {
+            return Err(bad());
+        }
+        Ok(Self { from, to: to % 24 })
     }
 }
 
@@ -80,140 +126,6 @@ pub struct SweepLimits {
     /// The settings row the latest update seen is moved to after every page
     /// (a failure later keeps what was done).
     pub checkpoint: Option<&'static str>,
-}
-
-/// São Paulo's offset: C2S's own, and the form its filters are sent in.
-fn brasilia() -> FixedOffset {
-    FixedOffset::west_opt(3 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"))
-}
-
-/// A time as C2S's filters take it (`2026-11-20T13:02:11-03:00`).
-pub fn c2s_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&brasilia())
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
-}
-
-/// Which of a lead's times a listing pages by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stamp {
-    /// `created_at`: history (the back-fill), which never moves.
-    Created,
-    /// `updated_at`: what changed lately (the sweep).
-    Updated,
-}
-
-/// C2S's leads with a time in `[from, until)`, oldest first, page by page
-/// (50 each, the C2S client's call policy — pacing, 429 and `Retry-After` —
-/// for each). Pages are taken by time, not by number: each next page starts
-/// at the last time seen, so leads that move to the end while the listing
-/// runs (our own notes update them) shift nothing out of view; a page whose
-/// leads all share one time is followed by the next page of that time.
-/// Leads at a page's boundary are listed again and left out.
-#[derive(Debug)]
-pub struct LeadPages<'a> {
-    c2s: &'a C2sClient,
-    by: Stamp,
-    from: DateTime<Utc>,
-    until: Option<DateTime<Utc>>,
-    page: u32,
-    seen: std::collections::HashSet<String>,
-    done: bool,
-}
-
-/// One page of a listing.
-#[derive(Debug, Default)]
-pub struct ListedPage {
-    /// The leads not listed before.
-    pub leads: Vec<Lead>,
-    /// Leads C2S listed that could not be read (no id).
-    pub unreadable: usize,
-    /// The page's latest time (by the listing's stamp).
-    pub last: Option<DateTime<Utc>>,
-    /// How many leads match, when C2S says.
-    pub total: Option<u64>,
-}
-
-/// A lead's time, by `by`.
-fn stamp_of(lead: &Lead, by: Stamp) -> Option<DateTime<Utc>> {
-    let raw = match by {
-        Stamp::Created => lead.created_at.as_deref(),
-        Stamp::Updated => lead.updated_at.as_deref(),
-    }?;
-    DateTime::parse_from_rfc3339(raw).ok().map(|t| t.to_utc())
-}
-
-impl<'a> LeadPages<'a> {
-    pub fn new(
-        c2s: &'a C2sClient,
-        by: Stamp,
-        from: DateTime<Utc>,
-        until: Option<DateTime<Utc>>,
-    ) -> Self {
-        Self {
-            c2s,
-            by,
-            from,
-            until,
-            page: 1,
-            seen: Default::default(),
-            done: false,
-        }
-    }
-
-    /// Nothing more to list.
-    pub fn done(&self) -> bool {
-        self.done
-    }
-
-    /// The next page; `None` after the last.
-    pub async fn next(&mut self) -> Result<Option<ListedPage>, ProviderError> {
-        if self.done {
-            return Ok(None);
-        }
-        let (from, until) = (Some(c2s_time(self.from)), self.until.map(c2s_time));
-        let mut query = LeadQuery {
-            page: self.page,
-            perpage: 50,
-            ..LeadQuery::default()
-        };
-        match self.by {
-            Stamp::Created => {
-                query.sort = Some("created_at".into());
-                (query.created_gte, query.created_lt) = (from, until);
-            }
-            Stamp::Updated => {
-                query.sort = Some("updated_at".into());
-                (query.updated_gte, query.updated_lt) = (from, until);
-            }
-        }
-        let listed = self.c2s.list_leads(&query).await?;
-        let count = listed.leads.len() + listed.unreadable;
-        let last = listed
-            .leads
-            .iter()
-            .filter_map(|l| stamp_of(l, self.by))
-            .max();
-        let leads = listed
-            .leads
-            .into_iter()
-            .filter(|l| self.seen.insert(l.id.as_str().to_owned()))
-            .collect();
-        if count < listed.perpage as usize {
-            self.done = true;
-        } else {
-            match last.filter(|l| *l > self.from) {
-                Some(l) => (self.from, self.page) = (l, 1),
-                None => self.page += 1,
-            }
-        }
-        Ok(Some(ListedPage {
-            leads,
-            unreadable: listed.unreadable,
-            last,
-            total: listed.total,
-        }))
-    }
 }
 
 /// Lists the leads updated in `[since, until)` ([`LeadPages`]) and records
@@ -405,7 +317,13 @@ pub async fn scheduled(
         return;
     }
     loop {
-        match sweep_turn(&pool, &c2s.c2s, options).await {
+        let open = options.hours.is_none_or(|h| h.contains(Utc::now()));
+        let turn = if open {
+            sweep_turn(&pool, &c2s.c2s, options).await
+        } else {
+            Ok(None)
+        };
+        match turn {
             Ok(Some(r)) => tracing::info!(
                 listed = r.listed,
                 unseen = r.unseen,
@@ -424,6 +342,35 @@ pub async fn scheduled(
         let nap = (options.every / 4).clamp(Duration::from_secs(1), Duration::from_secs(300));
         if tokio::time::timeout(nap, shutdown.changed()).await.is_ok() {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).expect("time").to_utc()
+    }
+
+    #[test]
+    fn business_hours_are_read_in_sao_paulo_time_and_may_wrap_past_midnight() {
+        let day: Hours = "8-20".parse().expect("hours");
+        assert!(
+            day.contains(at("2026-12-07T11:00:00Z")),
+            "08:00 in São Paulo"
+        );
+        assert!(!day.contains(at("2026-12-07T10:59:00Z")), "07:59");
+        assert!(!day.contains(at("2026-12-07T23:00:00Z")), "20:00");
+        let night: Hours = "22-6".parse().expect("hours");
+        assert!(night.contains(at("2026-12-08T02:00:00Z")), "23:00");
+        assert!(night.contains(at("2026-12-08T08:30:00Z")), "05:30");
+        assert!(!night.contains(at("2026-12-08T12:00:00Z")), "09:00");
+        let all_but: Hours = "0-24".parse().expect("hours");
+        assert_eq!(all_but, Hours { from: 0, to: 0 });
+        for bad in ["", "8", "8-8", "25-3", "a-b", "8-25"] {
+            assert!(bad.parse::<Hours>().is_err(), "{bad:?}");
         }
     }
 }

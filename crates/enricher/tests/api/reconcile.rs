@@ -152,6 +152,7 @@ async fn a_scheduled_sweep_is_one_process_turn_and_moves_its_watermark_forward()
     let o = ReconcileOptions {
         every: Duration::from_secs(3600),
         overlap: Duration::from_secs(600),
+        hours: None,
     };
     // The first turn starts from now: history is the back-fill's, not the
     // sweep's (the generated leads are older).
@@ -287,6 +288,7 @@ async fn a_sweep_cut_short_keeps_its_progress_and_the_next_turn_resumes_there() 
     let o = ReconcileOptions {
         every: Duration::from_secs(3600),
         overlap: Duration::from_secs(600),
+        hours: None,
     };
     assert!(sweep_turn(&test.pool, c2s, o).await.is_err());
     let resume = c2s_enrich::store::settings::time(&test.pool, "reconcile_resume")
