@@ -15,10 +15,10 @@ use super::ops::parse_since;
 /// `backfill`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Leads created from: a date (midnight in São Paulo), RFC 3339, or a span back (30d).
+    /// Leads created from: a date (midnight in São Paulo) or an RFC 3339 time.
     #[arg(long)]
     since: String,
-    /// Leads created before (default: now).
+    /// Leads created before: a date or an RFC 3339 time (default: no end).
     #[arg(long)]
     until: Option<String>,
     /// Credits this run may spend at most (default: only the budgets limit it).
@@ -36,6 +36,9 @@ pub struct Args {
 struct Bar {
     bar: indicatif::ProgressBar,
     cap: Option<Arc<CreditCap>>,
+    /// stderr is a terminal (else the bar hides itself: a line every 100
+    /// leads instead, for job runners' logs).
+    tty: bool,
 }
 
 impl Bar {
@@ -47,6 +50,7 @@ impl Bar {
         Self {
             bar: indicatif::ProgressBar::new(0).with_style(style),
             cap: Some(cap),
+            tty: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         }
     }
 }
@@ -59,16 +63,25 @@ impl Progress for Bar {
     fn lead_done(&self, report: &BackfillReport) {
         self.bar.inc(1);
         let spent = self.cap.as_ref().map_or(0, |c| c.spent());
-        self.bar.set_message(format!(
+        let message = format!(
             "{} enriched, {} notes, {spent} credits",
             report.enriched, report.notes_posted
-        ));
+        );
+        let done = self.bar.position();
+        if !self.tty && done.is_multiple_of(100) {
+            eprintln!("{done} leads dealt with: {message}");
+        }
+        self.bar.set_message(message);
     }
 }
 
 pub(super) async fn run(config: &Config, args: &Args) -> anyhow::Result<()> {
-    let since = parse_since(&args.since)?;
-    let until = args.until.as_deref().map(parse_since).transpose()?;
+    let since = absolute("--since", &args.since)?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|u| absolute("--until", u))
+        .transpose()?;
     anyhow::ensure!(
         until.is_none_or(|u| u > since),
         "--until must be later than --since"
@@ -82,6 +95,7 @@ pub(super) async fn run(config: &Config, args: &Args) -> anyhow::Result<()> {
         .map(|m| i64::try_from(m).map_err(|_| anyhow::anyhow!("--max-credits is too large")))
         .transpose()?;
     config.require_provider_credentials()?;
+    let config = &one_attempt(config);
     let database = Database::open(&config.database).await?;
     let result = async {
         c2s_enrich::app::ensure_migrated(&database.pool).await?;
@@ -98,13 +112,7 @@ pub(super) async fn run(config: &Config, args: &Args) -> anyhow::Result<()> {
             dry_run: args.dry_run,
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let ctrl_c = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nstopping after the lead in hand (run it again to continue) …");
-                flag.store(true, Ordering::SeqCst);
-            }
-        });
+        let ctrl_c = on_ctrl_c(stop.clone());
         let progress = Bar::new(cap.clone());
         eprintln!(
             "{} leads created since {}{} …",
@@ -129,10 +137,51 @@ pub(super) async fn run(config: &Config, args: &Args) -> anyhow::Result<()> {
     result
 }
 
+/// One attempt per paid lookup: each is charged once to `--max-credits`,
+/// and a failed attempt (which the provider may have billed) is not
+/// repeated behind its back; the lead is tried again by the next run.
+fn one_attempt(config: &Config) -> Config {
+    let mut config = config.clone();
+    config.diretrix.policy.max_retries = 0;
+    config.work_api.policy.max_retries = 0;
+    config
+}
+
+/// The first Ctrl-C raises `stop` (the back-fill ends after the lead in
+/// hand); a second quits at once.
+fn on_ctrl_c(stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nstopping after the lead in hand (run it again to continue; Ctrl-C again to quit now) …");
+            stop.store(true, Ordering::SeqCst);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    })
+}
+
+/// A date or a time — not a span back from now, which would move with the
+/// clock and lose the checkpoint of the window between runs.
+fn absolute(flag: &str, raw: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let t = raw.trim();
+    let span = t.len() > 1
+        && t[..t.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && t.ends_with(['m', 'h', 'd']);
+    anyhow::ensure!(
+        !span,
+        "{flag} must be a date (2025-01-01) or a time (RFC 3339), not a span back from now: the window must be the same when the back-fill is run again to continue"
+    );
+    parse_since(raw).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+}
+
 fn print_report(r: &BackfillReport, o: &BackfillOptions, max: Option<i64>, spent: i64) {
+    if let Some(at) = r.resumed_from {
+        println!("continued from the checkpoint {}", at.to_rfc3339());
+    }
     println!(
-        "{} leads listed ({} pages); {} completed before",
-        r.listed, r.pages, r.already_done
+        "{} leads listed ({} pages, {} unreadable); {} completed before",
+        r.listed, r.pages, r.unreadable, r.already_done
     );
     if o.dry_run {
         let credits = r.lookups_needed + r.dossiers_about;
@@ -142,6 +191,9 @@ fn print_report(r: &BackfillReport, o: &BackfillOptions, max: Option<i64>, spent
             r.dossiers_about,
             max.map(|m| format!("; --max-credits {m} stops it there")).unwrap_or_default()
         );
+        if let Some(why) = &r.stopped {
+            println!("stopped early ({why}): the figures cover the leads listed so far");
+        }
         return;
     }
     println!(

@@ -32,6 +32,8 @@ fn every_subcommand_has_help() {
         &["archive", "restore"],
         &["prune"],
         &["maintenance"],
+        &["backfill"],
+        &["sync"],
     ] {
         let out = bin().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?} --help failed");
@@ -51,6 +53,25 @@ fn webhooks_subscribe_without_a_token_names_the_missing_variable() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("C2S_TOKEN"));
+}
+
+#[test]
+fn backfill_refuses_a_moving_window_a_bad_notes_value_and_a_window_ending_before_it_starts() {
+    for (args, expected) in [
+        (&["--since", "30d"][..], "not a span back from now"),
+        (&["--since", "2025-01-01", "--notes", "closed"], "--notes"),
+        (
+            &["--since", "2025-02-01", "--until", "2025-01-01"],
+            "--until must be later than --since",
+        ),
+        (&["--since", "yesterday"], "--since"),
+    ] {
+        let out = bin().arg("backfill").args(args).output().expect("run");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }
 
 #[test]

@@ -92,6 +92,10 @@ pub struct BackfillReport {
     pub pages: u32,
     /// Why it stopped before the end, if it did.
     pub stopped: Option<String>,
+    /// Where it continued from (an earlier run's checkpoint).
+    pub resumed_from: Option<DateTime<Utc>>,
+    /// Leads C2S listed that could not be read (no id): never run.
+    pub unreadable: usize,
     /// Dry run: paid lookups it would make at most (contacts not answered
     /// in the ledger, once each, per source).
     pub lookups_needed: usize,
@@ -128,12 +132,35 @@ pub async fn run(
     progress: &dyn Progress,
 ) -> Result<BackfillReport, BackfillError> {
     let name = checkpoint_name(o);
-    let from = match settings::time(&pipeline.pool, &name).await? {
-        Some(at) if !o.dry_run => at.max(o.since),
+    let mut lock = window_lock(&pipeline.pool, &name).await?;
+    let result = run_window(pipeline, c2s, o, &name, stop, progress).await;
+    // Let go at once (a connection merely dropped lets go only once the
+    // server notices it is gone).
+    let _ = sqlx::query_scalar!("SELECT pg_advisory_unlock_all()")
+        .fetch_optional(&mut lock)
+        .await;
+    let _ = sqlx::Connection::close(lock).await;
+    result
+}
+
+/// [`run`], under the window's lock.
+async fn run_window(
+    pipeline: &Pipeline,
+    c2s: &C2sClient,
+    o: &BackfillOptions,
+    name: &str,
+    stop: &AtomicBool,
+    progress: &dyn Progress,
+) -> Result<BackfillReport, BackfillError> {
+    let mut report = BackfillReport::default();
+    let from = match settings::time(&pipeline.pool, name).await? {
+        Some(at) if !o.dry_run && at > o.since => {
+            report.resumed_from = Some(at);
+            at
+        }
         _ => o.since,
     };
     let mut pages = LeadPages::new(c2s, Stamp::Created, from, o.until);
-    let mut report = BackfillReport::default();
     let mut estimate = Estimate::default();
     // Once a lead fails, the checkpoint stays before it: the next run
     // lists from there again (completed leads are skipped, free).
@@ -144,6 +171,7 @@ pub async fn run(
             progress.total(page.total.unwrap_or(page.leads.len() as u64));
         }
         report.listed += page.leads.len();
+        report.unreadable += page.unreadable;
         let done = completed(&pipeline.pool, &page.leads).await?;
         for lead in &page.leads {
             if done.contains(lead.id.as_str()) {
@@ -151,35 +179,70 @@ pub async fn run(
             } else if o.dry_run {
                 estimate.add(pipeline, lead).await?;
             } else {
-                let failed = report.failed;
-                if let Some(why) = run_one(pipeline, lead, o.notes, &mut report).await? {
-                    report.stopped = Some(why);
-                    return Ok(report);
+                match run_one(pipeline, lead, o.notes, &mut report).await? {
+                    Ran::Done => {}
+                    Ran::Failed { retryable } => hold |= retryable,
+                    Ran::Stop(why) => {
+                        report.stopped = Some(why);
+                        return Ok(report);
+                    }
                 }
-                hold |= report.failed > failed;
             }
             progress.lead_done(&report);
             if stop.load(Ordering::SeqCst) {
                 report.stopped = Some("interrupted; run it again to continue".into());
+                (report.lookups_needed, report.dossiers_about) =
+                    (estimate.lookups, estimate.people.len());
                 return Ok(report);
             }
         }
         if let (Some(last), false, false) = (page.last, o.dry_run, hold) {
             // Every lead up to this page's last time is dealt with.
-            settings::advance_time(&pipeline.pool, &name, last).await?;
+            settings::advance_time(&pipeline.pool, name, last).await?;
         }
     }
     (report.lookups_needed, report.dossiers_about) = (estimate.lookups, estimate.people.len());
     Ok(report)
 }
 
-/// Runs one lead; `Some(reason)` when the back-fill must stop.
+/// One back-fill of a window at a time: a session lock on a connection of
+/// its own, closed (and so let go) when the returned connection is dropped,
+/// however the run ends.
+async fn window_lock(
+    pool: &sqlx::PgPool,
+    name: &str,
+) -> Result<sqlx::postgres::PgConnection, BackfillError> {
+    let mut lock = pool.acquire().await?.detach();
+    let taken: Option<bool> =
+        sqlx::query_scalar!("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", name)
+            .fetch_one(&mut lock)
+            .await?;
+    if taken != Some(true) {
+        return Err(BackfillError::Busy);
+    }
+    Ok(lock)
+}
+
+/// How one lead's run went.
+enum Ran {
+    Done,
+    /// Counted as failed; a retryable failure holds the checkpoint before
+    /// it (the next run tries again), one that cannot succeed (C2S does not
+    /// know the lead, a fatal error) does not.
+    Failed {
+        retryable: bool,
+    },
+    /// The back-fill must stop, for this reason.
+    Stop(String),
+}
+
+/// Runs one lead.
 async fn run_one(
     pipeline: &Pipeline,
     lead: &Lead,
     notes: Notes,
     report: &mut BackfillReport,
-) -> Result<Option<String>, BackfillError> {
+) -> Result<Ran, BackfillError> {
     let post = match notes {
         Notes::All => true,
         Notes::None => false,
@@ -198,21 +261,21 @@ async fn run_one(
             report.processed += 1;
             report.enriched += usize::from(outcome.persons > 0);
             report.notes_posted += usize::from(post && outcome.note_sent);
-            Ok(None)
+            Ok(Ran::Done)
         }
-        Err(RunError::OverBudget(r)) => Ok(Some(match r.period {
+        Err(RunError::OverBudget(r)) => Ok(Ran::Stop(match r.period {
             Period::Run => "--max-credits reached".to_owned(),
             _ => format!("{r}"),
         })),
-        Err(e @ (RunError::Paused { .. } | RunError::Deferred { .. })) => Ok(Some(format!(
+        Err(e @ (RunError::Paused { .. } | RunError::Deferred { .. })) => Ok(Ran::Stop(format!(
             "a provider is unavailable ({e}); run it again later"
         ))),
         Err(e) => {
-            // One lead's trouble (C2S lost it, a bad record): counted, the
-            // rest go on; it is not completed, so the next run tries again.
+            // One lead's trouble: counted, the rest go on.
             tracing::warn!(lead_id = %lead.id, error = %e, "back-fill: a lead failed");
             report.failed += 1;
-            Ok(None)
+            let retryable = !matches!(e, RunError::LeadNotFound | RunError::Fatal(_));
+            Ok(Ran::Failed { retryable })
         }
     }
 }
@@ -279,6 +342,8 @@ pub enum BackfillError {
     Database(#[from] sqlx::Error),
     #[error("the ledger failed: {0}")]
     Ledger(#[from] crate::store::ledger::LedgerError),
+    #[error("another back-fill of this window is running; run this again when it ends")]
+    Busy,
 }
 
 #[cfg(test)]

@@ -89,6 +89,8 @@ async fn a_backfill_under_500_credits_spends_at_most_500_and_the_next_run_contin
     .expect("checkpoint");
     assert!(checkpoint.is_some(), "a checkpoint is kept");
 
+    let noted_first: std::collections::HashSet<String> = notes_per_lead(&sim).into_keys().collect();
+    assert_eq!(noted_first.len(), first.processed, "one note per lead run");
     sim.state.reset_journal();
     let (second, spent) = backfill_run(&sim, &test.pool, Some(500), &o).await;
     assert!(
@@ -111,10 +113,14 @@ async fn a_backfill_under_500_credits_spends_at_most_500_and_the_next_run_contin
             .await
             .expect("completed");
     assert_eq!(completed as usize, first.processed + second.processed);
+    let noted_second = notes_per_lead(&sim);
+    assert!(noted_second.values().all(|n| *n == 1), "one note per lead");
+    assert_eq!(noted_second.len(), second.processed);
     assert!(
-        notes_per_lead(&sim).values().all(|n| *n == 1),
+        noted_second.keys().all(|id| !noted_first.contains(id)),
         "no lead of the first run is run (and noted) again"
     );
+    assert!(second.resumed_from.is_some(), "{second:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,4 +164,36 @@ async fn a_dry_run_pays_nothing_and_counts_each_contact_once() {
         "--notes none posts nothing"
     );
     assert!(real.enriched > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_backfill_of_the_same_window_is_refused_while_one_runs() {
+    let (sim, test, _) = setup_world(c2s_sim::World::Classic, 11, 30, &[]).await;
+    let o = options(Notes::None, true);
+    // Another back-fill of this window holds its lock.
+    let name = format!("backfill_checkpoint:{}:", o.since.to_rfc3339());
+    let mut other = test.pool.acquire().await.expect("connection");
+    sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+        .bind(&name)
+        .execute(&mut *other)
+        .await
+        .expect("lock");
+    let config = sandbox_config(&sim, &[]);
+    let pipeline = c2s_enrich::app::pipeline(&config, &test.pool)
+        .await
+        .expect("pipeline");
+    let c2s = c2s_enrich::app::c2s_client(&config).expect("c2s");
+    let refused = backfill::run(&pipeline, &c2s, &o, &AtomicBool::new(false), &Quiet).await;
+    assert!(
+        matches!(refused, Err(backfill::BackfillError::Busy)),
+        "{refused:?}"
+    );
+    assert!(sim.state.journal().calls.is_empty(), "nothing listed");
+    sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut *other)
+        .await
+        .expect("unlock");
+    drop(other);
+    let (ran, _) = backfill_run(&sim, &test.pool, None, &o).await;
+    assert_eq!(ran.listed, 30, "runs once the other has ended");
 }

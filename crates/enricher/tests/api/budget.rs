@@ -190,21 +190,44 @@ async fn the_back_fill_and_retries_stop_at_their_share_and_new_leads_have_the_re
 }
 
 #[tokio::test]
-async fn a_call_that_never_reached_the_provider_is_given_back_to_the_budget() {
+async fn a_call_the_provider_never_acted_on_is_given_back_and_a_timed_out_one_stays_charged() {
     let test = TestDb::migrated().await.expect("db");
     let clock = Arc::new(Mutex::new(Utc::now()));
     let caps = Caps {
-        daily: Some(1),
+        daily: Some(2),
         monthly: Some(100),
     };
     let ledger = ledger(&test, budgets(caps, &clock)).await;
-    let timed_out = ledger
-        .lookup(PHONE, "11912345678", || async {
-            Err::<Option<Vec<Candidate>>, _>(ProviderError::Timeout {
-                provider: "diretrix",
-            })
-        })
-        .await;
+    let failing = |e: ProviderError| {
+        let ledger = &ledger;
+        async move {
+            ledger
+                .lookup(PHONE, "11912345678", || async {
+                    Err::<Option<Vec<Candidate>>, _>(e)
+                })
+                .await
+        }
+    };
+    let never_sent = failing(ProviderError::CircuitOpen {
+        provider: "diretrix",
+    })
+    .await;
+    assert!(
+        matches!(never_sent, Err(LedgerError::Provider(_))),
+        "{never_sent:?}"
+    );
+    let spent = |state: &[c2s_enrich::store::ledger::BudgetState]| {
+        state.iter().find(|s| s.period == "day").map(|s| s.spent)
+    };
+    let state = budget_state(&test.pool, ledger.budgets())
+        .await
+        .expect("state");
+    assert_eq!(spent(&state), Some(0), "never sent: given back");
+    // A timeout may have been billed: the charge stays.
+    let timed_out = failing(ProviderError::Timeout {
+        provider: "diretrix",
+    })
+    .await;
     assert!(
         matches!(timed_out, Err(LedgerError::Provider(_))),
         "{timed_out:?}"
@@ -212,12 +235,13 @@ async fn a_call_that_never_reached_the_provider_is_given_back_to_the_budget() {
     let state = budget_state(&test.pool, ledger.budgets())
         .await
         .expect("state");
-    assert!(state.iter().all(|s| s.spent == 0), "{state:?}");
-    // So the day's one credit is still there.
+    assert_eq!(spent(&state), Some(1), "timed out: still charged");
+    // So one credit of the day's two is left.
     let calls = Arc::new(AtomicUsize::new(0));
     ask(&ledger, "11912345678", Spender::New, &calls)
         .await
         .expect("paid");
+    refusal(ask(&ledger, "11912345679", Spender::New, &calls).await);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 

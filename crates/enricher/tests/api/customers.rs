@@ -470,3 +470,63 @@ async fn a_lookup_answers_only_once_its_audit_row_is_committed() {
         .expect("audit");
     assert_eq!(audited, 1);
 }
+
+/// Every table the golden-record statement reads, for each kind of
+/// identifier, is reached through an index: with sequential scans priced
+/// out, a table without a usable index would still show one.
+#[tokio::test]
+async fn the_golden_record_statement_reads_every_table_by_index() {
+    let test = TestDb::migrated().await.expect("db");
+    let mut tx = test.pool.begin().await.expect("begin");
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(&mut *tx)
+        .await
+        .expect("set");
+    let prepare = format!(
+        "PREPARE golden(text, text) AS {}",
+        c2s_enrich::store::customers::GOLDEN_RECORD_SQL
+    );
+    sqlx::raw_sql(&prepare)
+        .execute(&mut *tx)
+        .await
+        .expect("prepare");
+    for (kind, value) in [
+        ("cpf", "52998224725"),
+        ("phone", "+5511987654321"),
+        ("email", "helena@example.com"),
+    ] {
+        let plan: Value = sqlx::query_scalar(&format!(
+            "EXPLAIN (FORMAT JSON) EXECUTE golden('{kind}', '{value}')"
+        ))
+        .fetch_one(&mut *tx)
+        .await
+        .expect("explain");
+        let mut scans = Vec::new();
+        collect_scans(&plan, &mut scans);
+        let sequential: Vec<&String> = scans.iter().filter(|s| s.starts_with("Seq Scan")).collect();
+        assert!(
+            sequential.is_empty(),
+            "{kind}: sequential scans {sequential:?} in {scans:?}"
+        );
+        assert!(
+            scans.iter().any(|s| s.contains("entit")),
+            "{kind}: the plan reads the people: {scans:?}"
+        );
+    }
+}
+
+/// "Node Type on relation" of every scan in an EXPLAIN (FORMAT JSON) plan.
+fn collect_scans(plan: &Value, out: &mut Vec<String>) {
+    match plan {
+        Value::Object(map) => {
+            if let (Some(Value::String(node)), Some(Value::String(rel))) =
+                (map.get("Node Type"), map.get("Relation Name"))
+            {
+                out.push(format!("{node} on {rel}"));
+            }
+            map.values().for_each(|v| collect_scans(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_scans(v, out)),
+        _ => {}
+    }
+}

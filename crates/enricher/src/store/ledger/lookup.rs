@@ -192,12 +192,8 @@ impl Ledger {
         let latency = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let row = self.call_row(kind, &outcome, latency, http_status)?;
         let credits = row.credits;
-        if let Some(charge) = &charge {
-            budget::give_back(&self.pool, charge, kind.credits - credits).await;
-        }
-        if let Some(cap) = &self.cap {
-            cap.give_back((kind.credits - credits).into());
-        }
+        self.give_back(kind, charge.as_ref(), &outcome, credits)
+            .await;
         // The heartbeat runs until the answer is recorded: a slow record
         // (database trouble) must not let the reservation expire with the
         // paid answer in hand.
@@ -221,6 +217,29 @@ impl Ledger {
                 answered_at,
             }),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives back to the budgets (and this process's cap) what a call did
+    /// not cost — only when the provider clearly did not act (it refused us,
+    /// or nothing was sent): after a timeout, a 5xx or a garbled answer it
+    /// may have billed, so the charge stays.
+    async fn give_back<T>(
+        &self,
+        kind: CallKind,
+        charge: Option<&budget::Charge>,
+        outcome: &Result<Option<T>, ProviderError>,
+        credits: i32,
+    ) {
+        let unspent = match outcome {
+            Err(e) if e.refused_before_acting() => kind.credits - credits,
+            _ => 0,
+        };
+        if let Some(charge) = charge {
+            budget::give_back(&self.pool, charge, unspent).await;
+        }
+        if let Some(cap) = &self.cap {
+            cap.give_back(unspent.into());
         }
     }
 
