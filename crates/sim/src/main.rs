@@ -21,7 +21,8 @@ use c2s_sim::{Faults, SimConfig, PROVIDERS};
 ///        {"latency_ms", "jitter_ms", "error_rate", "timeout_rate", "timeout_ms",
 ///         "rate_limit_rate", "retry_after_secs", "malformed_rate", "quota_after",
 ///         "token_invalid", "fail_next", "rate_limit_next", "lose_answer_next",
-///         "webhook_drop_rate" (c2s: share of webhook events never delivered)}
+///         "webhook_drop_rate" (c2s: share of webhook events never delivered),
+///         "knows_nobody" (every lookup answers not found)}
 ///   GET  /__admin/leads              the leads with their kind and the CPF behind them
 ///   POST /__admin/deliver            deliver C2S webhooks for the leads:
 ///        {"url", "action", "lead_ids", "duplicates", "concurrency",
