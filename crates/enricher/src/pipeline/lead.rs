@@ -257,10 +257,10 @@ impl Pipeline {
         // later run (a retry, new contacts) found someone — that is news for
         // the agent; anything else was told already.
         let news = noted.as_deref() == Some("nobody_found") && outcome == "enriched";
-        if status == "sent" && !news {
-            return Ok(true);
-        }
-        if news && status == "sent" {
+        if status == "sent" {
+            if !news {
+                return Ok(true);
+            }
             crate::metrics::METRICS.event("found_after_nobody");
         }
         if status == "pending" && self.note_landed(lead_id, facts).await? {

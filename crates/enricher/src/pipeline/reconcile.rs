@@ -311,19 +311,15 @@ pub async fn scheduled(
     pool: sqlx::PgPool,
     c2s: std::sync::Arc<crate::providers::Providers>,
     options: ReconcileOptions,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    if options.every.is_zero() {
-        return;
-    }
-    loop {
-        let open = options.hours.is_none_or(|h| h.contains(Utc::now()));
-        let turn = if open {
-            sweep_turn(&pool, &c2s.c2s, options).await
-        } else {
-            Ok(None)
-        };
-        match turn {
+    let (pool, c2s) = (&pool, &c2s.c2s);
+    let max_nap = Duration::from_secs(300);
+    settings::repeat(options.every, max_nap, shutdown, move || async move {
+        if !options.hours.is_none_or(|h| h.contains(Utc::now())) {
+            return;
+        }
+        match sweep_turn(pool, c2s, options).await {
             Ok(Some(r)) => tracing::info!(
                 listed = r.listed,
                 unseen = r.unseen,
@@ -338,12 +334,8 @@ pub async fn scheduled(
                 tracing::warn!(error = %e, "reconciliation sweep failed; the next turn retries")
             }
         }
-        // Check a few times per period so a crashed sweeper's turn passes on.
-        let nap = (options.every / 4).clamp(Duration::from_secs(1), Duration::from_secs(300));
-        if tokio::time::timeout(nap, shutdown.changed()).await.is_ok() {
-            return;
-        }
-    }
+    })
+    .await;
 }
 
 #[cfg(test)]

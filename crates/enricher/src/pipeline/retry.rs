@@ -69,26 +69,27 @@ pub async fn enqueue_due(pool: &PgPool, limit: i64) -> Result<usize, sqlx::Error
 pub async fn scheduled(
     pool: PgPool,
     every: Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    if every.is_zero() {
-        return;
-    }
-    loop {
-        let turn = settings::claim_turn(&pool, TURN, every).await;
-        let done = match turn {
-            Ok(true) => enqueue_due(&pool, BATCH).await.map(Some),
-            Ok(false) => Ok(None),
-            Err(e) => Err(e),
-        };
-        match done {
-            Ok(Some(n)) if n > 0 => tracing::info!(leads = n, "retries enqueued"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "the retry sweep failed; the next turn retries"),
-        }
-        let nap = (every / 4).clamp(Duration::from_secs(1), Duration::from_secs(300));
-        if tokio::time::timeout(nap, shutdown.changed()).await.is_ok() {
-            return;
-        }
-    }
+    let pool = &pool;
+    settings::repeat(
+        every,
+        Duration::from_secs(300),
+        shutdown,
+        move || async move {
+            let done = match settings::claim_turn(pool, TURN, every).await {
+                Ok(true) => enqueue_due(pool, BATCH).await,
+                Ok(false) => Ok(0),
+                Err(e) => Err(e),
+            };
+            match done {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(leads = n, "retries enqueued"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the retry sweep failed; the next turn retries")
+                }
+            }
+        },
+    )
+    .await;
 }

@@ -245,30 +245,36 @@ pub async fn scheduled(
     pool: PgPool,
     policy: Retention,
     every: Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    if every.is_zero() {
-        return;
-    }
-    loop {
-        match super::settings::claim_turn(&pool, "last_prune_at", every).await {
-            Ok(true) => match prune(&pool, &policy, false).await {
-                Ok(done) => {
-                    let rows: u64 = done.iter().map(|p| p.rows).sum();
-                    tracing::info!(rows, "retention prune done");
-                    for p in done.iter().filter(|p| p.rows > 0) {
-                        tracing::info!(table = p.table, action = p.action, rows = p.rows, "pruned");
+    let (pool, policy) = (&pool, &policy);
+    super::settings::repeat(
+        every,
+        Duration::from_secs(900),
+        shutdown,
+        move || async move {
+            match super::settings::claim_turn(pool, "last_prune_at", every).await {
+                Ok(true) => match prune(pool, policy, false).await {
+                    Ok(done) => {
+                        let rows: u64 = done.iter().map(|p| p.rows).sum();
+                        tracing::info!(rows, "retention prune done");
+                        for p in done.iter().filter(|p| p.rows > 0) {
+                            tracing::info!(
+                                table = p.table,
+                                action = p.action,
+                                rows = p.rows,
+                                "pruned"
+                            );
+                        }
                     }
-                }
-                Err(e) => tracing::warn!(error = %e, "retention prune failed; next turn retries"),
-            },
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "could not take the prune turn"),
-        }
-        // Check a few times per period so a crashed pruner's turn passes on.
-        let nap = (every / 4).clamp(Duration::from_secs(1), Duration::from_secs(900));
-        if tokio::time::timeout(nap, shutdown.changed()).await.is_ok() {
-            return;
-        }
-    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "retention prune failed; next turn retries")
+                    }
+                },
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "could not take the prune turn"),
+            }
+        },
+    )
+    .await;
 }

@@ -82,3 +82,30 @@ pub async fn clear(pool: &PgPool, name: &str) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+/// Runs `turn` every quarter of `every` (at least 1 s, at most `max_nap`)
+/// until `shutdown`; nothing when `every` is zero. What runs on a schedule
+/// in every worker process (the retention prune, the reconciliation sweep,
+/// the retry sweep) goes through it: each turn claims its own slot
+/// ([`claim_turn`]), and checking a few times per period lets the turn of a
+/// process that crashed pass on.
+pub async fn repeat<F, Fut>(
+    every: std::time::Duration,
+    max_nap: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    mut turn: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if every.is_zero() {
+        return;
+    }
+    loop {
+        turn().await;
+        let nap = (every / 4).clamp(std::time::Duration::from_secs(1), max_nap);
+        if tokio::time::timeout(nap, shutdown.changed()).await.is_ok() {
+            return;
+        }
+    }
+}

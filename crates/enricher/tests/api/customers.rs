@@ -19,21 +19,26 @@ fn store_options() -> StoreOptions {
     }
 }
 
+/// The Work API fixture's person, stored for `lead`; its dossier.
+async fn store_fixture(test: &TestDb, lead: &LeadContext) -> c2s_enrich::domain::dossier::Dossier {
+    let dossier = parse_dossier(serde_json::from_str(&fixture("work_api_cpf.json")).expect("json"))
+        .expect("dossier");
+    store_dossier(&test.pool, &dossier, lead, &store_options())
+        .await
+        .expect("stored");
+    dossier
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_golden_record_is_served_to_read_pii_keys_and_every_read_is_audited() {
     let test = TestDb::migrated().await.expect("db");
-    let dossier = parse_dossier(serde_json::from_str(&fixture("work_api_cpf.json")).expect("json"))
-        .expect("dossier");
     let lead = LeadContext {
         lead_id: Some(LeadId::parse("9f3c2a7b5d1e4f60a8b9c0d1e2f3a4b5").expect("id")),
         lead_name: Some("Helena Costa".into()),
         match_kind: MatchKind::PhoneAndEmail,
         ..LeadContext::default()
     };
-    let options = store_options();
-    store_dossier(&test.pool, &dossier, &lead, &options)
-        .await
-        .expect("stored");
+    let dossier = store_fixture(&test, &lead).await;
     let (_, reader) = api_keys::create(&test.pool, "analyst", &["read:pii".to_owned()])
         .await
         .expect("key");
@@ -423,16 +428,7 @@ async fn a_row_the_database_refuses_fails_only_its_own_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lookup_answers_only_once_its_audit_row_is_committed() {
     let test = TestDb::migrated().await.expect("db");
-    let dossier = parse_dossier(serde_json::from_str(&fixture("work_api_cpf.json")).expect("json"))
-        .expect("dossier");
-    store_dossier(
-        &test.pool,
-        &dossier,
-        &LeadContext::default(),
-        &store_options(),
-    )
-    .await
-    .expect("stored");
+    store_fixture(&test, &LeadContext::default()).await;
     let (_, reader) = api_keys::create(&test.pool, "analyst", &["read:pii".to_owned()])
         .await
         .expect("key");

@@ -380,7 +380,24 @@ pub struct BudgetState {
 
 /// The current period's spending of every budget set.
 pub async fn state(pool: &PgPool, budgets: &Budgets) -> Result<Vec<BudgetState>, sqlx::Error> {
+    if !budgets.any() {
+        return Ok(Vec::new());
+    }
     let (day, month) = periods_of(budgets.now());
+    // This day's and this month's rows, in one read.
+    let rows = sqlx::query!(
+        "SELECT provider, period, credits FROM enrich.provider_budget_spend
+          WHERE (period = 'day' AND starts = $1) OR (period = 'month' AND starts = $2)",
+        day,
+        month
+    )
+    .fetch_all(pool)
+    .await?;
+    let spent = |provider: &str, period: Period| {
+        rows.iter()
+            .find(|r| r.provider == provider && r.period == period.as_str())
+            .map_or(0, |r| r.credits)
+    };
     let mut out = Vec::new();
     for (provider, caps) in &budgets.caps {
         for (period, starts, cap) in [
@@ -388,19 +405,11 @@ pub async fn state(pool: &PgPool, budgets: &Budgets) -> Result<Vec<BudgetState>,
             (Period::Month, month, caps.monthly),
         ] {
             let Some(budget) = cap else { continue };
-            let spent: Option<i64> = sqlx::query_scalar!(
-                "SELECT credits FROM enrich.provider_budget_spend WHERE provider = $1 AND period = $2 AND starts = $3",
-                provider,
-                period.as_str(),
-                starts
-            )
-            .fetch_optional(pool)
-            .await?;
             out.push(BudgetState {
                 provider: provider.clone(),
                 period: period.as_str(),
                 starts,
-                spent: spent.unwrap_or(0),
+                spent: spent(provider, period),
                 budget,
             });
         }

@@ -328,17 +328,10 @@ impl Ledger {
     /// Whether `query` has a fresh answer (it would cost nothing).
     pub async fn is_fresh(&self, kind: CallKind, query: &str) -> Result<bool, LedgerError> {
         let hash = self.key_hash(kind, query);
-        let row = sqlx::query_scalar!(
-            "SELECT EXISTS (SELECT 1 FROM enrich.provider_calls
-              WHERE provider = $1 AND module = $2 AND key_hash = $3
-                AND outcome IN ('found', 'not_found') AND expires_at > now()) AS \"fresh!\"",
-            kind.provider,
-            kind.module,
-            &hash[..]
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row)
+        let found = self
+            .fresh::<serde_json::Value, _>(&self.pool, kind, &hash)
+            .await?;
+        Ok(found.is_some())
     }
 
     pub(super) async fn fresh<'e, T, E>(
