@@ -62,6 +62,10 @@ pub async fn pipeline_capped(
         identity_policy: crate::pipeline::IdentityPolicy::Evidence,
         discovery_mode: config.discovery_mode,
         retry: config.retry.clone(),
+        profile: crate::pipeline::ProfileSettings {
+            rules: config.tier_rules.clone(),
+            ..Default::default()
+        },
     };
     Ok(Arc::new(Pipeline {
         pool: pool.clone(),

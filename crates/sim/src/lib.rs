@@ -146,6 +146,10 @@ pub struct SimState {
     pub config: SimConfig,
     pub population: Population,
     leads: Mutex<Vec<SimLead>>,
+    /// C2S tags: (id, name).
+    tags: Mutex<Vec<(String, String)>>,
+    /// Each lead's tag ids, in the order they were added (a repeat shows).
+    lead_tags: Mutex<HashMap<String, Vec<String>>>,
     journal: Mutex<Journal>,
     faults: Mutex<HashMap<String, Faults>>,
     counters: Mutex<HashMap<String, u64>>,
@@ -185,6 +189,8 @@ impl SimState {
             rng: Mutex::new(StdRng::seed_from_u64(config.seed ^ 0x5EED)),
             population,
             leads: Mutex::new(leads),
+            tags: Mutex::new(Vec::new()),
+            lead_tags: Mutex::new(HashMap::new()),
             journal: Mutex::new(Journal::default()),
             faults: Mutex::new(faults),
             counters: Mutex::new(HashMap::new()),
@@ -222,6 +228,24 @@ impl SimState {
             .get(provider)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The tag ids on a lead, in the order they were added (a tag added
+    /// twice is listed twice).
+    pub fn lead_tags(&self, lead_id: &str) -> Vec<String> {
+        lock(&self.lead_tags)
+            .get(lead_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The names of the tags on a lead, in the order they were added.
+    pub fn lead_tag_names(&self, lead_id: &str) -> Vec<String> {
+        let tags = lock(&self.tags);
+        self.lead_tags(lead_id)
+            .iter()
+            .filter_map(|t| tags.iter().find(|(id, _)| id == t).map(|(_, n)| n.clone()))
+            .collect()
     }
 
     /// The leads (generated and created).

@@ -19,7 +19,7 @@ pub fn c2s_lead(lead: &SimLead) -> Value {
                 "phone2": null,
                 "phone_global": null,
             },
-            "seller": lead.seller_id.as_ref().map(|id| json!({"id": id, "name": "Corretor Sandbox", "email": "corretor@sandbox.invalid"})),
+            "seller": lead.seller_id.as_ref().map(|id| json!({"id": id, "name": format!("Corretor {id}"), "email": "corretor@sandbox.invalid"})),
             "product": null,
             "lead_source": lead.source.as_ref().map(|s| json!({"id": 493, "name": s})),
             "lead_status": {"id": 0, "alias": "new", "name": "Novo"},

@@ -105,6 +105,8 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(29, "0029", "event_source"),
     migration!(30, "0030", "provider_budgets"),
     migration!(31, "0031", "lead_retries"),
+    migration!(32, "0032", "lead_profile"),
+    migration!(33, "0033", "property_address_index"),
 ];
 
 impl Migration {

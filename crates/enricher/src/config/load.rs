@@ -126,6 +126,7 @@ impl Config {
                 0..=86_400,
                 "must be between 0 (off) and 86400 seconds",
             )?),
+            tier_rules: super::agent::tier_rules(&l)?,
             income_factor: values::income_factor(&l, f.income_factor.take())?,
             message_max_chars: l.within(
                 "C2S_MESSAGE_MAX_CHARS",

@@ -4,6 +4,7 @@
 //! Secrets are [`SecretString`]s: their `Debug` prints `[REDACTED]` and nothing
 //! here ever formats their value.
 
+mod agent;
 mod budgets;
 mod error;
 mod layers;

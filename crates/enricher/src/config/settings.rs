@@ -99,6 +99,8 @@ pub struct Config {
     /// (default 600).
     pub retry: crate::store::leads::RetryPolicy,
     pub retry_sweep: std::time::Duration,
+    /// The lead tier's rules (`TIER_RULES_FILE`; the shipped default).
+    pub tier_rules: std::sync::Arc<crate::domain::tier::RuleSet>,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).
     pub income_factor: Decimal,
     /// Longest note posted on a lead (`C2S_MESSAGE_MAX_CHARS`, default 5000).

@@ -121,6 +121,11 @@ pub struct Dossier {
     pub occupation: Option<String>,
     pub registration_status: Option<String>,
     pub deceased: Option<bool>,
+    /// `dataObito`, when the provider gives a date.
+    pub death_date: Option<NaiveDate>,
+    /// The provider flags a politically exposed person
+    /// (`flags.__pessoa_exposta_politicamente__`).
+    pub public_figure: Option<bool>,
     pub financial: Financial,
     pub phones: Vec<DossierPhone>,
     pub emails: Vec<DossierEmail>,

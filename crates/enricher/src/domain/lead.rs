@@ -166,3 +166,26 @@ pub fn contact_fingerprint(
     h.update(email.map(brazil::Email::as_str).unwrap_or_default());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// C2S status aliases of leads no longer in play (closed won or lost,
+/// archived): the back-fill's `--notes open` posts nothing on them, and a
+/// closed lead is not "already a lead" of its seller.
+pub const CLOSED_STATUSES: &[&str] = &[
+    "won",
+    "sold",
+    "lost",
+    "closed",
+    "archived",
+    "discarded",
+    "finished",
+    "canceled",
+    "cancelled",
+];
+
+/// Whether a lead with this status alias is still in play.
+pub fn is_open(status: Option<&str>) -> bool {
+    status.is_none_or(|s| {
+        let s = s.trim().to_ascii_lowercase();
+        !CLOSED_STATUSES.contains(&s.as_str())
+    })
+}

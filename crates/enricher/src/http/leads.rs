@@ -154,6 +154,9 @@ pub struct LeadView {
     /// The contacts (`phone`, `email`) whose registered owner was not
     /// presented (below the minimum confidence).
     pub unconfirmed_contacts: Vec<String>,
+    /// The lead tier and why (LGPD art. 20: the automated assessment,
+    /// explained); none until the note is decided or when nobody is presented.
+    pub tier: Option<TierView>,
     /// Set on the synchronous triggers' answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
@@ -168,6 +171,27 @@ pub struct IdentityView {
     pub reasons: String,
     /// Found through a household contact (a relative's phone).
     pub household: bool,
+}
+
+/// A lead's tier: its name, score, the rule set's version and every rule
+/// that gave points.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TierView {
+    /// `A` … `D` (the rule set's names).
+    pub tier: String,
+    pub score: i32,
+    /// The rule set's `version`.
+    pub rules: String,
+    pub reasons: Vec<TierReason>,
+}
+
+/// One rule that held.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct TierReason {
+    pub rule: String,
+    pub points: i32,
+    /// In the note's words (`renda alta`).
+    pub text: String,
 }
 
 /// How long the synchronous request took.
@@ -235,6 +259,15 @@ async fn describe(state: &AppState, id: &LeadId) -> Result<Option<LeadView>, Api
         last_error: r.last_error,
         identity,
         unconfirmed_contacts,
+        tier: r.tier.map(|tier| TierView {
+            tier,
+            score: r.tier_score.unwrap_or_default(),
+            rules: r.tier_rules.unwrap_or_default(),
+            reasons: r
+                .tier_reasons
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default(),
+        }),
         timings: None,
     }))
 }

@@ -46,27 +46,7 @@ impl std::str::FromStr for Notes {
     }
 }
 
-/// C2S status aliases of leads no longer in play (closed won or lost,
-/// archived): `--notes open` posts nothing on them.
-pub const CLOSED_STATUSES: &[&str] = &[
-    "won",
-    "sold",
-    "lost",
-    "closed",
-    "archived",
-    "discarded",
-    "finished",
-    "canceled",
-    "cancelled",
-];
-
-/// Whether a lead with this status alias is still in play.
-pub fn is_open(status: Option<&str>) -> bool {
-    status.is_none_or(|s| {
-        let s = s.trim().to_ascii_lowercase();
-        !CLOSED_STATUSES.contains(&s.as_str())
-    })
-}
+pub use crate::domain::lead::{is_open, CLOSED_STATUSES};
 
 /// What to back-fill.
 #[derive(Debug, Clone)]

@@ -39,6 +39,22 @@ pub struct LeadFacts {
     /// which tells a retry after an unclear post whether the note arrived.
     #[serde(default)]
     pub lead_updated_at: Option<String>,
+    /// Who the lead is with and where it stands in C2S, when read: a later
+    /// lead of the same person says "already a lead of <seller>".
+    #[serde(default)]
+    pub seller: Seller,
+}
+
+/// The lead's seller and C2S status as read (no personal data of the
+/// customer; the seller is MBRAS's own agent).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Seller {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// C2S's status alias (`new`, `won`, …).
+    pub status: Option<String>,
+    /// When C2S created the lead, as C2S wrote it.
+    pub created_at: Option<String>,
 }
 
 /// Discovery's result: who is presented, how sure we are, and the

@@ -163,6 +163,7 @@ impl Pipeline {
             email: contacts.email.clone(),
             dropped: contacts.dropped.clone(),
             lead_updated_at: None,
+            seller: super::context::Seller::default(),
         };
         let erased = self.form_erased(&contacts).await?;
         let track = Form {
@@ -183,7 +184,14 @@ impl Pipeline {
         };
         let mut c2s_lead_id = recorded.c2s_lead_id;
         if step == Step::Create {
-            let note = self.note_text(&facts, &discovery, &dossiers)?;
+            let for_lead = crate::store::profile::ForLead {
+                lead: google_lead_id,
+                seller_id: self.settings.google_ads.seller_id.as_deref(),
+                seller_name: None,
+            };
+            let (note, _) = self
+                .note_text(&facts, &discovery, &dossiers, for_lead)
+                .await?;
             let shown = shown_answers(&answers, contacts.cpf.as_ref(), &discovery);
             let text = description(
                 google_lead_id,

@@ -14,6 +14,7 @@ use crate::providers::ProviderError;
 use crate::store::leads;
 use crate::store::lease::{release_lead, take_lead, Fence, LeaseKeeper, Leases, NotePolicy};
 use crate::store::ledger::Spender;
+use crate::store::profile::ForLead;
 
 /// The C2S track (see [`Track`]).
 struct C2sLead<'a> {
@@ -160,6 +161,15 @@ impl Pipeline {
                     self.note_step(lead_id, &facts, &discovery, &dossiers, fence),
                 )
                 .await?;
+            } else {
+                // No note (a back-fill without notes): the lead's tier is
+                // recorded all the same.
+                let (_, tier) = self
+                    .note_text(&facts, &discovery, &dossiers, for_lead(lead_id, &facts))
+                    .await?;
+                if let Some(tier) = tier {
+                    crate::store::profile::save_tier(&self.pool, lead_id, &tier).await?;
+                }
             }
             // Done — unless the contacts changed while we ran: then the lead
             // waits to be run again from the start (the update's queued job).
@@ -197,7 +207,12 @@ impl Pipeline {
         let context = serde_json::to_value(ctx)
             .map_err(|e| RunError::Fatal(super::error::Cause::of("context", e)))?;
         let holder = fence.holder.as_deref();
-        if !leads::save_facts(&self.pool, lead_id, context, revision, holder).await? {
+        let seller = ctx
+            .lead
+            .as_ref()
+            .map(|f| f.seller.clone())
+            .unwrap_or_default();
+        if !leads::save_facts(&self.pool, lead_id, context, revision, holder, &seller).await? {
             return Err(RunError::LeaseLost);
         }
         Ok(Step::Discover)
@@ -209,6 +224,12 @@ impl Pipeline {
             other => other?,
         };
         let (phone, email, dropped) = crate::domain::lead::usable_contacts(&lead);
+        let seller = super::context::Seller {
+            id: lead.seller_id.clone(),
+            name: lead.seller_name.clone(),
+            status: lead.status.clone(),
+            created_at: lead.created_at.clone(),
+        };
         if crate::store::erasure::is_erased_subject(
             &self.pool,
             &self.ledger,
@@ -234,6 +255,7 @@ impl Pipeline {
             email,
             dropped,
             lead_updated_at: lead.updated_at.clone(),
+            seller,
         })
     }
 
@@ -271,12 +293,14 @@ impl Pipeline {
             leads::note_sent(&self.pool, lead_id).await?;
             return Ok(true);
         }
-        let text = self.note_text(facts, d, dossiers)?;
+        let (text, tier) = self
+            .note_text(facts, d, dossiers, for_lead(lead_id, facts))
+            .await?;
         // The decision to post is the lease holder's alone, while its lease
         // is live (renewed every third of its life, so most of it is left).
         fence_check(fence)?;
         let holder = fence.holder.as_deref();
-        if !leads::claim_note(&self.pool, lead_id, &text, outcome, holder).await? {
+        if !leads::claim_note(&self.pool, lead_id, &text, outcome, holder, tier.as_ref()).await? {
             return Err(RunError::LeaseLost);
         }
         if let Err(e) = self.providers.c2s.post_note(lead_id, &text).await {
@@ -305,5 +329,14 @@ impl Pipeline {
             other => other?,
         };
         Ok(now.updated_at.as_ref().is_some_and(|u| u != before))
+    }
+}
+
+/// The lead a note is for, with its seller.
+fn for_lead<'a>(lead_id: &'a LeadId, facts: &'a LeadFacts) -> ForLead<'a> {
+    ForLead {
+        lead: lead_id.as_str(),
+        seller_id: facts.seller.id.as_deref(),
+        seller_name: facts.seller.name.as_deref(),
     }
 }

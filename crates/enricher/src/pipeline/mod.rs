@@ -24,6 +24,7 @@ pub mod identify;
 pub mod lead;
 pub mod listing;
 pub mod note;
+mod note_text;
 pub mod reconcile;
 pub mod resolve;
 pub mod retry;
@@ -32,9 +33,9 @@ pub mod steps;
 pub mod sync;
 pub mod worker;
 
-pub use context::{Discovery, LeadFacts, Outcome, RunContext};
+pub use context::{Discovery, LeadFacts, Outcome, RunContext, Seller};
 pub use error::{Cause, RunError};
 pub use setup::{
     default_discovery, DiscoveryMode, GoogleAdsSettings, IdentityPolicy, Pipeline,
-    PipelineSettings, DEFER_FOR, RUN_LEASE,
+    PipelineSettings, ProfileSettings, DEFER_FOR, RUN_LEASE,
 };

@@ -31,6 +31,27 @@ pub struct PipelineSettings {
     pub discovery_mode: DiscoveryMode,
     /// When leads nobody was found for are asked about again.
     pub retry: crate::store::leads::RetryPolicy,
+    /// What the agent is told beside the dossier: the lead tier's rules,
+    /// the customer database's properties.
+    pub profile: ProfileSettings,
+}
+
+/// The lead tier and what the customer database adds to the note.
+#[derive(Debug, Clone)]
+pub struct ProfileSettings {
+    /// The tier's rules (`TIER_RULES_FILE`; the shipped default otherwise).
+    pub rules: Arc<crate::domain::tier::RuleSet>,
+    /// The ownership table, looked for once.
+    pub ownership: crate::store::profile::Ownership,
+}
+
+impl Default for ProfileSettings {
+    fn default() -> Self {
+        Self {
+            rules: Arc::new(crate::domain::tier::RuleSet::builtin()),
+            ownership: crate::store::profile::Ownership::default(),
+        }
+    }
 }
 
 /// How discovery asks its paid sources (`DISCOVERY_MODE`).

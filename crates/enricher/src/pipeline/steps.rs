@@ -10,12 +10,8 @@ use uuid::Uuid;
 
 use super::context::{lead_context, Discovery, LeadFacts, RunContext};
 use super::error::{fence_check, Cause, RunError};
-use super::note::{
-    format_identified_note, NoteIdentity, PersonLine, Resolution as NoteResolution, UnshownLine,
-};
 use super::setup::Pipeline;
 use crate::domain::dossier::Dossier;
-use crate::domain::identity::{Confidence, Contact, Unshown, Via};
 use crate::domain::lead::LeadId;
 use crate::providers::work_api::DossierAnswer;
 use crate::store::dossier::{store_dossier_guarded, CpfGuard, StoreError, StoreOptions};
@@ -340,62 +336,6 @@ impl Pipeline {
             dossiers.retain(|x| !erased.contains(&x.cpf));
         }
         Ok(ids)
-    }
-
-    /// The note's text for what discovery found.
-    pub(crate) fn note_text(
-        &self,
-        facts: &LeadFacts,
-        d: &Discovery,
-        dossiers: &[Dossier],
-    ) -> Result<String, RunError> {
-        let resolution = match (d.persons.as_slice(), dossiers) {
-            ([], _) => NoteResolution::Nobody,
-            ([(_, Via::PhoneAndEmail)], [one]) => NoteResolution::SamePerson(one),
-            ([(_, Via::Phone)], [one]) => NoteResolution::PhoneOnly(one),
-            ([(_, Via::Email)], [one]) => NoteResolution::EmailOnly(one),
-            ([(_, Via::Form)], [one]) => NoteResolution::FormCpf(one),
-            ([_, _], [a, b]) => match (&facts.phone, &facts.email) {
-                (Some(phone), Some(email)) => NoteResolution::DifferentPeople {
-                    by_phone: (phone, a),
-                    by_email: (email, b),
-                },
-                _ => NoteResolution::PhoneOnly(a),
-            },
-            _ => {
-                return Err(RunError::Fatal(
-                    "dossiers do not match the discovered persons".into(),
-                ))
-            }
-        };
-        let identity = NoteIdentity {
-            persons: d
-                .identities
-                .iter()
-                .map(|i| PersonLine {
-                    confirmed: i.confidence == Confidence::Confirmed,
-                    reasons: i.note_reasons.clone(),
-                    name_differs: i.name_differs,
-                    household: i.household.clone(),
-                })
-                .collect(),
-            unshown: d.unshown.iter().map(unshown_line).collect(),
-        };
-        Ok(format_identified_note(
-            resolution,
-            &identity,
-            facts.name.as_deref(),
-            &self.settings.note,
-        ))
-    }
-}
-
-/// An unshown contact's line in the note.
-fn unshown_line(u: &Unshown) -> UnshownLine {
-    UnshownLine {
-        phone: u.contact == Contact::Phone,
-        initials: u.owner_initials.clone(),
-        deceased: u.deceased,
     }
 }
 

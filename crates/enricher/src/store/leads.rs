@@ -17,6 +17,10 @@ pub struct RecordedState {
     pub context: serde_json::Value,
     /// The most attempts of any of the lead's jobs.
     pub attempts: i64,
+    pub tier: Option<String>,
+    pub tier_score: Option<i32>,
+    pub tier_rules: Option<String>,
+    pub tier_reasons: Option<serde_json::Value>,
 }
 
 /// The lead's recorded state; `None` when it was never seen.
@@ -25,6 +29,7 @@ pub async fn recorded_state(
     lead: &LeadId,
 ) -> Result<Option<RecordedState>, sqlx::Error> {
     sqlx::query_as!(RecordedState, "SELECT l.state, l.step, l.outcome, l.note_status, l.last_error, l.context,
+                l.tier, l.tier_score, l.tier_rules, l.tier_reasons,
                 coalesce((SELECT max(attempts) FROM enrich.jobs j WHERE j.lead_id = l.lead_id), 0)::bigint AS \"attempts!\"
            FROM enrich.leads l WHERE l.lead_id = $1", lead.as_str())
     .fetch_optional(pool)
@@ -91,9 +96,19 @@ pub async fn save_facts(
     context: serde_json::Value,
     revision: i64,
     holder: Option<&str>,
+    seller: &crate::pipeline::Seller,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query!("UPDATE enrich.leads SET step = 'discover', context = $2, facts_revision = $3, state = 'processing', updated_at = now()
-          WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)", lead.as_str(), context, revision, holder)
+    // C2S's own creation time when it reads as one; otherwise none (our
+    // row's creation stands in for it).
+    let created = seller
+        .created_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    let n = sqlx::query!("UPDATE enrich.leads SET step = 'discover', context = $2, facts_revision = $3, state = 'processing', updated_at = now(),
+                 seller_id = $5, seller_name = $6, c2s_status = $7, c2s_created_at = $8
+          WHERE lead_id = $1 AND ($4::text IS NULL OR lease_by = $4)", lead.as_str(), context, revision, holder,
+          seller.id, seller.name, seller.status, created)
     .execute(pool)
     .await?
     .rows_affected();
@@ -235,8 +250,8 @@ pub async fn note_text(pool: &PgPool, lead: &LeadId) -> Result<Option<String>, s
     .map(Option::flatten)
 }
 
-/// Records the note `pending` with its text and the outcome it tells before
-/// it is posted, only while `holder` (if any) holds a live lease; `false`
+/// Records the note `pending` with its text, the outcome it tells and the
+/// lead's tier before it is posted, only while `holder` (if any) holds a live lease; `false`
 /// when it does not.
 pub async fn claim_note(
     pool: &PgPool,
@@ -244,14 +259,21 @@ pub async fn claim_note(
     text: &str,
     outcome: &str,
     holder: Option<&str>,
+    tier: Option<&crate::domain::tier::Assessment>,
 ) -> Result<bool, sqlx::Error> {
+    let reasons = tier.and_then(|t| serde_json::to_value(&t.reasons).ok());
     let n = sqlx::query!(
-        "UPDATE enrich.leads SET note_status = 'pending', note_text = $2, noted_outcome = $4, updated_at = now()
+        "UPDATE enrich.leads SET note_status = 'pending', note_text = $2, noted_outcome = $4, updated_at = now(),
+                tier = $5, tier_score = $6, tier_rules = $7, tier_reasons = $8
           WHERE lead_id = $1 AND ($3::text IS NULL OR (lease_by = $3 AND lease_until > now()))",
         lead.as_str(),
         text,
         holder,
-        outcome
+        outcome,
+        tier.map(|t| t.tier.as_str()),
+        tier.map(|t| t.score),
+        tier.map(|t| t.rules.as_str()),
+        reasons
     )
     .execute(pool)
     .await?

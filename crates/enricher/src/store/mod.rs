@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod pauses;
 pub mod people;
 pub mod pii_audit;
+pub mod profile;
 pub mod retention;
 pub mod rollups;
 pub mod settings;

@@ -23,6 +23,7 @@ mod migrations;
 mod note;
 mod operations;
 mod pipeline;
+mod profile;
 mod provider_contracts;
 mod provider_policy;
 mod reconcile;

@@ -78,6 +78,10 @@ pub async fn setup_world(
         identity_policy: Default::default(),
         discovery_mode: config.discovery_mode,
         retry: config.retry.clone(),
+        profile: c2s_enrich::pipeline::ProfileSettings {
+            rules: config.tier_rules.clone(),
+            ..Default::default()
+        },
     };
     let pipeline = Pipeline {
         pool: test.pool.clone(),

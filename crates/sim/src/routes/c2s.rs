@@ -118,13 +118,10 @@ pub(super) async fn create_message(
             )
                 .into_response();
         };
-        let mut leads = lock(&s.leads);
-        let Some(lead) = leads.iter_mut().find(|l| l.id == lead_id) else {
-            return (StatusCode::NOT_FOUND, "Lead not found").into_response();
-        };
         // A note is a change to the lead: C2S moves updated_at (and fires on_update_lead).
-        lead.updated_at = crate::next_stamp();
-        drop(leads);
+        if !s.touch_lead(&lead_id) {
+            return (StatusCode::NOT_FOUND, "Lead not found").into_response();
+        }
         lock(&s.journal).notes.push(NoteRecord {
             lead_id: lead_id.clone(),
             body: text,

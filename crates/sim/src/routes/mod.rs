@@ -20,9 +20,11 @@ use crate::{lock, render, CallRecord, NoteRecord, SimState, PROVIDERS};
 mod admin;
 mod c2s;
 mod providers;
+mod tags;
 pub use admin::*;
 use c2s::*;
 use providers::*;
+use tags::*;
 
 type St = State<Arc<SimState>>;
 
@@ -36,6 +38,9 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
             "/integration/leads/{id}/create_message",
             post(create_message),
         )
+        .route("/integration/tags", get(list_tags).post(create_tag))
+        .route("/integration/leads/{id}/tags", get(lead_tags))
+        .route("/integration/leads/{id}/create_tag", post(tag_lead))
         .route("/Consultas/Pessoa/Telefone/{phone}", get(diretrix_phone))
         .route("/Consultas/Pessoa/Email/{email}", get(diretrix_email))
         .route("/api", get(work_api))

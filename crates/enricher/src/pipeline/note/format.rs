@@ -24,7 +24,42 @@ pub fn format_note(
 /// presented person's header, the household header, and one line per
 /// contact whose owner is not shown. With nobody presented and some owner
 /// unconfirmed, only `⚠️ Identidade não confirmada` and those lines.
+///
+/// A note over the limit loses whole sections, in this order, until it fits
+/// with its `… (resumido)` line: parentes, imóveis, empresas, endereços,
+/// e-mails (telefones, dados pessoais and the financial data stay); only
+/// then is it cut at a line boundary.
 pub fn format_identified_note(
+    resolution: Resolution<'_>,
+    identity: &NoteIdentity,
+    lead_name: Option<&str>,
+    settings: &NoteSettings,
+) -> String {
+    let whole = render(resolution, identity, lead_name, settings);
+    if whole.chars().count() <= settings.max_chars {
+        return whole;
+    }
+    let mut fewer = settings.clone();
+    let drops: [fn(&mut NoteSettings); 5] = [
+        |s| s.sections.relatives = false,
+        |s| s.sections.properties = false,
+        |s| s.sections.companies = false,
+        |s| s.sections.addresses = false,
+        |s| s.sections.emails = false,
+    ];
+    let mut note = whole;
+    for drop in drops {
+        drop(&mut fewer);
+        note = render(resolution, identity, lead_name, &fewer);
+        if note.chars().count() + TRUNCATED.chars().count() <= settings.max_chars {
+            note.push_str(TRUNCATED);
+            return note;
+        }
+    }
+    truncate(note, settings.max_chars)
+}
+
+fn render(
     resolution: Resolution<'_>,
     identity: &NoteIdentity,
     lead_name: Option<&str>,
@@ -77,11 +112,11 @@ pub fn format_identified_note(
                 out.push_str(&title);
                 out.push('\n');
                 ctx.identity_lines(&mut out, d, i);
-                sections(&mut out, d, settings);
+                sections(&mut out, d, identity.persons.get(i), settings);
             }
         }
     }
-    truncate(out, settings.max_chars)
+    out
 }
 
 pub(super) struct Ctx<'a> {
@@ -107,6 +142,16 @@ impl Ctx<'_> {
                     "provável"
                 };
                 let _ = writeln!(out, "🔐 Identidade {level} — {}", p.reasons);
+                if let Some(profile) = &p.profile {
+                    let _ = writeln!(out, "{profile}");
+                }
+                if let Some((seller, since)) = &p.earlier_lead {
+                    let _ = writeln!(
+                        out,
+                        "⚠️ Já é lead de {seller} desde {}",
+                        since.format("%d/%m/%Y")
+                    );
+                }
             }
         }
     }
@@ -120,7 +165,7 @@ pub(super) fn single(out: &mut String, header: &str, d: &Dossier, ctx: &Ctx<'_>)
         out.push_str(&u.text(true));
         out.push('\n');
     }
-    sections(out, d, ctx.settings);
+    sections(out, d, ctx.identity.persons.first(), ctx.settings);
 }
 
 /// The found CPF is often a relative's or the phone's previous owner: say so.

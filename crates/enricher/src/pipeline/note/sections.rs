@@ -1,34 +1,53 @@
 //! A person's sections, in C2S_MESSAGE.md's order and words.
 
-use brazil::{scale_amounts_in_text, Cep, PhoneKind, Uf};
+use brazil::{scale_amounts_in_text, Cep, Money, PhoneKind, Uf};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::settings::NoteSettings;
+use super::settings::{NoteSettings, PersonLine};
 use crate::domain::dossier::Dossier;
+use crate::store::profile::Property;
 
-pub(super) fn sections(out: &mut String, d: &Dossier, s: &NoteSettings) {
+/// A person's sections; `extra` is what the pipeline knows beside the
+/// dossier (properties, the dossier's age), when it says.
+pub(super) fn sections(
+    out: &mut String,
+    d: &Dossier,
+    extra: Option<&PersonLine>,
+    s: &NoteSettings,
+) {
+    // A dossier older than the freshness window says when it is from.
+    let dated = |title: &str| match extra.and_then(|e| e.data_as_of) {
+        Some(at) => format!("{title} (dados de {:02}/{})", at.month(), at.year()),
+        None => title.to_owned(),
+    };
+    let (owned, listed) = extra.map_or((0, &[][..]), |e| (e.properties.0, &e.properties.1[..]));
     let blocks = [
         (
             s.sections.personal,
-            "✅ DADOS PESSOAIS",
+            dated("✅ DADOS PESSOAIS"),
             personal(d, s.today),
         ),
         (
             s.sections.financial,
-            "💰 DADOS FINANCEIROS",
+            dated("💰 DADOS FINANCEIROS"),
             financial(d, s.income_factor),
         ),
-        (s.sections.emails, "📧 E-MAILS", emails(d)),
-        (s.sections.phones, "📱 TELEFONES", phones(d)),
-        (s.sections.addresses, "🏠 ENDEREÇOS", addresses(d)),
-        (s.sections.companies, "🏢 EMPRESAS", companies(d)),
-        (s.sections.relatives, "👪 PARENTES", relatives(d)),
+        (s.sections.emails, dated("📧 E-MAILS"), emails(d)),
+        (s.sections.phones, dated("📱 TELEFONES"), phones(d)),
+        (s.sections.addresses, dated("🏠 ENDEREÇOS"), addresses(d)),
+        (
+            s.sections.properties,
+            format!("🏘️ IMÓVEIS ({owned})"),
+            properties(listed),
+        ),
+        (s.sections.companies, dated("🏢 EMPRESAS"), companies(d)),
+        (s.sections.relatives, dated("👪 PARENTES"), relatives(d)),
     ];
     for (enabled, title, lines) in blocks {
         if enabled && !lines.is_empty() {
             out.push('\n');
-            out.push_str(title);
+            out.push_str(&title);
             out.push('\n');
             for line in lines {
                 out.push_str(line.trim_end());
@@ -71,7 +90,52 @@ pub(super) fn personal(d: &Dossier, today: NaiveDate) -> Vec<String> {
     if let Some(m) = &d.mother_name {
         lines.push(format!("Mãe: {m}"));
     }
+    // Said only when it is news: a regular registration is the rule.
+    if let Some(status) = d.registration_status.as_deref().map(str::trim) {
+        if !status.is_empty() && brazil::normalize_name(status) != "REGULAR" {
+            lines.push(format!("Situação cadastral: {status}"));
+        }
+    }
+    if d.deceased == Some(true) {
+        lines.push(match d.death_date {
+            Some(at) => format!("Óbito: sim ({})", at.format("%d/%m/%Y")),
+            None => "Óbito: sim".to_owned(),
+        });
+    }
     lines
+}
+
+/// `1. Apartamento - 320 m² - R$ 4.500.000,00`: what is known of each.
+pub(super) fn properties(listed: &[Property]) -> Vec<String> {
+    numbered(listed.iter().map(|p| {
+        let mut parts = vec![p.kind.clone().unwrap_or_else(|| "Imóvel".to_owned())];
+        if let Some(area) = p.area_m2 {
+            parts.push(format!("{} m²", decimal_br(area)));
+        }
+        if let Some(price) = p.price {
+            parts.push(Money::from_decimal(price).to_string());
+        }
+        parts.join(" - ")
+    }))
+}
+
+/// `1250.5` → `1.250,5` (pt-BR; no trailing zeros).
+pub(super) fn decimal_br(value: Decimal) -> String {
+    let text = value.round_dp(2).normalize().to_string();
+    let (int_part, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let digits = int_part.trim_start_matches('-');
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(c);
+    }
+    if frac.is_empty() {
+        grouped
+    } else {
+        format!("{grouped},{frac}")
+    }
 }
 
 pub(super) fn financial(d: &Dossier, factor: Decimal) -> Vec<String> {

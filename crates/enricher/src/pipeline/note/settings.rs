@@ -15,6 +15,8 @@ pub struct Sections {
     pub emails: bool,
     pub phones: bool,
     pub addresses: bool,
+    /// `🏘️ IMÓVEIS`: the customer database's properties at the person's addresses.
+    pub properties: bool,
     pub companies: bool,
     pub relatives: bool,
 }
@@ -27,6 +29,7 @@ impl Default for Sections {
             emails: true,
             phones: true,
             addresses: true,
+            properties: true,
             companies: true,
             relatives: true,
         }
@@ -75,6 +78,16 @@ pub struct PersonLine {
     /// Household phone: the owner's initials and how they relate to the lead
     /// (`R. L. F.`, `mãe`), for the header `📞 Telefone de R. L. F. (mãe)`.
     pub household: Option<(String, String)>,
+    /// The lead tier's line (`🏷️ Perfil A — renda alta, bairro nobre`).
+    pub profile: Option<String>,
+    /// Already an open lead of another seller: (seller, since).
+    pub earlier_lead: Option<(String, NaiveDate)>,
+    /// How many properties the customer database holds at the person's
+    /// addresses, and the ones listed (the three worth most).
+    pub properties: (usize, Vec<crate::store::profile::Property>),
+    /// The dossier's date, when it is older than the freshness window:
+    /// `(dados de MM/AAAA)` on its sections' headers.
+    pub data_as_of: Option<NaiveDate>,
 }
 
 /// A contact whose registered owner is not shown (initials only).

@@ -11,6 +11,7 @@ use super::transport::{common_status, parse_json, RawResponse, Transport};
 use crate::domain::lead::{HookAction, Lead, LeadId};
 
 pub mod lead;
+mod tags;
 pub mod webhook;
 
 pub use lead::read_lead;

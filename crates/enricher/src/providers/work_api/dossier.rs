@@ -40,6 +40,14 @@ struct Body {
     enderecos: Items<AddressDto>,
     parentes: Items<RelativeDto>,
     empresas: Items<CompanyDto>,
+    flags: Section<Flags>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+struct Flags {
+    #[serde(rename = "__pessoa_exposta_politicamente__")]
+    politically_exposed: Flag,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -63,6 +71,7 @@ struct Basics {
 #[serde(default)]
 struct Death {
     obito: Flag,
+    dataobito: Text,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -230,6 +239,8 @@ pub fn parse_dossier(raw: Value) -> Result<Dossier, DossierError> {
             .descricaosituacaocadastral
             .get(),
         deceased: basics.obito.or_empty().obito.0,
+        death_date: date_br(&basics.obito.or_empty().dataobito),
+        public_figure: body.flags.or_empty().politically_exposed.0,
         financial,
         phones: phones(
             capped("telefones", &body.telefones, &mut dropped),

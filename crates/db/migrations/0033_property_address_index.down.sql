@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS core.idx_properties_address;

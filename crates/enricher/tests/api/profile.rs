@@ -1,0 +1,241 @@
+//! What the agent is told beside the dossier (issue 17), through the
+//! pipeline with the sandbox and a real PostgreSQL: the lead tier stored
+//! with its reasons and shown by the API, the customer database's
+//! properties (at the person's addresses and through an ownership table) at
+//! no paid call, and an earlier open lead of another seller.
+
+use std::sync::Arc;
+
+use c2s_enrich::domain::lead::LeadId;
+use c2s_enrich::http::AppState;
+use c2s_lab::testing::sandbox::setup;
+use c2s_sim::{LeadKind, SimHandle, SimLead};
+use serde_json::Value;
+
+fn owner(sim: &SimHandle) -> SimLead {
+    sim.state
+        .leads()
+        .into_iter()
+        .find(|l| l.kind == LeadKind::Owner)
+        .expect("owner lead")
+}
+
+/// Another C2S lead of the same customer, with `seller`.
+fn second_lead(sim: &SimHandle, of: &SimLead, id: &str, seller: &str) -> LeadId {
+    let mut lead = of.clone();
+    lead.id = id.to_owned();
+    lead.internal_id += 90_000;
+    lead.seller_id = Some(seller.to_owned());
+    sim.state.put_lead(lead);
+    LeadId::parse(id).expect("id")
+}
+
+fn paid_calls(sim: &SimHandle) -> usize {
+    let j = sim.state.journal();
+    ["phone", "email", "cpf"]
+        .iter()
+        .map(|op| j.count("diretrix", op) + j.count("work_api", op))
+        .sum()
+}
+
+/// The one note posted on `lead`.
+fn note_of(sim: &SimHandle, lead: &str) -> String {
+    let notes = sim
+        .state
+        .journal()
+        .notes_for(lead)
+        .into_iter()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(notes.len(), 1, "one note on {lead}");
+    notes[0].body.clone()
+}
+
+fn line_after<'a>(note: &'a str, prefix: &str) -> Option<&'a str> {
+    note.lines().skip_while(|l| !l.starts_with(prefix)).nth(1)
+}
+
+// Longer than 70 lines on purpose: one story, lead after lead, each step's
+// note read against the database it was written from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_properties_and_earlier_leads_reach_the_note_and_the_api_at_no_paid_call() {
+    let (sim, test, pipeline) = setup().await;
+    // The users' database keeps owners in a table of its own.
+    sqlx::query("CREATE TABLE core.property_owners (id serial PRIMARY KEY, entity_id uuid NOT NULL, property_id uuid NOT NULL)")
+        .execute(&test.pool)
+        .await
+        .expect("ownership table");
+    let first = owner(&sim);
+    let first_id = LeadId::parse(&first.id).expect("id");
+    pipeline.process(&first_id).await.expect("first lead");
+    let note = &note_of(&sim, &first.id);
+    let profile = line_after(note, "🔐 Identidade").expect("a line after the identity line");
+    assert!(profile.starts_with("🏷️ Perfil "), "{note}");
+    assert!(
+        !note.contains("🏘️") && !note.contains("Já é lead"),
+        "{note}"
+    );
+    let (tier, rules): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT tier, tier_rules FROM enrich.leads WHERE lead_id = $1")
+            .bind(&first.id)
+            .fetch_one(&test.pool)
+            .await
+            .expect("tier");
+    let tier = tier.expect("a tier is stored");
+    assert!(
+        profile.starts_with(&format!("🏷️ Perfil {tier} — ")),
+        "{profile}"
+    );
+    assert_eq!(
+        rules.as_deref(),
+        Some(pipeline.settings.profile.rules.version.as_str())
+    );
+
+    // Properties: two at the person's own address, one through the
+    // ownership table, one at nobody's address (not theirs).
+    let cpf = sim.state.population.people[first.person.expect("person")]
+        .cpf
+        .clone();
+    sqlx::query(
+        "WITH person AS (SELECT entity_id FROM core.entities WHERE national_id = $1),
+              home AS (SELECT address_id FROM core.entity_addresses WHERE entity_id = (SELECT entity_id FROM person) LIMIT 1),
+              added AS (INSERT INTO core.properties (property_type, address_id, area_m2, price) VALUES
+                         ('COBERTURA', (SELECT address_id FROM home), 412.5, 9800000),
+                         ('CASA', (SELECT address_id FROM home), 250, NULL),
+                         ('TERRENO', NULL, 1000, 750000),
+                         ('LOJA', NULL, 80, 99) RETURNING property_id, property_type)
+         INSERT INTO core.property_owners (entity_id, property_id)
+         SELECT (SELECT entity_id FROM person), property_id FROM added WHERE property_type = 'TERRENO'",
+    )
+    .bind(cpf.digits())
+    .execute(&test.pool)
+    .await
+    .expect("properties");
+
+    let paid = paid_calls(&sim);
+    let second = second_lead(&sim, &first, "ab0000000000000000000000000000cd", "s-other");
+    pipeline.process(&second).await.expect("second lead");
+    assert_eq!(
+        paid_calls(&sim),
+        paid,
+        "properties and the earlier lead cost nothing"
+    );
+    let note = &note_of(&sim, second.as_str());
+    let since = chrono::DateTime::parse_from_rfc3339(&first.created_at)
+        .expect("created")
+        .format("%d/%m/%Y")
+        .to_string();
+    let seller = first.seller_id.clone().expect("seller");
+    let lines: Vec<&str> = note.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("🏷️ Perfil "))
+        .expect("profile");
+    assert!(lines[at - 1].starts_with("🔐 Identidade"), "{note}");
+    assert_eq!(
+        lines[at + 1],
+        format!("⚠️ Já é lead de Corretor {seller} desde {since}")
+    );
+    assert!(lines[at].contains("3 imóveis no cadastro"), "{note}");
+    let block: Vec<&str> = note
+        .split("\n\n")
+        .find(|b| b.starts_with("🏘️"))
+        .expect("properties section")
+        .lines()
+        .collect();
+    assert_eq!(
+        block,
+        [
+            "🏘️ IMÓVEIS (3)",
+            "1. Cobertura - 412,5 m² - R$ 9.800.000,00",
+            "2. Terreno - 1.000 m² - R$ 750.000,00",
+            "3. Casa - 250 m²",
+        ],
+        "{note}"
+    );
+    assert!(
+        note.find("🏠 ENDEREÇOS") < note.find("🏘️") && note.find("🏘️") < note.find("🏢"),
+        "after the addresses, before the companies: {note}"
+    );
+
+    // The API explains the tier.
+    let (_, key) = c2s_enrich::store::api_keys::create(&test.pool, "ops", &["enrich".to_owned()])
+        .await
+        .expect("key");
+    let state = AppState {
+        pipeline: Some(Arc::new(pipeline)),
+        ..AppState::new(test.pool.clone())
+    };
+    let served = c2s_lab::testing::serve_app(state).await.expect("serve");
+    let view: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/leads/{}", served.base, second.as_str()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let t = &view["tier"];
+    assert!(
+        t["tier"].is_string() && t["score"].as_i64().unwrap_or(0) > 0,
+        "{view}"
+    );
+    let reasons = t["reasons"].as_array().expect("reasons");
+    let owns = reasons
+        .iter()
+        .find(|r| r["rule"] == "owns_properties")
+        .expect("the properties rule held");
+    assert_eq!(owns["text"], "3 imóveis no cadastro");
+    let total: i64 = reasons.iter().filter_map(|r| r["points"].as_i64()).sum();
+    assert_eq!(
+        t["score"].as_i64(),
+        Some(total),
+        "the score is its reasons' points"
+    );
+    assert!(profile_of(note).contains(owns["text"].as_str().unwrap_or("?")));
+}
+
+fn profile_of(note: &str) -> &str {
+    note.lines()
+        .find(|l| l.starts_with("🏷️ Perfil "))
+        .unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_earlier_lead_or_one_of_the_same_seller_is_not_mentioned() {
+    let (sim, test, pipeline) = setup().await;
+    let first = owner(&sim);
+    pipeline
+        .process(&LeadId::parse(&first.id).expect("id"))
+        .await
+        .expect("first");
+    let seller = first.seller_id.clone().expect("seller");
+    // Same seller: nothing to say.
+    let same = second_lead(&sim, &first, "ab0000000000000000000000000000ce", &seller);
+    pipeline.process(&same).await.expect("same seller");
+    let note = &note_of(&sim, same.as_str());
+    assert!(!note.contains("Já é lead"), "{note}");
+    // The earlier leads closed in C2S: nothing to say either.
+    sqlx::query("UPDATE enrich.leads SET c2s_status = 'won'")
+        .execute(&test.pool)
+        .await
+        .expect("close");
+    let other = second_lead(&sim, &first, "ab0000000000000000000000000000cf", "s-other");
+    pipeline.process(&other).await.expect("other seller");
+    let note = &note_of(&sim, other.as_str());
+    assert!(!note.contains("Já é lead"), "{note}");
+    // Reopened: now it is said.
+    sqlx::query("UPDATE enrich.leads SET c2s_status = 'new' WHERE lead_id = $1")
+        .bind(&first.id)
+        .execute(&test.pool)
+        .await
+        .expect("reopen");
+    let fourth = second_lead(&sim, &first, "ab0000000000000000000000000000d0", "s-other");
+    pipeline.process(&fourth).await.expect("fourth");
+    let note = &note_of(&sim, fourth.as_str());
+    assert!(
+        note.contains(&format!("⚠️ Já é lead de Corretor {seller} desde ")),
+        "{note}"
+    );
+}
