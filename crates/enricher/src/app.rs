@@ -57,6 +57,7 @@ pub async fn pipeline_capped(
         google_ads: crate::pipeline::GoogleAdsSettings {
             seller_id: config.c2s_seller_id.clone(),
             description_max_chars: config.description_max_chars,
+            products: config.google_ads_products.clone(),
         },
         identity_min_confidence: config.identity_min_confidence,
         identity_policy: crate::pipeline::IdentityPolicy::Evidence,
@@ -64,6 +65,7 @@ pub async fn pipeline_capped(
         retry: config.retry.clone(),
         profile: crate::pipeline::ProfileSettings {
             rules: config.tier_rules.clone(),
+            alerts: crate::notify::Alerts::from_config(&config.alerts)?,
             ..Default::default()
         },
     };
@@ -238,8 +240,9 @@ pub async fn serve(
 }
 
 /// What a worker process runs beside any API, until `stop`: the workers,
-/// the retention pruner and the reconciliation sweep (the last two take
-/// turns across processes).
+/// the retention pruner, the reconciliation and retry sweeps and the
+/// discovery sources' health check (the last four take turns across
+/// processes).
 fn spawn_background(
     config: &Config,
     pipeline: &Arc<Pipeline>,
@@ -262,8 +265,16 @@ fn spawn_background(
             stop.clone(),
         )),
         tokio::spawn(crate::pipeline::retry::scheduled(
-            pool,
+            pool.clone(),
             config.retry_sweep,
+            stop.clone(),
+        )),
+        tokio::spawn(crate::pipeline::source_health::scheduled(
+            pool,
+            pipeline.settings.profile.alerts.clone(),
+            config.discovery.clone(),
+            config.alerts.source_window,
+            config.alerts.source_every,
             stop.clone(),
         )),
     ]

@@ -9,7 +9,7 @@
 //! - `providers`: the clients of C2S, Diretrix and the Work API;
 //! - `store`: every read and write of the service's data (all its SQL);
 //! - `pipeline`: a lead's run, step by step, and the worker;
-//! - `http`: the API, webhooks and pages;
+//! - `http`: the API, webhooks and pages; `notify`: alerts (Slack, e-mail);
 //! - `db`: the database as a thing to run (embedded cluster, migrations,
 //!   hardening); `ops`: data quality, archive, maintenance;
 //! - `app`: wiring; `config`, `metrics`, `telemetry`.
@@ -21,6 +21,7 @@ pub use c2s_db as db;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod notify;
 pub mod ops;
 pub mod pipeline;
 pub mod providers;

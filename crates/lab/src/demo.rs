@@ -107,7 +107,13 @@ async fn sandbox() -> anyhow::Result<(c2s_sim::SimHandle, Config)> {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
     env.insert("WEBHOOK_SECRET".into(), SECRET.into());
-    for p in ["C2S", "DIRETRIX", "WORK_API"] {
+    // Alerts for tiers B and better go to the sandbox's Slack-like hook.
+    env.insert(
+        "SLACK_WEBHOOK_URL".into(),
+        format!("{}/hooks/slack/demo", sim.base_url()),
+    );
+    env.insert("ALERT_MIN_TIER".into(), "B".into());
+    for p in ["C2S", "DIRETRIX", "WORK_API", "CNPJ"] {
         env.insert(format!("{p}_MIN_INTERVAL_MS"), "0".into());
     }
     let config = Config::load_with(None, &move |k| env.get(k).cloned())?;
@@ -208,6 +214,7 @@ struct LeadRow {
     /// The presented people's confidence (`confirmed`, `probable`), or
     /// `unconfirmed` when contacts led only to people not shown.
     confidence: Option<String>,
+    tier: Option<String>,
     note_status: String,
     seconds: Option<f64>,
 }
@@ -232,15 +239,15 @@ async fn lead_table(pool: &sqlx::PgPool, sim: &c2s_sim::SimHandle) -> anyhow::Re
                 coalesce(jsonb_array_length(l.context->'discovery'->'persons'), 0)::bigint AS persons,
                 coalesce((SELECT string_agg(i->>'confidence', '+') FROM jsonb_array_elements(coalesce(l.context->'discovery'->'identities', '[]'::jsonb)) i),
                          CASE WHEN jsonb_array_length(coalesce(l.context->'discovery'->'unshown', '[]'::jsonb)) > 0 THEN 'unconfirmed' END) AS confidence,
-                l.note_status,
+                l.tier, l.note_status,
                 extract(epoch FROM (l.completed_at - (SELECT min(received_at) FROM enrich.webhook_events e WHERE e.lead_id = l.lead_id)))::float8 AS seconds
            FROM enrich.leads l ORDER BY l.created_at",
     )
     .fetch_all(pool)
     .await?;
     println!(
-        "\n{:<10} {:<15} {:<13} {:>7}  {:<19} {:<5} {:>7}",
-        "lead", "kind", "outcome", "persons", "confidence", "note", "seconds"
+        "\n{:<10} {:<15} {:<13} {:>7}  {:<19} {:<4} {:<5} {:>7}",
+        "lead", "kind", "outcome", "persons", "confidence", "tier", "note", "seconds"
     );
     for r in &rows {
         let (id, secs) = (&r.lead_id, r.seconds);
@@ -248,12 +255,13 @@ async fn lead_table(pool: &sqlx::PgPool, sim: &c2s_sim::SimHandle) -> anyhow::Re
             .get(id)
             .map_or_else(|| "-".to_owned(), |k| format!("{k:?}"));
         println!(
-            "{:<10} {:<15} {:<13} {:>7}  {:<19} {:<5} {:>7}",
+            "{:<10} {:<15} {:<13} {:>7}  {:<19} {:<4} {:<5} {:>7}",
             &id[..8],
             kind,
             r.outcome.as_deref().unwrap_or(&r.state),
             r.persons,
             r.confidence.as_deref().unwrap_or("-"),
+            r.tier.as_deref().unwrap_or("-"),
             if r.note_status == "sent" { "yes" } else { "no" },
             secs.map_or_else(|| "-".into(), |s| format!("{s:.2}"))
         );
@@ -270,19 +278,24 @@ async fn totals(
     rows: &[LeadRow],
 ) -> anyhow::Result<(i64, i64)> {
     let journal = sim.state.journal();
+    // The paid providers' lookups; the free company-name source apart.
+    let paid = |c: &&c2s_sim::CallRecord| c.paid();
     let paid_sandbox = journal
         .calls
         .iter()
-        .filter(|c| c.provider != "c2s" && c.status < 500)
+        .filter(paid)
+        .filter(|c| c.status < 500)
         .count() as i64;
     let failed_sandbox = journal
         .calls
         .iter()
-        .filter(|c| c.provider != "c2s" && c.status >= 500)
+        .filter(paid)
+        .filter(|c| c.status >= 500)
         .count();
+    let companies = journal.count("brasilapi", "cnpj");
     let (paid_ledger, hits, credits): (i64, i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE outcome IN ('found', 'not_found')), count(*) FILTER (WHERE outcome = 'hit'),
-                coalesce(sum(credits), 0) FROM enrich.provider_calls",
+                coalesce(sum(credits), 0) FROM enrich.provider_calls WHERE provider <> 'brasilapi'",
     )
     .fetch_one(pool)
     .await?;
@@ -306,8 +319,9 @@ async fn totals(
     );
     println!(
         "paid lookups: {paid_ledger} in the ledger, {paid_sandbox} answered by the sandbox ({failed_sandbox} failed attempts retried); \
-         {hits} answered from the cache; {credits} credits"
+         {hits} answered from the cache; {credits} credits; company names: {companies} looked up (free)"
     );
+    print_deliveries(pool, rows, journal.slack_messages.len()).await?;
     println!(
         "webhook events: {}",
         events
@@ -351,6 +365,23 @@ async fn ensure_promises(
         paid_ledger == paid_sandbox,
         "the ledger ({paid_ledger}) and the sandbox ({paid_sandbox}) disagree on paid calls"
     );
+    anyhow::ensure!(
+        sim.state
+            .leads()
+            .iter()
+            .all(|l| sim.state.lead_tags(&l.id).len() <= 1),
+        "a lead was tagged twice"
+    );
+    let alerted: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM enrich.lead_deliveries WHERE channel = 'slack' AND status = 'sent'",
+    )
+    .fetch_one(pool)
+    .await?;
+    anyhow::ensure!(
+        alerted as usize == journal.slack_messages.len(),
+        "{alerted} alerts recorded as sent, {} received",
+        journal.slack_messages.len()
+    );
     let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.jobs")
         .fetch_one(pool)
         .await?;
@@ -359,4 +390,36 @@ async fn ensure_promises(
         "{jobs} jobs for {LEADS} leads: duplicates or our own updates caused work"
     );
     Ok(())
+}
+
+/// The tiers, the C2S tags and the alerts sent.
+async fn print_deliveries(
+    pool: &sqlx::PgPool,
+    rows: &[LeadRow],
+    received: usize,
+) -> anyhow::Result<()> {
+    let (tagged, alerted): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE channel = 'tag' AND status = 'sent'),
+                count(*) FILTER (WHERE channel IN ('slack', 'email') AND status = 'sent')
+           FROM enrich.lead_deliveries",
+    )
+    .fetch_one(pool)
+    .await?;
+    println!(
+        "tiers: {}; C2S tags: {tagged}; alerts sent: {alerted} (tier B or better, to the sandbox's Slack hook: {received} received)",
+        tier_mix(rows),
+    );
+    Ok(())
+}
+
+/// `A 3, B 5, C 4, D 4, - 4`: how many leads have each tier.
+fn tier_mix(rows: &[LeadRow]) -> String {
+    let mut mix: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for r in rows {
+        *mix.entry(r.tier.as_deref().unwrap_or("-")).or_default() += 1;
+    }
+    mix.iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -21,6 +21,7 @@ use c2s_enrich::db::{self, replace_database as with_database, DbError};
 pub mod fuzz;
 pub mod legacy;
 pub mod sandbox;
+pub mod smtp;
 
 const PREFIX: &str = "c2s_test_";
 const LOCAL_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";

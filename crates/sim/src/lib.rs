@@ -109,6 +109,14 @@ pub struct CallRecord {
     pub at_ms: u64,
 }
 
+impl CallRecord {
+    /// A call to a paid provider (Diretrix, the Work API): not C2S, not the
+    /// free company-name source.
+    pub fn paid(&self) -> bool {
+        matches!(self.provider, "diretrix" | "work_api")
+    }
+}
+
 /// A note posted on a lead.
 #[derive(Debug, Clone, Serialize)]
 pub struct NoteRecord {
@@ -122,6 +130,9 @@ pub struct Journal {
     pub calls: Vec<CallRecord>,
     pub notes: Vec<NoteRecord>,
     pub created_leads: Vec<serde_json::Value>,
+    /// Messages posted to the sandbox's Slack-like incoming webhook
+    /// (`POST /hooks/slack/...`), as received.
+    pub slack_messages: Vec<serde_json::Value>,
     pub subscriptions: Vec<(String, String)>,
 }
 
@@ -356,6 +367,7 @@ impl SimHandle {
             ("DIRETRIX_PASS", c.diretrix_pass.clone()),
             ("WORK_API_BASE_URL", self.work_api_url()),
             ("WORK_API", c.work_token.clone()),
+            ("CNPJ_BASE_URL", format!("{}/brasilapi", self.base_url())),
         ]
     }
 

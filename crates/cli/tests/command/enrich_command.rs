@@ -21,7 +21,7 @@ fn enrich_waiting(url: &str, sim_env: &[(String, String)], lead: &str, wait_secs
     for (k, v) in sim_env {
         cmd.env(k, v);
     }
-    for p in ["C2S", "DIRETRIX", "WORK_API"] {
+    for p in ["C2S", "DIRETRIX", "WORK_API", "CNPJ"] {
         cmd.env(format!("{p}_MIN_INTERVAL_MS"), "0");
     }
     cmd.output().expect("run c2s-enrich")

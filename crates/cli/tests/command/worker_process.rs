@@ -50,7 +50,7 @@ async fn a_sigkilled_worker_process_has_its_job_finished_by_another_worker() {
     for (k, v) in sim.env() {
         cmd.env(k, v);
     }
-    for p in ["C2S", "DIRETRIX", "WORK_API"] {
+    for p in ["C2S", "DIRETRIX", "WORK_API", "CNPJ"] {
         cmd.env(format!("{p}_MIN_INTERVAL_MS"), "0");
     }
     let mut child = cmd.spawn().expect("worker process");

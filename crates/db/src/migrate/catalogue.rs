@@ -107,6 +107,8 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(31, "0031", "lead_retries"),
     migration!(32, "0032", "lead_profile"),
     migration!(33, "0033", "property_address_index"),
+    migration!(34, "0034", "deliveries"),
+    migration!(35, "0035", "google_ads_products"),
 ];
 
 impl Migration {

@@ -38,12 +38,14 @@ impl Config {
     fn from_layers(mut l: Layers<'_>) -> Result<Self, ConfigError> {
         let mut f = std::mem::take(&mut l.file);
         let (c2s, diretrix, work_api) = values::providers(&l, &mut f)?;
+        let tier_rules = super::agent::tier_rules(&l)?;
         Ok(Self {
             database: values::database(&l, &mut f)?,
             port: l.number("PORT", f.port)?.unwrap_or(8080),
             c2s,
             diretrix,
             work_api,
+            cnpj: super::agent::cnpj(&l)?,
             webhook_secret: l
                 .text("WEBHOOK_SECRET", f.webhook_secret.take())
                 .map(SecretString::from),
@@ -126,7 +128,8 @@ impl Config {
                 0..=86_400,
                 "must be between 0 (off) and 86400 seconds",
             )?),
-            tier_rules: super::agent::tier_rules(&l)?,
+            alerts: super::agent::alerts(&l, &tier_rules)?,
+            tier_rules,
             income_factor: values::income_factor(&l, f.income_factor.take())?,
             message_max_chars: l.within(
                 "C2S_MESSAGE_MAX_CHARS",
@@ -146,6 +149,7 @@ impl Config {
                 100..=usize::MAX,
                 "must be at least 100",
             )?,
+            google_ads_products: super::agent::google_ads_products(&l)?,
             c2s_seller_id: l
                 .text("C2S_SELLER_ID", f.c2s_seller_id.take())
                 .map(|v| v.trim().to_owned()),

@@ -14,7 +14,7 @@ mod values;
 
 pub use c2s_db::mask_database_url;
 pub use error::ConfigError;
-pub use settings::{CacheConfig, Config, DatabaseConfig, LogFormat, ProviderConfig};
+pub use settings::{AlertConfig, CacheConfig, Config, DatabaseConfig, LogFormat, ProviderConfig};
 
 #[cfg(test)]
 mod tests {

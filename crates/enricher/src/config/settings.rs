@@ -35,6 +35,27 @@ pub struct CacheConfig {
     pub freshness: crate::store::ledger::Freshness,
 }
 
+/// The alerts and tags (`ALERT_MIN_TIER`, `SLACK_WEBHOOK_URL`, `SMTP_*`,
+/// `ALERT_EMAIL_*`, `C2S_LEAD_URL`, `C2S_TAGS`, `TIER_TAG_PREFIX`,
+/// `SOURCE_HEALTH_*`), checked; the clients are built by the service.
+#[derive(Debug, Clone)]
+pub struct AlertConfig {
+    /// `None`: no lead alerts (`off`); default: the best tier.
+    pub min_tier: Option<String>,
+    pub slack_webhook: Option<SecretString>,
+    pub email: Option<crate::notify::EmailConfig>,
+    /// With `{lead_id}`.
+    pub lead_url: String,
+    /// `None`: no C2S tags.
+    pub tag_prefix: Option<String>,
+    /// A discovery source whose last `source_window` answers found nobody
+    /// is alerted (0: never checked); checked every `source_every`.
+    pub source_window: u32,
+    pub source_every: std::time::Duration,
+    /// How long one alert may take (`ALERT_TIMEOUT_SECS`, default 10).
+    pub timeout: std::time::Duration,
+}
+
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -43,6 +64,9 @@ pub struct Config {
     pub c2s: ProviderConfig,
     pub diretrix: ProviderConfig,
     pub work_api: ProviderConfig,
+    /// The public CNPJ source for company names (`CNPJ_LOOKUP`, default
+    /// `brasilapi`; `off`: none).
+    pub cnpj: Option<ProviderConfig>,
     pub webhook_secret: Option<SecretString>,
     pub google_ads_webhook_key: Option<SecretString>,
     pub cache: CacheConfig,
@@ -101,6 +125,8 @@ pub struct Config {
     pub retry_sweep: std::time::Duration,
     /// The lead tier's rules (`TIER_RULES_FILE`; the shipped default).
     pub tier_rules: std::sync::Arc<crate::domain::tier::RuleSet>,
+    /// Tags and alerts (issue 17).
+    pub alerts: AlertConfig,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).
     pub income_factor: Decimal,
     /// Longest note posted on a lead (`C2S_MESSAGE_MAX_CHARS`, default 5000).
@@ -110,6 +136,8 @@ pub struct Config {
     pub identity_min_confidence: crate::domain::identity::Confidence,
     /// Longest lead description sent to C2S (`C2S_DESCRIPTION_MAX_LENGTH`, default 4000).
     pub description_max_chars: usize,
+    /// The ad → product map for Google Ads leads (`GOOGLE_ADS_PRODUCTS_FILE`).
+    pub google_ads_products: std::sync::Arc<crate::domain::products::ProductMap>,
     /// The C2S seller Google Ads leads are assigned to (`C2S_SELLER_ID`).
     pub c2s_seller_id: Option<String>,
     /// Browser origins allowed to call the API (`CORS_ALLOWED_ORIGINS`,

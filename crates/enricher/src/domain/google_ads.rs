@@ -26,6 +26,7 @@ pub struct GoogleAdsLead {
     pub lead_id: String,
     pub google_key: Option<String>,
     pub campaign_id: Option<String>,
+    pub adgroup_id: Option<String>,
     pub form_id: Option<String>,
     pub gcl_id: Option<String>,
     pub is_test: bool,
@@ -91,6 +92,7 @@ impl GoogleAdsLead {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             campaign_id: text_field(obj.get("campaign_id")),
+            adgroup_id: text_field(obj.get("adgroup_id")),
             form_id: text_field(obj.get("form_id")),
             gcl_id: text_field(obj.get("gcl_id")),
             is_test,
@@ -156,6 +158,42 @@ pub fn form_contacts(answers: &[Answer]) -> FormContacts {
         }
     }
     out
+}
+
+/// The first line of the description: how a retry recognises the lead it
+/// created (contains no personal data).
+pub fn reference_line(google_lead_id: &str) -> String {
+    format!("Ref. Google Ads: {google_lead_id}")
+}
+
+/// The description sent to C2S: reference, note, the form's answers; cut to
+/// `max_chars` characters (the reference line always survives).
+pub fn description(
+    google_lead_id: &str,
+    note: &str,
+    answers: &[Answer],
+    max_chars: usize,
+) -> String {
+    let mut out = reference_line(google_lead_id);
+    out.push_str("\n\n");
+    out.push_str(note.trim_end());
+    if !answers.is_empty() {
+        out.push_str("\n\n📝 RESPOSTAS DO FORMULÁRIO\n");
+        for a in answers {
+            let q = if a.column_name.trim().is_empty() {
+                a.column_id.trim()
+            } else {
+                a.column_name.trim()
+            };
+            out.push_str(&format!("{q}: {}\n", a.value.trim()));
+        }
+    }
+    let out = out.trim_end().to_owned();
+    if out.chars().count() <= max_chars {
+        return out;
+    }
+    let cut: String = out.chars().take(max_chars.saturating_sub(1)).collect();
+    format!("{cut}…")
 }
 
 #[cfg(test)]

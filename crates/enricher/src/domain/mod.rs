@@ -4,6 +4,7 @@ pub mod dossier;
 pub mod google_ads;
 pub mod identity;
 pub mod lead;
+pub mod products;
 pub mod tier;
 
 /// A person a discovery lookup points to.

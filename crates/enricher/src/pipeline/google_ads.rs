@@ -16,8 +16,9 @@ use super::resolve::Decision;
 use super::setup::Pipeline;
 use super::steps::{timed, Advanced, Step, Track};
 use crate::domain::dossier::Dossier;
-use crate::domain::google_ads::{form_contacts, Answer, FormContacts};
+use crate::domain::google_ads::{description, form_contacts, reference_line, Answer, FormContacts};
 use crate::domain::lead::LeadId;
+use crate::domain::products::{AdIds, Product};
 use crate::providers::c2s::{LeadQuery, NewLead};
 use crate::providers::ProviderError;
 use crate::store::google_ads::{self, Created, CreatedLead};
@@ -34,42 +35,6 @@ pub struct GoogleOutcome {
     pub entity_ids: Vec<Uuid>,
     pub c2s_lead_id: Option<String>,
     pub outcome: String,
-}
-
-/// The first line of the description: how a retry recognises the lead it
-/// created (contains no personal data).
-pub fn reference_line(google_lead_id: &str) -> String {
-    format!("Ref. Google Ads: {google_lead_id}")
-}
-
-/// The description sent to C2S: reference, note, the form's answers; cut to
-/// `max_chars` characters (the reference line always survives).
-pub fn description(
-    google_lead_id: &str,
-    note: &str,
-    answers: &[Answer],
-    max_chars: usize,
-) -> String {
-    let mut out = reference_line(google_lead_id);
-    out.push_str("\n\n");
-    out.push_str(note.trim_end());
-    if !answers.is_empty() {
-        out.push_str("\n\n📝 RESPOSTAS DO FORMULÁRIO\n");
-        for a in answers {
-            let q = if a.column_name.trim().is_empty() {
-                a.column_id.trim()
-            } else {
-                a.column_name.trim()
-            };
-            out.push_str(&format!("{q}: {}\n", a.value.trim()));
-        }
-    }
-    let out = out.trim_end().to_owned();
-    if out.chars().count() <= max_chars {
-        return out;
-    }
-    let cut: String = out.chars().take(max_chars.saturating_sub(1)).collect();
-    format!("{cut}…")
 }
 
 /// A typed CPF is the form's person when its dossier's name agrees with the
@@ -128,6 +93,14 @@ impl Track for Form<'_> {
         let job = fence.job.as_ref().map(|(id, w)| (*id, w.as_str()));
         google_ads::save_step(&p.pool, self.google_lead_id, next.as_str(), context, job).await
     }
+}
+
+/// The C2S lead to create for a form: its description, where an earlier
+/// attempt left it (`creating`: look for it first), and its product.
+struct NewC2sLead<'a> {
+    description: &'a str,
+    c2s_status: &'a str,
+    product: Option<&'a Product>,
 }
 
 impl Pipeline {
@@ -189,7 +162,7 @@ impl Pipeline {
                 seller_id: self.settings.google_ads.seller_id.as_deref(),
                 seller_name: None,
             };
-            let (note, _) = self
+            let (note, tier) = self
                 .note_text(&facts, &discovery, &dossiers, for_lead)
                 .await?;
             let shown = shown_answers(&answers, contacts.cpf.as_ref(), &discovery);
@@ -199,10 +172,27 @@ impl Pipeline {
                 &shown,
                 self.settings.google_ads.description_max_chars,
             );
+            let ids = AdIds {
+                campaign_id: recorded.campaign_id.as_deref(),
+                adgroup_id: recorded.adgroup_id.as_deref(),
+                form_id: recorded.form_id.as_deref(),
+            };
+            let product = self.settings.google_ads.products.find(ids);
+            if product.is_none() {
+                // Recorded (product_ref stays NULL) and counted: an ad to map.
+                tracing::warn!(campaign_id = ?ids.campaign_id, adgroup_id = ?ids.adgroup_id, form_id = ?ids.form_id,
+                    "no product is mapped for this ad (GOOGLE_ADS_PRODUCTS_FILE); the C2S lead is created without one");
+                crate::metrics::METRICS.event("google_ads_unmapped_ad");
+            }
             fence_check(fence)?;
+            let new = NewC2sLead {
+                description: &text,
+                c2s_status: &recorded.c2s_status,
+                product,
+            };
             let id = timed(
                 "create",
-                self.create_c2s_lead(google_lead_id, &facts, &text, &recorded.c2s_status, fence),
+                self.create_c2s_lead(google_lead_id, &facts, &new, fence),
             )
             .await?;
             crate::metrics::METRICS.event("c2s_lead_created");
@@ -218,7 +208,15 @@ impl Pipeline {
                 forget: erased,
             };
             google_ads::finish(&self.pool, &created).await?;
+            if let (Some(lead), Some(tier)) = (&created.lead, &tier) {
+                crate::store::profile::save_tier(&self.pool, &lead.lead_id, tier).await?;
+            }
             c2s_lead_id = Some(id);
+        }
+        // The created lead's tag and alerts, each once (also on a run
+        // resumed after a refused delivery).
+        if let Some(lead) = c2s_lead_id.as_deref().and_then(|i| LeadId::parse(i).ok()) {
+            timed("deliver", self.deliver_step(&lead, fence)).await?;
         }
         Ok(GoogleOutcome {
             google_lead_id: google_lead_id.to_owned(),
@@ -285,12 +283,12 @@ impl Pipeline {
         &self,
         google_lead_id: &str,
         facts: &LeadFacts,
-        description: &str,
-        c2s_status: &str,
+        lead: &NewC2sLead<'_>,
         fence: &Fence,
     ) -> Result<String, RunError> {
         let c2s = &self.providers.c2s;
-        if c2s_status == "creating" {
+        let description = lead.description;
+        if lead.c2s_status == "creating" {
             if let Some(found) = self.find_created(google_lead_id, facts).await? {
                 tracing::info!("the C2S lead of an earlier, unclear attempt exists; adopting it");
                 return Ok(found);
@@ -298,7 +296,12 @@ impl Pipeline {
         }
         // Only while the job is still ours (an erasure may have cancelled it).
         let job = fence.job.as_ref().map(|(id, w)| (*id, w.as_str()));
-        if !google_ads::mark_creating(&self.pool, google_lead_id, description, job).await? {
+        let product_ref = lead
+            .product
+            .map(|p| p.reference.as_deref().unwrap_or(&p.description));
+        if !google_ads::mark_creating(&self.pool, google_lead_id, description, job, product_ref)
+            .await?
+        {
             return Err(RunError::LeaseLost);
         }
         let new = NewLead {
@@ -311,7 +314,7 @@ impl Pipeline {
             description: description.to_owned(),
             source: SOURCE.into(),
             seller_id: self.settings.google_ads.seller_id.clone(),
-            product: None,
+            product: lead.product.cloned(),
         };
         Ok(c2s.create_lead(&new).await?)
     }

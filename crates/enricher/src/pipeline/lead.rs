@@ -186,6 +186,11 @@ impl Pipeline {
                 Some(true) => {}
             }
         }
+        if note_sent && fence.notes == NotePolicy::Post {
+            // The tag and alerts, each once; also on a run resumed after
+            // the note (a delivery refused last time).
+            timed("deliver", self.deliver_step(lead_id, fence)).await?;
+        }
         Ok(Outcome {
             lead_id: lead_id.to_string(),
             persons: discovery.persons.len(),

@@ -17,6 +17,7 @@
 
 pub mod backfill;
 pub mod context;
+mod deliver;
 pub mod discover;
 pub mod error;
 pub mod google_ads;
@@ -29,6 +30,7 @@ pub mod reconcile;
 pub mod resolve;
 pub mod retry;
 pub mod setup;
+pub mod source_health;
 pub mod steps;
 pub mod sync;
 pub mod worker;

@@ -8,13 +8,24 @@ use chrono::Utc;
 use super::context::{Discovery, LeadFacts};
 use super::error::{Cause, RunError};
 use super::note::{
-    format_identified_note, NoteIdentity, PersonLine, Resolution as NoteResolution, UnshownLine,
+    format_identified_note, CompanyName, NoteIdentity, PersonLine, Resolution as NoteResolution,
+    UnshownLine,
 };
 use super::setup::Pipeline;
 use crate::domain::dossier::Dossier;
 use crate::domain::identity::{Confidence, Contact, Unshown, Via};
 use crate::domain::tier::{Assessment, Profile};
+use crate::store::ledger::{CallKind, Spender};
 use crate::store::profile::{Beside, ForLead};
+
+/// A company's name and status by CNPJ from the public source: free (0
+/// credits), kept as long as a dossier.
+pub(crate) const CNPJ_COMPANY: CallKind = CallKind {
+    provider: "brasilapi",
+    module: "cnpj",
+    credits: 0,
+    dossier: true,
+};
 
 impl Pipeline {
     /// The note's text for what discovery found, and the lead's tier (the
@@ -46,12 +57,17 @@ impl Pipeline {
             }
         };
         let (beside, assessed) = self.profiles(dossiers, lead).await?;
+        let mut names = Vec::with_capacity(dossiers.len());
+        for d in dossiers {
+            names.push(self.company_names(d).await);
+        }
         let identity = NoteIdentity {
             persons: d
                 .identities
                 .iter()
                 .zip(dossiers.iter().zip(beside.iter().zip(assessed.iter())))
-                .map(|(i, (dossier, (b, a)))| PersonLine {
+                .zip(names)
+                .map(|((i, (dossier, (b, a))), companies)| PersonLine {
                     confirmed: i.confidence == Confidence::Confirmed,
                     reasons: i.note_reasons.clone(),
                     name_differs: i.name_differs,
@@ -67,6 +83,7 @@ impl Pipeline {
                     }),
                     properties: (b.properties, b.listed.clone()),
                     data_as_of: self.data_as_of(dossier),
+                    companies,
                 })
                 .collect(),
             unshown: d.unshown.iter().map(unshown_line).collect(),
@@ -108,6 +125,51 @@ impl Pipeline {
             })
             .collect();
         Ok((beside, assessed))
+    }
+
+    /// The names and statuses of the companies the note lists (the first
+    /// three distinct CNPJs), from the public CNPJ source through the
+    /// ledger (free, cached like every outside answer). A name that cannot
+    /// be had now is left out — the line keeps its CNPJ and role; a note is
+    /// never held up for it.
+    async fn company_names(&self, d: &Dossier) -> Vec<(String, CompanyName)> {
+        let Some(client) = &self.providers.cnpj else {
+            return Vec::new();
+        };
+        let mut cnpjs: Vec<&brazil::Cnpj> = Vec::new();
+        for c in &d.companies {
+            if !cnpjs.contains(&&c.cnpj) && cnpjs.len() < 3 {
+                cnpjs.push(&c.cnpj);
+            }
+        }
+        let mut out = Vec::new();
+        for cnpj in cnpjs {
+            let looked = self
+                .ledger
+                .lookup_as(CNPJ_COMPANY, cnpj.digits(), Spender::New, || {
+                    client.company(cnpj)
+                })
+                .await;
+            match looked {
+                Ok(l) => {
+                    let Some(info) = l.value else { continue };
+                    if let Some(name) = info.display_name() {
+                        out.push((
+                            cnpj.digits().to_owned(),
+                            CompanyName {
+                                name: name.to_owned(),
+                                status: info.status.clone(),
+                            },
+                        ));
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "a company's name could not be had; its CNPJ is shown");
+                    crate::metrics::METRICS.event("company_name_unavailable");
+                }
+            }
+        }
+        out
     }
 
     /// The dossier's date when it is older than the freshness window.

@@ -43,6 +43,9 @@ pub struct ProfileSettings {
     pub rules: Arc<crate::domain::tier::RuleSet>,
     /// The ownership table, looked for once.
     pub ownership: crate::store::profile::Ownership,
+    /// Tags and alerts (none by default; the service builds them from its
+    /// configuration).
+    pub alerts: crate::notify::Alerts,
 }
 
 impl Default for ProfileSettings {
@@ -50,6 +53,7 @@ impl Default for ProfileSettings {
         Self {
             rules: Arc::new(crate::domain::tier::RuleSet::builtin()),
             ownership: crate::store::profile::Ownership::default(),
+            alerts: crate::notify::Alerts::default(),
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct GoogleAdsSettings {
     pub seller_id: Option<String>,
     /// Longest description sent (`C2S_DESCRIPTION_MAX_LENGTH`).
     pub description_max_chars: usize,
+    /// The ad → product map (`GOOGLE_ADS_PRODUCTS_FILE`; empty by default).
+    pub products: Arc<crate::domain::products::ProductMap>,
 }
 
 impl Default for GoogleAdsSettings {
@@ -90,6 +96,7 @@ impl Default for GoogleAdsSettings {
         Self {
             seller_id: None,
             description_max_chars: 4000,
+            products: Arc::default(),
         }
     }
 }

@@ -57,6 +57,14 @@ impl Providers {
                     "work_api",
                 ),
             )?,
+            cnpj: match &config.cnpj {
+                Some(c) => Some(crate::providers::cnpj::CnpjClient::new(
+                    &c.base_url,
+                    c.policy.clone(),
+                    crate::providers::pacer::Pacer::local(c.policy.min_interval),
+                )?),
+                None => None,
+            },
         })
     }
 }

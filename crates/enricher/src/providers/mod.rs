@@ -7,6 +7,7 @@
 pub mod breaker;
 pub mod build;
 pub mod c2s;
+pub mod cnpj;
 pub mod diretrix;
 pub mod error;
 pub(crate) mod lenient;
@@ -25,4 +26,6 @@ pub struct Providers {
     pub c2s: c2s::C2sClient,
     pub diretrix: diretrix::DiretrixClient,
     pub work_api: work_api::WorkApiClient,
+    /// Company names by CNPJ (`CNPJ_LOOKUP=off`: none).
+    pub cnpj: Option<cnpj::CnpjClient>,
 }

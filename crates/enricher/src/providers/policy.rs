@@ -37,6 +37,22 @@ impl Policy {
         }
     }
 
+    /// The public CNPJ source (BrasilAPI): free and rate-limited by
+    /// address — calls spaced, short timeouts, one retry; a company name is
+    /// never worth holding a note up.
+    pub fn cnpj_default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+            max_retries: 1,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(5),
+            min_interval: Duration::from_millis(300),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(60),
+        }
+    }
+
     /// Diretrix: 0.5–2 s typical latency, 30 s timeout.
     pub fn diretrix_default() -> Self {
         Self {

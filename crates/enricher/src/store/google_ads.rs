@@ -33,9 +33,10 @@ pub async fn record(pool: &PgPool, lead: &GoogleAdsLead) -> Result<Recorded, sql
     } else {
         ("pending", "none")
     };
-    let inserted = sqlx::query!("INSERT INTO enrich.google_ads_leads (google_lead_id, campaign_id, form_id, gcl_id, is_test, answers, state, c2s_status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (google_lead_id) DO NOTHING", &lead.lead_id, lead.campaign_id.as_deref(), lead.form_id.as_deref(), lead.gcl_id.as_deref(), lead.is_test, answers, state, c2s_status)
+    let inserted = sqlx::query!("INSERT INTO enrich.google_ads_leads (google_lead_id, campaign_id, form_id, gcl_id, is_test, answers, state, c2s_status, adgroup_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (google_lead_id) DO NOTHING", &lead.lead_id, lead.campaign_id.as_deref(), lead.form_id.as_deref(), lead.gcl_id.as_deref(), lead.is_test, answers, state, c2s_status,
+         lead.adgroup_id.as_deref())
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -82,6 +83,9 @@ pub struct FormProgress {
     /// `none`, `creating` (asked, answer unknown) or `created`.
     pub c2s_status: String,
     pub c2s_lead_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub adgroup_id: Option<String>,
+    pub form_id: Option<String>,
 }
 
 /// The form's recorded run; `None` for a form never recorded.
@@ -91,7 +95,7 @@ pub async fn progress(
 ) -> Result<Option<FormProgress>, sqlx::Error> {
     sqlx::query_as!(
         FormProgress,
-        "SELECT step, state, context, answers, c2s_status, c2s_lead_id
+        "SELECT step, state, context, answers, c2s_status, c2s_lead_id, campaign_id, adgroup_id, form_id
            FROM enrich.google_ads_leads WHERE google_lead_id = $1",
         google_lead_id
     )
@@ -134,16 +138,19 @@ pub async fn mark_creating(
     google_lead_id: &str,
     description: &str,
     job: Option<(i64, &str)>,
+    product_ref: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let n = sqlx::query!(
-        "UPDATE enrich.google_ads_leads SET c2s_status = 'creating', c2s_attempt_at = now(), description = $2, updated_at = now()
+        "UPDATE enrich.google_ads_leads SET c2s_status = 'creating', c2s_attempt_at = now(), description = $2, updated_at = now(),
+                product_ref = $5
           WHERE google_lead_id = $1
             AND ($3::bigint IS NULL OR EXISTS (
                  SELECT 1 FROM enrich.jobs j WHERE j.id = $3 AND j.locked_by = $4 AND j.state = 'running'))",
         google_lead_id,
         description,
         job.map(|(id, _)| id),
-        job.map(|(_, w)| w)
+        job.map(|(_, w)| w),
+        product_ref
     )
     .execute(pool)
     .await?

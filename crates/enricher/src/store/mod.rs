@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod customers;
+pub mod deliveries;
 pub mod dossier;
 pub mod erasure;
 pub mod events;

@@ -143,6 +143,13 @@ const RULES: &[Rule] = &[
               AND coalesce(completed_at, updated_at) < now() - make_interval(days => $1)",
         age: |r| Age::Days(r.lead_details_days),
     },
+    Rule {
+        table: "enrich.lead_deliveries",
+        action: "delete records of tags and alerts delivered or given up (no personal data)",
+        set: None,
+        due: "status IN ('sent', 'abandoned') AND claimed_at < now() - make_interval(days => $1)",
+        age: |r| Age::Days(r.lead_details_days),
+    },
 ];
 
 /// What one rule found (dry run) or did.

@@ -330,7 +330,7 @@ pub(crate) fn paid_calls(sim: &c2s_sim::SimHandle) -> usize {
         .journal()
         .calls
         .iter()
-        .filter(|c| c.provider != "c2s" && c.status < 500)
+        .filter(|c| c.paid() && c.status < 500)
         .count()
 }
 

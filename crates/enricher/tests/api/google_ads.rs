@@ -588,3 +588,117 @@ async fn after_erasure_a_new_form_of_the_person_is_sent_to_c2s_and_nothing_of_it
         assert!(left.is_empty(), "still found in {left:?}");
     }
 }
+
+#[tokio::test]
+async fn ad_leads_are_created_with_their_mapped_product_and_unmapped_ads_are_recorded() {
+    let dir = tempfile::tempdir().expect("dir");
+    let map = dir.path().join("products.toml");
+    std::fs::write(
+        &map,
+        r#"
+[[products]]
+campaign_id = "1234"
+description = "Lançamentos Jardins"
+
+[[products]]
+adgroup_id = "5678"
+description = "Cobertura Jardim Europa, 4 suítes"
+reference = "MB-1234"
+price = "12500000"
+"#,
+    )
+    .expect("map");
+    let w = world(&[("GOOGLE_ADS_PRODUCTS_FILE", map.to_str().expect("path"))]).await;
+    // The ad group's entry is more specific than the campaign's.
+    let mut by_adgroup = w.form("g-prod-1", &[]);
+    by_adgroup["adgroup_id"] = json!(5678);
+    let by_campaign = w.form("g-prod-2", &[]);
+    let mut unmapped = w.form("g-prod-3", &[]);
+    unmapped["campaign_id"] = json!(999);
+    for body in [&by_adgroup, &by_campaign, &unmapped] {
+        assert_eq!(w.post(body).await.0, 200);
+    }
+    w.drain().await;
+    let created = w.created();
+    assert_eq!(created.len(), 3);
+    let product_of = |lead_id: &str| {
+        created
+            .iter()
+            .find(|c| {
+                c["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(lead_id))
+            })
+            .unwrap_or_else(|| panic!("{lead_id} created"))["product"]
+            .clone()
+    };
+    assert_eq!(
+        product_of("g-prod-1"),
+        json!({"description": "Cobertura Jardim Europa, 4 suítes", "prop_ref": "MB-1234", "price": "12500000"})
+    );
+    assert_eq!(
+        product_of("g-prod-2"),
+        json!({"description": "Lançamentos Jardins"})
+    );
+    assert_eq!(
+        product_of("g-prod-3"),
+        Value::Null,
+        "no product for an unmapped ad"
+    );
+    let recorded: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT google_lead_id, product_ref, adgroup_id FROM enrich.google_ads_leads ORDER BY google_lead_id",
+    )
+    .fetch_all(&w.test.pool)
+    .await
+    .expect("rows");
+    assert_eq!(
+        recorded,
+        [
+            (
+                "g-prod-1".into(),
+                Some("MB-1234".into()),
+                Some("5678".into())
+            ),
+            ("g-prod-2".into(), Some("Lançamentos Jardins".into()), None),
+            ("g-prod-3".into(), None, None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_ad_lead_gets_its_tier_its_tag_and_its_alert_once() {
+    let hook = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let uri = hook.uri();
+    let w = world(&[("SLACK_WEBHOOK_URL", uri.as_str()), ("ALERT_MIN_TIER", "D")]).await;
+    for _ in 0..2 {
+        assert_eq!(w.post(&w.form("g-tier-1", &[])).await.0, 200);
+    }
+    w.drain().await;
+    let (c2s_id, tier): (String, Option<String>) = sqlx::query_as(
+        "SELECT g.c2s_lead_id, l.tier FROM enrich.google_ads_leads g
+           JOIN enrich.leads l ON l.lead_id = g.c2s_lead_id WHERE g.google_lead_id = 'g-tier-1'",
+    )
+    .fetch_one(&w.test.pool)
+    .await
+    .expect("created lead");
+    let tier = tier.expect("the created lead has a tier");
+    assert_eq!(
+        w.sim.state.lead_tag_names(&c2s_id),
+        [format!("Perfil {tier}")]
+    );
+    let alerts = hook.received_requests().await.unwrap_or_default();
+    assert_eq!(alerts.len(), 1);
+    assert!(String::from_utf8_lossy(&alerts[0].body).contains(&c2s_id));
+    let description = w.created()[0]["description"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        description.contains(&format!("🏷️ Perfil {tier} — ")),
+        "{description}"
+    );
+}

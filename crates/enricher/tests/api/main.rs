@@ -4,6 +4,7 @@
 //! their own: tracing's interest cache is process-wide, and another test's
 //! threads would decide what their capture sees.
 
+mod alerts;
 mod api_docs;
 mod backfill;
 mod budget;

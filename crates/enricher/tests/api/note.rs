@@ -5,8 +5,8 @@ use std::str::FromStr;
 use brazil::{Email, PhoneBr};
 use c2s_enrich::domain::dossier::Dossier;
 use c2s_enrich::pipeline::note::{
-    format_identified_note, format_note, NoteIdentity, NoteSettings, PersonLine, Resolution,
-    Sections,
+    format_identified_note, format_note, CompanyName, NoteIdentity, NoteSettings, PersonLine,
+    Resolution, Sections,
 };
 use c2s_enrich::providers::work_api::parse_dossier;
 use c2s_enrich::store::profile::Property;
@@ -307,7 +307,7 @@ Risco: BAIXISSIMO RISCO
 3. Imóvel - R$ 750.000,00
 
 🏢 EMPRESAS (dados de 03/2026)
-1. CNPJ 11.222.333/0001-81 - SOCIO-ADMINISTRADOR
+1. COSTA ADVOCACIA (ATIVA) - SOCIO-ADMINISTRADOR - CNPJ 11.222.333/0001-81
 2. CNPJ 45.099.876/0001-75 - SOCIO
 
 👪 PARENTES (dados de 03/2026)
@@ -346,6 +346,14 @@ fn agent_person() -> PersonLine {
             ],
         ),
         data_as_of: NaiveDate::from_ymd_opt(2026, 3, 15),
+        // The second company is unknown to the CNPJ source: its line is as before.
+        companies: vec![(
+            "11222333000181".into(),
+            CompanyName {
+                name: "COSTA ADVOCACIA".into(),
+                status: Some("ATIVA".into()),
+            },
+        )],
         ..PersonLine::default()
     }
 }
@@ -374,6 +382,7 @@ fn the_agent_context_lines_and_sections_have_their_golden_form() {
     // changed (the golden example's lines are all here, in order).
     let plain = PersonLine {
         properties: (0, Vec::new()),
+        companies: Vec::new(),
         data_as_of: None,
         profile: None,
         earlier_lead: None,

@@ -239,3 +239,114 @@ async fn a_closed_earlier_lead_or_one_of_the_same_seller_is_not_mentioned() {
         "{note}"
     );
 }
+
+/// An owner lead whose person has companies, and those CNPJs (distinct, in
+/// the dossier's order).
+fn owner_with_companies(sim: &SimHandle) -> (SimLead, Vec<brazil::Cnpj>) {
+    for lead in sim.state.leads() {
+        let Some(p) = lead.person.filter(|_| lead.kind == LeadKind::Owner) else {
+            continue;
+        };
+        let mut cnpjs: Vec<brazil::Cnpj> = Vec::new();
+        for (c, _, _) in &sim.state.population.people[p].companies {
+            if !cnpjs.contains(c) {
+                cnpjs.push(c.clone());
+            }
+        }
+        if !cnpjs.is_empty() {
+            return (lead, cnpjs);
+        }
+    }
+    panic!("no owner with companies in the sandbox");
+}
+
+/// The note's line for a company, from what the public source answers for it.
+async fn expected_line(sim: &SimHandle, cnpj: &brazil::Cnpj) -> String {
+    let r = reqwest::get(format!(
+        "{}/brasilapi/cnpj/v1/{}",
+        sim.base_url(),
+        cnpj.digits()
+    ))
+    .await
+    .expect("source");
+    if r.status() == 404 {
+        return format!("CNPJ {cnpj} - SOCIO");
+    }
+    let v: Value = r.json().await.expect("json");
+    let name = v["nome_fantasia"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .or(v["razao_social"].as_str())
+        .expect("a name");
+    format!(
+        "{name} ({}) - SOCIO - CNPJ {cnpj}",
+        v["descricao_situacao_cadastral"].as_str().unwrap_or("?")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn companies_are_named_from_the_public_source_once_and_at_no_cost() {
+    let (sim, test, pipeline) = setup().await;
+    let (first, cnpjs) = owner_with_companies(&sim);
+    pipeline
+        .process(&LeadId::parse(&first.id).expect("id"))
+        .await
+        .expect("first");
+    let note = note_of(&sim, &first.id);
+    let asked = sim.state.journal().count("brasilapi", "cnpj");
+    assert_eq!(asked, cnpjs.len().min(3), "one question per company listed");
+    for (i, cnpj) in cnpjs.iter().take(3).enumerate() {
+        let line = format!("{}. {}", i + 1, expected_line(&sim, cnpj).await);
+        assert!(note.lines().any(|l| l == line), "{line:?} not in\n{note}");
+    }
+    let credits: Vec<i32> = sqlx::query_scalar(
+        "SELECT credits FROM enrich.provider_calls WHERE provider = 'brasilapi'",
+    )
+    .fetch_all(&test.pool)
+    .await
+    .expect("ledger");
+    assert_eq!(credits.len(), asked, "every answer is in the ledger");
+    assert!(credits.iter().all(|c| *c == 0), "free: {credits:?}");
+    // Another lead of the same person: the names come from the ledger.
+    let before = sim.state.journal().count("brasilapi", "cnpj");
+    let second = second_lead(&sim, &first, "ab0000000000000000000000000000e1", "s-other");
+    pipeline.process(&second).await.expect("second");
+    assert_eq!(
+        sim.state.journal().count("brasilapi", "cnpj"),
+        before,
+        "cached"
+    );
+    let again = note_of(&sim, second.as_str());
+    let line = format!("1. {}", expected_line(&sim, &cnpjs[0]).await);
+    assert!(again.lines().any(|l| l == line), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_public_source_the_companies_keep_their_cnpj_and_the_note_goes_out() {
+    for (extra, fault) in [(Some(("CNPJ_LOOKUP", "off")), false), (None, true)] {
+        let extras: Vec<(&str, &str)> = extra.into_iter().collect();
+        let (sim, _test, pipeline) = c2s_lab::testing::sandbox::setup_with(&extras).await;
+        if fault {
+            sim.state.set_faults(
+                "brasilapi",
+                c2s_sim::Faults {
+                    error_rate: 1.0,
+                    ..Default::default()
+                },
+            );
+        }
+        let (lead, cnpjs) = owner_with_companies(&sim);
+        pipeline
+            .process(&LeadId::parse(&lead.id).expect("id"))
+            .await
+            .expect("the note goes out");
+        let note = note_of(&sim, &lead.id);
+        assert!(
+            note.lines()
+                .any(|l| l == format!("1. CNPJ {} - SOCIO", cnpjs[0])),
+            "fault {fault}: {note}"
+        );
+        let asked = sim.state.journal().count("brasilapi", "cnpj");
+        assert_eq!(asked > 0, fault, "off asks nothing");
+    }
+}

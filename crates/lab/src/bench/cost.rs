@@ -126,7 +126,7 @@ fn paid(journal: &c2s_sim::Journal) -> Vec<&c2s_sim::CallRecord> {
     journal
         .calls
         .iter()
-        .filter(|c| c.provider != "c2s" && c.status < 500)
+        .filter(|c| c.paid() && c.status < 500)
         .collect()
 }
 

@@ -190,7 +190,7 @@ pub fn sim_env(sim: &c2s_sim::SimHandle) -> HashMap<String, String> {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-    for p in ["C2S", "DIRETRIX", "WORK_API"] {
+    for p in ["C2S", "DIRETRIX", "WORK_API", "CNPJ"] {
         env.insert(format!("{p}_MIN_INTERVAL_MS"), "0".into());
         env.insert(format!("{p}_MAX_RETRIES"), "2".into());
     }

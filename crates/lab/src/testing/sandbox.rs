@@ -17,7 +17,7 @@ use c2s_sim::{SimConfig, SimHandle};
 /// timeouts, and the `extra` variables.
 pub fn sandbox_config(sim: &SimHandle, extra: &[(&str, &str)]) -> Config {
     let mut env = crate::bench::support::sim_env(sim);
-    for p in ["C2S", "DIRETRIX", "WORK_API"] {
+    for p in ["C2S", "DIRETRIX", "WORK_API", "CNPJ"] {
         env.insert(format!("{p}_MAX_RETRIES"), "1".into());
         env.insert(format!("{p}_TIMEOUT_SECS"), "5".into());
     }
@@ -73,6 +73,7 @@ pub async fn setup_world(
         google_ads: c2s_enrich::pipeline::GoogleAdsSettings {
             seller_id: config.c2s_seller_id.clone(),
             description_max_chars: config.description_max_chars,
+            products: config.google_ads_products.clone(),
         },
         identity_min_confidence: config.identity_min_confidence,
         identity_policy: Default::default(),
@@ -80,6 +81,7 @@ pub async fn setup_world(
         retry: config.retry.clone(),
         profile: c2s_enrich::pipeline::ProfileSettings {
             rules: config.tier_rules.clone(),
+            alerts: c2s_enrich::notify::Alerts::from_config(&config.alerts).expect("alerts"),
             ..Default::default()
         },
     };

@@ -18,10 +18,12 @@ use crate::population::{LeadKind, SimLead};
 use crate::{lock, render, CallRecord, NoteRecord, SimState, PROVIDERS};
 
 mod admin;
+mod brasilapi;
 mod c2s;
 mod providers;
 mod tags;
 pub use admin::*;
+use brasilapi::*;
 use c2s::*;
 use providers::*;
 use tags::*;
@@ -41,6 +43,8 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/integration/tags", get(list_tags).post(create_tag))
         .route("/integration/leads/{id}/tags", get(lead_tags))
         .route("/integration/leads/{id}/create_tag", post(tag_lead))
+        .route("/hooks/slack/{*path}", post(slack_hook))
+        .route("/brasilapi/cnpj/v1/{cnpj}", get(brasilapi_cnpj))
         .route("/Consultas/Pessoa/Telefone/{phone}", get(diretrix_phone))
         .route("/Consultas/Pessoa/Email/{email}", get(diretrix_email))
         .route("/api", get(work_api))

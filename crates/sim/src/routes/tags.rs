@@ -1,5 +1,5 @@
 //! C2S tags: the company's tags (list by name, create) and a lead's tags
-//! (list, add). Adding a tag is a change to the lead, as in C2S: its
+//! (list, add); and a Slack-like incoming webhook for alerts. Adding a tag is a change to the lead, as in C2S: its
 //! `updated_at` moves and `on_update_lead` fires.
 
 #[allow(unused_imports)]
@@ -135,4 +135,16 @@ pub(super) async fn tag_lead(
         notify_update(state, id);
     }
     response
+}
+
+/// `POST /hooks/slack/{*path}`: a stand-in for a Slack incoming webhook (the
+/// demo's alerts): takes `{text, blocks}` and answers `ok`, as Slack does.
+pub(super) async fn slack_hook(State(state): St, body: Bytes) -> Response {
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(v) if v.get("text").is_some_and(Value::is_string) => {
+            lock(&state.journal).slack_messages.push(v);
+            (StatusCode::OK, "ok").into_response()
+        }
+        _ => (StatusCode::BAD_REQUEST, "invalid_payload").into_response(),
+    }
 }

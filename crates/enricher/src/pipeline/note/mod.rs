@@ -11,4 +11,6 @@ mod sections;
 mod settings;
 
 pub use format::{format_identified_note, format_note};
-pub use settings::{NoteIdentity, NoteSettings, PersonLine, Resolution, Sections, UnshownLine};
+pub use settings::{
+    CompanyName, NoteIdentity, NoteSettings, PersonLine, Resolution, Sections, UnshownLine,
+};

@@ -4,7 +4,7 @@ use brazil::{scale_amounts_in_text, Cep, Money, PhoneKind, Uf};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::settings::{NoteSettings, PersonLine};
+use super::settings::{CompanyName, NoteSettings, PersonLine};
 use crate::domain::dossier::Dossier;
 use crate::store::profile::Property;
 
@@ -41,7 +41,11 @@ pub(super) fn sections(
             format!("🏘️ IMÓVEIS ({owned})"),
             properties(listed),
         ),
-        (s.sections.companies, dated("🏢 EMPRESAS"), companies(d)),
+        (
+            s.sections.companies,
+            dated("🏢 EMPRESAS"),
+            companies(d, extra.map_or(&[][..], |e| &e.companies[..])),
+        ),
         (s.sections.relatives, dated("👪 PARENTES"), relatives(d)),
     ];
     for (enabled, title, lines) in blocks {
@@ -245,7 +249,7 @@ pub(super) fn addresses(d: &Dossier) -> Vec<String> {
     }))
 }
 
-pub(super) fn companies(d: &Dossier) -> Vec<String> {
+pub(super) fn companies(d: &Dossier, names: &[(String, CompanyName)]) -> Vec<String> {
     let mut seen: Vec<(&brazil::Cnpj, Option<&str>)> = Vec::new();
     for c in &d.companies {
         let role = c.role.as_deref().filter(|r| !r.is_empty());
@@ -254,9 +258,23 @@ pub(super) fn companies(d: &Dossier) -> Vec<String> {
             None => seen.push((&c.cnpj, role)),
         }
     }
-    numbered(seen.into_iter().take(3).map(|(cnpj, role)| match role {
-        Some(r) => format!("CNPJ {cnpj} - {r}"),
-        None => format!("CNPJ {cnpj}"),
+    numbered(seen.into_iter().take(3).map(|(cnpj, role)| {
+        let named = names.iter().find(|(digits, _)| digits == cnpj.digits());
+        match (named, role) {
+            // `COSTA ADVOCACIA (ATIVA) - SOCIO-ADMINISTRADOR - CNPJ …`
+            (Some((_, n)), role) => {
+                let mut line = n.name.clone();
+                if let Some(st) = &n.status {
+                    line.push_str(&format!(" ({st})"));
+                }
+                if let Some(r) = role {
+                    line.push_str(&format!(" - {r}"));
+                }
+                format!("{line} - CNPJ {cnpj}")
+            }
+            (None, Some(r)) => format!("CNPJ {cnpj} - {r}"),
+            (None, None) => format!("CNPJ {cnpj}"),
+        }
     }))
 }
 

@@ -85,9 +85,20 @@ pub struct PersonLine {
     /// How many properties the customer database holds at the person's
     /// addresses, and the ones listed (the three worth most).
     pub properties: (usize, Vec<crate::store::profile::Property>),
+    /// Company names and statuses by CNPJ (14 digits), where known.
+    pub companies: Vec<(String, CompanyName)>,
     /// The dossier's date, when it is older than the freshness window:
     /// `(dados de MM/AAAA)` on its sections' headers.
     pub data_as_of: Option<NaiveDate>,
+}
+
+/// What the note says of a company beside its CNPJ.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CompanyName {
+    /// Trade name, else legal name.
+    pub name: String,
+    /// `ATIVA`, `BAIXADA`, …
+    pub status: Option<String>,
 }
 
 /// A contact whose registered owner is not shown (initials only).

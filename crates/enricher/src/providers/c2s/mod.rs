@@ -54,7 +54,7 @@ pub struct NewLead {
     pub description: String,
     pub source: String,
     pub seller_id: Option<String>,
-    pub product: Option<String>,
+    pub product: Option<crate::domain::products::Product>,
 }
 
 /// The C2S client. Build once and share.
@@ -195,11 +195,22 @@ impl C2sClient {
             ("phone", &lead.phone),
             ("email", &lead.email),
             ("seller_id", &lead.seller_id),
-            ("product", &lead.product),
         ] {
             if let Some(v) = v {
                 attributes[k] = json!(v);
             }
+        }
+        if let Some(p) = &lead.product {
+            // As C2S shows a lead's product: `{description, prop_ref}`, and
+            // the price in R$ (two decimals, as text: never a binary float).
+            let mut product = json!({ "description": p.description });
+            if let Some(r) = &p.reference {
+                product["prop_ref"] = json!(r);
+            }
+            if let Some(price) = p.price {
+                product["price"] = json!(price.round_dp(2).to_string());
+            }
+            attributes["product"] = product;
         }
         let payload = json!({ "data": { "type": "lead", "attributes": attributes } });
         self.transport

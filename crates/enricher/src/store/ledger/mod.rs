@@ -19,6 +19,7 @@
 
 mod budget;
 mod cap;
+mod health;
 mod key;
 mod kinds;
 mod lookup;
@@ -31,6 +32,9 @@ pub use budget::{
     Refusal, Shares, Spender,
 };
 pub use cap::CreditCap;
+pub use health::{
+    claim_source_alert, recent_answers, source_recovered, unclaim_source_alert, RecentAnswers,
+};
 pub use key::LedgerKeyError;
 pub use kinds::{CallKind, Freshness, LedgerError, Looked, ERASURE_LOCK, RESERVATION_TTL};
 pub use lookup::Ledger;

@@ -243,7 +243,7 @@ async fn run_policy(
     let paid = journal
         .calls
         .iter()
-        .filter(|c| c.provider != "c2s" && c.status < 500)
+        .filter(|c| c.paid() && c.status < 500)
         .count();
     eprintln!(
         "  {policy:?} ({mode:?}): precision {:.1} % ({} wrong-person notes), recall {:.1} %, {:.2} paid calls/lead, {:.0} s",
