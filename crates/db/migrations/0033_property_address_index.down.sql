@@ -1,1 +1,3 @@
-DROP INDEX IF EXISTS core.idx_properties_address;
+-- c2s:no-transaction
+-- step
+DROP INDEX CONCURRENTLY IF EXISTS core.idx_properties_address;

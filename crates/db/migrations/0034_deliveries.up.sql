@@ -4,7 +4,10 @@
 -- `sent` after, like the note: a retry never sends again what was sent, and a
 -- send whose fate is unclear (a timeout after the request went out) stays
 -- `pending` and is not repeated. `failed` is a send the receiver clearly
--- refused, tried again by the lead's job up to a few times, then `abandoned`.
+-- refused, tried again by the lead's job up to a few times, then `abandoned`;
+-- `skipped` an alert deliberately not sent (a back-filled old lead), so a
+-- later run of the lead does not send it either. The rows are kept as long
+-- as the lead's own record (they hold no personal data).
 -- No personal data: the channel, the tier, error kinds.
 CREATE TABLE IF NOT EXISTS enrich.lead_deliveries (
     lead_id text NOT NULL,
@@ -17,9 +20,8 @@ CREATE TABLE IF NOT EXISTS enrich.lead_deliveries (
     sent_at timestamptz,
     PRIMARY KEY (lead_id, channel),
     CONSTRAINT chk_lead_deliveries_channel CHECK (channel IN ('tag', 'slack', 'email')),
-    CONSTRAINT chk_lead_deliveries_status CHECK (status IN ('pending', 'sent', 'failed', 'abandoned'))
+    CONSTRAINT chk_lead_deliveries_status CHECK (status IN ('pending', 'sent', 'failed', 'abandoned', 'skipped'))
 );
-CREATE INDEX IF NOT EXISTS idx_lead_deliveries_claimed ON enrich.lead_deliveries (claimed_at);
 
 -- Why: a discovery source that stops finding anyone (one peer's phone source
 -- found nothing for five days and nobody knew) fires one alert when its last

@@ -66,6 +66,7 @@ pub async fn pipeline_capped(
         profile: crate::pipeline::ProfileSettings {
             rules: config.tier_rules.clone(),
             alerts: crate::notify::Alerts::from_config(&config.alerts)?,
+            data_age: config.note_data_age,
             ..Default::default()
         },
     };

@@ -24,20 +24,7 @@ pub(super) fn tier_rules(l: &Layers<'_>) -> Result<Arc<RuleSet>, ConfigError> {
 }
 
 pub(super) fn alerts(l: &Layers<'_>, rules: &RuleSet) -> Result<AlertConfig, ConfigError> {
-    let min_tier = match l.env("ALERT_MIN_TIER").map(|t| t.trim().to_owned()) {
-        Some(t) if t.eq_ignore_ascii_case("off") => None,
-        Some(t) => {
-            if rules.rank(&t).is_none() {
-                let names: Vec<&str> = rules.tiers.iter().map(|t| t.name.as_str()).collect();
-                return Err(invalid(
-                    "ALERT_MIN_TIER",
-                    format!("not a tier of the rules ({}), nor off", names.join(", ")),
-                ));
-            }
-            Some(t)
-        }
-        None => rules.tiers.first().map(|t| t.name.clone()),
-    };
+    let min_tier = min_tier(l, rules)?;
     let slack_webhook = match l.env("SLACK_WEBHOOK_URL") {
         Some(url) => Some(SecretString::from(checked_url("SLACK_WEBHOOK_URL", &url)?)),
         None => None,
@@ -45,8 +32,15 @@ pub(super) fn alerts(l: &Layers<'_>, rules: &RuleSet) -> Result<AlertConfig, Con
     let lead_url = l
         .env("C2S_LEAD_URL")
         .unwrap_or_else(|| "https://app.contact2sale.com/leads/{lead_id}".to_owned());
-    if !lead_url.contains("{lead_id}") {
-        return Err(invalid("C2S_LEAD_URL", "must contain {lead_id}"));
+    let sample = lead_url.replace("{lead_id}", "0123456789abcdef0123456789abcdef");
+    let parsed = reqwest::Url::parse(sample.trim()).ok();
+    if !lead_url.contains("{lead_id}")
+        || !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https"))
+    {
+        return Err(invalid(
+            "C2S_LEAD_URL",
+            "must be an http(s) URL containing {lead_id}",
+        ));
     }
     let tag_prefix = match l.env("C2S_TAGS").map(|v| v.trim().to_ascii_lowercase()) {
         None => Some(()),
@@ -88,6 +82,24 @@ pub(super) fn alerts(l: &Layers<'_>, rules: &RuleSet) -> Result<AlertConfig, Con
     })
 }
 
+/// `ALERT_MIN_TIER`: a tier of the rules, or `off`; the best tier by default.
+fn min_tier(l: &Layers<'_>, rules: &RuleSet) -> Result<Option<String>, ConfigError> {
+    Ok(match l.env("ALERT_MIN_TIER").map(|t| t.trim().to_owned()) {
+        Some(t) if t.eq_ignore_ascii_case("off") => None,
+        Some(t) => {
+            if rules.rank(&t).is_none() {
+                let names: Vec<&str> = rules.tiers.iter().map(|t| t.name.as_str()).collect();
+                return Err(invalid(
+                    "ALERT_MIN_TIER",
+                    format!("not a tier of the rules ({}), nor off", names.join(", ")),
+                ));
+            }
+            Some(t)
+        }
+        None => rules.tiers.first().map(|t| t.name.clone()),
+    })
+}
+
 /// An https URL, or http to this machine (a relay or a test receiver).
 fn checked_url(name: &str, raw: &str) -> Result<String, ConfigError> {
     let url = reqwest::Url::parse(raw.trim())
@@ -123,6 +135,9 @@ fn email(l: &Layers<'_>) -> Result<Option<crate::notify::EmailConfig>, ConfigErr
         .filter(|t| !t.trim().is_empty())
         .map(|t| mailbox("ALERT_EMAIL_TO", t))
         .collect::<Result<Vec<_>, _>>()?;
+    if to.is_empty() {
+        return Err(invalid("ALERT_EMAIL_TO", "names no recipient"));
+    }
     let host = l
         .env("SMTP_HOST")
         .ok_or_else(|| invalid("SMTP_HOST", "required when ALERT_EMAIL_TO is set"))?;
@@ -133,13 +148,28 @@ fn email(l: &Layers<'_>) -> Result<Option<crate::notify::EmailConfig>, ConfigErr
         Some(raw) => raw.parse().map_err(|e: String| invalid("SMTP_TLS", e))?,
         None => SmtpTls::Starttls,
     };
+    let host = host.trim().to_owned();
+    let local = matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]");
+    if tls == SmtpTls::None && !local {
+        return Err(invalid(
+            "SMTP_TLS",
+            "none is allowed only to a relay on this machine (127.0.0.1, localhost): the login and the alerts would cross the network in clear",
+        ));
+    }
+    let (user, pass) = (l.env("SMTP_USER"), l.env("SMTP_PASS"));
+    if user.is_some() != pass.is_some() {
+        return Err(invalid(
+            "SMTP_USER",
+            "SMTP_USER and SMTP_PASS go together (set both, or neither for a relay without login)",
+        ));
+    }
     let default_port = match tls {
         SmtpTls::Starttls => 587,
         SmtpTls::Tls => 465,
         SmtpTls::None => 25,
     };
     Ok(Some(crate::notify::EmailConfig {
-        host: host.trim().to_owned(),
+        host,
         port: l.within(
             "SMTP_PORT",
             None,
@@ -148,8 +178,8 @@ fn email(l: &Layers<'_>) -> Result<Option<crate::notify::EmailConfig>, ConfigErr
             "must be a port number",
         )?,
         tls,
-        user: l.env("SMTP_USER"),
-        pass: l.env("SMTP_PASS").map(SecretString::from),
+        user,
+        pass: pass.map(SecretString::from),
         from: mailbox("ALERT_EMAIL_FROM", &from)?,
         to,
     }))

@@ -129,6 +129,16 @@ impl Config {
                 "must be between 0 (off) and 86400 seconds",
             )?),
             alerts: super::agent::alerts(&l, &tier_rules)?,
+            note_data_age: secs(
+                u64::from(l.within(
+                    "NOTE_DATA_AGE_DAYS",
+                    None,
+                    30u32,
+                    1..=3650,
+                    "must be between 1 and 3650 days",
+                )?) * 24
+                    * 3600,
+            ),
             tier_rules,
             income_factor: values::income_factor(&l, f.income_factor.take())?,
             message_max_chars: l.within(

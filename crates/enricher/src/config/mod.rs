@@ -178,6 +178,75 @@ mod tests {
     }
 
     #[test]
+    fn alert_tag_and_cnpj_settings_are_checked_with_the_variable_named() {
+        let mail = [
+            ("ALERT_EMAIL_TO", "vendas@mbras.test"),
+            ("ALERT_EMAIL_FROM", "alertas@mbras.test"),
+            ("SMTP_HOST", "smtp.mbras.test"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut vars = mail.to_vec();
+            vars.extend_from_slice(extra);
+            load(&vars, None)
+        };
+        let c = with(&[]).expect("valid");
+        let e = c.alerts.email.expect("e-mail on");
+        assert_eq!((e.port, e.tls), (587, crate::notify::SmtpTls::Starttls));
+        assert_eq!(
+            c.alerts.min_tier.as_deref(),
+            Some("A"),
+            "the best tier by default"
+        );
+        assert_eq!(c.alerts.tag_prefix.as_deref(), Some("Perfil "));
+        assert!(c.cnpj.is_some(), "company names on by default");
+        let cases: [(&[(&str, &str)], &str); 9] = [
+            (&[("SMTP_TLS", "none")], "SMTP_TLS: none is allowed only"),
+            (
+                &[("SMTP_USER", "u")],
+                "SMTP_USER: SMTP_USER and SMTP_PASS go together",
+            ),
+            (
+                &[("ALERT_EMAIL_TO", " , ")],
+                "ALERT_EMAIL_TO: names no recipient",
+            ),
+            (&[("ALERT_EMAIL_TO", "not an address")], "ALERT_EMAIL_TO:"),
+            (&[("ALERT_MIN_TIER", "Z")], "ALERT_MIN_TIER: not a tier"),
+            (&[("C2S_LEAD_URL", "ftp://x/{lead_id}")], "C2S_LEAD_URL:"),
+            (
+                &[("SLACK_WEBHOOK_URL", "http://hooks.slack.test/x")],
+                "SLACK_WEBHOOK_URL: must be an https",
+            ),
+            (&[("CNPJ_LOOKUP", "maybe")], "CNPJ_LOOKUP:"),
+            (
+                &[("TIER_RULES_FILE", "/nonexistent/rules.toml")],
+                "TIER_RULES_FILE: cannot read",
+            ),
+        ];
+        for (extra, expected) in cases {
+            let err = with(extra).expect_err(expected).to_string();
+            assert!(err.starts_with(expected), "{expected}: {err}");
+        }
+        // A local test relay may go unencrypted; tags and names may be off.
+        let c = with(&[
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_TLS", "none"),
+            ("C2S_TAGS", "off"),
+            ("CNPJ_LOOKUP", "off"),
+        ])
+        .expect("valid");
+        assert_eq!(c.alerts.email.map(|e| e.port), Some(25));
+        assert!(c.alerts.tag_prefix.is_none() && c.cnpj.is_none());
+        // The webhook URL is a secret: never in an error.
+        let err = load(
+            &[("SLACK_WEBHOOK_URL", "http://hooks.test/T0/B0/SECRET")],
+            None,
+        )
+        .expect_err("http")
+        .to_string();
+        assert!(!err.contains("SECRET"), "{err}");
+    }
+
+    #[test]
     fn unknown_file_keys_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("c.toml");

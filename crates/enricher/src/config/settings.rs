@@ -127,6 +127,9 @@ pub struct Config {
     pub tier_rules: std::sync::Arc<crate::domain::tier::RuleSet>,
     /// Tags and alerts (issue 17).
     pub alerts: AlertConfig,
+    /// A dossier older than this says its date in the note
+    /// (`NOTE_DATA_AGE_DAYS`, default 30).
+    pub note_data_age: std::time::Duration,
     /// Operators' income adjustment factor (`INCOME_FACTOR`, default 1.9).
     pub income_factor: Decimal,
     /// Longest note posted on a lead (`C2S_MESSAGE_MAX_CHARS`, default 5000).

@@ -25,10 +25,7 @@ impl Pipeline {
         fence: &Fence,
     ) -> Result<(), RunError> {
         let alerts = &self.settings.profile.alerts;
-        // A back-fill of old leads tags them but alerts nobody.
-        let alerting = alerts.min_tier.is_some()
-            && !alerts.channels().is_empty()
-            && fence.spender != Spender::Backfill;
+        let alerting = alerts.min_tier.is_some() && !alerts.channels().is_empty();
         if alerts.tag_prefix.is_none() && !alerting {
             return Ok(());
         }
@@ -55,31 +52,8 @@ impl Pipeline {
             .zip(rules.rank(&tier))
             .is_some_and(|(min, rank)| rank <= min);
         if alerting && qualifies {
-            let alert = lead_alert(lead_id, &state, alerts.lead_link(lead_id.as_str()));
-            for channel in alerts.channels() {
-                let name = channel.as_str();
-                if !state.due(name, false) {
-                    continue;
-                }
-                fence_check(fence)?;
-                if !deliveries::claim(&self.pool, lead_id, name, &tier, false).await? {
-                    continue;
-                }
-                match alerts.send(channel, &alert).await {
-                    Err(SendError::Unclear(e)) => {
-                        // It may have arrived: not sent again (left `pending`).
-                        tracing::warn!(channel = name, error = %e, "an alert's delivery is unclear; it is not sent again");
-                        crate::metrics::METRICS.event("alert_unclear");
-                    }
-                    Err(SendError::Refused(e)) => {
-                        self.settle(lead_id, name, Err(e), &mut refused).await?
-                    }
-                    Ok(()) => {
-                        crate::metrics::METRICS.event(alert_event(channel));
-                        self.settle(lead_id, name, Ok(()), &mut refused).await?;
-                    }
-                }
-            }
+            self.send_alerts(lead_id, &state, &tier, fence, &mut refused)
+                .await?;
         }
         if refused.is_empty() {
             return Ok(());
@@ -88,6 +62,48 @@ impl Pipeline {
             "delivery refused, tried again: {}",
             refused.join("; ")
         ))))
+    }
+
+    /// The lead's alerts still due, one per channel.
+    async fn send_alerts(
+        &self,
+        lead_id: &LeadId,
+        state: &LeadDeliveries,
+        tier: &str,
+        fence: &Fence,
+        refused: &mut Vec<String>,
+    ) -> Result<(), RunError> {
+        let alerts = &self.settings.profile.alerts;
+        let alert = lead_alert(lead_id, state, alerts.lead_link(lead_id.as_str()));
+        for channel in alerts.channels() {
+            let name = channel.as_str();
+            if !state.due(name, false) {
+                continue;
+            }
+            if fence.spender == Spender::Backfill {
+                // A back-fill of old leads tags them but alerts nobody,
+                // then or later.
+                deliveries::skip(&self.pool, lead_id, name).await?;
+                continue;
+            }
+            fence_check(fence)?;
+            if !deliveries::claim(&self.pool, lead_id, name, tier, false).await? {
+                continue;
+            }
+            match alerts.send(channel, &alert).await {
+                Err(SendError::Unclear(e)) => {
+                    // It may have arrived: not sent again (left `pending`).
+                    tracing::warn!(channel = name, error = %e, "an alert's delivery is unclear; it is not sent again");
+                    crate::metrics::METRICS.event("alert_unclear");
+                }
+                Err(SendError::Refused(e)) => self.settle(lead_id, name, Err(e), refused).await?,
+                Ok(()) => {
+                    crate::metrics::METRICS.event(alert_event(channel));
+                    self.settle(lead_id, name, Ok(()), refused).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Records how one delivery went; a refusal still to be tried again is

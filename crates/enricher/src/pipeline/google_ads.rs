@@ -204,13 +204,10 @@ impl Pipeline {
                 c2s_lead_id: &id,
                 description: &text,
                 outcome,
-                lead: created_lead(&id, &ctx, &discovery)?,
+                lead: created_lead(&id, &ctx, &discovery, tier)?,
                 forget: erased,
             };
             google_ads::finish(&self.pool, &created).await?;
-            if let (Some(lead), Some(tier)) = (&created.lead, &tier) {
-                crate::store::profile::save_tier(&self.pool, &lead.lead_id, tier).await?;
-            }
             c2s_lead_id = Some(id);
         }
         // The created lead's tag and alerts, each once (also on a run
@@ -391,6 +388,7 @@ fn created_lead(
     c2s_lead_id: &str,
     ctx: &RunContext,
     discovery: &Discovery,
+    tier: Option<crate::domain::tier::Assessment>,
 ) -> Result<Option<CreatedLead>, RunError> {
     let Ok(lead_id) = LeadId::parse(c2s_lead_id) else {
         tracing::warn!(
@@ -418,6 +416,7 @@ fn created_lead(
         fingerprint,
         context,
         people,
+        tier,
     }))
 }
 

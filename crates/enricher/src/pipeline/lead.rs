@@ -164,8 +164,8 @@ impl Pipeline {
             } else {
                 // No note (a back-fill without notes): the lead's tier is
                 // recorded all the same.
-                let (_, tier) = self
-                    .note_text(&facts, &discovery, &dossiers, for_lead(lead_id, &facts))
+                let tier = self
+                    .tier_only(&discovery, &dossiers, for_lead(lead_id, &facts))
                     .await?;
                 if let Some(tier) = tier {
                     crate::store::profile::save_tier(&self.pool, lead_id, &tier).await?;

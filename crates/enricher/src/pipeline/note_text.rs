@@ -6,7 +6,7 @@
 use chrono::Utc;
 
 use super::context::{Discovery, LeadFacts};
-use super::error::{Cause, RunError};
+use super::error::RunError;
 use super::note::{
     format_identified_note, CompanyName, NoteIdentity, PersonLine, Resolution as NoteResolution,
     UnshownLine,
@@ -28,8 +28,8 @@ pub(crate) const CNPJ_COMPANY: CallKind = CallKind {
 };
 
 impl Pipeline {
-    /// The note's text for what discovery found, and the lead's tier (the
-    /// best of the presented people's; none when nobody is presented).
+    /// The note's text for what discovery found, and the lead's tier (its
+    /// one presented person's; none when nobody, or two people, are).
     pub(crate) async fn note_text(
         &self,
         facts: &LeadFacts,
@@ -75,7 +75,7 @@ impl Pipeline {
                     profile: Some(a.note_line()),
                     earlier_lead: b.earlier_lead.as_ref().map(|e| {
                         (
-                            e.seller.clone(),
+                            crate::domain::one_line(&e.seller, 60),
                             e.since
                                 .with_timezone(&super::listing::brasilia())
                                 .date_naive(),
@@ -94,11 +94,19 @@ impl Pipeline {
             facts.name.as_deref(),
             &self.settings.note,
         );
-        let rules = &self.settings.profile.rules;
-        let tier = assessed
-            .into_iter()
-            .min_by_key(|a| rules.rank(&a.tier).unwrap_or(usize::MAX));
-        Ok((text, tier))
+        Ok((text, lead_tier(d, assessed)))
+    }
+
+    /// The lead's tier alone (a back-fill posting no notes): no note is
+    /// written and no company name asked for.
+    pub(crate) async fn tier_only(
+        &self,
+        d: &Discovery,
+        dossiers: &[Dossier],
+        lead: ForLead<'_>,
+    ) -> Result<Option<Assessment>, RunError> {
+        let (_, assessed) = self.profiles(dossiers, lead).await?;
+        Ok(lead_tier(d, assessed))
     }
 
     /// What the customer database holds beside each presented person (one
@@ -110,9 +118,23 @@ impl Pipeline {
     ) -> Result<(Vec<Beside>, Vec<Assessment>), RunError> {
         let cpfs: Vec<brazil::Cpf> = dossiers.iter().map(|d| d.cpf.clone()).collect();
         let profile = &self.settings.profile;
-        let beside = crate::store::profile::beside(&self.pool, &profile.ownership, &cpfs, lead)
-            .await
-            .map_err(|e| RunError::Retryable(Cause::of("profile", e)))?;
+        // What the database adds is never worth holding the note up: if it
+        // cannot be read now, the note goes without it.
+        let beside = match crate::store::profile::beside(
+            &self.pool,
+            &profile.ownership,
+            &cpfs,
+            lead,
+        )
+        .await
+        {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "the customer database's properties and earlier leads could not be read; the note goes without them");
+                crate::metrics::METRICS.event("profile_unavailable");
+                vec![Beside::default(); dossiers.len()]
+            }
+        };
         let assessed = dossiers
             .iter()
             .zip(&beside)
@@ -172,13 +194,29 @@ impl Pipeline {
         out
     }
 
-    /// The dossier's date when it is older than the freshness window.
+    /// The dossier's date when it is older than `NOTE_DATA_AGE_DAYS`.
     fn data_as_of(&self, d: &Dossier) -> Option<chrono::NaiveDate> {
         let at = d.fetched_at?;
-        let window = chrono::Duration::from_std(self.settings.dossier_freshness).ok()?;
-        // No window (every dossier bought anew): nothing is ever stale.
+        let window = chrono::Duration::from_std(self.settings.profile.data_age).ok()?;
+        // No window: nothing is ever stale.
         (window > chrono::Duration::zero() && Utc::now() - at > window)
             .then(|| at.with_timezone(&super::listing::brasilia()).date_naive())
+    }
+}
+
+/// The lead's tier (stored, tagged, alerted) is its person's: only when
+/// exactly one person is presented, at probable or better. Two people (phone
+/// and e-mail disagree) are each described in the note, but which one is the
+/// lead is not known: no tier.
+fn lead_tier(d: &Discovery, assessed: Vec<Assessment>) -> Option<Assessment> {
+    let one = d.persons.len() == 1
+        && d.identities
+            .first()
+            .is_some_and(|i| i.confidence >= Confidence::Probable);
+    if one {
+        assessed.into_iter().next()
+    } else {
+        None
     }
 }
 
@@ -188,5 +226,77 @@ fn unshown_line(u: &Unshown) -> UnshownLine {
         phone: u.contact == Contact::Phone,
         initials: u.owner_initials.clone(),
         deceased: u.deceased,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::context::Identity;
+
+    fn assessment(tier: &str) -> Assessment {
+        Assessment {
+            tier: tier.into(),
+            score: 1,
+            rules: "t".into(),
+            reasons: Vec::new(),
+        }
+    }
+
+    fn discovery(people: &[(Via, Confidence)]) -> Discovery {
+        let cpfs = ["52998224725", "11144477735"];
+        Discovery {
+            persons: people
+                .iter()
+                .zip(cpfs)
+                .map(|((via, _), c)| (brazil::Cpf::parse(c).expect("cpf"), *via))
+                .collect(),
+            identities: people
+                .iter()
+                .map(|(_, confidence)| Identity {
+                    confidence: *confidence,
+                    probability: 0.9,
+                    reasons: String::new(),
+                    note_reasons: String::new(),
+                    name_differs: false,
+                    household: None,
+                })
+                .collect(),
+            assessed: true,
+            ..Discovery::default()
+        }
+    }
+
+    #[test]
+    fn only_one_person_shown_with_enough_confidence_gives_the_lead_a_tier() {
+        let one = |via, c| lead_tier(&discovery(&[(via, c)]), vec![assessment("A")]);
+        assert_eq!(
+            one(Via::PhoneAndEmail, Confidence::Confirmed).map(|a| a.tier),
+            Some("A".into())
+        );
+        assert_eq!(
+            one(Via::Phone, Confidence::Probable).map(|a| a.tier),
+            Some("A".into())
+        );
+        assert_eq!(
+            one(Via::Phone, Confidence::Unconfirmed),
+            None,
+            "not shown in full"
+        );
+        let two = discovery(&[
+            (Via::Phone, Confidence::Confirmed),
+            (Via::Email, Confidence::Confirmed),
+        ]);
+        assert_eq!(
+            lead_tier(&two, vec![assessment("A"), assessment("D")]),
+            None,
+            "which one is the lead?"
+        );
+        assert_eq!(lead_tier(&Discovery::default(), Vec::new()), None, "nobody");
+        let unassessed = Discovery {
+            identities: Vec::new(),
+            ..discovery(&[(Via::Phone, Confidence::Confirmed)])
+        };
+        assert_eq!(lead_tier(&unassessed, vec![assessment("A")]), None);
     }
 }

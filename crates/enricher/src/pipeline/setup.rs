@@ -46,6 +46,10 @@ pub struct ProfileSettings {
     /// Tags and alerts (none by default; the service builds them from its
     /// configuration).
     pub alerts: crate::notify::Alerts,
+    /// A dossier older than this says its date on the note's sections
+    /// (`NOTE_DATA_AGE_DAYS`, default 30; it shows when `CACHE_DOSSIER_DAYS`
+    /// keeps dossiers longer).
+    pub data_age: Duration,
 }
 
 impl Default for ProfileSettings {
@@ -54,6 +58,7 @@ impl Default for ProfileSettings {
             rules: Arc::new(crate::domain::tier::RuleSet::builtin()),
             ownership: crate::store::profile::Ownership::default(),
             alerts: crate::notify::Alerts::default(),
+            data_age: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! A discovery source gone silent: when its last `SOURCE_HEALTH_WINDOW`
-//! answers (found or not found; errors and cache hits aside) found nobody,
+//! calls (answered or failed; cache hits aside) found nobody,
 //! one alert goes to the alert channels — once per silent spell, again only
 //! after it has found someone since (one peer's phone source found nothing
 //! for five days and nobody knew). Checked by one process at a time every
@@ -80,16 +80,22 @@ pub async fn check(
     Ok(out)
 }
 
-/// To every channel; refused only when every channel refused it.
+/// To every channel; refused only when every channel refused it (then
+/// the next check sends it again to all of them).
 async fn send_all(alerts: &Alerts, alert: &Alert) -> Result<(), SendError> {
+    let mut delivered = false;
     let mut last = Ok(());
     for channel in alerts.channels() {
         match alerts.send(channel, alert).await {
-            Ok(()) | Err(SendError::Unclear(_)) => return Ok(()),
+            Ok(()) | Err(SendError::Unclear(_)) => delivered = true,
             Err(e) => last = Err(e),
         }
     }
-    last
+    if delivered {
+        Ok(())
+    } else {
+        last
+    }
 }
 
 fn silent_alert(name: &str, window: u32, since: Option<chrono::DateTime<chrono::Utc>>) -> Alert {

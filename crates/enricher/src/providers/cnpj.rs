@@ -88,11 +88,7 @@ impl CnpjClient {
                         provider: NAME,
                         excerpt: super::error::excerpt(&raw.body),
                     })?;
-                    let upper = |t: &Text| {
-                        t.get()
-                            .map(|s| s.trim().to_uppercase())
-                            .filter(|s| !s.is_empty())
-                    };
+                    let upper = |t: &Text| t.get().map(|s| one_line(&s)).filter(|s| !s.is_empty());
                     Ok(Some(CompanyInfo {
                         legal_name: upper(&dto.razao_social),
                         trade_name: upper(&dto.nome_fantasia),
@@ -106,5 +102,23 @@ impl CnpjClient {
                 },
             )
             .await
+    }
+}
+
+/// A name as the note may say it: one line, upper case, at most 80
+/// characters.
+fn one_line(raw: &str) -> String {
+    crate::domain::one_line(raw, 80).to_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_answer_cannot_add_lines_to_the_note() {
+        assert_eq!(
+            super::one_line(" Costa\nAdvocacia\r\n\u{7}  Ltda "),
+            "COSTA ADVOCACIA LTDA"
+        );
+        assert_eq!(super::one_line(&"x".repeat(200)).chars().count(), 80);
     }
 }

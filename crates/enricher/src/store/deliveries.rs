@@ -17,7 +17,7 @@ pub struct LeadDeliveries {
     /// The reasons' texts, most points first.
     pub reasons: Vec<String>,
     pub seller: Option<String>,
-    /// channel → status (`pending`, `sent`, `failed`, `abandoned`).
+    /// channel → status (`pending`, `sent`, `failed`, `abandoned`, `skipped`).
     pub status: HashMap<String, String>,
 }
 
@@ -67,8 +67,10 @@ pub async fn of_lead(pool: &PgPool, lead: &LeadId) -> Result<LeadDeliveries, sql
 }
 
 /// Records `channel` as being sent (`detail`: what, e.g. the tag's name);
-/// `false` when it is not to be sent (sent, given up, or in flight
-/// elsewhere and not `retry_pending`).
+/// `false` when it is not to be sent (sent, given up, skipped, or in flight
+/// elsewhere — a `pending` claim is taken over only with `retry_pending`,
+/// and only once it is two minutes old, so two runs of one lead never send
+/// together).
 pub async fn claim(
     pool: &PgPool,
     lead: &LeadId,
@@ -82,7 +84,8 @@ pub async fn claim(
             SET status = 'pending', attempts = enrich.lead_deliveries.attempts + 1,
                 claimed_at = now(), detail = EXCLUDED.detail
           WHERE enrich.lead_deliveries.status = 'failed'
-             OR (enrich.lead_deliveries.status = 'pending' AND $4)",
+             OR (enrich.lead_deliveries.status = 'pending' AND $4
+                 AND enrich.lead_deliveries.claimed_at < now() - interval '2 minutes')",
         lead.as_str(),
         channel,
         detail,
@@ -130,4 +133,19 @@ pub async fn refused(
     .fetch_optional(pool)
     .await?;
     Ok(status.as_deref() == Some("abandoned"))
+}
+
+/// Records `channel` as deliberately not sent (an alert for a back-filled
+/// lead): a later run of the lead does not send it either.
+pub async fn skip(pool: &PgPool, lead: &LeadId, channel: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO enrich.lead_deliveries (lead_id, channel, status, detail, attempts)
+         VALUES ($1, $2, 'skipped', 'back-fill', 0)
+         ON CONFLICT (lead_id, channel) DO NOTHING",
+        lead.as_str(),
+        channel
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
 }

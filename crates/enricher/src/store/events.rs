@@ -122,6 +122,28 @@ async fn record_in(
             job_id: None,
         });
     };
+    if action != HookAction::OnCreateLead {
+        // The lead's seller and status as C2S says now (a lead closed or
+        // handed to another seller is no longer "already a lead" of the
+        // first): what an update carries; `closed` for a close.
+        let closed = (action == HookAction::OnCloseLead).then_some("closed");
+        let lead = &event.lead;
+        sqlx::query!(
+            "UPDATE enrich.leads
+                SET seller_id = coalesce($2, seller_id), seller_name = coalesce($3, seller_name),
+                    c2s_status = coalesce($5, $4, c2s_status)
+              WHERE lead_id = $1
+                AND (seller_id, seller_name, c2s_status) IS DISTINCT FROM
+                    (coalesce($2, seller_id), coalesce($3, seller_name), coalesce($5, $4, c2s_status))",
+            lead_id,
+            lead.seller_id.as_deref(),
+            lead.seller_name.as_deref(),
+            lead.status.as_deref(),
+            closed
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
     let mut job_id = None;
     if decision == "enrich" && action == HookAction::OnUpdateLead {
         // New contacts: the lead runs again from the start (new lookups, new

@@ -164,7 +164,8 @@ pub async fn mark_failed(
     google_lead_id: &str,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE enrich.google_ads_leads SET state = 'failed', last_error = $2, updated_at = now() WHERE google_lead_id = $1", google_lead_id, error)
+    // A created lead stays completed (see `leads::mark_failed`).
+    sqlx::query!("UPDATE enrich.google_ads_leads SET state = 'failed', last_error = $2, updated_at = now() WHERE google_lead_id = $1 AND state <> 'completed'", google_lead_id, error)
     .execute(pool)
     .await
     .map(|_| ())
@@ -192,6 +193,8 @@ pub struct CreatedLead {
     pub fingerprint: String,
     pub context: serde_json::Value,
     pub people: Vec<(Uuid, LeadContext)>,
+    /// The lead's tier, recorded with it (its tag and alerts follow).
+    pub tier: Option<crate::domain::tier::Assessment>,
 }
 
 /// Records the created lead, all in one transaction.
@@ -204,9 +207,13 @@ pub async fn finish(pool: &PgPool, created: &Created<'_>) -> Result<(), sqlx::Er
     .execute(&mut *tx)
     .await?;
     if let Some(lead) = &created.lead {
-        sqlx::query!("INSERT INTO enrich.leads (lead_id, state, step, contact_fingerprint, context, outcome, note_status, note_text, completed_at)
-             VALUES ($1, 'completed', 'done', $2, $3, $4, 'sent', $5, now())
-             ON CONFLICT (lead_id) DO NOTHING", lead.lead_id.as_str(), &lead.fingerprint, &lead.context, created.outcome, created.description)
+        let tier = lead.tier.as_ref();
+        let reasons = tier.and_then(|t| serde_json::to_value(&t.reasons).ok());
+        sqlx::query!("INSERT INTO enrich.leads (lead_id, state, step, contact_fingerprint, context, outcome, note_status, note_text, completed_at,
+                                              tier, tier_score, tier_rules, tier_reasons)
+             VALUES ($1, 'completed', 'done', $2, $3, $4, 'sent', $5, now(), $6, $7, $8, $9)
+             ON CONFLICT (lead_id) DO NOTHING", lead.lead_id.as_str(), &lead.fingerprint, &lead.context, created.outcome, created.description,
+             tier.map(|t| t.tier.as_str()), tier.map(|t| t.score), tier.map(|t| t.rules.as_str()), reasons)
         .execute(&mut *tx)
         .await?;
         for (entity_id, link) in &lead.people {

@@ -216,8 +216,12 @@ pub async fn finish(
 }
 
 /// Marks a lead whose job died failed, with the error (no personal data).
+///
+/// A completed lead stays completed: its note is posted, and a job that dies
+/// afterwards (a tag or an alert refused too often) says so in `enrich.jobs`
+/// and `enrich.lead_deliveries`, not by turning the lead back into a failure.
 pub async fn mark_failed(pool: &PgPool, lead: &LeadId, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE enrich.leads SET state = 'failed', last_error = $2, updated_at = now() WHERE lead_id = $1", lead.as_str(), error)
+    sqlx::query!("UPDATE enrich.leads SET state = 'failed', last_error = $2, updated_at = now() WHERE lead_id = $1 AND state <> 'completed'", lead.as_str(), error)
     .execute(pool)
     .await
     .map(|_| ())

@@ -49,8 +49,11 @@ pub struct ForLead<'a> {
     pub seller_name: Option<&'a str>,
 }
 
-/// The ownership table (`core.<table>` with `entity_id` and `property_id` of
-/// the right types), looked for once per process.
+/// The ownership table, looked for once per process: one of the names such
+/// a table goes by (`core.entity_properties`, `core.property_owners`,
+/// `core.property_ownership`, …) with `entity_id` and `property_id` of the
+/// entities' and properties' key types. Any other table with those columns
+/// (favourites, visits) is not taken for ownership.
 #[derive(Debug, Clone, Default)]
 pub struct Ownership(std::sync::Arc<OnceCell<Option<String>>>);
 
@@ -64,7 +67,9 @@ impl Ownership {
                        FROM information_schema.columns a
                        JOIN information_schema.columns b
                          ON b.table_schema = a.table_schema AND b.table_name = a.table_name
-                      WHERE a.table_schema = 'core' AND a.table_name NOT IN ('properties', 'entities')
+                      WHERE a.table_schema = 'core'
+                        AND a.table_name IN ('entity_properties', 'property_owners', 'property_ownership',
+                                             'properties_owners', 'entity_property')
                         AND a.column_name = 'entity_id' AND b.column_name = 'property_id'
                         AND a.udt_name = (SELECT udt_name FROM information_schema.columns
                                            WHERE table_schema = 'core' AND table_name = 'entities'
@@ -79,6 +84,15 @@ impl Ownership {
             })
             .await?;
         Ok(found.as_deref())
+    }
+
+    /// Logs which table was taken (once, at the first note).
+    fn announce(table: Option<&str>) {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| match table {
+            Some(t) => tracing::info!(table = %format!("core.{t}"), "properties are also read through this ownership table"),
+            None => tracing::info!("no ownership table in core: properties are read by the person's addresses only"),
+        });
     }
 }
 
@@ -106,7 +120,9 @@ pub async fn beside(
     if cpfs.is_empty() {
         return Ok(Vec::new());
     }
-    let owned = match ownership.table(pool).await? {
+    let table = ownership.table(pool).await?;
+    Ownership::announce(table);
+    let owned = match table {
         // The name comes from the catalogue; quoted all the same.
         Some(t) => format!(
             "UNION SELECT o.property_id FROM core.\"{}\" o WHERE o.entity_id = i.entity_id",

@@ -135,19 +135,12 @@ const RULES: &[Rule] = &[
     },
     Rule {
         table: "enrich.leads",
-        action: "clear note text and step context of finished leads (state, outcome and links stay)",
+        action: "clear note text, step context and tier reasons of finished leads (state, outcome, tier and links stay)",
         // A failed lead re-queued later starts from the beginning (its
         // context is gone); a completed one stays done.
-        set: Some("note_text = NULL, context = '{}'::jsonb, step = CASE WHEN state = 'failed' THEN 'lead' ELSE step END"),
-        due: "state IN ('completed', 'failed') AND (note_text IS NOT NULL OR context <> '{}'::jsonb)
+        set: Some("note_text = NULL, context = '{}'::jsonb, tier_reasons = NULL, step = CASE WHEN state = 'failed' THEN 'lead' ELSE step END"),
+        due: "state IN ('completed', 'failed') AND (note_text IS NOT NULL OR context <> '{}'::jsonb OR tier_reasons IS NOT NULL)
               AND coalesce(completed_at, updated_at) < now() - make_interval(days => $1)",
-        age: |r| Age::Days(r.lead_details_days),
-    },
-    Rule {
-        table: "enrich.lead_deliveries",
-        action: "delete records of tags and alerts delivered or given up (no personal data)",
-        set: None,
-        due: "status IN ('sent', 'abandoned') AND claimed_at < now() - make_interval(days => $1)",
         age: |r| Age::Days(r.lead_details_days),
     },
 ];

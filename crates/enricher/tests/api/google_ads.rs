@@ -690,6 +690,11 @@ async fn an_ad_lead_gets_its_tier_its_tag_and_its_alert_once() {
         w.sim.state.lead_tag_names(&c2s_id),
         [format!("Perfil {tier}")]
     );
+    // A C2S run of the created lead (its webhook, a forced run) sends
+    // nothing again.
+    let id = c2s_enrich::domain::lead::LeadId::parse(&c2s_id).expect("id");
+    w.pipeline.process(&id).await.expect("re-run");
+    assert_eq!(w.sim.state.lead_tags(&c2s_id).len(), 1, "one tag");
     let alerts = hook.received_requests().await.unwrap_or_default();
     assert_eq!(alerts.len(), 1);
     assert!(String::from_utf8_lossy(&alerts[0].body).contains(&c2s_id));

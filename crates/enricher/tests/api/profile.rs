@@ -26,6 +26,9 @@ fn second_lead(sim: &SimHandle, of: &SimLead, id: &str, seller: &str) -> LeadId 
     lead.id = id.to_owned();
     lead.internal_id += 90_000;
     lead.seller_id = Some(seller.to_owned());
+    // Created after the first one (now).
+    lead.created_at = c2s_sim::next_stamp();
+    lead.updated_at = lead.created_at.clone();
     sim.state.put_lead(lead);
     LeadId::parse(id).expect("id")
 }
@@ -91,19 +94,25 @@ async fn tier_properties_and_earlier_leads_reach_the_note_and_the_api_at_no_paid
         Some(pipeline.settings.profile.rules.version.as_str())
     );
 
-    // Properties: two at the person's own address, one through the
-    // ownership table, one at nobody's address (not theirs).
+    // Properties: two at the person's current address, one through the
+    // ownership table; one at nobody's address and one at a past address of
+    // theirs (neither is theirs to count).
     let cpf = sim.state.population.people[first.person.expect("person")]
         .cpf
         .clone();
     sqlx::query(
         "WITH person AS (SELECT entity_id FROM core.entities WHERE national_id = $1),
-              home AS (SELECT address_id FROM core.entity_addresses WHERE entity_id = (SELECT entity_id FROM person) LIMIT 1),
+              home AS (SELECT address_id FROM core.entity_addresses
+                        WHERE entity_id = (SELECT entity_id FROM person) AND is_current LIMIT 1),
+              past AS (SELECT address_id FROM core.entity_addresses
+                        WHERE entity_id = (SELECT entity_id FROM person) AND NOT is_current LIMIT 1),
               added AS (INSERT INTO core.properties (property_type, address_id, area_m2, price) VALUES
                          ('COBERTURA', (SELECT address_id FROM home), 412.5, 9800000),
                          ('CASA', (SELECT address_id FROM home), 250, NULL),
                          ('TERRENO', NULL, 1000, 750000),
-                         ('LOJA', NULL, 80, 99) RETURNING property_id, property_type)
+                         ('LOJA', NULL, 80, 99),
+                         ('APARTAMENTO', (SELECT address_id FROM past), 95, 20000000)
+                        RETURNING property_id, property_type)
          INSERT INTO core.property_owners (entity_id, property_id)
          SELECT (SELECT entity_id FROM person), property_id FROM added WHERE property_type = 'TERRENO'",
     )
@@ -349,4 +358,79 @@ async fn without_the_public_source_the_companies_keep_their_cnpj_and_the_note_go
         let asked = sim.state.journal().count("brasilapi", "cnpj");
         assert_eq!(asked > 0, fault, "off asks nothing");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dossier_kept_longer_than_the_note_age_says_its_date() {
+    let (sim, test, pipeline) = c2s_lab::testing::sandbox::setup_with(&[
+        ("CACHE_DOSSIER_DAYS", "365"),
+        ("NOTE_DATA_AGE_DAYS", "30"),
+    ])
+    .await;
+    let first = owner(&sim);
+    pipeline
+        .process(&LeadId::parse(&first.id).expect("id"))
+        .await
+        .expect("first");
+    assert!(
+        !note_of(&sim, &first.id).contains("(dados de"),
+        "fresh: no date"
+    );
+    // Sixty days later (the ledger's answer and the stored snapshot aged).
+    for sql in [
+        "UPDATE enrich.provider_calls SET created_at = created_at - interval '60 days' WHERE provider = 'work_api' AND module = 'cpf'",
+        "UPDATE enrich.enrichment_snapshots SET fetched_at = fetched_at - interval '60 days'",
+    ] {
+        sqlx::query(sql).execute(&test.pool).await.expect(sql);
+    }
+    let paid = paid_calls(&sim);
+    let second = second_lead(&sim, &first, "ab0000000000000000000000000000f1", "s-other");
+    pipeline.process(&second).await.expect("second");
+    assert_eq!(
+        paid_calls(&sim),
+        paid,
+        "the kept dossier is used, not bought again"
+    );
+    let note = note_of(&sim, second.as_str());
+    let when = (chrono::Utc::now() - chrono::Duration::days(60))
+        .with_timezone(&chrono::FixedOffset::west_opt(3 * 3600).expect("offset"))
+        .format("%m/%Y")
+        .to_string();
+    assert!(
+        note.contains(&format!("✅ DADOS PESSOAIS (dados de {when})")),
+        "{note}"
+    );
+    assert!(
+        note.contains(&format!("📱 TELEFONES (dados de {when})")),
+        "{note}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_closed_in_c2s_after_its_run_is_no_longer_mentioned() {
+    let (sim, test, pipeline) = setup().await;
+    let first = owner(&sim);
+    pipeline
+        .process(&LeadId::parse(&first.id).expect("id"))
+        .await
+        .expect("first");
+    // C2S tells us the first lead was closed.
+    let event = c2s_enrich::providers::c2s::parse_webhook(&serde_json::json!({
+        "hook_action": "on_close_lead",
+        "data": {"id": first.id, "type": "lead", "attributes": {"updated_at": "2026-12-01T10:00:00-03:00"}}
+    }))
+    .expect("webhook");
+    c2s_enrich::store::events::record_delivery(&test.pool, &event)
+        .await
+        .expect("recorded");
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT c2s_status FROM enrich.leads WHERE lead_id = $1")
+            .bind(&first.id)
+            .fetch_one(&test.pool)
+            .await
+            .expect("status");
+    assert_eq!(status.as_deref(), Some("closed"));
+    let second = second_lead(&sim, &first, "ab0000000000000000000000000000f2", "s-other");
+    pipeline.process(&second).await.expect("second");
+    assert!(!note_of(&sim, second.as_str()).contains("Já é lead"));
 }

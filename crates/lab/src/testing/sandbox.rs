@@ -82,6 +82,7 @@ pub async fn setup_world(
         profile: c2s_enrich::pipeline::ProfileSettings {
             rules: config.tier_rules.clone(),
             alerts: c2s_enrich::notify::Alerts::from_config(&config.alerts).expect("alerts"),
+            data_age: config.note_data_age,
             ..Default::default()
         },
     };

@@ -123,7 +123,12 @@ impl RuleSet {
                 RulesError::Invalid(format!("neighbourhoods: {key:?} has no real UF"))
             })?;
             let parsed = list.iter().map(|n| place(n)).collect::<Result<_, _>>()?;
-            places.insert((brazil::normalize_name(city), uf.code().to_owned()), parsed);
+            let city = (brazil::normalize_name(city), uf.code().to_owned());
+            if places.insert(city, parsed).is_some() {
+                return bad(format!(
+                    "neighbourhoods: {key:?} names a city listed twice (accents and case do not count)"
+                ));
+            }
         }
         if file.rules.iter().any(|r| r.kind == Kind::Neighbourhood) && places.is_empty() {
             return bad("a neighbourhood rule needs a [neighbourhoods] list".into());
@@ -188,6 +193,13 @@ fn check_rule(r: &Rule) -> Result<(), RulesError> {
     }
     if r.reason.trim().is_empty() {
         return fail("its reason is empty (every point given must be explained)");
+    }
+    // Said in the note's one line: short, one line, no markup.
+    for text in std::iter::once(&r.reason).chain(&r.reason_one) {
+        if text.chars().count() > 60 || text.chars().any(|c| c.is_control() || "<>*_`".contains(c))
+        {
+            return fail("a reason is at most 60 characters, on one line, without <, >, *, _ or `");
+        }
     }
     let needs_min = matches!(r.kind, Kind::Income | Kind::CreditScore);
     let needs_count = matches!(r.kind, Kind::CompanyRole | Kind::Properties);

@@ -154,6 +154,13 @@ fn companies_count_distinct_cnpjs_with_a_listed_role_as_whole_words() {
     assert_eq!(r.text, "sócio de 1 empresa");
     let a = with(json!([{"cnpj": "45099876000175", "relacao": "EMPREGADO"}]));
     assert!(!rules_held(&a).iter().any(|r| r.starts_with("partner")));
+    // Whole words only: a sociologist is no partner.
+    let a = with(json!([{"cnpj": "45099876000175", "relacao": "SOCIOLOGO"}]));
+    assert!(a.reasons.is_empty(), "{a:?}");
+    // A director is said as such, not as a partner.
+    let a = with(json!([{"cnpj": "45099876000175", "relacao": "DIRETOR"}]));
+    assert_eq!(rules_held(&a), ["manages_companies"]);
+    assert_eq!(a.reasons[0].text, "administrador de 1 empresa");
 }
 
 #[test]
@@ -276,6 +283,9 @@ min_score = 0
         (format!("{base}\n[[rules]]\nid = \"x\"\nkind = \"public_figure\"\npoints = 5\nreason = \"b\"\ncolour = 1\n"), "unknown field"),
         (format!("{base}\n[neighbourhoods]\n\"SAO PAULO\" = [\"X\"]\n"), "CITY/UF"),
         (format!("{base}\n[neighbourhoods]\n\"SAO PAULO/XX\" = [\"X\"]\n"), "no real UF"),
+        (format!("{base}\n[neighbourhoods]\n\"SAO PAULO/SP\" = [\"X\"]\n\"São Paulo/sp\" = [\"Y\"]\n"), "listed twice"),
+        (format!("{base}\n[[rules]]\nid = \"x\"\nkind = \"public_figure\"\npoints = 5\nreason = \"<b>rico</b>\"\n"), "60 characters"),
+        (format!("{base}\n[[rules]]\nid = \"x\"\nkind = \"public_figure\"\npoints = 5\nreason = \"a\\nb\"\n"), "one line"),
     ];
     for (text, expected) in cases {
         let err = RuleSet::parse(&text).expect_err(expected).to_string();

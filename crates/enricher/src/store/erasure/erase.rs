@@ -176,7 +176,8 @@ impl Subject {
     /// deliveries (answers, the note in the description), their webhook
     /// deliveries.
     async fn scrub_linked(&self, tx: &mut Tx) -> Result<(), sqlx::Error> {
-        sqlx::query!("UPDATE enrich.leads SET context = '{}'::jsonb, note_text = NULL, contact_fingerprint = NULL, last_error = NULL
+        sqlx::query!("UPDATE enrich.leads SET context = '{}'::jsonb, note_text = NULL, contact_fingerprint = NULL, last_error = NULL,
+                     tier = NULL, tier_score = NULL, tier_rules = NULL, tier_reasons = NULL
               WHERE lead_id = ANY($1)", &self.leads)
         .execute(&mut **tx)
         .await?;

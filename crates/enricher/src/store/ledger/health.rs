@@ -15,8 +15,9 @@ pub struct RecentAnswers {
     pub since: Option<DateTime<Utc>>,
 }
 
-/// The last `window` answers (found or not found) of `provider`/`module`,
-/// newest first, read backwards along `idx_provider_calls_day`.
+/// The last `window` calls of `provider`/`module` that were answered or
+/// failed (a source failing every call finds nobody either; cache hits are
+/// not calls), newest first, read backwards along `idx_provider_calls_day`.
 pub async fn recent_answers(
     pool: &PgPool,
     provider: &str,
@@ -27,7 +28,7 @@ pub async fn recent_answers(
         r#"SELECT count(*) AS "answered!", count(*) FILTER (WHERE outcome = 'found') AS "found!",
                   min(created_at) AS since
              FROM (SELECT outcome, created_at FROM enrich.provider_calls
-                    WHERE provider = $1 AND module = $2 AND outcome IN ('found', 'not_found')
+                    WHERE provider = $1 AND module = $2 AND outcome IN ('found', 'not_found', 'error')
                     ORDER BY created_at DESC LIMIT $3) last"#,
         provider,
         module,
