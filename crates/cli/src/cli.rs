@@ -15,6 +15,7 @@ use lab::{BenchArgs, ChaosArgs, IdentityWeightsArgs, SynthArgs};
 mod backfill;
 mod database;
 mod ops;
+mod subject;
 use database::{db_stop, db_url, migrate, DbUrlArgs, MigrateArgs};
 use ops::{
     apikey_command, archive, audit_command, dq, erase_command, jobs_command, maintenance, prune,
@@ -147,6 +148,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The data subject's requests (LGPD): block or unblock a person, list
+    /// the request register with its deadlines.
+    #[command(subcommand)]
+    Subject(subject::SubjectCommand),
     /// Erase a person (LGPD): their records, snapshots, lead links, cached
     /// provider answers; relatives and shared addresses stay.
     Erase {
@@ -316,6 +321,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Sync { since } => sync_command(&config, &since).await,
         Command::Backfill(args) => backfill::run(&config, &args).await,
         Command::Erase { cpf } => erase_command(&config, &cpf).await,
+        Command::Subject(cmd) => subject::run(&config, &cmd).await,
         Command::Dq { json } => dq(&config, json).await,
         Command::Prune { dry_run, json } => prune(&config, dry_run, json).await,
         Command::Maintenance {

@@ -349,6 +349,7 @@ mod tests {
         let text = exposition(&DbGauges {
             ready_jobs: 3,
             oldest_ready_seconds: 1.5,
+            overdue_requests: 2,
             ..DbGauges::default()
         });
         for needle in [
@@ -358,6 +359,7 @@ mod tests {
             "c2s_enrich_job_outcomes_total{outcome=\"completed\"} ",
             "c2s_enrich_queue_ready_jobs 3\n",
             "c2s_enrich_queue_oldest_ready_seconds 1.5\n",
+            "c2s_enrich_subject_requests_overdue 2\n",
             // One period at the end of the help text, not two.
             "# HELP c2s_enrich_job_outcomes Job attempts by outcome.\n",
         ] {

@@ -193,17 +193,7 @@ pub(super) async fn erase_command(config: &Config, cpf: &str) -> anyhow::Result<
     let cpf = brazil::Cpf::parse(cpf).context("the CPF")?;
     let database = Database::open(&config.database).await?;
     let result = async {
-        let key = config
-            .cache
-            .hash_key
-            .as_ref()
-            .map(|k| k.expose_secret().as_bytes().to_vec());
-        let ledger = c2s_enrich::store::ledger::Ledger::new(
-            database.pool.clone(),
-            key,
-            config.cache.freshness.clone(),
-        )
-        .await?;
+        let ledger = open_ledger(config, &database.pool).await?;
         match c2s_enrich::store::erasure::erase(&database.pool, &ledger, &cpf, "cli", None).await? {
             Some(e) => println!(
                 "erased {}: {} rows and {} cached provider answers removed (erasure record {})",
@@ -347,6 +337,23 @@ pub(super) async fn archive(config: &Config, cmd: &ArchiveCommand) -> anyhow::Re
     .await;
     database.close().await?;
     result
+}
+
+/// The ledger with the configured key (its keyed hashes name people in the
+/// tombstones, blocks and the request register).
+pub(super) async fn open_ledger(
+    config: &Config,
+    pool: &sqlx::PgPool,
+) -> anyhow::Result<c2s_enrich::store::ledger::Ledger> {
+    let key = config
+        .cache
+        .hash_key
+        .as_ref()
+        .map(|k| k.expose_secret().as_bytes().to_vec());
+    Ok(
+        c2s_enrich::store::ledger::Ledger::new(pool.clone(), key, config.cache.freshness.clone())
+            .await?,
+    )
 }
 
 #[cfg(test)]

@@ -109,6 +109,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(33, "0033", "property_address_index"),
     migration!(34, "0034", "deliveries"),
     migration!(35, "0035", "google_ads_products"),
+    migration!(36, "0036", "subject_requests"),
 ];
 
 impl Migration {

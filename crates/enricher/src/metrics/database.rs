@@ -20,6 +20,8 @@ pub struct DbGauges {
     pub(super) ready_jobs: i64,
     pub(super) oldest_ready_seconds: f64,
     pub(super) leads: Vec<(Labels, i64)>,
+    /// Data subjects' requests open past their 15-day deadline.
+    pub(super) overdue_requests: i64,
 }
 
 /// The gauges read from the database at scrape time.
@@ -59,6 +61,13 @@ pub(super) fn register_database(r: &mut Registry, db: &DbGauges) {
         "c2s_enrich_queue_ready_jobs",
         "Jobs ready to run now (queue depth)",
         ready,
+    );
+    let overdue = Gauge::<i64>::default();
+    overdue.set(db.overdue_requests);
+    r.register(
+        "c2s_enrich_subject_requests_overdue",
+        "Data subjects' requests (LGPD) still open past their 15-day deadline",
+        overdue,
     );
     let oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
     oldest.set(db.oldest_ready_seconds);
@@ -118,7 +127,9 @@ pub(super) async fn database_gauges(pool: &PgPool) -> Result<DbGauges, sqlx::Err
         .iter()
         .map(|(state, step, n)| (labels(&[("state", state), ("step", step)]), *n))
         .collect();
+    let overdue_requests = crate::store::subjects::overdue_count(pool).await?;
     Ok(DbGauges {
+        overdue_requests,
         jobs,
         provider_calls,
         provider_credits,

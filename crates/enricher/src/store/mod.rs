@@ -18,3 +18,4 @@ pub mod profile;
 pub mod retention;
 pub mod rollups;
 pub mod settings;
+pub mod subjects;

@@ -58,6 +58,16 @@ pub async fn erase(
         &needles.tombstones(ledger),
     )
     .await?;
+    // The request register (LGPD art. 19): an erasure done at once.
+    let key = ledger.subject_hash("cpf", cpf.digits());
+    sqlx::query!(
+        "INSERT INTO enrich.subject_requests (kind, identifier_kind, identifier_hash, status, acted_by, completed_at)
+         VALUES ('erasure', 'cpf', $1, 'done', $2, now())",
+        &key[..],
+        actor
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Some(Erased {
         erasure_id,

@@ -5,8 +5,9 @@ use sqlx::PgPool;
 
 use crate::store::ledger::Ledger;
 
-/// Whether a lead's contacts belong to an erased person (a tombstone
-/// matches): then nothing is looked up or stored for them.
+/// Whether a lead's contacts belong to an erased or blocked person (a
+/// tombstone or a block matches): then nothing is looked up or stored for
+/// them.
 pub async fn is_erased_subject(
     pool: &PgPool,
     ledger: &Ledger,
@@ -35,7 +36,10 @@ pub async fn is_erased_subject(
     if hashes.is_empty() {
         return Ok(false);
     }
+    // A block (the person's opposition, `store::subjects`) holds the same way.
     sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM enrich.erasure_tombstones t
+                          JOIN unnest($1::text[], $2::bytea[]) AS q(kind, key_hash) USING (kind, key_hash))
+                         OR EXISTS (SELECT 1 FROM enrich.subject_blocks b
                           JOIN unnest($1::text[], $2::bytea[]) AS q(kind, key_hash) USING (kind, key_hash)) AS \"erased!\"", &kinds, &hashes)
     .fetch_one(pool)
     .await
@@ -68,7 +72,7 @@ impl CpfGuard {
         )
     }
 
-    /// The guarded CPFs that were erased.
+    /// The guarded CPFs that were erased or are blocked.
     pub(crate) async fn erased<'e, E: sqlx::PgExecutor<'e>>(
         &self,
         executor: E,
@@ -77,7 +81,8 @@ impl CpfGuard {
             return Ok(Vec::new());
         }
         let hashes: Vec<Vec<u8>> = self.keys.iter().map(|(_, h)| h.clone()).collect();
-        let hit: Vec<Vec<u8>> = sqlx::query_scalar!("SELECT key_hash FROM enrich.erasure_tombstones WHERE kind = 'cpf' AND key_hash = ANY($1)", &hashes)
+        let hit: Vec<Vec<u8>> = sqlx::query_scalar!("SELECT key_hash AS \"key_hash!\" FROM enrich.erasure_tombstones WHERE kind = 'cpf' AND key_hash = ANY($1)
+               UNION ALL SELECT key_hash FROM enrich.subject_blocks WHERE kind = 'cpf' AND key_hash = ANY($1)", &hashes)
         .fetch_all(executor)
         .await?;
         Ok(self

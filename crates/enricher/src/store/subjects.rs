@@ -1,0 +1,151 @@
+//! The data subject's requests (LGPD art. 18/19): the register of every
+//! request with its 15-day deadline, and the block (opposition) that holds
+//! like an erasure tombstone until lifted. A person is named here only by a
+//! keyed hash of the identifier given.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::store::ledger::Ledger;
+
+/// How the person was named in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identifier {
+    Cpf(brazil::Cpf),
+    Phone(brazil::PhoneBr),
+    Email(brazil::Email),
+}
+
+impl Identifier {
+    /// `cpf`, `phone` or `email` (as the tombstones).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Cpf(_) => "cpf",
+            Self::Phone(_) => "phone",
+            Self::Email(_) => "email",
+        }
+    }
+
+    /// The keyed hash, normalised as the tombstones' (CPF digits, national
+    /// phone number, lower-case e-mail).
+    pub fn key(&self, ledger: &Ledger) -> [u8; 32] {
+        match self {
+            Self::Cpf(c) => ledger.subject_hash("cpf", c.digits()),
+            Self::Phone(p) => ledger.subject_hash("phone", p.national()),
+            Self::Email(e) => ledger.subject_hash("email", &e.as_str().trim().to_lowercase()),
+        }
+    }
+}
+
+/// One registered request.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Request {
+    pub id: i64,
+    /// `access`, `correction`, `block`, `unblock`, `erasure`.
+    pub kind: String,
+    pub identifier_kind: String,
+    pub received_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    /// `open`, `done`, `refused`.
+    pub status: String,
+    pub acted_by: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl Request {
+    /// Open past its deadline.
+    pub fn overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status == "open" && self.deadline < now
+    }
+}
+
+/// Blocks the person named by `id` (opposition): recorded as a request done
+/// at once by `by`. Returns the request's id and whether the block is new.
+pub async fn block(
+    pool: &PgPool,
+    ledger: &Ledger,
+    id: &Identifier,
+    by: &str,
+) -> Result<(i64, bool), sqlx::Error> {
+    let key = id.key(ledger);
+    let mut tx = pool.begin().await?;
+    let request = done_request(&mut tx, "block", id.kind(), &key, by).await?;
+    let added = sqlx::query!(
+        "INSERT INTO enrich.subject_blocks (kind, key_hash, request_id) VALUES ($1, $2, $3)
+         ON CONFLICT (kind, key_hash) DO NOTHING",
+        id.kind(),
+        &key[..],
+        request
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok((request, added == 1))
+}
+
+/// Lifts a block; returns the request's id and whether a block was there.
+pub async fn unblock(
+    pool: &PgPool,
+    ledger: &Ledger,
+    id: &Identifier,
+    by: &str,
+) -> Result<(i64, bool), sqlx::Error> {
+    let key = id.key(ledger);
+    let mut tx = pool.begin().await?;
+    let request = done_request(&mut tx, "unblock", id.kind(), &key, by).await?;
+    let removed = sqlx::query!(
+        "DELETE FROM enrich.subject_blocks WHERE kind = $1 AND key_hash = $2",
+        id.kind(),
+        &key[..]
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok((request, removed > 0))
+}
+
+async fn done_request(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    kind: &str,
+    identifier_kind: &str,
+    key: &[u8; 32],
+    by: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO enrich.subject_requests (kind, identifier_kind, identifier_hash, status, acted_by, completed_at)
+         VALUES ($1, $2, $3, 'done', $4, now()) RETURNING id",
+        kind,
+        identifier_kind,
+        &key[..],
+        by
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The register, newest first; `overdue_only`: open requests past their
+/// deadline.
+pub async fn requests(pool: &PgPool, overdue_only: bool) -> Result<Vec<Request>, sqlx::Error> {
+    sqlx::query_as!(
+        Request,
+        "SELECT id, kind, identifier_kind, received_at, deadline, status, acted_by, completed_at
+           FROM enrich.subject_requests
+          WHERE NOT $1 OR (status = 'open' AND deadline < now())
+          ORDER BY received_at DESC, id DESC
+          LIMIT 1000",
+        overdue_only
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// How many requests are open past their deadline (by the partial index).
+pub async fn overdue_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM enrich.subject_requests WHERE status = 'open' AND deadline < now()"#
+    )
+    .fetch_one(pool)
+    .await
+}
