@@ -106,7 +106,9 @@ pub async fn unblock(
     Ok((request, removed > 0))
 }
 
-async fn done_request(
+/// Registers a request carried out at once (a block, an erasure), in the
+/// caller's transaction; returns its id.
+pub(crate) async fn done_request(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     kind: &str,
     identifier_kind: &str,

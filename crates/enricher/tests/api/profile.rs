@@ -20,6 +20,14 @@ fn owner(sim: &SimHandle) -> SimLead {
         .expect("owner lead")
 }
 
+/// Runs one lead to its end.
+async fn run(pipeline: &c2s_enrich::pipeline::Pipeline, lead_id: &str) {
+    pipeline
+        .process(&LeadId::parse(lead_id).expect("id"))
+        .await
+        .unwrap_or_else(|e| panic!("{lead_id}: {e}"));
+}
+
 /// Another C2S lead of the same customer, with `seller`.
 fn second_lead(sim: &SimHandle, of: &SimLead, id: &str, seller: &str) -> LeadId {
     let mut lead = of.clone();
@@ -215,10 +223,7 @@ fn profile_of(note: &str) -> &str {
 async fn a_closed_earlier_lead_or_one_of_the_same_seller_is_not_mentioned() {
     let (sim, test, pipeline) = setup().await;
     let first = owner(&sim);
-    pipeline
-        .process(&LeadId::parse(&first.id).expect("id"))
-        .await
-        .expect("first");
+    run(&pipeline, &first.id).await;
     let seller = first.seller_id.clone().expect("seller");
     // Same seller: nothing to say.
     let same = second_lead(&sim, &first, "ab0000000000000000000000000000ce", &seller);
@@ -297,10 +302,7 @@ async fn expected_line(sim: &SimHandle, cnpj: &brazil::Cnpj) -> String {
 async fn companies_are_named_from_the_public_source_once_and_at_no_cost() {
     let (sim, test, pipeline) = setup().await;
     let (first, cnpjs) = owner_with_companies(&sim);
-    pipeline
-        .process(&LeadId::parse(&first.id).expect("id"))
-        .await
-        .expect("first");
+    run(&pipeline, &first.id).await;
     let note = note_of(&sim, &first.id);
     let asked = sim.state.journal().count("brasilapi", "cnpj");
     assert_eq!(asked, cnpjs.len().min(3), "one question per company listed");
@@ -368,10 +370,7 @@ async fn a_dossier_kept_longer_than_the_note_age_says_its_date() {
     ])
     .await;
     let first = owner(&sim);
-    pipeline
-        .process(&LeadId::parse(&first.id).expect("id"))
-        .await
-        .expect("first");
+    run(&pipeline, &first.id).await;
     assert!(
         !note_of(&sim, &first.id).contains("(dados de"),
         "fresh: no date"
@@ -410,10 +409,7 @@ async fn a_dossier_kept_longer_than_the_note_age_says_its_date() {
 async fn a_lead_closed_in_c2s_after_its_run_is_no_longer_mentioned() {
     let (sim, test, pipeline) = setup().await;
     let first = owner(&sim);
-    pipeline
-        .process(&LeadId::parse(&first.id).expect("id"))
-        .await
-        .expect("first");
+    run(&pipeline, &first.id).await;
     // C2S tells us the first lead was closed.
     let event = c2s_enrich::providers::c2s::parse_webhook(&serde_json::json!({
         "hook_action": "on_close_lead",

@@ -8,6 +8,14 @@ use c2s_enrich::store::subjects::{self, Identifier};
 use c2s_lab::testing::sandbox::setup;
 use c2s_sim::{LeadKind, SimHandle};
 
+fn owner(sim: &SimHandle) -> c2s_sim::SimLead {
+    sim.state
+        .leads()
+        .into_iter()
+        .find(|l| l.kind == LeadKind::Owner)
+        .expect("owner")
+}
+
 fn paid(sim: &SimHandle) -> usize {
     sim.state
         .journal()
@@ -20,12 +28,7 @@ fn paid(sim: &SimHandle) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_phone_costs_nothing_stores_nothing_and_the_block_lifts() {
     let (sim, test, pipeline) = setup().await;
-    let lead = sim
-        .state
-        .leads()
-        .into_iter()
-        .find(|l| l.kind == LeadKind::Owner)
-        .expect("owner");
+    let lead = owner(&sim);
     let cpf = sim.state.population.people[lead.person.expect("person")]
         .cpf
         .clone();
@@ -121,12 +124,7 @@ async fn open_requests_past_their_deadline_are_overdue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erasure_is_registered_as_a_request_done() {
     let (sim, test, pipeline) = setup().await;
-    let lead = sim
-        .state
-        .leads()
-        .into_iter()
-        .find(|l| l.kind == LeadKind::Owner)
-        .expect("owner");
+    let lead = owner(&sim);
     pipeline
         .process(&LeadId::parse(&lead.id).expect("id"))
         .await

@@ -60,14 +60,7 @@ pub async fn erase(
     .await?;
     // The request register (LGPD art. 19): an erasure done at once.
     let key = ledger.subject_hash("cpf", cpf.digits());
-    sqlx::query!(
-        "INSERT INTO enrich.subject_requests (kind, identifier_kind, identifier_hash, status, acted_by, completed_at)
-         VALUES ('erasure', 'cpf', $1, 'done', $2, now())",
-        &key[..],
-        actor
-    )
-    .execute(&mut *tx)
-    .await?;
+    crate::store::subjects::done_request(&mut tx, "erasure", "cpf", &key, actor).await?;
     tx.commit().await?;
     Ok(Some(Erased {
         erasure_id,
