@@ -148,10 +148,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The data subject's requests (LGPD): block or unblock a person, list
-    /// the request register with its deadlines.
+    /// The data subject's requests (LGPD): export what is held about a
+    /// person, correct a field, block or unblock them, list the request
+    /// register with its deadlines.
     #[command(subcommand)]
     Subject(subject::SubjectCommand),
+    /// Write the record of processing operations (LGPD art. 37) as Markdown,
+    /// from the configuration in use and the code's facts.
+    Ropa {
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Erase a person (LGPD): their records, snapshots, lead links, cached
     /// provider answers; relatives and shared addresses stay.
     Erase {
@@ -299,20 +307,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Worker {
             concurrency,
             lease_secs,
-        } => {
-            let database = Database::open(&config.database).await?;
-            let result =
-                c2s_enrich::app::work(&config, &database.pool, concurrency, lease_secs).await;
-            database.close().await?;
-            result
-        }
+        } => worker_command(&config, concurrency, lease_secs).await,
         Command::Enrich { lead_id, wait_secs } => {
-            c2s_enrich::domain::lead::LeadId::parse(&lead_id).context("the lead id")?;
-            let database = Database::open(&config.database).await?;
-            let wait = std::time::Duration::from_secs(wait_secs);
-            let result = c2s_enrich::app::enrich_one(&config, &database.pool, &lead_id, wait).await;
-            database.close().await?;
-            result
+            enrich_command(&config, &lead_id, wait_secs).await
         }
         Command::Archive(cmd) => archive(&config, &cmd).await,
         Command::Jobs(cmd) => jobs_command(&config, &cmd).await,
@@ -322,6 +319,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Backfill(args) => backfill::run(&config, &args).await,
         Command::Erase { cpf } => erase_command(&config, &cpf).await,
         Command::Subject(cmd) => subject::run(&config, &cmd).await,
+        Command::Ropa { out } => subject::ropa(&config, out.as_deref()),
         Command::Dq { json } => dq(&config, json).await,
         Command::Prune { dry_run, json } => prune(&config, dry_run, json).await,
         Command::Maintenance {
@@ -339,4 +337,24 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Chaos(args) => lab::chaos(&config, &args).await,
         Command::Webhooks(args) => webhooks(&config, &args.action).await,
     }
+}
+
+async fn worker_command(
+    config: &Config,
+    concurrency: usize,
+    lease_secs: u64,
+) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let result = c2s_enrich::app::work(config, &database.pool, concurrency, lease_secs).await;
+    database.close().await?;
+    result
+}
+
+async fn enrich_command(config: &Config, lead_id: &str, wait_secs: u64) -> anyhow::Result<()> {
+    c2s_enrich::domain::lead::LeadId::parse(lead_id).context("the lead id")?;
+    let database = Database::open(&config.database).await?;
+    let wait = std::time::Duration::from_secs(wait_secs);
+    let result = c2s_enrich::app::enrich_one(config, &database.pool, lead_id, wait).await;
+    database.close().await?;
+    result
 }

@@ -67,6 +67,7 @@ pub async fn pipeline_capped(
             rules: config.tier_rules.clone(),
             alerts: crate::notify::Alerts::from_config(&config.alerts)?,
             data_age: config.note_data_age,
+            blocked_note: config.blocked_note,
             ..Default::default()
         },
     };
@@ -115,6 +116,10 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
         metrics_cache: Arc::default(),
         audit: crate::store::pii_audit::AuditLog::new(pool.clone()),
         keys: Arc::new(crate::store::api_keys::KeyCache::new(config.api_key_cache)),
+        subjects: Arc::new(crate::ops::subject_export::ExportSettings {
+            privacy: config.privacy.clone(),
+            retention: config.retention.clone(),
+        }),
         sync: Arc::new(crate::http::SyncRuns {
             wait: config.sync_wait,
             worker: worker_options(config, 4, DEFAULT_LEASE_SECS),

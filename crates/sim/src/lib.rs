@@ -23,7 +23,7 @@ use rand::SeedableRng;
 use serde::Serialize;
 
 pub use faults::{Fault, Faults};
-pub use population::{LeadKind, Population, SimLead};
+pub use population::{LeadKind, Person, Population, SimLead};
 
 /// The providers the sandbox plays.
 pub const PROVIDERS: [&str; 3] = ["c2s", "diretrix", "work_api"];
@@ -262,6 +262,11 @@ impl SimState {
     /// The leads (generated and created).
     pub fn leads(&self) -> Vec<SimLead> {
         lock(&self.leads).clone()
+    }
+
+    /// The first lead of `kind` (tests pick their example lead so).
+    pub fn first_lead(&self, kind: LeadKind) -> Option<SimLead> {
+        lock(&self.leads).iter().find(|l| l.kind == kind).cloned()
     }
 
     /// Someone edits a lead in C2S (an agent changes its status, say): its

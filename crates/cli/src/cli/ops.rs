@@ -195,13 +195,27 @@ pub(super) async fn erase_command(config: &Config, cpf: &str) -> anyhow::Result<
     let result = async {
         let ledger = open_ledger(config, &database.pool).await?;
         match c2s_enrich::store::erasure::erase(&database.pool, &ledger, &cpf, "cli", None).await? {
-            Some(e) => println!(
-                "erased {}: {} rows and {} cached provider answers removed (erasure record {})",
-                cpf.masked(),
-                e.rows_removed,
-                e.ledger_rows_removed,
-                e.erasure_id
-            ),
+            Some(e) => {
+                println!(
+                    "erased {}: {} rows and {} cached provider answers removed (erasure record {}, request {})",
+                    cpf.masked(),
+                    e.rows_removed,
+                    e.ledger_rows_removed,
+                    e.erasure_id,
+                    e.request_id
+                );
+                if e.to_remove_in_c2s.is_empty() {
+                    println!("nothing of theirs was posted to C2S");
+                } else {
+                    // C2S has no API to delete a note: someone removes these
+                    // by hand (the list is kept in the request's record).
+                    println!("remove by hand in C2S (kept in request {}):", e.request_id);
+                    for s in &e.to_remove_in_c2s {
+                        let at = s.at.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string());
+                        println!("  lead {}  {:<11} posted {at}", s.lead_id, s.what);
+                    }
+                }
+            }
             None => anyhow::bail!("nobody with CPF {} is stored", cpf.masked()),
         }
         anyhow::Ok(())

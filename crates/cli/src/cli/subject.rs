@@ -1,16 +1,26 @@
 //! `c2s-enrich subject`: the data subject's requests (LGPD art. 18/19) —
-//! block or unblock a person, list the request register.
+//! export what is held about a person, correct a field, block or unblock
+//! them, list the request register.
 
 use anyhow::Context;
 use clap::{Args as ClapArgs, Subcommand};
 
 use c2s_enrich::config::Config;
 use c2s_enrich::db::Database;
+use c2s_enrich::ops::subject_export::{self, ExportSettings};
+use c2s_enrich::store::subjects::corrections::{self, Field};
 use c2s_enrich::store::subjects::{self, Identifier};
 
 /// What `subject` does.
 #[derive(Debug, Subcommand)]
 pub enum SubjectCommand {
+    /// Everything held about a person (access and portability), each item
+    /// with its origin, date, purpose, legal basis and retention, and whom
+    /// it was shared with: JSON, or a readable page in Portuguese.
+    Export(ExportArgs),
+    /// Correct a field of a person's record with what they showed; a later
+    /// enrichment keeps the correction.
+    Correct(CorrectArgs),
     /// Block a person (opposition): their contacts cause no provider call
     /// and nothing is stored about them; their leads get the neutral note.
     Block(Who),
@@ -22,6 +32,41 @@ pub enum SubjectCommand {
         #[arg(long)]
         overdue: bool,
     },
+}
+
+/// `subject export`'s arguments.
+#[derive(Debug, ClapArgs)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    who: Who,
+    /// `json` (portability) or `html` (to read or print to PDF).
+    #[arg(long, default_value = "json", value_parser = ["json", "html"])]
+    format: String,
+    /// Write here instead of standard output (created with owner-only
+    /// permissions: it holds the person's data).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
+/// `subject correct`'s arguments.
+#[derive(Debug, ClapArgs)]
+pub struct CorrectArgs {
+    /// The person's CPF.
+    #[arg(long)]
+    cpf: String,
+    /// The field: name, birth_date, sex, nationality, marital_status,
+    /// education_level or occupation.
+    #[arg(long)]
+    field: String,
+    /// The right value.
+    #[arg(long)]
+    value: String,
+    /// What the person showed (recorded with the correction).
+    #[arg(long)]
+    source: String,
+    /// Who acts (recorded in the register).
+    #[arg(long, default_value = "cli")]
+    by: String,
 }
 
 /// The person, by one identifier, and who acts.
@@ -64,6 +109,24 @@ pub async fn run(config: &Config, cmd: &SubjectCommand) -> anyhow::Result<()> {
         let ledger = super::ops::open_ledger(config, &database.pool).await?;
         let pool = &database.pool;
         match cmd {
+            SubjectCommand::Export(args) => export(config, pool, &ledger, args).await?,
+            SubjectCommand::Correct(a) => {
+                let cpf = brazil::Cpf::parse(&a.cpf).context("--cpf")?;
+                let field = Field::parse(&a.field).map_err(anyhow::Error::msg)?;
+                let value = field.normalise(&a.value).map_err(anyhow::Error::msg)?;
+                anyhow::ensure!(
+                    !a.source.trim().is_empty(),
+                    "--source must say what the person showed"
+                );
+                let request =
+                    corrections::correct(pool, &ledger, &cpf, (field, &value), &a.source, &a.by)
+                        .await?;
+                println!(
+                    "{} corrected for {} (request {request})",
+                    field.as_str(),
+                    cpf.masked()
+                );
+            }
             SubjectCommand::Block(who) => {
                 let id = who.identifier()?;
                 let (request, new) = subjects::block(pool, &ledger, &id, &who.by).await?;
@@ -103,4 +166,69 @@ pub async fn run(config: &Config, cmd: &SubjectCommand) -> anyhow::Result<()> {
     .await;
     database.close().await?;
     result
+}
+
+async fn export(
+    config: &Config,
+    pool: &sqlx::PgPool,
+    ledger: &c2s_enrich::store::ledger::Ledger,
+    args: &ExportArgs,
+) -> anyhow::Result<()> {
+    let id = args.who.identifier()?;
+    let settings = ExportSettings {
+        privacy: config.privacy.clone(),
+        retention: config.retention.clone(),
+    };
+    let e = subject_export::export(pool, ledger, &settings, &id, &args.who.by).await?;
+    let body = if args.format == "html" {
+        subject_export::html::render(&e)
+    } else {
+        serde_json::to_string_pretty(&e)? + "\n"
+    };
+    match &args.out {
+        Some(path) => {
+            write_private(path, body.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "{}: {} items, {} leads, {} shares (access request {})",
+                path.display(),
+                e.items.len(),
+                e.leads.len(),
+                e.shared_with.len(),
+                e.request_id
+            );
+        }
+        None => print!("{body}"),
+    }
+    if !e.found {
+        eprintln!("nothing is held for this {}", id.kind());
+    }
+    Ok(())
+}
+
+/// Creates `path` readable by its owner only (it holds personal data).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+/// `c2s-enrich ropa`: the record of processing, to `out` or standard output.
+pub fn ropa(config: &Config, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let md = c2s_enrich::ops::ropa::render(config);
+    match out {
+        Some(path) => {
+            std::fs::write(path, md).with_context(|| format!("writing {}", path.display()))
+        }
+        None => {
+            print!("{md}");
+            Ok(())
+        }
+    }
 }

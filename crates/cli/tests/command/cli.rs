@@ -34,6 +34,10 @@ fn every_subcommand_has_help() {
         &["maintenance"],
         &["backfill"],
         &["sync"],
+        &["subject"],
+        &["subject", "export"],
+        &["subject", "correct"],
+        &["ropa"],
     ] {
         let out = bin().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?} --help failed");

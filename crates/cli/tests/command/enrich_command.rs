@@ -29,11 +29,7 @@ fn enrich_waiting(url: &str, sim_env: &[(String, String)], lead: &str, wait_secs
 
 /// A lead whose phone and e-mail are one person's.
 fn owner_lead(sim: &c2s_sim::SimHandle) -> c2s_sim::SimLead {
-    sim.state
-        .leads()
-        .into_iter()
-        .find(|l| l.kind == LeadKind::Owner)
-        .expect("owner")
+    sim.state.first_lead(LeadKind::Owner).expect("owner")
 }
 
 /// The variables that point the command at the sandbox.

@@ -5,4 +5,5 @@ mod bench_smoke;
 mod cli;
 mod dq;
 mod enrich_command;
+mod subject;
 mod worker_process;

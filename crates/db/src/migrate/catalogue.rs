@@ -110,6 +110,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(34, "0034", "deliveries"),
     migration!(35, "0035", "google_ads_products"),
     migration!(36, "0036", "subject_requests"),
+    migration!(37, "0037", "subject_corrections"),
 ];
 
 impl Migration {

@@ -23,6 +23,20 @@ pub(super) fn tier_rules(l: &Layers<'_>) -> Result<Arc<RuleSet>, ConfigError> {
         .map_err(|e| invalid("TIER_RULES_FILE", e.to_string()))
 }
 
+/// `PRIVACY_FILE`: the controller and the purposes' texts (TOML, runbook
+/// §9b); the shipped default when unset. Checked whole at
+/// start-up.
+pub(super) fn privacy(l: &Layers<'_>) -> Result<Arc<crate::domain::privacy::Privacy>, ConfigError> {
+    let Some(path) = l.env("PRIVACY_FILE") else {
+        return Ok(Arc::new(crate::domain::privacy::Privacy::builtin()));
+    };
+    let text = std::fs::read_to_string(path.trim())
+        .map_err(|e| invalid("PRIVACY_FILE", format!("cannot read {path:?}: {e}")))?;
+    crate::domain::privacy::Privacy::parse(&text)
+        .map(Arc::new)
+        .map_err(|e| invalid("PRIVACY_FILE", e.to_string()))
+}
+
 pub(super) fn alerts(l: &Layers<'_>, rules: &RuleSet) -> Result<AlertConfig, ConfigError> {
     let min_tier = min_tier(l, rules)?;
     let slack_webhook = match l.env("SLACK_WEBHOOK_URL") {

@@ -140,6 +140,13 @@ impl Config {
                     * 3600,
             ),
             tier_rules,
+            privacy: super::agent::privacy(&l)?,
+            blocked_note: match l.env("BLOCKED_LEAD_NOTE") {
+                Some(raw) => raw
+                    .parse()
+                    .map_err(|e: String| super::error::invalid("BLOCKED_LEAD_NOTE", e))?,
+                None => crate::pipeline::BlockedNote::default(),
+            },
             income_factor: values::income_factor(&l, f.income_factor.take())?,
             message_max_chars: l.within(
                 "C2S_MESSAGE_MAX_CHARS",

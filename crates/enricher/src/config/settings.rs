@@ -125,6 +125,13 @@ pub struct Config {
     pub retry_sweep: std::time::Duration,
     /// The lead tier's rules (`TIER_RULES_FILE`; the shipped default).
     pub tier_rules: std::sync::Arc<crate::domain::tier::RuleSet>,
+    /// The controller and the purposes' texts (`PRIVACY_FILE`; the shipped
+    /// default otherwise): shown in access exports and the record of
+    /// processing.
+    pub privacy: std::sync::Arc<crate::domain::privacy::Privacy>,
+    /// The note on a blocked person's lead (`BLOCKED_LEAD_NOTE`,
+    /// `neutral` or `none`; default `neutral`).
+    pub blocked_note: crate::pipeline::BlockedNote,
     /// Tags and alerts (issue 17).
     pub alerts: AlertConfig,
     /// A dossier older than this says its date in the note

@@ -4,6 +4,7 @@ pub mod dossier;
 pub mod google_ads;
 pub mod identity;
 pub mod lead;
+pub mod privacy;
 pub mod products;
 pub mod tier;
 

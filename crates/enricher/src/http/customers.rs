@@ -32,7 +32,7 @@ fn nobody_has(e: brazil::CpfError) -> bool {
 }
 
 /// What a lookup asks for: a query, or `None` for a CPF nobody can have.
-fn query_of(q: &HashMap<String, String>) -> Result<Option<CustomerQuery>, ApiError> {
+pub(super) fn query_of(q: &HashMap<String, String>) -> Result<Option<CustomerQuery>, ApiError> {
     let given: Vec<(&str, &String)> = ["cpf", "phone", "email"]
         .into_iter()
         .filter_map(|k| q.get(k).map(|v| (k, v)))
@@ -97,7 +97,7 @@ pub struct EraseRequest {
 }
 
 /// The identifier in a JSON body (`{"cpf": "…"}`), as text values only.
-fn body_fields(body: &axum::body::Bytes) -> Result<HashMap<String, String>, ApiError> {
+pub(super) fn body_fields(body: &axum::body::Bytes) -> Result<HashMap<String, String>, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
     let obj = value
@@ -148,12 +148,7 @@ async fn lookup_by(
     endpoint: &str,
 ) -> Result<Response, ApiError> {
     let query = query_of(q)?;
-    // Set (or validated) by the request middleware.
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let request_id = request_id(headers);
     let reader = customers::Reader {
         key_name: &key.name,
         endpoint,
@@ -234,24 +229,9 @@ async fn erase_cpf(
             ApiError::BadRequest(format!("cpf: {e}"))
         }
     })?;
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let own;
-    let ledger = match &state.pipeline {
-        Some(p) => &p.ledger,
-        None => {
-            own = std::sync::Arc::new(
-                crate::store::ledger::Ledger::new(state.pool.clone(), None, Default::default())
-                    .await
-                    .map_err(|e| ApiError::Internal(Box::new(e)))?,
-            );
-            &own
-        }
-    };
-    match crate::store::erasure::erase(&state.pool, ledger, &cpf, &key.name, Some(&request_id))
+    let request_id = request_id(headers);
+    let ledger = ledger_of(state).await?;
+    match crate::store::erasure::erase(&state.pool, &ledger, &cpf, &key.name, Some(&request_id))
         .await?
     {
         Some(erasure) => Ok(Json(ErasureAnswer {
@@ -261,4 +241,28 @@ async fn erase_cpf(
         .into_response()),
         None => Err(ApiError::NotFound("nobody with this CPF is stored".into())),
     }
+}
+
+/// The pipeline's ledger (its keyed hashes name people in the tombstones and
+/// the request register), or one opened on the database's key.
+pub(super) async fn ledger_of(
+    state: &AppState,
+) -> Result<std::sync::Arc<crate::store::ledger::Ledger>, ApiError> {
+    match &state.pipeline {
+        Some(p) => Ok(p.ledger.clone()),
+        None => Ok(std::sync::Arc::new(
+            crate::store::ledger::Ledger::new(state.pool.clone(), None, Default::default())
+                .await
+                .map_err(|e| ApiError::Internal(Box::new(e)))?,
+        )),
+    }
+}
+
+/// The request's id, set (or validated) by the request middleware.
+pub(super) fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }

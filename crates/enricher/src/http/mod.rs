@@ -26,6 +26,7 @@ pub mod router;
 pub mod serve;
 pub mod state;
 pub mod status;
+pub mod subjects;
 pub mod webhooks;
 
 pub use context::{CLIENT_IP, REQUEST_TIMEOUT};

@@ -163,6 +163,7 @@ impl Modify for Validations {
         super::customers::lookup_post,
         super::customers::erase,
         super::customers::erase_post,
+        super::subjects::export,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security, &Validations),
@@ -170,6 +171,7 @@ impl Modify for Validations {
         (name = "intake", description = "How leads arrive"),
         (name = "leads", description = "Synchronous runs and a lead's state (scope: enrich)"),
         (name = "customers", description = "Personal data (LGPD): lookup (read:pii), erasure (admin); every read is audited"),
+        (name = "subjects", description = "The data subject's rights (LGPD): access and portability export (admin); audited and registered"),
         (name = "operations", description = "Health, metrics, status page, data quality"),
     )
 )]

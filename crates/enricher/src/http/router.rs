@@ -126,6 +126,11 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/customers/{cpf}",
             delete(customers::erase),
         ),
+        (
+            Method::POST,
+            "/api/v1/subjects/export",
+            post(super::subjects::export),
+        ),
     ]
 }
 

@@ -82,6 +82,9 @@ pub struct AppState {
     pub audit: crate::store::pii_audit::AuditLog,
     /// API keys verified recently.
     pub keys: Arc<crate::store::api_keys::KeyCache>,
+    /// What an access export says beside each item (purposes, legal bases,
+    /// retention).
+    pub subjects: Arc<crate::ops::subject_export::ExportSettings>,
 }
 
 /// Synchronous runs: the job's settings, and how long a request waits for
@@ -121,6 +124,7 @@ impl AppState {
             sync: Arc::default(),
             status_cache: Arc::default(),
             metrics_cache: Arc::default(),
+            subjects: Arc::default(),
         }
     }
 }

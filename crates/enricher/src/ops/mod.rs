@@ -5,3 +5,5 @@
 pub mod archive;
 pub mod dq;
 pub mod maintenance;
+pub mod ropa;
+pub mod subject_export;

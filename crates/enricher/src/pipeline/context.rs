@@ -43,6 +43,9 @@ pub struct LeadFacts {
     /// lead of the same person says "already a lead of <seller>".
     #[serde(default)]
     pub seller: Seller,
+    /// The person objected (a block) and `BLOCKED_LEAD_NOTE=none`: no note.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withhold_note: bool,
 }
 
 /// The lead's seller and C2S status as read (no personal data of the

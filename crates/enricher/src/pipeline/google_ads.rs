@@ -137,6 +137,7 @@ impl Pipeline {
             dropped: contacts.dropped.clone(),
             lead_updated_at: None,
             seller: super::context::Seller::default(),
+            withhold_note: false,
         };
         let erased = self.form_erased(&contacts).await?;
         let track = Form {

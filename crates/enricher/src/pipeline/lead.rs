@@ -155,7 +155,10 @@ impl Pipeline {
             "enriched"
         };
         if step == Step::Note {
-            if fence.notes == NotePolicy::Post {
+            if facts.withhold_note {
+                // A blocked person's lead, and no note wanted: nothing told.
+                crate::metrics::METRICS.event("blocked_note_withheld");
+            } else if fence.notes == NotePolicy::Post {
                 note_sent = timed(
                     "note",
                     self.note_step(lead_id, &facts, &discovery, &dossiers, fence),
@@ -235,7 +238,7 @@ impl Pipeline {
             status: lead.status.clone(),
             created_at: lead.created_at.clone(),
         };
-        if crate::store::erasure::is_erased_subject(
+        if let Some(hold) = crate::store::erasure::held_subject(
             &self.pool,
             &self.ledger,
             None,
@@ -244,11 +247,15 @@ impl Pipeline {
         )
         .await?
         {
-            // The person behind these contacts was erased: nothing is looked
-            // up or kept about them; the lead gets the neutral note.
+            // The person behind these contacts was erased or objects:
+            // nothing is looked up or kept about them; the lead gets the
+            // neutral note (or, blocked and so configured, none).
             crate::metrics::METRICS.event("erased_subject_lead");
+            let withhold = hold == crate::store::erasure::Hold::Blocked
+                && self.settings.profile.blocked_note == super::BlockedNote::None;
             return Ok(LeadFacts {
                 lead_updated_at: lead.updated_at.clone(),
+                withhold_note: withhold,
                 ..LeadFacts::default()
             });
         }
@@ -261,6 +268,7 @@ impl Pipeline {
             dropped,
             lead_updated_at: lead.updated_at.clone(),
             seller,
+            withhold_note: false,
         })
     }
 

@@ -38,6 +38,6 @@ pub mod worker;
 pub use context::{Discovery, LeadFacts, Outcome, RunContext, Seller};
 pub use error::{Cause, RunError};
 pub use setup::{
-    default_discovery, DiscoveryMode, GoogleAdsSettings, IdentityPolicy, Pipeline,
+    default_discovery, BlockedNote, DiscoveryMode, GoogleAdsSettings, IdentityPolicy, Pipeline,
     PipelineSettings, ProfileSettings, DEFER_FOR, RUN_LEASE,
 };

@@ -15,19 +15,37 @@ use super::setup::Pipeline;
 use crate::domain::dossier::Dossier;
 use crate::domain::identity::{Confidence, Contact, Unshown, Via};
 use crate::domain::tier::{Assessment, Profile};
-use crate::store::ledger::{CallKind, Spender};
+use crate::store::ledger::{Spender, CNPJ_COMPANY};
 use crate::store::profile::{Beside, ForLead};
 
-/// A company's name and status by CNPJ from the public source: free (0
-/// credits), kept as long as a dossier.
-pub(crate) const CNPJ_COMPANY: CallKind = CallKind {
-    provider: "brasilapi",
-    module: "cnpj",
-    credits: 0,
-    dossier: true,
-};
-
 impl Pipeline {
+    /// The dossiers as their people corrected them (LGPD art. 18 III): the
+    /// note shows what the person showed, not the provider's old value.
+    async fn corrected<'a>(
+        &self,
+        dossiers: &'a [Dossier],
+    ) -> Result<std::borrow::Cow<'a, [Dossier]>, RunError> {
+        use crate::store::subjects::corrections;
+        if dossiers.is_empty() {
+            return Ok(std::borrow::Cow::Borrowed(dossiers));
+        }
+        let cpfs: Vec<String> = dossiers.iter().map(|d| d.cpf.digits().to_owned()).collect();
+        let found = corrections::for_cpfs(&self.pool, &cpfs).await?;
+        if found.is_empty() {
+            return Ok(std::borrow::Cow::Borrowed(dossiers));
+        }
+        let mut owned = dossiers.to_vec();
+        for d in &mut owned {
+            let theirs: Vec<corrections::Correction> = found
+                .iter()
+                .filter(|(cpf, _)| cpf == d.cpf.digits())
+                .map(|(_, c)| c.clone())
+                .collect();
+            corrections::patch(d, &theirs);
+        }
+        Ok(std::borrow::Cow::Owned(owned))
+    }
+
     /// The note's text for what discovery found, and the lead's tier (its
     /// one presented person's; none when nobody, or two people, are).
     pub(crate) async fn note_text(
@@ -37,6 +55,8 @@ impl Pipeline {
         dossiers: &[Dossier],
         lead: ForLead<'_>,
     ) -> Result<(String, Option<Assessment>), RunError> {
+        let corrected = self.corrected(dossiers).await?;
+        let dossiers: &[Dossier] = &corrected;
         let resolution = match (d.persons.as_slice(), dossiers) {
             ([], _) => NoteResolution::Nobody,
             ([(_, Via::PhoneAndEmail)], [one]) => NoteResolution::SamePerson(one),

@@ -50,6 +50,30 @@ pub struct ProfileSettings {
     /// (`NOTE_DATA_AGE_DAYS`, default 30; it shows when `CACHE_DOSSIER_DAYS`
     /// keeps dossiers longer).
     pub data_age: Duration,
+    /// What the lead of a person who objected (a block) gets: the neutral
+    /// note, or none (`BLOCKED_LEAD_NOTE`).
+    pub blocked_note: BlockedNote,
+}
+
+/// The note on a blocked person's lead (`BLOCKED_LEAD_NOTE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BlockedNote {
+    /// "Nobody found" — the agent learns nothing (the default).
+    #[default]
+    Neutral,
+    /// No note at all.
+    None,
+}
+
+impl std::str::FromStr for BlockedNote {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "neutral" => Ok(Self::Neutral),
+            "none" => Ok(Self::None),
+            _ => Err("expected neutral or none".into()),
+        }
+    }
 }
 
 impl Default for ProfileSettings {
@@ -59,6 +83,7 @@ impl Default for ProfileSettings {
             ownership: crate::store::profile::Ownership::default(),
             alerts: crate::notify::Alerts::default(),
             data_age: Duration::from_secs(30 * 24 * 3600),
+            blocked_note: BlockedNote::default(),
         }
     }
 }

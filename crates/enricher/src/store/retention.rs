@@ -145,6 +145,31 @@ const RULES: &[Rule] = &[
     },
 ];
 
+/// One rule of the policy as configured (for the record of processing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyLine {
+    pub table: &'static str,
+    pub action: &'static str,
+    /// `None`: by the rule's own condition (a cache life); `Some(0)`: kept
+    /// for ever.
+    pub older_than_days: Option<u32>,
+}
+
+/// The policy's rules with `policy`'s ages.
+pub fn policy_lines(policy: &Retention) -> Vec<PolicyLine> {
+    RULES
+        .iter()
+        .map(|r| PolicyLine {
+            table: r.table,
+            action: r.action,
+            older_than_days: match (r.age)(policy) {
+                Age::Days(d) => Some(d),
+                Age::Condition => None,
+            },
+        })
+        .collect()
+}
+
 /// What one rule found (dry run) or did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pruned {

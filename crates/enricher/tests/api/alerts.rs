@@ -186,9 +186,7 @@ async fn refused_alerts_are_retried_sent_ones_never_again_and_unclear_ones_not_r
     .await;
     let owner = sim
         .state
-        .leads()
-        .into_iter()
-        .find(|l| l.kind == c2s_sim::LeadKind::Owner)
+        .first_lead(c2s_sim::LeadKind::Owner)
         .expect("owner");
     let id = LeadId::parse(&owner.id).expect("id");
 
@@ -280,9 +278,7 @@ async fn refused_alerts_are_retried_sent_ones_never_again_and_unclear_ones_not_r
 
 fn owner_of(sim: &SimHandle) -> String {
     sim.state
-        .leads()
-        .into_iter()
-        .find(|l| l.kind == c2s_sim::LeadKind::Owner)
+        .first_lead(c2s_sim::LeadKind::Owner)
         .expect("owner")
         .id
 }

@@ -32,6 +32,7 @@ mod retries;
 mod sim_clients;
 mod status_page_browser;
 mod store;
+mod subject_export;
 mod subjects;
 mod sync_api;
 mod synth;

@@ -9,11 +9,7 @@ use c2s_lab::testing::sandbox::setup;
 use c2s_sim::{LeadKind, SimHandle};
 
 fn owner(sim: &SimHandle) -> c2s_sim::SimLead {
-    sim.state
-        .leads()
-        .into_iter()
-        .find(|l| l.kind == LeadKind::Owner)
-        .expect("owner")
+    sim.state.first_lead(LeadKind::Owner).expect("owner")
 }
 
 fn paid(sim: &SimHandle) -> usize {

@@ -83,6 +83,7 @@ pub async fn setup_world(
             rules: config.tier_rules.clone(),
             alerts: c2s_enrich::notify::Alerts::from_config(&config.alerts).expect("alerts"),
             data_age: config.note_data_age,
+            blocked_note: config.blocked_note,
             ..Default::default()
         },
     };

@@ -38,6 +38,8 @@ pub async fn store_dossier_guarded(
         return Err(StoreError::Erased);
     }
     let entity_id = upsert_person(&mut tx, dossier, lead, options).await?;
+    // What the person corrected stays corrected (provenance per field).
+    crate::store::subjects::corrections::apply(&mut tx, entity_id).await?;
     upsert_phones(&mut tx, entity_id, dossier).await?;
     upsert_emails(&mut tx, entity_id, dossier).await?;
     upsert_addresses(&mut tx, entity_id, &addresses).await?;

@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::store::ledger::{CallKind, Ledger};
+use crate::store::ledger::Ledger;
 
 use super::needles::Needles;
 
@@ -14,15 +14,22 @@ pub struct Erased {
     pub erasure_id: i64,
     pub rows_removed: i64,
     pub ledger_rows_removed: i64,
+    /// Its entry in the request register.
+    pub request_id: i64,
+    /// What was shared with C2S and must be removed there by hand (C2S has
+    /// no API to delete a note): also stored in the request's record.
+    pub to_remove_in_c2s: Vec<SharedInC2s>,
 }
 
-fn kind(provider: &'static str, module: &'static str, dossier: bool) -> CallKind {
-    CallKind {
-        provider,
-        module,
-        credits: 0,
-        dossier,
-    }
+/// A C2S lead that carries the person's data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SharedInC2s {
+    pub lead_id: String,
+    /// `note`: our note on the lead; `description`: the description of a lead
+    /// we created from a Google Ads form.
+    pub what: String,
+    /// When it was posted or created.
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Erases the person with `cpf`; `None` when nobody has it.
@@ -43,11 +50,12 @@ pub async fn erase(
     // Whatever else mentions them: failed leads (never linked), other
     // people's cached answers and snapshots listing them as a relative,
     // archived rows, Google Ads forms, webhook deliveries.
-    let needles = Needles::of(cpf, &subject.used_phones, &subject.used_emails);
+    let needles = Needles::of(Some(cpf), &subject.used_phones, &subject.used_emails);
     let mentions = scrub_mentions(&mut tx, &needles, subject.entity).await?;
     ledger_rows += mentions.cached_answers;
     let mut leads_touched = subject.leads.clone();
     leads_touched.extend(mentions.leads);
+    let to_remove_in_c2s = shared_in_c2s(&mut tx, &leads_touched, &mentions.forms).await?;
     cancel_runs(&mut tx, &leads_touched, &mentions.forms).await?;
     let rows_removed = 1 + subject.dependent + i64::try_from(addresses).unwrap_or(i64::MAX);
     let ledger_rows_removed = i64::try_from(ledger_rows).unwrap_or(i64::MAX);
@@ -60,12 +68,18 @@ pub async fn erase(
     .await?;
     // The request register (LGPD art. 19): an erasure done at once.
     let key = ledger.subject_hash("cpf", cpf.digits());
-    crate::store::subjects::done_request(&mut tx, "erasure", "cpf", &key, actor).await?;
+    let details =
+        serde_json::json!({ "erasure_id": erasure_id, "to_remove_in_c2s": to_remove_in_c2s });
+    let request_id =
+        crate::store::subjects::done_request(&mut tx, "erasure", "cpf", &key, actor, Some(details))
+            .await?;
     tx.commit().await?;
     Ok(Some(Erased {
         erasure_id,
         rows_removed,
         ledger_rows_removed,
+        request_id,
+        to_remove_in_c2s,
     }))
 }
 
@@ -85,6 +99,8 @@ struct Subject {
     used_emails: Vec<String>,
     /// Addresses only they used (and no property record points at).
     own_addresses: Vec<Uuid>,
+    /// Their companies' CNPJs (the cached company names go with them).
+    companies: Vec<String>,
     /// Rows hanging from the entity (removed with it).
     dependent: i64,
 }
@@ -129,6 +145,7 @@ impl Subject {
                 AND NOT EXISTS (SELECT 1 FROM core.properties p WHERE p.address_id = ea.address_id)", entity)
         .fetch_all(&mut **tx)
         .await?;
+        let companies = companies_of(tx, entity).await?;
         let dependent: i64 = sqlx::query_scalar!("SELECT (SELECT count(*) FROM core.entity_profiles WHERE entity_id = $1)
                   + (SELECT count(*) FROM core.entity_financials WHERE entity_id = $1)
                   + (SELECT count(*) FROM core.entity_phones WHERE entity_id = $1)
@@ -153,6 +170,7 @@ impl Subject {
                 .filter_map(|l| l.contact_email.clone())
                 .collect(),
             own_addresses,
+            companies,
             dependent,
         }))
     }
@@ -203,23 +221,23 @@ impl Subject {
         ledger: &Ledger,
         cpf: &brazil::Cpf,
     ) -> Result<u64, sqlx::Error> {
-        let mut queries: Vec<(CallKind, String)> =
-            vec![(kind("work_api", "cpf", true), cpf.digits().to_owned())];
-        for p in self
+        let phones: Vec<brazil::PhoneBr> = self
             .phones
             .iter()
             .filter_map(|p| brazil::PhoneBr::parse(p).ok())
-        {
-            queries.push((kind("diretrix", "phone", false), p.national().to_owned()));
-            queries.push((kind("work_api", "phone", false), p.national().to_owned()));
-        }
-        for e in &self.emails {
-            queries.push((kind("diretrix", "email", false), e.clone()));
-        }
-        let hashes: Vec<Vec<u8>> = queries
-            .iter()
-            .map(|(k, q)| ledger.key_hash(*k, q).to_vec())
             .collect();
+        let queries = crate::store::subjects::identifier_queries(Some(cpf), &phones, &self.emails);
+        let mut hashes: Vec<Vec<u8>> = queries
+            .iter()
+            .map(|q| ledger.key_hash(q.kind, &q.query).to_vec())
+            .collect();
+        // The company names cached for their companies: an individual
+        // entrepreneur's company bears the person's own name.
+        hashes.extend(self.companies.iter().map(|cnpj| {
+            ledger
+                .key_hash(crate::store::ledger::CNPJ_COMPANY, cnpj)
+                .to_vec()
+        }));
         Ok(sqlx::query!(
             "DELETE FROM enrich.provider_calls WHERE key_hash = ANY($1)",
             &hashes
@@ -228,6 +246,18 @@ impl Subject {
         .await?
         .rows_affected())
     }
+}
+
+/// The CNPJs of the person's companies.
+async fn companies_of(tx: &mut Tx, entity: Uuid) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT DISTINCT o.national_id AS "cnpj!" FROM core.entity_relationships r
+             JOIN core.entities o ON o.entity_id = r.target_entity_id
+            WHERE r.source_entity_id = $1 AND r.relationship_category = 'company' AND o.national_id IS NOT NULL"#,
+        entity
+    )
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// What scrubbing the mentions touched.
@@ -317,6 +347,36 @@ async fn scrub_mentions(
         forms,
         cached_answers,
     })
+}
+
+/// The notes we posted on their leads and the descriptions of the leads we
+/// created from their Google Ads forms (read after the scrub: the note's
+/// status and the created lead's id stay).
+async fn shared_in_c2s(
+    tx: &mut Tx,
+    leads: &[String],
+    forms: &[String],
+) -> Result<Vec<SharedInC2s>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT lead_id AS "lead_id!", 'note' AS "what!", coalesce(completed_at, updated_at) AS at
+             FROM enrich.leads WHERE lead_id = ANY($1) AND note_status IN ('sent', 'pending')
+           UNION
+           SELECT c2s_lead_id, 'description', coalesce(completed_at, updated_at)
+             FROM enrich.google_ads_leads WHERE google_lead_id = ANY($2) AND c2s_lead_id IS NOT NULL
+           ORDER BY 3, 1"#,
+        leads,
+        forms
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SharedInC2s {
+            lead_id: r.lead_id,
+            what: r.what,
+            at: r.at,
+        })
+        .collect())
 }
 
 /// Ends their leads' open jobs and forms (nothing more is done for them)

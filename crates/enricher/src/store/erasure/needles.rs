@@ -10,9 +10,9 @@ use crate::store::ledger::Ledger;
 /// number; each e-mail they used, whole (`ana@x.com` is not in
 /// `joana@x.com` nor in `ana@x.com.br`). Only values that parse become
 /// needles: junk in legacy rows can never match everything.
-pub(super) struct Needles {
-    pub(super) patterns: Vec<String>,
-    cpf: String,
+pub(crate) struct Needles {
+    pub(crate) patterns: Vec<String>,
+    cpf: Option<String>,
     phones: Vec<String>,
     emails: Vec<String>,
 }
@@ -44,7 +44,7 @@ fn email_pattern(email: &str) -> String {
 }
 
 impl Needles {
-    pub(super) fn of(cpf: &brazil::Cpf, phones: &[String], emails: &[String]) -> Self {
+    pub(crate) fn of(cpf: Option<&brazil::Cpf>, phones: &[String], emails: &[String]) -> Self {
         let mut phones: Vec<String> = phones
             .iter()
             .filter_map(|p| brazil::PhoneBr::parse(p).ok())
@@ -59,26 +59,33 @@ impl Needles {
             .collect();
         emails.sort();
         emails.dedup();
-        let mut patterns = vec![digits_pattern(cpf.digits(), false)];
+        let mut patterns: Vec<String> = cpf
+            .map(|c| digits_pattern(c.digits(), false))
+            .into_iter()
+            .collect();
         patterns.extend(phones.iter().map(|p| digits_pattern(p, true)));
         patterns.extend(emails.iter().map(|e| email_pattern(e)));
         Self {
             patterns,
-            cpf: cpf.digits().to_owned(),
+            cpf: cpf.map(|c| c.digits().to_owned()),
             phones,
             emails,
         }
     }
 
     /// `column` mentions the person (`$1`: the patterns).
-    pub(super) fn sql(&self, column: &str) -> String {
+    pub(crate) fn sql(&self, column: &str) -> String {
         format!(
             "({column} IS NOT NULL AND EXISTS (SELECT 1 FROM unnest($1::text[]) r WHERE {column}::text ~* r))"
         )
     }
 
     pub(super) fn tombstones(&self, ledger: &Ledger) -> Vec<(&'static str, [u8; 32])> {
-        let mut t = vec![("cpf", ledger.subject_hash("cpf", &self.cpf))];
+        let mut t: Vec<(&'static str, [u8; 32])> = self
+            .cpf
+            .iter()
+            .map(|c| ("cpf", ledger.subject_hash("cpf", c)))
+            .collect();
         t.extend(
             self.phones
                 .iter()

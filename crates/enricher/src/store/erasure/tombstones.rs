@@ -5,6 +5,15 @@ use sqlx::PgPool;
 
 use crate::store::ledger::Ledger;
 
+/// Why nothing may be looked up or stored about a lead's person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// They were erased (a tombstone matches).
+    Erased,
+    /// They object to the processing (a block matches, and no tombstone).
+    Blocked,
+}
+
 /// Whether a lead's contacts belong to an erased or blocked person (a
 /// tombstone or a block matches): then nothing is looked up or stored for
 /// them.
@@ -15,6 +24,19 @@ pub async fn is_erased_subject(
     phones: &[brazil::PhoneBr],
     email: Option<&brazil::Email>,
 ) -> Result<bool, sqlx::Error> {
+    Ok(held_subject(pool, ledger, cpf, phones, email)
+        .await?
+        .is_some())
+}
+
+/// [`is_erased_subject`], saying why.
+pub async fn held_subject(
+    pool: &PgPool,
+    ledger: &Ledger,
+    cpf: Option<&brazil::Cpf>,
+    phones: &[brazil::PhoneBr],
+    email: Option<&brazil::Email>,
+) -> Result<Option<Hold>, sqlx::Error> {
     let mut kinds = Vec::new();
     let mut hashes = Vec::new();
     if let Some(c) = cpf {
@@ -34,15 +56,20 @@ pub async fn is_erased_subject(
         );
     }
     if hashes.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     // A block (the person's opposition, `store::subjects`) holds the same way.
-    sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM enrich.erasure_tombstones t
-                          JOIN unnest($1::text[], $2::bytea[]) AS q(kind, key_hash) USING (kind, key_hash))
-                         OR EXISTS (SELECT 1 FROM enrich.subject_blocks b
-                          JOIN unnest($1::text[], $2::bytea[]) AS q(kind, key_hash) USING (kind, key_hash)) AS \"erased!\"", &kinds, &hashes)
+    let r = sqlx::query!("SELECT EXISTS (SELECT 1 FROM enrich.erasure_tombstones t
+                          JOIN unnest($1::text[], $2::bytea[]) AS q(kind, key_hash) USING (kind, key_hash)) AS \"erased!\",
+                         EXISTS (SELECT 1 FROM enrich.subject_blocks b
+                          JOIN unnest($1::text[], $2::bytea[]) AS q(kind, key_hash) USING (kind, key_hash)) AS \"blocked!\"", &kinds, &hashes)
     .fetch_one(pool)
-    .await
+    .await?;
+    Ok(match (r.erased, r.blocked) {
+        (true, _) => Some(Hold::Erased),
+        (false, true) => Some(Hold::Blocked),
+        (false, false) => None,
+    })
 }
 
 /// The keyed hashes of a dossier's CPFs (the person's and their relatives'),

@@ -44,6 +44,15 @@ pub struct CallKind {
     pub dossier: bool,
 }
 
+/// A company's name and status by CNPJ from the public source: free (0
+/// credits), kept as long as a dossier.
+pub const CNPJ_COMPANY: CallKind = CallKind {
+    provider: "brasilapi",
+    module: "cnpj",
+    credits: 0,
+    dossier: true,
+};
+
 /// The answer and whether it was paid for now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Looked<T> {

@@ -36,6 +36,8 @@ pub use health::{
     claim_source_alert, recent_answers, source_recovered, unclaim_source_alert, RecentAnswers,
 };
 pub use key::LedgerKeyError;
-pub use kinds::{CallKind, Freshness, LedgerError, Looked, ERASURE_LOCK, RESERVATION_TTL};
+pub use kinds::{
+    CallKind, Freshness, LedgerError, Looked, CNPJ_COMPANY, ERASURE_LOCK, RESERVATION_TTL,
+};
 pub use lookup::Ledger;
 pub use usage::{usage, DailyUsage};

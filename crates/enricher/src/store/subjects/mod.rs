@@ -6,7 +6,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::store::ledger::Ledger;
+use crate::store::ledger::{CallKind, Ledger};
+
+pub mod corrections;
+pub mod gather;
 
 /// How the person was named in a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +72,7 @@ pub async fn block(
 ) -> Result<(i64, bool), sqlx::Error> {
     let key = id.key(ledger);
     let mut tx = pool.begin().await?;
-    let request = done_request(&mut tx, "block", id.kind(), &key, by).await?;
+    let request = done_request(&mut tx, "block", id.kind(), &key, by, None).await?;
     let added = sqlx::query!(
         "INSERT INTO enrich.subject_blocks (kind, key_hash, request_id) VALUES ($1, $2, $3)
          ON CONFLICT (kind, key_hash) DO NOTHING",
@@ -93,7 +96,7 @@ pub async fn unblock(
 ) -> Result<(i64, bool), sqlx::Error> {
     let key = id.key(ledger);
     let mut tx = pool.begin().await?;
-    let request = done_request(&mut tx, "unblock", id.kind(), &key, by).await?;
+    let request = done_request(&mut tx, "unblock", id.kind(), &key, by, None).await?;
     let removed = sqlx::query!(
         "DELETE FROM enrich.subject_blocks WHERE kind = $1 AND key_hash = $2",
         id.kind(),
@@ -107,21 +110,24 @@ pub async fn unblock(
 }
 
 /// Registers a request carried out at once (a block, an erasure), in the
-/// caller's transaction; returns its id.
+/// caller's transaction, with what was done when it matters later (an
+/// erasure's C2S notes to remove by hand); returns its id.
 pub(crate) async fn done_request(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     kind: &str,
     identifier_kind: &str,
     key: &[u8; 32],
     by: &str,
+    details: Option<serde_json::Value>,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        "INSERT INTO enrich.subject_requests (kind, identifier_kind, identifier_hash, status, acted_by, completed_at)
-         VALUES ($1, $2, $3, 'done', $4, now()) RETURNING id",
+        "INSERT INTO enrich.subject_requests (kind, identifier_kind, identifier_hash, status, acted_by, completed_at, details)
+         VALUES ($1, $2, $3, 'done', $4, now(), $5) RETURNING id",
         kind,
         identifier_kind,
         &key[..],
-        by
+        by,
+        details
     )
     .fetch_one(&mut **tx)
     .await
@@ -150,4 +156,75 @@ pub async fn overdue_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
     )
     .fetch_one(pool)
     .await
+}
+
+/// The requests made naming the same identifier (its keyed hash).
+pub(crate) async fn requests_of(
+    pool: &PgPool,
+    key: &[u8; 32],
+) -> Result<Vec<Request>, sqlx::Error> {
+    sqlx::query_as!(
+        Request,
+        "SELECT id, kind, identifier_kind, received_at, deadline, status, acted_by, completed_at
+           FROM enrich.subject_requests WHERE identifier_hash = $1 ORDER BY received_at, id",
+        &key[..]
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A provider query made with one of a person's identifiers.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentifierQuery {
+    pub kind: CallKind,
+    /// `cpf`, `phone` or `email`.
+    pub identifier_kind: &'static str,
+    /// As the pipeline sends it (CPF digits, national phone, the e-mail).
+    pub query: String,
+}
+
+/// Every provider query the pipeline makes with these identifiers: the
+/// dossier by CPF, discovery by phone (Diretrix, the Work API) and by e-mail
+/// (Diretrix). The ledger's rows for them are found by their keyed hashes.
+pub(crate) fn identifier_queries(
+    cpf: Option<&brazil::Cpf>,
+    phones: &[brazil::PhoneBr],
+    emails: &[String],
+) -> Vec<IdentifierQuery> {
+    let q = |provider, module, identifier_kind, query: &str| IdentifierQuery {
+        kind: CallKind {
+            provider,
+            module,
+            credits: 0,
+            dossier: module == "cpf",
+        },
+        identifier_kind,
+        query: query.to_owned(),
+    };
+    let mut out: Vec<IdentifierQuery> = cpf
+        .map(|c| q("work_api", "cpf", "cpf", c.digits()))
+        .into_iter()
+        .collect();
+    for p in phones {
+        out.push(q("diretrix", "phone", "phone", p.national()));
+        out.push(q("work_api", "phone", "phone", p.national()));
+    }
+    for e in emails {
+        out.push(q("diretrix", "email", "email", e));
+    }
+    out
+}
+
+/// Registers an access request answered at once (an export) by `by`;
+/// returns its id.
+pub async fn access_request(
+    pool: &PgPool,
+    ledger: &Ledger,
+    id: &Identifier,
+    by: &str,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let request = done_request(&mut tx, "access", id.kind(), &id.key(ledger), by, None).await?;
+    tx.commit().await?;
+    Ok(request)
 }
