@@ -16,6 +16,7 @@ mod backfill;
 mod database;
 mod ops;
 mod subject;
+mod user;
 use database::{db_stop, db_url, migrate, DbUrlArgs, MigrateArgs};
 use ops::{
     apikey_command, archive, audit_command, dq, erase_command, jobs_command, maintenance, prune,
@@ -153,6 +154,9 @@ pub enum Command {
     /// register with its deadlines.
     #[command(subcommand)]
     Subject(subject::SubjectCommand),
+    /// The operator console's logins: add, list, disable.
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Write the record of processing operations (LGPD art. 37) as Markdown,
     /// from the configuration in use and the code's facts.
     Ropa {
@@ -320,6 +324,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Erase { cpf } => erase_command(&config, &cpf).await,
         Command::Subject(cmd) => subject::run(&config, &cmd).await,
         Command::Ropa { out } => subject::ropa(&config, out.as_deref()),
+        Command::User(cmd) => user::run(&config, &cmd).await,
         Command::Dq { json } => dq(&config, json).await,
         Command::Prune { dry_run, json } => prune(&config, dry_run, json).await,
         Command::Maintenance {

@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS enrich.subject_corrections (
     PRIMARY KEY (entity_id, field),
     CONSTRAINT chk_subject_corrections_field CHECK (field IN ('name', 'birth_date', 'sex', 'nationality',
                                                               'marital_status', 'education_level', 'occupation')),
-    CONSTRAINT chk_subject_corrections_value CHECK (length(value) BETWEEN 1 AND 200)
+    CONSTRAINT chk_subject_corrections_value CHECK (length(value) BETWEEN 1 AND 200),
+    CONSTRAINT chk_subject_corrections_typed CHECK ((field <> 'birth_date' OR value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$')
+                                                   AND (field <> 'sex' OR value IN ('M', 'F')))
 );
 
 ALTER TABLE enrich.subject_requests ADD COLUMN IF NOT EXISTS details jsonb;

@@ -116,6 +116,7 @@ pub fn app_state(config: &Config, pool: &PgPool, pipeline: Option<Arc<Pipeline>>
         metrics_cache: Arc::default(),
         audit: crate::store::pii_audit::AuditLog::new(pool.clone()),
         keys: Arc::new(crate::store::api_keys::KeyCache::new(config.api_key_cache)),
+        console: Arc::default(),
         subjects: Arc::new(crate::ops::subject_export::ExportSettings {
             privacy: config.privacy.clone(),
             retention: config.retention.clone(),

@@ -204,13 +204,14 @@ pub(super) async fn erase_command(config: &Config, cpf: &str) -> anyhow::Result<
                     e.erasure_id,
                     e.request_id
                 );
-                if e.to_remove_in_c2s.is_empty() {
-                    println!("nothing of theirs was posted to C2S");
+                if e.to_remove_by_hand.is_empty() {
+                    println!("nothing of theirs was sent out");
                 } else {
-                    // C2S has no API to delete a note: someone removes these
-                    // by hand (the list is kept in the request's record).
-                    println!("remove by hand in C2S (kept in request {}):", e.request_id);
-                    for s in &e.to_remove_in_c2s {
+                    // C2S has no API to delete a note, nor Slack or e-mail to
+                    // recall an alert: someone removes these by hand (the
+                    // list is kept in the request's record).
+                    println!("remove by hand in C2S / Slack / mailboxes (kept in request {}):", e.request_id);
+                    for s in &e.to_remove_by_hand {
                         let at = s.at.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string());
                         println!("  lead {}  {:<11} posted {at}", s.lead_id, s.what);
                     }

@@ -42,7 +42,7 @@ pub struct ExportArgs {
     /// `json` (portability) or `html` (to read or print to PDF).
     #[arg(long, default_value = "json", value_parser = ["json", "html"])]
     format: String,
-    /// Write here instead of standard output (created with owner-only
+    /// Write here instead of standard output (a new file, owner-only
     /// permissions: it holds the person's data).
     #[arg(long)]
     out: Option<std::path::PathBuf>,
@@ -185,6 +185,17 @@ async fn export(
     } else {
         serde_json::to_string_pretty(&e)? + "\n"
     };
+    // Who read whose record, as for the API's reads.
+    c2s_enrich::store::pii_audit::AuditLog::new(pool.clone())
+        .record(vec![c2s_enrich::store::pii_audit::AuditEntry {
+            key_name: format!("cli:{}", args.who.by),
+            endpoint: "c2s-enrich subject export".into(),
+            query_kind: id.kind(),
+            entity_id: e.entity_id,
+            request_id: format!("access-{}", e.request_id),
+            accessed_at: chrono::Utc::now(),
+        }])
+        .await?;
     match &args.out {
         Some(path) => {
             write_private(path, body.as_bytes())
@@ -200,20 +211,21 @@ async fn export(
         }
         None => print!("{body}"),
     }
+    subject_export::delivered(pool, &e).await?;
     if !e.found {
         eprintln!("nothing is held for this {}", id.kind());
     }
     Ok(())
 }
 
-/// Creates `path` readable by its owner only (it holds personal data).
+/// Creates `path`, readable by its owner only (it holds personal data);
+/// never overwrites a file nor follows a link there.
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)?;
     f.write_all(bytes)

@@ -38,6 +38,8 @@ fn every_subcommand_has_help() {
         &["subject", "export"],
         &["subject", "correct"],
         &["ropa"],
+        &["user"],
+        &["user", "add"],
     ] {
         let out = bin().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?} --help failed");

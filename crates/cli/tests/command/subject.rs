@@ -150,6 +150,7 @@ async fn an_operator_exports_corrects_and_erases_a_person_and_writes_the_record(
     assert_eq!(erased.status.code(), Some(0), "{}", text(&erased));
     let erased = text(&erased);
     assert!(erased.contains("remove by hand in C2S"), "{erased}");
+    assert!(erased.contains("note"), "{erased}");
     assert!(erased.contains(&lead.id), "{erased}");
     assert!(
         !erased.contains(person.cpf.digits()) && !erased.contains(&cpf),

@@ -111,6 +111,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(35, "0035", "google_ads_products"),
     migration!(36, "0036", "subject_requests"),
     migration!(37, "0037", "subject_corrections"),
+    migration!(38, "0038", "console"),
 ];
 
 impl Migration {

@@ -10,6 +10,8 @@
 //!   status page's figures and caches), `serve` (the accept loop).
 
 pub mod auth;
+pub mod console;
+pub mod console_state;
 pub mod context;
 pub mod cors;
 pub mod customer_views;

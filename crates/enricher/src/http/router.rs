@@ -148,6 +148,7 @@ fn router(state: AppState) -> Router {
         router = router.route(path, handler);
     }
     router
+        .merge(super::console::router())
         .merge(
             utoipa_swagger_ui::SwaggerUi::new("/docs")
                 .url("/api-docs/openapi.json", openapi::document()),

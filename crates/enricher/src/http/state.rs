@@ -85,6 +85,8 @@ pub struct AppState {
     /// What an access export says beside each item (purposes, legal bases,
     /// retention).
     pub subjects: Arc<crate::ops::subject_export::ExportSettings>,
+    /// The operator console's session rules and login throttle.
+    pub console: Arc<super::console_state::ConsoleState>,
 }
 
 /// Synchronous runs: the job's settings, and how long a request waits for
@@ -125,6 +127,7 @@ impl AppState {
             status_cache: Arc::default(),
             metrics_cache: Arc::default(),
             subjects: Arc::default(),
+            console: Arc::default(),
         }
     }
 }

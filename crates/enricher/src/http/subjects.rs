@@ -92,6 +92,11 @@ pub async fn export(
             accessed_at: chrono::Utc::now(),
         }])
         .await?;
+    // Answered: the export is on its way (the request stays open if the
+    // audit or the export failed).
+    subject_export::delivered(&state.pool, &e)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
     if html {
         let page = subject_export::html::render(&e);
         Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())

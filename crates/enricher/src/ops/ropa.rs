@@ -48,6 +48,8 @@ pub const PERSONAL_DATA: &[TableFacts] = &[
     TableFacts { table: "enrich.erasure_tombstones", subjects: LEADS, data: "identificadores eliminados, só como hash com chave", purpose: Purpose::SubjectRights },
     TableFacts { table: "enrich.pii_access_audit", subjects: "leads; operadores", data: "quem consultou o cadastro de quem, quando", purpose: Purpose::Security },
     TableFacts { table: "enrich.api_keys", subjects: "operadores", data: "nome da chave, escopos (segredo só como hash)", purpose: Purpose::Security },
+    TableFacts { table: "enrich.console_users", subjects: "operadores", data: "nome de usuário, papel, senha (só como hash Argon2id), último acesso", purpose: Purpose::Security },
+    TableFacts { table: "enrich.console_sessions", subjects: "operadores", data: "sessões do console (token só como hash)", purpose: Purpose::Security },
 ];
 
 /// Tables without personal data (operational state, reference lists).
@@ -120,7 +122,7 @@ pub fn render(config: &Config) -> String {
             t.legal_basis
         );
     }
-    let _ = writeln!(md, "\n## Titulares\n\n- Leads: pessoas que contataram a MBRAS (C2S, Make.com, anúncios Google Ads).\n- Parentes e sócios listados nos dossiês dessas pessoas (não contataram a MBRAS: só o vínculo é mostrado ao corretor, com iniciais).\n- Corretores da MBRAS (nome do vendedor do lead) e operadores do serviço (chaves de API).\n");
+    let _ = writeln!(md, "\n## Titulares\n\n- Leads: pessoas que contataram a MBRAS (C2S, Make.com, anúncios Google Ads).\n- Parentes e sócios listados nos dossiês dessas pessoas (não contataram a MBRAS: a nota mostra ao corretor o nome e o grau de até 3 parentes; o dono de uma linha familiar aparece só com iniciais).\n- Corretores da MBRAS (nome do vendedor do lead) e operadores do serviço (chaves de API).\n");
     let _ = writeln!(md, "## Categorias de dados, por tabela\n\n| Tabela | Titulares | Dados | Finalidade |\n|---|---|---|---|");
     for t in PERSONAL_DATA {
         let _ = writeln!(
@@ -236,6 +238,6 @@ fn security(config: &Config, md: &mut String) {
         on_off(config.google_ads_webhook_key.is_some())
     );
     let _ = writeln!(md, "- Registros (logs), métricas e mensagens de erro sem dados pessoais em claro (CPF, telefone e e-mail mascarados).");
-    let _ = writeln!(md, "- A nota mostra dados de uma pessoa só quando a identificação é pelo menos `{}`; parentes só com iniciais.", config.identity_min_confidence.as_str());
+    let _ = writeln!(md, "- A nota mostra dados de uma pessoa só quando a identificação é pelo menos `{}`; quem não atinge esse nível aparece só com iniciais, sem CPF nem outros dados.", config.identity_min_confidence.as_str());
     let _ = writeln!(md, "- Eliminação e oposição se mantêm: um novo lead com os mesmos contatos não gera consulta nem cadastro.\n");
 }

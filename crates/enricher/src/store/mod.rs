@@ -1,6 +1,8 @@
 //! Everything that writes the customer database. SQL lives here.
 
 pub mod api_keys;
+pub mod console;
+pub mod console_leads;
 pub mod customers;
 pub mod deliveries;
 pub mod dossier;

@@ -143,6 +143,15 @@ const RULES: &[Rule] = &[
               AND coalesce(completed_at, updated_at) < now() - make_interval(days => $1)",
         age: |r| Age::Days(r.lead_details_days),
     },
+    Rule {
+        table: "enrich.console_sessions",
+        action: "delete ended console sessions",
+        set: None,
+        // Ended by their absolute end or idle for a day (the idle limit is
+        // shorter: such a session cannot be used again).
+        due: "expires_at < now() OR last_seen_at < now() - interval '1 day'",
+        age: |_| Age::Condition,
+    },
 ];
 
 /// One rule of the policy as configured (for the record of processing).

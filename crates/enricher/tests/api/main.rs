@@ -8,6 +8,7 @@ mod alerts;
 mod api_docs;
 mod backfill;
 mod budget;
+mod console;
 mod customers;
 mod deploy_files;
 mod embedded_postgres;

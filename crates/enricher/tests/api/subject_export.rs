@@ -168,9 +168,35 @@ async fn an_export_lists_every_value_held_with_its_origin_date_purpose_and_shari
     assert!(page.contains("Com quem compartilhamos seus dados"));
     assert!(page.matches("<tr>").count() >= e.items.len());
     // By the lead's phone, the same person.
-    let by_phone = export_of(&test, &pipeline, Identifier::Phone(phone)).await;
+    let by_phone = export_of(&test, &pipeline, Identifier::Phone(phone.clone())).await;
     assert_eq!(by_phone.entity_id, e.entity_id);
     assert_eq!(by_phone.identifier_kind, "phone");
+    // A number their dossier merely lists (no lead came with it) hands over
+    // nobody's record.
+    let mut exports = 2;
+    if let Some(other) = person
+        .phones
+        .iter()
+        .find(|p| p.phone.e164() != phone.e164())
+    {
+        exports += 1;
+        let listed = export_of(&test, &pipeline, Identifier::Phone(other.phone.clone())).await;
+        assert_eq!(listed.entity_id, None);
+        assert!(listed.items.is_empty() && listed.links.is_empty());
+        assert!(!serde_json::to_string(&listed)
+            .expect("json")
+            .contains(person.cpf.digits()));
+    }
+    // The register: every export answered.
+    let open: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM enrich.subject_requests WHERE status = 'open'")
+            .fetch_one(&test.pool)
+            .await
+            .expect("open");
+    assert_eq!(
+        open, exports,
+        "not delivered yet: export_of does not deliver"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,6 +262,26 @@ async fn the_export_endpoint_is_for_admins_audited_and_speaks_json_and_html() {
         nobody.json::<serde_json::Value>().await.expect("json")["found"],
         false
     );
+    // A phone confirmed for two people is refused, and registered so.
+    sqlx::query(
+        "INSERT INTO enrich.lead_entities (lead_id, entity_id, match_kind, confidence, contact_phone)
+         SELECT lpad(to_hex(row_number() OVER ()), 32, 'a'), entity_id, 'phone', 'confirmed', '+5511900000001'
+           FROM (SELECT entity_id FROM core.entities WHERE entity_type = 'person' LIMIT 2) e",
+    )
+    .execute(pool)
+    .await
+    .expect("links");
+    let r = post(&admin, serde_json::json!({"phone": "(11) 90000-0001"}))
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 409);
+    let refused: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM enrich.subject_requests WHERE kind = 'access' AND status = 'refused' AND identifier_kind = 'phone'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("refused");
+    assert_eq!(refused, 1);
     // Audited: who read whose record through the export.
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM enrich.pii_access_audit WHERE endpoint = 'POST /api/v1/subjects/export' AND entity_id IS NOT NULL AND key_name = 'dpo'",
@@ -245,7 +291,7 @@ async fn the_export_endpoint_is_for_admins_audited_and_speaks_json_and_html() {
     .expect("audit");
     assert_eq!(audited, 2);
     let registered: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM enrich.subject_requests WHERE kind = 'access' AND acted_by = 'dpo'",
+        "SELECT count(*) FROM enrich.subject_requests WHERE kind = 'access' AND acted_by = 'dpo' AND status = 'done'",
     )
     .fetch_one(pool)
     .await
@@ -394,15 +440,32 @@ async fn an_erasure_lists_and_keeps_the_c2s_notes_to_remove_by_hand() {
             .expect("erase")
             .expect("erased");
     let mut listed: Vec<(&str, &str)> = erased
-        .to_remove_in_c2s
+        .to_remove_by_hand
         .iter()
+        .filter(|s| s.what == "note")
         .map(|s| (s.lead_id.as_str(), s.what.as_str()))
         .collect();
     listed.sort_unstable();
     let mut expected = vec![(first.id.as_str(), "note"), (second.id.as_str(), "note")];
     expected.sort_unstable();
     assert_eq!(listed, expected);
-    assert!(erased.to_remove_in_c2s.iter().all(|s| s.at.is_some()));
+    assert!(erased.to_remove_by_hand.iter().all(|s| s.at.is_some()));
+    // The tier's tags put on their leads are listed too.
+    let tagged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM enrich.lead_deliveries WHERE channel = 'tag' AND status = 'sent' AND lead_id = ANY($1)",
+    )
+    .bind(vec![first.id.clone(), second.id.clone()])
+    .fetch_one(&test.pool)
+    .await
+    .expect("tags");
+    assert_eq!(
+        erased
+            .to_remove_by_hand
+            .iter()
+            .filter(|s| s.what == "tag")
+            .count() as i64,
+        tagged
+    );
     let details: serde_json::Value =
         sqlx::query_scalar("SELECT details FROM enrich.subject_requests WHERE id = $1")
             .bind(erased.request_id)
@@ -410,8 +473,8 @@ async fn an_erasure_lists_and_keeps_the_c2s_notes_to_remove_by_hand() {
             .await
             .expect("details");
     assert_eq!(
-        details["to_remove_in_c2s"].as_array().map(Vec::len),
-        Some(2)
+        details["to_remove_by_hand"].as_array().map(Vec::len),
+        Some(erased.to_remove_by_hand.len())
     );
     assert!(!details.to_string().contains(person.cpf.digits()));
     // After the erasure the export finds nothing of theirs but the register.

@@ -108,13 +108,15 @@ fn links(e: &Export) -> Markup {
     html! {
         h2 { "Parentes e empresas ligados a você" }
         p.muted { "Dados de outras pessoas aparecem só como vínculo, com nome e CPF mascarados." }
+        @if e.listed_by_others > 0 {
+            p { "Você aparece como parente no cadastro de " (e.listed_by_others) " outra(s) pessoa(s)." }
+        }
         @if e.links.is_empty() { p.muted { "Nenhum." } } @else {
             table {
                 thead { tr { th { "Vínculo" } th { "Quem" } th { "Documento" } th { "Origem" } th { "Desde" } th { "Base legal (finalidade)" } } }
                 tbody { @for l in &e.links {
-                    tr { td { (l.relation) @if l.direction == "in" { " (você aparece no cadastro de outra pessoa)" }
-                              @if let Some(r) = &l.role { " — " (r) } }
-                         td { (l.who) } td { (l.national_id) } td { (l.origin) } td { (when(l.since)) } td { (basis(&l.why)) } }
+                    tr { td { (l.relation) @if let Some(r) = &l.role { " — " (r) } }
+                         td { (l.who) } td { (l.national_id) } td { (l.origin) } td { (maybe(l.since)) } td { (basis(&l.why)) } }
                 } }
             }
         }
@@ -130,9 +132,11 @@ fn leads(e: &Export) -> Markup {
             p { "Recebido em " (when(l.received_at)) "."
                 @if let Some(s) = &l.seller { " Corretor: " (s) "." }
                 @if let Some(by) = &l.linked_by { " Ligado a você por: " (by) "." }
+                @else { " Um contato seu aparece neste lead, que pode ser de outra pessoa: nada mais dele é mostrado." }
                 " Detalhes guardados " (l.kept_until) "." }
             @if let Some(n) = &l.note {
-                p { "Nota enviada ao Contact2Sale (C2S) em " (maybe(n.posted_at)) ":" }
+                p { "Nota enviada ao Contact2Sale (C2S) em " (maybe(n.posted_at))
+                    " (o que ela diz de outras pessoas foi retirado):" }
                 pre { (n.text) }
             }
             @if let Some(t) = &l.tier {

@@ -141,7 +141,9 @@ impl Ctx<'_> {
         if let Some(p) = &g.person {
             self.person_items(p, &mut out);
         }
-        for l in &g.leads {
+        // A lead or form that only mentions one of their contacts may be
+        // someone else's: nothing of it is shown but that it exists.
+        for l in g.leads.iter().filter(|l| l.match_kind.is_some()) {
             if let Some(Value::Object(given)) = &l.given {
                 let kept = self.lead_kept(l);
                 for (k, v) in given.iter().filter(|(_, v)| meaningful(v)) {
@@ -160,7 +162,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        for f in &g.forms {
+        for f in g.forms.iter().filter(|f| f.linked) {
             out.push(Item {
                 category: "formulário",
                 field: "answers".into(),
@@ -283,20 +285,23 @@ impl Ctx<'_> {
         }
     }
 
-    /// Relatives and companies: the link, a person masked.
+    /// Their relatives and companies: the link, a person masked (a company
+    /// is one only when its number is a CNPJ).
     pub(super) fn links(&self, p: &PersonRows) -> Vec<Link> {
         p.relations
             .iter()
+            .filter(|r| r.direction == "out")
             .map(|r| {
-                let company = r.category.as_deref() == Some("company")
-                    || r.other_type.as_deref() == Some("company");
-                let (who, national_id) = if company {
-                    (
+                let cnpj = r
+                    .other_national_id
+                    .as_deref()
+                    .and_then(|n| brazil::Cnpj::parse(n).ok());
+                let (who, national_id) = match cnpj {
+                    Some(c) => (
                         r.other_name.clone().unwrap_or_else(|| "empresa".into()),
-                        r.other_national_id.clone().unwrap_or_default(),
-                    )
-                } else {
-                    (
+                        c.digits().to_owned(),
+                    ),
+                    None => (
                         r.other_name
                             .as_deref()
                             .map(brazil::initials)
@@ -305,20 +310,19 @@ impl Ctx<'_> {
                             .as_deref()
                             .and_then(|n| brazil::Cpf::parse(n).ok())
                             .map_or_else(|| "***".to_owned(), |c| c.masked()),
-                    )
+                    ),
                 };
                 Link {
-                    relation: r.relationship_type.clone(),
+                    relation: r
+                        .relationship_type
+                        .clone()
+                        .unwrap_or_else(|| "vínculo".into()),
                     direction: r.direction.clone(),
                     who,
                     national_id,
                     role: r.role.clone(),
                     since: r.created_at,
-                    origin: if r.direction == "in" {
-                        "Dossiê de outra pessoa (Work API), que lista o titular".into()
-                    } else {
-                        "Work API — dossiê consultado pelo CPF".into()
-                    },
+                    origin: "Work API — dossiê consultado pelo CPF".into(),
                     why: self.why(Purpose::IdentifyLead),
                     kept_until: self.privacy.customer_records_retention.clone(),
                 }
@@ -371,25 +375,36 @@ impl Ctx<'_> {
         names
     }
 
-    pub(super) fn lead(&self, l: &LeadRow, others: &[String]) -> LeadEntry {
+    pub(super) fn lead(
+        &self,
+        l: &LeadRow,
+        others: &[String],
+        own_cpf: Option<&brazil::Cpf>,
+    ) -> LeadEntry {
+        let linked = l.match_kind.is_some();
         LeadEntry {
             lead_id: l.lead_id.clone(),
             received_at: l.created_at,
             state: l.state.clone(),
-            outcome: l.outcome.clone(),
+            outcome: linked.then(|| l.outcome.clone()).flatten(),
             linked_by: l.match_kind.clone(),
             confidence: l.confidence.clone(),
-            seller: l.seller_name.clone(),
-            note: l.note_text.as_ref().map(|text| NoteEntry {
-                text: others.iter().fold(text.clone(), |t, name| {
-                    t.replace(name.as_str(), &brazil::initials(name))
-                }),
-                status: l.note_status.clone(),
-                posted_at: (l.note_status == "sent")
-                    .then_some(l.completed_at)
-                    .flatten(),
+            identity_reasons: l.identity_reasons.clone(),
+            name_score: l.name_score,
+            seller: linked.then(|| l.seller_name.clone()).flatten(),
+            note: l.note_text.as_ref().filter(|_| linked).map(|text| {
+                let text = super::note_mask::for_subject(text, own_cpf);
+                NoteEntry {
+                    text: others.iter().fold(text, |t, name| {
+                        t.replace(name.as_str(), &brazil::initials(name))
+                    }),
+                    status: l.note_status.clone(),
+                    posted_at: (l.note_status == "sent")
+                        .then_some(l.completed_at)
+                        .flatten(),
+                }
             }),
-            tier: l.tier.as_ref().map(|t| TierEntry {
+            tier: l.tier.as_ref().filter(|_| linked).map(|t| TierEntry {
                 tier: t.clone(),
                 reasons: l.tier_reasons.clone().unwrap_or(Value::Null),
                 why: self.why(Purpose::QualifyLead),

@@ -22,7 +22,10 @@ use crate::store::subjects::{self, Identifier};
 pub mod html;
 mod items;
 mod model;
+mod note_mask;
 mod shared;
+#[cfg(test)]
+mod tests;
 
 pub use model::{
     Export, Item, LeadEntry, Link, NoteEntry, PurposeEntry, Record, RequestEntry, Sharing,
@@ -46,8 +49,10 @@ pub enum ExportError {
     Db(#[from] sqlx::Error),
 }
 
-/// Exports everything held about the person `id` names, registering the
-/// access request as done by `by` (in the register, the export lists itself).
+/// Exports everything held about the person `id` names. The access request
+/// is registered `open` first; an identifier that names several people is
+/// refused (and registered so); [`delivered`] closes it once the export has
+/// reached the person.
 pub async fn export(
     pool: &PgPool,
     ledger: &Ledger,
@@ -55,13 +60,25 @@ pub async fn export(
     id: &Identifier,
     by: &str,
 ) -> Result<Export, ExportError> {
-    let entity = gather::find_person(pool, id).await?;
-    let request_id = subjects::access_request(pool, ledger, id, by).await?;
+    let request_id = subjects::open_request(pool, ledger, "access", id, by).await?;
+    let entity = match gather::find_person(pool, id).await {
+        Err(FindError::Ambiguous(kind, n)) => {
+            let why = serde_json::json!({ "refused": format!("the {kind} names {n} people; the CPF is needed") });
+            subjects::close_request(pool, request_id, "refused", Some(why)).await?;
+            return Err(FindError::Ambiguous(kind, n).into());
+        }
+        other => other?,
+    };
     let g = gather::gather(pool, ledger, id, entity).await?;
     Ok(Export {
         entity_id: entity,
         ..build(settings, id.kind(), request_id, &g, Utc::now())
     })
+}
+
+/// The export reached the person: its request is done.
+pub async fn delivered(pool: &PgPool, e: &Export) -> Result<(), sqlx::Error> {
+    subjects::close_request(pool, e.request_id, "done", None).await
 }
 
 /// The export of what was gathered (pure: tests build it from rows).
@@ -76,6 +93,12 @@ pub fn build(
         privacy: &settings.privacy,
         retention: &settings.retention,
     };
+    let own_cpf = g
+        .person
+        .as_ref()
+        .and_then(|p| p.entity.get("national_id"))
+        .and_then(serde_json::Value::as_str)
+        .and_then(|n| brazil::Cpf::parse(n).ok());
     let others = g
         .person
         .as_ref()
@@ -96,19 +119,34 @@ pub fn build(
         found,
         items: ctx.items(g),
         links: g.person.as_ref().map(|p| ctx.links(p)).unwrap_or_default(),
-        leads: g.leads.iter().map(|l| ctx.lead(l, &others)).collect(),
+        leads: g
+            .leads
+            .iter()
+            .map(|l| ctx.lead(l, &others, own_cpf.as_ref()))
+            .collect(),
+        listed_by_others: g.person.as_ref().map_or(0, |p| {
+            p.relations.iter().filter(|r| r.direction == "in").count()
+        }),
         shared_with: ctx.sharing(g),
         records: ctx.records(g),
         requests: g
             .requests
             .iter()
-            .map(|r| RequestEntry {
-                id: r.id,
-                kind: r.kind.clone(),
-                received_at: r.received_at,
-                deadline: r.deadline,
-                status: r.status.clone(),
-                completed_at: r.completed_at,
+            .map(|r| {
+                // This export answers its own request.
+                let answered = r.id == request_id;
+                RequestEntry {
+                    id: r.id,
+                    kind: r.kind.clone(),
+                    received_at: r.received_at,
+                    deadline: r.deadline,
+                    status: if answered {
+                        "done".into()
+                    } else {
+                        r.status.clone()
+                    },
+                    completed_at: if answered { Some(now) } else { r.completed_at },
+                }
             })
             .collect(),
         purposes: Purpose::ALL

@@ -50,7 +50,7 @@ pub struct Link {
     /// A person's CPF masked; a company's CNPJ (public registry data).
     pub national_id: String,
     pub role: Option<String>,
-    pub since: DateTime<Utc>,
+    pub since: Option<DateTime<Utc>>,
     pub origin: String,
     #[serde(flatten)]
     pub why: Why,
@@ -64,9 +64,14 @@ pub struct LeadEntry {
     pub received_at: DateTime<Utc>,
     pub state: String,
     pub outcome: Option<String>,
-    /// How the lead led to the person (`None`: it only mentions them).
+    /// How the lead led to the person (`None`: it only mentions one of
+    /// their contacts — then nothing else of it is shown: it may be someone
+    /// else's).
     pub linked_by: Option<String>,
     pub confidence: Option<String>,
+    /// Why the person was taken to be the lead (no personal data).
+    pub identity_reasons: Option<String>,
+    pub name_score: Option<f64>,
     pub seller: Option<String>,
     /// The note as posted on the lead.
     pub note: Option<NoteEntry>,
@@ -75,8 +80,8 @@ pub struct LeadEntry {
     pub kept_until: String,
 }
 
-/// A note as posted — other people's names in it (relatives, parents)
-/// shown as initials.
+/// A note as posted — what it says of anyone else taken out: the other
+/// person's block, other CPFs (masked), relatives' names (as initials).
 #[derive(Debug, Clone, Serialize)]
 pub struct NoteEntry {
     pub text: String,
@@ -155,7 +160,11 @@ pub struct Export {
     /// Whether anything is held.
     pub found: bool,
     pub items: Vec<Item>,
+    /// Their relatives and companies.
     pub links: Vec<Link>,
+    /// How many other people's records list them (as a relative): a count
+    /// only, those records are other people's.
+    pub listed_by_others: usize,
     pub leads: Vec<LeadEntry>,
     pub shared_with: Vec<Sharing>,
     pub records: Vec<Record>,

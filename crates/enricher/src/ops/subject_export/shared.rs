@@ -39,7 +39,19 @@ impl Ctx<'_> {
                 Purpose::IdentifyLead,
             ));
         }
-        for d in g.deliveries.iter().filter(|d| d.status == "sent") {
+        // Alerts about a lead that is theirs (one that only mentions a
+        // contact of theirs may be someone else's).
+        let theirs: Vec<&str> = g
+            .leads
+            .iter()
+            .filter(|l| l.match_kind.is_some())
+            .map(|l| l.lead_id.as_str())
+            .collect();
+        for d in g
+            .deliveries
+            .iter()
+            .filter(|d| d.status == "sent" && theirs.contains(&d.lead_id.as_str()))
+        {
             let (recipient, what) = match d.channel.as_str() {
                 "tag" => ("Contact2Sale (C2S)", "Etiqueta de perfil no lead"),
                 "slack" => (
@@ -119,6 +131,7 @@ impl Ctx<'_> {
                 });
             }
         }
+        out.extend(self.subject_records(g));
         for e in &g.events {
             out.push(Record {
                 what: format!(
@@ -165,6 +178,38 @@ impl Ctx<'_> {
             });
         }
         out.sort_by_key(|x| x.at);
+        out
+    }
+
+    /// The records about their person: blocks, archived rows.
+    fn subject_records(&self, g: &Gathered) -> Vec<Record> {
+        let mut out = Vec::new();
+        for b in &g.blocks {
+            out.push(Record {
+                what: format!(
+                    "Oposição ao tratamento (bloqueio) pelo {}",
+                    identifier_name(&b.kind).trim_start_matches("o ")
+                ),
+                origin: "Pedido do titular".into(),
+                at: b.created_at,
+                kept_until: "enquanto durar o bloqueio".into(),
+                stored_in: "enrich.subject_blocks",
+                why: self.why(Purpose::SubjectRights),
+            });
+        }
+        for a in &g.archived {
+            out.push(Record {
+                what: format!(
+                    "Linha de `{}` arquivada pela limpeza do cadastro ({})",
+                    a.source_table, a.reason
+                ),
+                origin: "Limpeza do cadastro da MBRAS".into(),
+                at: a.archived_at,
+                kept_until: "até ser restaurada ou eliminada".into(),
+                stored_in: "enrich.archived_rows",
+                why: self.why(Purpose::IdentifyLead),
+            });
+        }
         out
     }
 }

@@ -16,17 +16,19 @@ pub struct Erased {
     pub ledger_rows_removed: i64,
     /// Its entry in the request register.
     pub request_id: i64,
-    /// What was shared with C2S and must be removed there by hand (C2S has
-    /// no API to delete a note): also stored in the request's record.
-    pub to_remove_in_c2s: Vec<SharedInC2s>,
+    /// What was sent out and must be removed there by hand (C2S has no API
+    /// to delete a note; a Slack message or an e-mail sent is not ours to
+    /// delete): also stored in the request's record.
+    pub to_remove_by_hand: Vec<ToRemove>,
 }
 
-/// A C2S lead that carries the person's data.
+/// Something sent out about a lead that carries the person's data.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct SharedInC2s {
+pub struct ToRemove {
     pub lead_id: String,
-    /// `note`: our note on the lead; `description`: the description of a lead
-    /// we created from a Google Ads form.
+    /// In C2S: `note` (our note on the lead), `description` (of a lead we
+    /// created from a Google Ads form), `tag` (the tier's tag). Elsewhere:
+    /// `slack_alert`, `email_alert` (the tier's alert).
     pub what: String,
     /// When it was posted or created.
     pub at: Option<chrono::DateTime<chrono::Utc>>,
@@ -45,7 +47,7 @@ pub async fn erase(
         return Ok(None);
     };
     let addresses = subject.delete(&mut tx).await?;
-    subject.scrub_linked(&mut tx).await?;
+    let own_forms = subject.scrub_linked(&mut tx).await?;
     let mut ledger_rows = subject.forget_answers(&mut tx, ledger, cpf).await?;
     // Whatever else mentions them: failed leads (never linked), other
     // people's cached answers and snapshots listing them as a relative,
@@ -55,8 +57,10 @@ pub async fn erase(
     ledger_rows += mentions.cached_answers;
     let mut leads_touched = subject.leads.clone();
     leads_touched.extend(mentions.leads);
-    let to_remove_in_c2s = shared_in_c2s(&mut tx, &leads_touched, &mentions.forms).await?;
-    cancel_runs(&mut tx, &leads_touched, &mentions.forms).await?;
+    let mut forms = own_forms;
+    forms.extend(mentions.forms);
+    let to_remove_by_hand = sent_out(&mut tx, &leads_touched, &forms).await?;
+    cancel_runs(&mut tx, &leads_touched, &forms).await?;
     let rows_removed = 1 + subject.dependent + i64::try_from(addresses).unwrap_or(i64::MAX);
     let ledger_rows_removed = i64::try_from(ledger_rows).unwrap_or(i64::MAX);
     let erasure_id = record(
@@ -69,7 +73,7 @@ pub async fn erase(
     // The request register (LGPD art. 19): an erasure done at once.
     let key = ledger.subject_hash("cpf", cpf.digits());
     let details =
-        serde_json::json!({ "erasure_id": erasure_id, "to_remove_in_c2s": to_remove_in_c2s });
+        serde_json::json!({ "erasure_id": erasure_id, "to_remove_by_hand": to_remove_by_hand });
     let request_id =
         crate::store::subjects::done_request(&mut tx, "erasure", "cpf", &key, actor, Some(details))
             .await?;
@@ -79,7 +83,7 @@ pub async fn erase(
         rows_removed,
         ledger_rows_removed,
         request_id,
-        to_remove_in_c2s,
+        to_remove_by_hand,
     }))
 }
 
@@ -195,22 +199,22 @@ impl Subject {
 
     /// Their leads' own records (contacts, the note's text), their Google Ads
     /// deliveries (answers, the note in the description), their webhook
-    /// deliveries.
-    async fn scrub_linked(&self, tx: &mut Tx) -> Result<(), sqlx::Error> {
+    /// deliveries; answers their forms' ids.
+    async fn scrub_linked(&self, tx: &mut Tx) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query!("UPDATE enrich.leads SET context = '{}'::jsonb, note_text = NULL, contact_fingerprint = NULL, last_error = NULL,
                      tier = NULL, tier_score = NULL, tier_rules = NULL, tier_reasons = NULL
               WHERE lead_id = ANY($1)", &self.leads)
         .execute(&mut **tx)
         .await?;
-        sqlx::query!("UPDATE enrich.google_ads_leads
+        let forms: Vec<String> = sqlx::query_scalar!("UPDATE enrich.google_ads_leads
                 SET answers = '[]'::jsonb, context = '{}'::jsonb, description = NULL, last_error = NULL
-              WHERE c2s_lead_id = ANY($1) OR context->'entity_ids' ? $2", &self.leads, self.entity.to_string())
-        .execute(&mut **tx)
+              WHERE c2s_lead_id = ANY($1) OR context->'entity_ids' ? $2 RETURNING google_lead_id", &self.leads, self.entity.to_string())
+        .fetch_all(&mut **tx)
         .await?;
         sqlx::query!("UPDATE enrich.webhook_events SET payload = '{\"erased\": true}'::jsonb WHERE lead_id = ANY($1)", &self.leads)
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        Ok(forms)
     }
 
     /// The cached provider answers for their CPF, phones and e-mails;
@@ -349,21 +353,24 @@ async fn scrub_mentions(
     })
 }
 
-/// The notes we posted on their leads and the descriptions of the leads we
-/// created from their Google Ads forms (read after the scrub: the note's
-/// status and the created lead's id stay).
-async fn shared_in_c2s(
+/// What was sent out about their leads: our notes, the descriptions of the
+/// leads we created from their Google Ads forms, the tier's tags and alerts
+/// (read after the scrub: statuses and the created lead's id stay).
+async fn sent_out(
     tx: &mut Tx,
     leads: &[String],
     forms: &[String],
-) -> Result<Vec<SharedInC2s>, sqlx::Error> {
+) -> Result<Vec<ToRemove>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT lead_id AS "lead_id!", 'note' AS "what!", coalesce(completed_at, updated_at) AS at
              FROM enrich.leads WHERE lead_id = ANY($1) AND note_status IN ('sent', 'pending')
            UNION
            SELECT c2s_lead_id, 'description', coalesce(completed_at, updated_at)
              FROM enrich.google_ads_leads WHERE google_lead_id = ANY($2) AND c2s_lead_id IS NOT NULL
-           ORDER BY 3, 1"#,
+           UNION
+           SELECT lead_id, CASE channel WHEN 'tag' THEN 'tag' ELSE channel || '_alert' END, sent_at
+             FROM enrich.lead_deliveries WHERE lead_id = ANY($1) AND status = 'sent'
+           ORDER BY 3, 1, 2"#,
         leads,
         forms
     )
@@ -371,7 +378,7 @@ async fn shared_in_c2s(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| SharedInC2s {
+        .map(|r| ToRemove {
             lead_id: r.lead_id,
             what: r.what,
             at: r.at,

@@ -15,6 +15,6 @@ mod erase;
 mod needles;
 mod tombstones;
 
-pub use erase::{erase, Erased, SharedInC2s};
+pub use erase::{erase, Erased, ToRemove};
 pub(crate) use needles::Needles;
 pub use tombstones::{erased_cpfs, held_subject, is_erased_subject, CpfGuard, Hold};

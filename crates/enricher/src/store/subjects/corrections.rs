@@ -189,8 +189,23 @@ pub(crate) async fn apply(
     if fields.iter().all(|f| f.field == "name") {
         return Ok(());
     }
-    // A person stored only as someone's relative has no profile row yet
-    // (the update below would not see one inserted in its own statement).
+    // Typed here: a value that does not read as its field's (a row written
+    // by hand) is left out with a warning, never failing the enrichment.
+    let value = |f: Field| {
+        fields
+            .iter()
+            .find(|c| c.field == f.as_str())
+            .and_then(|c| f.normalise(&c.value).ok())
+    };
+    let birth: Option<NaiveDate> = value(Field::BirthDate).and_then(|d| d.parse().ok());
+    if fields.iter().any(|c| {
+        Field::parse(&c.field)
+            .and_then(|f| f.normalise(&c.value))
+            .is_err()
+    }) {
+        tracing::warn!(%entity, "a stored correction does not read as its field's; left out");
+    }
+    // A person stored only as someone's relative has no profile row yet.
     sqlx::query!(
         "INSERT INTO core.entity_profiles (entity_id) VALUES ($1) ON CONFLICT (entity_id) DO NOTHING",
         entity
@@ -198,17 +213,18 @@ pub(crate) async fn apply(
     .execute(&mut **tx)
     .await?;
     sqlx::query!(
-        "WITH c AS (SELECT field, value FROM enrich.subject_corrections WHERE entity_id = $1 AND field <> 'name')
-         UPDATE core.entity_profiles p SET
-                birth_date = coalesce((SELECT value::date FROM c WHERE field = 'birth_date'), p.birth_date),
-                sex = coalesce((SELECT value FROM c WHERE field = 'sex'), p.sex),
-                nationality = coalesce((SELECT value FROM c WHERE field = 'nationality'), p.nationality),
-                marital_status = coalesce((SELECT value FROM c WHERE field = 'marital_status'), p.marital_status),
-                education_level = coalesce((SELECT value FROM c WHERE field = 'education_level'), p.education_level),
-                occupation = coalesce((SELECT value FROM c WHERE field = 'occupation'), p.occupation),
+        "UPDATE core.entity_profiles SET birth_date = coalesce($2, birth_date), sex = coalesce($3, sex),
+                nationality = coalesce($4, nationality), marital_status = coalesce($5, marital_status),
+                education_level = coalesce($6, education_level), occupation = coalesce($7, occupation),
                 updated_at = now()
-          WHERE p.entity_id = $1",
-        entity
+          WHERE entity_id = $1",
+        entity,
+        birth,
+        value(Field::Sex),
+        value(Field::Nationality),
+        value(Field::MaritalStatus),
+        value(Field::Education),
+        value(Field::Occupation)
     )
     .execute(&mut **tx)
     .await?;

@@ -7,11 +7,11 @@
 //! reads of their record and their earlier requests. Read-only: what to show
 //! and how is the export's (`ops::subject_export`).
 
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Identifier, Request};
+pub use super::rows::*;
+use super::Identifier;
 use crate::store::erasure::Needles;
 use crate::store::ledger::Ledger;
 
@@ -26,131 +26,9 @@ pub enum FindError {
     Db(#[from] sqlx::Error),
 }
 
-/// The person's own rows in `core.*`, each as `to_jsonb` of the row.
-#[derive(Debug, Clone)]
-pub struct PersonRows {
-    pub entity_id: Uuid,
-    pub entity: serde_json::Value,
-    pub profile: Option<serde_json::Value>,
-    pub financials: Vec<serde_json::Value>,
-    pub phones: Vec<serde_json::Value>,
-    pub emails: Vec<serde_json::Value>,
-    /// The address row with its link row under `link`.
-    pub addresses: Vec<serde_json::Value>,
-    pub relations: Vec<Relation>,
-    pub snapshots: Vec<Snapshot>,
-    pub corrections: Vec<super::corrections::Correction>,
-}
-
-/// A link to another person or a company, either way.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Relation {
-    /// `out`: from this person (their mother, their company); `in`: another
-    /// person's dossier lists this one.
-    pub direction: String,
-    pub relationship_type: String,
-    pub category: Option<String>,
-    pub other_name: Option<String>,
-    pub other_national_id: Option<String>,
-    pub other_type: Option<String>,
-    pub role: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A dossier as received (the payload itself is not re-read).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Snapshot {
-    pub provider: String,
-    pub module: String,
-    pub lead_id: Option<String>,
-    pub fetched_at: DateTime<Utc>,
-}
-
-/// A C2S lead that came from the person or mentions them.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LeadRow {
-    pub lead_id: String,
-    pub created_at: DateTime<Utc>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-    pub state: String,
-    pub outcome: Option<String>,
-    pub note_status: String,
-    pub note_text: Option<String>,
-    /// What C2S gave for the lead (`context.lead`: name, phone, e-mail).
-    pub given: Option<serde_json::Value>,
-    pub tier: Option<String>,
-    pub tier_reasons: Option<serde_json::Value>,
-    pub seller_name: Option<String>,
-    /// How the lead led to this person (`None`: only mentions them).
-    pub match_kind: Option<String>,
-    pub confidence: Option<String>,
-    pub linked_at: Option<DateTime<Utc>>,
-}
-
-/// A C2S webhook delivery that mentions the person.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EventRow {
-    pub lead_id: String,
-    pub hook_action: String,
-    pub received_at: DateTime<Utc>,
-}
-
-/// A Google Ads form that mentions the person.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct FormRow {
-    pub google_lead_id: String,
-    pub c2s_lead_id: Option<String>,
-    pub answers: serde_json::Value,
-    pub received_at: DateTime<Utc>,
-    pub state: String,
-}
-
-/// A provider call made with one of the person's identifiers.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CallRow {
-    pub provider: String,
-    pub module: String,
-    /// `cpf`, `phone` or `email`: what was sent.
-    pub identifier_kind: String,
-    pub outcome: String,
-    pub created_at: DateTime<Utc>,
-    /// Until when its answer is kept (`None`: no answer kept).
-    pub answer_kept_until: Option<DateTime<Utc>>,
-}
-
-/// An alert about one of the person's leads.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DeliveryRow {
-    pub lead_id: String,
-    pub channel: String,
-    pub status: String,
-    pub at: DateTime<Utc>,
-}
-
-/// A read of the person's record through the API.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AccessRow {
-    pub key_name: String,
-    pub endpoint: String,
-    pub accessed_at: DateTime<Utc>,
-}
-
-/// Everything held.
-#[derive(Debug, Clone, Default)]
-pub struct Gathered {
-    pub person: Option<PersonRows>,
-    pub leads: Vec<LeadRow>,
-    pub events: Vec<EventRow>,
-    pub forms: Vec<FormRow>,
-    pub calls: Vec<CallRow>,
-    pub deliveries: Vec<DeliveryRow>,
-    pub accesses: Vec<AccessRow>,
-    pub requests: Vec<Request>,
-}
-
-/// The person `id` names: by CPF; by a phone or e-mail they came to us with
-/// as a lead, else held in exactly one dossier. `None`: nobody stored.
+/// The person `id` names: by CPF; by a phone or e-mail, the person a lead
+/// with that contact was confirmed to be. `None`: nobody stored (or the
+/// contact confirms nobody: then only what is keyed by it is exported).
 pub async fn find_person(pool: &PgPool, id: &Identifier) -> Result<Option<Uuid>, FindError> {
     let people: Vec<Uuid> = match id {
         Identifier::Cpf(c) => sqlx::query_scalar!(
@@ -159,22 +37,19 @@ pub async fn find_person(pool: &PgPool, id: &Identifier) -> Result<Option<Uuid>,
         )
         .fetch_all(pool)
         .await?,
+        // A phone or e-mail names a person only through a lead that came
+        // with it and was confirmed as them (phone and e-mail agreeing, the
+        // name matching): a number a dossier merely lists (a household line,
+        // a relative's) never hands over anyone's record.
         Identifier::Phone(p) => sqlx::query_scalar!(
-            r#"WITH linked AS (SELECT DISTINCT entity_id FROM enrich.lead_entities WHERE contact_phone = $1)
-               SELECT entity_id AS "entity_id!" FROM linked
-               UNION
-               SELECT DISTINCT entity_id FROM core.entity_phones
-                WHERE phone_e164 = $1 AND entity_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM linked)"#,
+            "SELECT DISTINCT entity_id FROM enrich.lead_entities WHERE contact_phone = $1 AND confidence = 'confirmed'",
             p.e164()
         )
         .fetch_all(pool)
         .await?,
         Identifier::Email(e) => sqlx::query_scalar!(
-            r#"WITH linked AS (SELECT DISTINCT entity_id FROM enrich.lead_entities WHERE lower(contact_email) = lower($1))
-               SELECT entity_id AS "entity_id!" FROM linked
-               UNION
-               SELECT DISTINCT entity_id FROM core.entity_emails
-                WHERE lower(email) = lower($1) AND entity_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM linked)"#,
+            "SELECT DISTINCT entity_id FROM enrich.lead_entities
+              WHERE lower(contact_email) = lower($1) AND confidence = 'confirmed'",
             e.as_str()
         )
         .fetch_all(pool)
@@ -218,37 +93,101 @@ pub async fn gather(
         Identifier::Cpf(_) => {}
     }
     let needles = Needles::of(cpf.as_ref(), &phones, &emails);
+    let keys = identifier_keys(ledger, id, cpf.as_ref(), &phones, &emails);
     let leads = leads(pool, &needles, entity).await?;
     let lead_ids: Vec<String> = leads.iter().map(|l| l.lead_id.clone()).collect();
+    let (deliveries, accesses, blocks, archived) =
+        bookkeeping(pool, entity, &keys, &lead_ids).await?;
     Ok(Gathered {
         events: events(pool, &needles, &lead_ids).await?,
-        forms: forms(pool, &needles).await?,
+        forms: forms(pool, &needles, entity).await?,
         calls: calls(pool, ledger, cpf.as_ref(), &phones, &emails).await?,
-        deliveries: sqlx::query_as!(
-            DeliveryRow,
-            r#"SELECT lead_id, channel, status, coalesce(sent_at, claimed_at) AS "at!"
-                 FROM enrich.lead_deliveries WHERE lead_id = ANY($1) ORDER BY 4"#,
-            &lead_ids
-        )
-        .fetch_all(pool)
-        .await?,
-        accesses: match entity {
-            Some(e) => {
-                sqlx::query_as!(
-                    AccessRow,
-                    "SELECT key_name, endpoint, accessed_at FROM enrich.pii_access_audit
-                  WHERE entity_id = $1 ORDER BY accessed_at",
-                    e
-                )
-                .fetch_all(pool)
-                .await?
-            }
-            None => Vec::new(),
-        },
-        requests: super::requests_of(pool, &id.key(ledger)).await?,
+        requests: super::requests_of(pool, &keys).await?,
+        deliveries,
+        accesses,
+        blocks,
+        archived,
         leads,
         person,
     })
+}
+
+type Bookkeeping = (
+    Vec<DeliveryRow>,
+    Vec<AccessRow>,
+    Vec<BlockRow>,
+    Vec<ArchivedRow>,
+);
+
+/// The alerts about their leads, the reads of their record, the blocks on
+/// their identifiers, their archived rows.
+async fn bookkeeping(
+    pool: &PgPool,
+    entity: Option<Uuid>,
+    keys: &[Vec<u8>],
+    lead_ids: &[String],
+) -> Result<Bookkeeping, sqlx::Error> {
+    let deliveries = sqlx::query_as!(
+        DeliveryRow,
+        r#"SELECT lead_id, channel, status, coalesce(sent_at, claimed_at) AS "at!"
+             FROM enrich.lead_deliveries WHERE lead_id = ANY($1) ORDER BY 4"#,
+        lead_ids
+    )
+    .fetch_all(pool)
+    .await?;
+    let accesses = sqlx::query_as!(
+        AccessRow,
+        "SELECT key_name, endpoint, accessed_at FROM enrich.pii_access_audit
+          WHERE $1::uuid IS NOT NULL AND entity_id = $1 ORDER BY accessed_at",
+        entity
+    )
+    .fetch_all(pool)
+    .await?;
+    let blocks = sqlx::query_as!(
+        BlockRow,
+        "SELECT kind, created_at FROM enrich.subject_blocks WHERE key_hash = ANY($1) ORDER BY created_at",
+        keys
+    )
+    .fetch_all(pool)
+    .await?;
+    let archived = sqlx::query_as!(
+        ArchivedRow,
+        "SELECT source_table, reason, archived_at FROM enrich.archived_rows
+          WHERE $1::text IS NOT NULL AND row_data->>'entity_id' = $1 AND restored_at IS NULL ORDER BY archived_at",
+        entity.map(|e| e.to_string())
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok((deliveries, accesses, blocks, archived))
+}
+
+/// The keyed hashes of all their identifiers (requests and blocks are filed
+/// under the one each gave).
+fn identifier_keys(
+    ledger: &Ledger,
+    id: &Identifier,
+    cpf: Option<&brazil::Cpf>,
+    phones: &[String],
+    emails: &[String],
+) -> Vec<Vec<u8>> {
+    let mut ids: Vec<Identifier> = vec![id.clone()];
+    ids.extend(cpf.cloned().map(Identifier::Cpf));
+    ids.extend(
+        phones
+            .iter()
+            .filter_map(|p| brazil::PhoneBr::parse(p).ok())
+            .map(Identifier::Phone),
+    );
+    ids.extend(
+        emails
+            .iter()
+            .filter_map(|e| brazil::Email::parse(e).ok())
+            .map(Identifier::Email),
+    );
+    let mut keys: Vec<Vec<u8>> = ids.iter().map(|i| i.key(ledger).to_vec()).collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 async fn person_rows(pool: &PgPool, e: Uuid) -> Result<PersonRows, sqlx::Error> {
@@ -270,13 +209,13 @@ async fn person_rows(pool: &PgPool, e: Uuid) -> Result<PersonRows, sqlx::Error> 
     .await?;
     let relations = sqlx::query_as!(
         Relation,
-        r#"SELECT 'out' AS "direction!", r.relationship_type AS "relationship_type!", r.relationship_category AS category,
+        r#"SELECT 'out' AS "direction!", r.relationship_type::text AS relationship_type, r.relationship_category AS category,
                   o.name AS other_name, o.national_id AS other_national_id, o.entity_type::text AS other_type,
-                  r.metadata->>'role' AS role, r.created_at AS "created_at!"
+                  r.metadata->>'role' AS role, r.created_at
              FROM core.entity_relationships r JOIN core.entities o ON o.entity_id = r.target_entity_id
             WHERE r.source_entity_id = $1
            UNION ALL
-           SELECT 'in', r.relationship_type, r.relationship_category,
+           SELECT 'in', r.relationship_type::text, r.relationship_category,
                   o.name, o.national_id, o.entity_type::text, r.metadata->>'role', r.created_at
              FROM core.entity_relationships r JOIN core.entities o ON o.entity_id = r.source_entity_id
             WHERE r.target_entity_id = $1
@@ -329,7 +268,7 @@ async fn leads(
     let sql = format!(
         "SELECT l.lead_id, l.created_at, l.completed_at, l.updated_at, l.state, l.outcome, l.note_status, l.note_text,
                 l.context->'lead' AS given, l.tier, l.tier_reasons, l.seller_name,
-                le.match_kind, le.confidence, le.linked_at
+                le.match_kind, le.confidence, le.identity_reasons, le.name_score::float8 AS name_score, le.linked_at
            FROM enrich.leads l
            LEFT JOIN enrich.lead_entities le ON le.lead_id = l.lead_id AND le.entity_id = $2
           WHERE le.entity_id IS NOT NULL OR {} OR {}
@@ -362,15 +301,22 @@ async fn events(
         .await
 }
 
-async fn forms(pool: &PgPool, needles: &Needles) -> Result<Vec<FormRow>, sqlx::Error> {
+async fn forms(
+    pool: &PgPool,
+    needles: &Needles,
+    entity: Option<Uuid>,
+) -> Result<Vec<FormRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT google_lead_id, c2s_lead_id, answers, received_at, state FROM enrich.google_ads_leads
-          WHERE {} OR {} ORDER BY received_at",
+        "SELECT google_lead_id, c2s_lead_id, answers, received_at, state,
+                coalesce(context->'entity_ids' ? $2::text, false) AS linked
+           FROM enrich.google_ads_leads
+          WHERE coalesce(context->'entity_ids' ? $2::text, false) OR {} OR {} ORDER BY received_at",
         needles.sql("answers"),
         needles.sql("description")
     );
     sqlx::query_as(&sql)
         .bind(&needles.patterns)
+        .bind(entity.map(|e| e.to_string()))
         .fetch_all(pool)
         .await
 }

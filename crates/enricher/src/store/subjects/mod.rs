@@ -10,6 +10,7 @@ use crate::store::ledger::{CallKind, Ledger};
 
 pub mod corrections;
 pub mod gather;
+mod rows;
 
 /// How the person was named in a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,16 +159,16 @@ pub async fn overdue_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
     .await
 }
 
-/// The requests made naming the same identifier (its keyed hash).
+/// The requests made naming any of these identifiers (keyed hashes).
 pub(crate) async fn requests_of(
     pool: &PgPool,
-    key: &[u8; 32],
+    keys: &[Vec<u8>],
 ) -> Result<Vec<Request>, sqlx::Error> {
     sqlx::query_as!(
         Request,
         "SELECT id, kind, identifier_kind, received_at, deadline, status, acted_by, completed_at
-           FROM enrich.subject_requests WHERE identifier_hash = $1 ORDER BY received_at, id",
-        &key[..]
+           FROM enrich.subject_requests WHERE identifier_hash = ANY($1) ORDER BY received_at, id",
+        keys
     )
     .fetch_all(pool)
     .await
@@ -215,16 +216,42 @@ pub(crate) fn identifier_queries(
     out
 }
 
-/// Registers an access request answered at once (an export) by `by`;
-/// returns its id.
-pub async fn access_request(
+/// Registers a request received now (`open`, deadline in 15 days); returns
+/// its id.
+pub async fn open_request(
     pool: &PgPool,
     ledger: &Ledger,
+    kind: &str,
     id: &Identifier,
     by: &str,
 ) -> Result<i64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let request = done_request(&mut tx, "access", id.kind(), &id.key(ledger), by, None).await?;
-    tx.commit().await?;
-    Ok(request)
+    sqlx::query_scalar!(
+        "INSERT INTO enrich.subject_requests (kind, identifier_kind, identifier_hash, status, acted_by)
+         VALUES ($1, $2, $3, 'open', $4) RETURNING id",
+        kind,
+        id.kind(),
+        &id.key(ledger)[..],
+        by
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Closes an open request as `done` or `refused`, with why when refused.
+pub async fn close_request(
+    pool: &PgPool,
+    request: i64,
+    status: &str,
+    details: Option<serde_json::Value>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE enrich.subject_requests SET status = $2, completed_at = now(), details = coalesce($3, details)
+          WHERE id = $1 AND status = 'open'",
+        request,
+        status,
+        details
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS enrich.console_sessions;
+DROP TABLE IF EXISTS enrich.console_users;

@@ -1,0 +1,256 @@
+//! The operator console over HTTP (issue 19, first part): logins with
+//! Argon2id passwords, session cookies, CSRF on every form, throttling and
+//! lock-out, idle expiry; the overview and the leads list.
+
+use c2s_enrich::domain::lead::LeadId;
+use c2s_enrich::http::AppState;
+use c2s_enrich::store::console::{self, Role};
+use c2s_lab::testing::sandbox::setup;
+use c2s_lab::testing::serve_app;
+use c2s_sim::LeadKind;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+const PASSWORD: &str = "uma senha longa o bastante";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The named cookie's `name=value` from a response, and its attributes.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));
+            (pair.to_owned(), attrs.to_owned())
+        })
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..].split('"').next().expect("value").to_owned()
+}
+
+/// Opens the login page and posts `name`/`password` with its token.
+async fn login(base: &str, name: &str, password: &str) -> reqwest::Response {
+    let http = client();
+    let page = http
+        .get(format!("{base}/console/login"))
+        .send()
+        .await
+        .expect("login page");
+    assert_eq!(page.status(), 200);
+    let (cookie, attrs) = set_cookie(&page, "c2s_login").expect("login cookie");
+    assert!(
+        attrs.contains("HttpOnly") && attrs.contains("Secure") && attrs.contains("SameSite=Strict")
+    );
+    let token = csrf_in(&page.text().await.expect("html"));
+    http.post(format!("{base}/console/login"))
+        .header(COOKIE, cookie)
+        .form(&[("name", name), ("password", password), ("csrf", &token)])
+        .send()
+        .await
+        .expect("login")
+}
+
+/// A logged-in session's cookie.
+async fn session(base: &str, name: &str) -> String {
+    let r = login(base, name, PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[LOCATION], "/console");
+    let (cookie, attrs) = set_cookie(&r, "c2s_session").expect("session cookie");
+    for a in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console"] {
+        assert!(attrs.contains(a), "{a} in {attrs}");
+    }
+    cookie
+}
+
+async fn get(base: &str, path: &str, cookie: &str) -> reqwest::Response {
+    client()
+        .get(format!("{base}{path}"))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .expect("get")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_logs_in_sees_the_overview_searches_leads_and_logs_out() {
+    let (sim, test, pipeline) = setup().await;
+    let lead = sim.state.first_lead(LeadKind::Owner).expect("owner");
+    pipeline
+        .process(&LeadId::parse(&lead.id).expect("id"))
+        .await
+        .expect("processed");
+    let pool = &test.pool;
+    console::add(pool, "ana", Role::Operator, PASSWORD)
+        .await
+        .expect("user");
+    assert!(matches!(
+        console::add(pool, "ana", Role::Viewer, PASSWORD).await,
+        Err(console::UserError::Exists)
+    ));
+    assert!(matches!(
+        console::add(pool, "bia", Role::Viewer, "curta").await,
+        Err(console::UserError::WeakPassword)
+    ));
+    let served = serve_app(AppState::new(pool.clone())).await.expect("serve");
+    let base = &served.base;
+    // Not logged in: to the login page.
+    let r = client()
+        .get(format!("{base}/console"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()[LOCATION].to_str().expect("loc")
+        ),
+        (303, "/console/login")
+    );
+    // A wrong password, and a login form without its token, are refused.
+    let wrong = login(base, "ana", "não é esta senha").await;
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong
+        .text()
+        .await
+        .expect("html")
+        .contains("Usuário ou senha inválidos"));
+    let forged = client()
+        .post(format!("{base}/console/login"))
+        .form(&[("name", "ana"), ("password", PASSWORD), ("csrf", "x")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(forged.status(), 403);
+    let cookie = session(base, "ana").await;
+    let overview = get(base, "/console", &cookie).await;
+    assert_eq!(overview.status(), 200);
+    let csp = overview.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    let html = overview.text().await.expect("html");
+    assert!(html.contains("Visão geral") && html.contains("leads recebidos"));
+    assert!(html.contains("<html lang=\"pt-BR\">"));
+    // The list, searched.
+    let list = get(
+        base,
+        &format!("/console/leads?lead={}&outcome=enriched", &lead.id[..8]),
+        &cookie,
+    )
+    .await;
+    assert_eq!(list.status(), 200);
+    let html = list.text().await.expect("html");
+    assert!(html.contains(&lead.id), "the lead is listed");
+    assert!(html.contains("<label for=\"seller\">"), "labelled fields");
+    let none = get(
+        base,
+        "/console/leads?seller=ninguem-com-este-nome&outcome=&from=&to=",
+        &cookie,
+    )
+    .await;
+    assert_eq!(none.status(), 200, "empty fields are no filter");
+    let html = none.text().await.expect("html");
+    assert!(html.contains("0 lead(s)") && !html.contains(&lead.id));
+    let bad = get(base, "/console/leads?from=not-a-date", &cookie).await;
+    assert_eq!(bad.status(), 400, "a malformed filter is a clear error");
+    // Log out: without the form's token refused; with it the session ends.
+    let refused = client()
+        .post(format!("{base}/console/logout"))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", "wrong")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), 403);
+    let token = csrf_in(
+        &get(base, "/console", &cookie)
+            .await
+            .text()
+            .await
+            .expect("html"),
+    );
+    let out = client()
+        .post(format!("{base}/console/logout"))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(out.status(), 303);
+    assert_eq!(
+        get(base, "/console", &cookie).await.status(),
+        303,
+        "the session is over"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_lock_after_failures_are_throttled_and_sessions_expire() {
+    let (_sim, test, _pipeline) = setup().await;
+    let pool = &test.pool;
+    console::add(pool, "caio", Role::Viewer, PASSWORD)
+        .await
+        .expect("user");
+    console::add(pool, "duda", Role::Admin, PASSWORD)
+        .await
+        .expect("user");
+    let served = serve_app(AppState::new(pool.clone())).await.expect("serve");
+    let base = &served.base;
+    // Idle for more than 30 minutes: over.
+    let cookie = session(base, "duda").await;
+    assert_eq!(get(base, "/console", &cookie).await.status(), 200);
+    sqlx::query("UPDATE enrich.console_sessions SET last_seen_at = now() - interval '31 minutes'")
+        .execute(pool)
+        .await
+        .expect("age");
+    assert_eq!(get(base, "/console", &cookie).await.status(), 303);
+    // A disabled user's session ends.
+    let cookie = session(base, "duda").await;
+    assert!(console::disable(pool, "duda").await.expect("disable"));
+    assert_eq!(get(base, "/console", &cookie).await.status(), 303);
+    // Five wrong passwords lock the account: the right one is refused too.
+    for _ in 0..5 {
+        assert!(matches!(
+            login(base, "caio", "errada errada errada")
+                .await
+                .status()
+                .as_u16(),
+            401 | 403
+        ));
+    }
+    let locked = login(base, "caio", PASSWORD).await;
+    assert_eq!(locked.status(), 403);
+    assert!(locked.text().await.expect("html").contains("bloqueada"));
+    // Attempts from one address are throttled (10 a minute).
+    let mut throttled = false;
+    for _ in 0..6 {
+        if login(base, "ninguem", "x").await.status() == 429 {
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "the 11th attempt in a minute is refused");
+    let users = console::list(pool).await.expect("list");
+    assert!(users
+        .iter()
+        .any(|u| u.name == "caio" && u.locked_until.is_some()));
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM enrich.console_users WHERE name = 'caio'")
+            .fetch_one(pool)
+            .await
+            .expect("hash");
+    assert!(hash.starts_with("$argon2id$") && !hash.contains(PASSWORD));
+}
