@@ -32,3 +32,28 @@ CREATE TABLE IF NOT EXISTS enrich.console_sessions (
 );
 CREATE INDEX IF NOT EXISTS idx_console_sessions_user ON enrich.console_sessions (user_id);
 CREATE INDEX IF NOT EXISTS idx_console_sessions_expiry ON enrich.console_sessions (expires_at);
+
+-- What people did through the console (retries, note re-sends): who, what,
+-- which lead, when, how it ended. A re-send carries the one-time id of the
+-- confirmation it came from, so a second click (or a resubmitted form) does
+-- nothing.
+CREATE TABLE IF NOT EXISTS enrich.console_actions (
+    id bigserial PRIMARY KEY,
+    action_key text NOT NULL,
+    user_name text NOT NULL,
+    action text NOT NULL,
+    lead_id text NOT NULL,
+    outcome text,
+    at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT uq_console_actions_key UNIQUE (action_key),
+    CONSTRAINT chk_console_actions_action CHECK (action IN ('retry', 'resend_note'))
+);
+CREATE INDEX IF NOT EXISTS idx_console_actions_lead ON enrich.console_actions (lead_id, at);
+
+-- A view of a lead's personal data in the console is audited like an API read.
+-- The check only widens: added NOT VALID, then validated (a read of the rows
+-- that blocks no writer).
+ALTER TABLE enrich.pii_access_audit DROP CONSTRAINT IF EXISTS chk_pii_access_audit_kind;
+ALTER TABLE enrich.pii_access_audit ADD CONSTRAINT chk_pii_access_audit_kind
+    CHECK (query_kind IN ('cpf', 'phone', 'email', 'lead')) NOT VALID;
+ALTER TABLE enrich.pii_access_audit VALIDATE CONSTRAINT chk_pii_access_audit_kind;

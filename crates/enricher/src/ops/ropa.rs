@@ -49,6 +49,7 @@ pub const PERSONAL_DATA: &[TableFacts] = &[
     TableFacts { table: "enrich.pii_access_audit", subjects: "leads; operadores", data: "quem consultou o cadastro de quem, quando", purpose: Purpose::Security },
     TableFacts { table: "enrich.api_keys", subjects: "operadores", data: "nome da chave, escopos (segredo só como hash)", purpose: Purpose::Security },
     TableFacts { table: "enrich.console_users", subjects: "operadores", data: "nome de usuário, papel, senha (só como hash Argon2id), último acesso", purpose: Purpose::Security },
+    TableFacts { table: "enrich.console_actions", subjects: "operadores", data: "quem refez ou reenviou o quê, em qual lead, quando", purpose: Purpose::Security },
     TableFacts { table: "enrich.console_sessions", subjects: "operadores", data: "sessões do console (token só como hash)", purpose: Purpose::Security },
 ];
 

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod console;
+pub mod console_actions;
 pub mod console_leads;
 pub mod customers;
 pub mod deliveries;

@@ -254,3 +254,188 @@ async fn logins_lock_after_failures_are_throttled_and_sessions_expire() {
             .expect("hash");
     assert!(hash.starts_with("$argon2id$") && !hash.contains(PASSWORD));
 }
+
+fn action_in(html: &str) -> String {
+    let at = html
+        .find("name=\"action\" value=\"")
+        .expect("an action field")
+        + 21;
+    html[at..].split('"').next().expect("value").to_owned()
+}
+
+async fn post_form(
+    base: &str,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client()
+        .post(format!("{base}{path}"))
+        .header(COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .expect("post")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeline_masks_by_role_and_operators_retry_and_resend_once() {
+    let (sim, test, pipeline) = setup().await;
+    let lead = sim.state.first_lead(LeadKind::Owner).expect("owner");
+    pipeline
+        .process(&LeadId::parse(&lead.id).expect("id"))
+        .await
+        .expect("processed");
+    let pool = &test.pool;
+    // A lead that failed, its job dead.
+    let failed = "fa11ed00000000000000000000000001";
+    sqlx::query("INSERT INTO enrich.leads (lead_id, state, step, last_error) VALUES ($1, 'failed', 'lead', 'provider: timeout')")
+        .bind(failed)
+        .execute(pool)
+        .await
+        .expect("lead");
+    sqlx::query("INSERT INTO enrich.jobs (kind, job_key, lead_id, payload, state, attempts, max_attempts) VALUES ('enrich_lead', 'k1', $1, '{}'::jsonb, 'dead', 8, 8)")
+        .bind(failed)
+        .execute(pool)
+        .await
+        .expect("job");
+    for (name, role) in [
+        ("vi", Role::Viewer),
+        ("op", Role::Operator),
+        ("dpo", Role::Admin),
+    ] {
+        console::add(pool, name, role, PASSWORD)
+            .await
+            .expect("user");
+    }
+    let state = AppState {
+        pipeline: Some(std::sync::Arc::new(pipeline)),
+        ..AppState::new(pool.clone())
+    };
+    let served = serve_app(state).await.expect("serve");
+    let base = &served.base;
+    let posted = sim.state.journal().notes_for(&lead.id)[0].body.clone();
+    let first_line = posted.lines().next().expect("line").to_owned();
+    // A viewer: the story, no note text, no actions.
+    let viewer = session(base, "vi").await;
+    let html = get(base, &format!("/console/leads/{}", lead.id), &viewer)
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("Linha do tempo") && html.contains("Texto oculto"),
+        "{html}"
+    );
+    assert!(!html.contains(&first_line) && !html.contains("Reenviar"));
+    let token = csrf_in(&html);
+    let r = post_form(
+        base,
+        &format!("/console/leads/{failed}/retry"),
+        &viewer,
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    // An admin sees the note as posted; the view is audited.
+    let admin = session(base, "dpo").await;
+    let html = get(base, &format!("/console/leads/{}", lead.id), &admin)
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains(&maud::html! { (first_line) }.into_string()),
+        "the note's text"
+    );
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.pii_access_audit WHERE key_name = 'console:dpo' AND query_kind = 'lead'")
+        .fetch_one(pool)
+        .await
+        .expect("audit");
+    assert_eq!(audited, 1);
+    // An operator retries the failed lead: once queued, a second click does nothing.
+    let op = session(base, "op").await;
+    let html = get(base, &format!("/console/leads/{failed}"), &op)
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Processar de novo"));
+    let token = csrf_in(&html);
+    assert_eq!(
+        post_form(base, &format!("/console/leads/{failed}/retry"), &op, &[])
+            .await
+            .status(),
+        403,
+        "no token"
+    );
+    let first = post_form(
+        base,
+        &format!("/console/leads/{failed}/retry"),
+        &op,
+        &[("csrf", &token)],
+    )
+    .await;
+    assert!(first
+        .text()
+        .await
+        .expect("html")
+        .contains("voltou para a fila"));
+    let again = post_form(
+        base,
+        &format!("/console/leads/{failed}/retry"),
+        &op,
+        &[("csrf", &token)],
+    )
+    .await;
+    assert!(again
+        .text()
+        .await
+        .expect("html")
+        .contains("já está na fila"));
+    let queued: String = sqlx::query_scalar("SELECT state FROM enrich.jobs WHERE lead_id = $1")
+        .bind(failed)
+        .fetch_one(pool)
+        .await
+        .expect("job");
+    assert_eq!(queued, "queued");
+    // The note re-sent once per confirmation.
+    let confirm = get(base, &format!("/console/leads/{}/resend", lead.id), &op)
+        .await
+        .text()
+        .await
+        .expect("html");
+    let action = action_in(&confirm);
+    let path = format!("/console/leads/{}/resend", lead.id);
+    let sent = post_form(base, &path, &op, &[("csrf", &token), ("action", &action)]).await;
+    assert!(sent.text().await.expect("html").contains("Nota reenviada"));
+    let twice = post_form(base, &path, &op, &[("csrf", &token), ("action", &action)]).await;
+    assert!(twice.text().await.expect("html").contains("Nada foi feito"));
+    assert_eq!(
+        sim.state.journal().notes_for(&lead.id).len(),
+        2,
+        "posted once more, not twice"
+    );
+    let actions: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT action, outcome FROM enrich.console_actions ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .expect("actions");
+    assert_eq!(
+        actions,
+        vec![
+            ("retry".to_owned(), Some("requeued".to_owned())),
+            ("resend_note".to_owned(), Some("sent".to_owned()))
+        ]
+    );
+    // The list as CSV, for any role.
+    let csv = get(base, "/console/leads.csv?outcome=enriched", &viewer).await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .expect("type")
+        .starts_with("text/csv"));
+    let body = csv.text().await.expect("csv");
+    assert!(body.starts_with("lead_id,recebido_em,"));
+    assert!(body.contains(&lead.id) && !body.contains(failed));
+}

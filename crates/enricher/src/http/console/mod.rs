@@ -14,6 +14,7 @@ use axum::Router;
 
 use super::state::AppState;
 
+mod lead;
 mod login;
 mod pages;
 mod session;
@@ -23,6 +24,13 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/console", get(pages::overview))
         .route("/console/leads", get(pages::leads))
+        .route("/console/leads.csv", get(lead::csv))
+        .route("/console/leads/{lead_id}", get(lead::timeline))
+        .route("/console/leads/{lead_id}/retry", post(lead::retry))
+        .route(
+            "/console/leads/{lead_id}/resend",
+            get(lead::resend_confirm).post(lead::resend),
+        )
         .route("/console/login", get(login::form).post(login::submit))
         .route("/console/logout", post(login::logout))
         .route("/console/assets/console.css", get(css))

@@ -171,13 +171,14 @@ pub(super) async fn leads(
                 (options("confidence", "Identidade", f.confidence.as_deref(), &[("confirmed", "confirmada"), ("probable", "provável"), ("none", "nenhuma")]))
                 button type="submit" { "Buscar" }
             }
-            p { (total) " lead(s)" @if pages > 1 { " — página " (page_no) " de " (pages) } }
+            p { (total) " lead(s)" @if pages > 1 { " — página " (page_no) " de " (pages) }
+            " — " a href={ "/console/leads.csv?" (query_of(&f, 1)) } { "exportar CSV" } }
             table {
                 caption.muted { "Mais recentes primeiro" }
                 thead { tr { th scope="col" { "Lead" } th scope="col" { "Recebido" } th scope="col" { "Situação" } th scope="col" { "Resultado" }
                              th scope="col" { "Identidade" } th scope="col" { "Perfil" } th scope="col" { "Nota" } th scope="col" { "Corretor" } } }
                 tbody { @for r in &rows {
-                    tr { td { code { (r.lead_id) } } td { (when(r.created_at)) } td { (r.state) } td { (r.outcome.as_deref().unwrap_or("—")) }
+                    tr { td { a href={ "/console/leads/" (r.lead_id) } { code { (r.lead_id) } } } td { (when(r.created_at)) } td { (r.state) } td { (r.outcome.as_deref().unwrap_or("—")) }
                          td { (r.confidence.as_deref().unwrap_or("—")) } td { (r.tier.as_deref().unwrap_or("—")) }
                          td { (r.note_status) } td { (r.seller_name.as_deref().unwrap_or("—")) } }
                 } }

@@ -1,0 +1,378 @@
+//! A lead's timeline, its retry and note re-send, and the list as CSV.
+//! Personal data (the note's text, the tier's reasons) only for roles with
+//! `read:pii`, and every such view is written to the access audit.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use chrono::{DateTime, FixedOffset, Utc};
+use maud::html;
+
+use super::login::TokenForm;
+use super::session::{page, page_status, refused_form, user};
+use crate::domain::lead::LeadId;
+use crate::http::state::AppState;
+use crate::store::console::SessionUser;
+use crate::store::console_actions::{self, Retried};
+use crate::store::console_leads::{self, Filter};
+
+fn when(t: DateTime<Utc>) -> String {
+    let brt = FixedOffset::west_opt(3 * 3600).expect("offset");
+    t.with_timezone(&brt)
+        .format("%d/%m/%Y %H:%M:%S")
+        .to_string()
+}
+
+fn not_found(u: &SessionUser) -> Response {
+    page_status(
+        StatusCode::NOT_FOUND,
+        "Lead não encontrado",
+        Some(u),
+        html! {
+            p { "Este serviço não tem registro deste lead." } a href="/console/leads" { "Voltar à lista" }
+        },
+    )
+}
+
+fn failed(u: &SessionUser, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "console lead page failed");
+    page_status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Indisponível",
+        Some(u),
+        html! {
+            p.error { "O banco de dados não respondeu. Tente de novo em instantes." }
+        },
+    )
+}
+
+/// Records that `u` saw the lead's personal data (as an API read is).
+async fn audit(
+    state: &AppState,
+    headers: &HeaderMap,
+    u: &SessionUser,
+    lead: &str,
+) -> Result<(), Response> {
+    let entity: Option<uuid::Uuid> = sqlx::query_scalar!(
+        "SELECT entity_id FROM enrich.lead_entities WHERE lead_id = $1 ORDER BY linked_at LIMIT 1",
+        lead
+    )
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(|e| failed(u, &e))?;
+    state
+        .audit
+        .record(vec![crate::store::pii_audit::AuditEntry {
+            key_name: format!("console:{}", u.name),
+            endpoint: "GET /console/leads/{lead_id}".into(),
+            query_kind: "lead",
+            entity_id: entity,
+            request_id: crate::http::customers::request_id(headers),
+            accessed_at: Utc::now(),
+        }])
+        .await
+        .map_err(|e| failed(u, &e))
+}
+
+/// `GET /console/leads/{lead_id}`.
+pub(super) async fn timeline(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Response {
+    let u = match user(&state, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(lead) = LeadId::parse(&raw) else {
+        return not_found(&u);
+    };
+    let t = match console_actions::timeline(&state.pool, lead.as_str()).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return not_found(&u),
+        Err(e) => return failed(&u, &e),
+    };
+    let pii = u.role.can("read:pii");
+    if pii && t.lead.note_text.is_some() {
+        if let Err(r) = audit(&state, &headers, &u, lead.as_str()).await {
+            return r;
+        }
+    }
+    let l = &t.lead;
+    let may_act = u.role.can("enrich");
+    let retryable = l.state == "failed"
+        || t.events
+            .iter()
+            .any(|e| e.kind == "job" && e.what.contains(" dead "));
+    page(
+        &format!("Lead {}", l.lead_id),
+        Some(&u),
+        html! {
+            dl {
+                dt { "Situação" } dd { (l.state) " — etapa " (l.step) @if let Some(o) = &l.outcome { ", " (o) } }
+                dt { "Recebido" } dd { (when(l.created_at)) }
+                dt { "Concluído" } dd { (l.completed_at.map_or_else(|| "—".to_owned(), when)) }
+                dt { "Corretor" } dd { (l.seller_name.as_deref().unwrap_or("—")) " (" (l.c2s_status.as_deref().unwrap_or("—")) ")" }
+                dt { "Perfil" } dd { (l.tier.as_deref().unwrap_or("—"))
+                    @if let Some(s) = l.tier_score { " (" (s) " pontos)" }
+                    @if pii { @if let Some(r) = &l.tier_reasons { " — " (r.as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()) } }
+                }
+                dt { "Tentativas" } dd { (l.attempts) @if let Some(e) = &l.last_error { " — último erro: " (e) } }
+            }
+            @if may_act { (actions(l, &u, retryable)) }
+            h2 { "Linha do tempo" }
+            table {
+                thead { tr { th scope="col" { "Quando" } th scope="col" { "Tipo" } th scope="col" { "O quê" } th scope="col" { "Detalhe" } } }
+                tbody { @for e in &t.events {
+                    tr { td { (when(e.at)) } td { (e.kind) } td { (e.what) } td { (e.detail.as_deref().unwrap_or("")) } }
+                } }
+            }
+            h2 { "Nota enviada ao C2S" }
+            @match (&l.note_text, pii) {
+                (None, _) => p.muted { "Nenhuma nota guardada (não enviada, ou já apagada pela retenção)." },
+                (Some(text), true) => pre { (text) },
+                (Some(text), false) => p.muted { "Texto oculto (" (text.chars().count()) " caracteres): só administradores veem dados pessoais." },
+            }
+        },
+    )
+}
+
+/// The buttons an operator has on a lead.
+fn actions(
+    l: &crate::store::console_actions::LeadRecord,
+    u: &SessionUser,
+    retryable: bool,
+) -> maud::Markup {
+    html! {
+        div.actions {
+            @if retryable {
+                form method="post" action={ "/console/leads/" (l.lead_id) "/retry" } {
+                    input type="hidden" name="csrf" value=(u.csrf);
+                    button type="submit" { "Processar de novo" }
+                }
+            }
+            @if l.note_status == "sent" && l.note_text.is_some() {
+                a href={ "/console/leads/" (l.lead_id) "/resend" } { "Reenviar a nota…" }
+            }
+        }
+    }
+}
+
+fn forbidden(u: &SessionUser) -> Response {
+    page_status(
+        StatusCode::FORBIDDEN,
+        "Sem permissão",
+        Some(u),
+        html! {
+            p.error { "Seu perfil só permite consultar." }
+        },
+    )
+}
+
+/// A page saying what an action did, with the way back to the lead.
+fn done(u: &SessionUser, title: &str, lead: &LeadId, message: &str) -> Response {
+    page(
+        title,
+        Some(u),
+        html! {
+            p role="status" { (message) }
+            a href={ "/console/leads/" (lead.as_str()) } { "Voltar ao lead" }
+        },
+    )
+}
+
+/// `POST /console/leads/{lead_id}/retry` (operators and admins).
+pub(super) async fn retry(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    let u = match user(&state, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Some(refused) = refused_form(&u, &f.csrf) {
+        return refused;
+    }
+    if !u.role.can("enrich") {
+        return forbidden(&u);
+    }
+    let Ok(lead) = LeadId::parse(&raw) else {
+        return not_found(&u);
+    };
+    let message = match console_actions::retry(&state.pool, lead.as_str(), &u.name).await {
+        Ok(Retried::Requeued(id) | Retried::Queued(id)) => {
+            format!("O lead voltou para a fila (job {id}).")
+        }
+        Ok(Retried::AlreadyQueued) => "O lead já está na fila; nada foi feito.".to_owned(),
+        Ok(Retried::NotFailed) => "O lead não falhou; nada foi feito.".to_owned(),
+        Err(e) => return failed(&u, &e),
+    };
+    done(&u, "Processar de novo", &lead, &message)
+}
+
+/// The confirmation's one-time id.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct ResendForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// `GET /console/leads/{lead_id}/resend`: the confirmation.
+pub(super) async fn resend_confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Response {
+    let u = match user(&state, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(lead) = LeadId::parse(&raw) else {
+        return not_found(&u);
+    };
+    let action = uuid::Uuid::new_v4().simple().to_string();
+    page(
+        "Reenviar a nota",
+        Some(&u),
+        html! {
+            p { "A nota deste lead será publicada de novo no C2S, como uma nota nova. Confirma?" }
+            form method="post" action={ "/console/leads/" (lead.as_str()) "/resend" } {
+                input type="hidden" name="csrf" value=(u.csrf);
+                input type="hidden" name="action" value=(action);
+                button type="submit" { "Reenviar a nota" }
+            }
+            p { a href={ "/console/leads/" (lead.as_str()) } { "Cancelar" } }
+        },
+    )
+}
+
+/// `POST /console/leads/{lead_id}/resend`: once per confirmation.
+pub(super) async fn resend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(f): Form<ResendForm>,
+) -> Response {
+    let u = match user(&state, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Some(refused) = refused_form(&u, &f.csrf) {
+        return refused;
+    }
+    let (Ok(lead), true) = (LeadId::parse(&raw), u.role.can("enrich")) else {
+        return forbidden(&u);
+    };
+    let Some(pipeline) = &state.pipeline else {
+        return page_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Indisponível",
+            Some(&u),
+            html! {
+                p.error { "Este processo não fala com o C2S (sem workers)." }
+            },
+        );
+    };
+    if f.action.len() != 32 || !f.action.chars().all(|c| c.is_ascii_hexdigit()) {
+        return page_status(
+            StatusCode::BAD_REQUEST,
+            "Confirmação inválida",
+            Some(&u),
+            html! { p.error { "Abra a confirmação de novo." } },
+        );
+    }
+    let text = match console_actions::claim_resend(&state.pool, &f.action, lead.as_str(), &u.name)
+        .await
+    {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return done(
+                &u,
+                "Reenviar a nota",
+                &lead,
+                "Nada foi feito: esta confirmação já foi usada, ou o lead não tem nota guardada.",
+            );
+        }
+        Err(e) => return failed(&u, &e),
+    };
+    let outcome = match pipeline.providers.c2s.post_note(&lead, &text).await {
+        Ok(_) => "sent".to_owned(),
+        Err(e) => format!("failed: {}", e.kind()),
+    };
+    if let Err(e) = console_actions::resent(&state.pool, &f.action, &outcome).await {
+        return failed(&u, &e);
+    }
+    let message = if outcome == "sent" {
+        "Nota reenviada ao C2S.".to_owned()
+    } else {
+        format!("O C2S recusou ou não respondeu: {outcome}")
+    };
+    done(&u, "Reenviar a nota", &lead, &message)
+}
+
+/// A CSV cell: quoted, and never read as a formula by a spreadsheet.
+fn cell(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    };
+    format!("\"{}\"", v.replace('"', "\"\""))
+}
+
+/// `GET /console/leads.csv`: the filtered list (no personal data in it).
+pub(super) async fn csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(f): Query<Filter>,
+) -> Response {
+    let u = match user(&state, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let f = Filter {
+        page: Some(1),
+        ..f.normalised()
+    };
+    let rows = match console_leads::search(&state.pool, &f, 10_000).await {
+        Ok((rows, _)) => rows,
+        Err(e) => return failed(&u, &e),
+    };
+    let mut out =
+        String::from("lead_id,recebido_em,situacao,resultado,identidade,perfil,nota,corretor\r\n");
+    for r in rows {
+        let line = [
+            r.lead_id,
+            r.created_at.to_rfc3339(),
+            r.state,
+            r.outcome.unwrap_or_default(),
+            r.confidence.unwrap_or_default(),
+            r.tier.unwrap_or_default(),
+            r.note_status,
+            r.seller_name.unwrap_or_default(),
+        ]
+        .iter()
+        .map(|v| cell(v))
+        .collect::<Vec<_>>()
+        .join(",");
+        out.push_str(&line);
+        out.push_str("\r\n");
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"leads.csv\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        out,
+    )
+        .into_response()
+}
