@@ -32,6 +32,11 @@ pub enum UserCommand {
         #[arg(long)]
         name: String,
     },
+    /// Lift a login's lock (after failed attempts) and enable it again.
+    Unlock {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 pub async fn run(config: &Config, cmd: &UserCommand) -> anyhow::Result<()> {
@@ -78,6 +83,10 @@ pub async fn run(config: &Config, cmd: &UserCommand) -> anyhow::Result<()> {
                         u.name, u.role, state
                     );
                 }
+            }
+            UserCommand::Unlock { name } => {
+                anyhow::ensure!(console::unlock(pool, name).await?, "no user named {name}");
+                println!("user {name} unlocked and enabled");
             }
             UserCommand::Disable { name } => {
                 anyhow::ensure!(console::disable(pool, name).await?, "no user named {name}");

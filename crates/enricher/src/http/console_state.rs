@@ -5,8 +5,10 @@
 #[derive(Debug)]
 pub struct ConsoleState {
     pub policy: crate::store::console::Policy,
-    /// Login attempts per client address per minute.
+    /// Login attempts per client address (IPv6: per /64) per minute.
     pub logins: super::rate_limit::RateLimiter,
+    /// Login attempts per minute from everywhere (a spread-out guesser).
+    pub all_logins: super::rate_limit::RateLimiter,
 }
 
 impl Default for ConsoleState {
@@ -14,6 +16,7 @@ impl Default for ConsoleState {
         Self {
             policy: crate::store::console::Policy::default(),
             logins: super::rate_limit::RateLimiter::new(10),
+            all_logins: super::rate_limit::RateLimiter::new(120),
         }
     }
 }

@@ -181,10 +181,9 @@ pub async fn disable(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
 pub enum Login {
     /// A new session: the cookie's token (shown once) and the user.
     Ok { token: String, user: SessionUser },
-    /// Wrong name or password (which one is not said).
+    /// Wrong name or password, or a locked or disabled login (which one is
+    /// not said).
     Refused,
-    /// Locked after repeated failures, until then.
-    Locked(DateTime<Utc>),
 }
 
 /// The user a session belongs to.
@@ -216,9 +215,37 @@ pub fn generated_password() -> String {
         .collect()
 }
 
-/// Checks a login; on success opens a session. A wrong password counts
-/// towards the lock; an unknown name costs the same hashing time as a known
-/// one (no telling which names exist).
+/// Argon2 hashing at a time (each takes ~20 MiB and tens of milliseconds of
+/// a core): logins wait their turn instead of starving the runtime.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// A hash nobody's password matches: an unknown or locked name costs the same
+/// verification as a known one.
+static DUMMY: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password(&generated_password()).unwrap_or_default());
+
+/// Whether `password` matches the PHC string, off the async runtime.
+async fn verify(phc: String, password: &str) -> bool {
+    let Ok(_turn) = HASHING.acquire().await else {
+        return false;
+    };
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Checks a login; on success opens a session. The attempt is counted
+/// before the password is checked (parallel guesses cannot pass the limit);
+/// the limit reached locks the account, a lock that ended starts the count
+/// again, a success clears it. An unknown, disabled or locked name costs the
+/// same check and reads the same as a wrong password.
 pub async fn login(
     pool: &PgPool,
     policy: &Policy,
@@ -226,38 +253,26 @@ pub async fn login(
     password: &str,
 ) -> Result<Login, sqlx::Error> {
     let row = sqlx::query!(
-        "SELECT id, role, password_hash, locked_until FROM enrich.console_users
-          WHERE name = $1 AND disabled_at IS NULL",
-        name
+        "UPDATE enrich.console_users
+            SET failed_logins = (CASE WHEN locked_until IS NOT NULL THEN 0 ELSE failed_logins END) + 1,
+                locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL THEN 0 ELSE failed_logins END) + 1 >= $2
+                                    THEN now() + make_interval(secs => $3) END
+          WHERE name = $1 AND disabled_at IS NULL AND (locked_until IS NULL OR locked_until <= now())
+        RETURNING id, role, password_hash",
+        name,
+        policy.max_failures,
+        policy.lockout.as_secs_f64()
     )
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
-        let _ = hash_password(password);
+        verify(DUMMY.clone(), password).await;
         return Ok(Login::Refused);
     };
-    if let Some(until) = row.locked_until.filter(|u| *u > Utc::now()) {
-        return Ok(Login::Locked(until));
+    if !verify(row.password_hash, password).await {
+        return Ok(Login::Refused);
     }
-    let good = PasswordHash::new(&row.password_hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    });
     let role = Role::parse(&row.role).unwrap_or(Role::Viewer);
-    if !good {
-        let locked: Option<DateTime<Utc>> = sqlx::query_scalar!(
-            "UPDATE enrich.console_users SET failed_logins = failed_logins + 1,
-                    locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + make_interval(secs => $3) END
-              WHERE id = $1 RETURNING locked_until",
-            row.id,
-            policy.max_failures,
-            policy.lockout.as_secs_f64()
-        )
-        .fetch_one(pool)
-        .await?;
-        return Ok(locked.map_or(Login::Refused, Login::Locked));
-    }
     let token = random_token();
     let csrf = random_token();
     let mut tx = pool.begin().await?;
@@ -287,6 +302,19 @@ pub async fn login(
             csrf,
         },
     })
+}
+
+/// Lifts a lock and enables a disabled login; `false` when there is no such
+/// user.
+pub async fn unlock(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query!(
+        "UPDATE enrich.console_users SET failed_logins = 0, locked_until = NULL, disabled_at = NULL WHERE name = $1",
+        name
+    )
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// The user of a live session, its use recorded; `None` when the token is

@@ -76,7 +76,7 @@ pub async fn timeline(pool: &PgPool, lead_id: &str) -> Result<Option<Timeline>, 
              FROM enrich.lead_deliveries WHERE lead_id = $1
            UNION ALL
            SELECT at, 'action', action || ' por ' || user_name, outcome
-             FROM enrich.console_actions WHERE lead_id = $1
+             FROM enrich.console_actions WHERE lead_id = $1 AND outcome <> 'offered'
            ORDER BY 1"#,
         lead_id
     )
@@ -109,40 +109,44 @@ impl Retried {
     }
 }
 
-/// Runs a failed lead (or one whose job died) again, recorded as `by`'s.
+/// Runs a failed lead (or one whose enrichment job died) again, recorded
+/// as `by`'s. A completed lead is never run again from here (that would pay
+/// its lookups again).
 pub async fn retry(pool: &PgPool, lead_id: &str, by: &str) -> Result<Retried, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    // One retry of a lead at a time.
-    sqlx::query!(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 11))",
+    // The lead's row, locked: a worker finishing it, or another retry, waits.
+    let state: Option<String> = sqlx::query_scalar!(
+        "SELECT state FROM enrich.leads WHERE lead_id = $1 FOR UPDATE",
         lead_id
     )
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
     let jobs = sqlx::query!(
-        "SELECT id, state FROM enrich.jobs WHERE lead_id = $1 ORDER BY id DESC",
-        lead_id
+        "SELECT id, state FROM enrich.jobs WHERE lead_id = $1 AND kind = $2 ORDER BY id DESC",
+        lead_id,
+        super::jobs::ENRICH_LEAD
     )
     .fetch_all(&mut *tx)
-    .await?;
-    let failed: bool = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM enrich.leads WHERE lead_id = $1 AND state = 'failed') AS "f!""#,
-        lead_id
-    )
-    .fetch_one(&mut *tx)
     .await?;
     let outcome = if jobs
         .iter()
         .any(|j| j.state == "queued" || j.state == "running")
     {
         Retried::AlreadyQueued
+    } else if state.as_deref() == Some("completed") || state.is_none() {
+        Retried::NotFailed
     } else if let Some(dead) = jobs.iter().find(|j| j.state == "dead") {
-        sqlx::query!("UPDATE enrich.jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
-              WHERE id = $1", dead.id)
+        let n = sqlx::query!("UPDATE enrich.jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
+              WHERE id = $1 AND state = 'dead'", dead.id)
         .execute(&mut *tx)
-        .await?;
-        Retried::Requeued(dead.id)
-    } else if failed {
+        .await?
+        .rows_affected();
+        if n == 1 {
+            Retried::Requeued(dead.id)
+        } else {
+            Retried::AlreadyQueued
+        }
+    } else if state.as_deref() == Some("failed") {
         let key = format!("console-retry:{lead_id}:{}", uuid::Uuid::new_v4().simple());
         let job = super::jobs::NewJob {
             kind: super::jobs::ENRICH_LEAD,
@@ -189,43 +193,84 @@ async fn record(
         == 1)
 }
 
-/// Claims a note re-send for the confirmation `key`: `Some(text)` the first
-/// time (the caller then posts it and calls [`resent`]), `None` when this
-/// confirmation was used already or the lead has no note text left.
-pub async fn claim_resend(
-    pool: &PgPool,
-    key: &str,
-    lead_id: &str,
-    by: &str,
-) -> Result<Option<String>, sqlx::Error> {
+/// A re-send confirmation offered to `by` for the lead: its one-time key.
+pub async fn offer_resend(pool: &PgPool, lead_id: &str, by: &str) -> Result<String, sqlx::Error> {
+    let key = uuid::Uuid::new_v4().simple().to_string();
     let mut tx = pool.begin().await?;
-    let text: Option<String> = sqlx::query_scalar!(
-        "SELECT note_text FROM enrich.leads WHERE lead_id = $1 AND note_status = 'sent'",
-        lead_id
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .flatten();
-    let Some(text) = text else {
-        return Ok(None);
-    };
-    if !record(
+    record(
         &mut tx,
         &format!("resend:{key}"),
         by,
         "resend_note",
         lead_id,
-        "pending",
+        "offered",
     )
-    .await?
-    {
-        return Ok(None);
-    }
+    .await?;
     tx.commit().await?;
-    Ok(Some(text))
+    Ok(key)
 }
 
-/// How a claimed re-send ended (`sent`, or the error kind).
+/// What claiming a re-send came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Post this text (then call [`resent`]).
+    Post(String),
+    /// This confirmation was not offered to this user for this lead, or was
+    /// used already.
+    Used,
+    /// The lead's note was re-sent in the last ten minutes.
+    Recent,
+    /// No note text is kept for the lead (never sent, or cleared).
+    NoNote,
+}
+
+/// Claims the re-send offered as `key` to `by` for the lead: once.
+pub async fn claim_resend(
+    pool: &PgPool,
+    key: &str,
+    lead_id: &str,
+    by: &str,
+) -> Result<Claim, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // The lead's row, locked: two confirmations cannot both pass the checks.
+    let text: Option<Option<String>> = sqlx::query_scalar!(
+        "SELECT CASE WHEN note_status = 'sent' THEN note_text END FROM enrich.leads WHERE lead_id = $1 FOR UPDATE",
+        lead_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let recent: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM enrich.console_actions WHERE lead_id = $1 AND action = 'resend_note'
+                           AND outcome IN ('pending', 'sent') AND at > now() - interval '10 minutes') AS "r!""#,
+        lead_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let claimed = sqlx::query!(
+        "UPDATE enrich.console_actions SET outcome = $4, at = now()
+          WHERE action_key = $1 AND user_name = $2 AND lead_id = $3 AND outcome = 'offered'",
+        format!("resend:{key}"),
+        by,
+        lead_id,
+        match (&text, recent) {
+            (_, true) => "refused_recent",
+            (Some(Some(_)), false) => "pending",
+            _ => "no_note",
+        }
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(match (claimed, recent, text.flatten()) {
+        (0, _, _) => Claim::Used,
+        (_, true, _) => Claim::Recent,
+        (_, false, Some(t)) => Claim::Post(t),
+        (_, false, None) => Claim::NoNote,
+    })
+}
+
+/// How a claimed re-send ended (`sent`, `held`, or the error kind).
 pub async fn resent(pool: &PgPool, key: &str, outcome: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE enrich.console_actions SET outcome = $2 WHERE action_key = $1",
@@ -235,4 +280,47 @@ pub async fn resent(pool: &PgPool, key: &str, outcome: &str) -> Result<(), sqlx:
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Whether the lead's person has since been erased or objects (their
+/// contacts or a linked CPF match a tombstone or a block): then their data is
+/// not posted again.
+pub async fn held(
+    pool: &PgPool,
+    ledger: &super::ledger::Ledger,
+    lead_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"SELECT l.context->'lead'->>'phone' AS phone, l.context->'lead'->>'email' AS email,
+                  ARRAY(SELECT e.national_id FROM enrich.lead_entities le JOIN core.entities e USING (entity_id)
+                         WHERE le.lead_id = l.lead_id AND e.national_id IS NOT NULL) AS "cpfs!"
+             FROM enrich.leads l WHERE l.lead_id = $1"#,
+        lead_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = r else {
+        return Ok(false);
+    };
+    let phones: Vec<brazil::PhoneBr> = r
+        .phone
+        .as_deref()
+        .and_then(|p| brazil::PhoneBr::parse(p).ok())
+        .into_iter()
+        .collect();
+    let email = r
+        .email
+        .as_deref()
+        .and_then(|e| brazil::Email::parse(e).ok());
+    if super::erasure::is_erased_subject(pool, ledger, None, &phones, email.as_ref()).await? {
+        return Ok(true);
+    }
+    let cpfs: Vec<brazil::Cpf> = r
+        .cpfs
+        .iter()
+        .filter_map(|c| brazil::Cpf::parse(c).ok())
+        .collect();
+    Ok(!super::erasure::erased_cpfs(pool, ledger, &cpfs)
+        .await?
+        .is_empty())
 }

@@ -91,14 +91,17 @@ pub struct Row {
 /// One page of the leads matching `f`, and how many match in all (one
 /// statement; a page past the end counts none).
 pub async fn search(pool: &PgPool, f: &Filter, limit: i64) -> Result<(Vec<Row>, i64), sqlx::Error> {
+    // LIKE patterns: the typed text matched literally (`\\`, `%`, `_` escaped).
+    let literal = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    };
     let lead = f
         .lead
         .as_deref()
-        .map(|l| format!("{}%", l.to_lowercase().replace(['%', '_'], "")));
-    let seller = f
-        .seller
-        .as_deref()
-        .map(|s| format!("%{}%", s.replace(['%', '_'], "")));
+        .map(|l| format!("{}%", literal(&l.to_lowercase())));
+    let seller = f.seller.as_deref().map(|s| format!("%{}%", literal(s)));
     let found = sqlx::query!(
         r#"WITH m AS (
              SELECT l.lead_id, l.created_at, l.state, l.outcome, l.note_status, l.tier, l.seller_name, l.attempts, l.last_error,

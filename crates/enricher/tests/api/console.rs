@@ -46,7 +46,7 @@ async fn login(base: &str, name: &str, password: &str) -> reqwest::Response {
         .await
         .expect("login page");
     assert_eq!(page.status(), 200);
-    let (cookie, attrs) = set_cookie(&page, "c2s_login").expect("login cookie");
+    let (cookie, attrs) = set_cookie(&page, "__Host-c2s_login").expect("login cookie");
     assert!(
         attrs.contains("HttpOnly") && attrs.contains("Secure") && attrs.contains("SameSite=Strict")
     );
@@ -59,13 +59,34 @@ async fn login(base: &str, name: &str, password: &str) -> reqwest::Response {
         .expect("login")
 }
 
+/// Logs in from a browser that holds `cookie` already.
+async fn login_with(base: &str, name: &str, cookie: &str) -> reqwest::Response {
+    let http = client();
+    let page = http
+        .get(format!("{base}/console/login"))
+        .send()
+        .await
+        .expect("login page");
+    let (login_cookie, _) = set_cookie(&page, "__Host-c2s_login").expect("login cookie");
+    let token = csrf_in(&page.text().await.expect("html"));
+    let r = http
+        .post(format!("{base}/console/login"))
+        .header(COOKIE, format!("{cookie}; {login_cookie}"))
+        .form(&[("name", name), ("password", PASSWORD), ("csrf", &token)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 303);
+    r
+}
+
 /// A logged-in session's cookie.
 async fn session(base: &str, name: &str) -> String {
     let r = login(base, name, PASSWORD).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()[LOCATION], "/console");
-    let (cookie, attrs) = set_cookie(&r, "c2s_session").expect("session cookie");
-    for a in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console"] {
+    let (cookie, attrs) = set_cookie(&r, "__Host-c2s_session").expect("session cookie");
+    for a in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
         assert!(attrs.contains(a), "{a} in {attrs}");
     }
     cookie
@@ -130,7 +151,14 @@ async fn a_user_logs_in_sees_the_overview_searches_leads_and_logs_out() {
         .await
         .expect("post");
     assert_eq!(forged.status(), 403);
-    let cookie = session(base, "ana").await;
+    let earlier = session(base, "ana").await;
+    let again = login_with(base, "ana", &earlier).await;
+    let (cookie, _) = set_cookie(&again, "__Host-c2s_session").expect("session cookie");
+    assert_eq!(
+        get(base, "/console", &earlier).await.status(),
+        303,
+        "a login ends the browser's earlier session"
+    );
     let overview = get(base, "/console", &cookie).await;
     assert_eq!(overview.status(), 200);
     let csp = overview.headers()["content-security-policy"]
@@ -221,19 +249,47 @@ async fn logins_lock_after_failures_are_throttled_and_sessions_expire() {
     let cookie = session(base, "duda").await;
     assert!(console::disable(pool, "duda").await.expect("disable"));
     assert_eq!(get(base, "/console", &cookie).await.status(), 303);
-    // Five wrong passwords lock the account: the right one is refused too.
+    // Five wrong passwords lock the account: the right one is refused too,
+    // and reads as a wrong password (as an unknown name does).
     for _ in 0..5 {
-        assert!(matches!(
-            login(base, "caio", "errada errada errada")
-                .await
-                .status()
-                .as_u16(),
-            401 | 403
-        ));
+        assert_eq!(
+            login(base, "caio", "errada errada errada").await.status(),
+            401
+        );
     }
     let locked = login(base, "caio", PASSWORD).await;
-    assert_eq!(locked.status(), 403);
-    assert!(locked.text().await.expect("html").contains("bloqueada"));
+    assert_eq!(locked.status(), 401);
+    let locked_text = locked.text().await.expect("html");
+    let unknown = login(base, "ninguem", PASSWORD)
+        .await
+        .text()
+        .await
+        .expect("html");
+    let message = |html: &str| {
+        html.split("role=\"alert\">")
+            .nth(1)
+            .map(|m| m.split('<').next().unwrap_or("").to_owned())
+    };
+    assert_eq!(
+        message(&locked_text),
+        message(&unknown),
+        "locked and unknown read the same"
+    );
+    // A lock that ended starts the count again: one more mistake does not
+    // lock at once.
+    sqlx::query("UPDATE enrich.console_users SET locked_until = now() - interval '1 second' WHERE name = 'caio'")
+        .execute(pool)
+        .await
+        .expect("expire");
+    assert_eq!(login(base, "caio", "errada").await.status(), 401);
+    let (failures, locked_until): (i32, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+        "SELECT failed_logins, locked_until FROM enrich.console_users WHERE name = 'caio'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("row");
+    assert_eq!((failures, locked_until), (1, None));
+    assert!(console::unlock(pool, "caio").await.expect("unlock"));
     // Attempts from one address are throttled (10 a minute).
     let mut throttled = false;
     for _ in 0..6 {
@@ -246,7 +302,7 @@ async fn logins_lock_after_failures_are_throttled_and_sessions_expire() {
     let users = console::list(pool).await.expect("list");
     assert!(users
         .iter()
-        .any(|u| u.name == "caio" && u.locked_until.is_some()));
+        .any(|u| u.name == "caio" && u.locked_until.is_none()));
     let hash: String =
         sqlx::query_scalar("SELECT password_hash FROM enrich.console_users WHERE name = 'caio'")
             .fetch_one(pool)
@@ -308,8 +364,9 @@ async fn the_timeline_masks_by_role_and_operators_retry_and_resend_once() {
             .await
             .expect("user");
     }
+    let pipeline = std::sync::Arc::new(pipeline);
     let state = AppState {
-        pipeline: Some(std::sync::Arc::new(pipeline)),
+        pipeline: Some(pipeline.clone()),
         ..AppState::new(pool.clone())
     };
     let served = serve_app(state).await.expect("serve");

@@ -14,7 +14,7 @@ use super::session::{page, page_status, refused_form, user};
 use crate::domain::lead::LeadId;
 use crate::http::state::AppState;
 use crate::store::console::SessionUser;
-use crate::store::console_actions::{self, Retried};
+use crate::store::console_actions::{self, Claim, Retried};
 use crate::store::console_leads::{self, Filter};
 
 fn when(t: DateTime<Utc>) -> String {
@@ -47,32 +47,35 @@ fn failed(u: &SessionUser, e: &dyn std::fmt::Display) -> Response {
     )
 }
 
-/// Records that `u` saw the lead's personal data (as an API read is).
+/// Records that `u` saw the lead's personal data (as an API read is): one
+/// entry per person linked to the lead (one without a person when none is).
 async fn audit(
     state: &AppState,
     headers: &HeaderMap,
     u: &SessionUser,
     lead: &str,
 ) -> Result<(), Response> {
-    let entity: Option<uuid::Uuid> = sqlx::query_scalar!(
-        "SELECT entity_id FROM enrich.lead_entities WHERE lead_id = $1 ORDER BY linked_at LIMIT 1",
+    let people: Vec<uuid::Uuid> = sqlx::query_scalar!(
+        "SELECT entity_id FROM enrich.lead_entities WHERE lead_id = $1 ORDER BY linked_at",
         lead
     )
-    .fetch_optional(&state.pool)
+    .fetch_all(&state.pool)
     .await
     .map_err(|e| failed(u, &e))?;
-    state
-        .audit
-        .record(vec![crate::store::pii_audit::AuditEntry {
-            key_name: format!("console:{}", u.name),
-            endpoint: "GET /console/leads/{lead_id}".into(),
-            query_kind: "lead",
-            entity_id: entity,
-            request_id: crate::http::customers::request_id(headers),
-            accessed_at: Utc::now(),
-        }])
-        .await
-        .map_err(|e| failed(u, &e))
+    let entry = |entity_id| crate::store::pii_audit::AuditEntry {
+        key_name: format!("console:{}", u.name),
+        endpoint: format!("GET /console/leads/{lead}"),
+        query_kind: "lead",
+        entity_id,
+        request_id: crate::http::customers::request_id(headers),
+        accessed_at: Utc::now(),
+    };
+    let entries = if people.is_empty() {
+        vec![entry(None)]
+    } else {
+        people.into_iter().map(|p| entry(Some(p))).collect()
+    };
+    state.audit.record(entries).await.map_err(|e| failed(u, &e))
 }
 
 /// `GET /console/leads/{lead_id}`.
@@ -94,7 +97,7 @@ pub(super) async fn timeline(
         Err(e) => return failed(&u, &e),
     };
     let pii = u.role.can("read:pii");
-    if pii && t.lead.note_text.is_some() {
+    if pii && (t.lead.note_text.is_some() || t.lead.tier_reasons.is_some()) {
         if let Err(r) = audit(&state, &headers, &u, lead.as_str()).await {
             return r;
         }
@@ -235,7 +238,13 @@ pub(super) async fn resend_confirm(
     let Ok(lead) = LeadId::parse(&raw) else {
         return not_found(&u);
     };
-    let action = uuid::Uuid::new_v4().simple().to_string();
+    if !u.role.can("enrich") {
+        return forbidden(&u);
+    }
+    let action = match console_actions::offer_resend(&state.pool, lead.as_str(), &u.name).await {
+        Ok(a) => a,
+        Err(e) => return failed(&u, &e),
+    };
     page(
         "Reenviar a nota",
         Some(&u),
@@ -249,6 +258,33 @@ pub(super) async fn resend_confirm(
             p { a href={ "/console/leads/" (lead.as_str()) } { "Cancelar" } }
         },
     )
+}
+
+/// The person may have been erased or have objected since the note went out:
+/// then nothing of theirs is posted again (`Some`: the page saying so, or the
+/// failure to tell).
+async fn held_refusal(
+    state: &AppState,
+    ledger: &crate::store::ledger::Ledger,
+    u: &SessionUser,
+    lead: &LeadId,
+    action: &str,
+) -> Option<Response> {
+    match console_actions::held(&state.pool, ledger, lead.as_str()).await {
+        Ok(false) => None,
+        Ok(true) => Some(
+            match console_actions::resent(&state.pool, action, "held").await {
+                Ok(()) => done(
+                    u,
+                    "Reenviar a nota",
+                    lead,
+                    "Nada foi feito: a pessoa deste lead pediu oposição ou eliminação.",
+                ),
+                Err(e) => failed(u, &e),
+            },
+        ),
+        Err(e) => Some(failed(u, &e)),
+    }
 }
 
 /// `POST /console/leads/{lead_id}/resend`: once per confirmation.
@@ -286,20 +322,24 @@ pub(super) async fn resend(
             html! { p.error { "Abra a confirmação de novo." } },
         );
     }
-    let text = match console_actions::claim_resend(&state.pool, &f.action, lead.as_str(), &u.name)
-        .await
-    {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            return done(
-                &u,
-                "Reenviar a nota",
-                &lead,
-                "Nada foi feito: esta confirmação já foi usada, ou o lead não tem nota guardada.",
-            );
-        }
-        Err(e) => return failed(&u, &e),
-    };
+    let text =
+        match console_actions::claim_resend(&state.pool, &f.action, lead.as_str(), &u.name).await {
+            Ok(Claim::Post(t)) => t,
+            Ok(other) => {
+                let why = match other {
+                    Claim::Recent => {
+                        "Nada foi feito: a nota deste lead foi reenviada há menos de dez minutos."
+                    }
+                    Claim::NoNote => "Nada foi feito: o lead não tem nota guardada.",
+                    _ => "Nada foi feito: esta confirmação já foi usada (ou não é sua).",
+                };
+                return done(&u, "Reenviar a nota", &lead, why);
+            }
+            Err(e) => return failed(&u, &e),
+        };
+    if let Some(refusal) = held_refusal(&state, &pipeline.ledger, &u, &lead, &f.action).await {
+        return refusal;
+    }
     let outcome = match pipeline.providers.c2s.post_note(&lead, &text).await {
         Ok(_) => "sent".to_owned(),
         Err(e) => format!("failed: {}", e.kind()),

@@ -64,6 +64,18 @@ fn login_page(status: StatusCode, message: Option<&str>) -> Response {
     response
 }
 
+/// Whose attempts count together: an IPv4 address, or an IPv6 /64 (one
+/// host's usual allocation).
+fn address_bucket(client: &str) -> String {
+    match client.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => client.to_owned(),
+    }
+}
+
 /// `GET /console/login`.
 pub(super) async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if user(&state, &headers).await.is_ok() {
@@ -90,22 +102,27 @@ pub(super) async fn submit(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("unknown")
         .to_owned();
-    if state
-        .console
-        .logins
-        .check(&format!("console-login:{client}"))
-        .is_err()
+    let bucket = format!("console-login:{}", address_bucket(&client));
+    if state.console.logins.check(&bucket).is_err()
+        || state.console.all_logins.check("console-login").is_err()
     {
         crate::metrics::METRICS.auth_failure("console_throttled");
         return login_page(
             StatusCode::TOO_MANY_REQUESTS,
-            Some("Muitas tentativas deste endereço. Aguarde um minuto."),
+            Some("Muitas tentativas. Aguarde um minuto."),
         );
     }
     let name = f.name.trim().to_lowercase();
     match console::login(&state.pool, &state.console.policy, &name, &f.password).await {
         Ok(Login::Ok { token, user }) => {
             tracing::info!(user = %user.name, role = user.role.as_str(), "console login");
+            // A session this browser had before ends (no session survives a
+            // login, whoever set its cookie).
+            if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+                if let Err(e) = console::logout(&state.pool, old).await {
+                    tracing::warn!(error = %e, "ending the earlier console session failed");
+                }
+            }
             let mut r = Redirect::to("/console").into_response();
             let h = r.headers_mut();
             h.append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &token, None));
@@ -116,14 +133,7 @@ pub(super) async fn submit(
             crate::metrics::METRICS.auth_failure("console_login");
             login_page(
                 StatusCode::UNAUTHORIZED,
-                Some("Usuário ou senha inválidos."),
-            )
-        }
-        Ok(Login::Locked(_)) => {
-            crate::metrics::METRICS.auth_failure("console_locked");
-            login_page(
-                StatusCode::FORBIDDEN,
-                Some("Conta bloqueada por tentativas erradas demais. Tente de novo em 15 minutos ou fale com um administrador."),
+                Some("Usuário ou senha inválidos — ou a conta está bloqueada por 15 minutos após tentativas erradas."),
             )
         }
         Err(e) => {

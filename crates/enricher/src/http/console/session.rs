@@ -8,9 +8,9 @@ use crate::http::state::AppState;
 use crate::store::console::SessionUser;
 
 /// The session cookie.
-pub(super) const SESSION_COOKIE: &str = "c2s_session";
+pub(super) const SESSION_COOKIE: &str = "__Host-c2s_session";
 /// The login form's own token (double-submitted: cookie and field).
-pub(super) const LOGIN_COOKIE: &str = "c2s_login";
+pub(super) const LOGIN_COOKIE: &str = "__Host-c2s_login";
 
 pub(super) const CSS: &str = include_str!("console.css");
 
@@ -26,14 +26,15 @@ pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .map(|(_, v)| v)
 }
 
-/// A `Set-Cookie` for the console's path; `max_age` 0 removes it, `None`
-/// lasts the browser session.
+/// A `Set-Cookie` (`__Host-` names: this host only, `Path=/`, `Secure` — no
+/// sibling domain can plant one); `max_age` 0 removes it, `None` lasts the
+/// browser session.
 pub(super) fn set_cookie(name: &str, value: &str, max_age: Option<u64>) -> HeaderValue {
     let age = max_age
         .map(|a| format!("; Max-Age={a}"))
         .unwrap_or_default();
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/console; HttpOnly; Secure; SameSite=Strict{age}"
+        "{name}={value}; Path=/; HttpOnly; Secure; SameSite=Strict{age}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("invalid=1; Max-Age=0"))
 }
