@@ -12,7 +12,6 @@ use super::customers::{body_fields, ledger_of, query_of};
 use super::error::ApiError;
 use super::state::AppState;
 use crate::ops::subject_export::{self, ExportError};
-use crate::store::customers::CustomerQuery;
 use crate::store::pii_audit::AuditEntry;
 use crate::store::subjects::gather::FindError;
 use crate::store::subjects::Identifier;
@@ -37,14 +36,9 @@ pub struct ExportRequest {
 /// The person named in the body (the lookup's rules: exactly one of the
 /// three; a CPF whose check digits fail is nobody's).
 fn identifier(fields: &std::collections::HashMap<String, String>) -> Result<Identifier, ApiError> {
-    match query_of(fields)? {
-        Some(CustomerQuery::Cpf(c)) => Ok(Identifier::Cpf(c)),
-        Some(CustomerQuery::Phone(p)) => Ok(Identifier::Phone(p)),
-        Some(CustomerQuery::Email(e)) => Ok(Identifier::Email(e)),
-        None => Err(ApiError::NotFound(
-            "nobody has this CPF: its check digits do not match".into(),
-        )),
-    }
+    query_of(fields)?.ok_or_else(|| {
+        ApiError::NotFound("nobody has this CPF: its check digits do not match".into())
+    })
 }
 
 /// Everything held about one person.

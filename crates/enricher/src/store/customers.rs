@@ -6,23 +6,9 @@ use uuid::Uuid;
 
 use super::pii_audit::{AuditEntry, AuditError, AuditLog};
 
-/// How a customer was looked up (the audit keeps the kind, not the value).
-#[derive(Debug, Clone)]
-pub enum CustomerQuery {
-    Cpf(brazil::Cpf),
-    Phone(brazil::PhoneBr),
-    Email(brazil::Email),
-}
-
-impl CustomerQuery {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Cpf(_) => "cpf",
-            Self::Phone(_) => "phone",
-            Self::Email(_) => "email",
-        }
-    }
-}
+/// How a customer was looked up (the audit keeps the kind, not the value):
+/// the data subject's identifier.
+pub use super::subjects::Identifier as CustomerQuery;
 
 /// Masking rules of the golden record: the person asked for is shown in full
 /// (the reader holds `read:pii`); third parties are not what was asked for,

@@ -39,6 +39,16 @@ fn csrf_in(html: &str) -> String {
 
 /// Opens the login page and posts `name`/`password` with its token.
 async fn login(base: &str, name: &str, password: &str) -> reqwest::Response {
+    login_holding(base, name, password, None).await
+}
+
+/// [`login`] from a browser that may hold a cookie already.
+async fn login_holding(
+    base: &str,
+    name: &str,
+    password: &str,
+    held: Option<&str>,
+) -> reqwest::Response {
     let http = client();
     let page = http
         .get(format!("{base}/console/login"))
@@ -51,33 +61,13 @@ async fn login(base: &str, name: &str, password: &str) -> reqwest::Response {
         attrs.contains("HttpOnly") && attrs.contains("Secure") && attrs.contains("SameSite=Strict")
     );
     let token = csrf_in(&page.text().await.expect("html"));
+    let cookies = held.map_or_else(|| cookie.clone(), |h| format!("{h}; {cookie}"));
     http.post(format!("{base}/console/login"))
-        .header(COOKIE, cookie)
+        .header(COOKIE, cookies)
         .form(&[("name", name), ("password", password), ("csrf", &token)])
         .send()
         .await
         .expect("login")
-}
-
-/// Logs in from a browser that holds `cookie` already.
-async fn login_with(base: &str, name: &str, cookie: &str) -> reqwest::Response {
-    let http = client();
-    let page = http
-        .get(format!("{base}/console/login"))
-        .send()
-        .await
-        .expect("login page");
-    let (login_cookie, _) = set_cookie(&page, "__Host-c2s_login").expect("login cookie");
-    let token = csrf_in(&page.text().await.expect("html"));
-    let r = http
-        .post(format!("{base}/console/login"))
-        .header(COOKIE, format!("{cookie}; {login_cookie}"))
-        .form(&[("name", name), ("password", PASSWORD), ("csrf", &token)])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 303);
-    r
 }
 
 /// A logged-in session's cookie.
@@ -152,7 +142,8 @@ async fn a_user_logs_in_sees_the_overview_searches_leads_and_logs_out() {
         .expect("post");
     assert_eq!(forged.status(), 403);
     let earlier = session(base, "ana").await;
-    let again = login_with(base, "ana", &earlier).await;
+    let again = login_holding(base, "ana", PASSWORD, Some(&earlier)).await;
+    assert_eq!(again.status(), 303);
     let (cookie, _) = set_cookie(&again, "__Host-c2s_session").expect("session cookie");
     assert_eq!(
         get(base, "/console", &earlier).await.status(),

@@ -6,11 +6,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use maud::html;
 
 use super::login::TokenForm;
-use super::session::{page, page_status, refused_form, user};
+use super::session::{form_user, page, page_status, unavailable, user};
 use crate::domain::lead::LeadId;
 use crate::http::state::AppState;
 use crate::store::console::SessionUser;
@@ -18,8 +18,7 @@ use crate::store::console_actions::{self, Claim, Retried};
 use crate::store::console_leads::{self, Filter};
 
 fn when(t: DateTime<Utc>) -> String {
-    let brt = FixedOffset::west_opt(3 * 3600).expect("offset");
-    t.with_timezone(&brt)
+    t.with_timezone(&crate::pipeline::listing::brasilia())
         .format("%d/%m/%Y %H:%M:%S")
         .to_string()
 }
@@ -31,18 +30,6 @@ fn not_found(u: &SessionUser) -> Response {
         Some(u),
         html! {
             p { "Este serviço não tem registro deste lead." } a href="/console/leads" { "Voltar à lista" }
-        },
-    )
-}
-
-fn failed(u: &SessionUser, e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "console lead page failed");
-    page_status(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Indisponível",
-        Some(u),
-        html! {
-            p.error { "O banco de dados não respondeu. Tente de novo em instantes." }
         },
     )
 }
@@ -61,7 +48,7 @@ async fn audit(
     )
     .fetch_all(&state.pool)
     .await
-    .map_err(|e| failed(u, &e))?;
+    .map_err(|e| unavailable(Some(u), &e))?;
     let entry = |entity_id| crate::store::pii_audit::AuditEntry {
         key_name: format!("console:{}", u.name),
         endpoint: format!("GET /console/leads/{lead}"),
@@ -75,7 +62,11 @@ async fn audit(
     } else {
         people.into_iter().map(|p| entry(Some(p))).collect()
     };
-    state.audit.record(entries).await.map_err(|e| failed(u, &e))
+    state
+        .audit
+        .record(entries)
+        .await
+        .map_err(|e| unavailable(Some(u), &e))
 }
 
 /// `GET /console/leads/{lead_id}`.
@@ -94,7 +85,7 @@ pub(super) async fn timeline(
     let t = match console_actions::timeline(&state.pool, lead.as_str()).await {
         Ok(Some(t)) => t,
         Ok(None) => return not_found(&u),
-        Err(e) => return failed(&u, &e),
+        Err(e) => return unavailable(Some(&u), &e),
     };
     let pii = u.role.can("read:pii");
     if pii && (t.lead.note_text.is_some() || t.lead.tier_reasons.is_some()) {
@@ -192,13 +183,10 @@ pub(super) async fn retry(
     Path(raw): Path<String>,
     Form(f): Form<TokenForm>,
 ) -> Response {
-    let u = match user(&state, &headers).await {
+    let u = match form_user(&state, &headers, &f.csrf).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    if let Some(refused) = refused_form(&u, &f.csrf) {
-        return refused;
-    }
     if !u.role.can("enrich") {
         return forbidden(&u);
     }
@@ -211,7 +199,7 @@ pub(super) async fn retry(
         }
         Ok(Retried::AlreadyQueued) => "O lead já está na fila; nada foi feito.".to_owned(),
         Ok(Retried::NotFailed) => "O lead não falhou; nada foi feito.".to_owned(),
-        Err(e) => return failed(&u, &e),
+        Err(e) => return unavailable(Some(&u), &e),
     };
     done(&u, "Processar de novo", &lead, &message)
 }
@@ -243,7 +231,7 @@ pub(super) async fn resend_confirm(
     }
     let action = match console_actions::offer_resend(&state.pool, lead.as_str(), &u.name).await {
         Ok(a) => a,
-        Err(e) => return failed(&u, &e),
+        Err(e) => return unavailable(Some(&u), &e),
     };
     page(
         "Reenviar a nota",
@@ -280,10 +268,10 @@ async fn held_refusal(
                     lead,
                     "Nada foi feito: a pessoa deste lead pediu oposição ou eliminação.",
                 ),
-                Err(e) => failed(u, &e),
+                Err(e) => unavailable(Some(u), &e),
             },
         ),
-        Err(e) => Some(failed(u, &e)),
+        Err(e) => Some(unavailable(Some(u), &e)),
     }
 }
 
@@ -294,13 +282,10 @@ pub(super) async fn resend(
     Path(raw): Path<String>,
     Form(f): Form<ResendForm>,
 ) -> Response {
-    let u = match user(&state, &headers).await {
+    let u = match form_user(&state, &headers, &f.csrf).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    if let Some(refused) = refused_form(&u, &f.csrf) {
-        return refused;
-    }
     let (Ok(lead), true) = (LeadId::parse(&raw), u.role.can("enrich")) else {
         return forbidden(&u);
     };
@@ -335,7 +320,7 @@ pub(super) async fn resend(
                 };
                 return done(&u, "Reenviar a nota", &lead, why);
             }
-            Err(e) => return failed(&u, &e),
+            Err(e) => return unavailable(Some(&u), &e),
         };
     if let Some(refusal) = held_refusal(&state, &pipeline.ledger, &u, &lead, &f.action).await {
         return refusal;
@@ -345,7 +330,7 @@ pub(super) async fn resend(
         Err(e) => format!("failed: {}", e.kind()),
     };
     if let Err(e) = console_actions::resent(&state.pool, &f.action, &outcome).await {
-        return failed(&u, &e);
+        return unavailable(Some(&u), &e);
     }
     let message = if outcome == "sent" {
         "Nota reenviada ao C2S.".to_owned()
@@ -381,7 +366,7 @@ pub(super) async fn csv(
     };
     let rows = match console_leads::search(&state.pool, &f, 10_000).await {
         Ok((rows, _)) => rows,
-        Err(e) => return failed(&u, &e),
+        Err(e) => return unavailable(Some(&u), &e),
     };
     let mut out =
         String::from("lead_id,recebido_em,situacao,resultado,identidade,perfil,nota,corretor\r\n");

@@ -33,12 +33,7 @@ pub(super) struct TokenForm {
 }
 
 fn login_page(status: StatusCode, message: Option<&str>) -> Response {
-    let mut bytes = [0u8; 16];
-    argon2::password_hash::rand_core::RngCore::fill_bytes(
-        &mut argon2::password_hash::rand_core::OsRng,
-        &mut bytes,
-    );
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = console::random_token();
     let mut response = page_status(
         status,
         "Entrar",
@@ -152,12 +147,8 @@ pub(super) async fn logout(
     headers: HeaderMap,
     Form(f): Form<TokenForm>,
 ) -> Response {
-    let u = match user(&state, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    if let Some(refused) = super::session::refused_form(&u, &f.csrf) {
-        return refused;
+    if let Err(r) = super::session::form_user(&state, &headers, &f.csrf).await {
+        return r;
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         if let Err(e) = console::logout(&state.pool, token).await {

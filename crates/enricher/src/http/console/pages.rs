@@ -2,19 +2,20 @@
 //! and sellers — no customer's personal data.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 
-use super::session::{page, page_status, user};
+use super::session::{page, unavailable, user};
 use crate::http::state::AppState;
 use crate::store::console_leads::{self, Filter, PAGE};
 
 /// Brasília time (no daylight saving since 2019).
 fn when(t: DateTime<Utc>) -> String {
-    let brt = FixedOffset::west_opt(3 * 3600).expect("offset");
-    t.with_timezone(&brt).format("%d/%m/%Y %H:%M").to_string()
+    t.with_timezone(&crate::pipeline::listing::brasilia())
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
 }
 
 fn card(label: &str, value: impl std::fmt::Display) -> Markup {
@@ -25,18 +26,6 @@ fn share(s: Option<f64>) -> String {
     s.map_or_else(|| "—".to_owned(), |v| format!("{:.0} %", v * 100.0))
 }
 
-fn unavailable(user: &crate::store::console::SessionUser, e: &sqlx::Error) -> Response {
-    tracing::error!(error = %e, "console page failed");
-    page_status(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Indisponível",
-        Some(user),
-        html! {
-            p.error { "O banco de dados não respondeu. Tente de novo em instantes." }
-        },
-    )
-}
-
 /// `GET /console`: today's figures, the queue, the providers, the budgets.
 pub(super) async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let u = match user(&state, &headers).await {
@@ -45,7 +34,7 @@ pub(super) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
     };
     let s = match crate::http::status::collect(&state).await {
         Ok(s) => s,
-        Err(e) => return unavailable(&u, &e),
+        Err(e) => return unavailable(Some(&u), &e),
     };
     let t = &s.last_24h;
     page(
@@ -153,7 +142,7 @@ pub(super) async fn leads(
     let f = f.normalised();
     let (rows, total) = match console_leads::search(&state.pool, &f, PAGE).await {
         Ok(r) => r,
-        Err(e) => return unavailable(&u, &e),
+        Err(e) => return unavailable(Some(&u), &e),
     };
     let page_no = f.page();
     let pages = (total + PAGE - 1) / PAGE;

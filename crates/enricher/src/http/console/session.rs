@@ -57,23 +57,40 @@ pub(super) async fn user(state: &AppState, headers: &HeaderMap) -> Result<Sessio
     match crate::store::console::session(&state.pool, &state.console.policy, token).await {
         Ok(Some(u)) => Ok(u),
         Ok(None) => Err(to_login()),
-        Err(e) => {
-            tracing::error!(error = %e, "console session lookup failed");
-            Err(page_status(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Indisponível",
-                None,
-                html! {
-                    p.error { "O banco de dados não respondeu. Tente de novo em instantes." }
-                },
-            ))
-        }
+        Err(e) => Err(unavailable(None, &e)),
+    }
+}
+
+/// The page for a database that did not answer (the error logged, not shown).
+pub(super) fn unavailable(user: Option<&SessionUser>, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "a console page failed");
+    page_status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Indisponível",
+        user,
+        html! {
+            p.error { "O banco de dados não respondeu. Tente de novo em instantes." }
+        },
+    )
+}
+
+/// The user of a form's session, its token checked: the prelude of every
+/// console `POST`.
+pub(super) async fn form_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<SessionUser, Response> {
+    let u = user(state, headers).await?;
+    match refused_form(&u, csrf) {
+        Some(refused) => Err(refused),
+        None => Ok(u),
     }
 }
 
 /// A form of this session carries the session's token; `Some`: the refusal
 /// of one that does not.
-pub(super) fn refused_form(user: &SessionUser, given: &str) -> Option<Response> {
+fn refused_form(user: &SessionUser, given: &str) -> Option<Response> {
     (!same(&user.csrf, given)).then(|| {
         page_status(
             StatusCode::FORBIDDEN,

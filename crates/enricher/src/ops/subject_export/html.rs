@@ -3,7 +3,7 @@
 //! retention, as in the JSON. Rendered with `maud`, which escapes every
 //! value: text from providers and leads can never become markup.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
 
@@ -17,8 +17,9 @@ th{background:#f0f0f0}pre{white-space:pre-wrap;background:#f7f7f7;padding:.6rem;
 
 /// Brasília time (no daylight saving since 2019).
 fn when(t: DateTime<Utc>) -> String {
-    let brt = FixedOffset::west_opt(3 * 3600).expect("offset");
-    t.with_timezone(&brt).format("%d/%m/%Y %H:%M").to_string()
+    t.with_timezone(&crate::pipeline::listing::brasilia())
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
 }
 
 fn maybe(t: Option<DateTime<Utc>>) -> String {
