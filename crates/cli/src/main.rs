@@ -1,3 +1,7 @@
+// A lead's whole run, awaited inside the worker or the bench, is a future
+// type nested deeper than the default limit of 128 lets the compiler lay out.
+#![recursion_limit = "256"]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -2,6 +2,10 @@
 //! provider failure retried) logs no CPF, phone, e-mail or name in clear. Alone in
 //! its binary: tracing's interest cache is process-wide.
 
+// A lead's whole run, awaited inside the worker or the bench, is a future
+// type nested deeper than the default limit of 128 lets the compiler lay out.
+#![recursion_limit = "256"]
+
 use std::sync::Arc;
 
 use c2s_enrich::pipeline::worker::{self, WorkerOptions, ENRICH_LEAD};

@@ -112,6 +112,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(36, "0036", "subject_requests"),
     migration!(37, "0037", "subject_corrections"),
     migration!(38, "0038", "console"),
+    migration!(39, "0039", "provider_calls_lead"),
 ];
 
 impl Migration {

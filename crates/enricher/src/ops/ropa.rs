@@ -38,7 +38,7 @@ pub const PERSONAL_DATA: &[TableFacts] = &[
     TableFacts { table: "enrich.leads", subjects: "leads; corretores", data: "contatos do lead, texto da nota, perfil e motivos, corretor", purpose: Purpose::AnswerContact },
     TableFacts { table: "enrich.webhook_events", subjects: "leads; corretores", data: "lead como enviado pelo C2S (nome, telefone, e-mail)", purpose: Purpose::AnswerContact },
     TableFacts { table: "enrich.google_ads_leads", subjects: LEADS, data: "respostas do formulário de anúncio, descrição do lead criado", purpose: Purpose::AnswerContact },
-    TableFacts { table: "enrich.provider_calls", subjects: LEADS_AND_RELATIVES, data: "respostas dos fornecedores em cache (identificadores só como hash com chave)", purpose: Purpose::IdentifyLead },
+    TableFacts { table: "enrich.provider_calls", subjects: LEADS_AND_RELATIVES, data: "respostas dos fornecedores em cache (identificadores só como hash com chave) e o lead C2S para o qual cada chamada foi feita", purpose: Purpose::IdentifyLead },
     TableFacts { table: "enrich.archived_rows", subjects: LEADS_AND_RELATIVES, data: "linhas removidas pela limpeza do cadastro (desfazível)", purpose: Purpose::IdentifyLead },
     TableFacts { table: "enrich.lead_deliveries", subjects: "corretores", data: "alertas e etiquetas enviados por lead", purpose: Purpose::QualifyLead },
     TableFacts { table: "enrich.subject_corrections", subjects: LEADS, data: "campos corrigidos a pedido do titular e a prova apresentada", purpose: Purpose::SubjectRights },

@@ -101,13 +101,24 @@ impl Pipeline {
     /// lease as `fence.holder`. Every write of the run's progress is made
     /// only while that lease is still ours: a run whose lease was taken
     /// stops with [`RunError::LeaseLost`] before its next outside effect.
+    /// The provider calls it makes are recorded as the lead's.
     #[tracing::instrument(name = "lead", skip_all, fields(lead_id = %lead_id))]
-    // Longer than 70 lines on purpose: The C2S track from end to end, its steps in order; the shared ones are `advance`.
     pub async fn process_fenced(
         &self,
         lead_id: &LeadId,
         fence: &Fence,
     ) -> Result<Outcome, RunError> {
+        // A boxed trait object: the run's future type is deep, and the
+        // scope around it would take every caller's type past the compiler's
+        // recursion limit (a plain `Box` keeps the type, not the depth).
+        let run: std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Outcome, RunError>> + Send + '_>,
+        > = Box::pin(self.run_fenced(lead_id, fence));
+        crate::store::ledger::for_lead(lead_id.as_str(), run).await
+    }
+
+    // Longer than 70 lines on purpose: The C2S track from end to end, its steps in order; the shared ones are `advance`.
+    async fn run_fenced(&self, lead_id: &LeadId, fence: &Fence) -> Result<Outcome, RunError> {
         let track = C2sLead { lead_id };
         let recorded = leads::progress(&self.pool, lead_id).await?;
         let mut ctx = RunContext::read(recorded.context)?;

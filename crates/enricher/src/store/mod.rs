@@ -3,7 +3,9 @@
 pub mod api_keys;
 pub mod console;
 pub mod console_actions;
+pub mod console_figures;
 pub mod console_leads;
+pub mod console_timeline;
 pub mod customers;
 pub mod deliveries;
 pub mod dossier;

@@ -325,6 +325,21 @@ async fn post_form(
         .expect("post")
 }
 
+/// A lead that failed, its enrichment job dead after its attempts.
+pub(super) async fn dead_lead(pool: &sqlx::PgPool, lead: &str, key: &str) {
+    sqlx::query("INSERT INTO enrich.leads (lead_id, state, step, last_error) VALUES ($1, 'failed', 'lead', 'provider: timeout')")
+        .bind(lead)
+        .execute(pool)
+        .await
+        .expect("lead");
+    sqlx::query("INSERT INTO enrich.jobs (kind, job_key, lead_id, payload, state, attempts, max_attempts) VALUES ('enrich_lead', $2, $1, '{}'::jsonb, 'dead', 8, 8)")
+        .bind(lead)
+        .bind(key)
+        .execute(pool)
+        .await
+        .expect("job");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_timeline_masks_by_role_and_operators_retry_and_resend_once() {
     let (sim, test, pipeline) = setup().await;
@@ -336,16 +351,7 @@ async fn the_timeline_masks_by_role_and_operators_retry_and_resend_once() {
     let pool = &test.pool;
     // A lead that failed, its job dead.
     let failed = "fa11ed00000000000000000000000001";
-    sqlx::query("INSERT INTO enrich.leads (lead_id, state, step, last_error) VALUES ($1, 'failed', 'lead', 'provider: timeout')")
-        .bind(failed)
-        .execute(pool)
-        .await
-        .expect("lead");
-    sqlx::query("INSERT INTO enrich.jobs (kind, job_key, lead_id, payload, state, attempts, max_attempts) VALUES ('enrich_lead', 'k1', $1, '{}'::jsonb, 'dead', 8, 8)")
-        .bind(failed)
-        .execute(pool)
-        .await
-        .expect("job");
+    dead_lead(pool, failed, "k1").await;
     for (name, role) in [
         ("vi", Role::Viewer),
         ("op", Role::Operator),
@@ -376,6 +382,38 @@ async fn the_timeline_masks_by_role_and_operators_retry_and_resend_once() {
         "{html}"
     );
     assert!(!html.contains(&first_line) && !html.contains("Reenviar"));
+    // Every provider call of the run was recorded as the lead's (the CNPJ
+    // lookups of the note included), and the page sums them; the
+    // resolution's candidates are listed with their CPFs masked.
+    let (tagged, all, credits): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE lead_id = $1), count(*), coalesce(sum(credits) FILTER (WHERE lead_id = $1), 0)::bigint
+           FROM enrich.provider_calls",
+    )
+    .bind(&lead.id)
+    .fetch_one(pool)
+    .await
+    .expect("calls");
+    assert!(
+        tagged > 0 && tagged == all,
+        "{tagged} of {all} calls tagged"
+    );
+    assert!(
+        html.contains(&format!(
+            "{tagged} chamada(s) a fornecedores, 0 resposta(s) do cache, {credits} crédito(s)"
+        )),
+        "{html}"
+    );
+    // The candidates are listed, their CPFs (even masked) only to admins.
+    assert!(
+        html.contains("Candidatos pesados") && !html.contains("***."),
+        "{html}"
+    );
+    // The reports are for administrators (an operator's `enrich` is not enough).
+    let operator = session(base, "op").await;
+    for path in ["/console/quality", "/console/requests"] {
+        assert_eq!(get(base, path, &viewer).await.status(), 403, "{path}");
+        assert_eq!(get(base, path, &operator).await.status(), 403, "{path}");
+    }
     let token = csrf_in(&html);
     let r = post_form(
         base,
@@ -395,6 +433,10 @@ async fn the_timeline_masks_by_role_and_operators_retry_and_resend_once() {
     assert!(
         html.contains(&maud::html! { (first_line) }.into_string()),
         "the note's text"
+    );
+    assert!(
+        html.contains("<code>***."),
+        "an admin sees the candidates' masked CPFs"
     );
     let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.pii_access_audit WHERE key_name = 'console:dpo' AND query_kind = 'lead'")
         .fetch_one(pool)

@@ -7,8 +7,10 @@
 mod alerts;
 mod api_docs;
 mod backfill;
+mod browser;
 mod budget;
 mod console;
+mod console_browser;
 mod customers;
 mod deploy_files;
 mod embedded_postgres;

@@ -12,19 +12,7 @@ use std::time::Duration;
 use c2s_enrich::http::AppState;
 use c2s_lab::testing::{serve_app, TestDb};
 
-fn chromium() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("C2S_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-}
+use super::browser::{chromium, required};
 
 /// Runs Chromium headless on `url` with `extra` arguments; returns (stdout, stderr).
 async fn run_chromium(bin: &PathBuf, url: &str, extra: &[String]) -> (String, String) {
@@ -62,7 +50,7 @@ async fn run_chromium(bin: &PathBuf, url: &str, extra: &[String]) -> (String, St
 async fn the_status_page_renders_its_chart_without_console_errors() {
     let Some(bin) = chromium() else {
         assert!(
-            std::env::var("C2S_REQUIRE_BROWSER").is_err(),
+            !required(),
             "C2S_REQUIRE_BROWSER is set but no Chromium was found (apt-get install chromium)"
         );
         eprintln!(

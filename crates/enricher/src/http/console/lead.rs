@@ -1,21 +1,23 @@
-//! A lead's timeline, its retry and note re-send, and the list as CSV.
-//! Personal data (the note's text, the tier's reasons) only for roles with
+//! A lead's timeline, its retry and note re-send.
+//! Personal data (the note's text, the tier's reasons, the candidates' masked
+//! CPFs, error details that may quote a provider) only for roles with
 //! `read:pii`, and every such view is written to the access audit.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Form;
 use chrono::{DateTime, Utc};
 use maud::html;
 
 use super::login::TokenForm;
+use super::redact::{detail, error_text, masked_cpf, reasons, redacted};
 use super::session::{form_user, page, page_status, unavailable, user};
 use crate::domain::lead::LeadId;
 use crate::http::state::AppState;
 use crate::store::console::SessionUser;
 use crate::store::console_actions::{self, Claim, Retried};
-use crate::store::console_leads::{self, Filter};
+use crate::store::console_timeline::{self, Timeline};
 
 fn when(t: DateTime<Utc>) -> String {
     t.with_timezone(&crate::pipeline::listing::brasilia())
@@ -82,13 +84,20 @@ pub(super) async fn timeline(
     let Ok(lead) = LeadId::parse(&raw) else {
         return not_found(&u);
     };
-    let t = match console_actions::timeline(&state.pool, lead.as_str()).await {
+    let t = match console_timeline::timeline(&state.pool, lead.as_str()).await {
         Ok(Some(t)) => t,
         Ok(None) => return not_found(&u),
         Err(e) => return unavailable(Some(&u), &e),
     };
     let pii = u.role.can("read:pii");
-    if pii && (t.lead.note_text.is_some() || t.lead.tier_reasons.is_some()) {
+    let shows_pii = t.lead.note_text.is_some()
+        || t.lead.tier_reasons.is_some()
+        || !t.candidates.is_empty()
+        || t.lead.last_error.is_some()
+        || t.events
+            .iter()
+            .any(|e| e.detail.is_some() && redacted(&e.kind));
+    if pii && shows_pii {
         if let Err(r) = audit(&state, &headers, &u, lead.as_str()).await {
             return r;
         }
@@ -110,16 +119,17 @@ pub(super) async fn timeline(
                 dt { "Corretor" } dd { (l.seller_name.as_deref().unwrap_or("—")) " (" (l.c2s_status.as_deref().unwrap_or("—")) ")" }
                 dt { "Perfil" } dd { (l.tier.as_deref().unwrap_or("—"))
                     @if let Some(s) = l.tier_score { " (" (s) " pontos)" }
-                    @if pii { @if let Some(r) = &l.tier_reasons { " — " (r.as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()) } }
+                    @if pii { @if let Some(r) = &l.tier_reasons { " — " (reasons(r)) } }
                 }
-                dt { "Tentativas" } dd { (l.attempts) @if let Some(e) = &l.last_error { " — último erro: " (e) } }
+                dt { "Tentativas" } dd { (l.attempts) @if let Some(e) = &l.last_error { " — último erro: " (error_text(e, pii)) } }
             }
             @if may_act { (actions(l, &u, retryable)) }
+            (resolution(&t, pii))
             h2 { "Linha do tempo" }
             table {
                 thead { tr { th scope="col" { "Quando" } th scope="col" { "Tipo" } th scope="col" { "O quê" } th scope="col" { "Detalhe" } } }
                 tbody { @for e in &t.events {
-                    tr { td { (when(e.at)) } td { (e.kind) } td { (e.what) } td { (e.detail.as_deref().unwrap_or("")) } }
+                    tr { td { (when(e.at)) } td { (kind_name(&e.kind)) } td { (e.what) } td { (detail(e, pii)) } }
                 } }
             }
             h2 { "Nota enviada ao C2S" }
@@ -132,9 +142,43 @@ pub(super) async fn timeline(
     )
 }
 
+/// An event's kind, in Portuguese.
+fn kind_name(kind: &str) -> &str {
+    match kind {
+        "job" => "tarefa",
+        "call" => "fornecedor",
+        "person" => "pessoa",
+        "delivery" => "entrega",
+        "action" => "ação",
+        other => other,
+    }
+}
+
+/// The provider calls made for the lead and the people the resolution
+/// weighed: whether chosen and why for every role; their masked CPFs only
+/// with `read:pii` (such a view is audited).
+fn resolution(t: &Timeline, pii: bool) -> maud::Markup {
+    let c = &t.calls;
+    html! {
+        h2 { "Fornecedores e resolução" }
+        p { (c.asked) " chamada(s) a fornecedores, " (c.cache_hits) " resposta(s) do cache, "
+            (c.credits) " crédito(s) gastos." }
+        @if t.candidates.is_empty() { p.muted { "Nenhum candidato registrado." } } @else {
+            table {
+                caption.muted { "Candidatos pesados pela resolução" @if pii { " (CPF mascarado)" } }
+                thead { tr { @if pii { th scope="col" { "CPF" } } th scope="col" { "Escolhido" } th scope="col" { "Motivo" } } }
+                tbody { @for k in &t.candidates {
+                    tr { @if pii { td { code { (masked_cpf(&k.cpf_masked).unwrap_or("?")) } } }
+                         td { (if k.chosen { "sim" } else { "não" }) } td { (k.reason) } }
+                } }
+            }
+        }
+    }
+}
+
 /// The buttons an operator has on a lead.
 fn actions(
-    l: &crate::store::console_actions::LeadRecord,
+    l: &crate::store::console_timeline::LeadRecord,
     u: &SessionUser,
     retryable: bool,
 ) -> maud::Markup {
@@ -338,66 +382,4 @@ pub(super) async fn resend(
         format!("O C2S recusou ou não respondeu: {outcome}")
     };
     done(&u, "Reenviar a nota", &lead, &message)
-}
-
-/// A CSV cell: quoted, and never read as a formula by a spreadsheet.
-fn cell(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{v}")
-    } else {
-        v.to_owned()
-    };
-    format!("\"{}\"", v.replace('"', "\"\""))
-}
-
-/// `GET /console/leads.csv`: the filtered list (no personal data in it).
-pub(super) async fn csv(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(f): Query<Filter>,
-) -> Response {
-    let u = match user(&state, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let f = Filter {
-        page: Some(1),
-        ..f.normalised()
-    };
-    let rows = match console_leads::search(&state.pool, &f, 10_000).await {
-        Ok((rows, _)) => rows,
-        Err(e) => return unavailable(Some(&u), &e),
-    };
-    let mut out =
-        String::from("lead_id,recebido_em,situacao,resultado,identidade,perfil,nota,corretor\r\n");
-    for r in rows {
-        let line = [
-            r.lead_id,
-            r.created_at.to_rfc3339(),
-            r.state,
-            r.outcome.unwrap_or_default(),
-            r.confidence.unwrap_or_default(),
-            r.tier.unwrap_or_default(),
-            r.note_status,
-            r.seller_name.unwrap_or_default(),
-        ]
-        .iter()
-        .map(|v| cell(v))
-        .collect::<Vec<_>>()
-        .join(",");
-        out.push_str(&line);
-        out.push_str("\r\n");
-    }
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"leads.csv\"",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        out,
-    )
-        .into_response()
 }

@@ -14,26 +14,44 @@ use axum::Router;
 
 use super::state::AppState;
 
+mod csv;
 mod lead;
 mod login;
+mod overview;
 mod pages;
+mod redact;
+mod reports;
 mod session;
 
 /// The console's routes (HTML, not part of the API's document).
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/console", get(pages::overview))
+        .route("/console", get(overview::overview))
         .route("/console/leads", get(pages::leads))
-        .route("/console/leads.csv", get(lead::csv))
+        .route("/console/leads.csv", get(csv::csv))
         .route("/console/leads/{lead_id}", get(lead::timeline))
         .route("/console/leads/{lead_id}/retry", post(lead::retry))
         .route(
             "/console/leads/{lead_id}/resend",
             get(lead::resend_confirm).post(lead::resend),
         )
+        .route("/console/quality", get(reports::quality))
+        .route("/console/requests", get(reports::requests))
         .route("/console/login", get(login::form).post(login::submit))
         .route("/console/logout", post(login::logout))
         .route("/console/assets/console.css", get(css))
+        .route("/console/assets/icon.svg", get(icon))
+}
+
+async fn icon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("icon.svg"),
+    )
+        .into_response()
 }
 
 async fn css() -> Response {

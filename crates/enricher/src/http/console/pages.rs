@@ -1,5 +1,5 @@
-//! The overview and the leads list: aggregates and lead ids, dates, states
-//! and sellers — no customer's personal data.
+//! The leads list: lead ids, dates, states and sellers — no customer's
+//! personal data.
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -12,73 +12,10 @@ use crate::http::state::AppState;
 use crate::store::console_leads::{self, Filter, PAGE};
 
 /// Brasília time (no daylight saving since 2019).
-fn when(t: DateTime<Utc>) -> String {
+pub(super) fn when(t: DateTime<Utc>) -> String {
     t.with_timezone(&crate::pipeline::listing::brasilia())
         .format("%d/%m/%Y %H:%M")
         .to_string()
-}
-
-fn card(label: &str, value: impl std::fmt::Display) -> Markup {
-    html! { div.card { div.n { (value) } div.l { (label) } } }
-}
-
-fn share(s: Option<f64>) -> String {
-    s.map_or_else(|| "—".to_owned(), |v| format!("{:.0} %", v * 100.0))
-}
-
-/// `GET /console`: today's figures, the queue, the providers, the budgets.
-pub(super) async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let u = match user(&state, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let s = match crate::http::status::collect(&state).await {
-        Ok(s) => s,
-        Err(e) => return unavailable(Some(&u), &e),
-    };
-    let t = &s.last_24h;
-    page(
-        "Visão geral",
-        Some(&u),
-        html! {
-            p.muted { "Últimas 24 horas; atualizado em " (when(s.generated_at)) " (horário de Brasília)." }
-            div.cards {
-                (card("leads recebidos", t.received))
-                (card("enriquecidos", t.enriched))
-                (card("ninguém encontrado", t.nobody_found))
-                (card("falharam", t.failed))
-                (card("em andamento", t.in_progress))
-                (card("taxa de sucesso", share(t.success_share)))
-            }
-            h2 { "Fila" }
-            div.cards {
-                (card("prontos", s.queue.ready))
-                (card("agendados", s.queue.scheduled))
-                (card("executando", s.queue.running))
-                (card("mortos", s.queue.dead))
-                (card("espera do mais antigo (s)", format!("{:.0}", s.queue.oldest_ready_seconds)))
-            }
-            h2 { "Fornecedores (24 h)" }
-            table {
-                thead { tr { th scope="col" { "Fornecedor" } th scope="col" { "Chamadas" } th scope="col" { "Erros" }
-                             th scope="col" { "Do cache" } th scope="col" { "Créditos" } th scope="col" { "Situação" } } }
-                tbody { @for p in &s.providers {
-                    tr { td { (p.provider) } td { (p.calls) } td { (p.errors) } td { (p.cache_hits) } td { (p.credits) }
-                         td { @if p.paused { strong.error { "pausado" } } @else { "ativo" } } }
-                } }
-            }
-            h2 { "Créditos e orçamentos" }
-            @if s.budgets.is_empty() { p.muted { "Nenhum orçamento configurado." } } @else {
-                table {
-                    thead { tr { th scope="col" { "Fornecedor" } th scope="col" { "Período" } th scope="col" { "Gasto" } th scope="col" { "Orçamento" } } }
-                    tbody { @for b in &s.budgets {
-                        tr { td { (b.provider) } td { (if b.period == "day" { "dia" } else { "mês" }) " desde " (b.starts.format("%d/%m/%Y")) }
-                             td { (b.spent) } td { (b.budget) } }
-                    } }
-                }
-            }
-        },
-    )
 }
 
 fn options(name: &str, label: &str, current: Option<&str>, values: &[(&str, &str)]) -> Markup {
@@ -129,6 +66,27 @@ fn percent(v: &str) -> String {
         .collect()
 }
 
+/// Quick date ranges (São Paulo days), the other filters kept.
+fn presets(f: &Filter) -> Markup {
+    let today = Utc::now()
+        .with_timezone(&crate::pipeline::listing::brasilia())
+        .date_naive();
+    let range = |days: i64| Filter {
+        from: Some(today - chrono::Days::new(u64::try_from(days).unwrap_or(0))),
+        to: Some(today),
+        page: None,
+        ..f.clone()
+    };
+    html! {
+        nav.presets aria-label="Períodos" {
+            @for (label, days) in [("Hoje", 0), ("7 dias", 6), ("30 dias", 29)] {
+                a href={ "/console/leads?" (query_of(&range(days), 1)) } { (label) }
+            }
+            a href="/console/leads?outcome=failed" { "Falhas" }
+        }
+    }
+}
+
 /// `GET /console/leads`: search and pages.
 pub(super) async fn leads(
     State(state): State<AppState>,
@@ -150,6 +108,7 @@ pub(super) async fn leads(
         "Leads",
         Some(&u),
         html! {
+            (presets(&f))
             form.filters method="get" action="/console/leads" role="search" {
                 label for="lead" { "Lead (id)" input id="lead" name="lead" type="search" value=[f.lead.as_deref()]; }
                 label for="seller" { "Corretor" input id="seller" name="seller" type="search" value=[f.seller.as_deref()]; }

@@ -123,6 +123,7 @@ pub(super) fn page_status(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — c2s-enrich" }
                 link rel="stylesheet" href="/console/assets/console.css";
+                link rel="icon" type="image/svg+xml" href="/console/assets/icon.svg";
             }
             body {
                 header {
@@ -131,6 +132,10 @@ pub(super) fn page_status(
                         nav aria-label="Principal" {
                             a href="/console" { "Visão geral" }
                             a href="/console/leads" { "Leads" }
+                            @if u.role.can("admin") {
+                                a href="/console/quality" { "Qualidade" }
+                                a href="/console/requests" { "Pedidos de titulares" }
+                            }
                         }
                         span { (u.name) " (" (role_name(u.role)) ")" }
                         form method="post" action="/console/logout" {

@@ -359,7 +359,8 @@ impl Ledger {
         kind: CallKind,
         hash: &[u8; 32],
     ) -> Result<(), sqlx::Error> {
-        sqlx::query!("INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, credits) VALUES ($1, $2, $3, 'hit', 0)", kind.provider, kind.module, &hash[..])
+        sqlx::query!("INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, credits, lead_id) VALUES ($1, $2, $3, 'hit', 0, $4)",
+                     kind.provider, kind.module, &hash[..], super::current_lead())
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -41,3 +41,20 @@ pub use kinds::{
 };
 pub use lookup::Ledger;
 pub use usage::{usage, DailyUsage};
+
+tokio::task_local! {
+    /// The C2S lead whose processing is making the calls (set by the
+    /// pipeline around a lead's run): each call row carries it, so the
+    /// console's timeline lists a lead's calls, costs and cache hits.
+    static FOR_LEAD: String;
+}
+
+/// Runs `fut` with its provider calls recorded as made for `lead_id`.
+pub async fn for_lead<F: std::future::Future>(lead_id: &str, fut: F) -> F::Output {
+    FOR_LEAD.scope(lead_id.to_owned(), fut).await
+}
+
+/// The lead the current task's calls are for, if any.
+fn current_lead() -> Option<String> {
+    FOR_LEAD.try_with(Clone::clone).ok()
+}

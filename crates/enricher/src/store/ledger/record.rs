@@ -70,9 +70,9 @@ impl Ledger {
                                                    now()) - interval '5 minutes') AS hit),
                ins AS (
                  INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, error_kind, latency_ms, credits,
-                                                    response, expires_at, http_status)
+                                                    response, expires_at, http_status, lead_id)
                  SELECT $1, $2, $3, $5, $6, $7, $8, CASE WHEN erased.hit THEN NULL ELSE $9::jsonb END,
-                        now() + make_interval(secs => CASE WHEN erased.hit THEN 0 ELSE $10::float8 END), $12
+                        now() + make_interval(secs => CASE WHEN erased.hit THEN 0 ELSE $10::float8 END), $12, $13
                    FROM erased
                  RETURNING created_at),
                del AS (
@@ -90,7 +90,8 @@ impl Ledger {
             row.response.as_ref(),
             row.ttl.map(|d| d.as_secs_f64()),
             keeps,
-            row.http_status
+            row.http_status,
+            super::current_lead()
         );
         let recorded = match tx.as_mut() {
             Some(tx) => query.fetch_one(&mut **tx).await?,

@@ -27,8 +27,8 @@ impl Ledger {
                     AND expires_at > now()
                   ORDER BY created_at DESC LIMIT 1),
                h AS (
-                 INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, credits)
-                 SELECT $1, $2, $3, 'hit', 0 FROM f WHERE f.outcome = 'not_found' OR f.response IS NOT NULL),
+                 INSERT INTO enrich.provider_calls (provider, module, key_hash, outcome, credits, lead_id)
+                 SELECT $1, $2, $3, 'hit', 0, $6 FROM f WHERE f.outcome = 'not_found' OR f.response IS NOT NULL),
                r AS (
                  INSERT INTO enrich.provider_reservations AS r (provider, module, key_hash, holder, expires_at)
                  SELECT $1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5)
@@ -43,7 +43,8 @@ impl Ledger {
             kind.module,
             &hash[..],
             holder,
-            self.reservation_ttl.as_secs_f64()
+            self.reservation_ttl.as_secs_f64(),
+            super::current_lead()
         )
         .fetch_one(&self.pool)
         .await?;

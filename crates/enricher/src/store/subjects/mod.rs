@@ -150,6 +150,31 @@ pub async fn requests(pool: &PgPool, overdue_only: bool) -> Result<Vec<Request>,
     .await
 }
 
+/// The register as the console shows it: open requests past their deadline
+/// first (oldest deadline first), then the rest newest first, at most
+/// `limit`; and how many are open and overdue in all.
+pub async fn register(pool: &PgPool, limit: i64) -> Result<(Vec<Request>, i64, i64), sqlx::Error> {
+    let rows = sqlx::query_as!(
+        Request,
+        "SELECT id, kind, identifier_kind, received_at, deadline, status, acted_by, completed_at
+           FROM enrich.subject_requests
+          ORDER BY (status = 'open' AND deadline < now()) DESC,
+                   CASE WHEN status = 'open' AND deadline < now() THEN deadline END,
+                   received_at DESC, id DESC
+          LIMIT $1",
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    let counts = sqlx::query!(
+        r#"SELECT count(*) AS "open!", count(*) FILTER (WHERE deadline < now()) AS "overdue!"
+             FROM enrich.subject_requests WHERE status = 'open'"#
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, counts.open, counts.overdue))
+}
+
 /// How many requests are open past their deadline (by the partial index).
 pub async fn overdue_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(

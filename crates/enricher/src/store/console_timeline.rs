@@ -1,0 +1,154 @@
+//! A lead's story for the console — its webhook deliveries, jobs, provider
+//! calls (paid or from the cache, with their credits), the resolution's
+//! candidates, the people linked, the note as posted, the tag and alerts,
+//! what operators did to it. Read-only.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+/// The lead's own record.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LeadRecord {
+    pub lead_id: String,
+    pub state: String,
+    pub step: String,
+    pub outcome: Option<String>,
+    pub note_status: String,
+    pub note_text: Option<String>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub seller_name: Option<String>,
+    pub c2s_status: Option<String>,
+    pub tier: Option<String>,
+    pub tier_score: Option<i32>,
+    pub tier_reasons: Option<serde_json::Value>,
+}
+
+/// One event of the story, in time order.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    /// `webhook`, `job`, `call`, `person`, `delivery`, `action`.
+    pub kind: String,
+    /// What happened (no personal data: actions, states, reasons).
+    pub what: String,
+    pub detail: Option<String>,
+}
+
+/// The lead and its story.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub lead: LeadRecord,
+    pub events: Vec<Event>,
+    pub calls: Calls,
+    pub candidates: Vec<Candidate>,
+}
+
+/// The provider calls made for the lead, summed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Calls {
+    /// Calls that went to a provider (paid or failed).
+    pub asked: i64,
+    /// Answers taken from the cache (nothing paid).
+    pub cache_hits: i64,
+    pub credits: i64,
+}
+
+/// One person the resolution weighed (from the lead's context: the CPF
+/// masked, whether chosen, and why).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub cpf_masked: String,
+    pub chosen: bool,
+    pub reason: String,
+}
+
+/// The lead's story; `None` when the service never heard of it.
+pub async fn timeline(pool: &PgPool, lead_id: &str) -> Result<Option<Timeline>, sqlx::Error> {
+    let lead = sqlx::query_as!(
+        LeadRecord,
+        "SELECT lead_id, state, step, outcome, note_status, note_text, attempts, last_error, created_at, updated_at,
+                completed_at, seller_name, c2s_status, tier, tier_score, tier_reasons
+           FROM enrich.leads WHERE lead_id = $1",
+        lead_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(lead) = lead else {
+        return Ok(None);
+    };
+    let events = sqlx::query_as!(
+        Event,
+        r#"SELECT received_at AS "at!", 'webhook' AS "kind!", hook_action AS "what!", decision AS detail
+             FROM enrich.webhook_events WHERE lead_id = $1
+           UNION ALL
+           SELECT created_at, 'job', 'job ' || id || ' ' || state || ' (' || attempts || '/' || max_attempts || ')',
+                  last_error
+             FROM enrich.jobs WHERE lead_id = $1
+           UNION ALL
+           SELECT linked_at, 'person', 'pessoa ligada por ' || match_kind || coalesce(', ' || confidence, ''),
+                  identity_reasons
+             FROM enrich.lead_entities WHERE lead_id = $1
+           UNION ALL
+           SELECT coalesce(sent_at, claimed_at), 'delivery', channel || ': ' || status, last_error
+             FROM enrich.lead_deliveries WHERE lead_id = $1
+           UNION ALL
+           SELECT at, 'action', action || ' por ' || user_name, outcome
+             FROM enrich.console_actions WHERE lead_id = $1 AND outcome <> 'offered'
+           UNION ALL
+           SELECT created_at, 'call',
+                  provider || '/' || module || ': ' || CASE outcome WHEN 'hit' THEN 'do cache' ELSE outcome END,
+                  credits || ' crédito(s)' || coalesce(', ' || latency_ms || ' ms', '')
+                    || coalesce(', HTTP ' || http_status, '') || coalesce(', ' || error_kind, '')
+             FROM enrich.provider_calls WHERE lead_id = $1
+           ORDER BY 1"#,
+        lead_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let calls = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE outcome <> 'hit') AS "asked!", count(*) FILTER (WHERE outcome = 'hit') AS "hits!",
+                  coalesce(sum(credits), 0)::bigint AS "credits!"
+             FROM enrich.provider_calls WHERE lead_id = $1"#,
+        lead_id
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Some(Timeline {
+        lead,
+        events,
+        calls: Calls {
+            asked: calls.asked,
+            cache_hits: calls.hits,
+            credits: calls.credits,
+        },
+        candidates: candidates(pool, lead_id).await?,
+    }))
+}
+
+/// The resolution's candidates as its run recorded them; a context of
+/// another shape (older runs, hand edits) gives none rather than an error.
+async fn candidates(pool: &PgPool, lead_id: &str) -> Result<Vec<Candidate>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT coalesce(d->>'cpf_masked', '?') AS "cpf!", coalesce(d->'chosen' = 'true'::jsonb, false) AS "chosen!",
+                  coalesce(d->>'reason', '') AS "reason!"
+             FROM enrich.leads l,
+                  jsonb_array_elements(CASE WHEN jsonb_typeof(l.context->'discovery'->'decisions') = 'array'
+                                            THEN l.context->'discovery'->'decisions' ELSE '[]'::jsonb END) d
+            WHERE l.lead_id = $1 AND jsonb_typeof(d) = 'object'"#,
+        lead_id
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Candidate {
+            cpf_masked: r.cpf,
+            chosen: r.chosen,
+            reason: r.reason,
+        })
+        .collect())
+}
