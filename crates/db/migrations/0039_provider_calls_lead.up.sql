@@ -13,3 +13,6 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_provider_calls_lead
 -- step
 -- The console's overview counts the last day's links by confidence.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_lead_entities_linked ON enrich.lead_entities (linked_at);
+-- step
+-- The console's leads list: newest first, by received date.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_leads_created ON enrich.leads (created_at);

@@ -35,7 +35,11 @@ pub struct Status {
 }
 
 /// When the checks last ran (monotonic and wall clock) and what they found.
-type DqEntry = (Instant, chrono::DateTime<chrono::Utc>, Vec<DqCheck>);
+type DqEntry = (
+    Instant,
+    chrono::DateTime<chrono::Utc>,
+    std::sync::Arc<crate::ops::dq::Report>,
+);
 
 /// Cached data-quality results (the checks scan whole tables).
 #[derive(Debug, Default)]

@@ -22,32 +22,43 @@ const PAGE: &str = include_str!("assets/status.html");
 /// Data-quality checks scan whole tables: run at most this often.
 const DQ_CACHE: Duration = Duration::from_secs(300);
 
+/// The data-quality report, at most [`DQ_CACHE`] old (the status page
+/// shows its checks, the console all of it): one run at a time, the others
+/// wait for it and share it.
+pub async fn quality_report(
+    state: &AppState,
+) -> Result<
+    (
+        chrono::DateTime<chrono::Utc>,
+        std::sync::Arc<crate::ops::dq::Report>,
+    ),
+    sqlx::Error,
+> {
+    let mut cache = state.dq_cache.0.lock().await;
+    if let Some((at, wall, report)) = cache.as_ref() {
+        if at.elapsed() <= DQ_CACHE {
+            return Ok((*wall, report.clone()));
+        }
+    }
+    let report = std::sync::Arc::new(crate::ops::dq::run(&state.pool).await?);
+    let wall = chrono::Utc::now();
+    *cache = Some((Instant::now(), wall, report.clone()));
+    Ok((wall, report))
+}
+
 /// The figures, data quality from a cache refreshed every five minutes.
 pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
     let pool = &state.pool;
-    let (dq, dq_at) = {
-        let mut cache = state.dq_cache.0.lock().await;
-        let stale = cache
-            .as_ref()
-            .is_none_or(|(at, _, _)| at.elapsed() > DQ_CACHE);
-        if stale {
-            let report = crate::ops::dq::run(pool).await?;
-            let checks = report
-                .checks
-                .iter()
-                .map(|c| DqCheck {
-                    name: c.name.to_owned(),
-                    violations: c.violations,
-                    passed: c.passed,
-                })
-                .collect();
-            *cache = Some((Instant::now(), chrono::Utc::now(), checks));
-        }
-        cache
-            .as_ref()
-            .map(|(_, at, c)| (c.clone(), Some(*at)))
-            .unwrap_or_default()
-    };
+    let (dq_at, report) = quality_report(state).await?;
+    let dq = report
+        .checks
+        .iter()
+        .map(|c| DqCheck {
+            name: c.name.to_owned(),
+            violations: c.violations,
+            passed: c.passed,
+        })
+        .collect();
     Ok(Status {
         generated_at: chrono::Utc::now(),
         version: env!("CARGO_PKG_VERSION"),
@@ -61,7 +72,7 @@ pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
         },
         leads_per_hour: rollups::per_hour(pool).await?,
         data_quality: dq,
-        data_quality_checked_at: dq_at,
+        data_quality_checked_at: Some(dq_at),
         webhooks_signed: state.webhook_secret.is_some(),
     })
 }
@@ -72,27 +83,33 @@ pub async fn collect(state: &AppState) -> Result<Status, sqlx::Error> {
     responses((status = 200, description = "The status page's figures", body = Status),
               (status = 500, description = "Database error", body = super::error::ErrorBody)))]
 pub async fn status_json(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+    Ok(Json(cached(&state).await?))
+}
+
+/// The figures at most 10 s old, computed by one request at a time (the
+/// others get the last figures meanwhile, or wait for the first ones).
+pub async fn cached(state: &AppState) -> Result<Status, sqlx::Error> {
     let cache = &state.status_cache;
     if let Some(fresh) = cache.get(true) {
-        return Ok(Json(fresh));
+        return Ok(fresh);
     }
     let _turn = match cache.computing.try_lock() {
         Ok(turn) => turn,
         Err(_) => {
             if let Some(last) = cache.get(false) {
                 // Someone is computing: the last figures meanwhile.
-                return Ok(Json(last));
+                return Ok(last);
             }
             let turn = cache.computing.lock().await;
             if let Some(fresh) = cache.get(true) {
-                return Ok(Json(fresh));
+                return Ok(fresh);
             }
             turn
         }
     };
-    let status = collect(&state).await?;
+    let status = collect(state).await?;
     cache.put(&status);
-    Ok(Json(status))
+    Ok(status)
 }
 
 /// The status page: HTML that loads `/api/v1/status` and refreshes itself.

@@ -45,6 +45,8 @@ pub struct Timeline {
     pub events: Vec<Event>,
     pub calls: Calls,
     pub candidates: Vec<Candidate>,
+    /// Its enrichment job died (after its attempts): it may be run again.
+    pub dead_job: bool,
 }
 
 /// The provider calls made for the lead, summed.
@@ -80,40 +82,14 @@ pub async fn timeline(pool: &PgPool, lead_id: &str) -> Result<Option<Timeline>, 
     let Some(lead) = lead else {
         return Ok(None);
     };
-    let events = sqlx::query_as!(
-        Event,
-        r#"SELECT received_at AS "at!", 'webhook' AS "kind!", hook_action AS "what!", decision AS detail
-             FROM enrich.webhook_events WHERE lead_id = $1
-           UNION ALL
-           SELECT created_at, 'job', 'job ' || id || ' ' || state || ' (' || attempts || '/' || max_attempts || ')',
-                  last_error
-             FROM enrich.jobs WHERE lead_id = $1
-           UNION ALL
-           SELECT linked_at, 'person', 'pessoa ligada por ' || match_kind || coalesce(', ' || confidence, ''),
-                  identity_reasons
-             FROM enrich.lead_entities WHERE lead_id = $1
-           UNION ALL
-           SELECT coalesce(sent_at, claimed_at), 'delivery', channel || ': ' || status, last_error
-             FROM enrich.lead_deliveries WHERE lead_id = $1
-           UNION ALL
-           SELECT at, 'action', action || ' por ' || user_name, outcome
-             FROM enrich.console_actions WHERE lead_id = $1 AND outcome <> 'offered'
-           UNION ALL
-           SELECT created_at, 'call',
-                  provider || '/' || module || ': ' || CASE outcome WHEN 'hit' THEN 'do cache' ELSE outcome END,
-                  credits || ' crédito(s)' || coalesce(', ' || latency_ms || ' ms', '')
-                    || coalesce(', HTTP ' || http_status, '') || coalesce(', ' || error_kind, '')
-             FROM enrich.provider_calls WHERE lead_id = $1
-           ORDER BY 1"#,
-        lead_id
-    )
-    .fetch_all(pool)
-    .await?;
+    let events = events(pool, lead_id).await?;
     let calls = sqlx::query!(
         r#"SELECT count(*) FILTER (WHERE outcome <> 'hit') AS "asked!", count(*) FILTER (WHERE outcome = 'hit') AS "hits!",
-                  coalesce(sum(credits), 0)::bigint AS "credits!"
+                  coalesce(sum(credits), 0)::bigint AS "credits!",
+                  EXISTS (SELECT 1 FROM enrich.jobs j WHERE j.lead_id = $1 AND j.kind = $2 AND j.state = 'dead') AS "dead_job!"
              FROM enrich.provider_calls WHERE lead_id = $1"#,
-        lead_id
+        lead_id,
+        super::jobs::ENRICH_LEAD
     )
     .fetch_one(pool)
     .await?;
@@ -126,7 +102,69 @@ pub async fn timeline(pool: &PgPool, lead_id: &str) -> Result<Option<Timeline>, 
             credits: calls.credits,
         },
         candidates: candidates(pool, lead_id).await?,
+        dead_job: calls.dead_job,
     }))
+}
+
+/// The lead's events from every table that records one, in time order, in
+/// Portuguese (codes the mapping does not know are shown as they are).
+async fn events(pool: &PgPool, lead_id: &str) -> Result<Vec<Event>, sqlx::Error> {
+    sqlx::query_as!(
+        Event,
+        r#"SELECT received_at AS "at!", 'webhook' AS "kind!", 'evento do C2S: ' || hook_action AS "what!",
+                  'decisão: ' || decision AS detail
+             FROM enrich.webhook_events WHERE lead_id = $1
+           UNION ALL
+           SELECT created_at, 'job',
+                  'tarefa ' || id || ' (' || kind || ') '
+                    || CASE state WHEN 'queued' THEN 'na fila' WHEN 'running' THEN 'em execução'
+                                  WHEN 'done' THEN 'concluída' WHEN 'dead' THEN 'morta' ELSE state END
+                    || ', ' || attempts || ' de ' || max_attempts || ' tentativas',
+                  last_error
+             FROM enrich.jobs WHERE lead_id = $1
+           UNION ALL
+           SELECT linked_at, 'person',
+                  'pessoa ligada por '
+                    || CASE match_kind WHEN 'phone' THEN 'telefone' WHEN 'email' THEN 'e-mail'
+                                       WHEN 'phone_and_email' THEN 'telefone e e-mail' WHEN 'form_cpf' THEN 'CPF do formulário'
+                                       ELSE match_kind END
+                    || coalesce(', identidade ' || CASE confidence WHEN 'confirmed' THEN 'confirmada'
+                                                                   WHEN 'probable' THEN 'provável' ELSE confidence END, ''),
+                  identity_reasons
+             FROM enrich.lead_entities WHERE lead_id = $1
+           UNION ALL
+           SELECT coalesce(sent_at, claimed_at),
+                  'delivery',
+                  CASE channel WHEN 'tag' THEN 'etiqueta no C2S' WHEN 'slack' THEN 'alerta no Slack'
+                               WHEN 'email' THEN 'alerta por e-mail' ELSE channel END || ': '
+                    || CASE status WHEN 'pending' THEN 'pendente' WHEN 'sent' THEN 'enviada' WHEN 'failed' THEN 'falhou'
+                                   WHEN 'abandoned' THEN 'abandonada' WHEN 'skipped' THEN 'dispensada' ELSE status END,
+                  last_error
+             FROM enrich.lead_deliveries WHERE lead_id = $1
+           UNION ALL
+           SELECT at, 'action',
+                  CASE action WHEN 'retry' THEN 'processar de novo' WHEN 'resend_note' THEN 'reenviar a nota' ELSE action END
+                    || ', por ' || user_name,
+                  CASE outcome WHEN 'requeued' THEN 'a tarefa morta voltou para a fila' WHEN 'queued' THEN 'nova tarefa na fila'
+                               WHEN 'already_queued' THEN 'já estava na fila' WHEN 'not_failed' THEN 'o lead não tinha falhado'
+                               WHEN 'sent' THEN 'nota publicada' WHEN 'held' THEN 'nada publicado: oposição ou eliminação'
+                               WHEN 'refused_recent' THEN 'recusado: reenvio há menos de dez minutos'
+                               ELSE outcome END
+             FROM enrich.console_actions WHERE lead_id = $1 AND outcome <> 'offered'
+           UNION ALL
+           SELECT created_at, 'call',
+                  provider || '/' || module || ': '
+                    || CASE outcome WHEN 'hit' THEN 'resposta do cache' WHEN 'found' THEN 'encontrado'
+                                    WHEN 'not_found' THEN 'não encontrado' WHEN 'error' THEN 'erro'
+                                    WHEN 'unknown' THEN 'resultado desconhecido' ELSE outcome END,
+                  credits || ' crédito(s)' || coalesce(', ' || latency_ms || ' ms', '')
+                    || coalesce(', HTTP ' || http_status, '') || coalesce(', ' || error_kind, '')
+             FROM enrich.provider_calls WHERE lead_id = $1
+           ORDER BY 1"#,
+        lead_id
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// The resolution's candidates as its run recorded them; a context of

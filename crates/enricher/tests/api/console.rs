@@ -183,8 +183,26 @@ async fn a_user_logs_in_sees_the_overview_searches_leads_and_logs_out() {
     assert_eq!(none.status(), 200, "empty fields are no filter");
     let html = none.text().await.expect("html");
     assert!(html.contains("0 lead(s)") && !html.contains(&lead.id));
-    let bad = get(base, "/console/leads?from=not-a-date", &cookie).await;
-    assert_eq!(bad.status(), 400, "a malformed filter is a clear error");
+    assert!(html.contains("Nenhum lead com estes filtros"));
+    for bad in [
+        "/console/leads?from=not-a-date",
+        "/console/leads.csv?page=x",
+    ] {
+        let r = get(base, bad, &cookie).await;
+        assert_eq!(
+            r.status(),
+            400,
+            "a malformed filter is a clear error: {bad}"
+        );
+        assert!(r.text().await.expect("html").contains("Filtro inválido"));
+    }
+    let missing = get(base, "/console/nada-aqui", &cookie).await;
+    assert_eq!(missing.status(), 404);
+    assert!(missing
+        .text()
+        .await
+        .expect("html")
+        .contains("Página não encontrada"));
     // Log out: without the form's token refused; with it the session ends.
     let refused = client()
         .post(format!("{base}/console/logout"))
@@ -451,6 +469,12 @@ async fn the_timeline_masks_by_role_and_operators_retry_and_resend_once() {
         .await
         .expect("html");
     assert!(html.contains("Processar de novo"));
+    assert!(
+        html.contains("(enrich_lead) morta, 8 de 8 tentativas")
+            && html.contains("provider (detalhe só para administradores)")
+            && !html.contains("provider: timeout"),
+        "the dead job in Portuguese, its error cut to its kind: {html}"
+    );
     let token = csrf_in(&html);
     assert_eq!(
         post_form(base, &format!("/console/leads/{failed}/retry"), &op, &[])

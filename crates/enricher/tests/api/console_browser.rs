@@ -227,7 +227,10 @@ async fn operator(w: &World) {
         .run("return document.querySelectorAll('#credits-chart line.budget').length;")
         .await;
     assert_eq!(budget_lines, 1, "the daily budget's line");
-    assert!(b.main_text().await.contains("orçamento diário de 100"));
+    assert!(b
+        .main_text()
+        .await
+        .contains("orçamento diário de 100 (work_api)"));
     check_page(b, "02-overview", &[]).await;
 
     // Search the lead by the start of its id, open its timeline.

@@ -1,5 +1,6 @@
 //! The leads list as CSV: the same filter as the page, no personal data.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -22,11 +23,14 @@ fn cell(v: &str) -> String {
 pub(super) async fn csv(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(f): Query<Filter>,
+    filter: Result<Query<Filter>, QueryRejection>,
 ) -> Response {
     let u = match user(&state, &headers).await {
         Ok(u) => u,
         Err(r) => return r,
+    };
+    let Ok(Query(f)) = filter else {
+        return super::pages::bad_filter(&u);
     };
     let f = Filter {
         page: Some(1),
@@ -41,7 +45,9 @@ pub(super) async fn csv(
     for r in rows {
         let line = [
             r.lead_id,
-            r.created_at.to_rfc3339(),
+            r.created_at
+                .with_timezone(&crate::pipeline::listing::brasilia())
+                .to_rfc3339(),
             r.state,
             r.outcome.unwrap_or_default(),
             r.confidence.unwrap_or_default(),

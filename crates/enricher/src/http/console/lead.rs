@@ -13,6 +13,7 @@ use maud::html;
 use super::login::TokenForm;
 use super::redact::{detail, error_text, masked_cpf, reasons, redacted};
 use super::session::{form_user, page, page_status, unavailable, user};
+use super::words;
 use crate::domain::lead::LeadId;
 use crate::http::state::AppState;
 use crate::store::console::SessionUser;
@@ -104,16 +105,13 @@ pub(super) async fn timeline(
     }
     let l = &t.lead;
     let may_act = u.role.can("enrich");
-    let retryable = l.state == "failed"
-        || t.events
-            .iter()
-            .any(|e| e.kind == "job" && e.what.contains(" dead "));
+    let retryable = l.state == "failed" || t.dead_job;
     page(
         &format!("Lead {}", l.lead_id),
         Some(&u),
         html! {
             dl {
-                dt { "Situação" } dd { (l.state) " — etapa " (l.step) @if let Some(o) = &l.outcome { ", " (o) } }
+                dt { "Situação" } dd { (words::state(&l.state)) " — etapa: " (words::step(&l.step)) @if let Some(o) = &l.outcome { "; " (words::outcome(o)) } }
                 dt { "Recebido" } dd { (when(l.created_at)) }
                 dt { "Concluído" } dd { (l.completed_at.map_or_else(|| "—".to_owned(), when)) }
                 dt { "Corretor" } dd { (l.seller_name.as_deref().unwrap_or("—")) " (" (l.c2s_status.as_deref().unwrap_or("—")) ")" }
@@ -129,7 +127,7 @@ pub(super) async fn timeline(
             table {
                 thead { tr { th scope="col" { "Quando" } th scope="col" { "Tipo" } th scope="col" { "O quê" } th scope="col" { "Detalhe" } } }
                 tbody { @for e in &t.events {
-                    tr { td { (when(e.at)) } td { (kind_name(&e.kind)) } td { (e.what) } td { (detail(e, pii)) } }
+                    tr { td { (when(e.at)) } td { (words::event_kind(&e.kind)) } td { (e.what) } td { (detail(e, pii)) } }
                 } }
             }
             h2 { "Nota enviada ao C2S" }
@@ -140,18 +138,6 @@ pub(super) async fn timeline(
             }
         },
     )
-}
-
-/// An event's kind, in Portuguese.
-fn kind_name(kind: &str) -> &str {
-    match kind {
-        "job" => "tarefa",
-        "call" => "fornecedor",
-        "person" => "pessoa",
-        "delivery" => "entrega",
-        "action" => "ação",
-        other => other,
-    }
 }
 
 /// The provider calls made for the lead and the people the resolution
@@ -281,7 +267,7 @@ pub(super) async fn resend_confirm(
         "Reenviar a nota",
         Some(&u),
         html! {
-            p { "A nota deste lead será publicada de novo no C2S, como uma nota nova. Confirma?" }
+            p { "A nota do lead " code { (lead.as_str()) } " será publicada de novo no C2S, como uma nota nova. Confirma?" }
             form method="post" action={ "/console/leads/" (lead.as_str()) "/resend" } {
                 input type="hidden" name="csrf" value=(u.csrf);
                 input type="hidden" name="action" value=(action);
@@ -379,7 +365,8 @@ pub(super) async fn resend(
     let message = if outcome == "sent" {
         "Nota reenviada ao C2S.".to_owned()
     } else {
-        format!("O C2S recusou ou não respondeu: {outcome}")
+        let kind = outcome.trim_start_matches("failed: ");
+        format!("O C2S recusou ou não respondeu ({kind}); a nota não foi publicada de novo.")
     };
     done(&u, "Reenviar a nota", &lead, &message)
 }

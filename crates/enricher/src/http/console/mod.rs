@@ -22,6 +22,7 @@ mod pages;
 mod redact;
 mod reports;
 mod session;
+mod words;
 
 /// The console's routes (HTML, not part of the API's document).
 pub(super) fn router() -> Router<AppState> {
@@ -41,6 +42,25 @@ pub(super) fn router() -> Router<AppState> {
         .route("/console/logout", post(login::logout))
         .route("/console/assets/console.css", get(css))
         .route("/console/assets/icon.svg", get(icon))
+        .route("/console/{*rest}", get(missing))
+}
+
+/// Any other address under `/console`: a page that says so (for a logged-in
+/// user; others are sent to the login page first).
+async fn missing(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let u = match session::user(&state, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    session::page_status(
+        axum::http::StatusCode::NOT_FOUND,
+        "Página não encontrada",
+        Some(&u),
+        maud::html! { p { "Este endereço não existe no console. " a href="/console" { "Ir à visão geral" } } },
+    )
 }
 
 async fn icon() -> Response {

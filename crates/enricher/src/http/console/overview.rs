@@ -31,7 +31,7 @@ pub(super) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
         Ok(u) => u,
         Err(r) => return r,
     };
-    let s = match crate::http::status::collect(&state).await {
+    let s = match crate::http::status::cached(&state).await {
         Ok(s) => s,
         Err(e) => return unavailable(Some(&u), &e),
     };
@@ -67,7 +67,7 @@ pub(super) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
             div.cards {
                 (card("pessoas confirmadas", mix.confirmed))
                 (card("pessoas prováveis", mix.probable))
-                (card("sem grau (anteriores ao modelo)", mix.ungraded))
+                (card("sem grau (CPF do formulário ou manual)", mix.ungraded))
             }
             h2 { "Fila" } p { a href="/console/leads?outcome=failed" { "Ver os leads que falharam" } }
             div.cards {
@@ -79,7 +79,7 @@ pub(super) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
             }
             (providers(&s.providers))
             h2 { "Créditos e orçamentos" }
-            (chart(&days, daily_budget))
+            (chart(&days, daily_budget, &s.budgets.iter().filter(|b| b.period == "day").map(|b| b.provider.as_str()).collect::<Vec<_>>()))
             @if s.budgets.is_empty() { p.muted { "Nenhum orçamento configurado." } } @else {
                 table {
                     thead { tr { th scope="col" { "Fornecedor" } th scope="col" { "Período" } th scope="col" { "Gasto" } th scope="col" { "Orçamento" } } }
@@ -108,9 +108,10 @@ fn providers(list: &[crate::store::rollups::ProviderHealth]) -> Markup {
     }
 }
 
-/// Credits per day as bars (a dashed line at the daily budget when one is
-/// set), then the figures as a table for those who do not see the chart.
-fn chart(days: &[DayCredits], daily_budget: i64) -> Markup {
+/// Credits per day, all providers, as bars (a dashed line at the sum of the
+/// daily budgets, naming the providers that have one), then the figures as a
+/// table for those who do not see the chart.
+fn chart(days: &[DayCredits], daily_budget: i64, budgeted: &[&str]) -> Markup {
     const W: i64 = 720;
     const H: i64 = 160;
     let top = days
@@ -128,14 +129,17 @@ fn chart(days: &[DayCredits], daily_budget: i64) -> Markup {
         "Créditos gastos por dia nos últimos {} dias: {total} no total{}",
         days.len(),
         if daily_budget > 0 {
-            format!("; orçamento diário de {daily_budget}")
+            format!(
+                "; linha tracejada: orçamento diário de {daily_budget} ({})",
+                budgeted.join(", ")
+            )
         } else {
             String::new()
         }
     );
     html! {
         figure.chart {
-            svg id="credits-chart" viewBox={ "0 0 " (W) " " (H + 20) } width="100%" role="img" aria-label=(label) data-days=(days.len()) {
+            svg id="credits-chart" viewBox={ "0 0 " (W) " " (H + 20) } width="100%" role="img" aria-labelledby="credits-caption" data-days=(days.len()) {
                 @for (i, d) in days.iter().enumerate() {
                     @let x = i64::try_from(i).unwrap_or(0) * step;
                     rect x=(x + 1) y=(y(d.credits)) width=(step - 2) height=(H - y(d.credits)) fill="#0b4f9c" {
@@ -151,7 +155,7 @@ fn chart(days: &[DayCredits], daily_budget: i64) -> Markup {
                     text x=(W) y=(H + 16) font-size="12" fill="#1a1a1a" text-anchor="end" { (last.day.format("%d/%m")) }
                 }
             }
-            figcaption { (label) "." }
+            figcaption id="credits-caption" { (label) "; o topo do gráfico vale " (top) " crédito(s)." }
         }
         details {
             summary { "Os mesmos números em tabela" }

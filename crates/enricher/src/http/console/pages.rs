@@ -1,6 +1,7 @@
 //! The leads list: lead ids, dates, states and sellers — no customer's
 //! personal data.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 
 use super::session::{page, unavailable, user};
+use super::words;
 use crate::http::state::AppState;
 use crate::store::console_leads::{self, Filter, PAGE};
 
@@ -82,20 +84,40 @@ fn presets(f: &Filter) -> Markup {
             @for (label, days) in [("Hoje", 0), ("7 dias", 6), ("30 dias", 29)] {
                 a href={ "/console/leads?" (query_of(&range(days), 1)) } { (label) }
             }
-            a href="/console/leads?outcome=failed" { "Falhas" }
+        }
+        p.presets {
+            a href="/console/leads?outcome=failed" { "Só os que falharam" }
+            a href="/console/leads" { "Limpar os filtros" }
         }
     }
+}
+
+/// The page for a filter the form would never send (a malformed date or
+/// page number typed into the address).
+pub(super) fn bad_filter(u: &crate::store::console::SessionUser) -> Response {
+    super::session::page_status(
+        axum::http::StatusCode::BAD_REQUEST,
+        "Filtro inválido",
+        Some(u),
+        html! {
+            p.error { "Os filtros deste endereço não puderam ser lidos: datas no formato AAAA-MM-DD, página a partir de 1." }
+            a href="/console/leads" { "Voltar à lista sem filtros" }
+        },
+    )
 }
 
 /// `GET /console/leads`: search and pages.
 pub(super) async fn leads(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(f): Query<Filter>,
+    filter: Result<Query<Filter>, QueryRejection>,
 ) -> Response {
     let u = match user(&state, &headers).await {
         Ok(u) => u,
         Err(r) => return r,
+    };
+    let Ok(Query(f)) = filter else {
+        return bad_filter(&u);
     };
     let f = f.normalised();
     let (rows, total) = match console_leads::search(&state.pool, &f, PAGE).await {
@@ -115,25 +137,29 @@ pub(super) async fn leads(
                 label for="from" { "De" input id="from" name="from" type="date" value=[f.from.map(|d| d.to_string())]; }
                 label for="to" { "Até" input id="to" name="to" type="date" value=[f.to.map(|d| d.to_string())]; }
                 (options("outcome", "Resultado", f.outcome.as_deref(), &[("enriched", "enriquecido"), ("nobody_found", "ninguém encontrado"), ("failed", "falhou"), ("in_progress", "em andamento")]))
-                (options("tier", "Perfil", f.tier.as_deref(), &[("A", "A"), ("B", "B"), ("C", "C")]))
+                (options("tier", "Perfil", f.tier.as_deref(), &[("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")]))
                 (options("confidence", "Identidade", f.confidence.as_deref(), &[("confirmed", "confirmada"), ("probable", "provável"), ("none", "nenhuma")]))
                 button type="submit" { "Buscar" }
             }
             p { (total) " lead(s)" @if pages > 1 { " — página " (page_no) " de " (pages) }
-            " — " a href={ "/console/leads.csv?" (query_of(&f, 1)) } { "exportar CSV" } }
-            table {
-                caption.muted { "Mais recentes primeiro" }
+            " — " a href={ "/console/leads.csv?" (query_of(&f, 1)) } { "exportar CSV" } " (até 10 000 linhas)" }
+            @if rows.is_empty() {
+                @if page_no > pages && total > 0 {
+                    p { "Esta página não existe. " a href={ "/console/leads?" (query_of(&f, 1)) } { "Ir à primeira página" } }
+                } @else { p.muted { "Nenhum lead com estes filtros." } }
+            } @else { table {
+                caption.muted { "Leads encontrados, os mais recentes primeiro" }
                 thead { tr { th scope="col" { "Lead" } th scope="col" { "Recebido" } th scope="col" { "Situação" } th scope="col" { "Resultado" }
                              th scope="col" { "Identidade" } th scope="col" { "Perfil" } th scope="col" { "Nota" } th scope="col" { "Corretor" } } }
                 tbody { @for r in &rows {
-                    tr { td { a href={ "/console/leads/" (r.lead_id) } { code { (r.lead_id) } } } td { (when(r.created_at)) } td { (r.state) } td { (r.outcome.as_deref().unwrap_or("—")) }
-                         td { (r.confidence.as_deref().unwrap_or("—")) } td { (r.tier.as_deref().unwrap_or("—")) }
-                         td { (r.note_status) } td { (r.seller_name.as_deref().unwrap_or("—")) } }
+                    tr { td { a href={ "/console/leads/" (r.lead_id) } { code { (r.lead_id) } } } td { (when(r.created_at)) } td { (words::state(&r.state)) } td { (r.outcome.as_deref().map_or("—", words::outcome)) }
+                         td { (r.confidence.as_deref().map_or("—", words::confidence)) } td { (r.tier.as_deref().unwrap_or("—")) }
+                         td { (words::note_status(&r.note_status)) } td { (r.seller_name.as_deref().unwrap_or("—")) } }
                 } }
-            }
+            } }
             nav.pages aria-label="Páginas" {
-                @if page_no > 1 { a href={ "/console/leads?" (query_of(&f, page_no - 1)) } { "← anterior" } }
-                @if page_no < pages { a href={ "/console/leads?" (query_of(&f, page_no + 1)) } { "próxima →" } }
+                @if page_no > 1 { a href={ "/console/leads?" (query_of(&f, page_no - 1)) } { "Página anterior" } }
+                @if page_no < pages { a href={ "/console/leads?" (query_of(&f, page_no + 1)) } { "Próxima página" } }
             }
         },
     )

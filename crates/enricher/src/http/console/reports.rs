@@ -30,36 +30,14 @@ fn mb(bytes: i64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_048_576.0)
 }
 
-/// The last report if young enough, else a new one (one run at a time:
-/// a second viewer waits for the first's and shares it).
-async fn report(
-    state: &AppState,
-) -> Result<
-    (
-        chrono::DateTime<chrono::Utc>,
-        std::sync::Arc<crate::ops::dq::Report>,
-    ),
-    sqlx::Error,
-> {
-    let mut last = state.console.quality.lock().await;
-    let now = chrono::Utc::now();
-    if let Some((at, r)) = last.as_ref() {
-        if now - *at < crate::http::console_state::QUALITY_FRESH {
-            return Ok((*at, r.clone()));
-        }
-    }
-    let r = std::sync::Arc::new(crate::ops::dq::run(&state.pool).await?);
-    *last = Some((now, r.clone()));
-    Ok((now, r))
-}
-
-/// `GET /console/quality`: `c2s-enrich dq`, at most ten minutes old.
+/// `GET /console/quality`: `c2s-enrich dq`, at most five minutes old
+/// (shared with the status page's checks).
 pub(super) async fn quality(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let u = match admin(&state, &headers).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let (at, r) = match report(&state).await {
+    let (at, r) = match crate::http::status::quality_report(&state).await {
         Ok(r) => r,
         Err(e) => return unavailable(Some(&u), &e),
     };
@@ -69,8 +47,7 @@ pub(super) async fn quality(State(state): State<AppState>, headers: HeaderMap) -
         "Qualidade dos dados",
         Some(&u),
         html! {
-            p.muted { "Verificado em " (when(at)) " (refeito a cada "
-                (crate::http::console_state::QUALITY_FRESH.num_minutes()) " minutos; "
+            p.muted { "Verificado em " (when(at)) " (refeito no máximo a cada 5 minutos; "
                 code { "c2s-enrich dq" } " verifica na hora)." }
             @if r.passed() { p role="status" { "Todas as regras obrigatórias passam." } }
             @else { p.error role="status" { "Há regras obrigatórias violadas." } }
@@ -145,7 +122,7 @@ pub(super) async fn requests(State(state): State<AppState>, headers: HeaderMap) 
                 thead { tr { th scope="col" { "Nº" } th scope="col" { "Pedido" } th scope="col" { "Identificado por" } th scope="col" { "Recebido" }
                              th scope="col" { "Prazo" } th scope="col" { "Situação" } th scope="col" { "Por" } th scope="col" { "Concluído" } } }
                 tbody { @for r in &rows {
-                    tr { td { (r.id) } td { (kind_name(&r.kind)) } td { (r.identifier_kind) } td { (when(r.received_at)) }
+                    tr { td { (r.id) } td { (kind_name(&r.kind)) } td { (match r.identifier_kind.as_str() { "cpf" => "CPF", "phone" => "telefone", "email" => "e-mail", k => k }) } td { (when(r.received_at)) }
                          td { @if r.overdue(now) { strong.error { (when(r.deadline)) " — atrasado" } } @else { (when(r.deadline)) } }
                          td { (match r.status.as_str() { "open" => "aberto", "done" => "atendido", "refused" => "recusado", s => s }) }
                          td { (r.acted_by.as_deref().unwrap_or("—")) } td { (r.completed_at.map_or_else(|| "—".to_owned(), when)) } }

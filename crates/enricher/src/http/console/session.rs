@@ -126,6 +126,7 @@ pub(super) fn page_status(
                 link rel="icon" type="image/svg+xml" href="/console/assets/icon.svg";
             }
             body {
+                a.skip href="#conteudo" { "Pular para o conteúdo" }
                 header {
                     strong { "c2s-enrich" }
                     @if let Some(u) = user {
@@ -144,7 +145,7 @@ pub(super) fn page_status(
                         }
                     }
                 }
-                main { h1 { (title) } (body) }
+                main id="conteudo" tabindex="-1" { h1 { (title) } (body) }
             }
         }
     };

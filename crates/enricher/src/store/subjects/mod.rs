@@ -151,15 +151,15 @@ pub async fn requests(pool: &PgPool, overdue_only: bool) -> Result<Vec<Request>,
 }
 
 /// The register as the console shows it: open requests past their deadline
-/// first (oldest deadline first), then the rest newest first, at most
-/// `limit`; and how many are open and overdue in all.
+/// first, then the other open ones (both by deadline), then the rest newest
+/// first, at most `limit`; and how many are open and overdue in all.
 pub async fn register(pool: &PgPool, limit: i64) -> Result<(Vec<Request>, i64, i64), sqlx::Error> {
     let rows = sqlx::query_as!(
         Request,
         "SELECT id, kind, identifier_kind, received_at, deadline, status, acted_by, completed_at
            FROM enrich.subject_requests
-          ORDER BY (status = 'open' AND deadline < now()) DESC,
-                   CASE WHEN status = 'open' AND deadline < now() THEN deadline END,
+          ORDER BY (status = 'open' AND deadline < now()) DESC, (status = 'open') DESC,
+                   CASE WHEN status = 'open' THEN deadline END,
                    received_at DESC, id DESC
           LIMIT $1",
         limit
