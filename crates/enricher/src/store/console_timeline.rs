@@ -31,7 +31,7 @@ pub struct LeadRecord {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Event {
     pub at: DateTime<Utc>,
-    /// `webhook`, `job`, `call`, `person`, `delivery`, `action`.
+    /// `lead`, `webhook`, `job`, `call`, `person`, `delivery`, `action`.
     pub kind: String,
     /// What happened (no personal data: actions, states, reasons).
     pub what: String,
@@ -114,6 +114,17 @@ async fn events(pool: &PgPool, lead_id: &str) -> Result<Vec<Event>, sqlx::Error>
         r#"SELECT received_at AS "at!", 'webhook' AS "kind!", 'evento do C2S: ' || hook_action AS "what!",
                   'decisão: ' || decision AS detail
              FROM enrich.webhook_events WHERE lead_id = $1
+           UNION ALL
+           SELECT created_at, 'lead', 'lead registrado no serviço', NULL FROM enrich.leads WHERE lead_id = $1
+           UNION ALL
+           SELECT completed_at, 'lead',
+                  'processamento concluído: '
+                    || CASE outcome WHEN 'enriched' THEN 'enriquecido' WHEN 'nobody_found' THEN 'ninguém encontrado'
+                                    ELSE coalesce(outcome, state) END
+                    || CASE note_status WHEN 'sent' THEN ', nota publicada' WHEN 'pending' THEN ', nota pendente'
+                                        ELSE ', sem nota' END,
+                  NULL
+             FROM enrich.leads WHERE lead_id = $1 AND completed_at IS NOT NULL
            UNION ALL
            SELECT created_at, 'job',
                   'tarefa ' || id || ' (' || kind || ') '

@@ -129,11 +129,12 @@ async fn a_user_logs_in_sees_the_overview_searches_leads_and_logs_out() {
     // A wrong password, and a login form without its token, are refused.
     let wrong = login(base, "ana", "não é esta senha").await;
     assert_eq!(wrong.status(), 401);
-    assert!(wrong
-        .text()
-        .await
-        .expect("html")
-        .contains("Usuário ou senha inválidos"));
+    let page = wrong.text().await.expect("html");
+    assert!(page.contains("Usuário ou senha inválidos"));
+    assert!(
+        page.contains(r#"value="ana""#) && !page.contains("não é esta senha"),
+        "the name is kept, the password is not: {page}"
+    );
     let forged = client()
         .post(format!("{base}/console/login"))
         .form(&[("name", "ana"), ("password", PASSWORD), ("csrf", "x")])
@@ -455,6 +456,11 @@ async fn the_timeline_masks_by_role_and_operators_retry_and_resend_once() {
     assert!(
         html.contains("<code>***."),
         "an admin sees the candidates' masked CPFs"
+    );
+    assert!(
+        html.contains("lead registrado no serviço")
+            && html.contains("processamento concluído: enriquecido, nota publicada"),
+        "the run's start and end on the timeline"
     );
     let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM enrich.pii_access_audit WHERE key_name = 'console:dpo' AND query_kind = 'lead'")
         .fetch_one(pool)

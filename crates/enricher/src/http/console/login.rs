@@ -32,7 +32,10 @@ pub(super) struct TokenForm {
     pub csrf: String,
 }
 
-fn login_page(status: StatusCode, message: Option<&str>) -> Response {
+/// The login page; `name`: the name typed in a refused attempt, kept in its
+/// field (the password field then has the focus).
+fn login_page(status: StatusCode, message: Option<&str>, name: Option<&str>) -> Response {
+    let name = name.map(|n| n.chars().take(64).collect::<String>());
     let token = console::random_token();
     let mut response = page_status(
         status,
@@ -43,10 +46,10 @@ fn login_page(status: StatusCode, message: Option<&str>) -> Response {
             form.login method="post" action="/console/login" {
                 input type="hidden" name="csrf" value=(token);
                 label for="name" { "Usuário"
-                    input id="name" name="name" type="text" autocomplete="username" required autofocus;
+                    input id="name" name="name" type="text" autocomplete="username" required autofocus[name.is_none()] value=[name.as_deref()];
                 }
                 label for="password" { "Senha"
-                    input id="password" name="password" type="password" autocomplete="current-password" required;
+                    input id="password" name="password" type="password" autocomplete="current-password" required autofocus[name.is_some()];
                 }
                 button type="submit" { "Entrar" }
             }
@@ -76,7 +79,7 @@ pub(super) async fn form(State(state): State<AppState>, headers: HeaderMap) -> R
     if user(&state, &headers).await.is_ok() {
         return Redirect::to("/console").into_response();
     }
-    login_page(StatusCode::OK, None)
+    login_page(StatusCode::OK, None, None)
 }
 
 /// `POST /console/login`.
@@ -90,6 +93,7 @@ pub(super) async fn submit(
         return login_page(
             StatusCode::FORBIDDEN,
             Some("O formulário expirou. Tente de novo."),
+            None,
         );
     }
     let client = headers
@@ -105,6 +109,7 @@ pub(super) async fn submit(
         return login_page(
             StatusCode::TOO_MANY_REQUESTS,
             Some("Muitas tentativas. Aguarde um minuto."),
+            Some(f.name.trim()),
         );
     }
     let name = f.name.trim().to_lowercase();
@@ -129,6 +134,7 @@ pub(super) async fn submit(
             login_page(
                 StatusCode::UNAUTHORIZED,
                 Some("Usuário ou senha inválidos — ou a conta está bloqueada por 15 minutos após tentativas erradas."),
+                Some(f.name.trim()),
             )
         }
         Err(e) => {
@@ -136,6 +142,7 @@ pub(super) async fn submit(
             login_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("O banco de dados não respondeu. Tente de novo."),
+                Some(f.name.trim()),
             )
         }
     }

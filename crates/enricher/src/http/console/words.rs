@@ -61,6 +61,7 @@ pub(super) fn note_status(s: &str) -> &str {
 /// A timeline event's kind.
 pub(super) fn event_kind(kind: &str) -> &str {
     match kind {
+        "lead" => "lead",
         "webhook" => "webhook",
         "job" => "tarefa",
         "call" => "fornecedor",

@@ -1,7 +1,8 @@
 //! The paid-call ledger and cache.
 //!
 //! Every provider call is a row: provider, module, a keyed hash (HMAC-SHA256) of
-//! the normalised query, outcome, latency, credits, and — for answers worth
+//! the normalised query, outcome, latency, credits, the C2S lead it was made
+//! for (when made inside a lead's run: [`for_lead`]), and — for answers worth
 //! keeping (found / not found) — the response and its expiry. A lookup first
 //! looks for a fresh answer; only if none exists does it pay.
 //!
