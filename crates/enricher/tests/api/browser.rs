@@ -235,15 +235,20 @@ impl Browser {
     }
 
     async fn click_on(&self, at: Locator<'_>) {
-        let before = self.client.find(Locator::Css("html")).await.expect("page");
-        self.client
+        let target = self
+            .client
             .find(at)
             .await
-            .unwrap_or_else(|e| panic!("{at:?} on the page: {e}"))
-            .click()
-            .await
-            .expect("clicked");
-        // The old document goes stale once the next one has loaded.
+            .unwrap_or_else(|e| panic!("{at:?} on the page: {e}"));
+        self.leading_to_next_page(async { target.click().await.expect("clicked") })
+            .await;
+    }
+
+    /// Does `act` (a click, a key) and waits for the page it leads to: the
+    /// old document goes stale once the next one has loaded.
+    pub async fn leading_to_next_page(&self, act: impl std::future::Future<Output = ()>) {
+        let before = self.client.find(Locator::Css("html")).await.expect("page");
+        act.await;
         for _ in 0..200 {
             if before.tag_name().await.is_err() {
                 break;

@@ -489,30 +489,16 @@ async fn the_timeline_masks_by_role_and_operators_retry_and_resend_once() {
         403,
         "no token"
     );
-    let first = post_form(
-        base,
-        &format!("/console/leads/{failed}/retry"),
-        &op,
-        &[("csrf", &token)],
-    )
-    .await;
-    assert!(first
-        .text()
-        .await
-        .expect("html")
-        .contains("voltou para a fila"));
-    let again = post_form(
-        base,
-        &format!("/console/leads/{failed}/retry"),
-        &op,
-        &[("csrf", &token)],
-    )
-    .await;
-    assert!(again
-        .text()
-        .await
-        .expect("html")
-        .contains("já está na fila"));
+    for answer in ["voltou para a fila", "já está na fila"] {
+        let r = post_form(
+            base,
+            &format!("/console/leads/{failed}/retry"),
+            &op,
+            &[("csrf", &token)],
+        )
+        .await;
+        assert!(r.text().await.expect("html").contains(answer), "{answer}");
+    }
     let queued: String = sqlx::query_scalar("SELECT state FROM enrich.jobs WHERE lead_id = $1")
         .bind(failed)
         .fetch_one(pool)

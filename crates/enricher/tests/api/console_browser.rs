@@ -68,14 +68,8 @@ async fn keyboard_login(b: &Browser, base: &str, name: &str) {
         Some("password")
     );
     password.send_keys(PASSWORD).await.expect("password typed");
-    let login_page = b.client.find(Locator::Css("html")).await.expect("page");
-    password.send_keys(&Key::Enter).await.expect("sent");
-    for _ in 0..200 {
-        if login_page.tag_name().await.is_err() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    b.leading_to_next_page(async { password.send_keys(&Key::Enter).await.expect("sent") })
+        .await;
     assert_eq!(b.heading().await, "Visão geral", "logged in as {name}");
 }
 

@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
-use super::session::{unavailable, user};
+use super::session::unavailable;
 use crate::http::state::AppState;
 use crate::store::console_leads::{self, Filter};
 
@@ -25,17 +25,11 @@ pub(super) async fn csv(
     headers: HeaderMap,
     filter: Result<Query<Filter>, QueryRejection>,
 ) -> Response {
-    let u = match user(&state, &headers).await {
-        Ok(u) => u,
+    let (u, f) = match super::pages::filtered(&state, &headers, filter).await {
+        Ok(uf) => uf,
         Err(r) => return r,
     };
-    let Ok(Query(f)) = filter else {
-        return super::pages::bad_filter(&u);
-    };
-    let f = Filter {
-        page: Some(1),
-        ..f.normalised()
-    };
+    let f = Filter { page: Some(1), ..f };
     let rows = match console_leads::search(&state.pool, &f, 10_000).await {
         Ok((rows, _)) => rows,
         Err(e) => return unavailable(Some(&u), &e),

@@ -72,18 +72,29 @@ async fn audit(
         .map_err(|e| unavailable(Some(u), &e))
 }
 
+/// The session's user and the lead the address names, or the page to answer
+/// instead (login, or "not found" for an id that cannot be a lead's).
+async fn user_and_lead(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: &str,
+) -> Result<(SessionUser, LeadId), Response> {
+    let u = user(state, headers).await?;
+    match LeadId::parse(raw) {
+        Ok(lead) => Ok((u, lead)),
+        Err(_) => Err(not_found(&u)),
+    }
+}
+
 /// `GET /console/leads/{lead_id}`.
 pub(super) async fn timeline(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Response {
-    let u = match user(&state, &headers).await {
-        Ok(u) => u,
+    let (u, lead) = match user_and_lead(&state, &headers, &raw).await {
+        Ok(ul) => ul,
         Err(r) => return r,
-    };
-    let Ok(lead) = LeadId::parse(&raw) else {
-        return not_found(&u);
     };
     let t = match console_timeline::timeline(&state.pool, lead.as_str()).await {
         Ok(Some(t)) => t,
@@ -249,12 +260,9 @@ pub(super) async fn resend_confirm(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Response {
-    let u = match user(&state, &headers).await {
-        Ok(u) => u,
+    let (u, lead) = match user_and_lead(&state, &headers, &raw).await {
+        Ok(ul) => ul,
         Err(r) => return r,
-    };
-    let Ok(lead) = LeadId::parse(&raw) else {
-        return not_found(&u);
     };
     if !u.role.can("enrich") {
         return forbidden(&u);

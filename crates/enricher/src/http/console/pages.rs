@@ -94,7 +94,7 @@ fn presets(f: &Filter) -> Markup {
 
 /// The page for a filter the form would never send (a malformed date or
 /// page number typed into the address).
-pub(super) fn bad_filter(u: &crate::store::console::SessionUser) -> Response {
+fn bad_filter(u: &crate::store::console::SessionUser) -> Response {
     super::session::page_status(
         axum::http::StatusCode::BAD_REQUEST,
         "Filtro inválido",
@@ -106,20 +106,30 @@ pub(super) fn bad_filter(u: &crate::store::console::SessionUser) -> Response {
     )
 }
 
+/// The session's user and the list's filter (normalised), or the page to
+/// answer instead (login, or a filter that cannot be read).
+pub(super) async fn filtered(
+    state: &AppState,
+    headers: &HeaderMap,
+    filter: Result<Query<Filter>, QueryRejection>,
+) -> Result<(crate::store::console::SessionUser, Filter), Response> {
+    let u = user(state, headers).await?;
+    match filter {
+        Ok(Query(f)) => Ok((u, f.normalised())),
+        Err(_) => Err(bad_filter(&u)),
+    }
+}
+
 /// `GET /console/leads`: search and pages.
 pub(super) async fn leads(
     State(state): State<AppState>,
     headers: HeaderMap,
     filter: Result<Query<Filter>, QueryRejection>,
 ) -> Response {
-    let u = match user(&state, &headers).await {
-        Ok(u) => u,
+    let (u, f) = match filtered(&state, &headers, filter).await {
+        Ok(uf) => uf,
         Err(r) => return r,
     };
-    let Ok(Query(f)) = filter else {
-        return bad_filter(&u);
-    };
-    let f = f.normalised();
     let (rows, total) = match console_leads::search(&state.pool, &f, PAGE).await {
         Ok(r) => r,
         Err(e) => return unavailable(Some(&u), &e),
@@ -136,9 +146,9 @@ pub(super) async fn leads(
                 label for="seller" { "Corretor" input id="seller" name="seller" type="search" value=[f.seller.as_deref()]; }
                 label for="from" { "De" input id="from" name="from" type="date" value=[f.from.map(|d| d.to_string())]; }
                 label for="to" { "Até" input id="to" name="to" type="date" value=[f.to.map(|d| d.to_string())]; }
-                (options("outcome", "Resultado", f.outcome.as_deref(), &[("enriched", "enriquecido"), ("nobody_found", "ninguém encontrado"), ("failed", "falhou"), ("in_progress", "em andamento")]))
+                (options("outcome", "Resultado", f.outcome.as_deref(), &["enriched", "nobody_found", "failed", "in_progress"].map(|c| (c, words::outcome(c)))))
                 (options("tier", "Perfil", f.tier.as_deref(), &[("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")]))
-                (options("confidence", "Identidade", f.confidence.as_deref(), &[("confirmed", "confirmada"), ("probable", "provável"), ("none", "nenhuma")]))
+                (options("confidence", "Identidade", f.confidence.as_deref(), &["confirmed", "probable", "none"].map(|c| (c, words::confidence(c)))))
                 button type="submit" { "Buscar" }
             }
             p { (total) " lead(s)" @if pages > 1 { " — página " (page_no) " de " (pages) }
