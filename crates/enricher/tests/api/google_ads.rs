@@ -285,7 +285,20 @@ async fn a_failed_creation_is_retried_without_repeating_lookups() {
         },
     );
     w.post(&w.form("g-fail-1", &[])).await;
-    let first = worker::drain(&w.pipeline, &options()).await.expect("drain");
+    // The retry is due half a second later: not ready while this drain runs
+    // (with the usual 10–20 ms a loaded machine's drain could reach it too).
+    let first = worker::drain(
+        &w.pipeline,
+        &WorkerOptions {
+            backoff: Backoff {
+                base: Duration::from_millis(500),
+                max: Duration::from_millis(500),
+            },
+            ..options()
+        },
+    )
+    .await
+    .expect("drain");
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].1, worker::JobOutcome::Retrying);
     assert!(w.created().is_empty());
